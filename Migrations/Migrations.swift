@@ -1,0 +1,7 @@
+/// The SQL migrations, embedded in the binary so Trove runs from any directory with no files beside it.
+/// Applied in this order; a landed migration is never edited, a change is a new file listed last.
+public enum TroveMigrations {
+    public static let all: [(name: String, sql: String)] = [
+        ("0001_initial", String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
+    ]
+}

@@ -1,0 +1,55 @@
+import Crypto
+
+/// An account's four credentials, in clear. They exist only at creation or rotation (SPEC §1).
+public struct Credentials: Sendable, Equatable {
+    public var account: String
+    public var accountSecret: String
+    public var appAPIKey: String
+    public var siteID: String
+    public var trackAPIKey: String
+
+    /// `{"account_secret", "app_api_key", "site_id", "track_api_key"}` as `accounts create --json` prints it.
+    public var json: JSON {
+        [
+            "account": .string(account),
+            "account_secret": .string(accountSecret),
+            "app_api_key": .string(appAPIKey),
+            "site_id": .string(siteID),
+            "track_api_key": .string(trackAPIKey),
+        ]
+    }
+
+    static func generate(account: String) -> Credentials {
+        Credentials(
+            account: account, accountSecret: randomToken(bytes: 20), appAPIKey: randomToken(bytes: 20),
+            siteID: randomToken(bytes: 16), trackAPIKey: randomToken(bytes: 20))
+    }
+
+    /// Lower-case hex of `bytes` random bytes from the system's CSPRNG (160 bits for secrets).
+    static func randomToken(bytes: Int) -> String {
+        var rng = SystemRandomNumberGenerator()
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes * 2)
+        for _ in 0..<bytes {
+            let b = UInt8.random(in: 0...255, using: &rng)
+            out.append(hex[Int(b >> 4)])
+            out.append(hex[Int(b & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Secrets are stored as SHA-256 digests and compared in constant time.
+public enum SecretHash {
+    public static func digest(_ secret: String) -> [UInt8] {
+        Array(SHA256.hash(data: Array(secret.utf8)))
+    }
+
+    public static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var diff: UInt8 = 0
+        for i in 0..<a.count { diff |= a[i] ^ b[i] }
+        return diff == 0
+    }
+}

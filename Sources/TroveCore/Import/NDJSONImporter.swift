@@ -1,0 +1,89 @@
+/// `trove import`: NDJSON through the same parse, normalize and write path as the hooks, in chunks, with
+/// parsing of the next chunk overlapping the write of the previous one.
+public struct NDJSONImporter: Sendable {
+    public struct Summary: Sendable {
+        public var rows = 0
+        public var rejected = 0
+        public var skipped = 0
+        public var warnings = 0
+        public var seconds = 0.0
+        /// The first rejections, with their 1-based line numbers.
+        public var firstErrors: [(line: Int, message: String)] = []
+
+        public var rate: Double { seconds > 0 ? Double(rows) / seconds : 0 }
+    }
+
+    public let ingestor: Ingestor
+    public var chunkSize = 5000
+
+    public init(ingestor: Ingestor) { self.ingestor = ingestor }
+
+    public func run(
+        path: String, model: Model, account: Int64, progress: (_ bytesRead: Int, _ fileSize: Int, _ rows: Int) -> Void = { _, _, _ in }
+    ) async throws -> Summary {
+        let reader = try LineReader(path: path)
+        let clock = ingestor.clock
+        let started = ContinuousClock.now
+        var summary = Summary()
+        var lineNumber = 0
+        var inFlight: (task: Task<[ItemOutcome], any Error>, lines: [Int])?
+
+        func record(error: IngestError, line: Int) {
+            summary.rejected += 1
+            if summary.firstErrors.count < 10 { summary.firstErrors.append((line, error.description)) }
+        }
+
+        func finish(_ pending: (task: Task<[ItemOutcome], any Error>, lines: [Int])) async throws {
+            let outcomes = try await pending.task.value
+            for (outcome, line) in zip(outcomes, pending.lines) {
+                switch outcome {
+                case .stored, .duplicate: summary.rows += 1
+                case .skipped: summary.skipped += 1
+                case .failed(let e): record(error: e, line: line)
+                }
+            }
+            progress(reader.bytesRead, reader.fileSize, summary.rows)
+        }
+
+        while true {
+            var items: [Ingestor.Item] = []
+            var lines: [Int] = []
+            items.reserveCapacity(chunkSize)
+            let normalizer = ValueNormalizer(now: clock.now())
+            while items.count < chunkSize, let line = try reader.next() {
+                lineNumber += 1
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                do {
+                    guard line.count <= Ingestor.maxObjectBytes else { throw IngestError.tooLarge("line is over 1 MiB") }
+                    let json = try Ingestor.parseBody(Array(line))
+                    let item = try Ingestor.parseItem(json, model: model, normalizer: normalizer, source: .import)
+                    summary.warnings += item.warningCount
+                    items.append(item)
+                    lines.append(lineNumber)
+                } catch let error as IngestError {
+                    record(error: error, line: lineNumber)
+                }
+            }
+            if let pending = inFlight {
+                inFlight = nil
+                try await finish(pending)
+            }
+            guard !items.isEmpty else { break }
+            let chunk = items
+            inFlight = (Task { try await ingestor.ingest(items: chunk, account: account) }, lines)
+        }
+        summary.seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+            + Double((ContinuousClock.now - started).components.seconds)
+        return summary
+    }
+}
+
+extension Ingestor.Item {
+    var warningCount: Int {
+        switch self {
+        case .profile(let p): return p.warnings.count
+        case .company(let c): return c.warnings.count
+        case .event(let e): return e.warnings.count
+        }
+    }
+}

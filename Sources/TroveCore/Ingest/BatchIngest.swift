@@ -1,0 +1,123 @@
+import Foundation
+import GRDB
+
+/// The reply to a batch (SPEC §3 "Batch"), kept verbatim for `Idempotency-Key` replays.
+public struct BatchReply: Sendable {
+    public var status: Int
+    public var body: [UInt8]
+}
+
+extension Ingestor {
+    static func itemsKey(_ model: Model) -> String {
+        switch model {
+        case .profile: return "profiles"
+        case .company: return "companies"
+        case .event: return "events"
+        }
+    }
+
+    /// `POST .../{profiles|companies|events}/batch`: valid items stored in one transaction, invalid ones
+    /// reported by index and stored nowhere. With an `idempotencyKey`, a retry within 24 h gets the first reply.
+    public func ingestBatch(
+        _ model: Model, account: Int64, body: [UInt8], idempotencyKey: String? = nil, source: EventSource = .hook
+    ) async throws -> BatchReply {
+        guard body.count <= Self.maxBatchBytes else {
+            throw IngestError.tooLarge("body is \(body.count) bytes, more than 16 MiB: split the batch")
+        }
+        if let key = idempotencyKey {
+            guard !key.isEmpty, key.utf8.count <= 255 else { throw IngestError.invalid("Idempotency-Key: must be 1 to 255 bytes") }
+        }
+        let key = Self.itemsKey(model)
+        let parsed: (members: [JSONMember], items: [(JSON, Int)]?)
+        do {
+            parsed = try JSONParser.parseBatch(body, itemsKey: key)
+        } catch {
+            throw IngestError(error)
+        }
+        if parsed.members.count == 1, parsed.members[0].key.isEmpty {
+            throw IngestError.invalid("body: expected a JSON object with \"\(key)\": [...], got \(parsed.members[0].value.typeName)")
+        }
+        guard let rawItems = parsed.items else {
+            if let other = parsed.members.last(where: { $0.key == key }) {
+                throw IngestError.invalid("\(key): must be an array, got \(other.value.typeName)")
+            }
+            throw IngestError.invalid("\(key): required, an array of objects")
+        }
+        var onMissing = OnModelMissing.create
+        if let value = parsed.members.last(where: { $0.key == "on_model_missing" })?.value, value != .null {
+            guard case .string(let s) = value, let v = OnModelMissing(rawValue: s) else {
+                throw IngestError.invalid("on_model_missing: must be \"create\" or \"ignore\"")
+            }
+            onMissing = v
+        }
+
+        let normalizer = ValueNormalizer(now: clock.now())
+        var errors: [(index: Int, error: IngestError)] = []
+        var valid: [(index: Int, item: Item)] = []
+        valid.reserveCapacity(rawItems.count)
+        for (index, (json, size)) in rawItems.enumerated() {
+            if size > Self.maxObjectBytes {
+                errors.append((index, .tooLarge("item is \(size) bytes; an item may be at most 1 MiB")))
+                continue
+            }
+            do {
+                valid.append((index, try Self.parseItem(json, model: model, normalizer: normalizer, source: source)))
+            } catch {
+                errors.append((index, error))
+            }
+        }
+        let parseErrors = errors
+        let validItems = valid
+        let missing = onMissing
+        let batchID = Credentials.randomToken(bytes: 12)
+        return try await queue.perform(weight: max(1, validItems.count)) { session -> BatchReply in
+            if let idempotencyKey, let replay = try session.idempotentReply(account: account, key: idempotencyKey) {
+                return replay
+            }
+            var errors = parseErrors
+            var accepted = 0
+            var skipped = 0
+            for (index, item) in validItems {
+                do {
+                    switch try session.apply(item, account: account, onMissing: missing) {
+                    case .stored, .duplicate: accepted += 1
+                    case .skipped: skipped += 1
+                    case .failed(let e): errors.append((index, e))
+                    }
+                } catch let error as IngestError {
+                    errors.append((index, error))
+                }
+            }
+            errors.sort { $0.index < $1.index }
+            let reply = JSON.object([
+                JSONMember("batch", ["id": .string(batchID), "accepted": .int(Int64(accepted)), "skipped": .int(Int64(skipped))]),
+                JSONMember(
+                    "errors",
+                    .array(errors.map { e in
+                        ["code": .int(Int64(e.error.status)), "index": .int(Int64(e.index)), "message": .string(e.error.description)]
+                    })),
+            ])
+            let result = BatchReply(status: 202, body: JSONWriter.bytes(reply))
+            if let idempotencyKey { try session.saveIdempotentReply(account: account, key: idempotencyKey, route: key, reply: result) }
+            return result
+        }
+    }
+}
+
+extension WriteSession {
+    static let idempotencyWindowMs: Int64 = 24 * 3_600_000
+
+    func idempotentReply(account: Int64, key: String) throws -> BatchReply? {
+        let s = try db.cachedStatement(
+            sql: "SELECT status, response FROM idempotency_keys WHERE account_id = ? AND key = ? AND created_at > ?")
+        guard let row = try Row.fetchOne(s, arguments: [account, key, now.milliseconds - Self.idempotencyWindowMs]) else { return nil }
+        let data: Data = row[1]
+        return BatchReply(status: row[0], body: Array(data))
+    }
+
+    func saveIdempotentReply(account: Int64, key: String, route: String, reply: BatchReply) throws {
+        let s = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO idempotency_keys (account_id, key, route, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        try s.execute(arguments: [account, key, route, reply.status, Data(reply.body), now.milliseconds])
+    }
+}

@@ -1,0 +1,95 @@
+import GRDB
+
+/// Collects what one write transaction taught us about property names, types and example values, and
+/// writes it to the catalog once per transaction (SPEC §4 "Catalog"), so the hot path pays a dictionary
+/// update per property and no SQL.
+struct CatalogAccumulator {
+    struct Key: Hashable {
+        var account: Int64
+        var model: Model
+        var prop: String
+    }
+
+    struct Entry {
+        var types: Set<String> = []
+        var examples: [JSON] = []
+    }
+
+    static let maxExamples = 5
+    private(set) var entries: [Key: Entry] = [:]
+
+    mutating func record(account: Int64, model: Model, properties: [JSONMember]) {
+        for member in properties where member.value != .null {
+            record(account: account, model: model, path: member.key, value: member.value)
+        }
+    }
+
+    private mutating func record(account: Int64, model: Model, path: String, value: JSON) {
+        let key = Key(account: account, model: model, prop: path)
+        let type = Self.typeName(value)
+        if case .object(let members) = value {
+            entries[key, default: Entry()].types.insert(type)
+            for m in members { record(account: account, model: model, path: path + "." + m.key, value: m.value) }
+            return
+        }
+        entries[key, default: Entry()].types.insert(type)
+        if entries[key]!.examples.count < Self.maxExamples, !entries[key]!.examples.contains(value) {
+            entries[key]!.examples.append(value)
+        }
+    }
+
+    static func typeName(_ value: JSON) -> String {
+        switch value {
+        case .null: return "null"
+        case .bool: return "boolean"
+        case .int, .double: return "number"
+        case .string(let s): return ValueNormalizer.isTimestampText(s) ? "timestamp" : "string"
+        case .array: return "array"
+        case .object: return "hash"
+        }
+    }
+
+    /// A display name from a normalized path: `plan_name` → `Plan Name`, `address.city` → `Address City`.
+    static func displayName(_ prop: String) -> String {
+        prop.split(whereSeparator: { $0 == "_" || $0 == "." }).map { word in
+            word.prefix(1).uppercased() + word.dropFirst()
+        }.joined(separator: " ")
+    }
+
+    func flush(_ db: Database, now: Timestamp) throws {
+        guard !entries.isEmpty else { return }
+        let select = try db.cachedStatement(sql: "SELECT types, examples FROM properties WHERE account_id = ? AND model = ? AND prop = ?")
+        let upsert = try db.cachedStatement(
+            sql: """
+                INSERT INTO properties (account_id, model, prop, name, types, examples, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (account_id, model, prop) DO UPDATE SET
+                    types = excluded.types, examples = excluded.examples, last_seen_at = excluded.last_seen_at
+                """)
+        for (key, entry) in entries {
+            var types = entry.types
+            var examples = entry.examples
+            if let row = try Row.fetchOne(select, arguments: [key.account, key.model.rawValue, key.prop]) {
+                if case .array(let stored)? = try? JSONParser.parse(Array((row["types"] as String).utf8)) {
+                    for t in stored { if let s = t.stringValue { types.insert(s) } }
+                }
+                if case .array(let stored)? = try? JSONParser.parse(Array((row["examples"] as String).utf8)) {
+                    // Newest first: this transaction's values, then the older ones not repeated.
+                    for old in stored where examples.count < Self.maxExamples && !examples.contains(old) {
+                        examples.append(old)
+                    }
+                }
+            }
+            let typesJSON = JSONWriter.string(.array(types.sorted().map(JSON.string)))
+            let examplesJSON = JSONWriter.string(.array(examples.map(Self.example)))
+            try upsert.execute(arguments: [
+                key.account, key.model.rawValue, key.prop, Self.displayName(key.prop), typesJSON, examplesJSON, now.milliseconds,
+            ])
+        }
+    }
+
+    /// Example values are kept short: long strings are cut to 100 bytes.
+    static func example(_ value: JSON) -> JSON {
+        if case .string(let s) = value, s.utf8.count > 100 { return .string(ValueNormalizer.prefix(s, maxBytes: 100)) }
+        return value
+    }
+}

@@ -1,0 +1,75 @@
+import GRDB
+
+/// Event inserts (SPEC §3 "events"): dedupe by `message_id`, the profile found or created, the name interned.
+extension WriteSession {
+    public func insertEvent(_ e: EventInput, account: Int64, onMissing: OnModelMissing = .create) throws -> ItemOutcome {
+        if let key = e.dedupeKey {
+            let s = try db.cachedStatement(sql: "SELECT id FROM events WHERE account_id = ? AND dedupe_key = ?")
+            if let id = try Int64.fetchOne(s, arguments: [account, key]) { return .duplicate(id) }
+        }
+        guard let profileID = try eventProfile(e, account: account, onMissing: onMissing) else { return .skipped }
+        let name = try internEventName(account: account, uid: e.nameUID, name: e.name)
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO events (account_id, profile_id, name_id, timestamp, received_at, source, dedupe_key, display_name, properties)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        let properties: String? = e.properties.isEmpty ? nil : Self.propertiesText(e.properties)
+        try insert.execute(arguments: [
+            account, profileID, name.id, e.timestamp.milliseconds, now.milliseconds, e.source.rawValue, e.dedupeKey,
+            name.name == e.name ? nil : e.name, properties,
+        ])
+        let eventID = db.lastInsertedRowID
+
+        if let seen = lastSeen[profileID] {
+            if e.timestamp.milliseconds > seen { lastSeen[profileID] = e.timestamp.milliseconds }
+        } else {
+            lastSeen[profileID] = e.timestamp.milliseconds
+        }
+        let usage = nameUsage[name.id] ?? (0, e.timestamp.milliseconds)
+        nameUsage[name.id] = (usage.count + 1, max(usage.last, e.timestamp.milliseconds))
+        if !e.properties.isEmpty { catalog.record(account: account, model: .event, properties: e.properties) }
+        if !e.warnings.isEmpty {
+            warnings.record(account: account, model: .event, warnings: e.warnings, exampleUID: e.uid ?? e.email)
+        }
+        return .stored(eventID)
+    }
+
+    /// The event's profile: found by uid, email or id; an unknown uid creates it.
+    func eventProfile(_ e: EventInput, account: Int64, onMissing: OnModelMissing) throws -> Int64? {
+        if let uid = e.uid, e.email == nil, e.profileID == nil {
+            // The common case, served from this transaction's cache when the uid was seen already.
+            let key = AccountKey(account: account, key: uid)
+            if let id = profileIDs[key] { return id }
+            let s = try db.cachedStatement(sql: "SELECT id FROM profiles WHERE account_id = ? AND uid = ?")
+            if let id = try Int64.fetchOne(s, arguments: [account, uid]) {
+                profileIDs[key] = id
+                return id
+            }
+        } else if let found = try resolveProfile(account: account, uid: e.uid, email: e.email, id: e.profileID) {
+            return found.id
+        }
+        guard let uid = e.uid else {
+            throw IngestError.invalid("uid: required to create the event's profile; no profile has email \"\(e.email ?? "")\"")
+        }
+        if onMissing == .ignore { return nil }
+        return try insertProfile(
+            account: account, uid: uid, email: e.email, companyID: nil, disabled: false, admin: false, createdAt: now, properties: "{}")
+    }
+
+    func internEventName(account: Int64, uid: String, name: String) throws -> (id: Int64, name: String) {
+        let key = AccountKey(account: account, key: uid)
+        if let cached = eventNames[key] { return cached }
+        let select = try db.cachedStatement(sql: "SELECT id, name FROM event_names WHERE account_id = ? AND uid = ?")
+        if let row = try Row.fetchOne(select, arguments: [account, uid]) {
+            let found = (id: row[0] as Int64, name: row[1] as String)
+            eventNames[key] = found
+            return found
+        }
+        let insert = try db.cachedStatement(sql: "INSERT INTO event_names (account_id, uid, name) VALUES (?, ?, ?)")
+        try insert.execute(arguments: [account, uid, name])
+        let created = (id: db.lastInsertedRowID, name: name)
+        eventNames[key] = created
+        return created
+    }
+}

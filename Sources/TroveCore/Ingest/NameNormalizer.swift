@@ -1,0 +1,86 @@
+import Foundation
+
+/// Normalizes property keys and event names (SPEC §4 "Names"): NFC, camel-case splitting, one `_` per run
+/// of non-alphanumerics, trimmed, lower-cased. `planName` → `plan_name`, `Completed Tour (Chameleon)` →
+/// `completed_tour_chameleon`. An empty result means the name is invalid.
+public enum NameNormalizer {
+    public static func normalize(_ name: String) -> String {
+        var name = name
+        let ascii = name.withUTF8 { buf in buf.allSatisfy { $0 < 0x80 } }
+        if ascii {
+            return name.withUTF8 { normalizeASCII($0) }
+        }
+        return normalizeUnicode(name.precomposedStringWithCanonicalMapping)
+    }
+
+    private enum Class { case upper, lower, digit, caseless, separator }
+
+    private static func classify(ascii b: UInt8) -> Class {
+        switch b {
+        case 0x41...0x5A: return .upper
+        case 0x61...0x7A: return .lower
+        case 0x30...0x39: return .digit
+        default: return .separator
+        }
+    }
+
+    private static func classify(_ s: Unicode.Scalar) -> Class {
+        let p = s.properties
+        switch p.generalCategory {
+        case .uppercaseLetter, .titlecaseLetter: return .upper
+        case .lowercaseLetter: return .lower
+        case .decimalNumber, .letterNumber, .otherNumber: return .digit
+        case .modifierLetter, .otherLetter, .nonspacingMark, .spacingMark, .enclosingMark: return .caseless
+        default: return .separator
+        }
+    }
+
+    /// Whether a word break belongs between positions i and i+1 (rule 1).
+    private static func splits(_ c: [Class], _ i: Int) -> Bool {
+        guard i + 1 < c.count else { return false }
+        let a = c[i], b = c[i + 1]
+        let after: Class? = i + 2 < c.count ? c[i + 2] : nil
+        if (a == .lower || a == .digit) && b == .upper {
+            return after == .lower || after == .upper
+        }
+        if a == .upper && b == .upper { return after == .lower }
+        return false
+    }
+
+    private static func normalizeASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        let classes = bytes.map(classify(ascii:))
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 4)
+        var pendingSeparator = false
+        for i in 0..<bytes.count {
+            if classes[i] == .separator {
+                pendingSeparator = true
+                continue
+            }
+            if pendingSeparator, !out.isEmpty { out.append(UInt8(ascii: "_")) }
+            pendingSeparator = false
+            let b = bytes[i]
+            out.append(classes[i] == .upper ? b + 32 : b)
+            if splits(classes, i) { pendingSeparator = true }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func normalizeUnicode(_ name: String) -> String {
+        let scalars = Array(name.unicodeScalars)
+        let classes = scalars.map(classify)
+        var out = String.UnicodeScalarView()
+        var pendingSeparator = false
+        for i in 0..<scalars.count {
+            if classes[i] == .separator {
+                pendingSeparator = true
+                continue
+            }
+            if pendingSeparator, !out.isEmpty { out.append("_") }
+            pendingSeparator = false
+            out.append(scalars[i])
+            if splits(classes, i) { pendingSeparator = true }
+        }
+        return String(out).lowercased()
+    }
+}

@@ -1,0 +1,139 @@
+import GRDB
+import Logging
+import Synchronization
+
+/// Group commit: concurrent requests hand their writes to one queue, and a single writer applies
+/// everything waiting in one transaction, so N requests cost one commit instead of N. Requests parse
+/// and normalize before they enqueue; nobody holds the writer while decoding JSON.
+///
+/// The queue is bounded: past `maxPendingItems` a request is refused at once (503 with Retry-After)
+/// instead of being buffered without bound.
+public final class WriteQueue: Sendable {
+    public let database: AppDatabase
+    public let clock: TroveClock
+    public let maxPendingItems: Int
+    public let maxItemsPerTransaction: Int
+    let logger: Logger
+
+    private struct Job {
+        var weight: Int
+        var run: @Sendable (WriteSession) throws -> Void
+        var complete: @Sendable (Result<Void, any Error>) -> Void
+    }
+
+    private struct State {
+        var pending: [Job] = []
+        var pendingItems = 0
+        var draining = false
+    }
+
+    private let state = Mutex(State())
+
+    public init(
+        database: AppDatabase, clock: TroveClock = .system, maxPendingItems: Int = 200_000, maxItemsPerTransaction: Int = 20_000,
+        logger: Logger = Logger(label: "trove.write-queue")
+    ) {
+        self.database = database
+        self.clock = clock
+        self.maxPendingItems = maxPendingItems
+        self.maxItemsPerTransaction = maxItemsPerTransaction
+        self.logger = logger
+    }
+
+    /// Runs `work` inside a shared write transaction and returns its result once that transaction has
+    /// committed. `work` must not write before it throws an `IngestError` (see `WriteSession`).
+    /// `weight` is the number of items, for the queue bound.
+    public func perform<T: Sendable>(weight: Int = 1, _ work: @escaping @Sendable (WriteSession) throws -> T) async throws -> T {
+        let box = ResultBox<T>()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let job = Job(
+                weight: weight,
+                run: { session in
+                    do {
+                        box.value = .success(try work(session))
+                    } catch let error as IngestError {
+                        box.value = .failure(error)
+                    }
+                },
+                complete: { result in
+                    switch result {
+                    case .success: continuation.resume(with: box.value!)
+                    case .failure(let error): continuation.resume(throwing: error)
+                    }
+                })
+            let start: Bool? = state.withLock { s in
+                guard s.pendingItems + weight <= maxPendingItems || s.pending.isEmpty else { return nil }
+                s.pending.append(job)
+                s.pendingItems += weight
+                if s.draining { return false }
+                s.draining = true
+                return true
+            }
+            switch start {
+            case nil:
+                continuation.resume(throwing: IngestError.unavailable("the write queue is full; retry shortly"))
+            case true?:
+                Task { await self.drain() }
+            case false?:
+                break
+            }
+        }
+    }
+
+    private func takeBatch() -> [Job]? {
+        state.withLock { s in
+            guard !s.pending.isEmpty else {
+                s.draining = false
+                return nil
+            }
+            var taken = 0
+            var count = 0
+            for job in s.pending {
+                if count > 0 && taken + job.weight > maxItemsPerTransaction { break }
+                taken += job.weight
+                count += 1
+            }
+            let batch = Array(s.pending.prefix(count))
+            s.pending.removeFirst(count)
+            s.pendingItems -= taken
+            return batch
+        }
+    }
+
+    private func drain() async {
+        while let batch = takeBatch() {
+            do {
+                try await commit(batch)
+                for job in batch { job.complete(.success(())) }
+            } catch {
+                // Something other than bad input failed (a constraint we did not foresee, I/O, a full disk).
+                // The transaction rolled back; retry each job alone so one bad job cannot fail the others.
+                logger.warning("group commit failed, retrying \(batch.count) jobs one by one: \(error)")
+                for job in batch {
+                    do {
+                        try await commit([job])
+                        job.complete(.success(()))
+                    } catch {
+                        logger.error("write failed: \(error)")
+                        job.complete(.failure(IngestError.unavailable("storage error; retry shortly")))
+                    }
+                }
+            }
+        }
+    }
+
+    private func commit(_ jobs: [Job]) async throws {
+        let now = clock.now()
+        try await database.pool.write { db in
+            let session = WriteSession(db: db, now: now)
+            for job in jobs { try job.run(session) }
+            try session.flush()
+        }
+    }
+}
+
+/// Carries a job's result from the writer to its waiting request. Written once on the writer before the
+/// continuation resumes, read once after: the resume orders the two.
+private final class ResultBox<T>: @unchecked Sendable {
+    var value: Result<T, any Error>?
+}

@@ -1,0 +1,104 @@
+import GRDB
+
+/// The result of one ingested item.
+public enum ItemOutcome: Sendable, Equatable {
+    /// Stored (created or updated); the row id.
+    case stored(Int64)
+    /// A repeated `message_id`: nothing stored; the first event's row id.
+    case duplicate(Int64)
+    /// `on_model_missing: "ignore"` and the model did not exist.
+    case skipped
+    case failed(IngestError)
+
+    public var rowID: Int64? {
+        switch self {
+        case .stored(let id), .duplicate(let id): return id
+        default: return nil
+        }
+    }
+}
+
+/// One write transaction shared by many requests (group commit). Applies ingest items and accumulates
+/// what is cheaper to write once per transaction: catalog, warnings, event-name counts, `last_seen_at`.
+///
+/// Every `apply` validates before it writes: an `IngestError` is only ever thrown before the first write
+/// of that item, so a refused item leaves no trace while the rest of the transaction goes on.
+public final class WriteSession {
+    public let db: Database
+    public let now: Timestamp
+    var catalog = CatalogAccumulator()
+    var warnings = WarningAccumulator()
+    var lastSeen: [Int64: Int64] = [:]
+    var nameUsage: [Int64: (count: Int64, last: Int64)] = [:]
+    var profileIDs: [AccountKey: Int64] = [:]
+    var eventNames: [AccountKey: (id: Int64, name: String)] = [:]
+
+    struct AccountKey: Hashable {
+        var account: Int64
+        var key: String
+    }
+
+    init(db: Database, now: Timestamp) {
+        self.db = db
+        self.now = now
+    }
+
+    /// Writes the per-transaction aggregates; called once, just before commit.
+    func flush() throws {
+        if !lastSeen.isEmpty {
+            let update = try db.cachedStatement(
+                sql: "UPDATE profiles SET last_seen_at = max(coalesce(last_seen_at, ?1), ?1) WHERE id = ?2")
+            for (profile, ts) in lastSeen { try update.execute(arguments: [ts, profile]) }
+        }
+        if !nameUsage.isEmpty {
+            let update = try db.cachedStatement(
+                sql: "UPDATE event_names SET count = count + ?1, last_seen_at = max(coalesce(last_seen_at, ?2), ?2) WHERE id = ?3")
+            for (id, usage) in nameUsage { try update.execute(arguments: [usage.count, usage.last, id]) }
+        }
+        try catalog.flush(db, now: now)
+        try warnings.flush(db, now: now)
+    }
+
+    static func parseProperties(_ text: String?) -> [JSONMember] {
+        guard let text, text != "{}" else { return [] }
+        if case .object(let members)? = try? JSONParser.parse(Array(text.utf8)) { return members }
+        return []
+    }
+
+    static func propertiesText(_ members: [JSONMember]) -> String {
+        members.isEmpty ? "{}" : String(decoding: JSONWriter.bytes(.object(members)), as: UTF8.self)
+    }
+
+    /// Merges key by key: a `.null` value removes the key, others replace or append.
+    static func merge(_ stored: [JSONMember], _ updates: [JSONMember]) -> [JSONMember] {
+        guard !stored.isEmpty else { return updates.filter { $0.value != .null } }
+        var merged = stored
+        var index: [String: Int] = [:]
+        for (i, m) in merged.enumerated() { index[m.key] = i }
+        var removed = false
+        for u in updates {
+            if let i = index[u.key] {
+                if u.value == .null {
+                    merged[i].key = ""
+                    index[u.key] = nil
+                    removed = true
+                } else {
+                    merged[i].value = u.value
+                }
+            } else if u.value != .null {
+                index[u.key] = merged.count
+                merged.append(u)
+            }
+        }
+        if removed { merged.removeAll { $0.key.isEmpty } }
+        return merged
+    }
+
+    static let maxProperties = 1000
+
+    static func checkPropertyCount(_ members: [JSONMember]) throws(IngestError) {
+        if members.count > maxProperties {
+            throw .invalid("properties: \(members.count) top-level properties after merging, more than \(maxProperties)")
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import GRDB
+import TroveMigrations
+
+/// How hard a commit works to survive failures (SPEC §3 "Durability").
+public enum Durability: String, Sendable, CaseIterable {
+    /// WAL with `synchronous=NORMAL`: a committed transaction survives a process crash.
+    case normal
+    /// WAL with `synchronous=FULL`: also survives power loss, at the cost of an fsync per commit.
+    case full
+}
+
+/// The one database: a WAL-mode pool (one writer, concurrent readers), migrated on open.
+public final class AppDatabase: Sendable {
+    public let pool: DatabasePool
+    public let path: String
+
+    public init(path: String, durability: Durability = .normal, readOnly: Bool = false) throws {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(10)
+        config.readonly = readOnly
+        config.maximumReaderCount = 8
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+            try db.execute(sql: "PRAGMA cache_size = -65536")  // 64 MiB page cache per connection
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+        }
+        self.path = path
+        self.pool = try DatabasePool(path: path, configuration: config)
+        if !readOnly { try Self.migrator.migrate(pool) }
+    }
+
+    /// The ordered migrations from `Migrations/`.
+    public static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in TroveMigrations.all {
+            migrator.registerMigration(migration.name) { db in
+                try db.execute(sql: migration.sql)
+            }
+        }
+        return migrator
+    }
+
+    public static var migrationNames: [String] { TroveMigrations.all.map(\.name) }
+
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try Self.migrator.appliedMigrations(db) }
+    }
+}

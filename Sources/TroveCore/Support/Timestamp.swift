@@ -1,0 +1,169 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A point in time as milliseconds since the Unix epoch, UTC — how Trove stores every time.
+public struct Timestamp: Sendable, Hashable, Comparable, Codable {
+    public var milliseconds: Int64
+
+    public init(milliseconds: Int64) { self.milliseconds = milliseconds }
+    public init(seconds: Int64) { self.milliseconds = seconds * 1000 }
+
+    public static func < (a: Timestamp, b: Timestamp) -> Bool { a.milliseconds < b.milliseconds }
+
+    public var seconds: Int64 { milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000 }
+
+    public func adding(milliseconds delta: Int64) -> Timestamp { Timestamp(milliseconds: milliseconds + delta) }
+
+    /// `2026-03-01T12:00:00.000Z`: fixed width for years 0000–9999, so the text compares chronologically.
+    public var iso8601: String {
+        let ms = milliseconds
+        let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
+        let msOfDay = ms - days * 86_400_000
+        let (y, m, d) = Self.civil(fromDays: days)
+        let h = msOfDay / 3_600_000
+        let mi = msOfDay / 60_000 % 60
+        let s = msOfDay / 1000 % 60
+        let f = msOfDay % 1000
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        func put(_ v: Int64, _ width: Int) {
+            var digits = [UInt8](repeating: 0x30, count: width)
+            var v = v
+            for i in stride(from: width - 1, through: 0, by: -1) {
+                digits[i] = 0x30 + UInt8(v % 10)
+                v /= 10
+            }
+            out.append(contentsOf: digits)
+        }
+        put(y, 4); out.append(0x2D); put(m, 2); out.append(0x2D); put(d, 2)
+        out.append(UInt8(ascii: "T"))
+        put(h, 2); out.append(0x3A); put(mi, 2); out.append(0x3A); put(s, 2)
+        out.append(0x2E); put(f, 3); out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+    public static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+
+    static func daysInMonth(year: Int64, month: Int64) -> Int64 {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// Parses ISO-8601 date-times (`2029-08-21T02:46:46Z`, `2029-08-21 02:46:46`, fractions, offsets
+    /// `Z`/`±HH:MM`/`±HHMM`/`±HH`) and dates (`2029-08-21`, midnight UTC). Anything else is nil.
+    public static func parseISO8601(_ text: String) -> Timestamp? {
+        var text = text
+        return text.withUTF8 { parseISO8601(bytes: $0) }
+    }
+
+    static func parseISO8601(bytes b: UnsafeBufferPointer<UInt8>) -> Timestamp? {
+        let n = b.count
+        guard n >= 10, n <= 40 else { return nil }
+        var i = 0
+        func digits(_ count: Int) -> Int64? {
+            guard i + count <= n else { return nil }
+            var v: Int64 = 0
+            for k in 0..<count {
+                let c = b[i + k]
+                guard c >= 0x30, c <= 0x39 else { return nil }
+                v = v * 10 + Int64(c - 0x30)
+            }
+            i += count
+            return v
+        }
+        func expect(_ c: UInt8) -> Bool {
+            guard i < n, b[i] == c else { return false }
+            i += 1
+            return true
+        }
+        guard let year = digits(4), expect(0x2D), let month = digits(2), expect(0x2D), let day = digits(2) else { return nil }
+        guard (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month) else { return nil }
+        var ms = days(year: year, month: month, day: day) * 86_400_000
+        if i == n { return Timestamp(milliseconds: ms) }
+        guard b[i] == UInt8(ascii: "T") || b[i] == UInt8(ascii: "t") || b[i] == 0x20 else { return nil }
+        i += 1
+        guard let hour = digits(2), expect(0x3A), let minute = digits(2), hour <= 23, minute <= 59 else { return nil }
+        var second: Int64 = 0
+        var fraction: Int64 = 0
+        if expect(0x3A) {
+            guard let s = digits(2), s <= 60 else { return nil }
+            second = min(s, 59)
+            if i < n, b[i] == 0x2E || b[i] == 0x2C {
+                i += 1
+                var scale: Int64 = 100
+                var count = 0
+                while i < n, b[i] >= 0x30, b[i] <= 0x39 {
+                    fraction += Int64(b[i] - 0x30) * scale
+                    scale /= 10
+                    count += 1
+                    i += 1
+                }
+                guard count > 0 else { return nil }
+            }
+        }
+        ms += hour * 3_600_000 + minute * 60_000 + second * 1000 + fraction
+        if i == n { return Timestamp(milliseconds: ms) }
+        if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
+            return i + 1 == n ? Timestamp(milliseconds: ms) : nil
+        }
+        guard b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") else { return nil }
+        let sign: Int64 = b[i] == UInt8(ascii: "+") ? 1 : -1
+        i += 1
+        guard let oh = digits(2), oh <= 18 else { return nil }
+        var om: Int64 = 0
+        if i < n {
+            _ = expect(0x3A)
+            guard let m = digits(2), m <= 59 else { return nil }
+            om = m
+        }
+        guard i == n else { return nil }
+        return Timestamp(milliseconds: ms - sign * (oh * 3_600_000 + om * 60_000))
+    }
+}
+
+/// Where "now" comes from. Injected everywhere schedules, windows or expiries are computed (SPEC §2 `--now`).
+public struct TroveClock: Sendable {
+    private let source: @Sendable () -> Timestamp
+
+    public init(_ source: @escaping @Sendable () -> Timestamp) { self.source = source }
+
+    public func now() -> Timestamp { source() }
+
+    /// The real clock.
+    public static let system = TroveClock {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Timestamp(milliseconds: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+    }
+
+    /// A clock stopped at one instant.
+    public static func fixed(_ t: Timestamp) -> TroveClock { TroveClock { t } }
+}

@@ -1,0 +1,32 @@
+import Hummingbird
+import Logging
+import TroveCore
+
+public struct ServerOptions: Sendable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8080) {
+        self.host = host
+        self.port = port
+    }
+}
+
+/// The router with every route Trove serves; tests drive it directly or over a live socket.
+public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: ChameleonErrorMiddleware())
+    router.get("/health") { _, _ in
+        Response.json(["status": "ok"])
+    }
+    IngestController(services: services).addRoutes(to: router)
+    ReadController(services: services).addRoutes(to: router)
+    return router
+}
+
+public func buildApplication(services: TroveServices, options: ServerOptions, logger: Logger) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(services: services),
+        configuration: .init(address: .hostname(options.host, port: options.port), serverName: "Trove"),
+        logger: logger)
+}

@@ -1,0 +1,49 @@
+import Hummingbird
+import TroveCore
+
+/// Single-object reads (SPEC §5) and the data-management reads (SPEC §4).
+struct ReadController<Context: RequestContext> {
+    let services: TroveServices
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("/v3/analyze/profile") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            let lookup = try Self.lookup(request, allowEmail: true, kind: "profile")
+            let expandCompany = request.query("expand[company]") != nil
+            return Response.json(["profile": try services.objects.profile(account: account, lookup, expandCompany: expandCompany)])
+        }
+        router.get("/v3/analyze/company") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            let lookup = try Self.lookup(request, allowEmail: false, kind: "company")
+            return Response.json(["company": try services.objects.company(account: account, lookup)])
+        }
+        router.get("/v3/edit/warnings") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            return Response.json(try services.catalog.warnings(account: account, model: try Self.kind(request)))
+        }
+        router.get("/v3/edit/properties") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            return Response.json(try services.catalog.properties(account: account, model: try Self.kind(request)))
+        }
+        router.get("/v3/edit/event_names") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            return Response.json(try services.catalog.eventNames(account: account))
+        }
+    }
+
+    static func lookup(_ request: Request, allowEmail: Bool, kind: String) throws -> ObjectLookup {
+        if let uid = request.query("uid"), !uid.isEmpty { return .uid(uid) }
+        if allowEmail, let email = request.query("email"), !email.isEmpty { return .email(email) }
+        if let id = request.query("id"), !id.isEmpty {
+            guard let row = PublicID.decode(id) else { throw ReadError.invalid("id: not a valid id (24 hex characters or an integer)") }
+            return .id(row)
+        }
+        throw ReadError.invalid(allowEmail ? "query: give uid, email or id" : "query: give uid or id")
+    }
+
+    static func kind(_ request: Request) throws -> Model? {
+        guard let kind = request.query("kind"), !kind.isEmpty else { return nil }
+        guard let model = Model(rawValue: kind) else { throw ReadError.invalid("kind: must be profile, company or event") }
+        return model
+    }
+}

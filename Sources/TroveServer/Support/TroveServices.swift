@@ -1,0 +1,21 @@
+import Logging
+import TroveCore
+
+/// Everything the HTTP layer calls into, built once per server.
+public struct TroveServices: Sendable {
+    public let database: AppDatabase
+    public let clock: TroveClock
+    public let accounts: AccountStore
+    public let ingestor: Ingestor
+    public let objects: ObjectReader
+    public let catalog: CatalogReader
+
+    public init(database: AppDatabase, clock: TroveClock = .system, logger: Logger = Logger(label: "trove")) {
+        self.database = database
+        self.clock = clock
+        self.accounts = AccountStore(database: database, clock: clock)
+        self.ingestor = Ingestor(queue: WriteQueue(database: database, clock: clock, logger: logger))
+        self.objects = ObjectReader(database: database)
+        self.catalog = CatalogReader(database: database)
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import TroveCore
+
+/// `--database PATH`, default `./trove.sqlite` or `TROVE_DATABASE` (SPEC §1).
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: "The SQLite database file (default: ./trove.sqlite, or TROVE_DATABASE).")
+    var database: String?
+
+    var path: String {
+        database ?? ProcessInfo.processInfo.environment["TROVE_DATABASE"] ?? "./trove.sqlite"
+    }
+
+    func open(durability: Durability = .normal) throws -> AppDatabase {
+        try AppDatabase(path: path, durability: durability)
+    }
+}
+
+/// `--account NAME`, default `default`.
+struct AccountOptions: ParsableArguments {
+    @Option(name: .long, help: "The account to act for.")
+    var account: String = AccountStore.defaultName
+}
+
+/// `--now <ISO-8601>` or `TROVE_NOW`: a fixed clock for reproducible runs (SPEC §2).
+struct ClockOptions: ParsableArguments {
+    @Option(name: .long, help: "Fix \"now\" to this ISO-8601 time (or TROVE_NOW); default: the real clock.")
+    var now: String?
+
+    func clock() throws -> TroveClock {
+        guard let text = now ?? ProcessInfo.processInfo.environment["TROVE_NOW"] else { return .system }
+        guard let t = Timestamp.parseISO8601(text) else {
+            throw ValidationError("--now: \"\(text)\" is not an ISO-8601 time")
+        }
+        return .fixed(t)
+    }
+}
+
+extension Durability: ExpressibleByArgument {}
+
+func printJSON(_ value: JSON) {
+    // Written straight to the descriptor: `serve` prints credentials and then runs for hours, so a
+    // buffered stdout would hold them back from a pipe.
+    FileHandle.standardOutput.write(Data((JSONWriter.string(value) + "\n").utf8))
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import TroveCore
+import TroveServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP server (creates and migrates the database).")
+
+    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var clockOptions: ClockOptions
+
+    @Option(help: "Address to listen on (default 127.0.0.1, or TROVE_HOST).")
+    var host: String?
+
+    @Option(help: "Port to listen on (default 8080, or TROVE_PORT).")
+    var port: Int?
+
+    @Option(help: "normal: commits survive a process crash; full: also power loss (an fsync per commit).")
+    var durability: Durability = .normal
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let host = host ?? env["TROVE_HOST"] ?? "127.0.0.1"
+        guard let port = port ?? Int(env["TROVE_PORT"] ?? "8080") else {
+            throw ValidationError("TROVE_PORT must be a port number")
+        }
+        var logger = Logger(label: "trove")
+        logger.logLevel = .info
+        let database = try db.open(durability: durability)
+        let services = TroveServices(database: database, clock: try clockOptions.clock(), logger: logger)
+        if let credentials = try services.accounts.ensureDefaultAccount() {
+            FileHandle.standardError.write(Data("Created account \"default\". Its credentials are shown once:\n".utf8))
+            printJSON(credentials.json)
+        }
+        FileHandle.standardError.write(Data("Trove serving \(db.path) on http://\(host):\(port)\n".utf8))
+        let app = buildApplication(services: services, options: ServerOptions(host: host, port: port), logger: logger)
+        try await app.runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create or migrate the database, then exit.")
+
+    @OptionGroup var db: DatabaseOptions
+
+    func run() async throws {
+        let database = try db.open()
+        let applied = try database.appliedMigrations()
+        print("\(db.path): \(applied.count) migrations applied (latest \(applied.last ?? "none"))")
+    }
+}
