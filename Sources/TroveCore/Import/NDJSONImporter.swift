@@ -14,7 +14,7 @@ public struct NDJSONImporter: Sendable {
     }
 
     public let ingestor: Ingestor
-    public var chunkSize = 5000
+    public var chunkSize = 10_000
 
     public init(ingestor: Ingestor) { self.ingestor = ingestor }
 

@@ -4,21 +4,29 @@ import GRDB
 extension WriteSession {
     public func insertEvent(_ e: EventInput, account: Int64, onMissing: OnModelMissing = .create) throws -> ItemOutcome {
         if let key = e.dedupeKey {
-            let s = try db.cachedStatement(sql: "SELECT id FROM events WHERE account_id = ? AND dedupe_key = ?")
-            if let id = try Int64.fetchOne(s, arguments: [account, key]) { return .duplicate(id) }
+            let s = try RawStatement(db, sql: "SELECT id FROM events WHERE account_id = ? AND dedupe_key = ?")
+            s.bind(1, account)
+            s.bind(2, key)
+            if let id = try s.fetchInt64(db) { return .duplicate(id) }
         }
         guard let profileID = try eventProfile(e, account: account, onMissing: onMissing) else { return .skipped }
         let name = try internEventName(account: account, uid: e.nameUID, name: e.name)
-        let insert = try db.cachedStatement(
+        let insert = try RawStatement(
+            db,
             sql: """
                 INSERT INTO events (account_id, profile_id, name_id, timestamp, received_at, source, dedupe_key, display_name, properties)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        let properties: String? = e.properties.isEmpty ? nil : Self.propertiesText(e.properties)
-        try insert.execute(arguments: [
-            account, profileID, name.id, e.timestamp.milliseconds, now.milliseconds, e.source.rawValue, e.dedupeKey,
-            name.name == e.name ? nil : e.name, properties,
-        ])
+        insert.bind(1, account)
+        insert.bind(2, profileID)
+        insert.bind(3, name.id)
+        insert.bind(4, e.timestamp.milliseconds)
+        insert.bind(5, now.milliseconds)
+        insert.bind(6, Int64(e.source.rawValue))
+        insert.bind(7, e.dedupeKey)
+        insert.bind(8, name.name == e.name ? nil : e.name)
+        insert.bind(9, text: e.propertiesJSON)
+        try insert.execute(db)
         let eventID = db.lastInsertedRowID
 
         if let seen = lastSeen[profileID] {
@@ -40,9 +48,11 @@ extension WriteSession {
         if let uid = e.uid, e.email == nil, e.profileID == nil {
             // The common case, served from this transaction's cache when the uid was seen already.
             let key = AccountKey(account: account, key: uid)
-            if let id = profileIDs[key] { return id }
-            let s = try db.cachedStatement(sql: "SELECT id FROM profiles WHERE account_id = ? AND uid = ?")
-            if let id = try Int64.fetchOne(s, arguments: [account, uid]) {
+            if let id = cachedProfileID(key) { return id }
+            let s = try RawStatement(db, sql: "SELECT id FROM profiles WHERE account_id = ? AND uid = ?")
+            s.bind(1, account)
+            s.bind(2, uid)
+            if let id = try s.fetchInt64(db) {
                 profileIDs[key] = id
                 return id
             }
@@ -59,7 +69,7 @@ extension WriteSession {
 
     func internEventName(account: Int64, uid: String, name: String) throws -> (id: Int64, name: String) {
         let key = AccountKey(account: account, key: uid)
-        if let cached = eventNames[key] { return cached }
+        if let cached = caches.eventNames[key] ?? eventNames[key] { return cached }
         let select = try db.cachedStatement(sql: "SELECT id, name FROM event_names WHERE account_id = ? AND uid = ?")
         if let row = try Row.fetchOne(select, arguments: [account, uid]) {
             let found = (id: row[0] as Int64, name: row[1] as String)

@@ -107,6 +107,8 @@ public struct EventInput: Sendable {
     public var dedupeKey: String?
     public var source: EventSource
     public var properties: [JSONMember]
+    /// The properties serialized, done while parsing so the writer only binds bytes; nil when none.
+    public var propertiesJSON: [UInt8]?
     public var warnings: [IngestWarning]
 
     public static let maxProperties = 1000
@@ -136,7 +138,8 @@ public struct EventInput: Sendable {
         }
         return EventInput(
             uid: uid, email: email, profileID: id, name: name, nameUID: nameUID, timestamp: timestamp,
-            dedupeKey: dedupeKey, source: source, properties: properties, warnings: n.warnings)
+            dedupeKey: dedupeKey, source: source, properties: properties,
+            propertiesJSON: properties.isEmpty ? nil : JSONWriter.bytes(.object(properties)), warnings: n.warnings)
     }
 
     /// ISO-8601, or unix seconds (values above 10^11 are milliseconds); absent means now.

@@ -8,9 +8,27 @@ public enum NameNormalizer {
         var name = name
         let ascii = name.withUTF8 { buf in buf.allSatisfy { $0 < 0x80 } }
         if ascii {
+            if name.withUTF8(isNormalASCII) { return name }
             return name.withUTF8 { normalizeASCII($0) }
         }
         return normalizeUnicode(name.precomposedStringWithCanonicalMapping)
+    }
+
+    /// Most keys arrive already normalized (`plan`, `tour_id`): lower-case letters, digits and single
+    /// inner underscores. Those are returned as they are, without allocating.
+    private static func isNormalASCII(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = b.first, let last = b.last, first != 0x5F, last != 0x5F else { return false }
+        var previousUnderscore = false
+        for c in b {
+            if c == 0x5F {
+                if previousUnderscore { return false }
+                previousUnderscore = true
+            } else {
+                guard (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) else { return false }
+                previousUnderscore = false
+            }
+        }
+        return true
     }
 
     private enum Class { case upper, lower, digit, caseless, separator }

@@ -176,8 +176,11 @@ public struct ValueNormalizer: Sendable {
         }
         guard i == n else { return nil }
         let text = String(decoding: b, as: UTF8.self)
+        if integral {
+            guard let v = Int64(text), v.magnitude <= 9_007_199_254_740_992 else { return nil }
+            return .int(v)
+        }
         guard let d = Double(text), d.isFinite, abs(d) <= maxExactInteger else { return nil }
-        if integral, let v = Int64(text) { return .int(v) }
         return .double(d)
     }
 

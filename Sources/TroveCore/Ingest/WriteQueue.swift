@@ -28,6 +28,7 @@ public final class WriteQueue: Sendable {
     }
 
     private let state = Mutex(State())
+    private let caches = WriteCaches()
 
     public init(
         database: AppDatabase, clock: TroveClock = .system, maxPendingItems: Int = 200_000, maxItemsPerTransaction: Int = 20_000,
@@ -124,10 +125,20 @@ public final class WriteQueue: Sendable {
 
     private func commit(_ jobs: [Job]) async throws {
         let now = clock.now()
-        try await database.pool.write { db in
-            let session = WriteSession(db: db, now: now)
-            for job in jobs { try job.run(session) }
-            try session.flush()
+        let caches = self.caches
+        do {
+            let learned = try await database.pool.write { db in
+                let session = WriteSession(db: db, now: now, caches: caches)
+                for job in jobs { try job.run(session) }
+                try session.flush()
+                return (session.profileIDs, session.eventNames, session.lastSeen)
+            }
+            // Committed. Jobs commit one batch after another, so nothing else touches the caches now.
+            caches.merge(profiles: learned.0, eventNames: learned.1, lastSeen: learned.2)
+        } catch {
+            // A row we cached may have been deleted by the failure's cause; start clean.
+            caches.reset()
+            throw error
         }
     }
 }

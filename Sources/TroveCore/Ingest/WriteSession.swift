@@ -30,25 +30,39 @@ public final class WriteSession {
     var warnings = WarningAccumulator()
     var lastSeen: [Int64: Int64] = [:]
     var nameUsage: [Int64: (count: Int64, last: Int64)] = [:]
+    /// Ids resolved in earlier, committed transactions, and the ones learned in this one.
+    let caches: WriteCaches
     var profileIDs: [AccountKey: Int64] = [:]
     var eventNames: [AccountKey: (id: Int64, name: String)] = [:]
 
-    struct AccountKey: Hashable {
-        var account: Int64
-        var key: String
-    }
+    typealias AccountKey = WriteCaches.Key
 
-    init(db: Database, now: Timestamp) {
+    init(db: Database, now: Timestamp, caches: WriteCaches = WriteCaches()) {
         self.db = db
         self.now = now
+        self.caches = caches
+    }
+
+    func cachedProfileID(_ key: AccountKey) -> Int64? {
+        caches.profiles[key] ?? profileIDs[key]
     }
 
     /// Writes the per-transaction aggregates; called once, just before commit.
     func flush() throws {
         if !lastSeen.isEmpty {
-            let update = try db.cachedStatement(
-                sql: "UPDATE profiles SET last_seen_at = max(coalesce(last_seen_at, ?1), ?1) WHERE id = ?2")
-            for (profile, ts) in lastSeen { try update.execute(arguments: [ts, profile]) }
+            // Only moves forward, and skips the write (no page dirtied) when the stored time is later.
+            let upsert = try RawStatement(
+                db,
+                sql: """
+                    INSERT INTO profile_activity (profile_id, last_seen_at) VALUES (?1, ?2)
+                    ON CONFLICT (profile_id) DO UPDATE SET last_seen_at = excluded.last_seen_at
+                    WHERE excluded.last_seen_at > last_seen_at
+                    """)
+            for (profile, ts) in lastSeen where (caches.lastSeen[profile] ?? .min) < ts {
+                upsert.bind(1, profile)
+                upsert.bind(2, ts)
+                try upsert.execute(db)
+            }
         }
         if !nameUsage.isEmpty {
             let update = try db.cachedStatement(

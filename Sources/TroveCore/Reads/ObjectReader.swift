@@ -15,7 +15,9 @@ public struct ObjectReader: Sendable {
                 case .id(let i): ("id", i)
                 }
             let sql = """
-                SELECT id, uid, email, created_at, updated_at, last_seen_at, company_id, disabled, properties
+                SELECT id, uid, email, created_at, updated_at,
+                    (SELECT last_seen_at FROM profile_activity WHERE profile_id = profiles.id) AS last_seen_at,
+                    company_id, disabled, properties
                 FROM profiles WHERE account_id = ? AND \(column) = ?
                 """
             guard let row = try Row.fetchOne(db, sql: sql, arguments: [account, value]) else {

@@ -1,0 +1,56 @@
+import GRDB
+import Testing
+@testable import TroveCore
+
+@Suite struct MigrationTests {
+    @Test func appliesTheOrderedMigrationsToAnEmptyDatabase() throws {
+        let db = try temporaryDatabase()
+        #expect(AppDatabase.migrationNames == ["0001_initial"])
+        #expect(try db.appliedMigrations() == AppDatabase.migrationNames)
+        let tables = try db.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb%' AND name NOT LIKE 'sqlite%' ORDER BY name")
+        }
+        #expect(tables == ["accounts", "companies", "event_names", "events", "idempotency_keys", "profile_activity", "profiles", "properties", "warnings"])
+        let journal = try db.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(journal == "wal")
+        let foreignKeys = try db.pool.read { db in try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") }
+        #expect(foreignKeys == true)
+    }
+
+    @Test func reopeningAnUpToDateDatabaseChangesNothing() throws {
+        let db = try temporaryDatabase()
+        func snapshot(_ db: AppDatabase) throws -> ([String], Int) {
+            try db.pool.read { db in
+                (try String.fetchAll(db, sql: "SELECT coalesce(sql, name) FROM sqlite_master ORDER BY name"),
+                 try Int.fetchOne(db, sql: "PRAGMA schema_version")!)
+            }
+        }
+        let before = try snapshot(db)
+        let reopened = try AppDatabase(path: db.path)
+        let after = try snapshot(reopened)
+        #expect(before.0 == after.0)
+        #expect(before.1 == after.1)
+        #expect(try reopened.appliedMigrations() == AppDatabase.migrationNames)
+    }
+
+    @Test func theSchemaRefusesInvalidRows() throws {
+        let db = try temporaryDatabase()
+        let credentials = try AccountStore(database: db).create(name: "a")
+        _ = credentials
+        try db.pool.write { db in
+            #expect(throws: DatabaseError.self) {
+                try db.execute(sql: "INSERT INTO profiles (account_id, created_at, updated_at) VALUES (1, 0, 0)")  // no uid nor email
+            }
+            #expect(throws: DatabaseError.self) {
+                try db.execute(sql: "INSERT INTO profiles (account_id, uid, created_at, updated_at, properties) VALUES (1, 'u', 0, 0, 'not json')")
+            }
+            #expect(throws: DatabaseError.self) {
+                try db.execute(sql: "INSERT INTO profiles (account_id, uid, created_at, updated_at) VALUES (99, 'u', 0, 0)")  // no such account
+            }
+            try db.execute(sql: "INSERT INTO profiles (account_id, uid, created_at, updated_at) VALUES (1, 'u', 0, 0)")
+            #expect(throws: DatabaseError.self) {
+                try db.execute(sql: "INSERT INTO profiles (account_id, uid, created_at, updated_at) VALUES (1, 'u', 0, 0)")  // uid unique per account
+            }
+        }
+    }
+}
