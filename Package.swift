@@ -70,6 +70,7 @@ let package = Package(
                 "TroveServer",
                 "TroveCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),

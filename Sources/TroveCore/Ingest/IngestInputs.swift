@@ -82,6 +82,8 @@ public struct ProfileInput: Sendable {
                 link = .unlink
             } else if let id = PublicID.decode(value) {
                 link = .id(id)
+            } else if case .string(let s) = value, PublicID.isHexForm(s) {
+                throw .invalid("company_id: no company with id \(s)")
             } else {
                 link = .uid(try Identifiers.key(value, field: "company_id")!)
             }

@@ -6,6 +6,12 @@ public enum PublicID {
         return String(repeating: "0", count: max(0, 24 - hex.count)) + hex
     }
 
+    /// Exactly 24 hex characters: the hex form, whether or not it names a row.
+    public static func isHexForm(_ text: String) -> Bool {
+        text.utf8.count == 24
+            && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) }
+    }
+
     /// The row id named by `text` (24-hex or decimal), or nil.
     public static func decode(_ text: String) -> Int64? {
         if text.utf8.count == 24 {

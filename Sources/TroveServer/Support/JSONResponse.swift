@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import NIOCore
 import TroveCore
@@ -25,7 +26,13 @@ extension Request {
         }
     }
 
+    /// A query parameter, matching its name whether or not the client percent-encoded it (`expand[company]`).
     func query(_ name: String) -> String? {
-        uri.queryParameters.get(name)
+        let parameters = uri.queryParameters
+        if let value = parameters.get(name) { return value }
+        for (key, value) in parameters where String(key).removingPercentEncoding == name {
+            return String(value).removingPercentEncoding ?? String(value)
+        }
+        return nil
     }
 }

@@ -1,0 +1,125 @@
+import Testing
+import TroveCore
+
+/// SPEC §4 through the hooks: what is sent is read back normalized, coerced and cut.
+@Suite struct NormalizationHTTPTests {
+    @Test func everyNameExampleNormalizes() async throws {
+        let trove = try TestTrove()
+        let table = try fixtureJSON("normalization/names.json").arrayValue!
+        try await trove.test { client in
+            for (i, row) in table.enumerated() {
+                let sent = row["sent"]!.stringValue!, stored = row["stored"]!.stringValue!
+                // Nested keys are never reserved, so each name is sent inside a hash, one profile each.
+                let uid = "names-\(i)"
+                let reply = try await client.post(client.hook("profiles"), json: ["uid": .string(uid), "names": .object([JSONMember(sent, .int(Int64(i)))])])
+                #expect(reply.status == 200)
+                let profile = try await client.profile(uid: uid)
+                #expect(profile?["names"] == .object([JSONMember(stored, .int(Int64(i)))]), "\(sent) → \(stored)")
+            }
+            // Event names normalize the same way for grouping, and keep their display form.
+            try await client.post(client.hook("events"), json: ["uid": "names-0", "name": "Completed Tour (Chameleon)"])
+            let names = try await client.get("/v3/edit/event_names").json?["event_names"]?.arrayValue
+            #expect(names?.first?["uid"] == "completed_tour_chameleon")
+            #expect(names?.first?["name"] == "Completed Tour (Chameleon)")
+        }
+    }
+
+    @Test func everyValueExampleIsCoerced() async throws {
+        let trove = try TestTrove(now: Timestamp.parseISO8601("2026-03-01T12:00:00Z"))
+        let table = try fixtureJSON("normalization/values.json")
+        let cases = table["cases"]!.arrayValue!
+        try await trove.test { client in
+            var body: [JSONMember] = [JSONMember("uid", "values")]
+            for c in cases { body.append(JSONMember(c["key"]!.stringValue!, c["sent"]!)) }
+            #expect(try await client.post(client.hook("profiles"), json: .object(body)).status == 200)
+            let profile = try #require(try await client.profile(uid: "values"))
+            for c in cases {
+                let key = c["key"]!.stringValue!
+                #expect(profile[key] == c["stored"]!, "\(key): sent \(JSONWriter.string(c["sent"]!))")
+            }
+        }
+    }
+
+    @Test func cutsAt768BytesInsideAMultiByteCharacter() async throws {
+        let trove = try TestTrove()
+        // 766 ASCII bytes, then "😀" (4 bytes, spanning bytes 767-770): the cut must drop it whole.
+        let long = String(repeating: "x", count: 766) + "😀" + String(repeating: "y", count: 100)
+        try await trove.test { client in
+            try await client.post(client.hook("profiles"), json: ["uid": "cut", "bio": .string(long), "tags": [.string(long)], "h": ["v": .string(long)]])
+            let profile = try #require(try await client.profile(uid: "cut"))
+            let expected = JSON.string(String(repeating: "x", count: 766))
+            #expect(profile["bio"] == expected)
+            #expect(profile["tags"] == [expected])
+            #expect(profile.at("h.v") == expected)
+            let warnings = try await client.get("/v3/edit/warnings?kind=profile").json?["warnings"]?.arrayValue ?? []
+            let truncated = warnings.filter { $0["kind"] == "truncated" }.compactMap { $0["prop"]?.stringValue }.sorted()
+            #expect(truncated == ["bio", "h.v", "tags"])
+            #expect(warnings.first { $0["prop"] == "bio" }?["detail"] == .string("cut from \(long.utf8.count) to at most 768 bytes"))
+            #expect(warnings.first { $0["prop"] == "bio" }?["example_uid"] == "cut")
+        }
+    }
+
+    @Test func dropsThirdLevelHashesAndHashesInArrays() async throws {
+        let trove = try TestTrove()
+        try await trove.test { client in
+            try await client.post(client.hook("profiles"), try fixture("hooks/profile.json"))
+            let profile = try #require(try await client.profile(uid: "5f3c4232c712de665632a6d9"))
+            #expect(profile["address"] == ["city": "Boston", "geo": ["lat": 42.36, "lng": -71.06]])
+            #expect(profile["roles"] == ["admin", "billing"])
+            let warnings = try await client.get("/v3/edit/warnings").json?["warnings"]?.arrayValue ?? []
+            let kinds = Set(warnings.map { "\($0["kind"]!.stringValue!) \($0["prop"]!.stringValue!)" })
+            #expect(kinds.contains("too_deep address.geo.point"))
+            #expect(kinds.contains("hash_in_array roles"))
+            #expect(kinds.contains("reserved updated_at"))
+            #expect(kinds.contains("reserved percent"))
+        }
+    }
+
+    @Test func appliesAndDropsReservedNames() async throws {
+        let trove = try TestTrove()
+        try await trove.test { client in
+            let reply = try await client.post(client.hook("profiles"), try fixture("hooks/profile.json"))
+            #expect(reply.status == 200)
+            let profile = try #require(try await client.profile(uid: "5f3c4232c712de665632a6d9"))
+            #expect(profile["email"] == "jane.doe@example.com")
+            #expect(profile["plan_name"] == "pro")
+            #expect(profile["upsell_readiness_score"] == 87)
+            #expect(profile["seats"] == 12)
+            #expect(profile["mrr"] == 1199.5)
+            #expect(profile["zip"] == "02139")
+            #expect(profile["beta_opt_in"] == true)
+            #expect(profile["signup_at"] == "2026-01-15T09:30:00.000Z")
+            #expect(profile["trial_ends_at"] == "2026-04-01T00:00:00.000Z")
+            #expect(profile["updated_at"] == "2026-03-01T12:00:00.000Z", "updated_at is Trove's, not the payload's")
+            #expect(profile["percent"] == nil)
+            #expect(profile["company"] == nil, "the company object links, it is not a property")
+            #expect(profile["company_id"]?.stringValue?.count == 24)
+
+            // created_at, disabled and chameleon_admin are applied, not stored as properties.
+            try await client.post(client.hook("profiles"), json: ["uid": "r", "created_at": "2025-01-01", "disabled": true, "chameleon_admin": true, "user_id": 5])
+            let r = try #require(try await client.profile(uid: "r"))
+            #expect(r["created_at"] == "2025-01-01T00:00:00.000Z")
+            #expect(r["disabled"] == true)
+            #expect(r["chameleon_admin"] == nil && r["user_id"] == nil)
+        }
+    }
+
+    @Test func refusesMoreThanAThousandProperties() async throws {
+        let trove = try TestTrove()
+        try await trove.test { client in
+            var members = [JSONMember("uid", "many")]
+            for i in 0..<600 { members.append(JSONMember("p\(i)", .int(Int64(i)))) }
+            #expect(try await client.post(client.hook("profiles"), json: .object(members)).status == 200)
+            var more = [JSONMember("uid", "many")]
+            for i in 600..<1001 { more.append(JSONMember("p\(i)", .int(Int64(i)))) }
+            let reply = try await client.post(client.hook("profiles"), json: .object(more))
+            #expect(reply.status == 422)
+            #expect(reply.json?["messages"]?.arrayValue?.first?.stringValue?.contains("1001 top-level properties") == true)
+            let profile = try #require(try await client.profile(uid: "many"))
+            #expect(profile["p600"] == nil, "nothing of the refused update is stored")
+            // Removing some with null makes room again.
+            more.append(JSONMember("p0", nil))
+            #expect(try await client.post(client.hook("profiles"), json: .object(more)).status == 200)
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+import TroveCore
+@testable import TroveServer
+
+/// The repository's `fixtures/` folder.
+let fixturesURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("fixtures")
+
+func fixture(_ path: String) throws -> [UInt8] {
+    Array(try Data(contentsOf: fixturesURL.appendingPathComponent(path)))
+}
+
+func fixtureJSON(_ path: String) throws -> JSON {
+    try JSONParser.parse(try fixture(path))
+}
+
+let testNow = Timestamp.parseISO8601("2026-03-01T12:00:00Z")!
+
+/// A Trove server over a fresh database file, with one account, driven through its router.
+struct TestTrove {
+    let services: TroveServices
+    let credentials: Credentials
+
+    init(now: Timestamp? = testNow) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trove-server-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let database = try AppDatabase(path: dir.appendingPathComponent("trove.sqlite").path)
+        services = TroveServices(database: database, clock: now.map(TroveClock.fixed) ?? .system)
+        credentials = try services.accounts.ensureDefaultAccount()!
+    }
+
+    var secret: String { credentials.accountSecret }
+
+    func test(_ setup: TestingSetup = .router, _ body: @Sendable (Client) async throws -> Void) async throws {
+        let app = Application(router: buildRouter(services: services), logger: Logger(label: "test"))
+        let secret = self.secret
+        try await app.test(setup) { client in try await body(Client(client: client, secret: secret)) }
+    }
+
+    struct Client {
+        let client: any TestClientProtocol
+        let secret: String
+
+        struct Reply {
+            var status: Int
+            var json: JSON?
+            var headers: HTTPFields
+        }
+
+        @discardableResult
+        func post(_ path: String, _ body: [UInt8], headers: HTTPFields = [:]) async throws -> Reply {
+            try await send(.post, path, body: body, headers: headers)
+        }
+
+        @discardableResult
+        func post(_ path: String, json: JSON, headers: HTTPFields = [:]) async throws -> Reply {
+            try await send(.post, path, body: JSONWriter.bytes(json), headers: headers)
+        }
+
+        /// A hook path with the account secret in it: `hook("profiles")` → `/v3/observe/hooks/<secret>/profiles`.
+        func hook(_ rest: String) -> String { "/v3/observe/hooks/\(secret)/\(rest)" }
+
+        func get(_ path: String, secret: String? = nil) async throws -> Reply {
+            try await send(.get, path, body: nil, headers: [HTTPField.Name("X-Account-Secret")!: secret ?? self.secret])
+        }
+
+        func send(_ method: HTTPRequest.Method, _ path: String, body: [UInt8]?, headers: HTTPFields) async throws -> Reply {
+            try await client.execute(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) }) { response in
+                let bytes = Array(response.body.readableBytesView)
+                return Reply(status: Int(response.status.code), json: try? JSONParser.parse(bytes), headers: response.headers)
+            }
+        }
+
+        func profile(uid: String) async throws -> JSON? {
+            let encoded = uid.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? uid
+            return try await get("/v3/analyze/profile?uid=\(encoded)").json?["profile"]
+        }
+    }
+}
+
+extension JSON {
+    /// Walks a dotted path of object keys.
+    func at(_ path: String) -> JSON? {
+        var current: JSON? = self
+        for key in path.split(separator: ".") { current = current?[String(key)] }
+        return current
+    }
+
+    var int: Int64? {
+        if case .int(let i) = self { return i }
+        return nil
+    }
+}
