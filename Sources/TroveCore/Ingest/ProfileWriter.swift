@@ -121,14 +121,22 @@ extension WriteSession {
         account: Int64, uid: String, email: String?, companyID: Int64?, disabled: Bool, admin: Bool, createdAt: Timestamp,
         properties: String
     ) throws -> Int64 {
-        let insert = try db.cachedStatement(
+        let insert = try RawStatement(
+            db,
             sql: """
                 INSERT INTO profiles (account_id, uid, email, company_id, disabled, admin, created_at, updated_at, properties)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        try insert.execute(arguments: [
-            account, uid, email, companyID, disabled, admin, createdAt.milliseconds, now.milliseconds, properties,
-        ])
+        insert.bind(1, account)
+        insert.bind(2, uid)
+        insert.bind(3, email)
+        insert.bind(4, companyID)
+        insert.bind(5, Int64(disabled ? 1 : 0))
+        insert.bind(6, Int64(admin ? 1 : 0))
+        insert.bind(7, createdAt.milliseconds)
+        insert.bind(8, now.milliseconds)
+        insert.bind(9, properties)
+        try insert.execute(db)
         let id = db.lastInsertedRowID
         profileIDs[AccountKey(account: account, key: uid)] = id
         return id
