@@ -15,7 +15,8 @@ public struct ServerOptions: Sendable {
 /// The router with every route Trove serves; tests drive it directly or over a live socket.
 public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: ChameleonErrorMiddleware())
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: CustomerIOAuthMiddleware(services: services))
     router.get("/health") { _, _ in
         Response.json(["status": "ok"])
     }

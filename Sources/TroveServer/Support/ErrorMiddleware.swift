@@ -1,0 +1,67 @@
+import Hummingbird
+import Logging
+import TroveCore
+
+/// The three API families, each with its own credential and error shape (SPEC §1, §3).
+enum APIFamily {
+    /// `/v3/...` (Chameleon): `X-Account-Secret`; `{"code":N,"messages":["..."]}`.
+    case chameleon
+    /// `/v1/...` (Customer.io App API): `Authorization: Bearer`; `{"errors":[{"detail":"...","status":"N"}]}`.
+    case appAPI
+    /// `/api/v1/...` (Customer.io Track API): HTTP Basic; `{"meta":{"errors":["..."]}}`.
+    case trackAPI
+
+    init(path: String) {
+        if path.hasPrefix("/api/v1/") || path == "/api/v1" {
+            self = .trackAPI
+        } else if path.hasPrefix("/v1/") || path == "/v1" {
+            self = .appAPI
+        } else {
+            self = .chameleon
+        }
+    }
+
+    func body(status: Int, message: String) -> JSON {
+        switch self {
+        case .chameleon: return ["code": .int(Int64(status)), "messages": [.string(message)]]
+        case .appAPI: return ["errors": [["detail": .string(message), "status": .string(String(status))]]]
+        case .trackAPI: return ["meta": ["errors": [.string(message)]]]
+        }
+    }
+}
+
+/// A credential failure; the status is 403 in `/v3` and 401 in the Customer.io families.
+struct AuthenticationError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Maps every error to its family's shape, in one place.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return Self.response(for: error, family: APIFamily(path: request.uri.path), logger: context.logger)
+        }
+    }
+
+    static func response(for error: any Error, family: APIFamily, logger: Logger) -> Response {
+        let (status, message, headers): (HTTPResponse.Status, String, HTTPFields) =
+            switch error {
+            case let e as IngestError:
+                (HTTPResponse.Status(code: e.status), e.description, e.status == 503 ? [.retryAfter: "1"] : [:])
+            case let e as ReadError:
+                switch e {
+                case .notFound(let m): (.notFound, m, [:])
+                case .invalid(let m): (.unprocessableContent, m, [:])
+                }
+            case let e as AuthenticationError: (family == .chameleon ? .forbidden : .unauthorized, e.description, [:])
+            case let e as any HTTPResponseError:
+                (e.status, e.status == .notFound ? "no such route" : e.status.reasonPhrase, [:])
+            default:
+                (.serviceUnavailable, "temporarily unavailable; retry shortly", [.retryAfter: "1"])
+            }
+        if status.code >= 500 { logger.error("request failed: \(error)") }
+        return Response.json(bytes: JSONWriter.bytes(family.body(status: status.code, message: message)), status: status, headers: headers)
+    }
+}
