@@ -122,4 +122,19 @@ import TroveCore
             #expect(try await client.post(client.hook("profiles"), json: .object(more)).status == 200)
         }
     }
+
+    @Test func laterKeysWinCollisionsAndEmptyNamesAreDropped() async throws {
+        let trove = try TestTrove()
+        try await trove.test { client in
+            try await client.post(client.hook("profiles"), json: ["uid": "c", "planName": "a", "plan name": "b", "!!!": 1, "h": ["X": 1, "x": 2]])
+            let profile = try #require(try await client.profile(uid: "c"))
+            #expect(profile["plan_name"] == "b")
+            #expect(profile["h"] == ["x": 2])
+            let warnings = try await client.get("/v3/edit/warnings?kind=profile").json?["warnings"]?.arrayValue ?? []
+            let kinds = Set(warnings.map { "\($0["kind"]!.stringValue!) \($0["prop"]!.stringValue!)" })
+            #expect(kinds == ["name_collision plan_name", "name_collision h.x", "invalid_name !!!"])
+            #expect(try await client.get("/v3/edit/warnings?kind=event").json?["warnings"] == [])
+            #expect(try await client.get("/v3/edit/warnings?kind=nope").status == 422)
+        }
+    }
 }
