@@ -182,11 +182,10 @@ extension WriteSession {
         }
         let existing = byUID ?? byID
         if existing == nil {
-            guard let uid = input.uid else {
+            guard input.uid != nil else {
                 throw IngestError.notFound("id: no company with id \(PublicID.encode(input.id ?? 0))")
             }
             if onMissing == .ignore { return nil }
-            _ = uid
         }
         let properties = Self.merge(Self.parseProperties(existing?.properties), input.properties)
         try Self.checkPropertyCount(properties)

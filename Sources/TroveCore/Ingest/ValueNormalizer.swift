@@ -199,6 +199,8 @@ public struct ValueNormalizer: Sendable {
         return nil
     }
 
+    private static let digitPositions = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22]
+
     /// Whether a stored string is a timestamp: normalization writes every timestamp in this exact form.
     public static func isTimestampText(_ s: String) -> Bool {
         var s = s
@@ -206,9 +208,7 @@ public struct ValueNormalizer: Sendable {
             guard b.count == 24, b[4] == 0x2D, b[7] == 0x2D, b[10] == UInt8(ascii: "T"), b[13] == 0x3A,
                 b[16] == 0x3A, b[19] == 0x2E, b[23] == UInt8(ascii: "Z")
             else { return false }
-            for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22] where b[i] < 0x30 || b[i] > 0x39 {
-                return false
-            }
+            for i in digitPositions where b[i] < 0x30 || b[i] > 0x39 { return false }
             return true
         }
     }
