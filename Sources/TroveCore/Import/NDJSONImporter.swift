@@ -72,8 +72,8 @@ public struct NDJSONImporter: Sendable {
             let chunk = items
             inFlight = (Task { try await ingestor.ingest(items: chunk, account: account) }, lines)
         }
-        summary.seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-            + Double((ContinuousClock.now - started).components.seconds)
+        let elapsed = ContinuousClock.now - started
+        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return summary
     }
 }

@@ -77,15 +77,12 @@ extension Ingestor {
             var errors = parseErrors
             var accepted = 0
             var skipped = 0
-            for (index, item) in validItems {
-                do {
-                    switch try session.apply(item, account: account, onMissing: missing) {
-                    case .stored, .duplicate: accepted += 1
-                    case .skipped: skipped += 1
-                    case .failed(let e): errors.append((index, e))
-                    }
-                } catch let error as IngestError {
-                    errors.append((index, error))
+            let outcomes = try session.apply(validItems.map(\.item), account: account, onMissing: missing)
+            for (outcome, index) in zip(outcomes, validItems.map(\.index)) {
+                switch outcome {
+                case .stored, .duplicate: accepted += 1
+                case .skipped: skipped += 1
+                case .failed(let e): errors.append((index, e))
                 }
             }
             errors.sort { $0.index < $1.index }

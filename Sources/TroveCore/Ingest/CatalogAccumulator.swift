@@ -13,6 +13,13 @@ struct CatalogAccumulator {
     struct Entry {
         var types: Set<String> = []
         var examples: [JSON] = []
+
+        /// Hashes are cataloged by their children's paths, so they keep no examples of their own.
+        mutating func add(_ value: JSON) {
+            types.insert(CatalogAccumulator.typeName(value))
+            if case .object = value { return }
+            if examples.count < CatalogAccumulator.maxExamples, !examples.contains(value) { examples.append(value) }
+        }
     }
 
     static let maxExamples = 5
@@ -25,16 +32,9 @@ struct CatalogAccumulator {
     }
 
     private mutating func record(account: Int64, model: Model, path: String, value: JSON) {
-        let key = Key(account: account, model: model, prop: path)
-        let type = Self.typeName(value)
+        entries[Key(account: account, model: model, prop: path), default: Entry()].add(value)
         if case .object(let members) = value {
-            entries[key, default: Entry()].types.insert(type)
             for m in members { record(account: account, model: model, path: path + "." + m.key, value: m.value) }
-            return
-        }
-        entries[key, default: Entry()].types.insert(type)
-        if entries[key]!.examples.count < Self.maxExamples, !entries[key]!.examples.contains(value) {
-            entries[key]!.examples.append(value)
         }
     }
 

@@ -113,8 +113,6 @@ public struct EventInput: Sendable {
     public var propertiesJSON: [UInt8]?
     public var warnings: [IngestWarning]
 
-    public static let maxProperties = 1000
-
     public static func parse(_ json: JSON, normalizer: ValueNormalizer, source: EventSource) throws(IngestError) -> EventInput {
         guard case .object(let members) = json else { throw .invalid("body: expected a JSON object, got \(json.typeName)") }
         let n = normalizer.normalizeTopLevel(members, model: .event)
@@ -135,9 +133,7 @@ public struct EventInput: Sendable {
         let timestamp = try eventTime(r["timestamp"], now: normalizer.now)
         let dedupeKey = try Identifiers.key(r["message_id"], field: "message_id")
         let properties = n.properties.filter { $0.value != .null }
-        guard properties.count <= maxProperties else {
-            throw .invalid("properties: \(properties.count) top-level properties, more than \(maxProperties)")
-        }
+        try WriteSession.checkPropertyCount(properties)
         return EventInput(
             uid: uid, email: email, profileID: id, name: name, nameUID: nameUID, timestamp: timestamp,
             dedupeKey: dedupeKey, source: source, properties: properties,

@@ -51,17 +51,7 @@ public struct Ingestor: Sendable {
     /// Applies already-parsed items in one transaction (imports). Outcomes are in item order.
     public func ingest(items: [Item], account: Int64, onMissing: OnModelMissing = .create) async throws -> [ItemOutcome] {
         try await queue.perform(weight: max(1, items.count)) { session in
-            // Bad items fail alone; any other error aborts the transaction so nothing half-written commits.
-            var outcomes: [ItemOutcome] = []
-            outcomes.reserveCapacity(items.count)
-            for item in items {
-                do {
-                    outcomes.append(try session.apply(item, account: account, onMissing: onMissing))
-                } catch let error as IngestError {
-                    outcomes.append(.failed(error))
-                }
-            }
-            return outcomes
+            try session.apply(items, account: account, onMissing: onMissing)
         }
     }
 }
@@ -73,5 +63,20 @@ extension WriteSession {
         case .company(let c): return try upsertCompany(c, account: account, onMissing: onMissing)
         case .event(let e): return try insertEvent(e, account: account, onMissing: onMissing)
         }
+    }
+
+    /// Applies items in order. A bad item fails alone (`.failed`); any other error propagates, so the
+    /// transaction rolls back and nothing half-written commits.
+    public func apply(_ items: [Ingestor.Item], account: Int64, onMissing: OnModelMissing) throws -> [ItemOutcome] {
+        var outcomes: [ItemOutcome] = []
+        outcomes.reserveCapacity(items.count)
+        for item in items {
+            do {
+                outcomes.append(try apply(item, account: account, onMissing: onMissing))
+            } catch let error as IngestError {
+                outcomes.append(.failed(error))
+            }
+        }
+        return outcomes
     }
 }

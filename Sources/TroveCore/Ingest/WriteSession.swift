@@ -112,7 +112,7 @@ public final class WriteSession {
 
     static func checkPropertyCount(_ members: [JSONMember]) throws(IngestError) {
         if members.count > maxProperties {
-            throw .invalid("properties: \(members.count) top-level properties after merging, more than \(maxProperties)")
+            throw .invalid("properties: \(members.count) top-level properties (after merging), more than \(maxProperties)")
         }
     }
 }

@@ -12,57 +12,6 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 }
 
 public struct JSONParser {
-    /// Parses a batch body `{"<key>": [items...], ...}`, returning the other top-level members and each
-    /// item with its size in bytes (items over a limit are refused one by one, not the whole batch).
-    public static func parseBatch(_ bytes: [UInt8], itemsKey: String) throws(JSONParseError) -> (members: [JSONMember], items: [(JSON, Int)]?) {
-        try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in
-            var p = JSONParser(buffer)
-            if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { p.pos = 3 }
-            p.skipWhitespace()
-            guard p.pos < buffer.count else { throw p.error("empty body: expected a JSON value") }
-            guard buffer[p.pos] == UInt8(ascii: "{") else {
-                let value = try p.parseValue()
-                p.skipWhitespace()
-                if p.pos < buffer.count { throw p.error("unexpected data after the JSON value") }
-                return ([JSONMember("", value)], nil)
-            }
-            try p.enter()
-            p.pos += 1
-            var members: [JSONMember] = []
-            var items: [(JSON, Int)]?
-            p.skipWhitespace()
-            if p.pos < buffer.count, buffer[p.pos] == UInt8(ascii: "}") {
-                p.pos += 1
-            } else {
-                while true {
-                    p.skipWhitespace()
-                    guard p.pos < buffer.count, buffer[p.pos] == UInt8(ascii: "\"") else { throw p.error("expected a string key in an object") }
-                    let key = try p.parseString()
-                    p.skipWhitespace()
-                    guard p.pos < buffer.count, buffer[p.pos] == UInt8(ascii: ":") else { throw p.error("expected ':' after an object key") }
-                    p.pos += 1
-                    p.skipWhitespace()
-                    if key == itemsKey, p.pos < buffer.count, buffer[p.pos] == UInt8(ascii: "[") {
-                        var collected: [(JSON, Int)] = []
-                        try p.parseArrayElements { value, size in collected.append((value, size)) }
-                        items = collected
-                    } else {
-                        members.append(JSONMember(key, try p.parseValue()))
-                    }
-                    p.skipWhitespace()
-                    guard p.pos < buffer.count else { throw p.error("unexpected end of input in an object") }
-                    if buffer[p.pos] == UInt8(ascii: ",") { p.pos += 1; continue }
-                    if buffer[p.pos] == UInt8(ascii: "}") { p.pos += 1; break }
-                    throw p.error("expected ',' or '}' in an object")
-                }
-            }
-            p.skipWhitespace()
-            if p.pos < buffer.count { throw p.error("unexpected data after the JSON value") }
-            return (members, items)
-        }
-    }
-
-
     public static let maxDepth = 64
 
     /// Parses one complete JSON document.
@@ -74,6 +23,28 @@ public struct JSONParser {
         }
     }
 
+    /// Parses a batch body `{"<key>": [items...], ...}`, returning the other top-level members and each
+    /// item with its size in bytes (items over a limit are refused one by one, not the whole batch).
+    /// A body that is not an object comes back as one member with an empty key.
+    public static func parseBatch(_ bytes: [UInt8], itemsKey: String) throws(JSONParseError) -> (members: [JSONMember], items: [(JSON, Int)]?) {
+        try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in
+            var p = JSONParser(buffer)
+            var items: [(JSON, Int)]?
+            let value = try p.parseDocument { p, key throws(JSONParseError) in
+                guard key == itemsKey, p.pos < p.bytes.count, p.bytes[p.pos] == UInt8(ascii: "[") else { return false }
+                var collected: [(JSON, Int)] = []
+                try p.parseArrayElements { value, size in collected.append((value, size)) }
+                items = collected
+                return true
+            }
+            guard case .object(let members) = value else { return ([JSONMember("", value)], nil) }
+            return (members, items)
+        }
+    }
+
+    /// Lets a caller take over the value of a top-level member: return true once it has been consumed.
+    typealias MemberInterceptor = (inout JSONParser, String) throws(JSONParseError) -> Bool
+
     let bytes: UnsafeBufferPointer<UInt8>
     var pos = 0
     var depth = 0
@@ -82,12 +53,12 @@ public struct JSONParser {
         self.bytes = bytes
     }
 
-    mutating func parseDocument() throws(JSONParseError) -> JSON {
+    mutating func parseDocument(intercepting interceptor: MemberInterceptor? = nil) throws(JSONParseError) -> JSON {
         // A UTF-8 byte order mark is tolerated, as most JSON readers do.
         if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { pos = 3 }
         skipWhitespace()
         guard pos < bytes.count else { throw error("empty body: expected a JSON value") }
-        let value = try parseValue()
+        let value = bytes[pos] == UInt8(ascii: "{") ? try parseObject(intercepting: interceptor) : try parseValue()
         skipWhitespace()
         if pos < bytes.count { throw error("unexpected data after the JSON value") }
         return value
@@ -141,7 +112,7 @@ public struct JSONParser {
         }
     }
 
-    mutating func parseObject() throws(JSONParseError) -> JSON {
+    mutating func parseObject(intercepting interceptor: MemberInterceptor? = nil) throws(JSONParseError) -> JSON {
         try enter()
         pos += 1
         var members: [JSONMember] = []
@@ -160,8 +131,11 @@ public struct JSONParser {
             guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw error("expected ':' after an object key") }
             pos += 1
             skipWhitespace()
-            let value = try parseValue()
-            members.append(JSONMember(key, value))
+            if let interceptor, try interceptor(&self, key) {
+                // consumed by the caller
+            } else {
+                members.append(JSONMember(key, try parseValue()))
+            }
             skipWhitespace()
             guard pos < bytes.count else { throw error("unexpected end of input in an object") }
             if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }

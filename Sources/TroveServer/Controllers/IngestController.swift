@@ -28,7 +28,7 @@ struct IngestController<Context: RequestContext> {
         let body = try await request.bodyBytes(
             limit: Ingestor.maxObjectBytes, tooLarge: "body over 1 MiB: a single object may be at most 1 MiB (use the /batch endpoint)")
         let id = try await services.ingestor.ingest(model, account: account, body: body, source: .hook)
-        return .json([JSONMember(model.rawValue, ["id": .string(PublicID.encode(id))])].asObject)
+        return .json(.object([JSONMember(model.rawValue, ["id": .string(PublicID.encode(id))])]))
     }
 
     func batch(_ model: Model, _ request: Request, _ context: Context) async throws -> Response {
@@ -38,8 +38,4 @@ struct IngestController<Context: RequestContext> {
             model, account: account, body: body, idempotencyKey: request.headers[.idempotencyKey], source: .hook)
         return .json(bytes: reply.body, status: HTTPResponse.Status(code: reply.status))
     }
-}
-
-extension Array where Element == JSONMember {
-    var asObject: JSON { .object(self) }
 }
