@@ -50,11 +50,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "TroveBench",
+            dependencies: ["TroveCore"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "trove",
             dependencies: [
                 "TroveCore",
                 "TroveServer",
+                "TroveBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
