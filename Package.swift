@@ -26,7 +26,7 @@ let package = Package(
         .target(
             name: "TroveMigrations",
             path: "Migrations",
-            resources: [.embedInCode("0001_initial.sql")],
+            resources: [.embedInCode("0001_initial.sql"), .embedInCode("0002_event_rollups.sql")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -52,7 +52,7 @@ let package = Package(
         ),
         .target(
             name: "TroveBench",
-            dependencies: ["TroveCore"],
+            dependencies: ["TroveCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

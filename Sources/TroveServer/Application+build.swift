@@ -25,9 +25,13 @@ public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> 
     return router
 }
 
-public func buildApplication(services: TroveServices, options: ServerOptions, logger: Logger) -> some ApplicationProtocol {
+/// `onListening` receives the bound port (useful with port 0) once the server accepts connections.
+public func buildApplication(
+    services: TroveServices, options: ServerOptions, logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }
+) -> some ApplicationProtocol {
     Application(
         router: buildRouter(services: services),
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "Trove"),
+        onServerRunning: { channel in onListening(channel.localAddress?.port ?? options.port) },
         logger: logger)
 }

@@ -34,8 +34,12 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("Created account \"default\". Its credentials are shown once:\n".utf8))
             printJSON(credentials.json)
         }
-        FileHandle.standardError.write(Data("Trove serving \(db.path) on http://\(host):\(port)\n".utf8))
-        let app = buildApplication(services: services, options: ServerOptions(host: host, port: port), logger: logger)
+        services.ingestor.queue.requestRollup()  // a tail of the event log left by a crash
+        let path = db.path
+        let app = buildApplication(services: services, options: ServerOptions(host: host, port: port), logger: logger) { bound in
+            // A stable line: `trove bench` and the crash test read the port from it (`--port 0`).
+            FileHandle.standardError.write(Data("Trove serving \(path) on http://\(host):\(bound)\n".utf8))
+        }
         try await app.runService()
     }
 }

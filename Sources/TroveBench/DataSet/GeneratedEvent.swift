@@ -27,7 +27,7 @@ struct GeneratedEvent {
         case .queryLength: out.append(",\"query_length\":"); out.appendDecimal(d)
         case .articleID: out.append(",\"article_id\":"); out.appendDecimal(d)
         case .integration:
-            out.append(",\"integration\":\""); out.append(contentsOf: Vocabulary.integrations[d].utf8); out.append("\"")
+            out.append(",\"provider\":\""); out.append(contentsOf: Vocabulary.integrations[d].utf8); out.append("\"")
         case .plan: out.append(",\"plan\":\""); out.append(contentsOf: Vocabulary.plans[d].utf8); out.append("\"")
         }
         out.append("}")

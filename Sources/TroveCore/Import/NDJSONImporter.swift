@@ -72,6 +72,8 @@ public struct NDJSONImporter: Sendable {
             let chunk = items
             inFlight = (Task { try await ingestor.ingest(items: chunk, account: account) }, lines)
         }
+        // Part of getting the data in: derived tables (last_seen_at) are current when the import returns.
+        try await ingestor.queue.catchUp()
         let elapsed = ContinuousClock.now - started
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return summary

@@ -29,11 +29,7 @@ extension WriteSession {
         try insert.execute(db)
         let eventID = db.lastInsertedRowID
 
-        if let seen = lastSeen[profileID] {
-            if e.timestamp.milliseconds > seen { lastSeen[profileID] = e.timestamp.milliseconds }
-        } else {
-            lastSeen[profileID] = e.timestamp.milliseconds
-        }
+        insertedEvents += 1
         let usage = nameUsage[name.id] ?? (0, e.timestamp.milliseconds)
         nameUsage[name.id] = (usage.count + 1, max(usage.last, e.timestamp.milliseconds))
         if !e.properties.isEmpty { catalog.record(account: account, model: .event, properties: e.properties) }

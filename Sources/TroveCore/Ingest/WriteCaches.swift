@@ -11,21 +11,16 @@ final class WriteCaches: @unchecked Sendable {
 
     var profiles: [Key: Int64] = [:]
     var eventNames: [Key: (id: Int64, name: String)] = [:]
-    /// The latest `last_seen_at` known to be stored, per profile id.
-    var lastSeen: [Int64: Int64] = [:]
 
-    func merge(profiles newProfiles: [Key: Int64], eventNames newNames: [Key: (id: Int64, name: String)], lastSeen newSeen: [Int64: Int64]) {
+    func merge(profiles newProfiles: [Key: Int64], eventNames newNames: [Key: (id: Int64, name: String)]) {
         if profiles.count + newProfiles.count > Self.maxProfiles { profiles.removeAll(keepingCapacity: true) }
-        if lastSeen.count + newSeen.count > Self.maxProfiles { lastSeen.removeAll(keepingCapacity: true) }
         profiles.merge(newProfiles) { _, new in new }
         eventNames.merge(newNames) { _, new in new }
-        lastSeen.merge(newSeen) { old, new in max(old, new) }
     }
 
     /// Forget everything (after a transaction failed, or when rows are deleted).
     func reset() {
         profiles.removeAll()
         eventNames.removeAll()
-        lastSeen.removeAll()
     }
 }

@@ -13,6 +13,10 @@ public final class WriteQueue: Sendable {
     public let clock: TroveClock
     public let maxPendingItems: Int
     public let maxItemsPerTransaction: Int
+    /// Events committed before the writer runs `ActivityRollup` between two group commits; it also runs
+    /// once `rollupInterval` has passed since the last one, busy or idle.
+    public let rollupEvery: Int
+    public let rollupInterval: Duration = .seconds(1)
     let logger: Logger
 
     private struct Job {
@@ -24,20 +28,24 @@ public final class WriteQueue: Sendable {
     private struct State {
         var pending: [Job] = []
         var pendingItems = 0
+        /// Held by the one task applying writes (the drain loop, or an idle rollup).
         var draining = false
+        var rollupTimerArmed = false
     }
 
     private let state = Mutex(State())
     private let caches = WriteCaches()
+    private let rollups = RollupSchedule()
 
     public init(
         database: AppDatabase, clock: TroveClock = .system, maxPendingItems: Int = 200_000, maxItemsPerTransaction: Int = 20_000,
-        logger: Logger = Logger(label: "trove.write-queue")
+        rollupEvery: Int = 200_000, logger: Logger = Logger(label: "trove.write-queue")
     ) {
         self.database = database
         self.clock = clock
         self.maxPendingItems = maxPendingItems
         self.maxItemsPerTransaction = maxItemsPerTransaction
+        self.rollupEvery = rollupEvery
         self.logger = logger
     }
 
@@ -83,10 +91,7 @@ public final class WriteQueue: Sendable {
 
     private func takeBatch() -> [Job]? {
         state.withLock { s in
-            guard !s.pending.isEmpty else {
-                s.draining = false
-                return nil
-            }
+            guard !s.pending.isEmpty else { return nil }
             var taken = 0
             var count = 0
             for job in s.pending {
@@ -101,26 +106,92 @@ public final class WriteQueue: Sendable {
         }
     }
 
+    /// Stops draining unless work arrived meanwhile (the enqueuer then finds `draining` still set). With
+    /// events not yet rolled up, arms a timer that rolls them up once the queue has stayed idle.
+    private func finishDraining() -> Bool {
+        let owesRollup = rollups.eventsSince > 0
+        let arm: Bool? = state.withLock { s in
+            guard s.pending.isEmpty else { return nil }
+            s.draining = false
+            guard owesRollup, !s.rollupTimerArmed else { return false }
+            s.rollupTimerArmed = true
+            return true
+        }
+        if arm == true {
+            Task {
+                try? await Task.sleep(for: rollupInterval)
+                await idleRollup()
+            }
+        }
+        return arm != nil
+    }
+
+    private func idleRollup(force: Bool = false) async {
+        let mine = state.withLock { s in
+            if !force { s.rollupTimerArmed = false }
+            guard !s.draining else { return false }
+            s.draining = true
+            return true
+        }
+        guard mine else { return }  // a busy writer rolls up on its own schedule
+        if force || rollups.eventsSince > 0 { await rollUp() }
+        await drain()
+    }
+
+    /// Rolls up whatever the event log holds beyond the watermark, unless the writer is busy (a server
+    /// calls this at start, for a tail left by a crash).
+    public func requestRollup() {
+        Task { await idleRollup(force: true) }
+    }
+
     private func drain() async {
-        while let batch = takeBatch() {
-            do {
-                try await commit(batch)
-                for job in batch { job.complete(.success(())) }
-            } catch {
-                // Something other than bad input failed (a constraint we did not foresee, I/O, a full disk).
-                // The transaction rolled back; retry each job alone so one bad job cannot fail the others.
-                logger.warning("group commit failed, retrying \(batch.count) jobs one by one: \(error)")
-                for job in batch {
-                    do {
-                        try await commit([job])
-                        job.complete(.success(()))
-                    } catch {
-                        logger.error("write failed: \(error)")
-                        job.complete(.failure(IngestError.unavailable("storage error; retry shortly")))
-                    }
+        while true {
+            if let batch = takeBatch() {
+                await apply(batch)
+                if rollups.eventsSince >= rollupEvery || (rollups.eventsSince > 0 && rollups.last.duration(to: .now) >= rollupInterval) {
+                    await rollUp()
+                }
+            } else if finishDraining() {
+                return
+            }
+        }
+    }
+
+    private func apply(_ batch: [Job]) async {
+        do {
+            try await commit(batch)
+            for job in batch { job.complete(.success(())) }
+        } catch {
+            // Something other than bad input failed (a constraint we did not foresee, I/O, a full disk).
+            // The transaction rolled back; retry each job alone so one bad job cannot fail the others.
+            logger.warning("group commit failed, retrying \(batch.count) jobs one by one: \(error)")
+            for job in batch {
+                do {
+                    try await commit([job])
+                    job.complete(.success(()))
+                } catch {
+                    logger.error("write failed: \(error)")
+                    job.complete(.failure(IngestError.unavailable("storage error; retry shortly")))
                 }
             }
         }
+    }
+
+    private func rollUp() async {
+        rollups.eventsSince = 0
+        rollups.last = .now
+        do {
+            try await catchUp()
+        } catch {
+            logger.error("activity rollup failed, will retry: \(error)")
+            rollups.eventsSince = 1
+        }
+    }
+
+    /// Brings the tables derived from the event log up to date (`ActivityRollup`). The writer does this on
+    /// its own schedule; `trove import` calls it once at the end.
+    public func catchUp() async throws {
+        while try await database.pool.write({ db in try ActivityRollup.advance(db) }) > 0 {}
     }
 
     private func commit(_ jobs: [Job]) async throws {
@@ -131,16 +202,24 @@ public final class WriteQueue: Sendable {
                 let session = WriteSession(db: db, now: now, caches: caches)
                 for job in jobs { try job.run(session) }
                 try session.flush()
-                return (session.profileIDs, session.eventNames, session.lastSeen)
+                return (session.profileIDs, session.eventNames, session.insertedEvents)
             }
             // Committed. Jobs commit one batch after another, so nothing else touches the caches now.
-            caches.merge(profiles: learned.0, eventNames: learned.1, lastSeen: learned.2)
+            caches.merge(profiles: learned.0, eventNames: learned.1)
+            rollups.eventsSince += learned.2
         } catch {
             // A row we cached may have been deleted by the failure's cause; start clean.
             caches.reset()
             throw error
         }
     }
+}
+
+/// When the writer last rolled up the event log, and how many events it committed since. Touched only by
+/// the task holding `draining`.
+private final class RollupSchedule: @unchecked Sendable {
+    var eventsSince = 0
+    var last = ContinuousClock.now
 }
 
 /// Carries a job's result from the writer to its waiting request. Written once on the writer before the

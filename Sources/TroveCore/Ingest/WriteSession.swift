@@ -19,7 +19,8 @@ public enum ItemOutcome: Sendable, Equatable {
 }
 
 /// One write transaction shared by many requests (group commit). Applies ingest items and accumulates
-/// what is cheaper to write once per transaction: catalog, warnings, event-name counts, `last_seen_at`.
+/// what is cheaper to write once per transaction: catalog, warnings, event-name counts.
+/// (`last_seen_at` is derived from the event log afterwards: `ActivityRollup`.)
 ///
 /// Every `apply` validates before it writes: an `IngestError` is only ever thrown before the first write
 /// of that item, so a refused item leaves no trace while the rest of the transaction goes on.
@@ -28,7 +29,8 @@ public final class WriteSession {
     public let now: Timestamp
     var catalog = CatalogAccumulator()
     var warnings = WarningAccumulator()
-    var lastSeen: [Int64: Int64] = [:]
+    /// Events inserted in this transaction (the writer schedules `ActivityRollup` by it).
+    var insertedEvents = 0
     var nameUsage: [Int64: (count: Int64, last: Int64)] = [:]
     /// Ids resolved in earlier, committed transactions, and the ones learned in this one.
     let caches: WriteCaches
@@ -49,21 +51,6 @@ public final class WriteSession {
 
     /// Writes the per-transaction aggregates; called once, just before commit.
     func flush() throws {
-        if !lastSeen.isEmpty {
-            // Only moves forward, and skips the write (no page dirtied) when the stored time is later.
-            let upsert = try RawStatement(
-                db,
-                sql: """
-                    INSERT INTO profile_activity (profile_id, last_seen_at) VALUES (?1, ?2)
-                    ON CONFLICT (profile_id) DO UPDATE SET last_seen_at = excluded.last_seen_at
-                    WHERE excluded.last_seen_at > last_seen_at
-                    """)
-            for (profile, ts) in lastSeen where (caches.lastSeen[profile] ?? .min) < ts {
-                upsert.bind(1, profile)
-                upsert.bind(2, ts)
-                try upsert.execute(db)
-            }
-        }
         if !nameUsage.isEmpty {
             let update = try db.cachedStatement(
                 sql: "UPDATE event_names SET count = count + ?1, last_seen_at = max(coalesce(last_seen_at, ?2), ?2) WHERE id = ?3")

@@ -16,7 +16,7 @@ public struct ObjectReader: Sendable {
                 }
             let sql = """
                 SELECT id, uid, email, created_at, updated_at,
-                    (SELECT last_seen_at FROM profile_activity WHERE profile_id = profiles.id) AS last_seen_at,
+                    \(ActivityRollup.lastSeenSQL(profile: "profiles.id")) AS last_seen_at,
                     company_id, disabled, properties
                 FROM profiles WHERE account_id = ? AND \(column) = ?
                 """

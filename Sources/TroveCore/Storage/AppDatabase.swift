@@ -26,7 +26,7 @@ public final class AppDatabase: Sendable {
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
             // Checkpoint every ~16 MiB of WAL rather than 4 MiB: pages rewritten by consecutive write
             // transactions are copied back to the database once, not once per checkpoint.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 4000")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 20000")
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: config)

@@ -1,0 +1,214 @@
+import Foundation
+import GRDB
+import TroveCore
+
+/// The ingest workloads of SPEC §12: `import`, `storage`, `http-batch`, `http-single`.
+public enum IngestBenchmarks {
+    static let mib = 1024.0 * 1024.0
+
+    // MARK: import and storage
+
+    /// NDJSON into a fresh database through `trove import`'s path: companies, profiles, then events.
+    public static func importData(_ workspace: BenchWorkspace, log: (String) -> Void) async throws -> BenchReport {
+        let loaded = try await workspace.load([.company, .profile, .event], log: log)
+        let m = workspace.manifest
+        var report = BenchReport(workload: "import", setup: setup(m))
+        for (model, name) in [(Model.company, "companies"), (.profile, "profiles"), (.event, "events")] {
+            let s = loaded.summaries[model]!
+            report.figures.append(
+                .init("\(name) imported", s.rate, "\(name)/s", target: model == .event ? .atLeast(250_000) : nil))
+        }
+        report.figures.append(.init("events import time", loaded.summaries[.event]!.seconds, "s"))
+        report.checks = [
+            ("every line imported (\(m.size.companies + m.size.profiles + m.size.events) rows)",
+             loaded.summaries[.company]!.rows == m.size.companies && loaded.summaries[.profile]!.rows == m.size.profiles
+                && loaded.summaries[.event]!.rows == m.size.events)
+        ]
+        return report
+    }
+
+    /// Bytes per event after loading the data set, the events table's indexes included (SQLite's dbstat).
+    public static func storage(_ workspace: BenchWorkspace, log: (String) -> Void) async throws -> BenchReport {
+        let loaded = try await workspace.load([.company, .profile, .event], log: log)
+        let m = workspace.manifest
+        try await loaded.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        let (perObject, events) = try await loaded.database.pool.read { db in
+            (try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT coalesce(m.tbl_name, s.name) AS object, sum(s.pgsize) AS bytes
+                    FROM dbstat s LEFT JOIN sqlite_master m ON m.name = s.name
+                    GROUP BY object ORDER BY bytes DESC
+                    """).map { ($0["object"] as String, $0["bytes"] as Int) },
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM events")!)
+        }
+        let fileSize = (try FileManager.default.attributesOfItem(atPath: workspace.databasePath)[.size] as? Int) ?? 0
+        let eventBytes = perObject.first { $0.0 == "events" }?.1 ?? 0
+        var report = BenchReport(workload: "storage", setup: setup(m))
+        report.figures = [
+            .init("events table + its indexes", Double(eventBytes) / Double(max(1, events)), "bytes/event", target: .atMost(120)),
+            .init("whole database file", Double(fileSize) / Double(max(1, events)), "bytes/event"),
+            .init("database file", Double(fileSize) / mib, "MiB"),
+        ]
+        for (object, bytes) in perObject.prefix(6) {
+            report.figures.append(.init("  \(object) (with indexes)", Double(bytes) / mib, "MiB"))
+        }
+        report.checks = [("every event stored (\(m.size.events))", events == m.size.events)]
+        return report
+    }
+
+    static func setup(_ m: DataSetManifest) -> [(String, String)] {
+        [
+            ("data set", "seed \(m.seed): \(m.size.companies) companies, \(m.size.profiles) profiles, \(m.size.events) events"),
+            ("build", "release, durability normal (synchronous=NORMAL, WAL)"),
+        ]
+    }
+
+    // MARK: HTTP
+
+    public struct HTTPOptions: Sendable {
+        public var executable: String
+        public var connections: Int
+        /// Events to send in all (http-batch) or requests (http-single).
+        public var events: Int
+        public var batchSize: Int = 500
+        public var durability: Durability = .normal
+
+        public init(executable: String, connections: Int, events: Int) {
+            self.executable = executable
+            self.connections = connections
+            self.events = events
+        }
+    }
+
+    /// `POST /v3/observe/hooks/:secret/events/batch`, `batchSize` events per request.
+    public static func httpBatch(_ workspace: BenchWorkspace, _ options: HTTPOptions, log: (String) -> Void) async throws -> BenchReport {
+        let perRequest = options.batchSize
+        let requests = (options.events + perRequest - 1) / perRequest
+        let m = workspace.manifest
+        let run = try await serve(workspace, options, log: log) { secret, port in
+            LoadGenerator(
+                port: port, path: "/v3/observe/hooks/\(secret)/events/batch", connections: options.connections, requests: requests,
+                body: { index, body in
+                    var random = SeededRandom(seed: UInt64(index))
+                    body.append("{\"events\":[")
+                    for i in 0..<perRequest {
+                        if i > 0 { body.append(UInt8(ascii: ",")) }
+                        event(&random, m).appendJSON(to: &body, messageID: ("e", index * perRequest + i))
+                    }
+                    body.append("]}")
+                },
+                accept: { status, body in status == 202 && acceptedCount(body) == perRequest })
+        }
+        let acknowledged = run.outcome.acknowledged.flatMap { ($0 * perRequest)..<($0 * perRequest + perRequest) }
+        var report = BenchReport(
+            workload: "http-batch",
+            setup: [
+                ("requests", "\(requests) × POST /v3/observe/hooks/:secret/events/batch, \(perRequest) events each, \(options.connections) connections"),
+                ("server", "`trove serve` (release) on a fresh database with \(m.size.profiles) profiles, durability \(options.durability.rawValue)"),
+                ("client", "in-process closed-loop HTTP/1.1 client, blocking sockets, one thread per connection"),
+            ])
+        report.figures = [
+            .init("events acknowledged", Double(acknowledged.count) / run.outcome.seconds, "events/s", target: .atLeast(100_000)),
+            .init("requests", Double(run.outcome.latencies.count) / run.outcome.seconds, "req/s"),
+            .init("latency p50", run.outcome.percentile(0.50), "ms"),
+            .init("latency p99", run.outcome.percentile(0.99), "ms", target: .atMost(50)),
+            .init("latency max", run.outcome.percentile(1.0), "ms"),
+        ]
+        report.figures += run.serverFigures
+        report.checks = try verify(workspace, acknowledged: acknowledged, run: run)
+        return report
+    }
+
+    /// `POST /v3/observe/hooks/:secret/events`, one event per request.
+    public static func httpSingle(_ workspace: BenchWorkspace, _ options: HTTPOptions, log: (String) -> Void) async throws -> BenchReport {
+        let m = workspace.manifest
+        let run = try await serve(workspace, options, log: log) { secret, port in
+            LoadGenerator(
+                port: port, path: "/v3/observe/hooks/\(secret)/events", connections: options.connections, requests: options.events,
+                body: { index, body in
+                    var random = SeededRandom(seed: UInt64(index))
+                    event(&random, m).appendJSON(to: &body, messageID: ("e", index))
+                },
+                accept: { status, _ in status == 200 })
+        }
+        let acknowledged = run.outcome.acknowledged
+        var report = BenchReport(
+            workload: "http-single",
+            setup: [
+                ("requests", "\(options.events) × POST /v3/observe/hooks/:secret/events, \(options.connections) connections"),
+                ("server", "`trove serve` (release) on a fresh database with \(m.size.profiles) profiles, durability \(options.durability.rawValue)"),
+                ("client", "in-process closed-loop HTTP/1.1 client, blocking sockets, one thread per connection"),
+            ])
+        report.figures = [
+            .init("requests acknowledged", Double(acknowledged.count) / run.outcome.seconds, "req/s", target: .atLeast(20_000)),
+            .init("latency p50", run.outcome.percentile(0.50), "ms"),
+            .init("latency p99", run.outcome.percentile(0.99), "ms", target: .atMost(20)),
+            .init("latency max", run.outcome.percentile(1.0), "ms"),
+        ]
+        report.figures += run.serverFigures
+        report.checks = try verify(workspace, acknowledged: acknowledged, run: run)
+        return report
+    }
+
+    struct ServedRun {
+        var outcome: LoadGenerator.Outcome
+        var serverFigures: [BenchReport.Figure]
+    }
+
+    /// Loads the profiles, starts `trove serve` on the database, runs the load, then kills the server with
+    /// SIGKILL — so the check that follows proves every acknowledged write survived a crash.
+    static func serve(
+        _ workspace: BenchWorkspace, _ options: HTTPOptions, log: (String) -> Void,
+        load: (_ secret: String, _ port: Int) -> LoadGenerator
+    ) async throws -> ServedRun {
+        let secret = try await workspace.load([.company, .profile], log: log).accountSecret
+        log("starting \(options.executable) serve")
+        let server = try ServerProcess.start(
+            executable: options.executable, database: workspace.databasePath, accountSecret: secret,
+            arguments: ["--durability", options.durability.rawValue], logDirectory: workspace.directory)
+        let cpuBefore = server.cpuSeconds()
+        log("sending load over \(options.connections) connections")
+        let outcome = load(secret, server.port).run()
+        let cpu = server.cpuSeconds() - cpuBefore
+        let rss = Double(server.peakRSS()) / mib
+        server.kill(SIGKILL)
+        return ServedRun(
+            outcome: outcome,
+            serverFigures: [
+                .init("server peak RSS", rss, "MiB", target: .atMost(1024)),
+                .init("server CPU", cpu / outcome.seconds * 100, "% of one core"),
+                .init("error replies", Double(outcome.statuses.filter { !(200..<300).contains($0.key) }.values.reduce(0, +)), "replies"),
+                .init("transport errors", Double(outcome.transportErrors), "requests"),
+            ])
+    }
+
+    /// After the SIGKILL: every acknowledged event is in the database, once.
+    static func verify(_ workspace: BenchWorkspace, acknowledged: [Int], run: ServedRun) throws -> [(String, Bool)] {
+        let database = try AppDatabase(path: workspace.databasePath)
+        let (stored, distinct, present) = try database.pool.read { db in
+            var present = Set<Int>()
+            let cursor = try String.fetchCursor(db, sql: "SELECT dedupe_key FROM events WHERE dedupe_key LIKE 'e%'")
+            while let key = try cursor.next() { if let n = Int(key.dropFirst()) { present.insert(n) } }
+            return (try Int.fetchOne(db, sql: "SELECT count(*) FROM events")!,
+                    try Int.fetchOne(db, sql: "SELECT count(DISTINCT dedupe_key) FROM events")!, present)
+        }
+        let missing = acknowledged.filter { !present.contains($0) }.count
+        return [
+            ("all \(acknowledged.count) acknowledged events found after kill -9 and reopen (missing: \(missing))", missing == 0),
+            ("each stored once (\(stored) rows, \(distinct) distinct message ids)", stored == distinct),
+            ("every request answered", run.outcome.transportErrors == 0),
+        ]
+    }
+
+    static func event(_ random: inout SeededRandom, _ m: DataSetManifest) -> GeneratedEvent {
+        let span = m.spanDays * 86_400_000
+        return GeneratedEvent.random(profiles: m.size.profiles, start: m.now.milliseconds - Int64(span), span: span, random: &random)
+    }
+
+    /// `"accepted":N` from a batch reply.
+    static func acceptedCount(_ body: ArraySlice<UInt8>) -> Int? {
+        guard let json = try? JSONParser.parse(body), case .int(let n)? = json["batch"]?["accepted"] else { return nil }
+        return Int(n)
+    }
+}

@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import TroveBench
+import TroveCore
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run one SPEC §12 workload on a fresh database and print its figures.",
+        discussion: """
+            Each run works in a temporary directory (removed afterwards unless --keep): it generates a data set
+            (or uses --data DIR from `trove generate`), loads it, measures, and checks its own results. Build
+            with `swift build -c release` first: debug builds are several times slower.
+            """,
+        subcommands: [ImportBench.self, StorageBench.self, HTTPBatchBench.self, HTTPSingleBench.self])
+}
+
+/// What every workload takes.
+struct BenchOptions: ParsableArguments {
+    @Option(help: "Use this data set (a `trove generate` output directory) instead of generating one.")
+    var data: String?
+
+    @Option(help: "Seed for a generated data set.")
+    var seed: UInt64 = ReferenceDataSet.defaultSeed
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    @Flag(help: "Keep the temporary directory (database, data set, server log).")
+    var keep = false
+
+    func run(_ size: ReferenceDataSet.Size, _ body: (BenchWorkspace) async throws -> BenchReport) async throws {
+        let workspace = try BenchWorkspace.prepare(data: data, size: size, seed: seed, log: note)
+        defer {
+            if keep { note("kept \(workspace.directory)") } else { workspace.remove() }
+        }
+        let report = try await body(workspace)
+        if json { printJSON(report.json) } else { print(report.table) }
+        if !report.checks.allSatisfy(\.1) { throw ExitCode(2) }
+    }
+}
+
+func note(_ message: String) {
+    FileHandle.standardError.write(Data("· \(message)\n".utf8))
+}
+
+/// The data set for `--events N`: N events, one profile per 10 events, one company per 50 profiles.
+func scaledSize(events: Int) -> ReferenceDataSet.Size {
+    let profiles = max(1, events / 10)
+    return .init(profiles: profiles, companies: max(1, profiles / 50), events: events)
+}
+
+/// This executable, to start `trove serve` from.
+var currentExecutable: String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+}
+
+struct ImportBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "NDJSON companies, profiles and events into a fresh database (target: ≥ 250k events/s).")
+
+    @OptionGroup var options: BenchOptions
+    @Option(help: "Events in the generated data set (default: the reference 10,000,000).")
+    var events = ReferenceDataSet.referenceSize.events
+
+    func run() async throws {
+        try await options.run(events == ReferenceDataSet.referenceSize.events ? ReferenceDataSet.referenceSize : scaledSize(events: events)) {
+            try await IngestBenchmarks.importData($0, log: note)
+        }
+    }
+}
+
+struct StorageBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "storage", abstract: "Bytes per event after loading the data set, indexes included (target: ≤ 120).")
+
+    @OptionGroup var options: BenchOptions
+    @Option(help: "Events in the generated data set (default: the reference 10,000,000).")
+    var events = ReferenceDataSet.referenceSize.events
+
+    func run() async throws {
+        try await options.run(events == ReferenceDataSet.referenceSize.events ? ReferenceDataSet.referenceSize : scaledSize(events: events)) {
+            try await IngestBenchmarks.storage($0, log: note)
+        }
+    }
+}
+
+/// What the HTTP workloads take besides `BenchOptions`.
+struct HTTPBenchOptions: ParsableArguments {
+    @Option(help: "Profiles the database holds before the run (events name them at random).")
+    var profiles = 100_000
+
+    @Option(help: "normal or full (see `serve`).")
+    var durability: Durability = .normal
+}
+
+struct HTTPBatchBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "http-batch",
+        abstract: "POST /events/batch, 500 events per request, to a live server (targets: ≥ 100k events/s, p99 ≤ 50 ms).")
+
+    @OptionGroup var options: BenchOptions
+    @OptionGroup var http: HTTPBenchOptions
+    @Option(help: "Events to send in all.")
+    var events = 2_000_000
+    @Option(help: "Concurrent connections.")
+    var connections = 8
+
+    func run() async throws {
+        var settings = IngestBenchmarks.HTTPOptions(executable: currentExecutable, connections: connections, events: events)
+        settings.durability = http.durability
+        try await options.run(.init(profiles: http.profiles, companies: max(1, http.profiles / 50), events: 0)) {
+            try await IngestBenchmarks.httpBatch($0, settings, log: note)
+        }
+    }
+}
+
+struct HTTPSingleBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "http-single",
+        abstract: "POST /events, one event per request, to a live server (targets: ≥ 20k req/s, p99 ≤ 20 ms).")
+
+    @OptionGroup var options: BenchOptions
+    @OptionGroup var http: HTTPBenchOptions
+    @Option(help: "Requests (one event each) to send in all.")
+    var events = 400_000
+    @Option(help: "Concurrent connections.")
+    var connections = 64
+
+    func run() async throws {
+        var settings = IngestBenchmarks.HTTPOptions(executable: currentExecutable, connections: connections, events: events)
+        settings.durability = http.durability
+        try await options.run(.init(profiles: http.profiles, companies: max(1, http.profiles / 50), events: 0)) {
+            try await IngestBenchmarks.httpSingle($0, settings, log: note)
+        }
+    }
+}
