@@ -1,31 +1,83 @@
 import GRDB
 
-/// Keeps `profile_activity.last_seen_at` up to date from the event log, after the fact and set-based.
+/// Keeps `profile_activity.last_seen_at` up to date from the event log, after the fact.
 ///
 /// Ingest transactions only append events. Doing this upsert inside each of them cost more than half of
-/// the import throughput on the reference data set (see 0002_event_rollups.sql); done here, one statement
-/// covers a whole range of event ids, grouped and sorted by profile, and each page of profile_activity is
-/// written once per rollup instead of once per commit. The writer runs it between group commits
-/// (`WriteQueue`), so it never races an ingest transaction.
+/// the import throughput on the reference data set (see 0002_event_rollups.sql). Here a rollup is
+/// planned on a reader — the latest time per profile over a range of event ids, grouped and sorted by
+/// profile — and then applied by the writer in slices between group commits (`WriteQueue`), so neither
+/// the grouping nor a long write ever holds up ingest. Applying is idempotent (a time only moves
+/// forward), so a plan may be applied twice or alongside another process's.
 public enum ActivityRollup {
     static let name = "activity"
 
-    /// Rolls up at most `limit` event ids past the watermark, inside `db`'s write transaction.
-    /// Returns the number of ids covered (0 when caught up).
-    @discardableResult
-    public static func advance(_ db: Database, limit: Int = 1_000_000) throws -> Int {
+    /// The rows that bring `profile_activity` up to `through`, applied from `next` on.
+    public struct Plan: Sendable {
+        let from: Int64
+        let through: Int64
+        let profiles: [Int64]
+        let times: [Int64]
+        var next = 0
+
+        public var isComplete: Bool { next >= profiles.count }
+        public var remaining: Int { profiles.count - next }
+    }
+
+    /// Plans a rollup of at most `limit` event ids past the watermark; nil when caught up.
+    public static func plan(_ db: Database, limit: Int = 500_000) throws -> Plan? {
         let from = try watermark(db)
-        guard let top = try Int64.fetchOne(db, sql: "SELECT max(id) FROM events"), top > from else { return 0 }
+        guard let top = try Int64.fetchOne(db, sql: "SELECT max(id) FROM events"), top > from else { return nil }
         let through = min(top, from + Int64(limit))
-        try db.execute(
-            sql: """
-                INSERT INTO profile_activity (profile_id, last_seen_at)
-                SELECT profile_id, max(timestamp) FROM events WHERE id > ?1 AND id <= ?2 GROUP BY profile_id
-                ON CONFLICT (profile_id) DO UPDATE SET last_seen_at = excluded.last_seen_at
-                WHERE excluded.last_seen_at > last_seen_at
-                """, arguments: [from, through])
-        try db.execute(sql: "UPDATE event_rollups SET through_event_id = ? WHERE name = ?", arguments: [through, name])
-        return Int(through - from)
+        var profiles: [Int64] = []
+        var times: [Int64] = []
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT profile_id, max(timestamp) FROM events WHERE id > ? AND id <= ? GROUP BY profile_id ORDER BY profile_id",
+            arguments: [from, through])
+        while let row = try rows.next() {
+            profiles.append(row[0])
+            times.append(row[1])
+        }
+        return Plan(from: from, through: through, profiles: profiles, times: times)
+    }
+
+    /// Applies up to `rows` more rows of `plan`; once all are applied, moves the watermark to its end.
+    public static func apply(_ plan: inout Plan, rows: Int, _ db: Database) throws {
+        let end = plan.next + min(rows, plan.remaining)
+        if end > plan.next {
+            // Profiles deleted since the plan was made are skipped (no foreign-key failure).
+            let upsert = try RawStatement(
+                db,
+                sql: """
+                    INSERT INTO profile_activity (profile_id, last_seen_at)
+                    SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM profiles WHERE id = ?1)
+                    ON CONFLICT (profile_id) DO UPDATE SET last_seen_at = excluded.last_seen_at
+                    WHERE excluded.last_seen_at > last_seen_at
+                    """)
+            for i in plan.next..<end {
+                upsert.bind(1, plan.profiles[i])
+                upsert.bind(2, plan.times[i])
+                try upsert.execute(db)
+            }
+            plan.next = end
+        }
+        if plan.isComplete {
+            // Valid only if nothing between the watermark and the plan's start is missing.
+            try db.execute(
+                sql: """
+                    UPDATE event_rollups SET through_event_id = ?1
+                    WHERE name = ?3 AND through_event_id >= ?2 AND through_event_id < ?1
+                    """, arguments: [plan.through, plan.from, name])
+        }
+    }
+
+    /// Plans and applies until caught up (`trove import` at its end; tests).
+    public static func catchUp(_ database: AppDatabase) async throws {
+        while let plan = try await database.pool.read({ db in try ActivityRollup.plan(db) }) {
+            try await database.pool.write { db in
+                var p = plan
+                try apply(&p, rows: .max, db)
+            }
+        }
     }
 
     static func watermark(_ db: Database) throws -> Int64 {

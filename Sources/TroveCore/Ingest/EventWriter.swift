@@ -4,19 +4,14 @@ import GRDB
 extension WriteSession {
     public func insertEvent(_ e: EventInput, account: Int64, onMissing: OnModelMissing = .create) throws -> ItemOutcome {
         if let key = e.dedupeKey {
-            let s = try RawStatement(db, sql: "SELECT id FROM events WHERE account_id = ? AND dedupe_key = ?")
+            let s = try statement(.eventByDedupeKey)
             s.bind(1, account)
             s.bind(2, key)
             if let id = try s.fetchInt64(db) { return .duplicate(id) }
         }
         guard let profileID = try eventProfile(e, account: account, onMissing: onMissing) else { return .skipped }
         let name = try internEventName(account: account, uid: e.nameUID, name: e.name)
-        let insert = try RawStatement(
-            db,
-            sql: """
-                INSERT INTO events (account_id, profile_id, name_id, timestamp, received_at, source, dedupe_key, display_name, properties)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+        let insert = try statement(.insertEvent)
         insert.bind(1, account)
         insert.bind(2, profileID)
         insert.bind(3, name.id)
@@ -45,7 +40,7 @@ extension WriteSession {
             // The common case, served from this transaction's cache when the uid was seen already.
             let key = AccountKey(account: account, key: uid)
             if let id = cachedProfileID(key) { return id }
-            let s = try RawStatement(db, sql: "SELECT id FROM profiles WHERE account_id = ? AND uid = ?")
+            let s = try statement(.profileByUID)
             s.bind(1, account)
             s.bind(2, uid)
             if let id = try s.fetchInt64(db) {

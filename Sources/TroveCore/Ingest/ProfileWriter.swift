@@ -121,12 +121,7 @@ extension WriteSession {
         account: Int64, uid: String, email: String?, companyID: Int64?, disabled: Bool, admin: Bool, createdAt: Timestamp,
         properties: String
     ) throws -> Int64 {
-        let insert = try RawStatement(
-            db,
-            sql: """
-                INSERT INTO profiles (account_id, uid, email, company_id, disabled, admin, created_at, updated_at, properties)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+        let insert = try statement(.insertProfile)
         insert.bind(1, account)
         insert.bind(2, uid)
         insert.bind(3, email)

@@ -13,10 +13,12 @@ public final class WriteQueue: Sendable {
     public let clock: TroveClock
     public let maxPendingItems: Int
     public let maxItemsPerTransaction: Int
-    /// Events committed before the writer runs `ActivityRollup` between two group commits; it also runs
-    /// once `rollupInterval` has passed since the last one, busy or idle.
+    /// Events committed before the next `ActivityRollup` is planned; one is also planned once
+    /// `rollupInterval` has passed since the last, busy or idle.
     public let rollupEvery: Int
     public let rollupInterval: Duration = .seconds(1)
+    /// Rows of a rollup plan the writer applies between two group commits while requests wait.
+    let rollupSliceRows = 4096
     let logger: Logger
 
     private struct Job {
@@ -28,14 +30,15 @@ public final class WriteQueue: Sendable {
     private struct State {
         var pending: [Job] = []
         var pendingItems = 0
-        /// Held by the one task applying writes (the drain loop, or an idle rollup).
+        /// Held by the one task applying writes.
         var draining = false
-        var rollupTimerArmed = false
     }
 
     private let state = Mutex(State())
     private let caches = WriteCaches()
-    private let rollups = RollupSchedule()
+    let rollups = Mutex(RollupState())
+    /// The rollup plan being applied; touched only by the task holding `draining`.
+    let applying = DrainOwned<ActivityRollup.Plan?>(nil)
 
     public init(
         database: AppDatabase, clock: TroveClock = .system, maxPendingItems: Int = 200_000, maxItemsPerTransaction: Int = 20_000,
@@ -106,51 +109,34 @@ public final class WriteQueue: Sendable {
         }
     }
 
-    /// Stops draining unless work arrived meanwhile (the enqueuer then finds `draining` still set). With
-    /// events not yet rolled up, arms a timer that rolls them up once the queue has stayed idle.
+    /// Stops draining unless work arrived meanwhile (the enqueuer then finds `draining` still set).
     private func finishDraining() -> Bool {
-        let owesRollup = rollups.eventsSince > 0
-        let arm: Bool? = state.withLock { s in
-            guard s.pending.isEmpty else { return nil }
+        let done = state.withLock { s in
+            guard s.pending.isEmpty else { return false }
             s.draining = false
-            guard owesRollup, !s.rollupTimerArmed else { return false }
-            s.rollupTimerArmed = true
             return true
         }
-        if arm == true {
-            Task {
-                try? await Task.sleep(for: rollupInterval)
-                await idleRollup()
-            }
-        }
-        return arm != nil
+        if done { armRollupTimer() }
+        return done
     }
 
-    private func idleRollup(force: Bool = false) async {
+    /// Takes the writer's token if nobody holds it and drains (a finished rollup plan, work that raced in).
+    func wake() {
         let mine = state.withLock { s in
-            if !force { s.rollupTimerArmed = false }
             guard !s.draining else { return false }
             s.draining = true
             return true
         }
-        guard mine else { return }  // a busy writer rolls up on its own schedule
-        if force || rollups.eventsSince > 0 { await rollUp() }
-        await drain()
-    }
-
-    /// Rolls up whatever the event log holds beyond the watermark, unless the writer is busy (a server
-    /// calls this at start, for a tail left by a crash).
-    public func requestRollup() {
-        Task { await idleRollup(force: true) }
+        if mine { Task { await drain() } }
     }
 
     private func drain() async {
         while true {
             if let batch = takeBatch() {
                 await apply(batch)
-                if rollups.eventsSince >= rollupEvery || (rollups.eventsSince > 0 && rollups.last.duration(to: .now) >= rollupInterval) {
-                    await rollUp()
-                }
+                await rollupStep(rows: rollupSliceRows)
+            } else if hasRollupToApply() {
+                await rollupStep(rows: .max)  // idle: nobody waits, apply the whole plan
             } else if finishDraining() {
                 return
             }
@@ -177,23 +163,6 @@ public final class WriteQueue: Sendable {
         }
     }
 
-    private func rollUp() async {
-        rollups.eventsSince = 0
-        rollups.last = .now
-        do {
-            try await catchUp()
-        } catch {
-            logger.error("activity rollup failed, will retry: \(error)")
-            rollups.eventsSince = 1
-        }
-    }
-
-    /// Brings the tables derived from the event log up to date (`ActivityRollup`). The writer does this on
-    /// its own schedule; `trove import` calls it once at the end.
-    public func catchUp() async throws {
-        while try await database.pool.write({ db in try ActivityRollup.advance(db) }) > 0 {}
-    }
-
     private func commit(_ jobs: [Job]) async throws {
         let now = clock.now()
         let caches = self.caches
@@ -206,20 +175,13 @@ public final class WriteQueue: Sendable {
             }
             // Committed. Jobs commit one batch after another, so nothing else touches the caches now.
             caches.merge(profiles: learned.0, eventNames: learned.1)
-            rollups.eventsSince += learned.2
+            if learned.2 > 0 { rollups.withLock { $0.eventsSince += learned.2 } }
         } catch {
             // A row we cached may have been deleted by the failure's cause; start clean.
             caches.reset()
             throw error
         }
     }
-}
-
-/// When the writer last rolled up the event log, and how many events it committed since. Touched only by
-/// the task holding `draining`.
-private final class RollupSchedule: @unchecked Sendable {
-    var eventsSince = 0
-    var last = ContinuousClock.now
 }
 
 /// Carries a job's result from the writer to its waiting request. Written once on the writer before the

@@ -29,6 +29,7 @@ public final class WriteSession {
     public let now: Timestamp
     var catalog = CatalogAccumulator()
     var warnings = WarningAccumulator()
+    var hotStatements = [RawStatement?](repeating: nil, count: HotStatement.allCases.count)
     /// Events inserted in this transaction (the writer schedules `ActivityRollup` by it).
     var insertedEvents = 0
     var nameUsage: [Int64: (count: Int64, last: Int64)] = [:]
