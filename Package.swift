@@ -71,6 +71,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TroveCLITests",
+            dependencies: [
+                "trove",
+                "TroveBench",
+                "TroveCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TroveServerTests",
             dependencies: [
                 "TroveServer",

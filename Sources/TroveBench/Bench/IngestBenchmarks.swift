@@ -169,7 +169,7 @@ public enum IngestBenchmarks {
             arguments: ["--durability", options.durability.rawValue], logDirectory: workspace.directory)
         let cpuBefore = server.cpuSeconds()
         log("sending load over \(options.connections) connections")
-        let outcome = load(secret, server.port).run()
+        let outcome = await load(secret, server.port).run()
         let cpu = server.cpuSeconds() - cpuBefore
         let rss = Double(server.peakRSS()) / mib
         server.kill(SIGKILL)

@@ -54,8 +54,16 @@ public final class LoadGenerator: @unchecked Sendable {
     /// Requests handed out so far (sent or about to be).
     public var started: Int { min(requests, nextIndex.load(ordering: .relaxed)) }
 
+    /// Runs on threads of its own, leaving Swift's cooperative pool free (its blocking sockets would
+    /// otherwise starve it).
+    public func run() async -> Outcome {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: self.runBlocking()) }.start()
+        }
+    }
+
     /// Runs to completion (or `stop()`, or until the server stops accepting connections); blocks.
-    public func run() -> Outcome {
+    public func runBlocking() -> Outcome {
         let results = WorkerResults(count: connections)
         let group = DispatchGroup()
         let start = DispatchTime.now().uptimeNanoseconds

@@ -1,0 +1,78 @@
+import GRDB
+import Testing
+@testable import TroveCore
+
+/// `last_seen_at` is derived from the event log after the fact; reads must be exact before and after.
+@Suite struct ActivityRollupTests {
+    func setUp() throws -> (AppDatabase, Ingestor, ObjectReader, Int64) {
+        let db = try temporaryDatabase()
+        let accounts = AccountStore(database: db, clock: .fixed(fixedNow))
+        _ = try accounts.ensureDefaultAccount()
+        let account = try accounts.accountID(named: AccountStore.defaultName)
+        // A rollup threshold no test reaches, so the tail stays un-rolled until the test says so.
+        let queue = WriteQueue(database: db, clock: .fixed(fixedNow), rollupEvery: .max)
+        return (db, Ingestor(queue: queue), ObjectReader(database: db), account)
+    }
+
+    func event(_ ingestor: Ingestor, _ account: Int64, uid: String, at: String) async throws {
+        _ = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"\#(uid)","name":"Seen","timestamp":"\#(at)"}"#.utf8))
+    }
+
+    func lastSeen(_ reader: ObjectReader, _ account: Int64, _ uid: String) throws -> JSON? {
+        try reader.profile(account: account, .uid(uid))["last_seen_at"]
+    }
+
+    @Test func lastSeenIsExactFromTheTailBeforeAndFromTheRollupAfter() async throws {
+        let (db, ingestor, reader, account) = try setUp()
+        try await event(ingestor, account, uid: "a", at: "2026-02-01T10:00:00Z")
+        try await event(ingestor, account, uid: "a", at: "2026-02-03T10:00:00Z")
+        try await event(ingestor, account, uid: "a", at: "2026-02-02T10:00:00Z")  // older: must not win
+        try await event(ingestor, account, uid: "b", at: "2026-01-05T00:00:00Z")
+
+        let rolledBefore = try await db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM profile_activity")! }
+        #expect(rolledBefore == 0, "nothing rolled up yet: the reads below come from the tail")
+        #expect(try lastSeen(reader, account, "a") == "2026-02-03T10:00:00.000Z")
+        #expect(try lastSeen(reader, account, "b") == "2026-01-05T00:00:00.000Z")
+
+        try await ActivityRollup.catchUp(db)
+        let (rows, watermark) = try await db.pool.read { db in
+            (try Row.fetchAll(db, sql: "SELECT profile_id, last_seen_at FROM profile_activity ORDER BY profile_id").count,
+             try ActivityRollup.watermark(db))
+        }
+        #expect(rows == 2 && watermark == 4)
+        #expect(try lastSeen(reader, account, "a") == "2026-02-03T10:00:00.000Z")
+
+        // A later event lands in the tail again; an older one changes nothing once rolled up.
+        try await event(ingestor, account, uid: "a", at: "2026-02-20T08:00:00Z")
+        try await event(ingestor, account, uid: "b", at: "2025-12-01T00:00:00Z")
+        #expect(try lastSeen(reader, account, "a") == "2026-02-20T08:00:00.000Z")
+        try await ActivityRollup.catchUp(db)
+        #expect(try lastSeen(reader, account, "a") == "2026-02-20T08:00:00.000Z")
+        #expect(try lastSeen(reader, account, "b") == "2026-01-05T00:00:00.000Z")
+    }
+
+    @Test func aPlanAppliedInSlicesMovesTheWatermarkOnlyAtItsEnd() async throws {
+        let (db, ingestor, reader, account) = try setUp()
+        for i in 0..<10 { try await event(ingestor, account, uid: "u\(i)", at: "2026-02-0\(i % 9 + 1)T00:00:00Z") }
+        var plan = try await db.pool.read { db in try ActivityRollup.plan(db)! }
+        #expect(plan.remaining == 10)
+        while !plan.isComplete {
+            plan = try await db.pool.write { [plan] db in
+                var p = plan
+                try ActivityRollup.apply(&p, rows: 3, db)
+                return p
+            }
+            let watermark = try await db.pool.read { db in try ActivityRollup.watermark(db) }
+            #expect(watermark == (plan.isComplete ? 10 : 0))
+        }
+        // Applying the same plan again is harmless.
+        try await db.pool.write { [plan] db in
+            var again = plan
+            again.next = 0
+            try ActivityRollup.apply(&again, rows: .max, db)
+        }
+        #expect(try lastSeen(reader, account, "u8") == "2026-02-09T00:00:00.000Z")
+        let caughtUp = try await db.pool.read { db in try ActivityRollup.plan(db) == nil }
+        #expect(caughtUp)
+    }
+}
