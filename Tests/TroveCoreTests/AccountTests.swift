@@ -21,8 +21,12 @@ import Testing
     @Test func rotationReplacesCredentials() throws {
         let store = AccountStore(database: try temporaryDatabase())
         let old = try store.create(name: "acme")
+        // Authenticated once, so remembered by the credential cache: rotation must forget it.
+        #expect(try store.authenticate(accountSecret: old.accountSecret) != nil)
+        #expect(try store.authenticate(siteID: old.siteID, trackAPIKey: old.trackAPIKey) != nil)
         let new = try store.rotate(name: "acme")
         #expect(try store.authenticate(accountSecret: old.accountSecret) == nil)
+        #expect(try store.authenticate(siteID: old.siteID, trackAPIKey: old.trackAPIKey) == nil)
         #expect(try store.authenticate(accountSecret: new.accountSecret) != nil)
         #expect(throws: AccountError.notFound("nope")) { try store.rotate(name: "nope") }
         #expect(throws: AccountError.exists("acme")) { try store.create(name: "acme") }

@@ -27,6 +27,7 @@ public struct AccountSummary: Sendable, Equatable {
 public struct AccountStore: Sendable {
     public let database: AppDatabase
     public let clock: TroveClock
+    let cache = CredentialCache()
 
     public init(database: AppDatabase, clock: TroveClock = .system) {
         self.database = database
@@ -95,6 +96,7 @@ public struct AccountStore: Sendable {
                 ])
             if db.changesCount == 0 { throw AccountError.notFound(name) }
         }
+        cache.clear()
         return c
     }
 
@@ -127,19 +129,26 @@ public struct AccountStore: Sendable {
 
     /// The account with this `site_id` and `track_api_key`, or nil.
     public func authenticate(siteID: String, trackAPIKey: String) throws -> Int64? {
+        guard siteID.utf8.count <= 256, trackAPIKey.utf8.count <= 256 else { return nil }
         let digest = SecretHash.digest(trackAPIKey)
-        return try database.pool.read { db in
+        let key = CredentialCache.Key(kind: 2, site: siteID, digest: digest)
+        if let account = cache.account(for: key) { return account }
+        let account: Int64? = try database.pool.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT id, track_api_key_hash FROM accounts WHERE site_id = ?", arguments: [siteID])
             else { return nil }
             let stored: Data = row["track_api_key_hash"]
             return SecretHash.constantTimeEquals(Array(stored), digest) ? row["id"] : nil
         }
+        if let account { cache.remember(key, account: account) }
+        return account
     }
 
     private func lookup(column: String, secret: String) throws -> Int64? {
         guard !secret.isEmpty, secret.utf8.count <= 256 else { return nil }
         let digest = SecretHash.digest(secret)
-        return try database.pool.read { db in
+        let key = CredentialCache.Key(kind: column == "account_secret_hash" ? 0 : 1, site: "", digest: digest)
+        if let account = cache.account(for: key) { return account }
+        let account: Int64? = try database.pool.read { db in
             // The lookup is by digest, so timing reveals nothing about the secret; the final comparison is
             // constant-time all the same.
             guard let row = try Row.fetchOne(db, sql: "SELECT id, \(column) AS h FROM accounts WHERE \(column) = ?", arguments: [Data(digest)])
@@ -147,5 +156,7 @@ public struct AccountStore: Sendable {
             let stored: Data = row["h"]
             return SecretHash.constantTimeEquals(Array(stored), digest) ? row["id"] : nil
         }
+        if let account { cache.remember(key, account: account) }
+        return account
     }
 }
