@@ -4,13 +4,13 @@ import Testing
 
 /// `last_seen_at` is derived from the event log after the fact; reads must be exact before and after.
 @Suite struct ActivityRollupTests {
-    func setUp() throws -> (AppDatabase, Ingestor, ObjectReader, Int64) {
+    func setUp(rollupInterval: Duration = .seconds(3600)) throws -> (AppDatabase, Ingestor, ObjectReader, Int64) {
         let db = try temporaryDatabase()
         let accounts = AccountStore(database: db, clock: .fixed(fixedNow))
         _ = try accounts.ensureDefaultAccount()
         let account = try accounts.accountID(named: AccountStore.defaultName)
-        // A rollup threshold no test reaches, so the tail stays un-rolled until the test says so.
-        let queue = WriteQueue(database: db, clock: .fixed(fixedNow), rollupEvery: .max)
+        // By default no rollup is due during a test, so the tail stays un-rolled until the test says so.
+        let queue = WriteQueue(database: db, clock: .fixed(fixedNow), rollupEvery: .max, rollupInterval: rollupInterval)
         return (db, Ingestor(queue: queue), ObjectReader(database: db), account)
     }
 
@@ -74,5 +74,18 @@ import Testing
         #expect(try lastSeen(reader, account, "u8") == "2026-02-09T00:00:00.000Z")
         let caughtUp = try await db.pool.read { db in try ActivityRollup.plan(db) == nil }
         #expect(caughtUp)
+    }
+
+    @Test func theWriterRollsUpOnItsOwnOnceIdle() async throws {
+        let (db, ingestor, _, account) = try setUp(rollupInterval: .milliseconds(50))
+        for i in 0..<20 { try await event(ingestor, account, uid: "u\(i % 5)", at: "2026-02-10T00:00:\(10 + i)Z") }
+        var rolled = 0
+        for _ in 0..<500 where rolled < 20 {
+            try await Task.sleep(for: .milliseconds(20))
+            rolled = Int(try await db.pool.read { db in try ActivityRollup.watermark(db) })
+        }
+        #expect(rolled == 20)
+        let rows = try await db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM profile_activity")! }
+        #expect(rows == 5)
     }
 }

@@ -16,7 +16,7 @@ public final class WriteQueue: Sendable {
     /// Events committed before the next `ActivityRollup` is planned; one is also planned once
     /// `rollupInterval` has passed since the last, busy or idle.
     public let rollupEvery: Int
-    public let rollupInterval: Duration = .seconds(1)
+    public let rollupInterval: Duration
     /// Rows of a rollup plan the writer applies between two group commits while requests wait.
     let rollupSliceRows = 4096
     let logger: Logger
@@ -42,13 +42,14 @@ public final class WriteQueue: Sendable {
 
     public init(
         database: AppDatabase, clock: TroveClock = .system, maxPendingItems: Int = 200_000, maxItemsPerTransaction: Int = 20_000,
-        rollupEvery: Int = 200_000, logger: Logger = Logger(label: "trove.write-queue")
+        rollupEvery: Int = 200_000, rollupInterval: Duration = .seconds(1), logger: Logger = Logger(label: "trove.write-queue")
     ) {
         self.database = database
         self.clock = clock
         self.maxPendingItems = maxPendingItems
         self.maxItemsPerTransaction = maxItemsPerTransaction
         self.rollupEvery = rollupEvery
+        self.rollupInterval = rollupInterval
         self.logger = logger
     }
 
