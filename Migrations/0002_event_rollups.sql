@@ -14,3 +14,15 @@ CREATE TABLE event_rollups (
 ) WITHOUT ROWID;
 
 INSERT INTO event_rollups (name, through_event_id) VALUES ('activity', 0);
+
+-- profile_activity is now written only by ActivityRollup, from profile ids it took from events, so it
+-- drops its foreign key like events (0001): the key's parent lookup was a second b-tree probe into the
+-- wide profiles table per upserted row. Deleting a profile must delete its profile_activity row
+-- explicitly, and drop the writer's rollup plan in flight, in the same serialized writer.
+CREATE TABLE profile_activity_new (
+    profile_id   INTEGER PRIMARY KEY,
+    last_seen_at INTEGER NOT NULL
+);
+INSERT INTO profile_activity_new (profile_id, last_seen_at) SELECT profile_id, last_seen_at FROM profile_activity;
+DROP TABLE profile_activity;
+ALTER TABLE profile_activity_new RENAME TO profile_activity;

@@ -54,18 +54,25 @@ var currentExecutable: String {
     (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 }
 
+/// `--events N` for the workloads that load a whole data set.
+struct DataSetSizeOptions: ParsableArguments {
+    @Option(help: "Events in the generated data set (default: the reference 10,000,000, with its 1M profiles).")
+    var events = ReferenceDataSet.referenceSize.events
+
+    var size: ReferenceDataSet.Size {
+        events == ReferenceDataSet.referenceSize.events ? ReferenceDataSet.referenceSize : scaledSize(events: events)
+    }
+}
+
 struct ImportBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import", abstract: "NDJSON companies, profiles and events into a fresh database (target: ≥ 250k events/s).")
 
     @OptionGroup var options: BenchOptions
-    @Option(help: "Events in the generated data set (default: the reference 10,000,000).")
-    var events = ReferenceDataSet.referenceSize.events
+    @OptionGroup var dataSet: DataSetSizeOptions
 
     func run() async throws {
-        try await options.run(events == ReferenceDataSet.referenceSize.events ? ReferenceDataSet.referenceSize : scaledSize(events: events)) {
-            try await IngestBenchmarks.importData($0, log: note)
-        }
+        try await options.run(dataSet.size) { try await IngestBenchmarks.importData($0, log: note) }
     }
 }
 
@@ -74,13 +81,10 @@ struct StorageBench: AsyncParsableCommand {
         commandName: "storage", abstract: "Bytes per event after loading the data set, indexes included (target: ≤ 120).")
 
     @OptionGroup var options: BenchOptions
-    @Option(help: "Events in the generated data set (default: the reference 10,000,000).")
-    var events = ReferenceDataSet.referenceSize.events
+    @OptionGroup var dataSet: DataSetSizeOptions
 
     func run() async throws {
-        try await options.run(events == ReferenceDataSet.referenceSize.events ? ReferenceDataSet.referenceSize : scaledSize(events: events)) {
-            try await IngestBenchmarks.storage($0, log: note)
-        }
+        try await options.run(dataSet.size) { try await IngestBenchmarks.storage($0, log: note) }
     }
 }
 

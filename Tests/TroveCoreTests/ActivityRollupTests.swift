@@ -4,13 +4,13 @@ import Testing
 
 /// `last_seen_at` is derived from the event log after the fact; reads must be exact before and after.
 @Suite struct ActivityRollupTests {
-    func setUp(rollupInterval: Duration = .seconds(3600)) throws -> (AppDatabase, Ingestor, ObjectReader, Int64) {
+    func setUp(rollupEvery: Int = .max, rollupInterval: Duration = .seconds(3600)) throws -> (AppDatabase, Ingestor, ObjectReader, Int64) {
         let db = try temporaryDatabase()
         let accounts = AccountStore(database: db, clock: .fixed(fixedNow))
         _ = try accounts.ensureDefaultAccount()
         let account = try accounts.accountID(named: AccountStore.defaultName)
         // By default no rollup is due during a test, so the tail stays un-rolled until the test says so.
-        let queue = WriteQueue(database: db, clock: .fixed(fixedNow), rollupEvery: .max, rollupInterval: rollupInterval)
+        let queue = WriteQueue(database: db, clock: .fixed(fixedNow), rollupEvery: rollupEvery, rollupInterval: rollupInterval)
         return (db, Ingestor(queue: queue), ObjectReader(database: db), account)
     }
 
@@ -87,5 +87,35 @@ import Testing
         #expect(rolled == 20)
         let rows = try await db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM profile_activity")! }
         #expect(rows == 5)
+    }
+
+    /// Rollups due every few events while the queue is busy: the first is read from the log, the later ones
+    /// come from the writer's own record; the result must equal a GROUP BY over the events.
+    @Test func rollupsFromTheWritersRecordMatchTheEventLog() async throws {
+        let (db, ingestor, _, account) = try setUp(rollupEvery: 7, rollupInterval: .milliseconds(50))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 0..<4 {
+                group.addTask {
+                    var random = SystemRandomNumberGenerator()
+                    for i in 0..<60 {
+                        let day = 10 + Int.random(in: 0..<15, using: &random)
+                        try await event(ingestor, account, uid: "u\((client * 60 + i) % 13)", at: "2026-02-\(day)T00:00:\(10 + i % 50)Z")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        var watermark: Int64 = 0
+        for _ in 0..<500 where watermark < 240 {
+            try await Task.sleep(for: .milliseconds(20))
+            watermark = try await db.pool.read { db in try ActivityRollup.watermark(db) }
+        }
+        #expect(watermark == 240)
+        let (rolled, expected) = try await db.pool.read { db in
+            (try Row.fetchAll(db, sql: "SELECT profile_id, last_seen_at FROM profile_activity ORDER BY profile_id").map { "\($0[0] as Int64)=\($0[1] as Int64)" },
+             try Row.fetchAll(db, sql: "SELECT profile_id, max(timestamp) FROM events GROUP BY profile_id ORDER BY profile_id").map { "\($0[0] as Int64)=\($0[1] as Int64)" })
+        }
+        #expect(rolled == expected)
+        #expect(rolled.count == 13)
     }
 }

@@ -101,13 +101,9 @@ public enum IngestBenchmarks {
                 accept: { status, body in status == 202 && acceptedCount(body) == perRequest })
         }
         let acknowledged = run.outcome.acknowledged.flatMap { ($0 * perRequest)..<($0 * perRequest + perRequest) }
-        var report = BenchReport(
-            workload: "http-batch",
-            setup: [
-                ("requests", "\(requests) × POST /v3/observe/hooks/:secret/events/batch, \(perRequest) events each, \(options.connections) connections"),
-                ("server", "`trove serve` (release) on a fresh database with \(m.size.profiles) profiles, durability \(options.durability.rawValue)"),
-                ("client", "in-process closed-loop HTTP/1.1 client, blocking sockets, one thread per connection"),
-            ])
+        var report = httpReport(
+            "http-batch", requests: "\(requests) × POST /v3/observe/hooks/:secret/events/batch, \(perRequest) events each",
+            options, m)
         report.figures = [
             .init("events acknowledged", Double(acknowledged.count) / run.outcome.seconds, "events/s", target: .atLeast(100_000)),
             .init("requests", Double(run.outcome.latencies.count) / run.outcome.seconds, "req/s"),
@@ -133,13 +129,7 @@ public enum IngestBenchmarks {
                 accept: { status, _ in status == 200 })
         }
         let acknowledged = run.outcome.acknowledged
-        var report = BenchReport(
-            workload: "http-single",
-            setup: [
-                ("requests", "\(options.events) × POST /v3/observe/hooks/:secret/events, \(options.connections) connections"),
-                ("server", "`trove serve` (release) on a fresh database with \(m.size.profiles) profiles, durability \(options.durability.rawValue)"),
-                ("client", "in-process closed-loop HTTP/1.1 client, blocking sockets, one thread per connection"),
-            ])
+        var report = httpReport("http-single", requests: "\(options.events) × POST /v3/observe/hooks/:secret/events", options, m)
         report.figures = [
             .init("requests acknowledged", Double(acknowledged.count) / run.outcome.seconds, "req/s", target: .atLeast(20_000)),
             .init("latency p50", run.outcome.percentile(0.50), "ms"),
@@ -149,6 +139,16 @@ public enum IngestBenchmarks {
         report.figures += run.serverFigures
         report.checks = try verify(workspace, acknowledged: acknowledged, run: run)
         return report
+    }
+
+    static func httpReport(_ workload: String, requests: String, _ options: HTTPOptions, _ m: DataSetManifest) -> BenchReport {
+        BenchReport(
+            workload: workload,
+            setup: [
+                ("requests", "\(requests), \(options.connections) connections"),
+                ("server", "`trove serve` (release) on a fresh database with \(m.size.profiles) profiles, durability \(options.durability.rawValue)"),
+                ("client", "in-process closed-loop HTTP/1.1 client, blocking sockets, one thread per connection"),
+            ])
     }
 
     struct ServedRun {

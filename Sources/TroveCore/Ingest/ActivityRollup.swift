@@ -23,7 +23,13 @@ public enum ActivityRollup {
         public var remaining: Int { profiles.count - next }
     }
 
-    /// Plans a rollup of at most `limit` event ids past the watermark; nil when caught up.
+    /// A plan from what the writer saw itself: `activity` must hold every event in (from, through].
+    static func plan(from: Int64, through: Int64, activity: [Int64: Int64]) -> Plan {
+        let profiles = activity.keys.sorted()
+        return Plan(from: from, through: through, profiles: profiles, times: profiles.map { activity[$0]! })
+    }
+
+    /// Plans a rollup of at most `limit` event ids past the watermark from the event log; nil when caught up.
     public static func plan(_ db: Database, limit: Int = 500_000) throws -> Plan? {
         let from = try watermark(db)
         guard let top = try Int64.fetchOne(db, sql: "SELECT max(id) FROM events"), top > from else { return nil }
@@ -40,16 +46,16 @@ public enum ActivityRollup {
         return Plan(from: from, through: through, profiles: profiles, times: times)
     }
 
-    /// Applies up to `rows` more rows of `plan`; once all are applied, moves the watermark to its end.
-    public static func apply(_ plan: inout Plan, rows: Int, _ db: Database) throws {
+    /// Applies up to `rows` more rows of `plan`; once all are applied, moves the watermark to its end and
+    /// returns the watermark as it then stands (nil before the end).
+    @discardableResult
+    public static func apply(_ plan: inout Plan, rows: Int, _ db: Database) throws -> Int64? {
         let end = plan.next + min(rows, plan.remaining)
         if end > plan.next {
-            // Profiles deleted since the plan was made are skipped (no foreign-key failure).
             let upsert = try RawStatement(
                 db,
                 sql: """
-                    INSERT INTO profile_activity (profile_id, last_seen_at)
-                    SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM profiles WHERE id = ?1)
+                    INSERT INTO profile_activity (profile_id, last_seen_at) VALUES (?1, ?2)
                     ON CONFLICT (profile_id) DO UPDATE SET last_seen_at = excluded.last_seen_at
                     WHERE excluded.last_seen_at > last_seen_at
                     """)
@@ -67,7 +73,9 @@ public enum ActivityRollup {
                     UPDATE event_rollups SET through_event_id = ?1
                     WHERE name = ?3 AND through_event_id >= ?2 AND through_event_id < ?1
                     """, arguments: [plan.through, plan.from, name])
+            return try watermark(db)
         }
+        return nil
     }
 
     /// Plans and applies until caught up (`trove import` at its end; tests).

@@ -3,14 +3,20 @@ import GRDB
 /// Event inserts (SPEC §3 "events"): dedupe by `message_id`, the profile found or created, the name interned.
 extension WriteSession {
     public func insertEvent(_ e: EventInput, account: Int64, onMissing: OnModelMissing = .create) throws -> ItemOutcome {
-        if let key = e.dedupeKey {
-            let s = try statement(.eventByDedupeKey)
-            s.bind(1, account)
-            s.bind(2, key)
-            if let id = try s.fetchInt64(db) { return .duplicate(id) }
+        // A duplicate must leave no trace, so with a dedupe key it is looked up before anything is created —
+        // unless the profile and the name are already known (the common case): then the insert itself finds
+        // the duplicate on the unique index, one index probe instead of two.
+        let known = e.dedupeKey == nil ? nil : knownProfileAndName(e, account: account)
+        if let key = e.dedupeKey, known == nil, let id = try existingEvent(account: account, key: key) { return .duplicate(id) }
+        let profileID: Int64
+        let name: (id: Int64, name: String)
+        if let known {
+            (profileID, name) = known
+        } else {
+            guard let found = try eventProfile(e, account: account, onMissing: onMissing) else { return .skipped }
+            profileID = found
+            name = try internEventName(account: account, uid: e.nameUID, name: e.name)
         }
-        guard let profileID = try eventProfile(e, account: account, onMissing: onMissing) else { return .skipped }
-        let name = try internEventName(account: account, uid: e.nameUID, name: e.name)
         let insert = try statement(.insertEvent)
         insert.bind(1, account)
         insert.bind(2, profileID)
@@ -22,9 +28,21 @@ extension WriteSession {
         insert.bind(8, name.name == e.name ? nil : e.name)
         insert.bind(9, text: e.propertiesJSON)
         try insert.execute(db)
+        if db.changesCount == 0 {  // only the dedupe key can conflict
+            guard let key = e.dedupeKey, let id = try existingEvent(account: account, key: key) else {
+                throw DatabaseError(resultCode: .SQLITE_INTERNAL, message: "event insert changed nothing without a duplicate")
+            }
+            return .duplicate(id)
+        }
         let eventID = db.lastInsertedRowID
 
         insertedEvents += 1
+        lastEventID = eventID
+        if let seen = activity[profileID] {
+            if e.timestamp.milliseconds > seen { activity[profileID] = e.timestamp.milliseconds }
+        } else {
+            activity[profileID] = e.timestamp.milliseconds
+        }
         let usage = nameUsage[name.id] ?? (0, e.timestamp.milliseconds)
         nameUsage[name.id] = (usage.count + 1, max(usage.last, e.timestamp.milliseconds))
         if !e.properties.isEmpty { catalog.record(account: account, model: .event, properties: e.properties) }
@@ -32,6 +50,23 @@ extension WriteSession {
             warnings.record(account: account, model: .event, warnings: e.warnings, exampleUID: e.uid ?? e.email)
         }
         return .stored(eventID)
+    }
+
+    func existingEvent(account: Int64, key: String) throws -> Int64? {
+        let s = try statement(.eventByDedupeKey)
+        s.bind(1, account)
+        s.bind(2, key)
+        return try s.fetchInt64(db)
+    }
+
+    /// The profile and interned name of an event by uid when both are cached, without touching the database.
+    func knownProfileAndName(_ e: EventInput, account: Int64) -> (Int64, (id: Int64, name: String))? {
+        guard let uid = e.uid, e.email == nil, e.profileID == nil,
+            let profile = cachedProfileID(AccountKey(account: account, key: uid))
+        else { return nil }
+        let nameKey = AccountKey(account: account, key: e.nameUID)
+        guard let name = caches.eventNames[nameKey] ?? eventNames[nameKey] else { return nil }
+        return (profile, name)
     }
 
     /// The event's profile: found by uid, email or id; an unknown uid creates it.

@@ -11,6 +11,7 @@ enum HotStatement: Int, CaseIterable {
             return """
                 INSERT INTO events (account_id, profile_id, name_id, timestamp, received_at, source, dedupe_key, display_name, properties)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
                 """
         case .profileByUID:
             return "SELECT id FROM profiles WHERE account_id = ? AND uid = ?"

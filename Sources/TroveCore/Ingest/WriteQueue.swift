@@ -39,6 +39,7 @@ public final class WriteQueue: Sendable {
     let rollups = Mutex(RollupState())
     /// The rollup plan being applied; touched only by the task holding `draining`.
     let applying = DrainOwned<ActivityRollup.Plan?>(nil)
+    let memory = DrainOwned(RollupMemory())
 
     public init(
         database: AppDatabase, clock: TroveClock = .system, maxPendingItems: Int = 200_000, maxItemsPerTransaction: Int = 20_000,
@@ -136,7 +137,7 @@ public final class WriteQueue: Sendable {
             if let batch = takeBatch() {
                 await apply(batch)
                 await rollupStep(rows: rollupSliceRows)
-            } else if hasRollupToApply() {
+            } else if hasRollupToApply() || rollupDue() {
                 await rollupStep(rows: .max)  // idle: nobody waits, apply the whole plan
             } else if finishDraining() {
                 return
@@ -172,11 +173,15 @@ public final class WriteQueue: Sendable {
                 let session = WriteSession(db: db, now: now, caches: caches)
                 for job in jobs { try job.run(session) }
                 try session.flush()
-                return (session.profileIDs, session.eventNames, session.insertedEvents)
+                return (session.profileIDs, session.eventNames, (session.activity, session.lastEventID, session.insertedEvents))
             }
             // Committed. Jobs commit one batch after another, so nothing else touches the caches now.
             caches.merge(profiles: learned.0, eventNames: learned.1)
-            if learned.2 > 0 { rollups.withLock { $0.eventsSince += learned.2 } }
+            let events = learned.2
+            if events.2 > 0 {
+                memory.value.record(activity: events.0, lastEventID: events.1, count: events.2)
+                rollups.withLock { $0.eventsSince += events.2 }
+            }
         } catch {
             // A row we cached may have been deleted by the failure's cause; start clean.
             caches.reset()

@@ -30,8 +30,11 @@ public final class WriteSession {
     var catalog = CatalogAccumulator()
     var warnings = WarningAccumulator()
     var hotStatements = [RawStatement?](repeating: nil, count: HotStatement.allCases.count)
-    /// Events inserted in this transaction (the writer schedules `ActivityRollup` by it).
+    /// Events inserted in this transaction, the last one's id, and the latest event time per profile:
+    /// the writer rolls these up into `last_seen_at` later (`ActivityRollup`).
     var insertedEvents = 0
+    var lastEventID: Int64 = 0
+    var activity: [Int64: Int64] = [:]
     var nameUsage: [Int64: (count: Int64, last: Int64)] = [:]
     /// Ids resolved in earlier, committed transactions, and the ones learned in this one.
     let caches: WriteCaches
