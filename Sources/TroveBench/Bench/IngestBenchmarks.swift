@@ -107,13 +107,8 @@ public enum IngestBenchmarks {
         report.figures = [
             .init("events acknowledged", Double(acknowledged.count) / run.outcome.seconds, "events/s", target: .atLeast(100_000)),
             .init("requests", Double(run.outcome.latencies.count) / run.outcome.seconds, "req/s"),
-            .init("latency p50", run.outcome.percentile(0.50), "ms"),
-            .init("latency p99", run.outcome.percentile(0.99), "ms", target: .atMost(50)),
-            .init("latency max", run.outcome.percentile(1.0), "ms"),
         ]
-        report.figures += run.serverFigures
-        report.checks = try verify(workspace, acknowledged: acknowledged, run: run)
-        return report
+        return try finish(report, run, p99Target: 50, workspace: workspace, acknowledged: acknowledged)
     }
 
     /// `POST /v3/observe/hooks/:secret/events`, one event per request.
@@ -131,9 +126,19 @@ public enum IngestBenchmarks {
         let acknowledged = run.outcome.acknowledged
         var report = httpReport("http-single", requests: "\(options.events) × POST /v3/observe/hooks/:secret/events", options, m)
         report.figures = [
-            .init("requests acknowledged", Double(acknowledged.count) / run.outcome.seconds, "req/s", target: .atLeast(20_000)),
+            .init("requests acknowledged", Double(acknowledged.count) / run.outcome.seconds, "req/s", target: .atLeast(20_000))
+        ]
+        return try finish(report, run, p99Target: 20, workspace: workspace, acknowledged: acknowledged)
+    }
+
+    /// Latency percentiles, the server's figures, and the check against the database.
+    static func finish(
+        _ report: BenchReport, _ run: ServedRun, p99Target: Double, workspace: BenchWorkspace, acknowledged: [Int]
+    ) throws -> BenchReport {
+        var report = report
+        report.figures += [
             .init("latency p50", run.outcome.percentile(0.50), "ms"),
-            .init("latency p99", run.outcome.percentile(0.99), "ms", target: .atMost(20)),
+            .init("latency p99", run.outcome.percentile(0.99), "ms", target: .atMost(p99Target)),
             .init("latency max", run.outcome.percentile(1.0), "ms"),
         ]
         report.figures += run.serverFigures
