@@ -22,6 +22,9 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "Seed for a generated data set.")
     var seed: UInt64 = ReferenceDataSet.defaultSeed
 
+    @Option(help: "Fix \"now\" (ISO-8601) for what the run stores and for the server; default: the data set's now.")
+    var now: String?
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -29,7 +32,11 @@ struct BenchOptions: ParsableArguments {
     var keep = false
 
     func run(_ size: ReferenceDataSet.Size, _ body: (BenchWorkspace) async throws -> BenchReport) async throws {
-        let workspace = try BenchWorkspace.prepare(data: data, size: size, seed: seed, log: note)
+        let fixedNow = try now.map { text in
+            guard let t = Timestamp.parseISO8601(text) else { throw ValidationError("--now: \"\(text)\" is not an ISO-8601 time") }
+            return t
+        }
+        let workspace = try BenchWorkspace.prepare(data: data, size: size, seed: seed, now: fixedNow, log: note)
         defer {
             if keep { note("kept \(workspace.directory)") } else { workspace.remove() }
         }

@@ -7,19 +7,24 @@ public struct BenchWorkspace: Sendable {
     public let directory: String
     public let dataDirectory: String
     public let manifest: DataSetManifest
+    /// "Now" for everything the run stores (`--now`); by default the data set's own fixed now.
+    public var now: Timestamp
     public var databasePath: String { directory + "/bench.sqlite" }
 
     /// Uses the data set in `data` (written by `trove generate`), or generates one with `size` and `seed`.
-    public static func prepare(data: String?, size: ReferenceDataSet.Size, seed: UInt64, log: (String) -> Void) throws -> BenchWorkspace {
+    public static func prepare(
+        data: String?, size: ReferenceDataSet.Size, seed: UInt64, now: Timestamp? = nil, log: (String) -> Void
+    ) throws -> BenchWorkspace {
         let directory = FileManager.default.temporaryDirectory.path + "/trove-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         if let data {
-            return BenchWorkspace(directory: directory, dataDirectory: data, manifest: try DataSetManifest.read(directory: data))
+            let manifest = try DataSetManifest.read(directory: data)
+            return BenchWorkspace(directory: directory, dataDirectory: data, manifest: manifest, now: now ?? manifest.now)
         }
         log("generating a data set: \(size.companies) companies, \(size.profiles) profiles, \(size.events) events (seed \(seed))")
         let dataDirectory = directory + "/data"
         let manifest = try ReferenceDataSet(seed: seed, size: size).write(to: dataDirectory)
-        return BenchWorkspace(directory: directory, dataDirectory: dataDirectory, manifest: manifest)
+        return BenchWorkspace(directory: directory, dataDirectory: dataDirectory, manifest: manifest, now: now ?? manifest.now)
     }
 
     public func remove() { try? FileManager.default.removeItem(atPath: directory) }
@@ -45,7 +50,7 @@ public struct BenchWorkspace: Sendable {
         let accounts = AccountStore(database: database)
         guard let credentials = try accounts.ensureDefaultAccount() else { throw BenchError("\(databasePath) is not new") }
         let account = try accounts.accountID(named: AccountStore.defaultName)
-        let ingestor = Ingestor(queue: WriteQueue(database: database, clock: .fixed(manifest.now)))
+        let ingestor = Ingestor(queue: WriteQueue(database: database, clock: .fixed(now)))
         var summaries: [Model: NDJSONImporter.Summary] = [:]
         for model in models {
             log("importing \(path(of: model))")

@@ -171,7 +171,7 @@ public enum IngestBenchmarks {
         log("starting \(options.executable) serve")
         let server = try ServerProcess.start(
             executable: options.executable, database: workspace.databasePath, accountSecret: secret,
-            arguments: ["--durability", options.durability.rawValue], logDirectory: workspace.directory)
+            arguments: ["--durability", options.durability.rawValue, "--now", workspace.now.iso8601], logDirectory: workspace.directory)
         let cpuBefore = server.cpuSeconds()
         log("sending load over \(options.connections) connections")
         let outcome = await load(secret, server.port).run()
