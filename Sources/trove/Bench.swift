@@ -50,11 +50,6 @@ func note(_ message: String) {
     FileHandle.standardError.write(Data("· \(message)\n".utf8))
 }
 
-/// The data set for `--events N`: N events, one profile per 10 events, one company per 50 profiles.
-func scaledSize(events: Int) -> ReferenceDataSet.Size {
-    let profiles = max(1, events / 10)
-    return .init(profiles: profiles, companies: max(1, profiles / 50), events: events)
-}
 
 /// This executable, to start `trove serve` from.
 var currentExecutable: String {
@@ -67,7 +62,7 @@ struct DataSetSizeOptions: ParsableArguments {
     var events = ReferenceDataSet.referenceSize.events
 
     var size: ReferenceDataSet.Size {
-        events == ReferenceDataSet.referenceSize.events ? ReferenceDataSet.referenceSize : scaledSize(events: events)
+        ReferenceDataSet.Size.scaled(events: events)
     }
 }
 

@@ -34,7 +34,6 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("Created account \"default\". Its credentials are shown once:\n".utf8))
             printJSON(credentials.json)
         }
-        services.ingestor.queue.requestRollup()  // a tail of the event log left by a crash
         let path = db.path
         let app = buildApplication(services: services, options: ServerOptions(host: host, port: port), logger: logger) { bound in
             // A stable line: `trove bench` and the crash test read the port from it (`--port 0`).

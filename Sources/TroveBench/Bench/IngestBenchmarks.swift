@@ -190,7 +190,7 @@ public enum IngestBenchmarks {
 
     /// After the SIGKILL: every acknowledged event is in the database, once.
     static func verify(_ workspace: BenchWorkspace, acknowledged: [Int], run: ServedRun) throws -> [(String, Bool)] {
-        let database = try AppDatabase(path: workspace.databasePath)
+        let database = try AppDatabase(path: workspace.databasePath, readOnly: true)
         let (stored, distinct, present) = try database.pool.read { db in
             var present = Set<Int>()
             let cursor = try String.fetchCursor(db, sql: "SELECT dedupe_key FROM events WHERE dedupe_key LIKE 'e%'")

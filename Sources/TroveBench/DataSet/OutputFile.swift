@@ -1,4 +1,5 @@
 import Foundation
+import TroveCore
 
 /// A buffered, append-only file writer for large generated files (NDJSON lines, byte for byte).
 final class OutputFile {
@@ -52,15 +53,5 @@ extension [UInt8] {
         s.withUTF8Buffer { append(contentsOf: $0) }
     }
 
-    mutating func appendDecimal(_ n: Int) {
-        if n < 0 { append(UInt8(ascii: "-")) }
-        var v = n.magnitude
-        var divisor: UInt = 1
-        while v / divisor >= 10 { divisor *= 10 }
-        while divisor > 0 {
-            append(UInt8(ascii: "0") + UInt8(v / divisor))
-            v %= divisor
-            divisor /= 10
-        }
-    }
+    mutating func appendDecimal(_ n: Int) { JSONWriter.writeInt(Int64(n), into: &self) }
 }

@@ -18,6 +18,13 @@ public struct ReferenceDataSet: Sendable {
             self.companies = companies
             self.events = events
         }
+
+        /// The reference proportions for `events` events: one profile per 10 events, one company per 50
+        /// profiles (exactly the reference sizes for 10M).
+        public static func scaled(events: Int) -> Size {
+            let profiles = max(1, events / 10)
+            return Size(profiles: profiles, companies: max(1, profiles / 50), events: events)
+        }
     }
 
     public static let referenceSize = Size(profiles: 1_000_000, companies: 20_000, events: 10_000_000)

@@ -119,12 +119,12 @@ public struct AccountStore: Sendable {
 
     /// The account whose `account_secret` this is, or nil.
     public func authenticate(accountSecret: String) throws -> Int64? {
-        try lookup(column: "account_secret_hash", secret: accountSecret)
+        try lookup(column: "account_secret_hash", kind: 0, secret: accountSecret)
     }
 
     /// The account whose `app_api_key` this is, or nil.
     public func authenticate(appAPIKey: String) throws -> Int64? {
-        try lookup(column: "app_api_key_hash", secret: appAPIKey)
+        try lookup(column: "app_api_key_hash", kind: 1, secret: appAPIKey)
     }
 
     /// The account with this `site_id` and `track_api_key`, or nil.
@@ -143,10 +143,11 @@ public struct AccountStore: Sendable {
         return account
     }
 
-    private func lookup(column: String, secret: String) throws -> Int64? {
+    /// `kind` keeps the cache entries of the credential types apart (2 is the track API key).
+    private func lookup(column: String, kind: UInt8, secret: String) throws -> Int64? {
         guard !secret.isEmpty, secret.utf8.count <= 256 else { return nil }
         let digest = SecretHash.digest(secret)
-        let key = CredentialCache.Key(kind: column == "account_secret_hash" ? 0 : 1, site: "", digest: digest)
+        let key = CredentialCache.Key(kind: kind, site: "", digest: digest)
         if let account = cache.account(for: key) { return account }
         let account: Int64? = try database.pool.read { db in
             // The lookup is by digest, so timing reveals nothing about the secret; the final comparison is

@@ -3,11 +3,11 @@ import GRDB
 /// Keeps `profile_activity.last_seen_at` up to date from the event log, after the fact.
 ///
 /// Ingest transactions only append events. Doing this upsert inside each of them cost more than half of
-/// the import throughput on the reference data set (see 0002_event_rollups.sql). Here a rollup is
-/// planned on a reader — the latest time per profile over a range of event ids, grouped and sorted by
-/// profile — and then applied by the writer in slices between group commits (`WriteQueue`), so neither
-/// the grouping nor a long write ever holds up ingest. Applying is idempotent (a time only moves
-/// forward), so a plan may be applied twice or alongside another process's.
+/// the import throughput on the reference data set (see 0002_event_rollups.sql). Here a plan — the latest
+/// time per profile over a range of event ids, sorted by profile — is built from what the writer saw
+/// itself, or read from the log on a reader, and applied by the writer in slices between group commits
+/// (when and how: WriteQueue+Rollup.swift). Applying is idempotent (a time only moves forward), so a plan
+/// may be applied twice or alongside another process's.
 public enum ActivityRollup {
     static let name = "activity"
 

@@ -36,13 +36,7 @@ extension WriteSession {
         }
         let eventID = db.lastInsertedRowID
 
-        insertedEvents += 1
-        lastEventID = eventID
-        if let seen = activity[profileID] {
-            if e.timestamp.milliseconds > seen { activity[profileID] = e.timestamp.milliseconds }
-        } else {
-            activity[profileID] = e.timestamp.milliseconds
-        }
+        events.record(id: eventID, profile: profileID, at: e.timestamp.milliseconds)
         let usage = nameUsage[name.id] ?? (0, e.timestamp.milliseconds)
         nameUsage[name.id] = (usage.count + 1, max(usage.last, e.timestamp.milliseconds))
         if !e.properties.isEmpty { catalog.record(account: account, model: .event, properties: e.properties) }

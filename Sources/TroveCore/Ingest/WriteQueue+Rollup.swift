@@ -29,14 +29,14 @@ struct RollupMemory {
     /// The watermark as the last completed plan left it; nil until one completed.
     var watermark: Int64?
 
-    mutating func record(activity more: [Int64: Int64], lastEventID: Int64, count: Int) {
-        guard count > 0 else { return }
-        activity.merge(more) { max($0, $1) }
-        let first = lastEventID - Int64(count)
+    mutating func record(_ events: WriteSession.EventsWritten) {
+        guard events.count > 0 else { return }
+        activity.merge(events.latestByProfile) { max($0, $1) }
+        let first = events.lastID - Int64(events.count)
         if let c = covered, c.through == first {
-            covered = (c.from, lastEventID)
+            covered = (c.from, events.lastID)
         } else {
-            covered = (first, lastEventID)  // someone else wrote in between: only this commit is known
+            covered = (first, events.lastID)  // someone else wrote in between: only this commit is known
         }
     }
 

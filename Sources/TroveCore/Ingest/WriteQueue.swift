@@ -173,14 +173,14 @@ public final class WriteQueue: Sendable {
                 let session = WriteSession(db: db, now: now, caches: caches)
                 for job in jobs { try job.run(session) }
                 try session.flush()
-                return (session.profileIDs, session.eventNames, (session.activity, session.lastEventID, session.insertedEvents))
+                return (session.profileIDs, session.eventNames, session.events)
             }
             // Committed. Jobs commit one batch after another, so nothing else touches the caches now.
             caches.merge(profiles: learned.0, eventNames: learned.1)
             let events = learned.2
-            if events.2 > 0 {
-                memory.value.record(activity: events.0, lastEventID: events.1, count: events.2)
-                rollups.withLock { $0.eventsSince += events.2 }
+            if events.count > 0 {
+                memory.value.record(events)
+                rollups.withLock { $0.eventsSince += events.count }
             }
         } catch {
             // A row we cached may have been deleted by the failure's cause; start clean.

@@ -25,16 +25,27 @@ public enum ItemOutcome: Sendable, Equatable {
 /// Every `apply` validates before it writes: an `IngestError` is only ever thrown before the first write
 /// of that item, so a refused item leaves no trace while the rest of the transaction goes on.
 public final class WriteSession {
+    /// The events one transaction inserted: how many, the last one's id (they are consecutive), and the
+    /// latest event time per profile.
+    struct EventsWritten: Sendable {
+        var count = 0
+        var lastID: Int64 = 0
+        var latestByProfile: [Int64: Int64] = [:]
+
+        mutating func record(id: Int64, profile: Int64, at time: Int64) {
+            count += 1
+            lastID = id
+            latestByProfile[profile] = max(latestByProfile[profile] ?? .min, time)
+        }
+    }
+
     public let db: Database
     public let now: Timestamp
     var catalog = CatalogAccumulator()
     var warnings = WarningAccumulator()
     var hotStatements = [RawStatement?](repeating: nil, count: HotStatement.allCases.count)
-    /// Events inserted in this transaction, the last one's id, and the latest event time per profile:
-    /// the writer rolls these up into `last_seen_at` later (`ActivityRollup`).
-    var insertedEvents = 0
-    var lastEventID: Int64 = 0
-    var activity: [Int64: Int64] = [:]
+    /// What this transaction's events mean for `last_seen_at`, rolled up later (`ActivityRollup`).
+    var events = EventsWritten()
     var nameUsage: [Int64: (count: Int64, last: Int64)] = [:]
     /// Ids resolved in earlier, committed transactions, and the ones learned in this one.
     let caches: WriteCaches

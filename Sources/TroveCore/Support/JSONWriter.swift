@@ -45,12 +45,17 @@ public enum JSONWriter {
         return d.isFinite ? "\(d)" : "null"
     }
 
-    static func writeInt(_ value: Int64, into out: inout [UInt8]) {
-        if value >= 0 && value < 10 {
-            out.append(UInt8(ascii: "0") + UInt8(value))
-            return
+    /// Decimal digits of `value`, without going through a String.
+    public static func writeInt(_ value: Int64, into out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var v = value.magnitude
+        var divisor: UInt64 = 1
+        while v / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(v / divisor))
+            v %= divisor
+            divisor /= 10
         }
-        out.append(contentsOf: String(value).utf8)
     }
 
     static let hex: [UInt8] = Array("0123456789abcdef".utf8)

@@ -15,6 +15,7 @@ public struct TroveServices: Sendable {
         self.clock = clock
         self.accounts = AccountStore(database: database, clock: clock)
         self.ingestor = Ingestor(queue: WriteQueue(database: database, clock: clock, logger: logger))
+        ingestor.queue.requestRollup()  // a tail of the event log left by a crash
         self.objects = ObjectReader(database: database)
         self.catalog = CatalogReader(database: database)
     }
