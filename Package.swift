@@ -26,7 +26,7 @@ let package = Package(
         .target(
             name: "TroveMigrations",
             path: "Migrations",
-            resources: [.embedInCode("0001_initial.sql"), .embedInCode("0002_event_rollups.sql")],
+            resources: [.embedInCode("0001_initial.sql"), .embedInCode("0002_event_rollups.sql"), .embedInCode("0003_segments.sql")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -4,5 +4,6 @@ public enum TroveMigrations {
     public static let all: [(name: String, sql: String)] = [
         ("0001_initial", String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
         ("0002_event_rollups", String(decoding: PackageResources._002_event_rollups_sql, as: UTF8.self)),
+        ("0003_segments", String(decoding: PackageResources._003_segments_sql, as: UTF8.self)),
     ]
 }

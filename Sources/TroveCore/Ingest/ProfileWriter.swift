@@ -111,6 +111,7 @@ extension WriteSession {
                 account: account, uid: input.uid!, email: input.email, companyID: companyID, disabled: input.disabled ?? false,
                 admin: input.admin ?? false, createdAt: input.createdAt ?? now, properties: text)
         }
+        try markForMembership(.profile, rowID)
         let exampleUID = input.uid ?? existing?.uid ?? input.email
         catalog.record(account: account, model: .profile, properties: input.properties)
         warnings.record(account: account, model: .profile, warnings: input.warnings, exampleUID: exampleUID)
@@ -135,6 +136,15 @@ extension WriteSession {
         let id = db.lastInsertedRowID
         profileIDs[AccountKey(account: account, key: uid)] = id
         return id
+    }
+
+    enum MembershipDirtyKind: Int64 { case profile = 0, company = 1 }
+
+    /// Tells the membership evaluator to re-check this profile (or every profile of this company), in the
+    /// same transaction as the change (SPEC §6). Events need no mark: the evaluator reads the log.
+    func markForMembership(_ kind: MembershipDirtyKind, _ id: Int64) throws {
+        let mark = try db.cachedStatement(sql: "INSERT OR IGNORE INTO membership_dirty (kind, object_id) VALUES (?, ?)")
+        try mark.execute(arguments: [kind.rawValue, id])
     }
 
     // MARK: Companies
@@ -195,6 +205,7 @@ extension WriteSession {
         if let existing = c.existingID {
             let update = try db.cachedStatement(sql: "UPDATE companies SET created_at = ?, updated_at = ?, properties = ? WHERE id = ?")
             try update.execute(arguments: [c.createdAt ?? now.milliseconds, now.milliseconds, text, existing])
+            try markForMembership(.company, existing)  // its profiles' company conditions may change
             id = existing
         } else {
             let insert = try db.cachedStatement(

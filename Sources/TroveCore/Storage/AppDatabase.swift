@@ -28,6 +28,7 @@ public final class AppDatabase: Sendable {
             // WALCheckpointer copies the log back off the writer; when the log passes 64 MiB the writer
             // checkpoints too, which finds nearly everything copied already and lets the log start over.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
+            db.add(function: Self.foldFunction)
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: config)
@@ -36,6 +37,12 @@ public final class AppDatabase: Sendable {
     }
 
     deinit { checkpointer?.stop() }
+
+    /// `trove_fold(text)`: case folding for the `in-i` filter operators, the same as Swift's, so non-ASCII
+    /// letters compare case-insensitively too (SQLite's `lower` folds ASCII only).
+    static let foldFunction = DatabaseFunction("trove_fold", argumentCount: 1, pure: true) { values in
+        String.fromDatabaseValue(values[0]).map { $0.lowercased() }
+    }
 
     /// The ordered migrations from `Migrations/`.
     public static var migrator: DatabaseMigrator {

@@ -1,0 +1,242 @@
+import GRDB
+import Logging
+
+/// Keeps materialized membership current (SPEC §6): builds new segment versions, re-checks the profiles
+/// ingest touched, and re-evaluates time-window segments on a timer. Every step is one write
+/// transaction through the one writer, so a step sees a consistent database and a crash leaves either
+/// all of a step or none of it; what is still to do stays in SQLite (`membership_dirty`, the event log
+/// past the 'membership' watermark, segments whose `built_version` trails `version`).
+public final class MembershipEvaluator: Sendable {
+    public let database: AppDatabase
+    public let clock: TroveClock
+    /// How often segments with time windows are fully re-evaluated (SPEC §6: 60 s by default).
+    public let windowRefresh: Duration
+    /// Events and dirty rows one incremental step takes on.
+    public let eventsPerStep: Int64
+    public let dirtyPerStep: Int
+    /// Past this many events or dirty rows behind, a full re-evaluation is cheaper than touched ones.
+    public let fullRefreshThreshold: Int64
+    let logger: Logger
+
+    static let watermarkName = "membership"
+
+    public init(database: AppDatabase, clock: TroveClock = .system, windowRefresh: Duration = .seconds(60), eventsPerStep: Int64 = 50_000,
+                dirtyPerStep: Int = 10_000, fullRefreshThreshold: Int64 = 250_000, logger: Logger = Logger(label: "trove.membership")) {
+        self.database = database
+        self.clock = clock
+        self.windowRefresh = windowRefresh
+        self.eventsPerStep = eventsPerStep
+        self.dirtyPerStep = dirtyPerStep
+        self.fullRefreshThreshold = fullRefreshThreshold
+        self.logger = logger
+    }
+
+    /// What one step did.
+    public struct StepResult: Sendable, Equatable {
+        public var built: [Int64] = []
+        public var refreshed: [Int64] = []
+        public var touchedProfiles = 0
+        public var entered = 0
+        public var exited = 0
+        public var didWork: Bool { !built.isEmpty || !refreshed.isEmpty || touchedProfiles > 0 }
+    }
+
+    /// One unit of work: a pending build, else a batch of touched profiles, else due timer refreshes.
+    @discardableResult
+    public func step() async throws -> StepResult {
+        let now = clock.now()
+        let refreshBefore = now.milliseconds - Int64(windowRefresh.components.seconds * 1000)
+        return try await database.pool.write { db in
+            var result = StepResult()
+            try Self.prepareTemporaryTables(db)
+            if let pending = try Row.fetchOne(db, sql: "SELECT id, account_id FROM segments WHERE kind = 'dynamic' AND built_version < version ORDER BY id LIMIT 1") {
+                let change = try Self.evaluateFully(segment: pending[0], account: pending[1], now: now, db: db, build: true)
+                result.built = [pending[0]]
+                result.entered = change.entered
+                result.exited = change.exited
+                return result
+            }
+            if try self.evaluateTouched(now: now, db: db, result: &result) { return result }
+            let due = try Row.fetchAll(
+                db, sql: """
+                    SELECT id, account_id FROM segments WHERE kind = 'dynamic' AND windowed = 1 AND built_version >= version
+                    AND (refreshed_at IS NULL OR refreshed_at <= ?) ORDER BY id
+                    """, arguments: [refreshBefore])
+            for row in due {
+                let change = try Self.evaluateFully(segment: row[0], account: row[1], now: now, db: db, build: false)
+                result.refreshed.append(row[0])
+                result.entered += change.entered
+                result.exited += change.exited
+            }
+            return result
+        }
+    }
+
+    /// Steps until nothing is left (tests, the CLI, benchmarks).
+    public func catchUp() async throws {
+        while try await step().didWork {}
+    }
+
+    // MARK: Touched profiles
+
+    /// Re-checks profiles touched by events past the watermark and by dirty profile/company rows.
+    /// Returns false when there was nothing to look at.
+    func evaluateTouched(now: Timestamp, db: Database, result: inout StepResult) throws -> Bool {
+        let watermark = try Int64.fetchOne(db, sql: "SELECT through_event_id FROM event_rollups WHERE name = ?", arguments: [Self.watermarkName]) ?? 0
+        let lastEvent = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM events") ?? 0
+        let dirtyBacklog = try Int64.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM membership_dirty LIMIT ?)", arguments: [fullRefreshThreshold + 1]) ?? 0
+        if lastEvent <= watermark && dirtyBacklog == 0 {
+            if lastEvent < watermark { try setWatermark(lastEvent, db) }  // events were erased
+            return false
+        }
+        let segments = try Row.fetchAll(db, sql: "SELECT id, account_id FROM segments WHERE kind = 'dynamic' AND built_version >= version ORDER BY id")
+            .map { (id: $0[0] as Int64, account: $0[1] as Int64) }
+
+        if lastEvent - watermark > fullRefreshThreshold || dirtyBacklog > fullRefreshThreshold {
+            // A bulk import landed: one full pass per segment beats re-checking most profiles piecemeal.
+            for s in segments {
+                let change = try Self.evaluateFully(segment: s.id, account: s.account, now: now, db: db, build: false)
+                result.refreshed.append(s.id)
+                result.entered += change.entered
+                result.exited += change.exited
+            }
+            try db.execute(sql: "DELETE FROM membership_dirty")
+            try setWatermark(lastEvent, db)
+            result.touchedProfiles = max(1, Int(lastEvent - watermark))
+            return true
+        }
+
+        let upTo = min(lastEvent, watermark + eventsPerStep)
+        try db.execute(sql: "DELETE FROM temp.membership_touched")
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO temp.membership_touched (profile_id) SELECT profile_id FROM events WHERE id > ? AND id <= ?",
+            arguments: [watermark, upTo])
+        let dirty = try Row.fetchAll(db, sql: "SELECT kind, object_id FROM membership_dirty LIMIT ?", arguments: [dirtyPerStep])
+        for row in dirty {
+            let kind: Int64 = row[0]
+            let object: Int64 = row[1]
+            if kind == 0 {
+                try db.execute(sql: "INSERT OR IGNORE INTO temp.membership_touched (profile_id) VALUES (?)", arguments: [object])
+            } else {
+                try db.execute(sql: "INSERT OR IGNORE INTO temp.membership_touched (profile_id) SELECT id FROM profiles WHERE company_id = ?", arguments: [object])
+            }
+            try db.execute(sql: "DELETE FROM membership_dirty WHERE kind = ? AND object_id = ?", arguments: [kind, object])
+        }
+        try setWatermark(upTo, db)
+        result.touchedProfiles = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.membership_touched") ?? 0
+        if result.touchedProfiles == 0 { return true }
+        for s in segments {
+            let change = try Self.evaluateTouched(segment: s.id, account: s.account, now: now, db: db)
+            result.entered += change.entered
+            result.exited += change.exited
+        }
+        return true
+    }
+
+    func setWatermark(_ id: Int64, _ db: Database) throws {
+        try db.execute(sql: "UPDATE event_rollups SET through_event_id = ? WHERE name = ?", arguments: [id, Self.watermarkName])
+    }
+
+    // MARK: Evaluation
+
+    struct Change { var entered = 0; var exited = 0 }
+
+    static func prepareTemporaryTables(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TEMP TABLE IF NOT EXISTS membership_touched (profile_id INTEGER PRIMARY KEY);
+            CREATE TEMP TABLE IF NOT EXISTS membership_matched (profile_id INTEGER PRIMARY KEY);
+            """)
+    }
+
+    static func compiled(segment id: Int64, account: Int64, now: Timestamp, db: Database, restrictTo: String? = nil) throws -> (Segment, SegmentCompiler.Output)? {
+        guard let segment = try Segment.fetch(db, account: account, id: id), let filter = try segment.filter() else { return nil }
+        let compiler = SegmentCompiler(account: account, now: now, restrictEventsTo: restrictTo, resolve: Segment.resolver(db, account: account))
+        return (segment, try compiler.compile(filter, segment: id))
+    }
+
+    /// Evaluates the whole segment, diffs it against the stored membership, and records the changes;
+    /// a build also makes the new version current, in the same transaction (the atomic swap).
+    static func evaluateFully(segment id: Int64, account: Int64, now: Timestamp, db: Database, build: Bool) throws -> Change {
+        guard let (segment, output) = try compiled(segment: id, account: account, now: now, db: db) else { return Change() }
+        try PropertyIndex.ensure(output.indexes, db)
+        try db.execute(sql: "DELETE FROM temp.membership_matched")
+        let select = SQLFragment("INSERT INTO temp.membership_matched (profile_id) SELECT p.id FROM profiles p WHERE p.account_id = ? AND p.disabled = 0 AND (",
+                                 [account.databaseValue]) + output.condition + SQLFragment(")")
+        try db.cachedStatement(sql: select.sql).execute(arguments: select.statementArguments)
+        let version = build ? segment.version : segment.builtVersion
+        var change = Change()
+        try db.execute(
+            sql: """
+                INSERT INTO segment_changes (segment_id, profile_id, entered, at, version)
+                SELECT ?1, m.profile_id, 1, ?2, ?3 FROM temp.membership_matched m
+                WHERE NOT EXISTS (SELECT 1 FROM segment_members s WHERE s.segment_id = ?1 AND s.profile_id = m.profile_id)
+                ORDER BY m.profile_id
+                """, arguments: [id, now.milliseconds, version])
+        change.entered = db.changesCount
+        try db.execute(
+            sql: """
+                INSERT INTO segment_changes (segment_id, profile_id, entered, at, version)
+                SELECT ?1, s.profile_id, 0, ?2, ?3 FROM segment_members s
+                WHERE s.segment_id = ?1 AND s.profile_id NOT IN (SELECT profile_id FROM temp.membership_matched)
+                """, arguments: [id, now.milliseconds, version])
+        change.exited = db.changesCount
+        try db.execute(
+            sql: "DELETE FROM segment_members WHERE segment_id = ?1 AND profile_id NOT IN (SELECT profile_id FROM temp.membership_matched)",
+            arguments: [id])
+        try db.execute(
+            sql: "INSERT INTO segment_members (segment_id, profile_id) SELECT ?, profile_id FROM temp.membership_matched WHERE true ON CONFLICT DO NOTHING",
+            arguments: [id])
+        try db.execute(
+            sql: """
+                UPDATE segments SET member_count = (SELECT count(*) FROM temp.membership_matched), computed_at = ?2, refreshed_at = ?2,
+                    windowed = ?3, built_version = CASE WHEN ?4 THEN ?5 ELSE built_version END
+                WHERE id = ?1
+                """, arguments: [id, now.milliseconds, output.windowed, build, segment.version])
+        return change
+    }
+
+    /// Re-checks only the profiles in `temp.membership_touched`.
+    static func evaluateTouched(segment id: Int64, account: Int64, now: Timestamp, db: Database) throws -> Change {
+        guard let (segment, output) = try compiled(segment: id, account: account, now: now, db: db, restrictTo: "temp.membership_touched") else {
+            return Change()
+        }
+        try db.execute(sql: "DELETE FROM temp.membership_matched")
+        let select = SQLFragment("""
+            INSERT INTO temp.membership_matched (profile_id) SELECT p.id FROM temp.membership_touched t CROSS JOIN profiles p ON p.id = t.profile_id
+            WHERE p.account_id = ? AND p.disabled = 0 AND (
+            """, [account.databaseValue]) + output.condition + SQLFragment(")")
+        try db.cachedStatement(sql: select.sql).execute(arguments: select.statementArguments)
+        var change = Change()
+        try db.execute(
+            sql: """
+                INSERT INTO segment_changes (segment_id, profile_id, entered, at, version)
+                SELECT ?1, m.profile_id, 1, ?2, ?3 FROM temp.membership_matched m
+                WHERE NOT EXISTS (SELECT 1 FROM segment_members s WHERE s.segment_id = ?1 AND s.profile_id = m.profile_id)
+                ORDER BY m.profile_id
+                """, arguments: [id, now.milliseconds, segment.builtVersion])
+        change.entered = db.changesCount
+        try db.execute(
+            sql: "INSERT INTO segment_members (segment_id, profile_id) SELECT ?, profile_id FROM temp.membership_matched WHERE true ON CONFLICT DO NOTHING",
+            arguments: [id])
+        try db.execute(
+            sql: """
+                INSERT INTO segment_changes (segment_id, profile_id, entered, at, version)
+                SELECT ?1, t.profile_id, 0, ?2, ?3 FROM temp.membership_touched t
+                WHERE EXISTS (SELECT 1 FROM segment_members s WHERE s.segment_id = ?1 AND s.profile_id = t.profile_id)
+                  AND t.profile_id NOT IN (SELECT profile_id FROM temp.membership_matched)
+                ORDER BY t.profile_id
+                """, arguments: [id, now.milliseconds, segment.builtVersion])
+        change.exited = db.changesCount
+        if change.exited > 0 {
+            try db.execute(
+                sql: """
+                    DELETE FROM segment_members WHERE segment_id = ?1 AND profile_id IN (SELECT profile_id FROM temp.membership_touched)
+                      AND profile_id NOT IN (SELECT profile_id FROM temp.membership_matched)
+                    """, arguments: [id])
+        }
+        try db.execute(
+            sql: "UPDATE segments SET member_count = member_count + ?2, computed_at = ?3 WHERE id = ?1",
+            arguments: [id, change.entered - change.exited, now.milliseconds])
+        return change
+    }
+}

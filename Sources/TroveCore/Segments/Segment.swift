@@ -1,0 +1,120 @@
+import GRDB
+
+/// A stored segment (SPEC §6 model).
+public struct Segment: Sendable, Equatable {
+    public enum Kind: String, Sendable { case dynamic, manual }
+    public enum Grammar: String, Sendable { case chameleon, customerio }
+
+    public var id: Int64
+    public var accountID: Int64
+    public var name: String
+    public var description: String
+    public var kind: Kind
+    public var grammar: Grammar?
+    /// The filter as accepted, in `grammar` (dynamic segments).
+    public var definition: JSON?
+    public var tags: [String]
+    public var version: Int64
+    public var builtVersion: Int64
+    public var windowed: Bool
+    public var memberCount: Int64
+    public var computedAt: Timestamp?
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+
+    public var isReady: Bool { kind == .manual || builtVersion >= version }
+
+    static let columns =
+        "id, account_id, name, description, kind, grammar, definition, tags, version, built_version, windowed, member_count, computed_at, created_at, updated_at"
+
+    init(row: Row) {
+        id = row[0]
+        accountID = row[1]
+        name = row[2]
+        description = row[3]
+        kind = Kind(rawValue: row[4]) ?? .manual
+        grammar = (row[5] as String?).flatMap(Grammar.init)
+        definition = (row[6] as String?).flatMap { try? JSONParser.parse(Array($0.utf8)) }
+        tags = ((try? JSONParser.parse(Array((row[7] as String).utf8)))?.arrayValue ?? []).compactMap(\.stringValue)
+        version = row[8]
+        builtVersion = row[9]
+        windowed = row[10]
+        memberCount = row[11]
+        computedAt = (row[12] as Int64?).map(Timestamp.init(milliseconds:))
+        createdAt = Timestamp(milliseconds: row[13])
+        updatedAt = Timestamp(milliseconds: row[14])
+    }
+
+    /// The parsed filter tree of a dynamic segment.
+    public func filter() throws(SegmentError) -> FilterNode? {
+        guard kind == .dynamic, let definition else { return nil }
+        switch grammar ?? .chameleon {
+        case .chameleon: return try ChameleonFilter.parse(definition)
+        case .customerio: return try CustomerIOFilter.parse(definition)
+        }
+    }
+
+    static func fetch(_ db: Database, account: Int64, id: Int64) throws -> Segment? {
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM segments WHERE account_id = ? AND id = ?", arguments: [account, id]).map(Segment.init)
+    }
+
+    static func fetchAll(_ db: Database, account: Int64) throws -> [Segment] {
+        try Row.fetchAll(db, sql: "SELECT \(columns) FROM segments WHERE account_id = ? ORDER BY id", arguments: [account]).map(Segment.init)
+    }
+
+    /// The resolver the compiler uses for segment conditions: manual segments by membership, dynamic
+    /// ones inlined.
+    static func resolver(_ db: Database, account: Int64) -> (Int64) throws -> SegmentCompiler.Reference? {
+        { id in
+            guard let segment = try fetch(db, account: account, id: id) else { return nil }
+            if segment.kind == .manual { return .manual }
+            return try segment.filter().map { .dynamic($0) }
+        }
+    }
+
+    // MARK: Wire forms
+
+    /// The `/v3` form: the Chameleon grammar.
+    public var v3JSON: JSON {
+        var members: [JSONMember] = [
+            JSONMember("id", .string(PublicID.encode(id))),
+            JSONMember("name", .string(name)),
+            JSONMember("description", .string(description)),
+            JSONMember("kind", .string(kind.rawValue)),
+        ]
+        if let definition {
+            if grammar == .customerio {
+                members.append(JSONMember("filters", definition))
+            } else {
+                members.append(JSONMember("items", definition["items"] ?? .array([])))
+                members.append(JSONMember("items_op", definition["items_op"] ?? .string("and")))
+            }
+        }
+        members += [
+            JSONMember("tags", .array(tags.map(JSON.string))),
+            JSONMember("state", .string(isReady ? "ready" : "building")),
+            JSONMember("computed_at", ObjectReader.time(computedAt?.milliseconds)),
+            JSONMember("member_count", .int(memberCount)),
+            JSONMember("version", .int(version)),
+            JSONMember("created_at", .string(createdAt.iso8601)),
+            JSONMember("updated_at", .string(updatedAt.iso8601)),
+        ]
+        return .object(members)
+    }
+
+    /// The `/v1` form, as Customer.io's App API returns segments.
+    public var v1JSON: JSON {
+        .object([
+            JSONMember("id", .int(id)),
+            JSONMember("deduplicate_id", .string("\(id):\(updatedAt.seconds)")),
+            JSONMember("name", .string(name)),
+            JSONMember("description", .string(description)),
+            JSONMember("state", .string(isReady ? "finished" : "build")),
+            JSONMember("progress", isReady ? .int(100) : .int(0)),
+            JSONMember("type", .string(kind.rawValue)),
+            JSONMember("tags", .array(tags.map(JSON.string))),
+            JSONMember("created_at", .int(createdAt.seconds)),
+            JSONMember("updated_at", .int(updatedAt.seconds)),
+        ])
+    }
+}
