@@ -6,7 +6,7 @@ public struct ObjectReader: Sendable {
 
     public init(database: AppDatabase) { self.database = database }
 
-    public func profile(account: Int64, _ lookup: ObjectLookup, expandCompany: Bool = false) throws -> JSON {
+    public func profile(account: Int64, _ lookup: ObjectLookup, expandCompany: Bool = false, expandSegments: Bool = false) throws -> JSON {
         try database.pool.read { db in
             let (column, value): (String, any DatabaseValueConvertible) =
                 switch lookup {
@@ -14,32 +14,53 @@ public struct ObjectReader: Sendable {
                 case .email(let e): ("email", Identifiers.normalizeEmail(e))
                 case .id(let i): ("id", i)
                 }
-            let sql = """
-                SELECT id, uid, email, created_at, updated_at,
-                    \(ActivityRollup.lastSeenSQL(profile: "profiles.id")) AS last_seen_at,
-                    company_id, disabled, properties
-                FROM profiles WHERE account_id = ? AND \(column) = ?
-                """
+            let sql = "SELECT \(Self.profileColumns) FROM profiles p WHERE p.account_id = ? AND p.\(column) = ?"
             guard let row = try Row.fetchOne(db, sql: sql, arguments: [account, value]) else {
                 throw ReadError.notFound("no profile with \(column) \(Self.describe(lookup))")
             }
-            var members: [JSONMember] = [
-                JSONMember("id", .string(PublicID.encode(row["id"]))),
-                JSONMember("uid", .string(row["uid"] as String?)),
-                JSONMember("email", .string(row["email"] as String?)),
-                JSONMember("created_at", Self.time(row["created_at"])),
-                JSONMember("updated_at", Self.time(row["updated_at"])),
-                JSONMember("last_seen_at", Self.time(row["last_seen_at"])),
-                JSONMember("company_id", (row["company_id"] as Int64?).map { .string(PublicID.encode($0)) } ?? .null),
-                JSONMember("disabled", .bool(row["disabled"])),
-            ]
-            members += WriteSession.parseProperties(row["properties"])
+            var members = Self.profileMembers(row)
             if expandCompany {
                 let company = try (row["company_id"] as Int64?).flatMap { try companyJSON(db, account: account, column: "id", value: $0) }
                 members.append(JSONMember("company", company ?? .null))
             }
+            if expandSegments {
+                let segments = try SegmentReader.segmentsOf(profile: row["id"], account: account, db: db)
+                members.append(JSONMember("segments", .array(segments.map { $0.summaryJSON(v1: false) })))
+            }
             return .object(members)
         }
+    }
+
+    /// The columns `profileMembers` reads, for a query over `profiles p`.
+    static let profileColumns = """
+        p.id, p.uid, p.email, p.created_at, p.updated_at, \(ActivityRollup.lastSeenSQL(profile: "p.id")) AS last_seen_at,
+        p.company_id, p.disabled, p.properties
+        """
+
+    /// A profile as `/v3` shows it: the fixed fields, then the properties flat.
+    static func profileMembers(_ row: Row) -> [JSONMember] {
+        [
+            JSONMember("id", .string(PublicID.encode(row["id"]))),
+            JSONMember("uid", .string(row["uid"] as String?)),
+            JSONMember("email", .string(row["email"] as String?)),
+            JSONMember("created_at", Self.time(row["created_at"])),
+            JSONMember("updated_at", Self.time(row["updated_at"])),
+            JSONMember("last_seen_at", Self.time(row["last_seen_at"])),
+            JSONMember("company_id", (row["company_id"] as Int64?).map { .string(PublicID.encode($0)) } ?? .null),
+            JSONMember("disabled", .bool(row["disabled"])),
+        ] + WriteSession.parseProperties(row["properties"])
+    }
+
+    static let companyColumns = "c.id, c.uid, c.created_at, c.updated_at, c.properties"
+
+    static func companyJSON(_ row: Row) -> JSON {
+        .object(
+            [
+                JSONMember("id", .string(PublicID.encode(row["id"]))),
+                JSONMember("uid", .string(row["uid"] as String)),
+                JSONMember("created_at", Self.time(row["created_at"])),
+                JSONMember("updated_at", Self.time(row["updated_at"])),
+            ] + WriteSession.parseProperties(row["properties"]))
     }
 
     public func company(account: Int64, _ lookup: ObjectLookup) throws -> JSON {
@@ -58,15 +79,8 @@ public struct ObjectReader: Sendable {
     }
 
     func companyJSON(_ db: Database, account: Int64, column: String, value: any DatabaseValueConvertible) throws -> JSON? {
-        let sql = "SELECT id, uid, created_at, updated_at, properties FROM companies WHERE account_id = ? AND \(column) = ?"
-        guard let row = try Row.fetchOne(db, sql: sql, arguments: [account, value]) else { return nil }
-        return .object(
-            [
-                JSONMember("id", .string(PublicID.encode(row["id"]))),
-                JSONMember("uid", .string(row["uid"] as String)),
-                JSONMember("created_at", Self.time(row["created_at"])),
-                JSONMember("updated_at", Self.time(row["updated_at"])),
-            ] + WriteSession.parseProperties(row["properties"]))
+        let sql = "SELECT \(Self.companyColumns) FROM companies c WHERE c.account_id = ? AND c.\(column) = ?"
+        return try Row.fetchOne(db, sql: sql, arguments: [account, value]).map(Self.companyJSON)
     }
 
     static func time(_ ms: Int64?) -> JSON {

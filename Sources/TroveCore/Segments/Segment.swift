@@ -27,6 +27,9 @@ public struct Segment: Sendable, Equatable {
     static let columns =
         "id, account_id, name, description, kind, grammar, definition, tags, version, built_version, windowed, member_count, computed_at, created_at, updated_at"
 
+    /// `columns` for a query over `segments s`.
+    static let qualifiedColumns = columns.split(separator: ",").map { "s." + $0.drop(while: { $0 == " " }) }.joined(separator: ", ")
+
     init(row: Row) {
         id = row[0]
         accountID = row[1]

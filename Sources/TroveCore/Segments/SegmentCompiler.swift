@@ -20,8 +20,12 @@ struct SegmentCompiler {
         var segments: Set<Int64> = []
     }
 
+    /// What the filter selects: profiles (`profiles p`), or companies (`companies c`, property items only).
+    enum Subject { case profiles, companies }
+
     let account: Int64
     let now: Timestamp
+    var subject = Subject.profiles
     let resolve: (Int64) throws -> Reference?
     /// A table of profile ids that event subqueries may restrict themselves to (incremental evaluation).
     var restrictEventsTo: String?
@@ -60,8 +64,10 @@ struct SegmentCompiler {
         case .property(let test):
             return try property(test, into: &output)
         case .event(let test):
+            guard subject == .profiles else { throw SegmentError.invalid("\(c.path): a company filter takes property items only") }
             return try event(test, into: &output)
         case .segment(let id, let member):
+            guard subject == .profiles else { throw SegmentError.invalid("\(c.path): a company filter takes property items only") }
             if visiting.contains(id) {
                 throw SegmentError.invalid("\(c.path): segment \(id) refers to itself through other segments")
             }
@@ -88,7 +94,11 @@ struct SegmentCompiler {
         var positive = test
         positive.op = positiveOp
         let fragment: SQLFragment
-        switch test.owner {
+        switch subject == .companies && test.owner == .profile ? .company : test.owner {
+        case .company where subject == .companies:
+            let source = ValueSource.company(test.keys)
+            if case .json(_, let path) = source { output.indexes.insert(PropertyIndex(table: .companies, path: path)) }
+            fragment = PropertyPredicate(source: source, now: now).sql(for: positive)
         case .profile:
             let source = ValueSource.profile(test.keys)
             if case .json(_, let path) = source { output.indexes.insert(PropertyIndex(table: .profiles, path: path)) }
@@ -129,6 +139,21 @@ struct SegmentCompiler {
             return SQLFragment("p.id NOT IN (") + set + SQLFragment(" GROUP BY e.profile_id HAVING NOT (count(*) \(op) ?))", [test.count.databaseValue])
         }
         return SQLFragment("p.id IN (") + set + SQLFragment(" GROUP BY e.profile_id HAVING count(*) \(op) ?)", [test.count.databaseValue])
+    }
+
+    /// How many events of this test's name, window and filters the profile `p` did (explain's "actual").
+    func eventCount(_ test: EventTest) throws -> SQLFragment {
+        var output = Output(condition: .true)
+        var count = SQLFragment(
+            "SELECT count(*) FROM events e WHERE e.name_id = (SELECT id FROM event_names WHERE account_id = ? AND uid = ?) AND e.profile_id = p.id",
+            [account.databaseValue, test.name.databaseValue])
+        switch test.window {
+        case .ever: break
+        case .newerThan(let days): count = count + SQLFragment(" AND e.timestamp > ?", [Self.daysAgo(days, from: now).databaseValue])
+        case .olderThan(let days): count = count + SQLFragment(" AND e.timestamp < ?", [Self.daysAgo(days, from: now).databaseValue])
+        }
+        for filter in test.filters { count = count + SQLFragment(" AND ") + (try property(filter, into: &output)) }
+        return count
     }
 
     static let countSQL: [FilterOperator: String] = [.eq: "=", .ne: "<>", .gt: ">", .lt: "<", .gte: ">=", .lte: "<="]

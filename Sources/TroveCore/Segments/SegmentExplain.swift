@@ -1,0 +1,105 @@
+import GRDB
+
+/// `GET /v3/edit/segments/:id/explain?uid=` (SPEC §6): whether the profile is a member, and for each
+/// condition of the segment's filter its result now and the actual value(s) that decided it.
+public struct SegmentExplain: Sendable {
+    public let database: AppDatabase
+    public let clock: TroveClock
+
+    public init(database: AppDatabase, clock: TroveClock = .system) {
+        self.database = database
+        self.clock = clock
+    }
+
+    public func explain(account: Int64, segment id: Int64, profile lookup: ObjectLookup) throws -> JSON {
+        let now = clock.now()
+        return try database.pool.read { db in
+            let segment = try SegmentReader.segment(db, account: account, id: id)
+            guard let profile = try Self.profileID(db, account: account, lookup) else {
+                throw SegmentError.notFound("no profile with \(lookup.column) \(ObjectReader.describe(lookup))")
+            }
+            let member = try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM segment_members WHERE segment_id = ? AND profile_id = ?", arguments: [id, profile]) ?? false
+            var conditions: [JSON] = []
+            if let filter = try segment.filter() {
+                let compiler = SegmentCompiler(account: account, now: now, resolve: Segment.resolver(db, account: account))
+                for condition in filter.conditions {
+                    conditions.append(try explain(condition, profile: profile, compiler: compiler, segment: id, db: db))
+                }
+            }
+            return .object([
+                JSONMember("member", .bool(member)),
+                JSONMember("computed_at", ObjectReader.time(segment.computedAt?.milliseconds)),
+                JSONMember("conditions", .array(conditions)),
+            ])
+        }
+    }
+
+    func explain(_ condition: FilterCondition, profile: Int64, compiler: SegmentCompiler, segment: Int64, db: Database) throws -> JSON {
+        var output = SegmentCompiler.Output(condition: .true)
+        var visiting = [segment]
+        let test = try compiler.condition(condition, into: &output, visiting: &visiting)
+        let result = try Self.scalar(db, SQLFragment("coalesce((") + test + SQLFragment("), 0)"), profile: profile)
+        var members: [JSONMember] = [JSONMember("path", .string(condition.path))]
+        let actual: [JSON]
+        switch condition.kind {
+        case .property(let p):
+            members += [
+                JSONMember("kind", "property"), JSONMember("prop", .string(p.displayName)),
+                JSONMember("op", .string(p.op.rawValue)), JSONMember("value", p.value),
+            ]
+            actual = try Self.actual(p, profile: profile, db: db)
+        case .event(let e):
+            members += [
+                JSONMember("kind", "event"), JSONMember("prop", .string(e.name)),
+                JSONMember("op", .string(e.countOp.rawValue)), JSONMember("value", .int(e.count)),
+            ]
+            actual = [try Self.scalar(db, SQLFragment("(") + (try compiler.eventCount(e)) + SQLFragment(")"), profile: profile)]
+        case .segment(let other, let isMember):
+            members += [
+                JSONMember("kind", "segment"), JSONMember("prop", .null),
+                JSONMember("op", .string(isMember ? "eq" : "ne")), JSONMember("value", .string(PublicID.encode(other))),
+            ]
+            let inOther = try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM segment_members WHERE segment_id = ? AND profile_id = ?", arguments: [other, profile]) ?? false
+            actual = [.bool(inOther)]
+        }
+        members.append(JSONMember("result", .bool(result == .int(1))))
+        members.append(JSONMember("actual", .array(actual)))
+        return .object(members)
+    }
+
+    static func scalar(_ db: Database, _ expression: SQLFragment, profile: Int64) throws -> JSON {
+        let query = SQLFragment("SELECT ") + expression + SQLFragment(" FROM profiles p WHERE p.id = ?", [profile.databaseValue])
+        let value = try DatabaseValue.fetchOne(db, sql: query.sql, arguments: query.statementArguments) ?? .null
+        return Int64.fromDatabaseValue(value).map(JSON.int) ?? .null
+    }
+
+    /// The stored value(s) of the property the condition reads: `[]` when absent.
+    static func actual(_ test: PropertyTest, profile: Int64, db: Database) throws -> [JSON] {
+        let source = test.owner == .company ? ValueSource.company(test.keys) : ValueSource.profile(test.keys)
+        let expression: String
+        switch source {
+        case .json(let alias, let path): expression = "\(alias).properties -> '\(path)'"
+        case .text(let column): expression = "json_quote(\(column))"
+        case .time(let column): expression = "json_quote(strftime('%Y-%m-%dT%H:%M:%fZ', (\(column)) / 1000.0, 'unixepoch'))"
+        case .flag(let column): expression = "CASE \(column) WHEN 1 THEN 'true' ELSE 'false' END"
+        }
+        let sql = test.owner == .company
+            ? "SELECT (SELECT \(expression) FROM companies c WHERE c.id = p.company_id) FROM profiles p WHERE p.id = ?"
+            : "SELECT \(expression) FROM profiles p WHERE p.id = ?"
+        guard let text = try String.fetchOne(db, sql: sql, arguments: [profile]),
+              let value = try? JSONParser.parse(Array(text.utf8)), value != .null
+        else { return [] }
+        return [value]
+    }
+
+    static func profileID(_ db: Database, account: Int64, _ lookup: ObjectLookup) throws -> Int64? {
+        switch lookup {
+        case .uid(let u): return try Int64.fetchOne(db, sql: "SELECT id FROM profiles WHERE account_id = ? AND uid = ?", arguments: [account, u])
+        case .email(let e):
+            return try Int64.fetchOne(db, sql: "SELECT id FROM profiles WHERE account_id = ? AND email = ?", arguments: [account, Identifiers.normalizeEmail(e)])
+        case .id(let i): return try Int64.fetchOne(db, sql: "SELECT id FROM profiles WHERE account_id = ? AND id = ?", arguments: [account, i])
+        }
+    }
+}

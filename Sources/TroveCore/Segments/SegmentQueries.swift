@@ -1,0 +1,116 @@
+import GRDB
+
+/// Ad-hoc audience questions answered by evaluating a filter now (SPEC §5 `/v3/analyze/profiles`, §6
+/// preview), each one prepared statement over one read snapshot.
+public struct SegmentQueries: Sendable {
+    public let database: AppDatabase
+    public let clock: TroveClock
+
+    public init(database: AppDatabase, clock: TroveClock = .system) {
+        self.database = database
+        self.clock = clock
+    }
+
+    /// What an audience query selects: a filter, or a segment's materialized membership.
+    public enum Audience: Sendable {
+        case filter(FilterNode)
+        case segment(Int64)
+        case everyone
+    }
+
+    /// `POST /v3/edit/segments/preview`: count, a sample of uids, and how many would enter or leave the
+    /// segment `editing` (when given) if the body were saved.
+    public func preview(account: Int64, body: JSON, editing: Int64?) throws -> JSON {
+        let filter = try ChameleonFilter.parse(body)
+        let now = clock.now()
+        return try database.pool.read { db in
+            if let editing { _ = try SegmentReader.segment(db, account: account, id: editing) }
+            let output = try SegmentCompiler(account: account, now: now, resolve: Segment.resolver(db, account: account)).compile(filter, segment: editing)
+            let matched = SQLFragment("SELECT p.id FROM profiles p WHERE p.account_id = ? AND p.disabled = 0 AND (", [account.databaseValue])
+                + output.condition + SQLFragment(")")
+            let segment = (editing ?? 0).databaseValue
+            let counts = SQLFragment("WITH matched(id) AS MATERIALIZED (") + matched + SQLFragment("""
+                ) SELECT (SELECT count(*) FROM matched),
+                  (SELECT count(*) FROM matched WHERE id NOT IN (SELECT profile_id FROM segment_members WHERE segment_id = ?)),
+                  (SELECT count(*) FROM segment_members WHERE segment_id = ? AND profile_id NOT IN (SELECT id FROM matched))
+                """, [segment, segment])
+            let row = try Row.fetchOne(db.cachedStatement(sql: counts.sql), arguments: counts.statementArguments)!
+            let sample = SQLFragment("SELECT coalesce(p.uid, p.email) FROM profiles p WHERE p.id IN (") + matched + SQLFragment(") ORDER BY p.id DESC LIMIT 20")
+            let uids = try String.fetchAll(db.cachedStatement(sql: sample.sql), arguments: sample.statementArguments)
+            return .object([
+                JSONMember("count", .int(row[0])),
+                JSONMember("sample", .array(uids.map(JSON.string))),
+                JSONMember("entering", .int(editing == nil ? row[0] : row[1])),
+                JSONMember("exiting", .int(editing == nil ? 0 : row[2])),
+            ])
+        }
+    }
+
+    /// `GET|POST /v3/analyze/profiles`: newest first, paged by `before`.
+    public func profiles(account: Int64, audience: Audience, limit: Int, before: Int64?) throws -> JSON {
+        try database.pool.read { db in
+            let selection = try self.selection(db, account: account, audience: audience, subject: .profiles)
+            let query = SQLFragment("SELECT \(ObjectReader.profileColumns) FROM profiles p WHERE ") + selection
+                + SQLFragment(" AND p.id < ? ORDER BY p.id DESC LIMIT ?", [(before ?? .max).databaseValue, limit.databaseValue])
+            let rows = try Row.fetchAll(db.cachedStatement(sql: query.sql), arguments: query.statementArguments)
+            return .object([
+                JSONMember("profiles", .array(rows.map { .object(ObjectReader.profileMembers($0)) })),
+                JSONMember("cursor", SegmentReader.cursor(limit: limit, last: rows.count == limit ? rows.last?["id"] : nil)),
+            ])
+        }
+    }
+
+    /// `GET|POST /v3/analyze/companies`.
+    public func companies(account: Int64, audience: Audience, limit: Int, before: Int64?) throws -> JSON {
+        try database.pool.read { db in
+            let selection = try self.selection(db, account: account, audience: audience, subject: .companies)
+            let query = SQLFragment("SELECT \(ObjectReader.companyColumns) FROM companies c WHERE ") + selection
+                + SQLFragment(" AND c.id < ? ORDER BY c.id DESC LIMIT ?", [(before ?? .max).databaseValue, limit.databaseValue])
+            let rows = try Row.fetchAll(db.cachedStatement(sql: query.sql), arguments: query.statementArguments)
+            return .object([
+                JSONMember("companies", .array(rows.map(ObjectReader.companyJSON))),
+                JSONMember("cursor", SegmentReader.cursor(limit: limit, last: rows.count == limit ? rows.last?["id"] : nil)),
+            ])
+        }
+    }
+
+    /// `.../profiles/count` and `.../companies/count`.
+    public func count(account: Int64, audience: Audience, companies: Bool) throws -> Int64 {
+        try database.pool.read { db in
+            let selection = try self.selection(db, account: account, audience: audience, subject: companies ? .companies : .profiles)
+            let query = SQLFragment(companies ? "SELECT count(*) FROM companies c WHERE " : "SELECT count(*) FROM profiles p WHERE ") + selection
+            return try Int64.fetchOne(db.cachedStatement(sql: query.sql), arguments: query.statementArguments) ?? 0
+        }
+    }
+
+    /// Full evaluation of a segment's filter as of now, without storing anything (`trove segments eval`,
+    /// the benchmark): the member count.
+    public func evaluate(account: Int64, segment id: Int64) throws -> Int64 {
+        let now = clock.now()
+        return try database.pool.read { db in
+            guard let (_, output) = try MembershipEvaluator.compiled(segment: id, account: account, now: now, db: db) else {
+                throw SegmentError.invalid("segment \(id) is manual: it has no filter to evaluate")
+            }
+            let query = SQLFragment("SELECT count(*) FROM profiles p WHERE p.account_id = ? AND p.disabled = 0 AND (", [account.databaseValue])
+                + output.condition + SQLFragment(")")
+            return try Int64.fetchOne(db.cachedStatement(sql: query.sql), arguments: query.statementArguments) ?? 0
+        }
+    }
+
+    func selection(_ db: Database, account: Int64, audience: Audience, subject: SegmentCompiler.Subject) throws -> SQLFragment {
+        let alias = subject == .profiles ? "p" : "c"
+        let scope = SQLFragment("\(alias).account_id = ?", [account.databaseValue])
+        switch audience {
+        case .everyone:
+            return scope
+        case .segment(let id):
+            guard subject == .profiles else { throw SegmentError.invalid("segment_id: selects profiles, not companies") }
+            _ = try SegmentReader.segment(db, account: account, id: id)
+            return scope + SQLFragment(" AND p.id IN (SELECT profile_id FROM segment_members WHERE segment_id = ?)", [id.databaseValue])
+        case .filter(let filter):
+            var compiler = SegmentCompiler(account: account, now: clock.now(), resolve: Segment.resolver(db, account: account))
+            compiler.subject = subject
+            return scope + SQLFragment(" AND (") + (try compiler.compile(filter).condition) + SQLFragment(")")
+        }
+    }
+}

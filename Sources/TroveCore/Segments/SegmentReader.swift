@@ -1,0 +1,152 @@
+import GRDB
+
+/// Membership reads (SPEC §5, §6): members now and as of a past time, the ledger, "which segments is
+/// this user in", and the Customer.io-style counts and membership pages. All from materialized
+/// membership; nothing is evaluated on read.
+public struct SegmentReader: Sendable {
+    public let database: AppDatabase
+
+    public init(database: AppDatabase) { self.database = database }
+
+    public static let maxPage = 500
+
+    /// `GET /v3/edit/segments/:id/members[?as_of=]`: newest profiles first, paged by `before`.
+    public func members(account: Int64, segment id: Int64, asOf: Timestamp?, limit: Int, before: Int64?) throws -> JSON {
+        try database.pool.read { db in
+            let segment = try Self.segment(db, account: account, id: id)
+            let ids: String
+            var arguments: StatementArguments = [id]
+            if let asOf {
+                // The last ledger row at or before `as_of` says whether each profile was in.
+                ids = """
+                    SELECT profile_id FROM (SELECT profile_id, entered, max(id) FROM segment_changes
+                    WHERE segment_id = ? AND at <= ? GROUP BY profile_id) WHERE entered = 1
+                    """
+                _ = arguments.append(contentsOf: [asOf.milliseconds])
+            } else {
+                ids = "SELECT profile_id FROM segment_members WHERE segment_id = ?"
+            }
+            _ = arguments.append(contentsOf: [before ?? Int64.max, limit])
+            let rows = try Row.fetchAll(
+                db, sql: """
+                    SELECT \(ObjectReader.profileColumns) FROM profiles p
+                    WHERE p.id IN (\(ids)) AND p.id < ? ORDER BY p.id DESC LIMIT ?
+                    """, arguments: arguments)
+            return .object([
+                JSONMember("profiles", .array(rows.map { .object(ObjectReader.profileMembers($0)) })),
+                JSONMember("as_of", .string((asOf ?? segment.computedAt)?.iso8601)),
+                JSONMember("computed_at", ObjectReader.time(segment.computedAt?.milliseconds)),
+                JSONMember("cursor", Self.cursor(limit: limit, last: rows.count == limit ? rows.last?["id"] : nil)),
+            ])
+        }
+    }
+
+    static func cursor(limit: Int, last: Int64?) -> JSON {
+        .object([JSONMember("limit", .int(Int64(limit))), JSONMember("before", last.map { .string(PublicID.encode($0)) } ?? .null)])
+    }
+
+    /// `GET /v3/edit/segments/:id/changes?since=`: the ledger after a cursor, oldest first. `next` is the
+    /// cursor to pass next time (the last change returned, or `since` when there was none).
+    public func changes(account: Int64, segment id: Int64, since: Int64, limit: Int) throws -> JSON {
+        try database.pool.read { db in
+            let segment = try Self.segment(db, account: account, id: id)
+            let rows = try Row.fetchAll(
+                db, sql: """
+                    SELECT c.id, c.profile_id, p.uid, c.entered, c.at, c.version FROM segment_changes c
+                    LEFT JOIN profiles p ON p.id = c.profile_id
+                    WHERE c.segment_id = ? AND c.id > ? ORDER BY c.id LIMIT ?
+                    """, arguments: [id, since, limit])
+            let changes: [JSON] = rows.map { row in
+                .object([
+                    JSONMember("id", .string(String(row[0] as Int64))),
+                    JSONMember("profile", .object([JSONMember("id", .string(PublicID.encode(row[1]))), JSONMember("uid", .string(row[2] as String?))])),
+                    JSONMember("change", .string((row[3] as Bool) ? "entered" : "exited")),
+                    JSONMember("at", ObjectReader.time(row[4])),
+                    JSONMember("version", .int(row[5])),
+                ])
+            }
+            let next = rows.last.map { $0[0] as Int64 } ?? since
+            return .object([
+                JSONMember("changes", .array(changes)),
+                JSONMember("next", .string(String(next))),
+                JSONMember("computed_at", ObjectReader.time(segment.computedAt?.milliseconds)),
+            ])
+        }
+    }
+
+    /// The segments a profile is in now (`expand[segments]`, `/v1/customers/:id/segments`): one index range.
+    static func segmentsOf(profile: Int64, account: Int64, db: Database) throws -> [Segment] {
+        try Row.fetchAll(
+            db, sql: """
+                SELECT \(Segment.qualifiedColumns) FROM segment_members m JOIN segments s ON s.id = m.segment_id
+                WHERE m.profile_id = ? AND s.account_id = ? ORDER BY s.id
+                """, arguments: [profile, account]).map(Segment.init)
+    }
+
+    /// `GET /v1/customers/:id/segments`.
+    public func segmentsOf(account: Int64, customer: CustomerID) throws -> JSON {
+        try database.pool.read { db in
+            guard let profile = try customer.profileID(db, account: account) else {
+                throw SegmentError.notFound("no customer \(customer.description)")
+            }
+            return ["segments": .array(try Self.segmentsOf(profile: profile, account: account, db: db).map { $0.summaryJSON(v1: true) })]
+        }
+    }
+
+    /// `GET /v1/segments/:id/customer_count`.
+    public func customerCount(account: Int64, segment id: Int64) throws -> JSON {
+        try database.pool.read { db in
+            let segment = try Self.segment(db, account: account, id: id)
+            return ["count": .int(segment.memberCount), "segment_id": .int(id)]
+        }
+    }
+
+    public static let maxMembershipPage = 30_000
+
+    /// `GET /v1/segments/:id/membership?start=&limit=`: members in profile-id order; `next` is empty at the end.
+    public func membership(account: Int64, segment id: Int64, start: String?, limit: Int) throws -> JSON {
+        try database.pool.read { db in
+            _ = try Self.segment(db, account: account, id: id)
+            var after: Int64 = 0
+            if let start, !start.isEmpty {
+                guard let decoded = PublicID.decode(start) else { throw SegmentError.invalid("start: not a cursor this API returned") }
+                after = decoded
+            }
+            let rows = try Row.fetchAll(
+                db, sql: """
+                    SELECT p.id, p.uid, p.email FROM segment_members m JOIN profiles p ON p.id = m.profile_id
+                    WHERE m.segment_id = ? AND m.profile_id > ? ORDER BY m.profile_id LIMIT ?
+                    """, arguments: [id, after, limit])
+            let identifiers: [JSON] = rows.map { row in
+                .object([
+                    JSONMember("id", .string(row["uid"] as String?)),
+                    JSONMember("email", .string(row["email"] as String?)),
+                    JSONMember("cio_id", .string(PublicID.encode(row["id"]))),
+                ])
+            }
+            let next = rows.count == limit ? PublicID.encode(rows.last!["id"]) : ""
+            return .object([
+                JSONMember("identifiers", .array(identifiers)),
+                JSONMember("ids", .array(rows.map { .string($0["uid"] as String?) })),
+                JSONMember("next", .string(next)),
+                JSONMember("segment_id", .int(id)),
+            ])
+        }
+    }
+
+    static func segment(_ db: Database, account: Int64, id: Int64) throws -> Segment {
+        guard let segment = try Segment.fetch(db, account: account, id: id) else { throw SegmentError.notFound("no segment with id \(id)") }
+        return segment
+    }
+}
+
+extension Segment {
+    /// `{id, name, description}` as the segment lists of a profile show it.
+    public func summaryJSON(v1: Bool) -> JSON {
+        .object([
+            JSONMember("id", v1 ? .int(id) : .string(PublicID.encode(id))),
+            JSONMember("name", .string(name)),
+            JSONMember("description", .string(description)),
+        ])
+    }
+}

@@ -1,0 +1,248 @@
+import Foundation
+import GRDB
+import Synchronization
+import Testing
+@testable import TroveCore
+
+/// A clock tests move by hand.
+final class ManualClock: Sendable {
+    let value: Mutex<Timestamp>
+    init(_ t: Timestamp) { value = Mutex(t) }
+    var clock: TroveClock { TroveClock { self.value.withLock { $0 } } }
+    func advance(days: Int64) { value.withLock { $0 = $0.adding(milliseconds: days * 86_400_000) } }
+}
+
+/// Materialized membership must equal a from-scratch evaluation once the evaluator has caught up
+/// (SPEC §6), whatever the order of ingest; the ledger must replay to the same membership.
+@Suite struct SegmentMembershipTests {
+    struct World {
+        var db: AppDatabase
+        var ingestor: Ingestor
+        var account: Int64
+        var clock: ManualClock
+        var store: SegmentStore
+        var evaluator: MembershipEvaluator
+        var queries: SegmentQueries
+    }
+
+    func world() throws -> World {
+        let db = try temporaryDatabase()
+        let clock = ManualClock(fixedNow)
+        let accounts = AccountStore(database: db, clock: clock.clock)
+        _ = try accounts.ensureDefaultAccount()
+        let account = try accounts.accountID(named: AccountStore.defaultName)
+        let queue = WriteQueue(database: db, clock: clock.clock)
+        return World(
+            db: db, ingestor: Ingestor(queue: queue), account: account, clock: clock,
+            store: SegmentStore(database: db, clock: clock.clock),
+            evaluator: MembershipEvaluator(database: db, clock: clock.clock, eventsPerStep: 7, dirtyPerStep: 5, fullRefreshThreshold: 400),
+            queries: SegmentQueries(database: db, clock: clock.clock))
+    }
+
+    func json(_ text: String) throws -> JSON { try JSONParser.parse(Array(text.utf8)) }
+
+    func send(_ w: World, _ model: Model, _ body: String) async throws {
+        _ = try await w.ingestor.ingest(model, account: w.account, body: Array(body.utf8))
+    }
+
+    /// Checks every dynamic segment against the reference, and the ledger against membership.
+    @discardableResult
+    func expectConsistent(_ w: World, _ context: String) async throws -> [Int64: Int] {
+        let now = w.clock.value.withLock { $0 }
+        return try await w.db.pool.read { db in
+            var sizes: [Int64: Int] = [:]
+            let reference = try ReferenceEvaluator(db, account: w.account, now: now)
+            for (id, filter) in reference.segments {
+                let stored = Set(try Int64.fetchAll(db, sql: "SELECT profile_id FROM segment_members WHERE segment_id = ?", arguments: [id]))
+                let expected = reference.members(filter)
+                #expect(stored == expected, "segment \(id) \(context): stored \(stored.sorted()) expected \(expected.sorted())")
+                let count = try Int64.fetchOne(db, sql: "SELECT member_count FROM segments WHERE id = ?", arguments: [id])
+                #expect(count == Int64(stored.count), "member_count of segment \(id) \(context)")
+                var replayed = Set<Int64>()
+                for row in try Row.fetchAll(db, sql: "SELECT profile_id, entered FROM segment_changes WHERE segment_id = ? ORDER BY id", arguments: [id]) {
+                    let profile: Int64 = row[0]
+                    if row[1] as Bool {
+                        #expect(!replayed.contains(profile), "an entry without an exit in between, segment \(id)")
+                        replayed.insert(profile)
+                    } else {
+                        #expect(replayed.contains(profile), "an exit without an entry, segment \(id)")
+                        replayed.remove(profile)
+                    }
+                }
+                #expect(replayed == stored, "ledger replay of segment \(id) \(context)")
+                sizes[id] = stored.count
+            }
+            return sizes
+        }
+    }
+
+    @Test func membershipFollowsRandomIngestAndMatchesAFromScratchEvaluation() async throws {
+        let w = try world()
+        var random = SystemRandomNumberGenerator()
+        let seed = UInt64.random(in: 0...UInt64.max, using: &random)
+        var rng = SplitMix(seed: seed)
+        // Segments exist before any data: builds start empty, then everything arrives incrementally.
+        let reference = try w.store.create(account: w.account, body: json("""
+            {"name":"Upsell","items_op":"and","items":[
+              {"kind":"property","prop":"upsell_readiness_score","op":"gte","value":80},
+              {"kind":"property","prop":"planName","op":"eq","value":"pro"},
+              {"kind":"property","prop":"company.employees","op":"gt","value":"50"},
+              {"kind":"event","value":"Completed Tour (Chameleon)","mod":"gte","range":2,"cond":"gt-d","int":30}]}
+            """))
+        let beta = try w.store.create(account: w.account, body: json("""
+            {"name":"Beta or quiet","items_op":"or","items":[
+              {"kind":"group","filters_op":"and","filters":[
+                 {"kind":"property","prop":"tags","op":"in-a","value":"beta"},
+                 {"kind":"segment","op":"ne","value":\(reference.id)}]},
+              {"kind":"event","value":"Viewed Page","op":"nx","cond":"gt-d","int":7},
+              {"kind":"property","prop":"plan_name","op":"in-v","value":"free, enterprise"}]}
+            """))
+        _ = try w.store.create(account: w.account, body: json("""
+            {"name":"Misc","items":[
+              {"kind":"property","prop":"signup_at","op":"gt-d","value":20},
+              {"kind":"property","prop":"plan_name","op":"ne","value":"free"},
+              {"kind":"property","prop":"city","op":"nin-i","value":"BER"},
+              {"kind":"event","value":"Completed Tour (Chameleon)","mod":"lte","range":1,"filters":[{"prop":"tour_id","op":"eq","value":"t1"}]}]}
+            """))
+        _ = beta
+        try await w.evaluator.catchUp()
+        try await expectConsistent(w, "after the empty builds (seed \(seed))")
+
+        var everNonEmpty = Set<Int64>()
+        let plans = ["\"free\"", "\"pro\"", "\"pro\"", "\"enterprise\"", "null"]
+        let cities = ["\"Berlin\"", "\"berlin\"", "\"Paris\"", "null"]
+        for round in 0..<8 {
+            for _ in 0..<40 {
+                let uid = "u\(rng.next(16))"
+                switch rng.next(6) {
+                case 0, 1:
+                    let score = rng.next(5) == 0 ? "\"high\"" : String(60 + rng.next(41))
+                    let tags = rng.next(3) == 0 ? #"["beta","x"]"# : #"["x"]"#
+                    let signup = fixedNow.adding(milliseconds: -Int64(rng.next(40)) * 86_400_000).iso8601
+                    try await send(w, .profile, """
+                        {"uid":"\(uid)","planName":\(plans[rng.next(5)]),"upsell_readiness_score":\(score),"tags":\(tags),
+                         "city":\(cities[rng.next(4)]),"signup_at":"\(signup)","company_uid":"c\(rng.next(4))","disabled":\(rng.next(12) == 0)}
+                        """)
+                case 2:
+                    try await send(w, .company, #"{"uid":"c\#(rng.next(4))","employees":\#(rng.next(120))}"#)
+                default:
+                    let name = rng.next(2) == 0 ? "Completed Tour (Chameleon)" : "Viewed Page"
+                    let at = fixedNow.adding(milliseconds: -Int64(rng.next(45 * 24)) * 3_600_000).iso8601
+                    try await send(w, .event, #"{"uid":"\#(uid)","name":"\#(name)","timestamp":"\#(at)","tour_id":"t\#(rng.next(2))"}"#)
+                }
+            }
+            try await w.evaluator.catchUp()
+            let sizes = try await expectConsistent(w, "after round \(round) (seed \(seed))")
+            everNonEmpty.formUnion(sizes.filter { $0.value > 0 }.keys)
+            if round == 4 {
+                // Time alone moves windowed segments: the timer re-evaluates them.
+                w.clock.advance(days: 9)
+                try await w.evaluator.catchUp()
+                try await expectConsistent(w, "after 9 days passed (seed \(seed))")
+            }
+        }
+        #expect(everNonEmpty.count == 3, "every segment had members at some point, or the test proves little (seed \(seed)): \(everNonEmpty.sorted())")
+        let exits = try await w.db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM segment_changes WHERE entered = 0")! }
+        #expect(exits > 0, "some profiles left segments (seed \(seed))")
+        let size = try w.store.get(account: w.account, id: reference.id).memberCount
+        #expect(try w.queries.evaluate(account: w.account, segment: reference.id) == size)
+    }
+
+    @Test func aChangedDefinitionBuildsANewVersionAndLogsTheSwap() async throws {
+        let w = try world()
+        for i in 0..<6 {
+            try await send(w, .profile, #"{"uid":"p\#(i)","score":\#(i * 20)}"#)
+        }
+        let segment = try w.store.create(account: w.account, body: json(#"{"name":"High","items":[{"prop":"score","op":"gte","value":60}]}"#))
+        #expect(segment.isReady == false)
+        try await w.evaluator.catchUp()
+        var stored = try w.store.get(account: w.account, id: segment.id)
+        #expect(stored.isReady && stored.memberCount == 3 && stored.version == 1)
+
+        let changed = try w.store.update(account: w.account, id: segment.id, body: json(#"{"items":[{"prop":"score","op":"lt","value":40}]}"#))
+        #expect(changed.version == 2 && !changed.isReady)
+        #expect(changed.memberCount == 3, "reads see the previous version until the build swaps")
+        try await w.evaluator.catchUp()
+        stored = try w.store.get(account: w.account, id: segment.id)
+        #expect(stored.isReady && stored.memberCount == 2)
+        let ledger = try await w.db.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT entered, version FROM segment_changes WHERE segment_id = ? ORDER BY id", arguments: [segment.id])
+                .map { "\(($0[0] as Bool) ? "in" : "out")@\($0[1] as Int64)" }
+        }
+        #expect(ledger == ["in@1", "in@1", "in@1", "in@2", "in@2", "out@2", "out@2", "out@2"])
+        try await expectConsistent(w, "after the swap")
+    }
+
+    @Test func customerIOFiltersCountLikeTheReference() async throws {
+        let w = try world()
+        try await send(w, .company, #"{"uid":"big","employees":200}"#)
+        try await send(w, .profile, #"{"uid":"a","plan":"pro","score":80,"company_uid":"big"}"#)
+        try await send(w, .profile, #"{"uid":"b","plan":"free","score":"80"}"#)
+        try await send(w, .profile, #"{"uid":"c","score":79.5,"vip":true}"#)
+        let filters = [
+            #"{"attribute":{"field":"score","operator":"eq","value":"80"}}"#,
+            #"{"attribute":{"field":"score","operator":"eq","value":80}}"#,
+            #"{"and":[{"attribute":{"field":"plan","operator":"exists"}},{"not":{"attribute":{"field":"plan","operator":"eq","value":"free"}}}]}"#,
+            #"{"or":[{"attribute":{"field":"company.employees","operator":"gt","value":100}},{"attribute":{"field":"vip","operator":"eq","value":"true"}}]}"#,
+            #"{"not":{"attribute":{"field":"company.employees","operator":"gt","value":100}}}"#,
+            #"{"attribute":{"field":"id","operator":"eq","value":"b"}}"#,
+        ]
+        let expected: [Int64] = [2, 2, 1, 2, 2, 1]
+        for (filter, want) in zip(filters, expected) {
+            let node = try CustomerIOFilter.parse(json(filter))
+            let count = try w.queries.count(account: w.account, audience: .filter(node), companies: false)
+            let reference = try await w.db.pool.read { db in try ReferenceEvaluator(db, account: w.account, now: fixedNow) }
+            #expect(count == want, "\(filter)")
+            #expect(Int64(reference.members(node).count) == want, "reference, \(filter)")
+        }
+    }
+}
+
+/// A small seeded generator, so a failing run can be replayed from the seed in its message.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func next(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+}
+
+extension SegmentMembershipTests {
+    @Test func theReferenceSegmentOnHandMadeData() async throws {
+        let w = try world()
+        try await send(w, .company, #"{"uid":"big","employees":51}"#)
+        try await send(w, .company, #"{"uid":"small","employees":50}"#)
+        try await send(w, .profile, #"{"uid":"yes","planName":"pro","upsell_readiness_score":80,"company_uid":"big"}"#)
+        try await send(w, .profile, #"{"uid":"small-co","planName":"pro","upsell_readiness_score":95,"company_uid":"small"}"#)
+        try await send(w, .profile, #"{"uid":"low","planName":"pro","upsell_readiness_score":79,"company_uid":"big"}"#)
+        try await send(w, .profile, #"{"uid":"old-tours","planName":"pro","upsell_readiness_score":99,"company_uid":"big"}"#)
+        for uid in ["yes", "small-co", "low"] {
+            for days in [1, 29] {
+                let at = fixedNow.adding(milliseconds: -Int64(days) * 86_400_000).iso8601
+                try await send(w, .event, #"{"uid":"\#(uid)","name":"Completed Tour (Chameleon)","timestamp":"\#(at)"}"#)
+            }
+        }
+        for days in [1, 31] {
+            let at = fixedNow.adding(milliseconds: -Int64(days) * 86_400_000).iso8601
+            try await send(w, .event, #"{"uid":"old-tours","name":"Completed Tour (Chameleon)","timestamp":"\#(at)"}"#)
+        }
+        let segment = try w.store.create(account: w.account, body: json("""
+            {"name":"Upsell","items_op":"and","items":[
+              {"kind":"property","prop":"upsell_readiness_score","op":"gte","value":80},
+              {"kind":"property","prop":"planName","op":"eq","value":"pro"},
+              {"kind":"property","prop":"company.employees","op":"gt","value":"50"},
+              {"kind":"event","value":"Completed Tour (Chameleon)","mod":"gte","range":2,"cond":"gt-d","int":30}]}
+            """))
+        try await w.evaluator.catchUp()
+        let uids = try await w.db.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT p.uid FROM segment_members m JOIN profiles p ON p.id = m.profile_id WHERE m.segment_id = ?", arguments: [segment.id])
+        }
+        #expect(uids == ["yes"])
+        try await expectConsistent(w, "hand-made")
+    }
+}
