@@ -22,6 +22,8 @@ public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> 
     }
     IngestController(services: services).addRoutes(to: router)
     ReadController(services: services).addRoutes(to: router)
+    SegmentController(services: services).addRoutes(to: router)
+    CustomerIOSegmentController(services: services).addRoutes(to: router)
     return router
 }
 
@@ -29,9 +31,11 @@ public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> 
 public func buildApplication(
     services: TroveServices, options: ServerOptions, logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    Application(
+    var app = Application(
         router: buildRouter(services: services),
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "Trove"),
         onServerRunning: { channel in onListening(channel.localAddress?.port ?? options.port) },
         logger: logger)
+    app.addServices(MembershipService(evaluator: services.membership, logger: logger))
+    return app
 }

@@ -109,6 +109,13 @@ final class ManualClock: Sendable {
         try await expectConsistent(w, "after the empty builds (seed \(seed))")
 
         var everNonEmpty = Set<Int64>()
+        // One profile in every segment to start with; random ingest then moves it and the others about.
+        try await send(w, .company, #"{"uid":"c0","employees":100}"#)
+        try await send(w, .profile, #"{"uid":"u0","planName":"pro","upsell_readiness_score":95,"company_uid":"c0","tags":["beta"]}"#)
+        for hours in [2, 30] {
+            let at = fixedNow.adding(milliseconds: -Int64(hours) * 3_600_000).iso8601
+            try await send(w, .event, #"{"uid":"u0","name":"Completed Tour (Chameleon)","timestamp":"\#(at)","tour_id":"t0"}"#)
+        }
         let plans = ["\"free\"", "\"pro\"", "\"pro\"", "\"enterprise\"", "null"]
         let cities = ["\"Berlin\"", "\"berlin\"", "\"Paris\"", "null"]
         for round in 0..<8 {

@@ -42,10 +42,12 @@ public final class MembershipEvaluator: Sendable {
     }
 
     /// One unit of work: a pending build, else a batch of touched profiles, else due timer refreshes.
+    /// Looks on a reader first, so an idle evaluator never takes the writer.
     @discardableResult
     public func step() async throws -> StepResult {
         let now = clock.now()
         let refreshBefore = now.milliseconds - Int64(windowRefresh.components.seconds * 1000)
+        guard try await database.pool.read({ db in try Self.hasWork(db, refreshBefore: refreshBefore) }) else { return StepResult() }
         return try await database.pool.write { db in
             var result = StepResult()
             try Self.prepareTemporaryTables(db)
@@ -70,6 +72,15 @@ public final class MembershipEvaluator: Sendable {
             }
             return result
         }
+    }
+
+    static func hasWork(_ db: Database, refreshBefore: Int64) throws -> Bool {
+        try Bool.fetchOne(db, sql: """
+            SELECT (SELECT through_event_id FROM event_rollups WHERE name = 'membership') <> (SELECT coalesce(max(id), 0) FROM events)
+                OR EXISTS (SELECT 1 FROM membership_dirty)
+                OR EXISTS (SELECT 1 FROM segments WHERE kind = 'dynamic' AND (built_version < version
+                           OR (windowed = 1 AND (refreshed_at IS NULL OR refreshed_at <= ?))))
+            """, arguments: [refreshBefore]) ?? false
     }
 
     /// Steps until nothing is left (tests, the CLI, benchmarks).

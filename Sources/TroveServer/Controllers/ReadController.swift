@@ -10,7 +10,9 @@ struct ReadController<Context: RequestContext> {
             let account = try await services.v3Account(request, context: context)
             let lookup = try Self.lookup(request, allowEmail: true, kind: "profile")
             let expandCompany = request.query("expand[company]") != nil
-            return Response.json(["profile": try services.objects.profile(account: account, lookup, expandCompany: expandCompany)])
+            let expandSegments = request.query("expand[segments]") != nil
+            return Response.json(["profile": try services.objects.profile(
+                account: account, lookup, expandCompany: expandCompany, expandSegments: expandSegments)])
         }
         router.get("/v3/analyze/company") { request, context in
             let account = try await services.v3Account(request, context: context)

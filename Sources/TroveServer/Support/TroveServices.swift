@@ -9,6 +9,12 @@ public struct TroveServices: Sendable {
     public let ingestor: Ingestor
     public let objects: ObjectReader
     public let catalog: CatalogReader
+    public let segments: SegmentStore
+    public let segmentReader: SegmentReader
+    public let queries: SegmentQueries
+    public let explain: SegmentExplain
+    public let manualMembership: ManualMembership
+    public let membership: MembershipEvaluator
 
     public init(database: AppDatabase, clock: TroveClock = .system, logger: Logger = Logger(label: "trove")) {
         self.database = database
@@ -18,5 +24,11 @@ public struct TroveServices: Sendable {
         ingestor.queue.requestRollup()  // a tail of the event log left by a crash
         self.objects = ObjectReader(database: database)
         self.catalog = CatalogReader(database: database)
+        self.segments = SegmentStore(database: database, clock: clock)
+        self.segmentReader = SegmentReader(database: database)
+        self.queries = SegmentQueries(database: database, clock: clock)
+        self.explain = SegmentExplain(database: database, clock: clock)
+        self.manualMembership = ManualMembership(database: database, clock: clock)
+        self.membership = MembershipEvaluator(database: database, clock: clock, logger: logger)
     }
 }

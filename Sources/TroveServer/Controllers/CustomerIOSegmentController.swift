@@ -1,0 +1,79 @@
+import Hummingbird
+import TroveCore
+
+/// Customer.io-style segment routes (SPEC §6 APIs, §7): `/v1` with Bearer `app_api_key`, and the manual
+/// membership calls under `/api/v1` with Basic auth.
+struct CustomerIOSegmentController<Context: RequestContext> {
+    let services: TroveServices
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("/v1/segments") { request, _ in
+            let account = try services.appAPIAccount(request)
+            return Response.json(["segments": .array(try services.segments.list(account: account).map(\.v1JSON))])
+        }
+        router.post("/v1/segments") { request, _ in
+            let account = try services.appAPIAccount(request)
+            let body = try await request.jsonBody()
+            guard case .object? = body["segment"] else { throw SegmentError.invalid("segment: required, an object {name, description}") }
+            guard case .string(let name)? = body["segment"]?["name"] else { throw SegmentError.invalid("segment.name: required (a string)") }
+            var description = ""
+            switch body["segment"]?["description"] {
+            case nil, .null?: break
+            case .string(let d)?: description = d
+            default: throw SegmentError.invalid("segment.description: must be a string")
+            }
+            let segment = try services.segments.createManual(account: account, name: name, description: description)
+            return Response.json(["segment": segment.v1JSON])
+        }
+        router.get("/v1/segments/:id") { request, context in
+            let account = try services.appAPIAccount(request)
+            return Response.json(["segment": try services.segments.get(account: account, id: try Self.integerID(context)).v1JSON])
+        }
+        router.delete("/v1/segments/:id") { request, context in
+            let account = try services.appAPIAccount(request)
+            try services.segments.delete(account: account, id: try Self.integerID(context))
+            return Response(status: .noContent)
+        }
+        router.get("/v1/segments/:id/customer_count") { request, context in
+            let account = try services.appAPIAccount(request)
+            return Response.json(try services.segmentReader.customerCount(account: account, segment: try Self.integerID(context)))
+        }
+        router.get("/v1/segments/:id/membership") { request, context in
+            let account = try services.appAPIAccount(request)
+            let limit = try request.limit(default: 1000, max: SegmentReader.maxMembershipPage)
+            return Response.json(try services.segmentReader.membership(
+                account: account, segment: try Self.integerID(context), start: request.query("start"), limit: limit))
+        }
+        router.get("/v1/customers/:customer/segments") { request, context in
+            let account = try services.appAPIAccount(request)
+            let customer = try CustomerID(context.parameters.get("customer") ?? "", idType: request.query("id_type"))
+            return Response.json(try services.segmentReader.segmentsOf(account: account, customer: customer))
+        }
+        for (action, add) in [("add_customers", true), ("remove_customers", false)] {
+            router.post(RouterPath("/api/v1/segments/:id/\(action)")) { request, context in
+                let account = try services.trackAPIAccount(request)
+                let body = try await request.jsonBody()
+                guard case .array(let values)? = body["ids"] else { throw SegmentError.invalid("ids: required, an array of customer ids") }
+                var ids: [String] = []
+                for (i, value) in values.enumerated() {
+                    switch value {
+                    case .string(let s): ids.append(s)
+                    case .int(let n): ids.append(String(n))
+                    default: throw SegmentError.invalid("ids[\(i)]: must be a string or an integer")
+                    }
+                }
+                try services.manualMembership.change(
+                    account: account, segment: try Self.integerID(context), ids: ids, idType: request.query("id_type"), add: add)
+                    return Response.json([:])
+            }
+        }
+    }
+
+    /// `/v1` segment ids are integers (SPEC §2).
+    static func integerID(_ context: Context) throws -> Int64 {
+        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
+            throw SegmentError.notFound("no segment with id \(context.parameters.get("id") ?? "")")
+        }
+        return id
+    }
+}

@@ -1,0 +1,110 @@
+import Hummingbird
+import TroveCore
+
+/// `/v3` segments and audience reads (SPEC §5, §6), Chameleon grammar, `X-Account-Secret`.
+struct SegmentController<Context: RequestContext> {
+    let services: TroveServices
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("/v3/edit/segments") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            return Response.json(["segments": .array(try services.segments.list(account: account).map(\.v3JSON))])
+        }
+        router.post("/v3/edit/segments") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            let segment = try services.segments.create(account: account, body: try await request.jsonBody())
+            return Response.json(["segment": segment.v3JSON])
+        }
+        router.post("/v3/edit/segments/preview") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            let body = try await request.jsonBody()
+            let editing: Int64?
+            switch body["id"] {
+            case nil, .null?: editing = nil
+            case let value?:
+                guard let id = PublicID.decode(value) else { throw SegmentError.invalid("id: not a segment id") }
+                editing = id
+            }
+            return Response.json(try services.queries.preview(account: account, body: body, editing: editing))
+        }
+        router.get("/v3/edit/segments/:id") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            return Response.json(["segment": try services.segments.get(account: account, id: try context.parameters.segmentID()).v3JSON])
+        }
+        router.patch("/v3/edit/segments/:id") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            let segment = try services.segments.update(account: account, id: try context.parameters.segmentID(), body: try await request.jsonBody())
+            return Response.json(["segment": segment.v3JSON])
+        }
+        router.delete("/v3/edit/segments/:id") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            let id = try context.parameters.segmentID()
+            try services.segments.delete(account: account, id: id)
+            return Response.json(["segment": ["id": .string(PublicID.encode(id))]])
+        }
+        router.get("/v3/edit/segments/:id/changes") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            var since: Int64 = 0
+            if let text = request.query("since"), !text.isEmpty {
+                guard let n = Int64(text), n >= 0 else { throw SegmentError.invalid("since: not a cursor this API returned") }
+                since = n
+            }
+            let limit = try request.limit(default: 100, max: 1000)
+            return Response.json(try services.segmentReader.changes(account: account, segment: try context.parameters.segmentID(), since: since, limit: limit))
+        }
+        router.get("/v3/edit/segments/:id/members") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            return Response.json(try services.segmentReader.members(
+                account: account, segment: try context.parameters.segmentID(), asOf: try request.time("as_of"),
+                limit: try request.limit(default: 50, max: SegmentReader.maxPage), before: try request.rowCursor("before")))
+        }
+        router.get("/v3/edit/segments/:id/explain") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            let lookup = try ReadController<Context>.lookup(request, allowEmail: true, kind: "profile")
+            return Response.json(try services.explain.explain(account: account, segment: try context.parameters.segmentID(), profile: lookup))
+        }
+        for companies in [false, true] {
+            let base = companies ? "/v3/analyze/companies" : "/v3/analyze/profiles"
+            router.get(RouterPath(base)) { request, context in
+                try await list(request, context, body: nil, companies: companies)
+            }
+            router.post(RouterPath(base)) { request, context in
+                try await list(request, context, body: try await request.jsonBody(), companies: companies)
+            }
+            router.get(RouterPath(base + "/count")) { request, context in
+                try await count(request, context, body: nil, companies: companies)
+            }
+            router.post(RouterPath(base + "/count")) { request, context in
+                try await count(request, context, body: try await request.jsonBody(), companies: companies)
+            }
+        }
+    }
+
+    /// `segment_id`, or `filters` + `filters_op`, from the query or the body.
+    func audience(_ request: Request, body: JSON?) throws -> SegmentQueries.Audience {
+        let segmentValue = body?["segment_id"] ?? request.query("segment_id").map(JSON.string)
+        if let segmentValue, segmentValue != .null {
+            guard let id = PublicID.decode(segmentValue) else { throw SegmentError.invalid("segment_id: not a segment id") }
+            return .segment(id)
+        }
+        let filters = try body?["filters"] ?? request.jsonQuery("filters")
+        guard let filters, filters != .null else { return .everyone }
+        let op = body?["filters_op"] ?? request.query("filters_op").map(JSON.string)
+        return .filter(try ChameleonFilter.parse(filters: filters, op: op))
+    }
+
+    func list(_ request: Request, _ context: Context, body: JSON?, companies: Bool) async throws -> Response {
+        let account = try await services.v3Account(request, context: context)
+        let audience = try audience(request, body: body)
+        let limit = try request.limit(default: 50, max: SegmentReader.maxPage)
+        let before = try request.rowCursor("before")
+        return Response.json(companies
+            ? try services.queries.companies(account: account, audience: audience, limit: limit, before: before)
+            : try services.queries.profiles(account: account, audience: audience, limit: limit, before: before))
+    }
+
+    func count(_ request: Request, _ context: Context, body: JSON?, companies: Bool) async throws -> Response {
+        let account = try await services.v3Account(request, context: context)
+        return Response.json(["count": .int(try services.queries.count(account: account, audience: try audience(request, body: body), companies: companies))])
+    }
+}
