@@ -168,12 +168,14 @@ public final class MembershipEvaluator: Sendable {
     /// Evaluates the whole segment, diffs it against the stored membership, and records the changes;
     /// a build also makes the new version current, in the same transaction (the atomic swap).
     static func evaluateFully(segment id: Int64, account: Int64, now: Timestamp, db: Database, build: Bool) throws -> Change {
-        guard let (segment, output) = try compiled(segment: id, account: account, now: now, db: db) else { return Change() }
+        guard let segment = try Segment.fetch(db, account: account, id: id), let filter = try segment.filter() else { return Change() }
+        let compiler = SegmentCompiler(account: account, now: now, resolve: Segment.resolver(db, account: account))
+        let members = try compiler.membersQuery(filter, segment: id, columns: "p.id")
+        let output = members.output
         try PropertyIndex.ensure(output.indexes, db)
         try db.execute(sql: "DELETE FROM temp.membership_matched")
-        let select = SQLFragment("INSERT INTO temp.membership_matched (profile_id) SELECT p.id FROM profiles p WHERE p.account_id = ? AND p.disabled = 0 AND (",
-                                 [account.databaseValue]) + output.condition + SQLFragment(")")
-        try db.cachedStatement(sql: select.sql).execute(arguments: select.statementArguments)
+        let insert = members.statement(insertingInto: "temp.membership_matched")
+        try db.cachedStatement(sql: insert.sql).execute(arguments: insert.statementArguments)
         let version = build ? segment.version : segment.builtVersion
         var change = Change()
         try db.execute(

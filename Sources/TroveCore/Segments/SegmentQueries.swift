@@ -25,17 +25,16 @@ public struct SegmentQueries: Sendable {
         let now = clock.now()
         return try database.pool.read { db in
             if let editing { _ = try SegmentReader.segment(db, account: account, id: editing) }
-            let output = try SegmentCompiler(account: account, now: now, resolve: Segment.resolver(db, account: account)).compile(filter, segment: editing)
-            let matched = SQLFragment("SELECT p.id FROM profiles p WHERE p.account_id = ? AND p.disabled = 0 AND (", [account.databaseValue])
-                + output.condition + SQLFragment(")")
+            let compiler = SegmentCompiler(account: account, now: now, resolve: Segment.resolver(db, account: account))
+            let matched = try compiler.membersQuery(filter, segment: editing, columns: "p.id").named("matched")
             let segment = (editing ?? 0).databaseValue
-            let counts = SQLFragment("WITH matched(id) AS MATERIALIZED (") + matched + SQLFragment("""
-                ) SELECT (SELECT count(*) FROM matched),
+            let counts = matched + SQLFragment("""
+                 SELECT (SELECT count(*) FROM matched),
                   (SELECT count(*) FROM matched WHERE id NOT IN (SELECT profile_id FROM segment_members WHERE segment_id = ?)),
                   (SELECT count(*) FROM segment_members WHERE segment_id = ? AND profile_id NOT IN (SELECT id FROM matched))
                 """, [segment, segment])
             let row = try Row.fetchOne(db.cachedStatement(sql: counts.sql), arguments: counts.statementArguments)!
-            let sample = SQLFragment("SELECT coalesce(p.uid, p.email) FROM profiles p WHERE p.id IN (") + matched + SQLFragment(") ORDER BY p.id DESC LIMIT 20")
+            let sample = matched + SQLFragment(" SELECT coalesce(p.uid, p.email) FROM profiles p WHERE p.id IN (SELECT id FROM matched) ORDER BY p.id DESC LIMIT 20")
             let uids = try String.fetchAll(db.cachedStatement(sql: sample.sql), arguments: sample.statementArguments)
             return .object([
                 JSONMember("count", .int(row[0])),
@@ -88,11 +87,10 @@ public struct SegmentQueries: Sendable {
     public func evaluate(account: Int64, segment id: Int64) throws -> Int64 {
         let now = clock.now()
         return try database.pool.read { db in
-            guard let (_, output) = try MembershipEvaluator.compiled(segment: id, account: account, now: now, db: db) else {
-                throw SegmentError.invalid("segment \(id) is manual: it has no filter to evaluate")
-            }
-            let query = SQLFragment("SELECT count(*) FROM profiles p WHERE p.account_id = ? AND p.disabled = 0 AND (", [account.databaseValue])
-                + output.condition + SQLFragment(")")
+            guard let segment = try Segment.fetch(db, account: account, id: id) else { throw SegmentError.notFound("no segment with id \(id)") }
+            guard let filter = try segment.filter() else { throw SegmentError.invalid("segment \(id) is manual: it has no filter to evaluate") }
+            let compiler = SegmentCompiler(account: account, now: now, resolve: Segment.resolver(db, account: account))
+            let query = try compiler.membersQuery(filter, segment: id, columns: "count(*)").statement()
             return try Int64.fetchOne(db.cachedStatement(sql: query.sql), arguments: query.statementArguments) ?? 0
         }
     }
