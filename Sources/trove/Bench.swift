@@ -11,7 +11,7 @@ struct Bench: AsyncParsableCommand {
             (or uses --data DIR from `trove generate`), loads it, measures, and checks its own results. Build \
             with `swift build -c release` first: debug builds are several times slower.
             """,
-        subcommands: [ImportBench.self, StorageBench.self, HTTPBatchBench.self, HTTPSingleBench.self])
+        subcommands: [ImportBench.self, StorageBench.self, HTTPBatchBench.self, HTTPSingleBench.self, SegmentsBench.self])
 }
 
 /// What every workload takes.
@@ -138,5 +138,28 @@ struct HTTPSingleBench: AsyncParsableCommand {
         try await options.run(.init(profiles: http.profiles, companies: max(1, http.profiles / 50), events: 0)) {
             try await IngestBenchmarks.httpSingle($0, settings, log: note)
         }
+    }
+}
+
+struct SegmentsBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "segments",
+        abstract: """
+            The reference segment on the reference data set: full evaluation cold and warm (targets ≤ 300 / ≤ 100 ms), \
+            segments of user X over HTTP (p50 ≤ 1 ms), membership visible after ingest at 10k events/s (p99 ≤ 1 s).
+            """)
+
+    @OptionGroup var options: BenchOptions
+    @OptionGroup var dataSet: DataSetSizeOptions
+    @Option(help: "Lookups of \"segments of user X\".") var lookups = 20_000
+    @Option(help: "Background ingest rate while timing membership freshness (events/s).") var rate = 10_000
+    @Option(help: "Membership changes to time.") var probes = 100
+
+    func run() async throws {
+        var settings = SegmentBenchmarks.Options(executable: currentExecutable)
+        settings.lookups = lookups
+        settings.ingestRate = rate
+        settings.probes = probes
+        try await options.run(dataSet.size) { try await SegmentBenchmarks.segments($0, settings, log: note) }
     }
 }

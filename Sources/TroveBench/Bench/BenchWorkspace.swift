@@ -40,6 +40,7 @@ public struct BenchWorkspace: Sendable {
     public struct Loaded {
         public var database: AppDatabase
         public var accountSecret: String
+        public var appAPIKey: String
         public var summaries: [Model: NDJSONImporter.Summary]
     }
 
@@ -60,6 +61,6 @@ public struct BenchWorkspace: Sendable {
             }
             summaries[model] = summary
         }
-        return Loaded(database: database, accountSecret: credentials.accountSecret, summaries: summaries)
+        return Loaded(database: database, accountSecret: credentials.accountSecret, appAPIKey: credentials.appAPIKey, summaries: summaries)
     }
 }

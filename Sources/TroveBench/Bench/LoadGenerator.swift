@@ -30,21 +30,35 @@ public final class LoadGenerator: @unchecked Sendable {
         }
     }
 
+    /// Writes request `index` whole: request line, headers and body.
+    public typealias RequestBuilder = @Sendable (_ index: Int, _ request: inout [UInt8]) -> Void
+
     let port: Int
-    let path: String
     let connections: Int
     let requests: Int
-    let body: BodyBuilder
+    let build: RequestBuilder
     let accept: Acceptance
     private let nextIndex = Atomic<Int>(0)
     private let stopped = Atomic<Bool>(false)
 
-    public init(port: Int, path: String, connections: Int, requests: Int, body: @escaping BodyBuilder, accept: @escaping Acceptance) {
+    /// POSTs of JSON bodies to `path`.
+    public convenience init(port: Int, path: String, connections: Int, requests: Int, body: @escaping BodyBuilder, accept: @escaping Acceptance) {
+        let head = Array("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ".utf8)
+        self.init(port: port, connections: connections, requests: requests, request: { index, request in
+            var payload: [UInt8] = []
+            body(index, &payload)
+            request += head
+            request += Array(String(payload.count).utf8)
+            request += Array("\r\n\r\n".utf8)
+            request += payload
+        }, accept: accept)
+    }
+
+    public init(port: Int, connections: Int, requests: Int, request: @escaping RequestBuilder, accept: @escaping Acceptance) {
         self.port = port
-        self.path = path
         self.connections = connections
         self.requests = requests
-        self.body = body
+        self.build = request
         self.accept = accept
     }
 
@@ -94,20 +108,12 @@ public final class LoadGenerator: @unchecked Sendable {
         var outcome = Outcome()
         var connection: HTTPConnection?
         var request: [UInt8] = []
-        var payload: [UInt8] = []
         request.reserveCapacity(1 << 16)
-        payload.reserveCapacity(1 << 16)
-        let head = Array("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ".utf8)
         while !stopped.load(ordering: .relaxed) {
             let index = nextIndex.add(1, ordering: .relaxed).oldValue
             guard index < requests else { break }
-            payload.removeAll(keepingCapacity: true)
-            body(index, &payload)
             request.removeAll(keepingCapacity: true)
-            request += head
-            request += Array(String(payload.count).utf8)
-            request += Array("\r\n\r\n".utf8)
-            request += payload
+            build(index, &request)
 
             if connection == nil { connection = HTTPConnection(port: port) }
             guard let open = connection else {

@@ -35,14 +35,6 @@ public struct FilterCondition: Sendable, Equatable {
         self.path = path
         self.kind = kind
     }
-
-    /// Whether evaluating it reads events (segments count: they may be inlined filters with events).
-    var needsEvents: Bool {
-        switch kind {
-        case .property: return false
-        case .event, .segment: return true
-        }
-    }
 }
 
 /// Whose property a test reads.

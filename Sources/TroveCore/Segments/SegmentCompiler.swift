@@ -62,33 +62,16 @@ struct SegmentCompiler {
         }
     }
 
-    /// Selects `columns` from the members of `node` (enabled profiles of the account).
+    /// Selects `columns` from the members of `node` (enabled profiles of the account), as one statement.
     ///
-    /// Event conditions group events per profile, which costs in proportion to the events in the window
-    /// (~90 ms for 250k on the reference set). When the filter is a conjunction with conditions that need no
-    /// events, those select candidates first, and event subqueries only count the candidates' events. An
-    /// event condition answers the same for a candidate either way, so this holds wherever it sits.
+    /// Measured on the reference set: SQLite already checks `p.id IN (<event subquery>)` on the rowid from
+    /// the property index before it reads the row, so the event subquery acts as the first filter and only
+    /// the few survivors have their JSON read. Selecting event-free candidates first (a CTE) was 2× slower.
     func membersQuery(_ node: FilterNode, segment: Int64? = nil, columns: String) throws -> MembersQuery {
-        let scope = SQLFragment("p.account_id = ? AND p.disabled = 0", [account.databaseValue])
-        var prefilter: [FilterNode] = []
-        if restrictEventsTo == nil, case .all(let children) = node, node.conditions.contains(where: \.needsEvents) {
-            prefilter = children.filter { !$0.conditions.contains(where: \.needsEvents) }
-        }
-        guard !prefilter.isEmpty else {
-            let output = try compile(node, segment: segment)
-            let select = SQLFragment("SELECT \(columns) FROM profiles p WHERE ") + scope + SQLFragment(" AND (") + output.condition + SQLFragment(")")
-            return MembersQuery(with: nil, select: select, output: output)
-        }
-        var restricted = self
-        restricted.restrictEventsTo = "segment_candidates"
-        let candidates = try compile(.all(prefilter), segment: segment)
-        var output = try restricted.compile(node, segment: segment)
-        output.indexes.formUnion(candidates.indexes)
-        let with = SQLFragment("WITH segment_candidates(profile_id) AS MATERIALIZED (SELECT p.id FROM profiles p WHERE ") + scope
-            + SQLFragment(" AND (") + candidates.condition + SQLFragment("))")
-        let select = SQLFragment("SELECT \(columns) FROM segment_candidates t CROSS JOIN profiles p ON p.id = t.profile_id WHERE (")
+        let output = try compile(node, segment: segment)
+        let select = SQLFragment("SELECT \(columns) FROM profiles p WHERE p.account_id = ? AND p.disabled = 0 AND (", [account.databaseValue])
             + output.condition + SQLFragment(")")
-        return MembersQuery(with: with, select: select, output: output)
+        return MembersQuery(with: nil, select: select, output: output)
     }
 
     private func compile(_ node: FilterNode, into output: inout Output, visiting: inout [Int64]) throws -> SQLFragment {

@@ -1,0 +1,101 @@
+import Foundation
+import GRDB
+import TroveCore
+
+/// `trove bench segments` (SPEC §12): the reference segment's full evaluation cold and warm, "segments of
+/// user X" over HTTP, and how soon a membership change is visible while events stream in at 10k/s.
+public enum SegmentBenchmarks {
+    public struct Options: Sendable {
+        public var executable: String
+        public var lookups = 20_000
+        public var lookupConnections = 4
+        public var ingestRate = 10_000
+        public var probes = 100
+        public init(executable: String) { self.executable = executable }
+    }
+
+    public static func segments(_ workspace: BenchWorkspace, _ options: Options, log: (String) -> Void) async throws -> BenchReport {
+        let m = workspace.manifest
+        let loaded = try await workspace.load([.company, .profile, .event], log: log)
+        let clock = TroveClock.fixed(workspace.now)
+        let account = try AccountStore(database: loaded.database).accountID(named: AccountStore.defaultName)
+        var report = BenchReport(workload: "segments", setup: IngestBenchmarks.setup(m))
+
+        log("creating the reference segment and building its membership")
+        var started = Date()
+        let segment = try SegmentStore(database: loaded.database, clock: clock).create(account: account, body: ReferenceDataSet.referenceSegment)
+        try await MembershipEvaluator(database: loaded.database, clock: clock).catchUp()
+        let buildSeconds = Date().timeIntervalSince(started)
+        let built = try SegmentStore(database: loaded.database).get(account: account, id: segment.id)
+        try await loaded.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+
+        // Cold: a new connection pool (empty SQLite page cache) and, when allowed, an empty OS page cache.
+        let dropped = dropOSCaches()
+        let fresh = try AppDatabase(path: workspace.databasePath)
+        let queries = SegmentQueries(database: fresh, clock: clock)
+        started = Date()
+        let coldCount = try queries.evaluate(account: account, segment: segment.id)
+        let cold = Date().timeIntervalSince(started) * 1000
+        var warm: [Double] = []
+        for _ in 0..<7 {
+            started = Date()
+            _ = try queries.evaluate(account: account, segment: segment.id)
+            warm.append(Date().timeIntervalSince(started) * 1000)
+        }
+        warm.sort()
+
+        log("starting \(options.executable) serve")
+        let server = try ServerProcess.start(
+            executable: options.executable, database: workspace.databasePath, accountSecret: loaded.accountSecret,
+            arguments: ["--now", workspace.now.iso8601], logDirectory: workspace.directory)
+        defer { server.kill(SIGKILL) }
+        let members = try await fresh.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT p.uid FROM segment_members m JOIN profiles p ON p.id = m.profile_id WHERE m.segment_id = ?", arguments: [segment.id])
+        }
+        log("asking for the segments of \(options.lookups) users over \(options.lookupConnections) connections")
+        let lookups = segmentsOfUser(port: server.port, key: loaded.appAPIKey, members: members, profiles: m.size.profiles, options: options)
+        let outcome = await lookups.run()
+
+        log("streaming events at \(options.ingestRate)/s and timing \(options.probes) membership changes")
+        let freshness = try await Freshness.measure(port: server.port, secret: loaded.accountSecret, appAPIKey: loaded.appAPIKey,
+                                                    profiles: m.size.profiles, rate: options.ingestRate, probes: options.probes)
+
+        report.setup.append(("reference segment", "score ≥ 80, plan pro, company.employees > 50, ≥ 2 Completed Tour in 30 d"))
+        report.setup.append(("cold", dropped ? "OS page cache dropped, new connections" : "new connections (OS page cache kept: not allowed to drop it)"))
+        report.figures = [
+            .init("build (indexes + first membership)", buildSeconds, "s"),
+            .init("full evaluation, cold", cold, "ms", target: .atMost(300)),
+            .init("full evaluation, warm (median of 7)", warm[warm.count / 2], "ms", target: .atMost(100)),
+            .init("full evaluation, warm (best)", warm[0], "ms"),
+            .init("segments of user X, p50", outcome.percentile(0.5), "ms", target: .atMost(1)),
+            .init("segments of user X, p99", outcome.percentile(0.99), "ms"),
+            .init("segments of user X", Double(outcome.latencies.count) / outcome.seconds, "req/s"),
+            .init("membership visible after ingest, p50", freshness.percentile(0.5), "ms"),
+            .init("membership visible after ingest, p99", freshness.percentile(0.99), "ms", target: .atMost(1000)),
+            .init("background ingest achieved", freshness.achievedRate, "events/s"),
+        ]
+        report.checks = [
+            ("reference segment has the generator's count (\(m.expectedReferenceSegmentMembers)): built \(built.memberCount), evaluated \(coldCount)",
+             built.memberCount == Int64(m.expectedReferenceSegmentMembers) && coldCount == built.memberCount),
+            ("every lookup answered 200", outcome.statuses[200] == options.lookups),
+            ("every probe became visible (\(freshness.visible)/\(options.probes))", freshness.visible == options.probes),
+        ]
+        return report
+    }
+
+    /// `GET /v1/customers/:uid/segments`, half for members, half for random profiles.
+    static func segmentsOfUser(port: Int, key: String, members: [String], profiles: Int, options: Options) -> LoadGenerator {
+        LoadGenerator(port: port, connections: options.lookupConnections, requests: options.lookups, request: { index, request in
+            let uid = index % 2 == 0 && !members.isEmpty ? members[index / 2 % members.count] : "user-\((index &* 7919) % profiles + 1)"
+            request += Array("GET /v1/customers/\(uid)/segments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\n\r\n".utf8)
+        }, accept: { status, _ in status == 200 })
+    }
+
+    /// Drops the OS page cache (root only), so "cold" means cold disk reads; false when not allowed.
+    static func dropOSCaches() -> Bool {
+        sync()
+        guard let handle = FileHandle(forWritingAtPath: "/proc/sys/vm/drop_caches") else { return false }
+        defer { try? handle.close() }
+        return (try? handle.write(contentsOf: Data("3\n".utf8))) != nil
+    }
+}
