@@ -253,3 +253,34 @@ extension SegmentMembershipTests {
         try await expectConsistent(w, "hand-made")
     }
 }
+
+extension SegmentMembershipTests {
+    /// The reference segment's statement reads the property and event indexes, never scanning every
+    /// profile's JSON or every event (DESIGN: keep the plan in a test when it matters).
+    @Test func theReferenceSegmentUsesItsIndexes() async throws {
+        let w = try world()
+        try await send(w, .company, #"{"uid":"c","employees":80}"#)
+        for i in 0..<300 {
+            try await send(w, .profile, #"{"uid":"p\#(i)","plan":"\#(["free", "pro", "starter"][i % 3])","upsell_readiness_score":\#(i % 101),"company_uid":"c"}"#)
+            try await send(w, .event, #"{"uid":"p\#(i)","name":"\#(i % 2 == 0 ? "Completed Tour (Chameleon)" : "Viewed")"}"#)
+        }
+        let segment = try w.store.create(account: w.account, body: json("""
+            {"name":"Upsell","items":[
+              {"prop":"upsell_readiness_score","op":"gte","value":80},{"prop":"plan","op":"eq","value":"pro"},
+              {"prop":"company.employees","op":"gt","value":50},
+              {"kind":"event","value":"Completed Tour (Chameleon)","mod":"gte","range":2,"cond":"gt-d","int":30}]}
+            """))
+        try await w.evaluator.catchUp()
+        let plan = try await w.db.pool.read { db in
+            let filter = try #require(try Segment.fetch(db, account: w.account, id: segment.id)?.filter())
+            let compiler = SegmentCompiler(account: w.account, now: fixedNow, resolve: Segment.resolver(db, account: w.account))
+            let query = try compiler.membersQuery(filter, segment: segment.id, columns: "p.id").statement()
+            return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query.sql, arguments: query.statementArguments)
+                .map { $0["detail"] as String }.joined(separator: "\n")
+        }
+        #expect(plan.contains("SEARCH p USING INDEX profiles_prop_"), "\(plan)")
+        #expect(plan.contains("SEARCH c USING INDEX companies_prop_"), "\(plan)")
+        #expect(plan.contains("SEARCH e USING COVERING INDEX events_by_name_time (name_id=? AND timestamp>?)"), "\(plan)")
+        #expect(!plan.contains("SCAN p") && !plan.contains("SCAN e"), "\(plan)")
+    }
+}
