@@ -284,3 +284,22 @@ extension SegmentMembershipTests {
         #expect(!plan.contains("SCAN p") && !plan.contains("SCAN e"), "\(plan)")
     }
 }
+
+extension SegmentMembershipTests {
+    /// Found by hand against `trove serve`: the build put the profile in, then re-checking it (its profile
+    /// write had marked it) took it out again, through a join plan SQLite 3.40.1 answered wrongly.
+    @Test func aTouchedProfileStaysInItsSegment() async throws {
+        let w = try world()
+        try await send(w, .profile, #"{"uid":"u-42","planName":"pro","upsell_readiness_score":"87"}"#)
+        let segment = try w.store.create(account: w.account, body: json(
+            #"{"name":"Pro","items":[{"prop":"planName","op":"eq","value":"pro"},{"prop":"upsell_readiness_score","op":"gte","value":80}]}"#))
+        try await w.evaluator.catchUp()
+        #expect(try w.store.get(account: w.account, id: segment.id).memberCount == 1)
+        try await send(w, .profile, #"{"uid":"u-42","city":"Oslo"}"#)  // touched, still matching
+        try await w.evaluator.catchUp()
+        #expect(try w.store.get(account: w.account, id: segment.id).memberCount == 1)
+        try await expectConsistent(w, "after re-checking a matching profile")
+        let exits = try await w.db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM segment_changes WHERE entered = 0")! }
+        #expect(exits == 0)
+    }
+}
