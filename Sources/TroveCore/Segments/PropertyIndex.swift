@@ -10,9 +10,14 @@ struct PropertyIndex: Hashable, Sendable {
     /// The JSON path (`$."plan"`), built only from normalized names.
     var path: String
 
+    /// The path in hex (readable in `EXPLAIN` output); long paths keep a prefix plus a 64-bit FNV-1a hash
+    /// of the whole path, so two long paths never share an index name.
     var name: String {
         let hex = path.utf8.map { String($0, radix: 16) }.joined()
-        return "\(table.rawValue)_prop_\(hex.prefix(96))"
+        guard hex.count > 96 else { return "\(table.rawValue)_prop_\(hex)" }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3 }
+        return "\(table.rawValue)_prop_\(hex.prefix(64))_\(String(hash, radix: 16))"
     }
 
     var createSQL: String {

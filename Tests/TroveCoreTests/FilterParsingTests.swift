@@ -1,0 +1,62 @@
+import Testing
+@testable import TroveCore
+
+/// The two grammars parse into one tree, with SPEC §4 names and wire paths on every leaf.
+@Suite struct FilterParsingTests {
+    func parse(_ text: String) throws -> JSON { try JSONParser.parse(Array(text.utf8)) }
+
+    @Test func bothGrammarsMeanTheSameTree() throws {
+        let chameleon = try ChameleonFilter.parse(parse(#"{"items_op":"or","items":[{"prop":"Plan Name","op":"eq","value":"pro"},{"prop":"company.employeeCount","op":"ex"}]}"#))
+        let customerIO = try CustomerIOFilter.parse(parse(#"{"or":[{"attribute":{"field":"planName","operator":"in-v","value":"pro"}},{"attribute":{"field":"company.employee_count","operator":"exists"}}]}"#))
+        guard case .any(let a) = chameleon, case .any(let b) = customerIO else { Issue.record("not an any"); return }
+        let tests = (a + b).flatMap(\.conditions).compactMap { c -> PropertyTest? in if case .property(let t) = c.kind { return t } else { return nil } }
+        #expect(tests.map(\.displayName) == ["plan_name", "company.employee_count", "plan_name", "company.employee_count"])
+        #expect(chameleon.conditions.map(\.path) == ["items[0]", "items[1]"])
+        #expect(customerIO.conditions.map(\.path) == ["filters.or[0].attribute", "filters.or[1].attribute"])
+    }
+
+    @Test(arguments: [
+        (#"{"items":[{"prop":"a","op":"between","value":1}]}"#, "items[0].op: unknown operator \"between\""),
+        (#"{"items":[{"prop":"a","op":"gt","value":true}]}"#, "items[0].value: \"gt\" does not compare booleans"),
+        (#"{"items":[{"prop":"a","op":"gt-d","value":"soon"}]}"#, "items[0].value: \"gt-d\" takes a number of days"),
+        (#"{"items":[{"kind":"event","value":"X","mod":"most"}]}"#, "items[0].mod: must be one of"),
+        (#"{"items":[{"kind":"group","filters":[{"prop":"","op":"ex"}]}]}"#, "items[0].filters[0].prop: required"),
+        (#"{"items":[{"kind":"segment","op":"gt","value":1}]}"#, "items[0].op: a segment item takes"),
+        (#"{"items":{"prop":"a"}}"#, "items: must be an array"),
+    ])
+    func chameleonErrorsSayWhatAndWhere(_ body: String, _ message: String) throws {
+        #expect(throws: SegmentError.self) { try ChameleonFilter.parse(parse(body)) }
+        do {
+            _ = try ChameleonFilter.parse(parse(body))
+        } catch let error as SegmentError {
+            #expect(error.status == 422)
+            #expect(error.description.hasPrefix(message), "\(error.description)")
+        }
+    }
+
+    @Test func customerIONodesNeedExactlyOneKey() throws {
+        #expect(throws: SegmentError.invalid("filters: needs exactly one of and, or, not, segment, attribute")) {
+            try CustomerIOFilter.parse(parse(#"{"and":[],"or":[]}"#))
+        }
+        #expect(throws: SegmentError.invalid("filters.not.attribute.operator: unknown operator \"like\" (eq, exists, or one of \(FilterOperator.names))")) {
+            try CustomerIOFilter.parse(parse(#"{"not":{"attribute":{"field":"a","operator":"like","value":"x"}}}"#))
+        }
+        var deep = #"{"attribute":{"field":"a","operator":"exists"}}"#
+        for _ in 0..<16 { deep = #"{"not":\#(deep)}"# }
+        #expect(throws: SegmentError.malformed("filters.not.not.not.not.not.not.not.not.not.not.not.not.not.not.not.not: filters nest deeper than 16 levels")) {
+            try CustomerIOFilter.parse(parse(deep))
+        }
+    }
+
+    @Test func longPropertyPathsGetDistinctIndexNames() {
+        let a = PropertyIndex(table: .profiles, path: ValueSource.jsonPath(["a_very_long_property_name_that_goes_on", "and_on_a"]))
+        let b = PropertyIndex(table: .profiles, path: ValueSource.jsonPath(["a_very_long_property_name_that_goes_on", "and_on_b"]))
+        #expect(a.name != b.name)
+        #expect(PropertyIndex(table: .profiles, path: #"$."plan""#).name == "profiles_prop_242e22706c616e22")
+    }
+
+    @Test(arguments: [("$now", true), ("+30d", true), ("-2h", true), ("-15m", true), ("30d", false), ("+d", false), ("pro", false)])
+    func relativeTimesAreRecognized(_ value: String, _ relative: Bool) {
+        #expect(FilterValues.isRelativeTime(.string(value)) == relative)
+    }
+}
