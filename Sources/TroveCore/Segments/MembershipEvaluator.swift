@@ -103,6 +103,13 @@ public final class MembershipEvaluator: Sendable {
         let segments = try Row.fetchAll(db, sql: "SELECT id, account_id FROM segments WHERE kind = 'dynamic' AND built_version >= version ORDER BY id")
             .map { (id: $0[0] as Int64, account: $0[1] as Int64) }
 
+        if segments.isEmpty {
+            // Nothing to keep current: a later build reads everything anyway.
+            try db.execute(sql: "DELETE FROM membership_dirty")
+            try setWatermark(lastEvent, db)
+            result.touchedProfiles = max(1, Int(lastEvent - watermark))
+            return true
+        }
         if lastEvent - watermark > fullRefreshThreshold || dirtyBacklog > fullRefreshThreshold {
             // A bulk import landed: one full pass per segment beats re-checking most profiles piecemeal.
             for s in segments {
