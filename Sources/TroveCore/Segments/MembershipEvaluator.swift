@@ -38,6 +38,8 @@ public final class MembershipEvaluator: Sendable {
         public var touchedProfiles = 0
         public var entered = 0
         public var exited = 0
+        /// Work was left for the next step (a batch limit was reached, or a build is done and others may wait).
+        public var more = false
         public var didWork: Bool { !built.isEmpty || !refreshed.isEmpty || touchedProfiles > 0 }
     }
 
@@ -54,6 +56,7 @@ public final class MembershipEvaluator: Sendable {
             if let pending = try Row.fetchOne(db, sql: "SELECT id, account_id FROM segments WHERE kind = 'dynamic' AND built_version < version ORDER BY id LIMIT 1") {
                 let change = try Self.evaluateFully(segment: pending[0], account: pending[1], now: now, db: db, build: true)
                 result.built = [pending[0]]
+                result.more = true
                 result.entered = change.entered
                 result.exited = change.exited
                 return result
@@ -125,11 +128,13 @@ public final class MembershipEvaluator: Sendable {
         }
 
         let upTo = min(lastEvent, watermark + eventsPerStep)
+        result.more = upTo < lastEvent
         try db.execute(sql: "DELETE FROM temp.membership_touched")
         try db.execute(
             sql: "INSERT OR IGNORE INTO temp.membership_touched (profile_id) SELECT profile_id FROM events WHERE id > ? AND id <= ?",
             arguments: [watermark, upTo])
         let dirty = try Row.fetchAll(db, sql: "SELECT kind, object_id FROM membership_dirty LIMIT ?", arguments: [dirtyPerStep])
+        if dirty.count == dirtyPerStep { result.more = true }
         for row in dirty {
             let kind: Int64 = row[0]
             let object: Int64 = row[1]

@@ -2,9 +2,9 @@ import Logging
 import ServiceLifecycle
 import TroveCore
 
-/// Runs the membership evaluator in the background for as long as the server runs (SPEC §6): a step
-/// whenever there is work, otherwise a cheap look every `idleInterval`, which bounds how stale
-/// membership gets after an ingest reply.
+/// Runs the membership evaluator in the background for as long as the server runs (SPEC §6): steps back
+/// to back while a backlog remains, otherwise one every `idleInterval` (a cheap read-only look when there
+/// is nothing to do), which bounds how stale membership gets after an ingest reply.
 struct MembershipService: Service {
     let evaluator: MembershipEvaluator
     var idleInterval: Duration = .milliseconds(50)
@@ -14,7 +14,10 @@ struct MembershipService: Service {
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    if try await evaluator.step().didWork { continue }
+                    // Straight on only while a backlog remains: stepping again the moment a few new events
+                    // arrived would take the writer from the group commits in a tight loop (measured:
+                    // http-single fell from ~24k to ~13k req/s).
+                    if try await evaluator.step().more { continue }
                     try await Task.sleep(for: idleInterval)
                 } catch is CancellationError {
                     return
