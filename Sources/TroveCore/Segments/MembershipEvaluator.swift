@@ -77,12 +77,14 @@ public final class MembershipEvaluator: Sendable {
         }
     }
 
+    /// Nothing is due while no dynamic segment exists: marks and the event log simply wait, and the first
+    /// build reads everything anyway (so ingest without segments pays nothing for the evaluator).
     static func hasWork(_ db: Database, refreshBefore: Int64) throws -> Bool {
         try Bool.fetchOne(db, sql: """
-            SELECT (SELECT through_event_id FROM event_rollups WHERE name = 'membership') <> (SELECT coalesce(max(id), 0) FROM events)
+            SELECT EXISTS (SELECT 1 FROM segments WHERE kind = 'dynamic') AND ((SELECT through_event_id FROM event_rollups WHERE name = 'membership') <> (SELECT coalesce(max(id), 0) FROM events)
                 OR EXISTS (SELECT 1 FROM membership_dirty)
                 OR EXISTS (SELECT 1 FROM segments WHERE kind = 'dynamic' AND (built_version < version
-                           OR (windowed = 1 AND (refreshed_at IS NULL OR refreshed_at <= ?))))
+                           OR (windowed = 1 AND (refreshed_at IS NULL OR refreshed_at <= ?)))))
             """, arguments: [refreshBefore]) ?? false
     }
 
