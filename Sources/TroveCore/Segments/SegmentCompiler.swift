@@ -44,21 +44,19 @@ struct SegmentCompiler {
         return output
     }
 
-    /// A statement selecting from the members of a filter: an optional `WITH` part and the `SELECT`.
+    /// A statement selecting from the members of a filter.
     struct MembersQuery {
-        var with: SQLFragment?
         var select: SQLFragment
         var output: Output
 
-        /// `WITH … [INSERT INTO table (profile_id)] SELECT …`.
+        /// `[INSERT INTO table (profile_id)] SELECT …`.
         func statement(insertingInto table: String? = nil) -> SQLFragment {
-            let insert = SQLFragment(table.map { "INSERT INTO \($0) (profile_id) " } ?? "")
-            return (with.map { $0 + SQLFragment(" ") } ?? SQLFragment("")) + insert + select
+            table.map { SQLFragment("INSERT INTO \($0) (profile_id) ") + select } ?? select
         }
 
-        /// `WITH …, name(id) AS MATERIALIZED (SELECT …)`, to be followed by a statement over `name`.
+        /// `WITH name(id) AS MATERIALIZED (SELECT …)`, to be followed by a statement over `name`.
         func named(_ name: String) -> SQLFragment {
-            (with.map { $0 + SQLFragment(", ") } ?? SQLFragment("WITH ")) + SQLFragment("\(name)(id) AS MATERIALIZED (") + select + SQLFragment(")")
+            SQLFragment("WITH \(name)(id) AS MATERIALIZED (") + select + SQLFragment(")")
         }
     }
 
@@ -71,7 +69,7 @@ struct SegmentCompiler {
         let output = try compile(node, segment: segment)
         let select = SQLFragment("SELECT \(columns) FROM profiles p WHERE p.account_id = ? AND p.disabled = 0 AND (", [account.databaseValue])
             + output.condition + SQLFragment(")")
-        return MembersQuery(with: nil, select: select, output: output)
+        return MembersQuery(select: select, output: output)
     }
 
     private func compile(_ node: FilterNode, into output: inout Output, visiting: inout [Int64]) throws -> SQLFragment {
