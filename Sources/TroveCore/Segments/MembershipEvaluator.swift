@@ -135,18 +135,16 @@ public final class MembershipEvaluator: Sendable {
         try db.execute(
             sql: "INSERT OR IGNORE INTO temp.membership_touched (profile_id) SELECT profile_id FROM events WHERE id > ? AND id <= ?",
             arguments: [watermark, upTo])
-        let dirty = try Row.fetchAll(db, sql: "SELECT kind, object_id FROM membership_dirty LIMIT ?", arguments: [dirtyPerStep])
-        if dirty.count == dirtyPerStep { result.more = true }
-        for row in dirty {
-            let kind: Int64 = row[0]
-            let object: Int64 = row[1]
-            if kind == 0 {
-                try db.execute(sql: "INSERT OR IGNORE INTO temp.membership_touched (profile_id) VALUES (?)", arguments: [object])
-            } else {
-                try db.execute(sql: "INSERT OR IGNORE INTO temp.membership_touched (profile_id) SELECT id FROM profiles WHERE company_id = ?", arguments: [object])
-            }
-            try db.execute(sql: "DELETE FROM membership_dirty WHERE kind = ? AND object_id = ?", arguments: [kind, object])
-        }
+        // The marks this step takes, then set-based: their profiles, every profile of their companies.
+        try db.execute(sql: "DELETE FROM temp.membership_taken")
+        try db.execute(sql: "INSERT INTO temp.membership_taken (kind, object_id) SELECT kind, object_id FROM membership_dirty LIMIT ?", arguments: [dirtyPerStep])
+        if db.changesCount == dirtyPerStep { result.more = true }
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO temp.membership_touched (profile_id) SELECT object_id FROM temp.membership_taken WHERE kind = 0;
+            INSERT OR IGNORE INTO temp.membership_touched (profile_id)
+                SELECT p.id FROM profiles p WHERE p.company_id IN (SELECT object_id FROM temp.membership_taken WHERE kind = 1);
+            DELETE FROM membership_dirty WHERE (kind, object_id) IN (SELECT kind, object_id FROM temp.membership_taken);
+            """)
         try setWatermark(upTo, db)
         result.touchedProfiles = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.membership_touched") ?? 0
         if result.touchedProfiles == 0 { return true }
@@ -170,6 +168,7 @@ public final class MembershipEvaluator: Sendable {
         try db.execute(sql: """
             CREATE TEMP TABLE IF NOT EXISTS membership_touched (profile_id INTEGER PRIMARY KEY);
             CREATE TEMP TABLE IF NOT EXISTS membership_matched (profile_id INTEGER PRIMARY KEY);
+            CREATE TEMP TABLE IF NOT EXISTS membership_taken (kind INTEGER NOT NULL, object_id INTEGER NOT NULL, PRIMARY KEY (kind, object_id));
             """)
     }
 
@@ -179,12 +178,19 @@ public final class MembershipEvaluator: Sendable {
         return (segment, try compiler.compile(filter, segment: id))
     }
 
+    /// The statement selecting `columns` from a dynamic segment's members as of `now` (nil: manual or gone).
+    static func membersQuery(segment id: Int64, account: Int64, now: Timestamp, db: Database, columns: String) throws
+        -> (Segment, SegmentCompiler.MembersQuery)?
+    {
+        guard let segment = try Segment.fetch(db, account: account, id: id), let filter = try segment.filter() else { return nil }
+        let compiler = SegmentCompiler(account: account, now: now, resolve: Segment.resolver(db, account: account))
+        return (segment, try compiler.membersQuery(filter, segment: id, columns: columns))
+    }
+
     /// Evaluates the whole segment, diffs it against the stored membership, and records the changes;
     /// a build also makes the new version current, in the same transaction (the atomic swap).
     static func evaluateFully(segment id: Int64, account: Int64, now: Timestamp, db: Database, build: Bool) throws -> Change {
-        guard let segment = try Segment.fetch(db, account: account, id: id), let filter = try segment.filter() else { return Change() }
-        let compiler = SegmentCompiler(account: account, now: now, resolve: Segment.resolver(db, account: account))
-        let members = try compiler.membersQuery(filter, segment: id, columns: "p.id")
+        guard let (segment, members) = try membersQuery(segment: id, account: account, now: now, db: db, columns: "p.id") else { return Change() }
         let output = members.output
         try PropertyIndex.ensure(output.indexes, db)
         try db.execute(sql: "DELETE FROM temp.membership_matched")
@@ -192,14 +198,7 @@ public final class MembershipEvaluator: Sendable {
         try db.cachedStatement(sql: insert.sql).execute(arguments: insert.statementArguments)
         let version = build ? segment.version : segment.builtVersion
         var change = Change()
-        try db.execute(
-            sql: """
-                INSERT INTO segment_changes (segment_id, profile_id, entered, at, version)
-                SELECT ?1, m.profile_id, 1, ?2, ?3 FROM temp.membership_matched m
-                WHERE NOT EXISTS (SELECT 1 FROM segment_members s WHERE s.segment_id = ?1 AND s.profile_id = m.profile_id)
-                ORDER BY m.profile_id
-                """, arguments: [id, now.milliseconds, version])
-        change.entered = db.changesCount
+        change.entered = try recordEntries(segment: id, at: now, version: version, db)
         try db.execute(
             sql: """
                 INSERT INTO segment_changes (segment_id, profile_id, entered, at, version)
@@ -211,15 +210,28 @@ public final class MembershipEvaluator: Sendable {
             sql: "DELETE FROM segment_members WHERE segment_id = ?1 AND profile_id NOT IN (SELECT profile_id FROM temp.membership_matched)",
             arguments: [id])
         try db.execute(
-            sql: "INSERT INTO segment_members (segment_id, profile_id) SELECT ?, profile_id FROM temp.membership_matched WHERE true ON CONFLICT DO NOTHING",
-            arguments: [id])
-        try db.execute(
             sql: """
                 UPDATE segments SET member_count = (SELECT count(*) FROM temp.membership_matched), computed_at = ?2, refreshed_at = ?2,
                     windowed = ?3, built_version = CASE WHEN ?4 THEN ?5 ELSE built_version END
                 WHERE id = ?1
                 """, arguments: [id, now.milliseconds, output.windowed, build, segment.version])
         return change
+    }
+
+    /// Ledger rows and membership for the profiles in `temp.membership_matched` that were not members.
+    static func recordEntries(segment id: Int64, at now: Timestamp, version: Int64, _ db: Database) throws -> Int {
+        try db.execute(
+            sql: """
+                INSERT INTO segment_changes (segment_id, profile_id, entered, at, version)
+                SELECT ?1, m.profile_id, 1, ?2, ?3 FROM temp.membership_matched m
+                WHERE NOT EXISTS (SELECT 1 FROM segment_members s WHERE s.segment_id = ?1 AND s.profile_id = m.profile_id)
+                ORDER BY m.profile_id
+                """, arguments: [id, now.milliseconds, version])
+        let entered = db.changesCount
+        try db.execute(
+            sql: "INSERT INTO segment_members (segment_id, profile_id) SELECT ?, profile_id FROM temp.membership_matched WHERE true ON CONFLICT DO NOTHING",
+            arguments: [id])
+        return entered
     }
 
     /// Re-checks only the profiles in `temp.membership_touched`.
@@ -237,17 +249,7 @@ public final class MembershipEvaluator: Sendable {
             """, [account.databaseValue]) + output.condition + SQLFragment(")")
         try db.cachedStatement(sql: select.sql).execute(arguments: select.statementArguments)
         var change = Change()
-        try db.execute(
-            sql: """
-                INSERT INTO segment_changes (segment_id, profile_id, entered, at, version)
-                SELECT ?1, m.profile_id, 1, ?2, ?3 FROM temp.membership_matched m
-                WHERE NOT EXISTS (SELECT 1 FROM segment_members s WHERE s.segment_id = ?1 AND s.profile_id = m.profile_id)
-                ORDER BY m.profile_id
-                """, arguments: [id, now.milliseconds, segment.builtVersion])
-        change.entered = db.changesCount
-        try db.execute(
-            sql: "INSERT INTO segment_members (segment_id, profile_id) SELECT ?, profile_id FROM temp.membership_matched WHERE true ON CONFLICT DO NOTHING",
-            arguments: [id])
+        change.entered = try recordEntries(segment: id, at: now, version: segment.builtVersion, db)
         try db.execute(
             sql: """
                 INSERT INTO segment_changes (segment_id, profile_id, entered, at, version)

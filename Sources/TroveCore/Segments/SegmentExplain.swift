@@ -15,7 +15,7 @@ public struct SegmentExplain: Sendable {
         let now = clock.now()
         return try database.pool.read { db in
             let segment = try SegmentReader.segment(db, account: account, id: id)
-            guard let profile = try Self.profileID(db, account: account, lookup) else {
+            guard let profile = try lookup.profileID(db, account: account) else {
                 throw SegmentError.notFound("no profile with \(lookup.column) \(ObjectReader.describe(lookup))")
             }
             let member = try Bool.fetchOne(
@@ -92,14 +92,5 @@ public struct SegmentExplain: Sendable {
               let value = try? JSONParser.parse(Array(text.utf8)), value != .null
         else { return [] }
         return [value]
-    }
-
-    static func profileID(_ db: Database, account: Int64, _ lookup: ObjectLookup) throws -> Int64? {
-        switch lookup {
-        case .uid(let u): return try Int64.fetchOne(db, sql: "SELECT id FROM profiles WHERE account_id = ? AND uid = ?", arguments: [account, u])
-        case .email(let e):
-            return try Int64.fetchOne(db, sql: "SELECT id FROM profiles WHERE account_id = ? AND email = ?", arguments: [account, Identifiers.normalizeEmail(e)])
-        case .id(let i): return try Int64.fetchOne(db, sql: "SELECT id FROM profiles WHERE account_id = ? AND id = ?", arguments: [account, i])
-        }
     }
 }

@@ -87,10 +87,11 @@ public struct SegmentQueries: Sendable {
     public func evaluate(account: Int64, segment id: Int64) throws -> Int64 {
         let now = clock.now()
         return try database.pool.read { db in
-            guard let segment = try Segment.fetch(db, account: account, id: id) else { throw SegmentError.notFound("no segment with id \(id)") }
-            guard let filter = try segment.filter() else { throw SegmentError.invalid("segment \(id) is manual: it has no filter to evaluate") }
-            let compiler = SegmentCompiler(account: account, now: now, resolve: Segment.resolver(db, account: account))
-            let query = try compiler.membersQuery(filter, segment: id, columns: "count(*)").statement()
+            let segment = try SegmentReader.segment(db, account: account, id: id)
+            guard let (_, members) = try MembershipEvaluator.membersQuery(segment: id, account: account, now: now, db: db, columns: "count(*)") else {
+                throw SegmentError.invalid("segment \(segment.id) is manual: it has no filter to evaluate")
+            }
+            let query = members.statement()
             return try Int64.fetchOne(db.cachedStatement(sql: query.sql), arguments: query.statementArguments) ?? 0
         }
     }
