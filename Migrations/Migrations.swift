@@ -5,5 +5,6 @@ public enum TroveMigrations {
         ("0001_initial", String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
         ("0002_event_rollups", String(decoding: PackageResources._002_event_rollups_sql, as: UTF8.self)),
         ("0003_segments", String(decoding: PackageResources._003_segments_sql, as: UTF8.self)),
+        ("0004_event_name_indexes", String(decoding: PackageResources._004_event_name_indexes_sql, as: UTF8.self)),
     ]
 }

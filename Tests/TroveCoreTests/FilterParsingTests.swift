@@ -48,11 +48,18 @@ import Testing
         }
     }
 
-    @Test func longPropertyPathsGetDistinctIndexNames() {
-        let a = PropertyIndex(table: .profiles, path: ValueSource.jsonPath(["a_very_long_property_name_that_goes_on", "and_on_a"]))
-        let b = PropertyIndex(table: .profiles, path: ValueSource.jsonPath(["a_very_long_property_name_that_goes_on", "and_on_b"]))
-        #expect(a.name != b.name)
-        #expect(PropertyIndex(table: .profiles, path: #"$."plan""#).name == "profiles_prop_242e22706c616e22")
+    @Test func segmentIndexesGetDistinctNames() {
+        let long = ["a_very_long_property_name_that_goes_on_and_on_and_on_and_on_and_on_and_on"]
+        let a = SegmentIndex.profileProperties([ValueSource.jsonPath(long + ["a"])])
+        let b = SegmentIndex.profileProperties([ValueSource.jsonPath(long + ["b"])])
+        let plan = ValueSource.jsonPath(["plan"]), score = ValueSource.jsonPath(["score"])
+        let names = [a, b, .profileProperties([plan]), .profileProperties([plan, score]), .profileProperties([score, plan]),
+                     .profileProperties([plan], company: true), .companyProperty(plan), .eventName(7)].map(\.name)
+        #expect(Set(names).count == names.count, "\(names)")
+        #expect(names.allSatisfy { name in SegmentIndex.managedPrefixes.contains { name.hasPrefix($0) } })
+        #expect(SegmentIndex.eventName(7).createSQL.hasSuffix("ON events(name_id, profile_id, timestamp) WHERE name_id = 7"))
+        #expect(SegmentIndex.profileProperties([plan], company: true).createSQL.hasSuffix(
+            #"ON profiles(account_id, disabled, json_extract(properties, '$."plan"'), company_id)"#))
     }
 
     @Test(arguments: [("$now", true), ("+30d", true), ("-2h", true), ("-15m", true), ("30d", false), ("+d", false), ("pro", false)])

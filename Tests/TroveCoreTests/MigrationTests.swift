@@ -5,7 +5,7 @@ import Testing
 @Suite struct MigrationTests {
     @Test func appliesTheOrderedMigrationsToAnEmptyDatabase() throws {
         let db = try temporaryDatabase()
-        #expect(AppDatabase.migrationNames == ["0001_initial", "0002_event_rollups", "0003_segments"])
+        #expect(AppDatabase.migrationNames == ["0001_initial", "0002_event_rollups", "0003_segments", "0004_event_name_indexes"])
         #expect(try db.appliedMigrations() == AppDatabase.migrationNames)
         let tables = try db.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb%' AND name NOT LIKE 'sqlite%' ORDER BY name")

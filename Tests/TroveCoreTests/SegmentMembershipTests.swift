@@ -273,15 +273,97 @@ extension SegmentMembershipTests {
         try await w.evaluator.catchUp()
         let plan = try await w.db.pool.read { db in
             let filter = try #require(try Segment.fetch(db, account: w.account, id: segment.id)?.filter())
-            let compiler = SegmentCompiler(account: w.account, now: fixedNow, resolve: Segment.resolver(db, account: w.account))
+            let compiler = SegmentCompiler.over(db, account: w.account, now: fixedNow)
             let query = try compiler.membersQuery(filter, segment: segment.id, columns: "p.id").statement()
             return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query.sql, arguments: query.statementArguments)
                 .map { $0["detail"] as String }.joined(separator: "\n")
         }
-        #expect(plan.contains("SEARCH p USING INDEX profiles_prop_"), "\(plan)")
-        #expect(plan.contains("SEARCH c USING INDEX companies_prop_"), "\(plan)")
-        #expect(plan.contains("SEARCH e USING COVERING INDEX events_by_name_time (name_id=? AND timestamp>?)"), "\(plan)")
-        #expect(!plan.contains("SCAN p") && !plan.contains("SCAN e"), "\(plan)")
+        // Both properties are seeks into one composite index (no profile row read), the company is a set
+        // from its index, and the event count is one seek per surviving profile.
+        #expect(plan.contains("SEARCH p USING INDEX profiles_by_props_") && plan.contains("(account_id=? AND disabled=? AND <expr>=? AND <expr>>? AND <expr><?)"), "\(plan)")
+        #expect(plan.contains("SEARCH c USING INDEX companies_by_props_"), "\(plan)")
+        #expect(plan.contains("CORRELATED SCALAR SUBQUERY"), "\(plan)")
+        #expect(plan.contains("SEARCH e USING COVERING INDEX events_of_name_") && plan.contains("(name_id=? AND profile_id=? AND timestamp>?)"), "\(plan)")
+        #expect(!plan.contains("SCAN p") && !plan.contains("SCAN e") && !plan.contains("TEMP B-TREE"), "\(plan)")
+
+        // With nothing to narrow the profiles first, the event condition is one pass over the name's index
+        // in profile order: grouped without a sort.
+        let eventOnly = try await w.db.pool.read { db in
+            let filter = try ChameleonFilter.parse(json(#"{"items":[{"kind":"event","value":"Completed Tour (Chameleon)","mod":"gte","range":2,"cond":"gt-d","int":30}]}"#))
+            let query = try SegmentCompiler.over(db, account: w.account, now: fixedNow).membersQuery(filter, columns: "p.id").statement()
+            return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query.sql, arguments: query.statementArguments)
+                .map { $0["detail"] as String }.joined(separator: "\n")
+        }
+        #expect(eventOnly.contains("SEARCH e USING COVERING INDEX events_of_name_") && eventOnly.contains("(name_id=?)"), "\(eventOnly)")
+        #expect(eventOnly.contains("SEARCH p USING INTEGER PRIMARY KEY"), "\(eventOnly)")
+        #expect(!eventOnly.contains("TEMP B-TREE") && !eventOnly.contains("SCAN"), "\(eventOnly)")
+    }
+
+    /// Segments create the indexes they read and take them away again: each one costs every insert.
+    @Test func indexesFollowTheSegmentsThatUseThem() async throws {
+        let w = try world()
+        try await send(w, .profile, #"{"uid":"a","plan":"pro","score":90}"#)
+        try await send(w, .event, #"{"uid":"a","name":"Signed In"}"#)
+        func indexes() async throws -> [String] {
+            try await w.db.pool.read { db in try SegmentIndex.existingNames(db).sorted() }
+        }
+        let segment = try w.store.create(account: w.account, body: json(
+            #"{"name":"S","items":[{"prop":"plan","op":"eq","value":"pro"},{"kind":"event","value":"Signed In"}]}"#))
+        try await w.evaluator.catchUp()
+        let first = try await indexes()
+        #expect(first.count == 2 && first.contains { $0.hasPrefix("events_of_name_") } && first.contains { $0.hasPrefix("profiles_by_props_") }, "\(first)")
+        #expect(try w.store.get(account: w.account, id: segment.id).memberCount == 1)
+
+        _ = try w.store.update(account: w.account, id: segment.id, body: json(#"{"items":[{"prop":"score","op":"gte","value":80}]}"#))
+        try await w.evaluator.catchUp()
+        let second = try await indexes()
+        #expect(second.count == 1 && second[0].hasPrefix("profiles_by_props_") && !first.contains(second[0]), "\(second)")
+        #expect(try w.store.get(account: w.account, id: segment.id).memberCount == 1)
+
+        try w.store.delete(account: w.account, id: segment.id)
+        #expect(try await indexes().isEmpty)
+
+        // An index left behind (by an earlier version's naming, say) goes when the service starts.
+        try await w.db.pool.write { db in try db.execute(sql: "CREATE INDEX profiles_prop_242e22706c616e22 ON profiles(account_id, json_extract(properties, '$.\"plan\"'))") }
+        #expect(try await w.evaluator.dropUnusedIndexes() == ["profiles_prop_242e22706c616e22"])
+    }
+
+    /// Where the type check is left out for speed (`x` alone decides), booleans, numeric strings and
+    /// JSON-looking strings must still not pass for numbers or strings (SPEC §6 typing).
+    @Test func comparisonsKeepTheirTypesWithoutReadingTheRow() async throws {
+        let w = try world()
+        // `"80"` is stored as the number 80 (SPEC §4 coercion); `"[1]"` and `"{\"a\":1}"` stay strings.
+        let values = [#"true"#, #"false"#, #"1"#, #"0"#, #"80"#, #""80""#, #"80.5"#, #""[1]""#, #"[1]"#, #""pro""#, #"{"a":1}"#, #""{\"a\":1}""#]
+        for (i, value) in values.enumerated() {
+            try await send(w, .profile, #"{"uid":"u\#(i)","v":\#(value),"plan":"pro"}"#)
+        }
+        let cases: [(String, Int64)] = [
+            (#"{"prop":"v","op":"gte","value":1}"#, 4),  // 1, 80, "80", 80.5; not true
+            (#"{"prop":"v","op":"gt","value":0}"#, 4),
+            (#"{"prop":"v","op":"lte","value":0}"#, 1),
+            (#"{"prop":"v","op":"gte","value":80}"#, 3),
+            (#"{"prop":"v","op":"lt","value":80}"#, 2),
+            (#"{"prop":"v","op":"eq","value":1}"#, 1),
+            (#"{"prop":"v","op":"eq","value":80}"#, 2),
+            (#"{"prop":"v","op":"eq","value":"[1]"}"#, 1),
+            (#"{"prop":"v","op":"eq","value":"{\"a\":1}"}"#, 1),
+            (#"{"prop":"v","op":"eq","value":"pro"}"#, 1),
+            (#"{"prop":"v","op":"ne","value":80}"#, 10),
+            (#"{"prop":"v","op":"eq","value":true}"#, 1),
+        ]
+        let reference = try await w.db.pool.read { db in try ReferenceEvaluator(db, account: w.account, now: fixedNow) }
+        for (item, want) in cases {
+            // Alone (a single-property index) and beside another property (the composite index).
+            for items in ["[\(item)]", #"[\#(item),{"prop":"plan","op":"eq","value":"pro"}]"#] {
+                let node = try ChameleonFilter.parse(json(#"{"items":\#(items)}"#))
+                let count = try w.queries.count(account: w.account, audience: .filter(node), companies: false)
+                #expect(count == want, "\(items)")
+                #expect(Int64(reference.members(node).count) == want, "reference, \(items)")
+            }
+        }
+        let segment = try w.store.create(account: w.account, body: json(#"{"name":"n","items":[{"prop":"v","op":"gte","value":1},{"prop":"plan","op":"eq","value":"pro"}]}"#))
+        try await w.evaluator.catchUp()
+        #expect(try w.store.get(account: w.account, id: segment.id).memberCount == 4)
     }
 }
 

@@ -10,6 +10,12 @@ public indirect enum FilterNode: Sendable, Equatable {
     /// Filters may nest this deep (SPEC §3: a filter deeper than 16 is refused with 400).
     public static let maxDepth = 16
 
+    /// Whether this is a single event condition ("did X n times").
+    var isEventCondition: Bool {
+        if case .condition(let c) = self, case .event = c.kind { return true }
+        return false
+    }
+
     /// Every leaf, in order.
     public var conditions: [FilterCondition] {
         switch self {

@@ -55,6 +55,7 @@ public final class MembershipEvaluator: Sendable {
             try Self.prepareTemporaryTables(db)
             if let pending = try Row.fetchOne(db, sql: "SELECT id, account_id FROM segments WHERE kind = 'dynamic' AND built_version < version ORDER BY id LIMIT 1") {
                 let change = try Self.evaluateFully(segment: pending[0], account: pending[1], now: now, db: db, build: true)
+                try SegmentIndex.reconcile(db, now: now)  // the indexes of the version it replaced
                 result.built = [pending[0]]
                 result.more = true
                 result.entered = change.entered
@@ -86,6 +87,13 @@ public final class MembershipEvaluator: Sendable {
                 OR EXISTS (SELECT 1 FROM segments WHERE kind = 'dynamic' AND (built_version < version
                            OR (windowed = 1 AND (refreshed_at IS NULL OR refreshed_at <= ?)))))
             """, arguments: [refreshBefore]) ?? false
+    }
+
+    /// Drops segment indexes no dynamic segment needs (at start: left by an earlier version, or by a
+    /// segment deleted while the index was in use). Builds and deletes do the same as they go.
+    public func dropUnusedIndexes() async throws -> [String] {
+        let now = clock.now()
+        return try await database.pool.write { db in try SegmentIndex.reconcile(db, now: now) }
     }
 
     /// Steps until nothing is left (tests, the CLI, benchmarks).
@@ -172,10 +180,10 @@ public final class MembershipEvaluator: Sendable {
             """)
     }
 
-    static func compiled(segment id: Int64, account: Int64, now: Timestamp, db: Database, restrictTo: String? = nil) throws -> (Segment, SegmentCompiler.Output)? {
+    /// The condition for re-checking single profiles: every event condition counted per profile.
+    static func compiledPerProfile(segment id: Int64, account: Int64, now: Timestamp, db: Database) throws -> (Segment, SegmentCompiler.Output)? {
         guard let segment = try Segment.fetch(db, account: account, id: id), let filter = try segment.filter() else { return nil }
-        let compiler = SegmentCompiler(account: account, now: now, restrictEventsTo: restrictTo, resolve: Segment.resolver(db, account: account))
-        return (segment, try compiler.compile(filter, segment: id))
+        return (segment, try SegmentCompiler.over(db, account: account, now: now, perProfile: true).compile(filter, segment: id))
     }
 
     /// The statement selecting `columns` from a dynamic segment's members as of `now` (nil: manual or gone).
@@ -183,8 +191,7 @@ public final class MembershipEvaluator: Sendable {
         -> (Segment, SegmentCompiler.MembersQuery)?
     {
         guard let segment = try Segment.fetch(db, account: account, id: id), let filter = try segment.filter() else { return nil }
-        let compiler = SegmentCompiler(account: account, now: now, resolve: Segment.resolver(db, account: account))
-        return (segment, try compiler.membersQuery(filter, segment: id, columns: columns))
+        return (segment, try SegmentCompiler.over(db, account: account, now: now).membersQuery(filter, segment: id, columns: columns))
     }
 
     /// Evaluates the whole segment, diffs it against the stored membership, and records the changes;
@@ -192,7 +199,7 @@ public final class MembershipEvaluator: Sendable {
     static func evaluateFully(segment id: Int64, account: Int64, now: Timestamp, db: Database, build: Bool) throws -> Change {
         guard let (segment, members) = try membersQuery(segment: id, account: account, now: now, db: db, columns: "p.id") else { return Change() }
         let output = members.output
-        try PropertyIndex.ensure(output.indexes, db)
+        try SegmentIndex.ensure(output.indexes, db)
         try db.execute(sql: "DELETE FROM temp.membership_matched")
         let insert = members.statement(insertingInto: "temp.membership_matched")
         try db.cachedStatement(sql: insert.sql).execute(arguments: insert.statementArguments)
@@ -236,9 +243,8 @@ public final class MembershipEvaluator: Sendable {
 
     /// Re-checks only the profiles in `temp.membership_touched`.
     static func evaluateTouched(segment id: Int64, account: Int64, now: Timestamp, db: Database) throws -> Change {
-        guard let (segment, output) = try compiled(segment: id, account: account, now: now, db: db, restrictTo: "temp.membership_touched") else {
-            return Change()
-        }
+        guard let (segment, output) = try compiledPerProfile(segment: id, account: account, now: now, db: db) else { return Change() }
+        try SegmentIndex.ensure(output.indexes, db)  // an event name first seen since the build
         try db.execute(sql: "DELETE FROM temp.membership_matched")
         // Profiles by rowid only (NOT INDEXED still allows rowid lookups). A `CROSS JOIN` from the touched
         // table let SQLite 3.40.1 pick a property index plus a Bloom filter and return no rows for a

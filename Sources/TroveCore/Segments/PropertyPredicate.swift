@@ -135,13 +135,22 @@ struct PropertyPredicate {
         }
     }
 
+    /// `json_extract` gives numbers as numbers, `true`/`false` as 1/0, strings as text and arrays or
+    /// objects as their JSON text. So the type check (`json_type`, which needs the row: an index holds
+    /// only `x`) is written only where `x` alone could mistake one type for another: a number range or
+    /// equality that takes in 0 or 1, a string that could be the JSON text of an array or object.
     func typedEquality(_ v: Typed, x: String, t: String) -> SQLFragment {
         switch v {
-        case .number: return SQLFragment("\(x) = ? AND \(t) IN ('integer', 'real')", [v.databaseValue])
+        case .number(let n, _):
+            return SQLFragment("\(x) = ?" + (n == 0 || n == 1 ? " AND \(t) IN ('integer', 'real')" : ""), [v.databaseValue])
         case .bool(let b): return SQLFragment("\(t) = '\(b ? "true" : "false")'")
-        case .timestamp, .string: return SQLFragment("\(x) = ? AND \(t) = 'text'", [v.databaseValue])
+        case .timestamp(let s), .string(let s):
+            return SQLFragment("\(x) = ?" + (Self.couldBeJSONText(s) ? " AND \(t) = 'text'" : ""), [v.databaseValue])
         }
     }
+
+    /// Whether text could be how `json_extract` renders an array or an object.
+    static func couldBeJSONText(_ s: String) -> Bool { s.hasPrefix("[") || s.hasPrefix("{") }
 
     /// Customer.io's `eq`: the stored value, printed as a string, equals the filter value printed as a
     /// string (`"80"` matches 80). Written as typed alternatives so an index on the property still serves.
@@ -152,9 +161,9 @@ struct PropertyPredicate {
         case .bool(let b): s = b ? "true" : "false"
         default: s = JSONWriter.string(value)
         }
-        var parts = [SQLFragment("\(x) = ? AND \(t) = 'text'", [s.databaseValue])]
-        if case .number(_, let n) = typed(.string(s), key: ""), JSONWriter.string(n) == s {
-            parts.append(SQLFragment("\(x) = ? AND \(t) IN ('integer', 'real')", [Typed.number(0, n).databaseValue]))
+        var parts = [typedEquality(.string(s), x: x, t: t)]
+        if case .number(let d, let n) = typed(.string(s), key: ""), JSONWriter.string(n) == s {
+            parts.append(typedEquality(.number(d, n), x: x, t: t))
         }
         if s == "true" || s == "false" { parts.append(SQLFragment("\(t) = '\(s)'")) }
         return .joined(parts, separator: " OR ")
@@ -164,10 +173,11 @@ struct PropertyPredicate {
         let cmp = op == .gt ? ">" : op == .gte ? ">=" : op == .lt ? "<" : "<="
         let upward = op == .gt || op == .gte
         switch v {
-        case .number:
+        case .number(let n, _):
             // Numbers sort before text in SQLite: `x < ''` bounds an index range to the numbers.
             let bound = upward ? " AND \(x) < ''" : ""
-            return SQLFragment("\(x) \(cmp) ?\(bound) AND \(t) IN ('integer', 'real')", [v.databaseValue])
+            let takesInBooleans = op == .gt ? n < 1 : op == .gte ? n <= 1 : op == .lt ? n > 0 : n >= 0
+            return SQLFragment("\(x) \(cmp) ?\(bound)" + (takesInBooleans ? " AND \(t) IN ('integer', 'real')" : ""), [v.databaseValue])
         case .timestamp:
             let bound = upward ? "" : " AND \(x) >= ''"
             return SQLFragment("\(x) \(cmp) ?\(bound) AND \(x) GLOB \(Self.timestampGlob)", [v.databaseValue])

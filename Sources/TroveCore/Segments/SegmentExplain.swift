@@ -22,7 +22,7 @@ public struct SegmentExplain: Sendable {
                 db, sql: "SELECT 1 FROM segment_members WHERE segment_id = ? AND profile_id = ?", arguments: [id, profile]) ?? false
             var conditions: [JSON] = []
             if let filter = try segment.filter() {
-                let compiler = SegmentCompiler(account: account, now: now, resolve: Segment.resolver(db, account: account))
+                let compiler = SegmentCompiler.over(db, account: account, now: now, perProfile: true)
                 for condition in filter.conditions {
                     conditions.append(try explain(condition, profile: profile, compiler: compiler, segment: id, db: db))
                 }

@@ -25,7 +25,7 @@ public struct SegmentQueries: Sendable {
         let now = clock.now()
         return try database.pool.read { db in
             if let editing { _ = try SegmentReader.segment(db, account: account, id: editing) }
-            let compiler = SegmentCompiler(account: account, now: now, resolve: Segment.resolver(db, account: account))
+            let compiler = SegmentCompiler.over(db, account: account, now: now)
             let matched = try compiler.membersQuery(filter, segment: editing, columns: "p.id").named("matched")
             let segment = (editing ?? 0).databaseValue
             let counts = matched + SQLFragment("""
@@ -107,7 +107,7 @@ public struct SegmentQueries: Sendable {
             _ = try SegmentReader.segment(db, account: account, id: id)
             return scope + SQLFragment(" AND p.id IN (SELECT profile_id FROM segment_members WHERE segment_id = ?)", [id.databaseValue])
         case .filter(let filter):
-            var compiler = SegmentCompiler(account: account, now: clock.now(), resolve: Segment.resolver(db, account: account))
+            var compiler = SegmentCompiler.over(db, account: account, now: clock.now())
             compiler.subject = subject
             return scope + SQLFragment(" AND (") + (try compiler.compile(filter).condition) + SQLFragment(")")
         }

@@ -82,7 +82,7 @@ public struct SegmentStore: Sendable {
         let now = clock.now()
         return try database.pool.write { db in
             if let filter {
-                _ = try SegmentCompiler(account: account, now: now, resolve: Segment.resolver(db, account: account)).compile(filter)
+                _ = try SegmentCompiler.over(db, account: account, now: now).compile(filter)
             }
             try db.execute(
                 sql: """
@@ -106,7 +106,7 @@ public struct SegmentStore: Sendable {
             if let kind = fields.kind, kind != current.kind { throw SegmentError.invalid("kind: a segment's kind cannot change") }
             if let filter = fields.filter {
                 guard current.kind == .dynamic else { throw SegmentError.invalid("items: a manual segment has no filter") }
-                _ = try SegmentCompiler(account: account, now: now, resolve: Segment.resolver(db, account: account)).compile(filter, segment: id)
+                _ = try SegmentCompiler.over(db, account: account, now: now).compile(filter, segment: id)
             }
             try db.execute(
                 sql: """
@@ -138,6 +138,7 @@ public struct SegmentStore: Sendable {
                 throw SegmentError.conflict("segment \(id) is used by \(names); change or delete those first")
             }
             try db.execute(sql: "DELETE FROM segments WHERE id = ?", arguments: [id])
+            try SegmentIndex.reconcile(db, now: now)
         }
     }
 
@@ -154,10 +155,10 @@ public struct SegmentStore: Sendable {
 
     /// Dynamic segments that refer to `id`, directly or through others.
     static func dependents(of id: Int64, db: Database, account: Int64, now: Timestamp) throws -> [Segment] {
-        let resolve = Segment.resolver(db, account: account)
+        let compiler = SegmentCompiler.over(db, account: account, now: now)
         return try Segment.fetchAll(db, account: account).filter { segment in
             guard segment.id != id, let filter = try? segment.filter() else { return false }
-            let compiled = try? SegmentCompiler(account: account, now: now, resolve: resolve).compile(filter, segment: segment.id)
+            let compiled = try? compiler.compile(filter, segment: segment.id)
             return compiled?.segments.contains(id) ?? false
         }
     }

@@ -12,6 +12,12 @@ struct MembershipService: Service {
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
+            do {
+                let dropped = try await evaluator.dropUnusedIndexes()
+                if !dropped.isEmpty { logger.info("dropped indexes no segment uses: \(dropped.joined(separator: ", "))") }
+            } catch {
+                logger.error("could not look for unused segment indexes: \(error)")
+            }
             while !Task.isCancelled {
                 do {
                     // Straight on only while a backlog remains: stepping again the moment a few new events
