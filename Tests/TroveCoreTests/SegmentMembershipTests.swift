@@ -297,6 +297,16 @@ extension SegmentMembershipTests {
         #expect(eventOnly.contains("SEARCH e USING COVERING INDEX events_of_name_") && eventOnly.contains("(name_id=?)"), "\(eventOnly)")
         #expect(eventOnly.contains("SEARCH p USING INTEGER PRIMARY KEY"), "\(eventOnly)")
         #expect(!eventOnly.contains("TEMP B-TREE") && !eventOnly.contains("SCAN"), "\(eventOnly)")
+
+        // An ad-hoc filter on a name no segment counts has no index to seek in: it reads the events once,
+        // never once per candidate profile.
+        let adHoc = try await w.db.pool.read { db in
+            let filter = try ChameleonFilter.parse(json(#"{"items":[{"prop":"plan","op":"eq","value":"pro"},{"kind":"event","value":"Viewed"}]}"#))
+            let query = try SegmentCompiler.over(db, account: w.account, now: fixedNow).membersQuery(filter, columns: "p.id").statement()
+            return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query.sql, arguments: query.statementArguments)
+                .map { $0["detail"] as String }.joined(separator: "\n")
+        }
+        #expect(adHoc.contains("LIST SUBQUERY") && !adHoc.contains("CORRELATED"), "\(adHoc)")
     }
 
     /// Segments create the indexes they read and take them away again: each one costs every insert.

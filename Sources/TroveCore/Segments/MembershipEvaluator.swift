@@ -183,21 +183,25 @@ public final class MembershipEvaluator: Sendable {
     /// The condition for re-checking single profiles: every event condition counted per profile.
     static func compiledPerProfile(segment id: Int64, account: Int64, now: Timestamp, db: Database) throws -> (Segment, SegmentCompiler.Output)? {
         guard let segment = try Segment.fetch(db, account: account, id: id), let filter = try segment.filter() else { return nil }
-        return (segment, try SegmentCompiler.over(db, account: account, now: now, perProfile: true).compile(filter, segment: id))
+        return (segment, try SegmentCompiler.over(db, account: account, now: now, perProfile: true, createsIndexes: true).compile(filter, segment: id))
     }
 
     /// The statement selecting `columns` from a dynamic segment's members as of `now` (nil: manual or gone).
-    static func membersQuery(segment id: Int64, account: Int64, now: Timestamp, db: Database, columns: String) throws
+    /// `createsIndexes`: the caller ensures the output's indexes before running it.
+    static func membersQuery(segment id: Int64, account: Int64, now: Timestamp, db: Database, columns: String, createsIndexes: Bool = false) throws
         -> (Segment, SegmentCompiler.MembersQuery)?
     {
         guard let segment = try Segment.fetch(db, account: account, id: id), let filter = try segment.filter() else { return nil }
-        return (segment, try SegmentCompiler.over(db, account: account, now: now).membersQuery(filter, segment: id, columns: columns))
+        let compiler = SegmentCompiler.over(db, account: account, now: now, createsIndexes: createsIndexes)
+        return (segment, try compiler.membersQuery(filter, segment: id, columns: columns))
     }
 
     /// Evaluates the whole segment, diffs it against the stored membership, and records the changes;
     /// a build also makes the new version current, in the same transaction (the atomic swap).
     static func evaluateFully(segment id: Int64, account: Int64, now: Timestamp, db: Database, build: Bool) throws -> Change {
-        guard let (segment, members) = try membersQuery(segment: id, account: account, now: now, db: db, columns: "p.id") else { return Change() }
+        guard let (segment, members) = try membersQuery(segment: id, account: account, now: now, db: db, columns: "p.id", createsIndexes: true) else {
+            return Change()
+        }
         let output = members.output
         try SegmentIndex.ensure(output.indexes, db)
         try db.execute(sql: "DELETE FROM temp.membership_matched")

@@ -36,14 +36,22 @@ struct SegmentCompiler {
     var subject = Subject.profiles
     /// Segment conditions: what segment `id` is (nil: none such).
     let resolve: (Int64) throws -> Reference?
-    /// Event conditions: the id of an event name (nil: never seen, so nobody did it).
-    let eventName: (String) throws -> Int64?
+    /// Event conditions: an event name's id (nil: never seen, so nobody did it), and whether its index
+    /// will be there when the statement runs.
+    let eventName: (String) throws -> EventName?
     /// Count every event condition per profile (re-checking a few touched profiles, explain) rather
     /// than as the set of all profiles that qualify.
     var perProfile = false
 
+    struct EventName {
+        var id: Int64
+        /// Without its index, counting per profile would scan every event once per profile: the set form
+        /// scans them once.
+        var indexed: Bool
+    }
+
     init(account: Int64, now: Timestamp, perProfile: Bool = false, resolve: @escaping (Int64) throws -> Reference?,
-         eventName: @escaping (String) throws -> Int64?) {
+         eventName: @escaping (String) throws -> EventName?) {
         self.account = account
         self.now = now
         self.perProfile = perProfile
@@ -51,12 +59,17 @@ struct SegmentCompiler {
         self.eventName = eventName
     }
 
-    /// A compiler resolving segments and event names in `db`.
-    static func over(_ db: Database, account: Int64, now: Timestamp, perProfile: Bool = false) -> SegmentCompiler {
+    /// A compiler resolving segments and event names in `db`. `createsIndexes`: the caller runs
+    /// `SegmentIndex.ensure` on the output before the statement (the evaluator); otherwise only indexes
+    /// that exist already are counted on.
+    static func over(_ db: Database, account: Int64, now: Timestamp, perProfile: Bool = false, createsIndexes: Bool = false) -> SegmentCompiler {
         SegmentCompiler(
             account: account, now: now, perProfile: perProfile, resolve: Segment.resolver(db, account: account),
             eventName: { name in
-                try Int64.fetchOne(db, sql: "SELECT id FROM event_names WHERE account_id = ? AND uid = ?", arguments: [account, name])
+                guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM event_names WHERE account_id = ? AND uid = ?", arguments: [account, name])
+                else { return nil }
+                let indexed = try createsIndexes || SegmentIndex.exists(.eventName(id), db)
+                return EventName(id: id, indexed: indexed)
             })
     }
 
@@ -78,7 +91,7 @@ struct SegmentCompiler {
             return output
         }
         let items = Self.conjuncts(node)
-        let index = try compositeIndex(items)
+        let index = compositeIndex(items)
         var placement = Placement()
         if let index {
             output.indexes.insert(index.index)
@@ -100,7 +113,7 @@ struct SegmentCompiler {
     /// The composite index for the top-level AND's profile properties: equalities first (the planner
     /// seeks on all of them), then ranges (it seeks on the first), then the rest (read from the index
     /// rather than the row), then `company_id` when a company condition needs it.
-    func compositeIndex(_ items: [FilterNode]) throws -> (index: SegmentIndex, seeks: Bool)? {
+    func compositeIndex(_ items: [FilterNode]) -> (index: SegmentIndex, seeks: Bool)? {
         var equalities: [String] = [], ranges: [String] = [], others: [String] = []
         var company = false
         for case .condition(let c) in items {
@@ -238,10 +251,10 @@ struct SegmentCompiler {
         guard let name = try eventName(test.name) else {
             return test.matchesZero ? .true : .false  // nobody did it (yet): re-evaluated when it arrives
         }
-        output.indexes.insert(.eventName(name))
-        var matching = try events(test, name: name, into: &output)
+        output.indexes.insert(.eventName(name.id))
+        var matching = try events(test, name: name.id, into: &output)
         let op = Self.countSQL[test.countOp] ?? ">="
-        if perProfile {
+        if perProfile && name.indexed {
             return SQLFragment("(SELECT count(*) FROM events e WHERE ") + matching + SQLFragment(" AND e.profile_id = p.id) \(op) ?", [test.count.databaseValue])
         }
         matching = SQLFragment("SELECT e.profile_id FROM events e WHERE ") + matching + SQLFragment(" GROUP BY e.profile_id HAVING ")
@@ -269,7 +282,7 @@ struct SegmentCompiler {
     func eventCount(_ test: EventTest) throws -> SQLFragment {
         guard let name = try eventName(test.name) else { return SQLFragment("0") }
         var output = Output(condition: .true)
-        return SQLFragment("SELECT count(*) FROM events e WHERE ") + (try events(test, name: name, into: &output)) + SQLFragment(" AND e.profile_id = p.id")
+        return SQLFragment("SELECT count(*) FROM events e WHERE ") + (try events(test, name: name.id, into: &output)) + SQLFragment(" AND e.profile_id = p.id")
     }
 
     static let countSQL: [FilterOperator: String] = [.eq: "=", .ne: "<>", .gt: ">", .lt: "<", .gte: ">=", .lte: "<="]

@@ -97,6 +97,10 @@ struct SegmentIndex: Hashable, Sendable {
         return dropped
     }
 
+    static func exists(_ index: SegmentIndex, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [index.name]) ?? false
+    }
+
     static func existingNames(_ db: Database) throws -> Set<String> {
         let names = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'")
         return Set(names.filter { name in managedPrefixes.contains { name.hasPrefix($0) } })
