@@ -1,7 +1,8 @@
 import GRDB
 
 /// SQL text with `?` placeholders and the values bound to them, in order. User values only ever travel as
-/// arguments; the text holds nothing but fixed SQL and normalized property names (letters, digits, `_`).
+/// arguments; the text holds nothing but fixed SQL, normalized property names (letters, digits, `_`) and
+/// event-name ids read from the database (integers).
 struct SQLFragment {
     var sql: String
     var arguments: [DatabaseValue]
