@@ -24,6 +24,7 @@ public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> 
     ReadController(services: services).addRoutes(to: router)
     SegmentController(services: services).addRoutes(to: router)
     CustomerIOSegmentController(services: services).addRoutes(to: router)
+    ExportController(services: services).addRoutes(to: router)
     return router
 }
 
@@ -36,6 +37,6 @@ public func buildApplication(
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "Trove"),
         onServerRunning: { channel in onListening(channel.localAddress?.port ?? options.port) },
         logger: logger)
-    app.addServices(MembershipService(evaluator: services.membership, logger: logger))
+    app.addServices(MembershipService(evaluator: services.membership, logger: logger), ExportService(runner: services.exportRunner, logger: logger))
     return app
 }

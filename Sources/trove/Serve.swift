@@ -20,6 +20,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "normal: commits survive a process crash; full: also power loss (an fsync per commit).")
     var durability: Durability = .normal
 
+    @Option(help: "Base URL of links Trove hands out, e.g. export downloads (default http://<host>:<port>, or TROVE_PUBLIC_URL).")
+    var publicURL: String?
+
+    @Option(help: "Directory for export files (default: <database>-exports).")
+    var exportsDir: String?
+
+    @Option(help: "Days export files are kept.")
+    var exportRetentionDays: Int = 7
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         let host = host ?? env["TROVE_HOST"] ?? "127.0.0.1"
@@ -28,8 +37,13 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "trove")
         logger.logLevel = .info
+        guard exportRetentionDays >= 1 else { throw ValidationError("--export-retention-days must be at least 1") }
         let database = try db.open(durability: durability)
-        let services = TroveServices(database: database, clock: try clockOptions.clock(), logger: logger)
+        let exports = ExportSettings(
+            directory: exportsDir ?? ExportSettings.defaultDirectory(database: database.path),
+            publicURL: publicURL ?? env["TROVE_PUBLIC_URL"] ?? "http://\(host):\(port)",
+            retention: .seconds(Int64(exportRetentionDays) * 86_400))
+        let services = TroveServices(database: database, clock: try clockOptions.clock(), exports: exports, logger: logger)
         if let credentials = try services.accounts.ensureDefaultAccount() {
             FileHandle.standardError.write(Data("Created account \"default\". Its credentials are shown once:\n".utf8))
             printJSON(credentials.json)

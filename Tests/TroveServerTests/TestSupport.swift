@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import Synchronization
 import Testing
 import TroveCore
 @testable import TroveServer
@@ -22,17 +23,32 @@ func fixtureJSON(_ path: String) throws -> JSON {
 
 let testNow = Timestamp.parseISO8601("2026-03-01T12:00:00Z")!
 
+/// A clock a test moves by hand.
+final class MovableClock: Sendable {
+    let value: Mutex<Timestamp>
+    init(_ t: Timestamp = testNow) { value = Mutex(t) }
+    var clock: TroveClock { TroveClock { self.value.withLock { $0 } } }
+    func advance(seconds: Int64) { value.withLock { $0 = $0.adding(milliseconds: seconds * 1000) } }
+}
+
 /// A Trove server over a fresh database file, with one account, driven through its router.
 struct TestTrove {
     let services: TroveServices
     let credentials: Credentials
 
-    init(now: Timestamp? = testNow) throws {
+    init(now: Timestamp? = testNow, clock: TroveClock? = nil, exports: ExportSettings? = nil) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trove-server-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let database = try AppDatabase(path: dir.appendingPathComponent("trove.sqlite").path)
-        services = TroveServices(database: database, clock: now.map(TroveClock.fixed) ?? .system)
+        services = TroveServices(database: database, clock: clock ?? now.map(TroveClock.fixed) ?? .system, exports: exports)
         credentials = try services.accounts.ensureDefaultAccount()!
+    }
+
+    /// The same database file and settings, as a restarted server sees them.
+    init(reopening other: TestTrove, clock: TroveClock) throws {
+        let database = try AppDatabase(path: other.services.database.path)
+        services = TroveServices(database: database, clock: clock, exports: other.services.exports.settings)
+        credentials = other.credentials
     }
 
     var secret: String { credentials.accountSecret }
@@ -95,5 +111,11 @@ extension JSON {
     var int: Int64? {
         if case .int(let i) = self { return i }
         return nil
+    }
+
+    /// An object's keys in order.
+    var objectKeys: [String] {
+        if case .object(let members) = self { return members.map(\.key) }
+        return []
     }
 }

@@ -56,6 +56,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 case .invalid(let m): (.unprocessableContent, m, [:])
                 }
             case let e as SegmentError: (HTTPResponse.Status(code: e.status), e.description, [:])
+            case let e as ExportError: (HTTPResponse.Status(code: e.status), e.description, [:])
             case let e as AuthenticationError: (family == .chameleon ? .forbidden : .unauthorized, e.description, [:])
             case let e as any HTTPResponseError:
                 (e.status, e.status == .notFound ? "no such route" : e.status.reasonPhrase, [:])

@@ -15,8 +15,12 @@ public struct TroveServices: Sendable {
     public let explain: SegmentExplain
     public let manualMembership: ManualMembership
     public let membership: MembershipEvaluator
+    public let exports: ExportStore
+    public let exportRunner: ExportRunner
 
-    public init(database: AppDatabase, clock: TroveClock = .system, logger: Logger = Logger(label: "trove")) {
+    /// `exports`: where export files go and the base of their links (default: beside the database,
+    /// links to http://127.0.0.1:8080).
+    public init(database: AppDatabase, clock: TroveClock = .system, exports: ExportSettings? = nil, logger: Logger = Logger(label: "trove")) {
         self.database = database
         self.clock = clock
         self.accounts = AccountStore(database: database, clock: clock)
@@ -30,5 +34,8 @@ public struct TroveServices: Sendable {
         self.explain = SegmentExplain(database: database, clock: clock)
         self.manualMembership = ManualMembership(database: database, clock: clock)
         self.membership = MembershipEvaluator(database: database, clock: clock, logger: logger)
+        let exportSettings = exports ?? ExportSettings(directory: ExportSettings.defaultDirectory(database: database.path), publicURL: "http://127.0.0.1:8080")
+        self.exports = ExportStore(database: database, clock: clock, settings: exportSettings)
+        self.exportRunner = ExportRunner(database: database, clock: clock, settings: exportSettings, logger: logger)
     }
 }

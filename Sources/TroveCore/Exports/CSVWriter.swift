@@ -1,0 +1,62 @@
+import Foundation
+
+/// RFC 4180 CSV (UTF-8, LF line ends) into a file, through a buffer of bounded size, so an export of any
+/// length uses the same memory.
+struct CSVWriter {
+    let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private(set) var bytesWritten: Int64 = 0
+    static let flushAt = 1 << 20
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+        }
+        self.handle = handle
+        buffer.reserveCapacity(Self.flushAt + 64 * 1024)
+    }
+
+    mutating func row(_ fields: [String]) throws {
+        for (i, field) in fields.enumerated() {
+            if i > 0 { buffer.append(UInt8(ascii: ",")) }
+            append(field)
+        }
+        buffer.append(UInt8(ascii: "\n"))
+        if buffer.count >= Self.flushAt { try flush() }
+    }
+
+    /// A field is quoted when it holds a comma, a quote, CR or LF; quotes inside are doubled.
+    private mutating func append(_ field: String) {
+        let utf8 = field.utf8
+        var needsQuotes = false
+        for byte in utf8 where Self.special(byte) {
+            needsQuotes = true
+            break
+        }
+        guard needsQuotes else { buffer.append(contentsOf: utf8); return }
+        buffer.append(UInt8(ascii: "\""))
+        for byte in utf8 {
+            if byte == UInt8(ascii: "\"") { buffer.append(byte) }
+            buffer.append(byte)
+        }
+        buffer.append(UInt8(ascii: "\""))
+    }
+
+    static func special(_ byte: UInt8) -> Bool {
+        byte == 0x2C || byte == 0x22 || byte == 0x0A || byte == 0x0D  // , " LF CR
+    }
+
+    mutating func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try handle.write(contentsOf: buffer)
+        bytesWritten += Int64(buffer.count)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, syncs to disk and closes: the file is complete once this returns.
+    mutating func finish() throws {
+        try flush()
+        try handle.synchronize()
+        try handle.close()
+    }
+}

@@ -1,0 +1,70 @@
+import GRDB
+
+/// One export job (SPEC §7), as stored.
+public struct Export: Sendable, Equatable {
+    public enum Status: String, Sendable { case pending, done, failed }
+
+    public var id: Int64
+    public var account: Int64
+    public var type: String
+    public var request: JSON
+    public var description: String
+    public var status: Status
+    public var total: Int64
+    public var downloads: Int64
+    public var attempts: Int64
+    public var error: String?
+    public var fileBytes: Int64?
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+    public var finishedAt: Timestamp?
+    public var expiresAt: Timestamp?
+    public var removedAt: Timestamp?
+
+    static let columns = """
+        id, account_id, type, request, description, status, total, downloads, attempts, error, file_bytes,
+        created_at, updated_at, finished_at, expires_at, removed_at
+        """
+
+    init(row: Row) throws {
+        id = row["id"]
+        account = row["account_id"]
+        type = row["type"]
+        request = try JSONParser.parse(Array((row["request"] as String).utf8))
+        description = row["description"]
+        status = Status(rawValue: row["status"]) ?? .failed
+        total = row["total"]
+        downloads = row["downloads"]
+        attempts = row["attempts"]
+        error = row["error"]
+        fileBytes = row["file_bytes"]
+        createdAt = Timestamp(milliseconds: row["created_at"])
+        updatedAt = Timestamp(milliseconds: row["updated_at"])
+        finishedAt = (row["finished_at"] as Int64?).map(Timestamp.init(milliseconds:))
+        expiresAt = (row["expires_at"] as Int64?).map(Timestamp.init(milliseconds:))
+        removedAt = (row["removed_at"] as Int64?).map(Timestamp.init(milliseconds:))
+    }
+
+    static func fetch(_ db: Database, account: Int64, id: Int64) throws -> Export? {
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM exports WHERE account_id = ? AND id = ?", arguments: [account, id]).map(Export.init)
+    }
+
+    /// The `/v1` form, as Customer.io's App API returns exports. Trove has no per-user logins, so
+    /// `user_email` and `user_id` are null.
+    public var v1JSON: JSON {
+        .object([
+            JSONMember("id", .int(id)),
+            JSONMember("deduplicate_id", .string("\(id):\(updatedAt.seconds)")),
+            JSONMember("description", .string(description)),
+            JSONMember("downloads", .int(downloads)),
+            JSONMember("failed", .bool(status == .failed)),
+            JSONMember("status", .string(status.rawValue)),
+            JSONMember("total", .int(total)),
+            JSONMember("type", .string(type)),
+            JSONMember("user_email", .null),
+            JSONMember("user_id", .null),
+            JSONMember("created_at", .int(createdAt.seconds)),
+            JSONMember("updated_at", .int(updatedAt.seconds)),
+        ])
+    }
+}

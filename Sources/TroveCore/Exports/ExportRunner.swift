@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+import Logging
+
+/// Runs export jobs (SPEC §7) one at a time, oldest first, and removes files past their retention.
+/// A job is a row: a run that a crash interrupts leaves it `pending` with its attempt counted, and the
+/// next start redoes it from the beginning into a fresh `.partial` file; only a complete, synced file is
+/// renamed into place, and only then is the row marked done. A job that keeps dying fails after
+/// `maxAttempts` rather than staying pending forever; a job that throws fails alone.
+public final class ExportRunner: Sendable {
+    public let database: AppDatabase
+    public let clock: TroveClock
+    public let settings: ExportSettings
+    let logger: Logger
+
+    public static let maxAttempts: Int64 = 3
+
+    public init(database: AppDatabase, clock: TroveClock = .system, settings: ExportSettings, logger: Logger = Logger(label: "trove.exports")) {
+        self.database = database
+        self.clock = clock
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// One job, else one retention pass. Returns whether there was anything to do.
+    @discardableResult
+    public func step() async throws -> Bool {
+        if let job = try await claim() {
+            await run(job)
+            return true
+        }
+        return try await removeExpired() > 0
+    }
+
+    /// Steps until nothing is left (tests, the CLI).
+    public func runUntilIdle() async throws {
+        while try await step() {}
+    }
+
+    /// The oldest pending job, its attempt counted; one interrupted too often is failed instead.
+    func claim() async throws -> Export? {
+        let now = clock.now()
+        return try await database.pool.write { db in
+            while let row = try Row.fetchOne(db, sql: "SELECT \(Export.columns) FROM exports WHERE status = 'pending' ORDER BY id LIMIT 1") {
+                let export = try Export(row: row)
+                if export.attempts >= Self.maxAttempts {
+                    try Self.fail(export.id, "stopped \(export.attempts) times while running (the server was interrupted)", now: now, db)
+                    continue
+                }
+                try db.execute(sql: "UPDATE exports SET attempts = attempts + 1 WHERE id = ?", arguments: [export.id])
+                return export
+            }
+            return nil
+        }
+    }
+
+    func run(_ export: Export) async {
+        let partial = settings.partialFile(export.id)
+        do {
+            try FileManager.default.createDirectory(atPath: settings.directory, withIntermediateDirectories: true)
+            let now = clock.now()
+            let (total, bytes) = try await database.pool.read { db in  // one read transaction: one snapshot
+                var csv = try CSVWriter(path: partial)
+                do {
+                    let total: Int64
+                    switch export.type {
+                    case "customers":
+                        total = try CustomerExport.parse(export.request).write(db, account: export.account, now: now, to: &csv)
+                    default:
+                        throw ExportError.invalid("exports of type \(export.type) are not supported")
+                    }
+                    try csv.finish()
+                    return (total, csv.bytesWritten)
+                } catch {
+                    try? csv.handle.close()
+                    throw error
+                }
+            }
+            try FileManager.default.moveItemReplacing(from: partial, to: settings.file(export.id))
+            let finished = clock.now()
+            try await database.pool.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE exports SET status = 'done', total = ?, file_bytes = ?, finished_at = ?, expires_at = ?, updated_at = ?
+                        WHERE id = ? AND status = 'pending'
+                        """,
+                    arguments: [total, bytes, finished.milliseconds, finished.milliseconds + settings.retention.milliseconds,
+                                finished.milliseconds, export.id])
+            }
+            logger.info("export \(export.id) done: \(total) rows, \(bytes) bytes")
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            let message = (error as? ExportError)?.description ?? "\(error)"
+            logger.error("export \(export.id) failed: \(message)")
+            let now = clock.now()
+            do {
+                try await database.pool.write { db in try Self.fail(export.id, message, now: now, db) }
+            } catch {
+                logger.error("could not record export \(export.id) as failed: \(error)")
+            }
+        }
+    }
+
+    static func fail(_ id: Int64, _ message: String, now: Timestamp, _ db: Database) throws {
+        try db.execute(
+            sql: "UPDATE exports SET status = 'failed', error = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
+            arguments: [message, now.milliseconds, id])
+    }
+
+    /// Deletes files past their retention; the rows stay (listed, with a download refused).
+    func removeExpired() async throws -> Int {
+        let now = clock.now()
+        let due = try await database.pool.read { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM exports WHERE status = 'done' AND removed_at IS NULL AND expires_at <= ?", arguments: [now.milliseconds])
+        }
+        for id in due {
+            try? FileManager.default.removeItem(atPath: settings.file(id))
+            try await database.pool.write { db in
+                try db.execute(sql: "UPDATE exports SET removed_at = ? WHERE id = ?", arguments: [now.milliseconds, id])
+            }
+        }
+        return due.count
+    }
+}
+
+extension FileManager {
+    /// `rename(2)`: atomic on one file system, replacing what was there.
+    func moveItemReplacing(from source: String, to destination: String) throws {
+        guard rename(source, destination) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination, NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)])
+        }
+    }
+}

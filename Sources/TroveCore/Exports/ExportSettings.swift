@@ -1,0 +1,32 @@
+import Foundation
+
+/// Where export files go and how they are handed out.
+public struct ExportSettings: Sendable {
+    /// Export files live here, one `<id>.csv` per export (written as `.partial` and renamed when complete).
+    public var directory: String
+    /// The base of download links (`--public-url`), e.g. `https://trove.example.com`.
+    public var publicURL: String
+    /// How long a download link works (SPEC §7: 15 minutes).
+    public var linkLifetime: Duration
+    /// How long files are kept (SPEC §7: 7 days, configurable).
+    public var retention: Duration
+
+    public init(directory: String, publicURL: String, linkLifetime: Duration = .seconds(15 * 60), retention: Duration = .seconds(7 * 86_400)) {
+        self.directory = directory
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.linkLifetime = linkLifetime
+        self.retention = retention
+    }
+
+    /// The default directory: beside the database file, named after it.
+    public static func defaultDirectory(database path: String) -> String {
+        path + "-exports"
+    }
+
+    func file(_ id: Int64) -> String { (directory as NSString).appendingPathComponent("\(id).csv") }
+    func partialFile(_ id: Int64) -> String { file(id) + ".partial" }
+}
+
+extension Duration {
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}

@@ -1,0 +1,43 @@
+import Hummingbird
+import TroveCore
+
+/// Customer.io-style exports (SPEC §7): `/v1/exports…` with Bearer `app_api_key`, and the file behind a
+/// signed link, which carries no credentials.
+struct ExportController<Context: RequestContext> {
+    let services: TroveServices
+
+    func addRoutes(to router: Router<Context>) {
+        router.post("/v1/exports/customers") { request, _ in
+            let account = try services.appAPIAccount(request)
+            let export = try services.exports.createCustomers(account: account, body: try await request.jsonBody())
+            return Response.json(["export": export.v1JSON])
+        }
+        router.get("/v1/exports") { request, _ in
+            let account = try services.appAPIAccount(request)
+            return Response.json(["exports": .array(try services.exports.list(account: account).map(\.v1JSON))])
+        }
+        router.get("/v1/exports/:id") { request, context in
+            let account = try services.appAPIAccount(request)
+            return Response.json(["export": try services.exports.get(account: account, id: try Self.id(context)).v1JSON])
+        }
+        router.get("/v1/exports/:id/download") { request, context in
+            let account = try services.appAPIAccount(request)
+            return Response.json(["url": .string(try services.exports.downloadURL(account: account, id: try Self.id(context)))])
+        }
+        router.get("/exports/:id/file") { request, context in
+            let file = try services.exports.file(export: try Self.id(context), expires: request.query("expires"), signature: request.query("signature"))
+            let body = try await FileIO().loadFile(path: file.path, context: context)
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(file.name)\""],
+                body: body)
+        }
+    }
+
+    static func id(_ context: Context) throws -> Int64 {
+        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
+            throw ExportError.notFound("no export with id \(context.parameters.get("id") ?? "")")
+        }
+        return id
+    }
+}

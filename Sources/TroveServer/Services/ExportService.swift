@@ -1,0 +1,27 @@
+import Logging
+import ServiceLifecycle
+import TroveCore
+
+/// Runs export jobs in the background (SPEC §7): at start it picks up whatever a stop left pending, then
+/// looks for new jobs and expired files every `interval`.
+struct ExportService: Service {
+    let runner: ExportRunner
+    var interval: Duration = .milliseconds(200)
+    let logger: Logger
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    if try await runner.step() { continue }
+                    try await Task.sleep(for: interval)
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.error("export runner failed; retrying in 1 s: \(error)")
+                    try await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+    }
+}
