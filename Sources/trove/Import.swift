@@ -49,7 +49,7 @@ struct Import: AsyncParsableCommand {
 }
 
 /// A one-line progress bar on stderr, drawn only when stderr is a terminal.
-final class ProgressBar {
+final class ProgressBar: Sendable {
     let enabled = isatty(2) != 0
     let started = Date()
 

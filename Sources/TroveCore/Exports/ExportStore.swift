@@ -36,6 +36,35 @@ public struct ExportStore: Sendable {
         }
     }
 
+    /// `trove export customers`: the same file as a customers export, written straight to `path` (through
+    /// `path.partial`, renamed when complete) from one snapshot. Returns rows and bytes.
+    public func writeCustomers(account: Int64, body: JSON, to path: String, progress: CustomerExport.Progress? = nil) async throws -> (rows: Int64, bytes: Int64) {
+        let export = try CustomerExport.parse(body)
+        let now = clock.now()
+        let partial = path + ".partial"
+        do {
+            let result = try await database.pool.read { db in
+                var csv = try CSVWriter(path: partial)
+                do {
+                    let rows = try export.write(db, account: account, now: now, to: &csv, progress: progress)
+                    try csv.finish()
+                    return (rows, csv.bytesWritten)
+                } catch {
+                    try? csv.handle.close()
+                    throw error
+                }
+            }
+            try FileManager.default.moveItemReplacing(from: partial, to: path)
+            return result
+        } catch let e as SegmentError {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw ExportError.invalid(e.description)
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+    }
+
     static func describe(_ export: CustomerExport) -> String {
         let columns = export.attributes.isEmpty ? "" : " with " + export.attributes.map(\.name).joined(separator: ", ")
         return (export.filter == nil ? "All customers" : "Customers matching a filter") + columns
