@@ -25,6 +25,7 @@ public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> 
     SegmentController(services: services).addRoutes(to: router)
     CustomerIOSegmentController(services: services).addRoutes(to: router)
     ExportController(services: services).addRoutes(to: router)
+    CustomerController(services: services).addRoutes(to: router)
     return router
 }
 

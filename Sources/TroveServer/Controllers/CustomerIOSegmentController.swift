@@ -46,7 +46,7 @@ struct CustomerIOSegmentController<Context: RequestContext> {
         }
         router.get("/v1/customers/:customer/segments") { request, context in
             let account = try services.appAPIAccount(request)
-            let customer = try CustomerID(context.parameters.get("customer") ?? "", idType: request.query("id_type"))
+            let customer = try CustomerID(context.pathParameter("customer"), idType: request.query("id_type"))
             return Response.json(try services.segmentReader.segmentsOf(account: account, customer: customer))
         }
         for (action, add) in [("add_customers", true), ("remove_customers", false)] {

@@ -55,3 +55,11 @@ extension Parameters {
         return id
     }
 }
+
+extension RequestContext {
+    /// A path parameter, percent-decoded: clients URL-encode identifiers (`ann%40example.com`).
+    func pathParameter(_ name: String) -> String {
+        let raw = parameters.get(name) ?? ""
+        return raw.removingPercentEncoding ?? raw
+    }
+}

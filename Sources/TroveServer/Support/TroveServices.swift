@@ -16,6 +16,7 @@ public struct TroveServices: Sendable {
     public let manualMembership: ManualMembership
     public let membership: MembershipEvaluator
     public let exports: ExportStore
+    public let customers: CustomerReader
     public let exportRunner: ExportRunner
 
     /// `exports`: where export files go and the base of their links (default: beside the database,
@@ -35,6 +36,7 @@ public struct TroveServices: Sendable {
         self.manualMembership = ManualMembership(database: database, clock: clock)
         self.membership = MembershipEvaluator(database: database, clock: clock, logger: logger)
         let exportSettings = exports ?? ExportSettings(directory: ExportSettings.defaultDirectory(database: database.path), publicURL: "http://127.0.0.1:8080")
+        self.customers = CustomerReader(database: database, clock: clock)
         self.exports = ExportStore(database: database, clock: clock, settings: exportSettings)
         self.exportRunner = ExportRunner(database: database, clock: clock, settings: exportSettings, logger: logger)
     }

@@ -1,0 +1,40 @@
+import Hummingbird
+import TroveCore
+
+/// The App API's customer lookups (SPEC §7), Bearer `app_api_key`.
+struct CustomerController<Context: RequestContext> {
+    let services: TroveServices
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("/v1/customers") { request, _ in
+            let account = try services.appAPIAccount(request)
+            guard let email = request.query("email"), !email.isEmpty else { throw ReadError.invalid("email: required") }
+            return Response.json(try services.customers.byEmail(account: account, email: email))
+        }
+        router.post("/v1/customers") { request, _ in
+            let account = try services.appAPIAccount(request)
+            let limit = try request.limit(default: 50, max: CustomerReader.maxSearchPage)
+            return Response.json(try services.customers.search(account: account, body: try await request.jsonBody(), start: request.query("start"), limit: limit))
+        }
+        router.get("/v1/customers/:customer/attributes") { request, context in
+            let account = try services.appAPIAccount(request)
+            let customer = try CustomerID(context.pathParameter("customer"), idType: request.query("id_type"))
+            return Response.json(try services.customers.attributes(account: account, customer: customer))
+        }
+        router.post("/v1/customers/attributes") { request, _ in
+            let account = try services.appAPIAccount(request)
+            let body = try await request.jsonBody()
+            guard case .array(let values)? = body["ids"] else { throw ReadError.invalid("ids: required, an array of customer ids") }
+            let idType = request.query("id_type") ?? body["id_type"]?.stringValue
+            var ids: [CustomerID] = []
+            for (i, value) in values.enumerated() {
+                switch value {
+                case .string(let s): ids.append(try CustomerID(s, idType: idType))
+                case .int(let n): ids.append(try CustomerID(String(n), idType: idType))
+                default: throw ReadError.invalid("ids[\(i)]: must be a string or an integer")
+                }
+            }
+            return Response.json(try services.customers.attributes(account: account, ids: ids))
+        }
+    }
+}
