@@ -7,5 +7,6 @@ public enum TroveMigrations {
         ("0003_segments", String(decoding: PackageResources._003_segments_sql, as: UTF8.self)),
         ("0004_event_name_indexes", String(decoding: PackageResources._004_event_name_indexes_sql, as: UTF8.self)),
         ("0005_exports", String(decoding: PackageResources._005_exports_sql, as: UTF8.self)),
+        ("0006_anonymous_events", String(decoding: PackageResources._006_anonymous_events_sql, as: UTF8.self)),
     ]
 }

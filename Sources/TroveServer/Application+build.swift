@@ -26,6 +26,7 @@ public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> 
     CustomerIOSegmentController(services: services).addRoutes(to: router)
     ExportController(services: services).addRoutes(to: router)
     CustomerController(services: services).addRoutes(to: router)
+    TrackController(services: services).addRoutes(to: router)
     return router
 }
 

@@ -79,12 +79,12 @@ extension WriteSession {
         } else if let found = try resolveProfile(account: account, uid: e.uid, email: e.email, id: e.profileID) {
             return found.id
         }
-        guard let uid = e.uid else {
+        guard e.uid != nil || (e.createsByEmail && e.email != nil) else {
             throw IngestError.invalid("uid: required to create the event's profile; no profile has email \"\(e.email ?? "")\"")
         }
         if onMissing == .ignore { return nil }
         return try insertProfile(
-            account: account, uid: uid, email: e.email, companyID: nil, disabled: false, admin: false, createdAt: now, properties: "{}")
+            account: account, uid: e.uid, email: e.email, companyID: nil, disabled: false, admin: false, createdAt: now, properties: "{}")
     }
 
     func internEventName(account: Int64, uid: String, name: String) throws -> (id: Int64, name: String) {

@@ -55,6 +55,8 @@ public struct ProfileInput: Sendable {
     public var createdAt: Timestamp?
     public var properties: [JSONMember]
     public var warnings: [IngestWarning]
+    /// An unknown email creates a profile without a uid (the Track API, where the email is the identifier).
+    public var createsByEmail = false
 
     public static func parse(_ json: JSON, normalizer: ValueNormalizer) throws(IngestError) -> ProfileInput {
         guard case .object(let members) = json else { throw .invalid("body: expected a JSON object, got \(json.typeName)") }
@@ -112,6 +114,8 @@ public struct EventInput: Sendable {
     /// The properties serialized, done while parsing so the writer only binds bytes; nil when none.
     public var propertiesJSON: [UInt8]?
     public var warnings: [IngestWarning]
+    /// An unknown email creates the profile without a uid (the Track API).
+    public var createsByEmail = false
 
     public static func parse(_ json: JSON, normalizer: ValueNormalizer, source: EventSource) throws(IngestError) -> EventInput {
         guard case .object(let members) = json else { throw .invalid("body: expected a JSON object, got \(json.typeName)") }

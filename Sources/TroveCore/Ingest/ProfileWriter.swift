@@ -60,7 +60,9 @@ extension WriteSession {
         let existing = try resolveProfile(account: account, uid: input.uid, email: input.email, id: input.id)
         if existing == nil {
             if onMissing == .ignore { return .skipped }
-            guard input.uid != nil else { throw IngestError.invalid("uid: required to create a profile; no profile has this email or id") }
+            guard input.uid != nil || (input.createsByEmail && input.email != nil) else {
+                throw IngestError.invalid("uid: required to create a profile; no profile has this email or id")
+            }
         }
         let properties = Self.merge(Self.parseProperties(existing?.properties), input.properties)
         try Self.checkPropertyCount(properties)
@@ -108,7 +110,7 @@ extension WriteSession {
             rowID = existing.id
         } else {
             rowID = try insertProfile(
-                account: account, uid: input.uid!, email: input.email, companyID: companyID, disabled: input.disabled ?? false,
+                account: account, uid: input.uid, email: input.email, companyID: companyID, disabled: input.disabled ?? false,
                 admin: input.admin ?? false, createdAt: input.createdAt ?? now, properties: text)
         }
         try markForMembership(.profile, rowID)
@@ -119,7 +121,7 @@ extension WriteSession {
     }
 
     func insertProfile(
-        account: Int64, uid: String, email: String?, companyID: Int64?, disabled: Bool, admin: Bool, createdAt: Timestamp,
+        account: Int64, uid: String?, email: String?, companyID: Int64?, disabled: Bool, admin: Bool, createdAt: Timestamp,
         properties: String
     ) throws -> Int64 {
         let insert = try statement(.insertProfile)
@@ -134,7 +136,7 @@ extension WriteSession {
         insert.bind(9, properties)
         try insert.execute(db)
         let id = db.lastInsertedRowID
-        profileIDs[AccountKey(account: account, key: uid)] = id
+        if let uid { profileIDs[AccountKey(account: account, key: uid)] = id }
         return id
     }
 

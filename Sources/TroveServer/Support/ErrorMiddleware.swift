@@ -63,7 +63,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             default:
                 (.serviceUnavailable, "temporarily unavailable; retry shortly", [.retryAfter: "1"])
             }
+        // Customer.io's Track API answers every request it cannot take with 400.
+        let shown = family == .trackAPI && status == .unprocessableContent ? .badRequest : status
         if status.code >= 500 { logger.error("request failed: \(error)") }
-        return Response.json(bytes: JSONWriter.bytes(family.body(status: status.code, message: message)), status: status, headers: headers)
+        return Response.json(bytes: JSONWriter.bytes(family.body(status: shown.code, message: message)), status: shown, headers: headers)
     }
 }

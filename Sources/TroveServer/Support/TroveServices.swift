@@ -17,6 +17,7 @@ public struct TroveServices: Sendable {
     public let membership: MembershipEvaluator
     public let exports: ExportStore
     public let customers: CustomerReader
+    public let track: TrackAPI
     public let exportRunner: ExportRunner
 
     /// `exports`: where export files go and the base of their links (default: beside the database,
@@ -37,6 +38,7 @@ public struct TroveServices: Sendable {
         self.membership = MembershipEvaluator(database: database, clock: clock, logger: logger)
         let exportSettings = exports ?? ExportSettings(directory: ExportSettings.defaultDirectory(database: database.path), publicURL: "http://127.0.0.1:8080")
         self.customers = CustomerReader(database: database, clock: clock)
+        self.track = TrackAPI(ingestor: ingestor)
         self.exports = ExportStore(database: database, clock: clock, settings: exportSettings)
         self.exportRunner = ExportRunner(database: database, clock: clock, settings: exportSettings, logger: logger)
     }

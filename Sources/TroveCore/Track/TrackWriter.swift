@@ -1,0 +1,67 @@
+import GRDB
+
+/// The Track API's writes beyond the shared profile and event upserts (SPEC §8): anonymous events, their
+/// merge into a profile, and deleting a customer.
+extension WriteSession {
+    /// An event with no profile yet, kept under its `anonymous_id`.
+    func insertAnonymousEvent(_ e: EventInput, anonymousID: String, account: Int64) throws -> ItemOutcome {
+        if let key = e.dedupeKey,
+           let id = try Int64.fetchOne(db, sql: "SELECT id FROM anonymous_events WHERE account_id = ? AND dedupe_key = ?", arguments: [account, key])
+            ?? existingEvent(account: account, key: key)
+        {
+            return .duplicate(id)
+        }
+        let name = try internEventName(account: account, uid: e.nameUID, name: e.name)
+        try db.execute(
+            sql: """
+                INSERT INTO anonymous_events (account_id, anonymous_id, name_id, timestamp, received_at, dedupe_key, display_name, properties)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [account, anonymousID, name.id, e.timestamp.milliseconds, now.milliseconds, e.dedupeKey,
+                        name.name == e.name ? nil : e.name, e.propertiesJSON.map { String(decoding: $0, as: UTF8.self) }])
+        let usage = nameUsage[name.id] ?? (0, e.timestamp.milliseconds)
+        nameUsage[name.id] = (usage.count + 1, max(usage.last, e.timestamp.milliseconds))
+        if !e.properties.isEmpty { catalog.record(account: account, model: .event, properties: e.properties) }
+        return .stored(db.lastInsertedRowID)
+    }
+
+    /// Moves the anonymous events of `anonymousID` from the last `days` into the profile's events (an event
+    /// whose `id` the profile's events already have is dropped, not doubled). Returns how many moved.
+    @discardableResult
+    func mergeAnonymousEvents(_ anonymousID: String, into profile: Int64, account: Int64, days: Int64 = 30) throws -> Int {
+        let since = now.milliseconds - days * 86_400_000
+        let rows = try Row.fetchAll(
+            db, sql: """
+                SELECT id, name_id, timestamp, received_at, dedupe_key, display_name, properties FROM anonymous_events
+                WHERE account_id = ? AND anonymous_id = ? AND timestamp >= ? ORDER BY timestamp, id
+                """, arguments: [account, anonymousID, since])
+        var moved = 0
+        for row in rows {
+            try db.execute(
+                sql: """
+                    INSERT INTO events (account_id, profile_id, name_id, timestamp, received_at, source, dedupe_key, display_name, properties)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """,
+                arguments: [account, profile, row["name_id"], row["timestamp"], row["received_at"], EventSource.track.rawValue,
+                            row["dedupe_key"], row["display_name"], row["properties"]])
+            if db.changesCount > 0 {
+                moved += 1
+                events.record(id: db.lastInsertedRowID, profile: profile, at: row["timestamp"])
+            }
+            try db.execute(sql: "DELETE FROM anonymous_events WHERE id = ?", arguments: [row["id"] as Int64])
+        }
+        return moved
+    }
+
+    /// Deletes a profile and its events. Its segment memberships end through the evaluator (the mark
+    /// below), so the ledger records the exits.
+    func deleteProfile(_ id: Int64, account: Int64) throws {
+        guard let uid = try String?.fetchOne(db, sql: "SELECT uid FROM profiles WHERE account_id = ? AND id = ?", arguments: [account, id])
+        else { return }
+        try db.execute(sql: "DELETE FROM events WHERE profile_id = ? AND account_id = ?", arguments: [id, account])
+        try db.execute(sql: "DELETE FROM profiles WHERE id = ?", arguments: [id])
+        try markForMembership(.profile, id)
+        if let uid { profileIDs[AccountKey(account: account, key: uid)] = nil }
+        caches.reset()  // the uid may be cached from earlier transactions
+    }
+}
