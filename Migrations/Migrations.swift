@@ -8,5 +8,6 @@ public enum TroveMigrations {
         ("0004_event_name_indexes", String(decoding: PackageResources._004_event_name_indexes_sql, as: UTF8.self)),
         ("0005_exports", String(decoding: PackageResources._005_exports_sql, as: UTF8.self)),
         ("0006_anonymous_events", String(decoding: PackageResources._006_anonymous_events_sql, as: UTF8.self)),
+        ("0007_integrations", String(decoding: PackageResources._007_integrations_sql, as: UTF8.self)),
     ]
 }

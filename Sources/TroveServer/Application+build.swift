@@ -27,6 +27,7 @@ public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> 
     ExportController(services: services).addRoutes(to: router)
     CustomerController(services: services).addRoutes(to: router)
     TrackController(services: services).addRoutes(to: router)
+    CustomerIOSourceController(services: services).addRoutes(to: router)
     return router
 }
 

@@ -18,6 +18,7 @@ public struct TroveServices: Sendable {
     public let exports: ExportStore
     public let customers: CustomerReader
     public let track: TrackAPI
+    public let customerIOSource: CustomerIOSource
     public let exportRunner: ExportRunner
 
     /// `exports`: where export files go and the base of their links (default: beside the database,
@@ -39,6 +40,7 @@ public struct TroveServices: Sendable {
         let exportSettings = exports ?? ExportSettings(directory: ExportSettings.defaultDirectory(database: database.path), publicURL: "http://127.0.0.1:8080")
         self.customers = CustomerReader(database: database, clock: clock)
         self.track = TrackAPI(ingestor: ingestor)
+        self.customerIOSource = CustomerIOSource(ingestor: ingestor, settings: CustomerIOSourceSettings(database: database, clock: clock))
         self.exports = ExportStore(database: database, clock: clock, settings: exportSettings)
         self.exportRunner = ExportRunner(database: database, clock: clock, settings: exportSettings, logger: logger)
     }

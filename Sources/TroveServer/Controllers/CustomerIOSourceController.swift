@@ -1,0 +1,41 @@
+import HTTPTypes
+import Hummingbird
+import TroveCore
+
+/// Customer.io as a source (SPEC §9): its reporting webhooks, and the signing key that guards them.
+struct CustomerIOSourceController<Context: RequestContext> {
+    let services: TroveServices
+
+    func addRoutes(to router: Router<Context>) {
+        for path in ["/v3/observe/hooks/:account_secret/customerio", "/v3/observe/hooks/customerio"] {
+            router.post(RouterPath(path)) { request, context in
+                let account = try await services.v3Account(request, context: context)
+                let body = try await request.bodyBytes(limit: Ingestor.maxObjectBytes, tooLarge: "body over 1 MiB")
+                let receipt = try await services.customerIOSource.receive(
+                    account: account, body: body, signature: request.headers[.cioSignature], timestamp: request.headers[.cioTimestamp])
+                return Response.json(["event": ["id": .string(PublicID.encode(receipt.eventID)), "duplicate": .bool(receipt.duplicate)]])
+            }
+        }
+        router.get("/v3/edit/integrations/customerio-source") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            return Response.json(try services.customerIOSource.settings.show(account: account))
+        }
+        router.put("/v3/edit/integrations/customerio-source") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            let body = try await request.jsonBody()
+            guard case .object = body else { throw IngestError.invalid("body: expected {\"signing_key\": \"…\"}") }
+            let key: String?
+            switch body["signing_key"] {
+            case .string(let s)?: key = s
+            case .null?: key = nil
+            default: throw IngestError.invalid("signing_key: required, a string (or null to stop checking signatures)")
+            }
+            return Response.json(try services.customerIOSource.settings.setSigningKey(account: account, key))
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let cioSignature = HTTPField.Name("X-CIO-Signature")!
+    static let cioTimestamp = HTTPField.Name("X-CIO-Timestamp")!
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import TroveCore
+
+struct Integrations: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Settings of the integrations with other systems.", subcommands: [CustomerIOSource.self])
+
+    struct CustomerIOSource: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "customerio-source",
+            abstract: "Customer.io reporting webhooks: set the signing key Trove checks X-CIO-Signature with, or clear it.")
+
+        @OptionGroup var db: DatabaseOptions
+        @OptionGroup var accountOptions: AccountOptions
+
+        @Option(help: "The webhook signing key from Customer.io (Workspace settings → Reporting webhooks).")
+        var signingKey: String?
+
+        @Flag(help: "Stop checking signatures.")
+        var clear = false
+
+        func validate() throws {
+            guard (signingKey == nil) != !clear else { throw ValidationError("give either --signing-key KEY or --clear") }
+        }
+
+        func run() async throws {
+            let database = try db.open()
+            let account = try AccountStore(database: database).accountID(named: accountOptions.account)
+            do {
+                printJSON(try CustomerIOSourceSettings(database: database).setSigningKey(account: account, clear ? nil : signingKey))
+            } catch let e as IngestError {
+                throw ValidationError(e.description)
+            }
+        }
+    }
+}
