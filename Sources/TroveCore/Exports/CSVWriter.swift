@@ -26,7 +26,7 @@ struct CSVWriter {
     }
 
     /// A field is quoted when it holds a comma, a quote, CR or LF; quotes inside are doubled.
-    private mutating func append(_ field: String) {
+    mutating func append(_ field: String) {
         let utf8 = field.utf8
         var needsQuotes = false
         for byte in utf8 where Self.special(byte) {
@@ -40,6 +40,54 @@ struct CSVWriter {
             buffer.append(byte)
         }
         buffer.append(UInt8(ascii: "\""))
+    }
+
+    // MARK: Raw bytes (the export's hot loop: no String per field)
+
+    /// A field from UTF-8 bytes, quoted when it needs to be.
+    mutating func field(_ bytes: UnsafeBufferPointer<UInt8>) {
+        var needsQuotes = false
+        for byte in bytes where Self.special(byte) {
+            needsQuotes = true
+            break
+        }
+        guard needsQuotes else { buffer.append(contentsOf: bytes); return }
+        buffer.append(UInt8(ascii: "\""))
+        for byte in bytes {
+            if byte == UInt8(ascii: "\"") { buffer.append(byte) }
+            buffer.append(byte)
+        }
+        buffer.append(UInt8(ascii: "\""))
+    }
+
+    /// Bytes already shaped as a CSV field.
+    mutating func raw(_ bytes: [UInt8], _ range: Range<Int>) { buffer.append(contentsOf: bytes[range]) }
+
+    mutating func comma() { buffer.append(UInt8(ascii: ",")) }
+
+    /// A row id as its 24-hex public id.
+    mutating func publicID(_ id: Int64) {
+        let value = UInt64(bitPattern: id)
+        for shift in stride(from: 92, through: 0, by: -4) {
+            let nibble = shift >= 64 ? 0 : UInt8((value >> UInt64(shift)) & 0xF)
+            buffer.append(nibble < 10 ? 0x30 + nibble : 0x57 + nibble)
+        }
+    }
+
+    mutating func endRow() throws {
+        buffer.append(UInt8(ascii: "\n"))
+        if buffer.count >= Self.flushAt { try flush() }
+    }
+
+    /// The CSV form of one field, for values computed once and written many times.
+    static func quoted(_ text: String) -> [UInt8] {
+        var writer = CSVWriter(discarding: ())
+        writer.append(text)
+        return writer.buffer
+    }
+
+    private init(discarding: Void) {
+        handle = FileHandle.nullDevice
     }
 
     static func special(_ byte: UInt8) -> Bool {

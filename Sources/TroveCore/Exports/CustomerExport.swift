@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 
 /// `POST /v1/exports/customers` (SPEC §7): the profiles matching a Customer.io filter, one CSV row each,
 /// header `id,email,cio_id,<attributes in request order>`.
@@ -52,46 +53,162 @@ public struct CustomerExport: Sendable {
         return ("(SELECT \(expression) FROM companies c WHERE c.id = p.company_id)", rendering)
     }
 
-    /// The query: uid, email, id, then one column per attribute, members of the filter in id order.
-    func query(_ db: Database, account: Int64, now: Timestamp) throws -> (SQLFragment, [Rendering]) {
-        let columns = attributes.map { column(owner: $0.owner, keys: $0.keys) }
-        let list = (["p.uid", "p.email", "p.id"] + columns.map(\.sql)).joined(separator: ", ")
+    /// Where each attribute column's value comes from in the export's loop.
+    enum Source {
+        /// A profile property: the scanner's slot.
+        case property(Int)
+        /// A built-in profile column (`created_at`, …): its index among the query's extra columns.
+        case column(Int, Rendering)
+        /// A company attribute: its index among the company columns, rendered once per company.
+        case company(Int)
+    }
+
+    struct Plan {
+        var sources: [Source] = []
+        var propertyPaths: [[String]] = []
+        var columns: [String] = []
+        var companyColumns: [(sql: String, rendering: Rendering)] = []
+    }
+
+    var plan: Plan {
+        var plan = Plan()
+        for attribute in attributes {
+            if attribute.owner == .company {
+                plan.sources.append(.company(plan.companyColumns.count))
+                let source = ValueSource.company(attribute.keys)
+                switch source {
+                case .json(_, let path): plan.companyColumns.append(("c.properties -> '\(path)'", .json))
+                case .text(let column): plan.companyColumns.append((column, .text))
+                case .time(let column): plan.companyColumns.append((column, .time))
+                case .flag(let column): plan.companyColumns.append((column, .flag))
+                }
+                continue
+            }
+            let (sql, rendering) = column(owner: .profile, keys: attribute.keys)
+            if rendering == .json {
+                plan.sources.append(.property(plan.propertyPaths.count))
+                plan.propertyPaths.append(attribute.keys)
+            } else {
+                plan.sources.append(.column(plan.columns.count, rendering))
+                plan.columns.append(sql)
+            }
+        }
+        return plan
+    }
+
+    /// The query: uid, email, id, company id, properties, then the built-in columns asked for; members
+    /// of the filter in id order.
+    func query(_ db: Database, account: Int64, now: Timestamp, plan: Plan) throws -> SQLFragment {
+        let list = (["p.uid", "p.email", "p.id", "p.company_id", "p.properties"] + plan.columns).joined(separator: ", ")
         let select: SQLFragment
         if let filter {
             select = try SegmentCompiler.over(db, account: account, now: now).membersQuery(filter, columns: list).select
         } else {
             select = SQLFragment("SELECT \(list) FROM profiles p WHERE p.account_id = ? AND p.disabled = 0", [account.databaseValue])
         }
-        return (select + SQLFragment(" ORDER BY p.id"), columns.map(\.rendering))
+        return select + SQLFragment(" ORDER BY p.id")
+    }
+
+    /// The company columns of every company of the account as CSV fields, in one buffer (companies are
+    /// few; each is read once instead of once per profile). `fields(company)` gives a company's slot.
+    struct CompanyFields {
+        var bytes: [UInt8] = []
+        /// Per company slot, per column: where its field starts and ends in `bytes`.
+        var spans: [Range<Int>] = []
+        var slots: [Int64: Int] = [:]
+        let columns: Int
+    }
+
+    func companyFields(_ db: Database, account: Int64, plan: Plan) throws -> CompanyFields {
+        var fields = CompanyFields(columns: plan.companyColumns.count)
+        guard !plan.companyColumns.isEmpty else { return fields }
+        let sql = "SELECT c.id, \(plan.companyColumns.map(\.sql).joined(separator: ", ")) FROM companies c WHERE c.account_id = ?"
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: [account])
+        while let row = try rows.next() {
+            fields.slots[row[0]] = fields.spans.count / fields.columns
+            for (i, column) in plan.companyColumns.enumerated() {
+                let field = CSVWriter.quoted(Self.render(row[1 + i], column.rendering))
+                fields.spans.append(fields.bytes.count..<(fields.bytes.count + field.count))
+                fields.bytes += field
+            }
+        }
+        return fields
     }
 
     /// How far an export has come: rows go out in profile-id order, so the last id written against the
     /// highest id is a progress fraction that costs nothing to know.
     public typealias Progress = @Sendable (_ lastID: Int64, _ maxID: Int64, _ rows: Int64) -> Void
 
-    /// Writes the CSV for `account` from the snapshot `db` reads; returns the number of rows.
+    /// Writes the CSV for `account` from the snapshot `db` reads; returns the number of rows. The loop
+    /// reads SQLite's column bytes in place and writes them straight into the CSV buffer.
     func write(_ db: Database, account: Int64, now: Timestamp, to csv: inout CSVWriter, progress: Progress? = nil) throws -> Int64 {
-        let (query, renderings) = try self.query(db, account: account, now: now)
+        let plan = self.plan
+        let query = try self.query(db, account: account, now: now, plan: plan)
+        let companies = try companyFields(db, account: account, plan: plan)
         let maxID = progress == nil ? 0 : try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM profiles") ?? 0
         try csv.row(["id", "email", "cio_id"] + attributes.map(\.name))
+
+        let scanner = PropertyScanner(paths: plan.propertyPaths)
+        var ranges = [Range<Int>?](repeating: nil, count: plan.propertyPaths.count)
         let statement = try db.makeStatement(sql: query.sql)
-        let rows = try Row.fetchCursor(statement, arguments: query.statementArguments)
+        try statement.setArguments(query.statementArguments)
+        let h = statement.sqliteStatement
+        defer { sqlite3_reset(h) }
         var total: Int64 = 0
-        var fields: [String] = []
-        while let row = try rows.next() {
-            fields.removeAll(keepingCapacity: true)
-            fields.append(row[0] ?? "")
-            fields.append(row[1] ?? "")
-            fields.append(PublicID.encode(row[2]))
-            for (i, rendering) in renderings.enumerated() {
-                fields.append(Self.render(row[3 + i], rendering))
+        while true {
+            let code = sqlite3_step(h)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: query.sql)
             }
-            try csv.row(fields)
+            csv.field(Self.text(h, 0))
+            csv.comma()
+            csv.field(Self.text(h, 1))
+            csv.comma()
+            csv.publicID(sqlite3_column_int64(h, 2))
+            let company = companies.columns == 0 || sqlite3_column_type(h, 3) == SQLITE_NULL ? nil : companies.slots[sqlite3_column_int64(h, 3)]
+            let properties = Self.text(h, 4)
+            scanner.scan(properties, into: &ranges)
+            for source in plan.sources {
+                csv.comma()
+                switch source {
+                case .property(let slot):
+                    if let range = ranges[slot] { Self.writeJSONValue(properties, range, to: &csv) }
+                case .column(let index, let rendering):
+                    let value = DatabaseValue(sqliteStatement: h, index: Int32(5 + index))
+                    csv.append(Self.render(value, rendering))
+                case .company(let index):
+                    if let company { csv.raw(companies.bytes, companies.spans[company * companies.columns + index]) }
+                }
+            }
+            try csv.endRow()
             total += 1
-            if let progress, total % 10_000 == 0 { progress(row[2], maxID, total) }
+            if let progress, total % 10_000 == 0 { progress(sqlite3_column_int64(h, 2), maxID, total) }
         }
         progress?(maxID, maxID, total)
         return total
+    }
+
+    /// A column's text in place (valid until the next step).
+    static func text(_ h: OpaquePointer, _ column: Int32) -> UnsafeBufferPointer<UInt8> {
+        guard let pointer = sqlite3_column_text(h, column) else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(h, column)))
+    }
+
+    /// A JSON value as its CSV field: a string's characters (unescaped), anything else as its JSON text.
+    static func writeJSONValue(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, to csv: inout CSVWriter) {
+        guard !range.isEmpty else { return }
+        let slice = UnsafeBufferPointer(rebasing: b[range])
+        if slice[0] == UInt8(ascii: "\"") {
+            let inner = UnsafeBufferPointer(rebasing: slice.dropFirst().dropLast())
+            if !inner.contains(UInt8(ascii: "\\")) {
+                csv.field(inner)
+            } else if case .string(let s)? = try? JSONParser.parse(Array(slice)) {
+                csv.append(s)
+            }
+        } else if !(slice.count == 4 && slice.elementsEqual("null".utf8)) {
+            csv.field(slice)
+        }
     }
 
     /// Values as strings (SPEC §7): strings as they are, timestamps ISO-8601 (stored that way), numbers
