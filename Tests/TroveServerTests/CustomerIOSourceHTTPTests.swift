@@ -77,6 +77,52 @@ import Testing
         }
     }
 
+    /// `POST /v1/exports/deliveries` over the reported activity (SPEC §7).
+    @Test func deliveriesExportsTheReportedActivity() async throws {
+        let trove = try TestTrove()
+        let key = trove.credentials.appAPIKey
+        try await trove.test { client in
+            let all = try payloads()
+            for payload in all { try await client.post(client.hook("customerio"), json: payload) }
+            func export(_ body: JSON) async throws -> [[String]] {
+                let created = try await client.v1(.post, "/v1/exports/deliveries", key: key, body)
+                #expect(created.status == 200, "\(created.json ?? .null)")
+                #expect(created.json?.at("export.type") == "deliveries")
+                let id = try #require(created.json?.at("export.id")?.int)
+                try await trove.services.exportRunner.runUntilIdle()
+                #expect(try await client.v1(.get, "/v1/exports/\(id)", key: key).json?.at("export.status") == "done")
+                let link = try #require(try await client.v1(.get, "/v1/exports/\(id)/download", key: key).json?["url"]?.stringValue)
+                let components = try #require(URLComponents(string: link))
+                let text = try await client.client.execute(uri: components.percentEncodedPath + "?" + components.percentEncodedQuery!, method: .get, headers: [:], body: nil) {
+                    String(decoding: $0.body.readableBytesView, as: UTF8.self)
+                }
+                return text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            }
+            let inCampaign = all.filter { $0["data"]?["campaign_id"] == 12 }
+            let sent = try await export(["campaign_id": 12, "attributes": ["unsubscribed"]])
+            #expect(sent.first == ["delivery_id", "id", "email", "cio_id", "object_type", "metric", "campaign_id", "newsletter_id", "action_id",
+                                   "broadcast_id", "transactional_message_id", "journey_id", "subject", "recipient", "href", "failure_message",
+                                   "timestamp", "unsubscribed"])
+            let expected = inCampaign.filter { $0["metric"] != "drafted" }
+            #expect(!expected.isEmpty && expected.count < inCampaign.count)
+            #expect(sent.count - 1 == expected.count)
+            #expect(sent.dropFirst().map { $0[0] } == expected.map { $0["data"]!["delivery_id"]!.stringValue! })
+            #expect(sent.dropFirst().allSatisfy { $0[6] == "12" })
+            let withDrafts = try await export(["campaign_id": 12, "drafts": true])
+            #expect(withDrafts.count - 1 == inCampaign.count)
+            let opened = try await export(["campaign_id": 12, "metric": "opened", "start": all[0]["timestamp"]!, "end": 1_772_366_400])
+            #expect(opened.count - 1 == inCampaign.filter { $0["metric"] == "opened" }.count)
+            #expect(opened.dropFirst().allSatisfy { $0[5] == "opened" })
+
+            for (body, message): (JSON, String) in [(["start": 1], "exactly one of"), (["campaign_id": 1, "action_id": 2], "exactly one of"),
+                                    (["campaign_id": "x"], "campaign_id: must be an integer"), (["campaign_id": 1, "start": 10, "end": 5], "end: must be after start")] {
+                let reply = try await client.v1(.post, "/v1/exports/deliveries", key: key, body)
+                #expect(reply.status == 400)
+                #expect(reply.json?["errors"]?.arrayValue?.first?["detail"]?.stringValue?.contains(message) == true, "\(body)")
+            }
+        }
+    }
+
     @Test func unknownMetricsAreKeptAndEnvelopesChecked() async throws {
         let trove = try TestTrove()
         try await trove.test { client in

@@ -66,6 +66,8 @@ public final class ExportRunner: Sendable {
                     switch export.type {
                     case "customers":
                         total = try CustomerExport.parse(export.request).write(db, account: export.account, now: now, to: &csv)
+                    case "deliveries":
+                        total = try DeliveryExport.parse(export.request).write(db, account: export.account, to: &csv)
                     default:
                         throw ExportError.invalid("exports of type \(export.type) are not supported")
                     }

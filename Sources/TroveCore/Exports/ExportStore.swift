@@ -36,6 +36,26 @@ public struct ExportStore: Sendable {
         }
     }
 
+    /// `POST /v1/exports/deliveries`.
+    public func createDeliveries(account: Int64, body: JSON) throws -> Export {
+        let export = try DeliveryExport.parse(body)
+        let now = clock.now()
+        var request: [JSONMember] = [JSONMember(export.message.field, .int(export.message.id))]
+        if let start = export.start { request.append(JSONMember("start", .int(start.seconds))) }
+        if let end = export.end { request.append(JSONMember("end", .int(end.seconds))) }
+        if let metric = export.metric { request.append(JSONMember("metric", .string(metric))) }
+        request.append(JSONMember("drafts", .bool(export.drafts)))
+        request.append(JSONMember("attributes", .array(export.customer.attributes.map { .string($0.name) })))
+        let description = body["description"]?.stringValue
+            ?? "Deliveries of \(export.message.field.replacingOccurrences(of: "_id", with: "")) \(export.message.id)" + (export.metric.map { ", \($0)" } ?? "")
+        return try database.pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO exports (account_id, type, request, description, created_at, updated_at) VALUES (?, 'deliveries', ?, ?, ?, ?)",
+                arguments: [account, JSONWriter.string(.object(request)), description, now.milliseconds, now.milliseconds])
+            return try Export.fetch(db, account: account, id: db.lastInsertedRowID)!
+        }
+    }
+
     /// `trove export customers`: the same file as a customers export, written straight to `path` (through
     /// `path.partial`, renamed when complete) from one snapshot. Returns rows and bytes.
     public func writeCustomers(account: Int64, body: JSON, to path: String, progress: CustomerExport.Progress? = nil) async throws -> (rows: Int64, bytes: Int64) {

@@ -12,6 +12,11 @@ struct ExportController<Context: RequestContext> {
             let export = try services.exports.createCustomers(account: account, body: try await request.jsonBody())
             return Response.json(["export": export.v1JSON])
         }
+        router.post("/v1/exports/deliveries") { request, _ in
+            let account = try services.appAPIAccount(request)
+            let export = try services.exports.createDeliveries(account: account, body: try await request.jsonBody())
+            return Response.json(["export": export.v1JSON])
+        }
         router.get("/v1/exports") { request, _ in
             let account = try services.appAPIAccount(request)
             return Response.json(["exports": .array(try services.exports.list(account: account).map(\.v1JSON))])

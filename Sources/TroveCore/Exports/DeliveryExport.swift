@@ -1,0 +1,92 @@
+import GRDB
+
+/// `POST /v1/exports/deliveries` (SPEC §7): the message activity Customer.io reported (§9) for one
+/// campaign, newsletter, action or transactional message, one CSV row per reported metric, oldest first,
+/// with the customer's attributes asked for.
+struct DeliveryExport: Sendable {
+    /// Which message: `campaign_id`, `newsletter_id`, `action_id` or `transactional_message_id`.
+    var message: (field: String, id: Int64)
+    var start: Timestamp?
+    var end: Timestamp?
+    var metric: String?
+    /// Whether `drafted` rows are included.
+    var drafts: Bool
+    var customer: CustomerExport
+
+    static let messageFields = ["campaign_id", "newsletter_id", "action_id", "transactional_message_id"]
+    /// The activity columns, each a property of the stored event (SPEC §9), then `timestamp`.
+    static let activityColumns = ["delivery_id", "object_type", "metric", "campaign_id", "newsletter_id", "action_id", "broadcast_id",
+                                  "transactional_message_id", "journey_id", "subject", "recipient", "href", "failure_message"]
+
+    static func parse(_ body: JSON) throws(ExportError) -> DeliveryExport {
+        guard case .object = body else { throw .invalid("the body must be a JSON object {campaign_id|newsletter_id|action_id|transactional_message_id, start, end, metric, drafts, attributes}") }
+        let given = messageFields.filter { body[$0] != nil && body[$0] != .null }
+        guard given.count == 1, let field = given.first else {
+            throw .invalid("exactly one of campaign_id, newsletter_id, action_id, transactional_message_id is required")
+        }
+        guard let id = FilterValues.integer(body[field]!) else { throw .invalid("\(field): must be an integer") }
+        func time(_ key: String) throws(ExportError) -> Timestamp? {
+            switch body[key] {
+            case nil, .null?: return nil
+            case .int(let s)?: return Timestamp(seconds: s)
+            case .string(let s)?:
+                if let t = Timestamp.parseISO8601(s) { return t }
+                if let n = Int64(s) { return Timestamp(seconds: n) }
+                throw .invalid("\(key): must be unix seconds or an ISO-8601 time")
+            default: throw .invalid("\(key): must be unix seconds or an ISO-8601 time")
+            }
+        }
+        let start = try time("start"), end = try time("end")
+        if let start, let end, end <= start { throw .invalid("end: must be after start") }
+        var metric: String?
+        switch body["metric"] {
+        case nil, .null?: break
+        case .string(let m)? where !m.isEmpty: metric = m
+        default: throw .invalid("metric: must be a metric name such as \"opened\"")
+        }
+        var drafts = false
+        switch body["drafts"] {
+        case nil, .null?: break
+        case .bool(let b)?: drafts = b
+        default: throw .invalid("drafts: must be true or false")
+        }
+        var attributes: JSON = .object([])
+        if let list = body["attributes"] { attributes = ["attributes": list] }
+        return DeliveryExport(message: (field, id), start: start, end: end, metric: metric, drafts: drafts, customer: try CustomerExport.parse(attributes))
+    }
+
+    func write(_ db: Database, account: Int64, to csv: inout CSVWriter) throws -> Int64 {
+        let columns = customer.attributes.map { customer.column(owner: $0.owner, keys: $0.keys) }
+        var select = "SELECT e.timestamp, p.uid, p.email, p.id"
+        for name in Self.activityColumns { select += ", e.properties -> '$.\"\(name)\"'" }
+        for column in columns { select += ", \(column.sql)" }
+        var query = SQLFragment(
+            select + " FROM events e JOIN profiles p ON p.id = e.profile_id WHERE e.account_id = ? AND e.source = ? AND e.properties ->> '$.\"\(message.field)\"' = ?",
+            [account.databaseValue, EventSource.customerio.rawValue.databaseValue, message.id.databaseValue])
+        if let start { query = query + SQLFragment(" AND e.timestamp >= ?", [start.milliseconds.databaseValue]) }
+        if let end { query = query + SQLFragment(" AND e.timestamp < ?", [end.milliseconds.databaseValue]) }
+        if let metric { query = query + SQLFragment(" AND e.properties ->> '$.metric' = ?", [metric.databaseValue]) }
+        if !drafts { query = query + SQLFragment(" AND e.properties ->> '$.metric' IS NOT 'drafted'") }
+        query = query + SQLFragment(" ORDER BY e.timestamp, e.id")
+
+        let header = ["delivery_id", "id", "email", "cio_id"] + Self.activityColumns.dropFirst() + ["timestamp"] + customer.attributes.map(\.name)
+        try csv.row(Array(header))
+        let rows = try Row.fetchCursor(db, sql: query.sql, arguments: query.statementArguments)
+        var total: Int64 = 0
+        var fields: [String] = []
+        while let row = try rows.next() {
+            fields.removeAll(keepingCapacity: true)
+            let activity = Self.activityColumns.indices.map { CustomerExport.render(row[4 + $0], .json) }
+            fields.append(activity[0])
+            fields.append(row[1] ?? "")
+            fields.append(row[2] ?? "")
+            fields.append(PublicID.encode(row[3]))
+            fields += activity.dropFirst()
+            fields.append(Timestamp(milliseconds: row[0]).iso8601)
+            for (i, column) in columns.enumerated() { fields.append(CustomerExport.render(row[4 + Self.activityColumns.count + i], column.rendering)) }
+            try csv.row(fields)
+            total += 1
+        }
+        return total
+    }
+}
