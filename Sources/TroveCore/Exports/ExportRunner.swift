@@ -37,9 +37,14 @@ public final class ExportRunner: Sendable {
         while try await step() {}
     }
 
-    /// The oldest pending job, its attempt counted; one interrupted too often is failed instead.
+    /// The oldest pending job, its attempt counted; one interrupted too often is failed instead. Looks on
+    /// a reader first, so an idle runner never takes the writer from ingest.
     func claim() async throws -> Export? {
         let now = clock.now()
+        let pending = try await database.pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM exports WHERE status = 'pending')") ?? false
+        }
+        guard pending else { return nil }
         return try await database.pool.write { db in
             while let row = try Row.fetchOne(db, sql: "SELECT \(Export.columns) FROM exports WHERE status = 'pending' ORDER BY id LIMIT 1") {
                 let export = try Export(row: row)
