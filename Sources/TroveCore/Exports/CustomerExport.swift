@@ -37,7 +37,7 @@ public struct CustomerExport: Sendable {
     }
 
     /// How one column's SQL value becomes its CSV text.
-    enum Rendering { case json, text, time, flag }
+    enum Rendering: Sendable { case json, text, time, flag }
 
     /// The column for an attribute: an SQL expression over `profiles p` and how to render what it gives.
     func column(owner: PropertyOwner, keys: [String]) -> (sql: String, rendering: Rendering) {
@@ -54,7 +54,7 @@ public struct CustomerExport: Sendable {
     }
 
     /// Where each attribute column's value comes from in the export's loop.
-    enum Source {
+    enum Source: Sendable {
         /// A profile property: the scanner's slot.
         case property(Int)
         /// A built-in profile column (`created_at`, …): its index among the query's extra columns.
@@ -63,7 +63,7 @@ public struct CustomerExport: Sendable {
         case company(Int)
     }
 
-    struct Plan {
+    struct Plan: Sendable {
         var sources: [Source] = []
         var propertyPaths: [[String]] = []
         var columns: [String] = []
@@ -111,7 +111,7 @@ public struct CustomerExport: Sendable {
 
     /// The company columns of every company of the account as CSV fields, in one buffer (companies are
     /// few; each is read once instead of once per profile). `fields(company)` gives a company's slot.
-    struct CompanyFields {
+    struct CompanyFields: Sendable {
         var bytes: [UInt8] = []
         /// Per company slot, per column: where its field starts and ends in `bytes`.
         var spans: [Range<Int>] = []
@@ -149,44 +149,73 @@ public struct CustomerExport: Sendable {
         try csv.row(["id", "email", "cio_id"] + attributes.map(\.name))
 
         let scanner = PropertyScanner(paths: plan.propertyPaths)
-        var ranges = [Range<Int>?](repeating: nil, count: plan.propertyPaths.count)
+        let extras = plan.columns.count
+        let pipeline = ExportPipeline(csv: csv) { chunk, csv in
+            try Self.format(chunk, plan: plan, scanner: scanner, companies: companies, to: &csv)
+        }
         let statement = try db.makeStatement(sql: query.sql)
         try statement.setArguments(query.statementArguments)
         let h = statement.sqliteStatement
         defer { sqlite3_reset(h) }
         var total: Int64 = 0
-        while true {
-            let code = sqlite3_step(h)
-            if code == SQLITE_DONE { break }
-            guard code == SQLITE_ROW else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: query.sql)
-            }
-            csv.field(Self.text(h, 0))
-            csv.comma()
-            csv.field(Self.text(h, 1))
-            csv.comma()
-            csv.publicID(sqlite3_column_int64(h, 2))
-            let company = companies.columns == 0 || sqlite3_column_type(h, 3) == SQLITE_NULL ? nil : companies.slots[sqlite3_column_int64(h, 3)]
-            let properties = Self.text(h, 4)
-            scanner.scan(properties, into: &ranges)
-            for source in plan.sources {
-                csv.comma()
-                switch source {
-                case .property(let slot):
-                    if let range = ranges[slot] { Self.writeJSONValue(properties, range, to: &csv) }
-                case .column(let index, let rendering):
-                    let value = DatabaseValue(sqliteStatement: h, index: Int32(5 + index))
-                    csv.append(Self.render(value, rendering))
-                case .company(let index):
-                    if let company { csv.raw(companies.bytes, companies.spans[company * companies.columns + index]) }
+        var chunk = RowChunk()
+        do {
+            while true {
+                let code = sqlite3_step(h)
+                if code == SQLITE_DONE { break }
+                guard code == SQLITE_ROW else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: query.sql)
                 }
+                let uid = sqlite3_column_type(h, 0) == SQLITE_NULL ? nil : chunk.append(Self.text(h, 0))
+                let email = sqlite3_column_type(h, 1) == SQLITE_NULL ? nil : chunk.append(Self.text(h, 1))
+                let company = companies.columns == 0 || sqlite3_column_type(h, 3) == SQLITE_NULL ? nil : companies.slots[sqlite3_column_int64(h, 3)]
+                chunk.rows.append(RowChunk.Row(uid: uid, email: email, id: sqlite3_column_int64(h, 2), company: company, properties: chunk.append(Self.text(h, 4))))
+                for index in 0..<extras { chunk.extras.append(DatabaseValue(sqliteStatement: h, index: Int32(5 + index))) }
+                total += 1
+                if chunk.rows.count == RowChunk.capacity {
+                    try pipeline.send(chunk)
+                    chunk = RowChunk()
+                }
+                if let progress, total % 10_000 == 0 { progress(sqlite3_column_int64(h, 2), maxID, total) }
             }
-            try csv.endRow()
-            total += 1
-            if let progress, total % 10_000 == 0 { progress(sqlite3_column_int64(h, 2), maxID, total) }
+            if !chunk.rows.isEmpty { try pipeline.send(chunk) }
+        } catch {
+            pipeline.cancel()
+            throw error
         }
+        csv = try pipeline.finish()
         progress?(maxID, maxID, total)
         return total
+    }
+
+    /// One chunk's CSV rows (the formatter's thread).
+    static func format(_ chunk: RowChunk, plan: Plan, scanner: PropertyScanner, companies: CompanyFields, to csv: inout CSVWriter) throws {
+        var ranges = [Range<Int>?](repeating: nil, count: plan.propertyPaths.count)
+        let extras = plan.columns.count
+        try chunk.bytes.withUnsafeBufferPointer { b in
+            let none = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+            for (r, row) in chunk.rows.enumerated() {
+                csv.field(row.uid.map { UnsafeBufferPointer(rebasing: b[$0]) } ?? none)
+                csv.comma()
+                csv.field(row.email.map { UnsafeBufferPointer(rebasing: b[$0]) } ?? none)
+                csv.comma()
+                csv.publicID(row.id)
+                let properties = UnsafeBufferPointer(rebasing: b[row.properties])
+                scanner.scan(properties, into: &ranges)
+                for source in plan.sources {
+                    csv.comma()
+                    switch source {
+                    case .property(let slot):
+                        if let range = ranges[slot] { Self.writeJSONValue(properties, range, to: &csv) }
+                    case .column(let index, let rendering):
+                        csv.append(Self.render(chunk.extras[r * extras + index], rendering))
+                    case .company(let index):
+                        if let company = row.company { csv.raw(companies.bytes, companies.spans[company * companies.columns + index]) }
+                    }
+                }
+                try csv.endRow()
+            }
+        }
     }
 
     /// A column's text in place (valid until the next step).

@@ -4,9 +4,9 @@ import Foundation
 /// value: the export reads a million rows, and parsing each object (or asking SQLite for each column,
 /// which re-finds its parse by comparing the whole text every time) cost more than everything else
 /// together. The text is valid JSON (the schema checks it); the scanner still never reads past its end.
-struct PropertyScanner {
+struct PropertyScanner: Sendable {
     /// One wanted member: its key path, and the index its value's range goes to.
-    struct Wanted {
+    struct Wanted: Sendable {
         var keys: [[UInt8]]
         var slot: Int
     }

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+@testable import TroveCore
+
+/// The customers export across many chunks of its two-thread pipeline, with every kind of column.
+@Suite struct CustomerExportTests {
+    @Test func aLargeExportKeepsEveryRowInOrder() async throws {
+        let db = try temporaryDatabase()
+        let accounts = AccountStore(database: db, clock: .fixed(fixedNow))
+        _ = try accounts.ensureDefaultAccount()
+        let account = try accounts.accountID(named: AccountStore.defaultName)
+        let ingestor = Ingestor(queue: WriteQueue(database: db, clock: .fixed(fixedNow)))
+        let normalizer = ValueNormalizer(now: fixedNow)
+        let companies = try (0..<7).map { i in Ingestor.Item.company(try CompanyInput.parse(["uid": .string("c\(i)"), "size": .int(Int64(i * 10))], normalizer: normalizer)) }
+        _ = try await ingestor.ingest(items: companies, account: account)
+        let count = RowChunk.capacity * 2 + 517
+        let profiles = try (0..<count).map { i -> Ingestor.Item in
+            var fields: [JSONMember] = [JSONMember("uid", .string("u\(i)")), JSONMember("n", .int(Int64(i)))]
+            if i % 3 == 0 { fields.append(JSONMember("note", .string("a, \"b\"\n\(i)"))) }
+            if i % 5 != 0 { fields.append(JSONMember("company_uid", .string("c\(i % 7)"))) }
+            return .profile(try ProfileInput.parse(.object(fields), normalizer: normalizer))
+        }
+        _ = try await ingestor.ingest(items: profiles, account: account)
+
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("export-\(UUID().uuidString).csv").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = ExportStore(database: db, clock: .fixed(fixedNow), settings: ExportSettings(directory: "", publicURL: ""))
+        let body: JSON = ["attributes": ["n", "note", "created_at", "company.size", "company.uid"]]
+        let written = try await store.writeCustomers(account: account, body: body, to: path)
+        #expect(written.rows == Int64(count))
+
+        var expected = "id,email,cio_id,n,note,created_at,company.size,company.uid\n"
+        let ids = try await db.pool.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM profiles ORDER BY id") }
+        for (i, id) in ids.enumerated() {
+            let note = i % 3 == 0 ? "\"a, \"\"b\"\"\n\(i)\"" : ""
+            let company = i % 5 != 0 ? "\(i % 7 * 10),c\(i % 7)" : ","
+            expected += "u\(i),,\(PublicID.encode(id)),\(i),\(note),\(fixedNow.iso8601),\(company)\n"
+        }
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+        #expect(text == expected)
+    }
+}
