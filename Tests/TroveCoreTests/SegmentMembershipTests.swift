@@ -262,7 +262,7 @@ extension SegmentMembershipTests {
         try await send(w, .company, #"{"uid":"c","employees":80}"#)
         for i in 0..<300 {
             try await send(w, .profile, #"{"uid":"p\#(i)","plan":"\#(["free", "pro", "starter"][i % 3])","upsell_readiness_score":\#(i % 101),"company_uid":"c"}"#)
-            try await send(w, .event, #"{"uid":"p\#(i)","name":"\#(i % 2 == 0 ? "Completed Tour (Chameleon)" : "Viewed")"}"#)
+            for _ in 0..<3 { try await send(w, .event, #"{"uid":"p\#(i)","name":"\#(i % 2 == 0 ? "Completed Tour (Chameleon)" : "Viewed")"}"#) }
         }
         let segment = try w.store.create(account: w.account, body: json("""
             {"name":"Upsell","items":[
@@ -307,6 +307,20 @@ extension SegmentMembershipTests {
                 .map { $0["detail"] as String }.joined(separator: "\n")
         }
         #expect(adHoc.contains("LIST SUBQUERY") && !adHoc.contains("CORRELATED"), "\(adHoc)")
+
+        // A property that lets most profiles through: one pass over the name's index beats a seek per
+        // profile (100 candidates against 450 events / 8).
+        let broad = try await w.db.pool.read { db in
+            let filter = try ChameleonFilter.parse(json("""
+                {"items":[{"prop":"upsell_readiness_score","op":"gte","value":0},{"prop":"plan","op":"eq","value":"pro"},
+                  {"prop":"company.employees","op":"gt","value":50},
+                  {"kind":"event","value":"Completed Tour (Chameleon)","mod":"gte","range":2,"cond":"gt-d","int":30}]}
+                """))
+            let query = try SegmentCompiler.over(db, account: w.account, now: fixedNow).membersQuery(filter, columns: "p.id").statement()
+            return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query.sql, arguments: query.statementArguments)
+                .map { $0["detail"] as String }.joined(separator: "\n")
+        }
+        #expect(broad.contains("SEARCH p USING INDEX profiles_by_props_") && broad.contains("LIST SUBQUERY") && !broad.contains("CORRELATED"), "\(broad)")
     }
 
     /// Segments create the indexes they read and take them away again: each one costs every insert.

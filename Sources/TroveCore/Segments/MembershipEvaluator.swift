@@ -199,11 +199,14 @@ public final class MembershipEvaluator: Sendable {
     /// Evaluates the whole segment, diffs it against the stored membership, and records the changes;
     /// a build also makes the new version current, in the same transaction (the atomic swap).
     static func evaluateFully(segment id: Int64, account: Int64, now: Timestamp, db: Database, build: Bool) throws -> Change {
-        guard let (segment, members) = try membersQuery(segment: id, account: account, now: now, db: db, columns: "p.id", createsIndexes: true) else {
+        guard var (segment, members) = try membersQuery(segment: id, account: account, now: now, db: db, columns: "p.id", createsIndexes: true) else {
             return Change()
         }
+        if try SegmentIndex.ensure(members.output.indexes, db) > 0 {
+            // Compiled again now that its indexes exist: the compiler counts candidates through them.
+            (segment, members) = try membersQuery(segment: id, account: account, now: now, db: db, columns: "p.id", createsIndexes: true)!
+        }
         let output = members.output
-        try SegmentIndex.ensure(output.indexes, db)
         try db.execute(sql: "DELETE FROM temp.membership_matched")
         let insert = members.statement(insertingInto: "temp.membership_matched")
         try db.cachedStatement(sql: insert.sql).execute(arguments: insert.statementArguments)
