@@ -28,15 +28,7 @@ public struct Credentials: Sendable, Equatable {
     /// Lower-case hex of `bytes` random bytes from the system's CSPRNG (160 bits for secrets).
     static func randomToken(bytes: Int) -> String {
         var rng = SystemRandomNumberGenerator()
-        let hex = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes * 2)
-        for _ in 0..<bytes {
-            let b = UInt8.random(in: 0...255, using: &rng)
-            out.append(hex[Int(b >> 4)])
-            out.append(hex[Int(b & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return Hex.encode((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &rng) })
     }
 }
 

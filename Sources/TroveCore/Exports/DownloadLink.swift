@@ -20,7 +20,7 @@ struct DownloadLink {
 
     func signature(export id: Int64, expires: Int64) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data("export:\(id):\(expires)".utf8), using: key)
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(mac)
     }
 
     func url(base: String, export id: Int64, expires: Int64) -> String {
@@ -29,32 +29,9 @@ struct DownloadLink {
 
     /// Whether `signature` is this key's for the id and expiry (constant time), and the expiry is not past.
     func verify(export id: Int64, expires: Int64, signature: String, now: Timestamp) throws(ExportError) {
-        guard let given = Self.bytes(hex: signature),
+        guard let given = Hex.decode(signature, count: 32),
               HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Data("export:\(id):\(expires)".utf8), using: key)
         else { throw .forbidden("this download link is not valid") }
         guard now.seconds < expires else { throw .forbidden("this download link has expired; ask for a new one") }
-    }
-
-    static func bytes(hex: String) -> [UInt8]? {
-        let digits = Array(hex.utf8)
-        guard digits.count == 64 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        var i = 0
-        while i < digits.count {
-            guard let high = nibble(digits[i]), let low = nibble(digits[i + 1]) else { return nil }
-            out.append(high << 4 | low)
-            i += 2
-        }
-        return out
-    }
-
-    static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 }

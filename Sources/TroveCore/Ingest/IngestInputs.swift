@@ -144,6 +144,22 @@ public struct EventInput: Sendable {
             propertiesJSON: properties.isEmpty ? nil : JSONWriter.bytes(.object(properties)), warnings: n.warnings)
     }
 
+    /// Properties from a payload's `data` object (the Track API, Customer.io webhooks), normalized as
+    /// §4 says; keys the hooks reserve at the top level (`name`, `id`, `timestamp`, …) are plain
+    /// properties inside `data`.
+    mutating func setData(_ data: [JSONMember], normalizer: ValueNormalizer) throws(IngestError) {
+        var n = normalizer.normalizeTopLevel(data, model: .event)
+        for (key, value) in n.reserved.sorted(by: { $0.key < $1.key }) {
+            if let coerced = normalizer.coerce(value, key: key, path: key, hashLevel: 0, warnings: &n.warnings) {
+                n.properties.append(JSONMember(key, coerced))
+            }
+        }
+        properties = n.properties.filter { $0.value != .null }
+        try WriteSession.checkPropertyCount(properties)
+        propertiesJSON = properties.isEmpty ? nil : JSONWriter.bytes(.object(properties))
+        warnings += n.warnings
+    }
+
     /// ISO-8601, or unix seconds (values above 10^11 are milliseconds); absent means now.
     static func eventTime(_ value: JSON?, now: Timestamp) throws(IngestError) -> Timestamp {
         guard let value, value != .null else { return now }

@@ -37,7 +37,7 @@ public enum CustomerIOWebhook {
     /// time; a timestamp more than 5 minutes off is refused too (a replayed webhook).
     public static func verify(body: [UInt8], signature: String?, timestamp: String?, key: String, now: Timestamp) throws(SignatureError) {
         guard let timestamp, let seconds = Int64(timestamp) else { throw SignatureError(description: "X-CIO-Timestamp: required (unix seconds)") }
-        guard let signature, let given = DownloadLink.bytes(hex: signature) else {
+        guard let signature, let given = Hex.decode(signature, count: 32) else {
             throw SignatureError(description: "X-CIO-Signature: required (hex HMAC-SHA256)")
         }
         guard abs(now.seconds - seconds) <= maxSkewSeconds else {
@@ -54,7 +54,7 @@ public enum CustomerIOWebhook {
     public static func signature(body: [UInt8], timestamp: String, key: String) -> String {
         var signed = Array("v0:\(timestamp):".utf8)
         signed.append(contentsOf: body)
-        return HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Array(key.utf8))).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Array(key.utf8))))
     }
 
     /// `"Email Opened (Customer.io)"`: the object type's name, the metric's words capitalized.
@@ -113,16 +113,10 @@ public enum CustomerIOWebhook {
         event.createsByEmail = true
         var fields = data.filter { $0.key != "identifiers" }
         fields += [JSONMember("object_type", .string(objectType)), JSONMember("metric", .string(metric)), JSONMember("event_id", .string(eventID))]
-        var n = normalizer.normalizeTopLevel(fields, model: .event)
-        for (key, value) in n.reserved.sorted(by: { $0.key < $1.key }) {  // `name`, `id` … in data are plain properties
-            if let coerced = normalizer.coerce(value, key: key, path: key, hashLevel: 0, warnings: &n.warnings) { n.properties.append(JSONMember(key, coerced)) }
-        }
+        try event.setData(fields, normalizer: normalizer)
         if !(metrics[objectType]?.contains(metric) ?? false) {
-            n.warnings.append(IngestWarning(.unknownMetric, "metric", "\"\(objectType)\" / \"\(metric)\" is not a metric Trove knows; stored as \"\(name)\""))
+            event.warnings.append(IngestWarning(.unknownMetric, "metric", "\"\(objectType)\" / \"\(metric)\" is not a metric Trove knows; stored as \"\(name)\""))
         }
-        event.properties = n.properties.filter { $0.value != .null }
-        event.propertiesJSON = event.properties.isEmpty ? nil : JSONWriter.bytes(.object(event.properties))
-        event.warnings += n.warnings
 
         var profile: ProfileInput?
         if objectType == "customer", metric == "subscribed" || metric == "unsubscribed" {

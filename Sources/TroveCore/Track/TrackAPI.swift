@@ -131,16 +131,7 @@ public struct TrackAPI: Sendable {
         case let other?: throw IngestError.invalid("data: must be an object, got \(other.typeName)")
         }
         if case .string(let type)? = body["type"], type != "event" { data.append(JSONMember("type", .string(type))) }
-        var n = normalizer.normalizeTopLevel(data, model: .event)
-        for (key, value) in n.reserved.sorted(by: { $0.key < $1.key }) {  // data keys the hooks reserve are plain properties here
-            if let coerced = normalizer.coerce(value, key: key, path: key, hashLevel: 0, warnings: &n.warnings) {
-                n.properties.append(JSONMember(key, coerced))
-            }
-        }
-        input.properties = n.properties.filter { $0.value != .null }
-        try WriteSession.checkPropertyCount(input.properties)
-        input.propertiesJSON = input.properties.isEmpty ? nil : JSONWriter.bytes(.object(input.properties))
-        input.warnings += n.warnings
+        try input.setData(data, normalizer: normalizer)
         return input
     }
 }
