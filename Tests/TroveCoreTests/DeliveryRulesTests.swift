@@ -1,0 +1,71 @@
+import Testing
+@testable import TroveCore
+
+/// The pure rules of data out (SPEC §10): webhook signatures (a vector computed with Python's `hmac`),
+/// retry schedules, and where webhooks may be sent.
+@Suite struct DeliveryRulesTests {
+    static let body = Array(#"{"id":"evt_1","kind":"ping","sent_at":"2026-03-01T12:00:00.000Z","data":{}}"#.utf8)
+    static let vector = "d2c26689354bc4d2fb6c5b9da7f415c30e411e503c707f3b798bdc271f1ec9df"
+    static let sentAt = Timestamp.parseISO8601("2026-03-01T12:00:00Z")!
+
+    @Test func signaturesMatchAnIndependentVectorAndVerify() throws {
+        #expect(WebhookSignature.sign(body: Self.body, secret: "whsec_chameleon") == Self.vector)
+        #expect(try WebhookSignature.verify(body: Self.body, signature: Self.vector, secret: "whsec_chameleon", now: Self.sentAt.adding(milliseconds: 299_000)) == "evt_1")
+        #expect(throws: WebhookSignature.Failure.badSignature) {
+            try WebhookSignature.verify(body: Self.body + [0x20], signature: Self.vector, secret: "whsec_chameleon", now: Self.sentAt)
+        }
+        #expect(throws: WebhookSignature.Failure.badSignature) {
+            try WebhookSignature.verify(body: Self.body, signature: Self.vector, secret: "other", now: Self.sentAt)
+        }
+        #expect(throws: WebhookSignature.Failure.stale(seconds: 301)) {
+            try WebhookSignature.verify(body: Self.body, signature: Self.vector, secret: "whsec_chameleon", now: Self.sentAt.adding(milliseconds: 301_000))
+        }
+        let undated = Array(#"{"id":"evt_2"}"#.utf8)
+        #expect(throws: WebhookSignature.Failure.noSentAt) {
+            try WebhookSignature.verify(body: undated, signature: WebhookSignature.sign(body: undated, secret: "s"), secret: "s", now: Self.sentAt)
+        }
+    }
+
+    @Test func webhooksRetryNineTimesOverAbout43Hours() {
+        let minutes = (1...9).map { RetrySchedule.nextWebhookAttempt(after: $0, at: Self.sentAt)!.milliseconds - Self.sentAt.milliseconds }.map { $0 / 60_000 }
+        #expect(minutes == [5, 10, 20, 40, 80, 160, 320, 640, 1280])
+        #expect(RetrySchedule.nextWebhookAttempt(after: 10, at: Self.sentAt) == nil)
+        #expect(minutes.reduce(0, +) == 2555)  // ≈ 42.6 h
+    }
+
+    @Test func customerIOBacksOffFrom10SecondsTo5MinutesFor24Hours() {
+        let first = Self.sentAt
+        let waits = (1...7).map { RetrySchedule.nextCustomerIOAttempt(after: $0, firstAttempt: first, at: first)!.milliseconds / 1000 - first.seconds }
+        #expect(waits == [10, 20, 40, 80, 160, 300, 300])
+        #expect(RetrySchedule.nextCustomerIOAttempt(after: 1, firstAttempt: first, retryAfter: 42, at: first)!.seconds - first.seconds == 42)
+        #expect(RetrySchedule.nextCustomerIOAttempt(after: 1, firstAttempt: first, retryAfter: 3600, at: first)!.seconds - first.seconds == 300)
+        #expect(RetrySchedule.nextCustomerIOAttempt(after: 30, firstAttempt: first, at: first.adding(milliseconds: 86_400_000)) == nil)
+    }
+
+    @Test(arguments: [
+        ("8.8.8.8", WebhookAddressPolicy.Kind.global), ("127.0.0.1", .loopback), ("10.1.2.3", .privateNetwork),
+        ("172.16.0.1", .privateNetwork), ("172.32.0.1", .global), ("192.168.1.1", .privateNetwork), ("100.64.0.1", .privateNetwork),
+        ("169.254.169.254", .linkLocal), ("0.0.0.0", .unspecified), ("224.0.0.1", .multicast), ("::1", .loopback), ("::", .unspecified),
+        ("fe80::1", .linkLocal), ("fe80::1%eth0", .linkLocal), ("fd00::1", .privateNetwork), ("2001:4860:4860::8888", .global),
+        ("::ffff:169.254.169.254", .linkLocal), ("::ffff:8.8.8.8", .global), ("ff02::1", .multicast),
+    ])
+    func addressesAreClassified(_ address: String, _ kind: WebhookAddressPolicy.Kind) {
+        #expect(WebhookAddressPolicy.kind(of: address) == kind)
+    }
+
+    @Test func urlsAndResolvedAddressesAreChecked() throws {
+        let strict = WebhookAddressPolicy(), loose = WebhookAddressPolicy(allowInsecure: true)
+        _ = try strict.check(url: "https://hooks.example.com/trove")
+        for refused in ["http://hooks.example.com/x", "https://127.0.0.1/x", "https://[::1]/x", "https://10.0.0.5/x", "https://localhost/x",
+                        "https://169.254.169.254/latest/meta-data", "https://user:pw@hooks.example.com/", "ftp://x/y", "not a url"] {
+            #expect(throws: WebhookAddressPolicy.Refusal.self, "\(refused)") { try strict.check(url: refused) }
+        }
+        _ = try loose.check(url: "http://127.0.0.1:9000/hook")
+        #expect(throws: WebhookAddressPolicy.Refusal.self) { try loose.check(url: "http://169.254.169.254/") }
+        #expect(throws: WebhookAddressPolicy.Refusal.self) { try strict.check(addresses: ["93.184.216.34", "10.0.0.1"]) }
+        #expect(throws: WebhookAddressPolicy.Refusal.self) { try loose.check(addresses: ["fe80::1%eth0"]) }
+        try loose.check(addresses: ["127.0.0.1", "::1"])
+        try strict.check(addresses: ["93.184.216.34"])
+        #expect(WebhookAddressPolicy.resolve("127.0.0.1") == ["127.0.0.1"])
+    }
+}
