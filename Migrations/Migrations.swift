@@ -9,5 +9,6 @@ public enum TroveMigrations {
         ("0005_exports", String(decoding: PackageResources._005_exports_sql, as: UTF8.self)),
         ("0006_anonymous_events", String(decoding: PackageResources._006_anonymous_events_sql, as: UTF8.self)),
         ("0007_integrations", String(decoding: PackageResources._007_integrations_sql, as: UTF8.self)),
+        ("0008_webhooks", String(decoding: PackageResources._008_webhooks_sql, as: UTF8.self)),
     ]
 }
