@@ -28,6 +28,7 @@ public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> 
     CustomerController(services: services).addRoutes(to: router)
     TrackController(services: services).addRoutes(to: router)
     CustomerIOSourceController(services: services).addRoutes(to: router)
+    WebhookController(services: services).addRoutes(to: router)
     return router
 }
 
@@ -40,6 +41,8 @@ public func buildApplication(
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "Trove"),
         onServerRunning: { channel in onListening(channel.localAddress?.port ?? options.port) },
         logger: logger)
-    app.addServices(MembershipService(evaluator: services.membership, logger: logger), ExportService(runner: services.exportRunner, logger: logger))
+    app.addServices(
+        MembershipService(evaluator: services.membership, logger: logger), ExportService(runner: services.exportRunner, logger: logger),
+        WebhookService(services: services, logger: logger))
     return app
 }

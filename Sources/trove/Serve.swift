@@ -29,6 +29,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Days export files are kept.")
     var exportRetentionDays: Int = 7
 
+    @Flag(help: "Let webhooks go to http URLs and loopback or private addresses (tests, local development).")
+    var allowInsecureWebhooks = false
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         let host = host ?? env["TROVE_HOST"] ?? "127.0.0.1"
@@ -43,7 +46,9 @@ struct Serve: AsyncParsableCommand {
             directory: exportsDir ?? ExportSettings.defaultDirectory(database: database.path),
             publicURL: publicURL ?? env["TROVE_PUBLIC_URL"] ?? "http://\(host):\(port)",
             retention: .seconds(Int64(exportRetentionDays) * 86_400))
-        let services = TroveServices(database: database, clock: try clockOptions.clock(), exports: exports, logger: logger)
+        let services = TroveServices(
+            database: database, clock: try clockOptions.clock(), exports: exports,
+            webhookPolicy: WebhookAddressPolicy(allowInsecure: allowInsecureWebhooks), logger: logger)
         if let credentials = try services.accounts.ensureDefaultAccount() {
             FileHandle.standardError.write(Data("Created account \"default\". Its credentials are shown once:\n".utf8))
             printJSON(credentials.json)

@@ -36,11 +36,11 @@ struct TestTrove {
     let services: TroveServices
     let credentials: Credentials
 
-    init(now: Timestamp? = testNow, clock: TroveClock? = nil, exports: ExportSettings? = nil) throws {
+    init(now: Timestamp? = testNow, clock: TroveClock? = nil, exports: ExportSettings? = nil, webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy()) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trove-server-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let database = try AppDatabase(path: dir.appendingPathComponent("trove.sqlite").path)
-        services = TroveServices(database: database, clock: clock ?? now.map(TroveClock.fixed) ?? .system, exports: exports)
+        services = TroveServices(database: database, clock: clock ?? now.map(TroveClock.fixed) ?? .system, exports: exports, webhookPolicy: webhookPolicy)
         credentials = try services.accounts.ensureDefaultAccount()!
     }
 

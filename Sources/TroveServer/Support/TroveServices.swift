@@ -19,11 +19,14 @@ public struct TroveServices: Sendable {
     public let customers: CustomerReader
     public let track: TrackAPI
     public let customerIOSource: CustomerIOSource
+    public let webhooks: WebhookStore
     public let exportRunner: ExportRunner
 
     /// `exports`: where export files go and the base of their links (default: beside the database,
     /// links to http://127.0.0.1:8080).
-    public init(database: AppDatabase, clock: TroveClock = .system, exports: ExportSettings? = nil, logger: Logger = Logger(label: "trove")) {
+    /// `webhookPolicy`: where outgoing webhooks may go (`--allow-insecure-webhooks` loosens it).
+    public init(database: AppDatabase, clock: TroveClock = .system, exports: ExportSettings? = nil,
+                webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy(), logger: Logger = Logger(label: "trove")) {
         self.database = database
         self.clock = clock
         self.accounts = AccountStore(database: database, clock: clock)
@@ -40,6 +43,7 @@ public struct TroveServices: Sendable {
         let exportSettings = exports ?? ExportSettings(directory: ExportSettings.defaultDirectory(database: database.path), publicURL: "http://127.0.0.1:8080")
         self.customers = CustomerReader(database: database, clock: clock)
         self.track = TrackAPI(ingestor: ingestor)
+        self.webhooks = WebhookStore(database: database, clock: clock, policy: webhookPolicy)
         self.customerIOSource = CustomerIOSource(ingestor: ingestor, settings: CustomerIOSourceSettings(database: database, clock: clock))
         self.exports = ExportStore(database: database, clock: clock, settings: exportSettings)
         self.exportRunner = ExportRunner(database: database, clock: clock, settings: exportSettings, logger: logger)

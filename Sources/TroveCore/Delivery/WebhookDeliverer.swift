@@ -1,0 +1,136 @@
+import Foundation
+import GRDB
+import Logging
+
+/// What the deliverer needs from the network (the server supplies AsyncHTTPClient; tests a fake or a
+/// live local receiver). Redirects must not be followed.
+public protocol WebhookTransport: Sendable {
+    func post(url: URL, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> (status: Int, body: [UInt8])
+}
+
+/// Sends due webhook deliveries (SPEC §10): each attempt gets a fresh `sent_at` and signature over the
+/// exact bytes sent, the same envelope `id`; any 2xx is delivered, anything else is retried on the
+/// schedule, then `failed`. Every endpoint has its own bounded set of attempts in flight, so a slow or
+/// failing endpoint never holds up another; a crash leaves the in-flight rows pending, to be sent again.
+public actor WebhookDeliverer {
+    public let database: AppDatabase
+    public let clock: TroveClock
+    let transport: any WebhookTransport
+    let policy: WebhookAddressPolicy
+    let logger: Logger
+    public static let timeout: Duration = .seconds(7)
+    public static let perEndpoint = 4
+    public static let userAgent = "Trove-Webhooks/1.0"
+
+    private var inFlight: [Int64: Set<Int64>] = [:]  // endpoint → deliveries being sent
+
+    public init(database: AppDatabase, clock: TroveClock = .system, transport: any WebhookTransport, policy: WebhookAddressPolicy,
+                logger: Logger = Logger(label: "trove.webhooks")) {
+        self.database = database
+        self.clock = clock
+        self.transport = transport
+        self.policy = policy
+        self.logger = logger
+    }
+
+    struct Due: Sendable {
+        var id: Int64, endpoint: Int64, url: String, secret: String, envelopeID: String, kind: String, data: String, attempts: Int
+    }
+
+    /// Starts sending what is due (without waiting for it); returns how many attempts it started.
+    @discardableResult
+    public func dispatch() async throws -> Int {
+        let now = clock.now()
+        let due = try await database.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT d.id, d.endpoint_id, e.url, e.secret, d.envelope_id, d.kind, d.data, d.attempts FROM webhook_deliveries d
+                JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND e.enabled = 1
+                ORDER BY d.next_attempt_at, d.id LIMIT 500
+                """, arguments: [now.milliseconds]).map {
+                Due(id: $0[0], endpoint: $0[1], url: $0[2], secret: $0[3], envelopeID: $0[4], kind: $0[5], data: $0[6], attempts: $0[7])
+            }
+        }
+        var started = 0
+        for delivery in due {
+            var running = inFlight[delivery.endpoint] ?? []
+            guard !running.contains(delivery.id), running.count < Self.perEndpoint else { continue }
+            running.insert(delivery.id)
+            inFlight[delivery.endpoint] = running
+            started += 1
+            Task { await self.attempt(delivery) }
+        }
+        return started
+    }
+
+    /// Sends due deliveries until none is due or in flight (tests, the CLI).
+    public func drain() async throws {
+        while true {
+            let started = try await dispatch()
+            if started == 0 && inFlight.values.allSatisfy(\.isEmpty) { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    func attempt(_ d: Due) async {
+        defer { inFlight[d.endpoint]?.remove(d.id) }
+        let sentAt = clock.now()
+        let envelope: JSON = .object([
+            JSONMember("id", .string(d.envelopeID)), JSONMember("kind", .string(d.kind)),
+            JSONMember("sent_at", .string(sentAt.iso8601)), JSONMember("data", (try? JSONParser.parse(Array(d.data.utf8))) ?? .null),
+        ])
+        let body = JSONWriter.bytes(envelope)
+        var status: Int?
+        var failure: String?
+        do {
+            let url = try policy.check(url: d.url)
+            let host = url.host ?? ""
+            let addresses = await Task.detached { WebhookAddressPolicy.resolve(host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host) }.value
+            try policy.check(addresses: addresses)
+            let headers = [
+                ("Content-Type", "application/json"), ("Accept", "application/json"), ("User-Agent", Self.userAgent),
+                ("X-Chameleon-Id", d.envelopeID), ("X-Chameleon-Signature", WebhookSignature.sign(body: body, secret: d.secret)),
+            ]
+            let reply = try await transport.post(url: url, headers: headers, body: body, timeout: Self.timeout)
+            status = reply.status
+            if !(200..<300).contains(reply.status) {
+                failure = "HTTP \(reply.status): " + String(decoding: reply.body.prefix(500), as: UTF8.self)
+            }
+        } catch let refusal as WebhookAddressPolicy.Refusal {
+            failure = "refused: \(refusal.description)"
+        } catch {
+            failure = "\(error)"
+        }
+        await record(d, status: status, failure: failure)
+    }
+
+    func record(_ d: Due, status: Int?, failure: String?) async {
+        let now = clock.now()
+        let attempts = d.attempts + 1
+        do {
+            try await database.pool.write { db in
+                if let failure {
+                    let next = RetrySchedule.nextWebhookAttempt(after: attempts, at: now)
+                    try db.execute(
+                        sql: """
+                            UPDATE webhook_deliveries SET attempts = ?, last_status = ?, last_error = ?, state = ?, next_attempt_at = coalesce(?, next_attempt_at)
+                            WHERE id = ? AND state = 'pending'
+                            """,
+                        arguments: [attempts, status, failure, next == nil ? "failed" : "pending", next?.milliseconds, d.id])
+                    try db.execute(
+                        sql: "UPDATE webhook_endpoints SET last_item_at = ?, last_item_state = ?, last_item_error = ? WHERE id = ?",
+                        arguments: [now.milliseconds, next == nil ? "failed" : "retrying", failure, d.endpoint])
+                } else {
+                    try db.execute(
+                        sql: "UPDATE webhook_deliveries SET attempts = ?, last_status = ?, last_error = NULL, state = 'delivered', delivered_at = ? WHERE id = ?",
+                        arguments: [attempts, status, now.milliseconds, d.id])
+                    try db.execute(
+                        sql: "UPDATE webhook_endpoints SET last_item_at = ?, last_item_state = 'delivered', last_item_error = NULL WHERE id = ?",
+                        arguments: [now.milliseconds, d.endpoint])
+                }
+            }
+        } catch {
+            logger.error("could not record webhook delivery \(d.id): \(error)")
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Synchronization
+import Testing
+@testable import TroveCore
+@testable import TroveServer
+
+/// Outgoing webhooks (SPEC §10) to a live local receiver that checks signatures the way a Chameleon
+/// customer's receiver does and fails on demand; the retry schedule follows an injected clock.
+@Suite struct WebhookDeliveryTests {
+    final class Receiver: Sendable {
+        struct Received: Sendable { var body: [UInt8]; var headers: HTTPFields }
+        let received = Mutex<[Received]>([])
+        let status = Mutex<Int>(200)
+
+        var router: Router<BasicRequestContext> {
+            let router = Router()
+            router.post("/hook") { request, _ -> Response in
+                let body = Array(try await request.body.collect(upTo: 1 << 20).readableBytesView)
+                self.received.withLock { $0.append(Received(body: body, headers: request.headers)) }
+                return Response(status: .init(code: self.status.withLock { $0 }), body: .init(byteBuffer: .init(string: "receiver says \(self.status.withLock { $0 })")))
+            }
+            return router
+        }
+    }
+
+    @Test func deliveriesAreSignedRetriedOnScheduleAndRetryableByHand() async throws {
+        let receiver = Receiver()
+        let receiverApp = Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "receiver"))
+        try await receiverApp.test(.live) { receiverClient in
+            let port = try #require(receiverClient.port)
+            let time = MovableClock()
+            let trove = try TestTrove(clock: time.clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
+            let client = HTTPWebhookTransport.makeClient()
+            let deliverer = WebhookDeliverer(database: trove.services.database, clock: time.clock, transport: HTTPWebhookTransport(client: client),
+                                             policy: WebhookAddressPolicy(allowInsecure: true))
+            try await trove.test { app in
+                let created = try await app.v3(.post, "/v3/edit/webhooks", ["url": .string("http://127.0.0.1:\(port)/hook"), "topics": ["ping"], "name": "Local"])
+                #expect(created.status == 200, "\(created.json ?? .null)")
+                let id = try #require(created.json?.at("webhook.id")?.stringValue)
+                let secret = try #require(created.json?.at("webhook.secret")?.stringValue)
+                #expect(created.json?.at("webhook.uid") == .string("http://127.0.0.1:\(port)/hook"))
+                #expect(try await app.v3(.get, "/v3/edit/webhooks/\(id)").json?.at("webhook.secret") == nil, "the secret is shown once")
+
+                // Delivered, signed over the exact bytes, with the envelope and headers SPEC §10 names.
+                let ping = try await app.v3(.post, "/v3/edit/webhooks/\(id)/ping")
+                #expect(ping.json?.at("delivery.state") == "pending")
+                try await deliverer.drain()
+                let first = try #require(receiver.received.withLock { $0.first })
+                let signature = try #require(first.headers[HTTPField.Name("X-Chameleon-Signature")!])
+                let envelopeID = try WebhookSignature.verify(body: first.body, signature: signature, secret: secret, now: time.clock.now())
+                #expect(envelopeID == first.headers[HTTPField.Name("X-Chameleon-Id")!])
+                #expect(first.headers[.userAgent]?.hasPrefix("Trove-Webhooks/") == true)
+                #expect(first.headers[.contentType] == "application/json")
+                let envelope = try JSONParser.parse(first.body)
+                #expect(envelope.objectKeys == ["id", "kind", "sent_at", "data"])
+                #expect(envelope["kind"] == "ping")
+                let deliveries = try await app.v3(.get, "/v3/edit/webhooks/\(id)/deliveries").json?["deliveries"]?.arrayValue ?? []
+                #expect(deliveries.first?["state"] == "delivered" && deliveries.first?["attempts"] == 1 && deliveries.first?["last_status"] == 200)
+                #expect(try await app.v3(.get, "/v3/edit/webhooks/\(id)").json?.at("webhook.last_item_state") == "delivered")
+
+                // A failing receiver: retried after 5, 10 … 1280 minutes with a fresh sent_at and signature and
+                // the same id, then failed.
+                receiver.status.withLock { $0 = 503 }
+                receiver.received.withLock { $0.removeAll() }
+                let failing = try #require(try await app.v3(.post, "/v3/edit/webhooks/\(id)/ping").json?.at("delivery.id")?.stringValue)
+                try await deliverer.drain()
+                var waited: [Int64] = []
+                for _ in 0..<9 {
+                    let shown = try await app.v3(.get, "/v3/edit/webhooks/\(id)/deliveries?limit=1").json?["deliveries"]?.arrayValue?.first
+                    #expect(shown?["state"] == "pending" && shown?["last_status"] == 503)
+                    #expect(shown?["last_error"]?.stringValue?.contains("receiver says 503") == true)
+                    let next = try #require(shown?["next_attempt_at"]?.stringValue.flatMap(Timestamp.parseISO8601))
+                    waited.append((next.milliseconds - time.clock.now().milliseconds) / 60_000)
+                    try await deliverer.drain()  // not due yet: nothing is sent
+                    time.advance(seconds: (next.milliseconds - time.clock.now().milliseconds) / 1000)
+                    try await deliverer.drain()
+                }
+                #expect(waited == [5, 10, 20, 40, 80, 160, 320, 640, 1280])
+                let attempts = receiver.received.withLock { $0 }
+                #expect(attempts.count == 10)
+                let ids = Set(attempts.map { $0.headers[HTTPField.Name("X-Chameleon-Id")!] ?? "" })
+                #expect(ids.count == 1)
+                #expect(Set(attempts.map { $0.headers[HTTPField.Name("X-Chameleon-Signature")!] ?? "" }).count == 10, "signed afresh per attempt")
+                let failed = try await app.v3(.get, "/v3/edit/webhooks/\(id)/deliveries?limit=1").json?["deliveries"]?.arrayValue?.first
+                #expect(failed?["state"] == "failed" && failed?["attempts"] == 10)
+                #expect(try await app.v3(.get, "/v3/edit/webhooks/\(id)").json?.at("webhook.last_item_state") == "failed")
+
+                // Retried by hand once the receiver is back.
+                receiver.status.withLock { $0 = 204 }
+                #expect(try await app.v3(.post, "/v3/edit/webhooks/\(id)/deliveries/\(failing)/retry").json?.at("delivery.state") == "pending")
+                try await deliverer.drain()
+                let again = try await app.v3(.get, "/v3/edit/webhooks/\(id)/deliveries?limit=1").json?["deliveries"]?.arrayValue?.first
+                #expect(again?["state"] == "delivered")
+            }
+            try await client.shutdown()
+        }
+    }
+
+    @Test func endpointsAreValidatedAndManaged() async throws {
+        let trove = try TestTrove()
+        try await trove.test { app in
+            let cases: [(JSON, String)] = [(["url": "http://hooks.example.com/x", "topics": ["ping"]], "https"),
+                                    (["url": "https://127.0.0.1/x", "topics": ["ping"]], "loopback"),
+                                    (["url": "https://169.254.169.254/x", "topics": ["ping"]], "link-local"),
+                                    (["url": "https://hooks.example.com/x", "topics": ["nope"]], "topics[0]"),
+                                    (["url": "https://hooks.example.com/x"], "topics: required")]
+            for (body, message) in cases {
+                let reply = try await app.v3(.post, "/v3/edit/webhooks", body)
+                #expect(reply.status == 422, "\(body)")
+                #expect(reply.json?["messages"]?.arrayValue?.first?.stringValue?.contains(message) == true, "\(reply.json ?? .null)")
+            }
+            let created = try await app.v3(.post, "/v3/edit/webhooks", ["url": "https://hooks.example.com/x", "topics": ["event.created", "segment.entered"], "event_names": ["Completed Tour (Chameleon)"]])
+            let id = try #require(created.json?.at("webhook.id")?.stringValue)
+            #expect(created.json?.at("webhook.event_names") == ["completed_tour_chameleon"])
+            let secret = created.json?.at("webhook.secret")
+            let patched = try await app.v3(.patch, "/v3/edit/webhooks/\(id)", ["enabled": false, "topics": ["ping"]])
+            #expect(patched.json?.at("webhook.enabled") == false && patched.json?.at("webhook.topics") == ["ping"])
+            let rotated = try await app.v3(.post, "/v3/edit/webhooks/\(id)/rotate_secret").json?.at("webhook.secret")
+            #expect(rotated != nil && rotated != secret)
+            #expect(try await app.v3(.get, "/v3/edit/webhooks").json?["webhooks"]?.arrayValue?.count == 1)
+            #expect(try await app.v3(.delete, "/v3/edit/webhooks/\(id)").status == 200)
+            #expect(try await app.v3(.get, "/v3/edit/webhooks/\(id)").status == 404)
+        }
+    }
+}
