@@ -83,7 +83,9 @@ import Testing
                 }
                 #expect(waited == [5, 10, 20, 40, 80, 160, 320, 640, 1280])
                 let attempts = receiver.received.withLock { $0 }
-                #expect(attempts.count == 10)
+                // At least once: the HTTP client may resend a request whose connection dropped as it went out,
+                // which the receiver sees as a repeat with the same signature (and dedupes on the id).
+                #expect(attempts.count >= 10)
                 let ids = Set(attempts.map { $0.headers[HTTPField.Name("X-Chameleon-Id")!] ?? "" })
                 #expect(ids.count == 1)
                 #expect(Set(attempts.map { $0.headers[HTTPField.Name("X-Chameleon-Signature")!] ?? "" }).count == 10, "signed afresh per attempt")
