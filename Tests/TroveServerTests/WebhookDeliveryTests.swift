@@ -104,6 +104,37 @@ import Testing
         }
     }
 
+    /// Membership changes and finished exports enqueue deliveries in their own transactions.
+    @Test func segmentChangesAndFinishedExportsAreEnqueued() async throws {
+        let trove = try TestTrove()
+        try await trove.test { app in
+            let hook = try await app.v3(.post, "/v3/edit/webhooks", ["url": "https://hooks.example.com/x", "topics": ["segment.entered", "segment.exited", "export.finished"]])
+            let id = try #require(hook.json?.at("webhook.id")?.stringValue)
+            let other = try await app.v3(.post, "/v3/edit/webhooks", ["url": "https://hooks.example.com/y", "topics": ["ping"]])
+            let otherID = try #require(other.json?.at("webhook.id")?.stringValue)
+            let segment = try await app.v3(.post, "/v3/edit/segments", ["name": "Pro", "items": [["prop": "plan", "op": "eq", "value": "pro"]]])
+            let segmentID = try #require(segment.json?.at("segment.id")?.stringValue)
+            try await app.post(app.hook("profiles"), json: ["uid": "ann", "email": "ann@example.com", "plan": "pro"])
+            try await trove.services.membership.catchUp()
+            try await app.post(app.hook("profiles"), json: ["uid": "ann", "plan": "free"])
+            try await trove.services.membership.catchUp()
+            let export = try await app.v1(.post, "/v1/exports/customers", key: trove.credentials.appAPIKey, [:])
+            try await trove.services.exportRunner.runUntilIdle()
+
+            let deliveries = (try await app.v3(.get, "/v3/edit/webhooks/\(id)/deliveries").json?["deliveries"]?.arrayValue ?? []).reversed()
+            #expect(deliveries.map { $0["kind"] } == ["segment.entered", "segment.exited", "export.finished"])
+            let data = try await trove.services.database.pool.read { db in
+                try String.fetchAll(db, sql: "SELECT data FROM webhook_deliveries ORDER BY id").map { try JSONParser.parse(Array($0.utf8)) }
+            }
+            #expect(data.count == 3, "the ping-only endpoint gets none")
+            #expect(data[0].at("segment.id") == .string(segmentID) && data[0].at("segment.name") == "Pro")
+            #expect(data[0].at("profile.uid") == "ann" && data[0].at("profile.email") == "ann@example.com")
+            #expect(data[1].at("profile.uid") == "ann")
+            #expect(data[2].at("export.id") == export.json?.at("export.id") && data[2].at("export.status") == "done")
+            #expect(try await app.v3(.get, "/v3/edit/webhooks/\(otherID)/deliveries").json?["deliveries"] == [])
+        }
+    }
+
     @Test func endpointsAreValidatedAndManaged() async throws {
         let trove = try TestTrove()
         try await trove.test { app in

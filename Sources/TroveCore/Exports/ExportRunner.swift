@@ -93,6 +93,7 @@ public final class ExportRunner: Sendable {
                         """,
                     arguments: [total, bytes, finished.milliseconds, finished.milliseconds + settings.retention.milliseconds,
                                 finished.milliseconds, export.id])
+                try Self.announce(export.id, account: export.account, now: finished, db)
             }
             logger.info("export \(export.id) done: \(total) rows, \(bytes) bytes")
         } catch {
@@ -112,6 +113,15 @@ public final class ExportRunner: Sendable {
         try db.execute(
             sql: "UPDATE exports SET status = 'failed', error = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
             arguments: [message, now.milliseconds, id])
+        if db.changesCount > 0, let account = try Int64.fetchOne(db, sql: "SELECT account_id FROM exports WHERE id = ?", arguments: [id]) {
+            try announce(id, account: account, now: now, db)
+        }
+    }
+
+    /// `export.finished` to the account's webhook endpoints, in the transaction that finished it.
+    static func announce(_ id: Int64, account: Int64, now: Timestamp, _ db: Database) throws {
+        guard let export = try Export.fetch(db, account: account, id: id) else { return }
+        try WebhookOutbox.enqueueExportFinished(db, account: account, export: export.v1JSON, now: now)
     }
 
     /// Deletes files past their retention; the rows stay (listed, with a download refused).

@@ -51,31 +51,39 @@ public final class MembershipEvaluator: Sendable {
         let refreshBefore = now.milliseconds - Int64(windowRefresh.components.seconds * 1000)
         guard try await database.pool.read({ db in try Self.hasWork(db, refreshBefore: refreshBefore) }) else { return StepResult() }
         return try await database.pool.write { db in
-            var result = StepResult()
-            try Self.prepareTemporaryTables(db)
-            if let pending = try Row.fetchOne(db, sql: "SELECT id, account_id FROM segments WHERE kind = 'dynamic' AND built_version < version ORDER BY id LIMIT 1") {
-                let change = try Self.evaluateFully(segment: pending[0], account: pending[1], now: now, db: db, build: true)
-                try SegmentIndex.reconcile(db, now: now)  // the indexes of the version it replaced
-                result.built = [pending[0]]
-                result.more = true
-                result.entered = change.entered
-                result.exited = change.exited
-                return result
-            }
-            if try self.evaluateTouched(now: now, db: db, result: &result) { return result }
-            let due = try Row.fetchAll(
-                db, sql: """
-                    SELECT id, account_id FROM segments WHERE kind = 'dynamic' AND windowed = 1 AND built_version >= version
-                    AND (refreshed_at IS NULL OR refreshed_at <= ?) ORDER BY id
-                    """, arguments: [refreshBefore])
-            for row in due {
-                let change = try Self.evaluateFully(segment: row[0], account: row[1], now: now, db: db, build: false)
-                result.refreshed.append(row[0])
-                result.entered += change.entered
-                result.exited += change.exited
-            }
+            let ledgerID = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM segment_changes") ?? 0
+            let result = try self.work(now: now, refreshBefore: refreshBefore, db: db)
+            if result.entered + result.exited > 0 { try WebhookOutbox.enqueueSegmentChanges(db, after: ledgerID, now: now) }
             return result
         }
+    }
+
+    /// The step's work, in the caller's write transaction.
+    func work(now: Timestamp, refreshBefore: Int64, db: Database) throws -> StepResult {
+        var result = StepResult()
+        try Self.prepareTemporaryTables(db)
+        if let pending = try Row.fetchOne(db, sql: "SELECT id, account_id FROM segments WHERE kind = 'dynamic' AND built_version < version ORDER BY id LIMIT 1") {
+            let change = try Self.evaluateFully(segment: pending[0], account: pending[1], now: now, db: db, build: true)
+            try SegmentIndex.reconcile(db, now: now)  // the indexes of the version it replaced
+            result.built = [pending[0]]
+            result.more = true
+            result.entered = change.entered
+            result.exited = change.exited
+            return result
+        }
+        if try self.evaluateTouched(now: now, db: db, result: &result) { return result }
+        let due = try Row.fetchAll(
+            db, sql: """
+                SELECT id, account_id FROM segments WHERE kind = 'dynamic' AND windowed = 1 AND built_version >= version
+                AND (refreshed_at IS NULL OR refreshed_at <= ?) ORDER BY id
+                """, arguments: [refreshBefore])
+        for row in due {
+            let change = try Self.evaluateFully(segment: row[0], account: row[1], now: now, db: db, build: false)
+            result.refreshed.append(row[0])
+            result.entered += change.entered
+            result.exited += change.exited
+        }
+        return result
     }
 
     /// Nothing is due while no dynamic segment exists: marks and the event log simply wait, and the first

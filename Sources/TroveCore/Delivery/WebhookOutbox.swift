@@ -1,0 +1,47 @@
+import GRDB
+
+/// Deliveries enqueued by the changes that cause them, inside their transactions (SPEC §10): the outbox
+/// row commits with the change or not at all.
+enum WebhookOutbox {
+    /// Whether any enabled endpoint of any account takes one of `topics` (cheap; checked before the
+    /// set-based inserts below).
+    static func anyEndpoint(_ db: Database, for topics: [String]) throws -> Bool {
+        let list = topics.map { "'\($0)'" }.joined(separator: ", ")
+        return try Bool.fetchOne(db, sql: """
+            SELECT EXISTS (SELECT 1 FROM webhook_endpoints w, json_each(w.topics) t WHERE w.enabled = 1 AND t.value IN (\(list)))
+            """) ?? false
+    }
+
+    /// `segment.entered` / `segment.exited` for every ledger row after `ledgerID`, to every enabled
+    /// endpoint of the segment's account that takes the topic: `data: {segment, profile}`.
+    static func enqueueSegmentChanges(_ db: Database, after ledgerID: Int64, now: Timestamp) throws {
+        guard try anyEndpoint(db, for: ["segment.entered", "segment.exited"]) else { return }
+        try db.execute(
+            sql: """
+                INSERT INTO webhook_deliveries (endpoint_id, envelope_id, kind, data, next_attempt_at, created_at)
+                SELECT w.id, 'whd_' || lower(hex(randomblob(12))), k.kind,
+                    json_object(
+                        'segment', json_object('id', printf('%024x', s.id), 'name', s.name),
+                        'profile', json_object('id', printf('%024x', c.profile_id), 'uid', p.uid, 'email', p.email),
+                        'at', strftime('%Y-%m-%dT%H:%M:%fZ', c.at / 1000.0, 'unixepoch'), 'version', c.version),
+                    ?1, ?1
+                FROM segment_changes c
+                JOIN segments s ON s.id = c.segment_id
+                JOIN (SELECT 1 AS entered, 'segment.entered' AS kind UNION ALL SELECT 0, 'segment.exited') k ON k.entered = c.entered
+                JOIN webhook_endpoints w ON w.account_id = s.account_id AND w.enabled = 1
+                    AND EXISTS (SELECT 1 FROM json_each(w.topics) t WHERE t.value = k.kind)
+                LEFT JOIN profiles p ON p.id = c.profile_id
+                WHERE c.id > ?2
+                ORDER BY c.id, w.id
+                """, arguments: [now.milliseconds, ledgerID])
+    }
+
+    /// `export.finished` with `data: {export}` to the account's endpoints that take it.
+    static func enqueueExportFinished(_ db: Database, account: Int64, export: JSON, now: Timestamp) throws {
+        let ids = try Int64.fetchAll(db, sql: """
+            SELECT w.id FROM webhook_endpoints w WHERE w.account_id = ? AND w.enabled = 1
+              AND EXISTS (SELECT 1 FROM json_each(w.topics) t WHERE t.value = 'export.finished') ORDER BY w.id
+            """, arguments: [account])
+        for id in ids { try WebhookStore.enqueue(db, endpoint: id, kind: "export.finished", data: ["export": export], now: now) }
+    }
+}
