@@ -16,6 +16,28 @@ struct CSVWriter {
         buffer.reserveCapacity(Self.flushAt + 64 * 1024)
     }
 
+    /// Writes a whole CSV file: into `path.partial`, synced and renamed to `path` only when `body`
+    /// succeeded, the partial file removed when it did not. Returns `body`'s result and the file's size.
+    static func file<T>(at path: String, _ body: (inout CSVWriter) throws -> T) throws -> (T, bytes: Int64) {
+        let partial = path + ".partial"
+        do {
+            var csv = try CSVWriter(path: partial)
+            let result: T
+            do {
+                result = try body(&csv)
+                try csv.finish()
+            } catch {
+                try? csv.handle.close()
+                throw error
+            }
+            try FileManager.default.moveItemReplacing(from: partial, to: path)
+            return (result, csv.bytesWritten)
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+    }
+
     mutating func row(_ fields: [String]) throws {
         for (i, field) in fields.enumerated() {
             if i > 0 { buffer.append(UInt8(ascii: ",")) }

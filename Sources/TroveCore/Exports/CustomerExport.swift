@@ -41,16 +41,19 @@ public struct CustomerExport: Sendable {
 
     /// The column for an attribute: an SQL expression over `profiles p` and how to render what it gives.
     func column(owner: PropertyOwner, keys: [String]) -> (sql: String, rendering: Rendering) {
-        let source = owner == .company ? ValueSource.company(keys) : ValueSource.profile(keys)
-        let (expression, rendering): (String, Rendering) =
-            switch source {
-            case .json(let alias, let path): ("\(alias).properties -> '\(path)'", .json)
-            case .text(let column): (column, .text)
-            case .time(let column): (column, .time)
-            case .flag(let column): (column, .flag)
-            }
+        let (expression, rendering) = Self.expression(owner == .company ? ValueSource.company(keys) : ValueSource.profile(keys))
         guard owner == .company else { return (expression, rendering) }
         return ("(SELECT \(expression) FROM companies c WHERE c.id = p.company_id)", rendering)
+    }
+
+    /// The SQL giving a value source's value (JSON properties as their JSON text) and how to render it.
+    static func expression(_ source: ValueSource) -> (sql: String, rendering: Rendering) {
+        switch source {
+        case .json(let alias, let path): return ("\(alias).properties -> '\(path)'", .json)
+        case .text(let column): return (column, .text)
+        case .time(let column): return (column, .time)
+        case .flag(let column): return (column, .flag)
+        }
     }
 
     /// Where each attribute column's value comes from in the export's loop.
@@ -75,13 +78,7 @@ public struct CustomerExport: Sendable {
         for attribute in attributes {
             if attribute.owner == .company {
                 plan.sources.append(.company(plan.companyColumns.count))
-                let source = ValueSource.company(attribute.keys)
-                switch source {
-                case .json(_, let path): plan.companyColumns.append(("c.properties -> '\(path)'", .json))
-                case .text(let column): plan.companyColumns.append((column, .text))
-                case .time(let column): plan.companyColumns.append((column, .time))
-                case .flag(let column): plan.companyColumns.append((column, .flag))
-                }
+                plan.companyColumns.append(Self.expression(ValueSource.company(attribute.keys)))
                 continue
             }
             let (sql, rendering) = column(owner: .profile, keys: attribute.keys)
@@ -100,13 +97,7 @@ public struct CustomerExport: Sendable {
     /// of the filter in id order.
     func query(_ db: Database, account: Int64, now: Timestamp, plan: Plan) throws -> SQLFragment {
         let list = (["p.uid", "p.email", "p.id", "p.company_id", "p.properties"] + plan.columns).joined(separator: ", ")
-        let select: SQLFragment
-        if let filter {
-            select = try SegmentCompiler.over(db, account: account, now: now).membersQuery(filter, columns: list).select
-        } else {
-            select = SQLFragment("SELECT \(list) FROM profiles p WHERE p.account_id = ? AND p.disabled = 0", [account.databaseValue])
-        }
-        return select + SQLFragment(" ORDER BY p.id")
+        return try SegmentCompiler.select(db, account: account, now: now, filter: filter, columns: list) + SQLFragment(" ORDER BY p.id")
     }
 
     /// The company columns of every company of the account as CSV fields, in one buffer (companies are

@@ -60,30 +60,18 @@ public final class ExportRunner: Sendable {
     }
 
     func run(_ export: Export) async {
-        let partial = settings.partialFile(export.id)
         do {
             try FileManager.default.createDirectory(atPath: settings.directory, withIntermediateDirectories: true)
             let now = clock.now()
             let (total, bytes) = try await database.pool.read { db in  // one read transaction: one snapshot
-                var csv = try CSVWriter(path: partial)
-                do {
-                    let total: Int64
+                try CSVWriter.file(at: settings.file(export.id)) { csv in
                     switch export.type {
-                    case "customers":
-                        total = try CustomerExport.parse(export.request).write(db, account: export.account, now: now, to: &csv)
-                    case "deliveries":
-                        total = try DeliveryExport.parse(export.request).write(db, account: export.account, to: &csv)
-                    default:
-                        throw ExportError.invalid("exports of type \(export.type) are not supported")
+                    case "customers": return try CustomerExport.parse(export.request).write(db, account: export.account, now: now, to: &csv)
+                    case "deliveries": return try DeliveryExport.parse(export.request).write(db, account: export.account, to: &csv)
+                    default: throw ExportError.invalid("exports of type \(export.type) are not supported")
                     }
-                    try csv.finish()
-                    return (total, csv.bytesWritten)
-                } catch {
-                    try? csv.handle.close()
-                    throw error
                 }
             }
-            try FileManager.default.moveItemReplacing(from: partial, to: settings.file(export.id))
             let finished = clock.now()
             try await database.pool.write { db in
                 try db.execute(
@@ -97,7 +85,6 @@ public final class ExportRunner: Sendable {
             }
             logger.info("export \(export.id) done: \(total) rows, \(bytes) bytes")
         } catch {
-            try? FileManager.default.removeItem(atPath: partial)
             let message = (error as? ExportError)?.description ?? "\(error)"
             logger.error("export \(export.id) failed: \(message)")
             let now = clock.now()

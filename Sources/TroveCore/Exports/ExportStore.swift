@@ -24,15 +24,12 @@ public struct ExportStore: Sendable {
         request.append(JSONMember("attributes", .array(export.attributes.map { .string($0.name) })))
         return try database.pool.write { db in
             if let filter = export.filter {
-                do { _ = try SegmentCompiler.over(db, account: account, now: now).compile(filter) } catch let e as SegmentError {
+                do { _ = try SegmentCompiler.over(db, account: account, now: now, checkingOnly: true).compile(filter) } catch let e as SegmentError {
                     throw ExportError.invalid(e.description)
                 }
             }
-            let description = body["description"]?.stringValue ?? Self.describe(export)
-            try db.execute(
-                sql: "INSERT INTO exports (account_id, type, request, description, created_at, updated_at) VALUES (?, 'customers', ?, ?, ?, ?)",
-                arguments: [account, JSONWriter.string(.object(request)), description, now.milliseconds, now.milliseconds])
-            return try Export.fetch(db, account: account, id: db.lastInsertedRowID)!
+            return try Self.insert(db, account: account, type: "customers", request: request,
+                                   description: body["description"]?.stringValue ?? Self.describe(export), now: now)
         }
     }
 
@@ -49,10 +46,7 @@ public struct ExportStore: Sendable {
         let description = body["description"]?.stringValue
             ?? "Deliveries of \(export.message.field.replacingOccurrences(of: "_id", with: "")) \(export.message.id)" + (export.metric.map { ", \($0)" } ?? "")
         return try database.pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO exports (account_id, type, request, description, created_at, updated_at) VALUES (?, 'deliveries', ?, ?, ?, ?)",
-                arguments: [account, JSONWriter.string(.object(request)), description, now.milliseconds, now.milliseconds])
-            return try Export.fetch(db, account: account, id: db.lastInsertedRowID)!
+            try Self.insert(db, account: account, type: "deliveries", request: request, description: description, now: now)
         }
     }
 
@@ -61,28 +55,22 @@ public struct ExportStore: Sendable {
     public func writeCustomers(account: Int64, body: JSON, to path: String, progress: CustomerExport.Progress? = nil) async throws -> (rows: Int64, bytes: Int64) {
         let export = try CustomerExport.parse(body)
         let now = clock.now()
-        let partial = path + ".partial"
         do {
-            let result = try await database.pool.read { db in
-                var csv = try CSVWriter(path: partial)
-                do {
-                    let rows = try export.write(db, account: account, now: now, to: &csv, progress: progress)
-                    try csv.finish()
-                    return (rows, csv.bytesWritten)
-                } catch {
-                    try? csv.handle.close()
-                    throw error
-                }
+            let (rows, bytes) = try await database.pool.read { db in
+                try CSVWriter.file(at: path) { csv in try export.write(db, account: account, now: now, to: &csv, progress: progress) }
             }
-            try FileManager.default.moveItemReplacing(from: partial, to: path)
-            return result
+            return (rows, bytes)
         } catch let e as SegmentError {
-            try? FileManager.default.removeItem(atPath: partial)
             throw ExportError.invalid(e.description)
-        } catch {
-            try? FileManager.default.removeItem(atPath: partial)
-            throw error
         }
+    }
+
+    /// A new job, pending; `request` is kept as accepted for the runner.
+    static func insert(_ db: Database, account: Int64, type: String, request: [JSONMember], description: String, now: Timestamp) throws -> Export {
+        try db.execute(
+            sql: "INSERT INTO exports (account_id, type, request, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [account, type, JSONWriter.string(.object(request)), description, now.milliseconds, now.milliseconds])
+        return try Export.fetch(db, account: account, id: db.lastInsertedRowID)!
     }
 
     static func describe(_ export: CustomerExport) -> String {

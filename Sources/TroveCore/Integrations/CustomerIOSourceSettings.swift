@@ -35,6 +35,16 @@ public struct CustomerIOSourceSettings: Sendable {
         }
     }
 
+    /// `PUT /v3/edit/integrations/customerio-source {"signing_key": "…" | null}`.
+    public func update(account: Int64, body: JSON) throws -> JSON {
+        guard case .object = body else { throw IngestError.invalid("body: expected {\"signing_key\": \"…\"}") }
+        switch body["signing_key"] {
+        case .string(let key)?: return try setSigningKey(account: account, key)
+        case .null?: return try setSigningKey(account: account, nil)
+        default: throw IngestError.invalid("signing_key: required, a string (or null to stop checking signatures)")
+        }
+    }
+
     public func show(account: Int64) throws -> JSON {
         try database.pool.read { db in try Self.shown(db, account: account) }
     }

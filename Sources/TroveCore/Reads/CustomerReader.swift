@@ -50,14 +50,10 @@ public struct CustomerReader: Sendable {
         let now = clock.now()
         return try database.pool.read { db in
             var select: SQLFragment
-            if let filter {
-                do {
-                    select = try SegmentCompiler.over(db, account: account, now: now).membersQuery(filter, columns: "p.id, p.uid, p.email").select
-                } catch let e as SegmentError {
-                    throw ReadError.invalid(e.description)
-                }
-            } else {
-                select = SQLFragment("SELECT p.id, p.uid, p.email FROM profiles p WHERE p.account_id = ? AND p.disabled = 0", [account.databaseValue])
+            do {
+                select = try SegmentCompiler.select(db, account: account, now: now, filter: filter, columns: "p.id, p.uid, p.email")
+            } catch let e as SegmentError {
+                throw ReadError.invalid(e.description)
             }
             select = select + SQLFragment(" AND p.id > ? ORDER BY p.id LIMIT ?", [after.databaseValue, (limit + 1).databaseValue])
             var rows = try Row.fetchAll(db.cachedStatement(sql: select.sql), arguments: select.statementArguments)

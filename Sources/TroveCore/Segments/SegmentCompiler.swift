@@ -73,8 +73,10 @@ struct SegmentCompiler {
 
     /// A compiler resolving segments and event names in `db`. `createsIndexes`: the caller runs
     /// `SegmentIndex.ensure` on the output before the statement (the evaluator); otherwise only indexes
-    /// that exist already are counted on.
-    static func over(_ db: Database, account: Int64, now: Timestamp, perProfile: Bool = false, createsIndexes: Bool = false) -> SegmentCompiler {
+    /// that exist already are counted on. `checkingOnly`: the caller wants the output's checks, indexes
+    /// and references, not a statement to run, so no candidates are counted to choose the event form.
+    static func over(_ db: Database, account: Int64, now: Timestamp, perProfile: Bool = false, createsIndexes: Bool = false,
+                     checkingOnly: Bool = false) -> SegmentCompiler {
         SegmentCompiler(
             account: account, now: now, perProfile: perProfile, resolve: Segment.resolver(db, account: account),
             eventName: { name in
@@ -84,7 +86,7 @@ struct SegmentCompiler {
                 let indexed = try createsIndexes || SegmentIndex.exists(.eventName(id), db)
                 return EventName(id: id, indexed: indexed, events: row[1])
             },
-            candidates: { condition, limit, index in
+            candidates: checkingOnly ? nil : { condition, limit, index in
                 guard try SegmentIndex.exists(index, db) else { return nil }
                 let count = SQLFragment("SELECT count(*) FROM (SELECT 1 FROM profiles p WHERE p.account_id = ? AND p.disabled = 0 AND (", [account.databaseValue])
                     + condition + SQLFragment(") LIMIT ?)", [limit.databaseValue])
@@ -187,6 +189,15 @@ struct SegmentCompiler {
         func named(_ name: String) -> SQLFragment {
             SQLFragment("WITH \(name)(id) AS MATERIALIZED (") + select + SQLFragment(")")
         }
+    }
+
+    /// `SELECT columns FROM profiles p WHERE …` for the members of `filter`, or for every enabled profile
+    /// of the account when there is no filter (exports, customer searches); more conditions may follow.
+    static func select(_ db: Database, account: Int64, now: Timestamp, filter: FilterNode?, columns: String) throws -> SQLFragment {
+        guard let filter else {
+            return SQLFragment("SELECT \(columns) FROM profiles p WHERE p.account_id = ? AND p.disabled = 0", [account.databaseValue])
+        }
+        return try over(db, account: account, now: now).membersQuery(filter, columns: columns).select
     }
 
     /// Selects `columns` from the members of `node` (enabled profiles of the account), as one statement.

@@ -88,7 +88,7 @@ struct SegmentIndex: Hashable, Sendable {
             let (id, account): (Int64, Int64) = (row[0], row[1])
             // A definition that no longer compiles (a segment it refers to is gone) cannot be evaluated.
             guard let filter = try Segment.fetch(db, account: account, id: id)?.filter(),
-                  let output = try? SegmentCompiler.over(db, account: account, now: now).compile(filter, segment: id)
+                  let output = try? SegmentCompiler.over(db, account: account, now: now, checkingOnly: true).compile(filter, segment: id)
             else { continue }
             needed.formUnion(output.indexes.map(\.name))
         }

@@ -82,7 +82,7 @@ public struct SegmentStore: Sendable {
         let now = clock.now()
         return try database.pool.write { db in
             if let filter {
-                _ = try SegmentCompiler.over(db, account: account, now: now).compile(filter)
+                _ = try SegmentCompiler.over(db, account: account, now: now, checkingOnly: true).compile(filter)
             }
             try db.execute(
                 sql: """
@@ -106,7 +106,7 @@ public struct SegmentStore: Sendable {
             if let kind = fields.kind, kind != current.kind { throw SegmentError.invalid("kind: a segment's kind cannot change") }
             if let filter = fields.filter {
                 guard current.kind == .dynamic else { throw SegmentError.invalid("items: a manual segment has no filter") }
-                _ = try SegmentCompiler.over(db, account: account, now: now).compile(filter, segment: id)
+                _ = try SegmentCompiler.over(db, account: account, now: now, checkingOnly: true).compile(filter, segment: id)
             }
             try db.execute(
                 sql: """
@@ -155,7 +155,7 @@ public struct SegmentStore: Sendable {
 
     /// Dynamic segments that refer to `id`, directly or through others.
     static func dependents(of id: Int64, db: Database, account: Int64, now: Timestamp) throws -> [Segment] {
-        let compiler = SegmentCompiler.over(db, account: account, now: now)
+        let compiler = SegmentCompiler.over(db, account: account, now: now, checkingOnly: true)
         return try Segment.fetchAll(db, account: account).filter { segment in
             guard segment.id != id, let filter = try? segment.filter() else { return false }
             let compiled = try? compiler.compile(filter, segment: segment.id)

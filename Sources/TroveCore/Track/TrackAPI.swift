@@ -14,29 +14,11 @@ public struct TrackAPI: Sendable {
     /// How long anonymous events wait for an identify carrying their `anonymous_id`.
     public static let anonymousMergeDays: Int64 = 30
 
-    enum Identity {
-        case uid(String), email(String), id(Int64)
-
-        init(_ identifier: String) throws(IngestError) {
-            guard !identifier.isEmpty else { throw .invalid("identifier: required in the path") }
-            guard identifier.utf8.count <= Identifiers.maxBytes else { throw .invalid("identifier: longer than \(Identifiers.maxBytes) bytes") }
-            if identifier.hasPrefix("cio_"), let id = PublicID.decode(String(identifier.dropFirst(4))) {
-                self = .id(id)
-            } else if identifier.contains("@") {
-                self = .email(identifier)
-            } else {
-                self = .uid(identifier)
-            }
-        }
-
-        /// The identity members of an input object.
-        var members: [JSONMember] {
-            switch self {
-            case .uid(let u): return [JSONMember("uid", .string(u))]
-            case .email(let e): return [JSONMember("email", .string(e))]
-            case .id(let i): return [JSONMember("id", .string(PublicID.encode(i)))]
-            }
-        }
+    /// The customer a path identifier names: the uid, an email when it has an `@`, or `cio_<id>`.
+    static func customer(_ identifier: String) throws -> CustomerID {
+        guard !identifier.isEmpty else { throw IngestError.invalid("identifier: required in the path") }
+        guard identifier.utf8.count <= Identifiers.maxBytes else { throw IngestError.invalid("identifier: longer than \(Identifiers.maxBytes) bytes") }
+        return try CustomerID(identifier, idType: identifier.contains("@") ? "email" : nil)
     }
 
     static func object(_ body: JSON, _ what: String) throws(IngestError) -> [JSONMember] {
@@ -50,7 +32,7 @@ public struct TrackAPI: Sendable {
     /// `PUT /api/v1/customers/:identifier`: attributes become properties (§4), `email` and `created_at`
     /// apply to the profile, `anonymous_id` merges that visitor's recent anonymous events.
     public func identify(account: Int64, identifier: String, body: JSON) async throws {
-        let identity = try Identity(identifier)
+        let identity = try Self.customer(identifier)
         var members: [JSONMember] = []
         var anonymousID: String?
         for member in try Self.object(body, "attributes") {
@@ -75,8 +57,7 @@ public struct TrackAPI: Sendable {
 
     /// `POST /api/v1/customers/:identifier/events` `{name, id?, type?, timestamp?, data}`: `id` dedupes.
     public func track(account: Int64, identifier: String, body: JSON) async throws {
-        let identity = try Identity(identifier)
-        var input = try Self.event(body, identity: identity.members, now: ingestor.clock.now())
+        var input = try Self.event(body, identity: try Self.customer(identifier).members, now: ingestor.clock.now())
         input.createsByEmail = true
         let event = input
         _ = try await ingestor.queue.perform { session in try session.insertEvent(event, account: account, onMissing: .create) }
@@ -96,15 +77,9 @@ public struct TrackAPI: Sendable {
     /// `DELETE /api/v1/customers/:identifier`: the profile and its events; deleting an unknown customer is
     /// not an error (as in Customer.io).
     public func delete(account: Int64, identifier: String) async throws {
-        let identity = try Identity(identifier)
+        let customer = try Self.customer(identifier)
         try await ingestor.queue.perform { session in
-            let found: WriteSession.StoredProfile?
-            switch identity {
-            case .uid(let u): found = try session.profile(account: account, uid: u)
-            case .email(let e): found = try session.profile(account: account, email: Identifiers.normalizeEmail(e))
-            case .id(let i): found = try session.profile(account: account, id: i)
-            }
-            if let found { try session.deleteProfile(found.id, account: account) }
+            if let found = try customer.profileID(session.db, account: account) { try session.deleteProfile(found, account: account) }
         }
     }
 
@@ -136,7 +111,16 @@ public struct TrackAPI: Sendable {
     }
 }
 
-extension TrackAPI.Identity {
+extension CustomerID {
+    /// The identity members of an input object naming this customer.
+    var members: [JSONMember] {
+        switch self {
+        case .uid(let u): return [JSONMember("uid", .string(u))]
+        case .email(let e): return [JSONMember("email", .string(e))]
+        case .profileID(let i): return [JSONMember("id", .string(PublicID.encode(i)))]
+        }
+    }
+
     var isEmail: Bool {
         if case .email = self { return true }
         return false

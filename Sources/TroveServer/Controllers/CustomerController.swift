@@ -24,16 +24,8 @@ struct CustomerController<Context: RequestContext> {
         router.post("/v1/customers/attributes") { request, _ in
             let account = try services.appAPIAccount(request)
             let body = try await request.jsonBody()
-            guard case .array(let values)? = body["ids"] else { throw ReadError.invalid("ids: required, an array of customer ids") }
             let idType = request.query("id_type") ?? body["id_type"]?.stringValue
-            var ids: [CustomerID] = []
-            for (i, value) in values.enumerated() {
-                switch value {
-                case .string(let s): ids.append(try CustomerID(s, idType: idType))
-                case .int(let n): ids.append(try CustomerID(String(n), idType: idType))
-                default: throw ReadError.invalid("ids[\(i)]: must be a string or an integer")
-                }
-            }
+            let ids = try body.customerIDs().map { try CustomerID($0, idType: idType) }
             return Response.json(try services.customers.attributes(account: account, ids: ids))
         }
     }

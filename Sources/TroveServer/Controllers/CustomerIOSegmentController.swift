@@ -52,16 +52,7 @@ struct CustomerIOSegmentController<Context: RequestContext> {
         for (action, add) in [("add_customers", true), ("remove_customers", false)] {
             router.post(RouterPath("/api/v1/segments/:id/\(action)")) { request, context in
                 let account = try services.trackAPIAccount(request)
-                let body = try await request.jsonBody()
-                guard case .array(let values)? = body["ids"] else { throw SegmentError.invalid("ids: required, an array of customer ids") }
-                var ids: [String] = []
-                for (i, value) in values.enumerated() {
-                    switch value {
-                    case .string(let s): ids.append(s)
-                    case .int(let n): ids.append(String(n))
-                    default: throw SegmentError.invalid("ids[\(i)]: must be a string or an integer")
-                    }
-                }
+                let ids = try (try await request.jsonBody()).customerIDs()
                 try services.manualMembership.change(
                     account: account, segment: try Self.integerID(context), ids: ids, idType: request.query("id_type"), add: add)
                     return Response.json([:])

@@ -22,15 +22,7 @@ struct CustomerIOSourceController<Context: RequestContext> {
         }
         router.put("/v3/edit/integrations/customerio-source") { request, context in
             let account = try await services.v3Account(request, context: context)
-            let body = try await request.jsonBody()
-            guard case .object = body else { throw IngestError.invalid("body: expected {\"signing_key\": \"…\"}") }
-            let key: String?
-            switch body["signing_key"] {
-            case .string(let s)?: key = s
-            case .null?: key = nil
-            default: throw IngestError.invalid("signing_key: required, a string (or null to stop checking signatures)")
-            }
-            return Response.json(try services.customerIOSource.settings.setSigningKey(account: account, key))
+            return Response.json(try services.customerIOSource.settings.update(account: account, body: try await request.jsonBody()))
         }
     }
 }

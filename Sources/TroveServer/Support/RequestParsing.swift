@@ -63,3 +63,17 @@ extension RequestContext {
         return raw.removingPercentEncoding ?? raw
     }
 }
+
+extension JSON {
+    /// `{"ids": [...]}` of customer ids (strings, or integers as Customer.io's clients send them).
+    func customerIDs() throws -> [String] {
+        guard case .array(let values)? = self["ids"] else { throw SegmentError.invalid("ids: required, an array of customer ids") }
+        return try values.enumerated().map { i, value in
+            switch value {
+            case .string(let s): return s
+            case .int(let n): return String(n)
+            default: throw SegmentError.invalid("ids[\(i)]: must be a string or an integer")
+            }
+        }
+    }
+}
