@@ -10,5 +10,6 @@ public enum TroveMigrations {
         ("0006_anonymous_events", String(decoding: PackageResources._006_anonymous_events_sql, as: UTF8.self)),
         ("0007_integrations", String(decoding: PackageResources._007_integrations_sql, as: UTF8.self)),
         ("0008_webhooks", String(decoding: PackageResources._008_webhooks_sql, as: UTF8.self)),
+        ("0009_customerio_destination", String(decoding: PackageResources._009_customerio_destination_sql, as: UTF8.self)),
     ]
 }

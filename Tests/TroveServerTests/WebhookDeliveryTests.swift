@@ -36,8 +36,8 @@ import Testing
             let port = try #require(receiverClient.port)
             let time = MovableClock()
             let trove = try TestTrove(clock: time.clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
-            let client = HTTPWebhookTransport.makeClient()
-            let deliverer = WebhookDeliverer(database: trove.services.database, clock: time.clock, transport: HTTPWebhookTransport(client: client),
+            let client = HTTPOutgoingTransport.makeClient()
+            let deliverer = WebhookDeliverer(database: trove.services.database, clock: time.clock, transport: HTTPOutgoingTransport(client: client),
                                              policy: WebhookAddressPolicy(allowInsecure: true))
             try await trove.test { app in
                 let created = try await app.v3(.post, "/v3/edit/webhooks", ["url": .string("http://127.0.0.1:\(port)/hook"), "topics": ["ping"], "name": "Local"])

@@ -2,12 +2,6 @@ import Foundation
 import GRDB
 import Logging
 
-/// What the deliverer needs from the network (the server supplies AsyncHTTPClient; tests a fake or a
-/// live local receiver). Redirects must not be followed.
-public protocol WebhookTransport: Sendable {
-    func post(url: URL, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> (status: Int, body: [UInt8])
-}
-
 /// Sends due webhook deliveries (SPEC §10): each attempt gets a fresh `sent_at` and signature over the
 /// exact bytes sent, the same envelope `id`; any 2xx is delivered, anything else is retried on the
 /// schedule, then `failed`. Every endpoint has its own bounded set of attempts in flight, so a slow or
@@ -15,7 +9,7 @@ public protocol WebhookTransport: Sendable {
 public actor WebhookDeliverer {
     public let database: AppDatabase
     public let clock: TroveClock
-    let transport: any WebhookTransport
+    let transport: any OutgoingTransport
     let policy: WebhookAddressPolicy
     let logger: Logger
     public static let timeout: Duration = .seconds(7)
@@ -24,7 +18,7 @@ public actor WebhookDeliverer {
 
     private var inFlight: [Int64: Set<Int64>] = [:]  // endpoint → deliveries being sent
 
-    public init(database: AppDatabase, clock: TroveClock = .system, transport: any WebhookTransport, policy: WebhookAddressPolicy,
+    public init(database: AppDatabase, clock: TroveClock = .system, transport: any OutgoingTransport, policy: WebhookAddressPolicy,
                 logger: Logger = Logger(label: "trove.webhooks")) {
         self.database = database
         self.clock = clock
@@ -83,19 +77,14 @@ public actor WebhookDeliverer {
         var status: Int?
         var failure: String?
         do {
-            let url = try policy.check(url: d.url)
-            let host = url.host ?? ""
-            let addresses = await Task.detached { WebhookAddressPolicy.resolve(host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host) }.value
-            try policy.check(addresses: addresses)
+            let url = try await policy.checkResolved(url: d.url)
             let headers = [
                 ("Content-Type", "application/json"), ("Accept", "application/json"), ("User-Agent", Self.userAgent),
                 ("X-Chameleon-Id", d.envelopeID), ("X-Chameleon-Signature", WebhookSignature.sign(body: body, secret: d.secret)),
             ]
-            let reply = try await transport.post(url: url, headers: headers, body: body, timeout: Self.timeout)
+            let reply = try await transport.send(OutgoingRequest(method: "POST", url: url, headers: headers, body: body, timeout: Self.timeout))
             status = reply.status
-            if !(200..<300).contains(reply.status) {
-                failure = "HTTP \(reply.status): " + String(decoding: reply.body.prefix(500), as: UTF8.self)
-            }
+            if !(200..<300).contains(reply.status) { failure = "HTTP \(reply.status): " + reply.bodyExcerpt }
         } catch let refusal as WebhookAddressPolicy.Refusal {
             failure = "refused: \(refusal.description)"
         } catch {

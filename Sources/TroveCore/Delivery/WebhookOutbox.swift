@@ -23,7 +23,7 @@ enum WebhookOutbox {
                     json_object(
                         'segment', json_object('id', printf('%024x', s.id), 'name', s.name),
                         'profile', json_object('id', printf('%024x', c.profile_id), 'uid', p.uid, 'email', p.email),
-                        'at', strftime('%Y-%m-%dT%H:%M:%fZ', c.at / 1000.0, 'unixepoch'), 'version', c.version),
+                        'at', \(isoTime("c.at")), 'version', c.version),
                     ?1, ?1
                 FROM segment_changes c
                 JOIN segments s ON s.id = c.segment_id
@@ -43,5 +43,42 @@ enum WebhookOutbox {
               AND EXISTS (SELECT 1 FROM json_each(w.topics) t WHERE t.value = 'export.finished') ORDER BY w.id
             """, arguments: [account])
         for id in ids { try WebhookStore.enqueue(db, endpoint: id, kind: "export.finished", data: ["export": export], now: now) }
+    }
+
+    /// `event.created` with `data: {event, profile}` for the events `from…through` (one write transaction's,
+    /// consecutive ids) to every enabled endpoint of their account that takes the topic and, when it has an
+    /// `event_names` filter, the event's name. One look at the endpoints when nobody subscribes.
+    static func enqueueEventsCreated(_ db: Database, from first: Int64, through last: Int64, now: Timestamp) throws {
+        guard try anyEndpoint(db, for: ["event.created"]) else { return }
+        try db.execute(
+            sql: """
+                INSERT INTO webhook_deliveries (endpoint_id, envelope_id, kind, data, next_attempt_at, created_at)
+                SELECT w.id, 'whd_' || lower(hex(randomblob(12))), 'event.created',
+                    json_object(
+                        'event', json_object(
+                            'id', printf('%024x', e.id), 'name', coalesce(e.display_name, n.name), 'name_uid', n.uid,
+                            'timestamp', \(isoTime("e.timestamp")), 'received_at', \(isoTime("e.received_at")),
+                            'source', \(sourceName("e.source")), 'properties', json(coalesce(e.properties, '{}'))),
+                        'profile', json_object('id', printf('%024x', p.id), 'uid', p.uid, 'email', p.email)),
+                    ?1, ?1
+                FROM events e
+                JOIN event_names n ON n.id = e.name_id
+                JOIN profiles p ON p.id = e.profile_id
+                JOIN webhook_endpoints w ON w.account_id = e.account_id AND w.enabled = 1
+                    AND EXISTS (SELECT 1 FROM json_each(w.topics) t WHERE t.value = 'event.created')
+                    AND (w.event_names IS NULL OR EXISTS (SELECT 1 FROM json_each(w.event_names) x WHERE x.value = n.uid))
+                WHERE e.id BETWEEN ?2 AND ?3
+                ORDER BY e.id, w.id
+                """, arguments: [now.milliseconds, first, last])
+    }
+
+    /// A millisecond time column as the API writes times (ISO 8601, UTC, milliseconds).
+    static func isoTime(_ column: String) -> String {
+        "strftime('%Y-%m-%dT%H:%M:%fZ', \(column) / 1000.0, 'unixepoch')"
+    }
+
+    /// `events.source` as its name.
+    static func sourceName(_ column: String) -> String {
+        "CASE \(column) " + EventSource.allCases.map { "WHEN \($0.rawValue) THEN '\($0.name)'" }.joined(separator: " ") + " END"
     }
 }

@@ -114,6 +114,7 @@ extension WriteSession {
                 admin: input.admin ?? false, createdAt: input.createdAt ?? now, properties: text)
         }
         try markForMembership(.profile, rowID)
+        changedProfiles[rowID] = account
         let exampleUID = input.uid ?? existing?.uid ?? input.email
         catalog.record(account: account, model: .profile, properties: input.properties)
         warnings.record(account: account, model: .profile, warnings: input.warnings, exampleUID: exampleUID)
@@ -137,6 +138,7 @@ extension WriteSession {
         try insert.execute(db)
         let id = db.lastInsertedRowID
         if let uid { profileIDs[AccountKey(account: account, key: uid)] = id }
+        changedProfiles[id] = account
         return id
     }
 

@@ -11,6 +11,8 @@ final class WriteCaches: @unchecked Sendable {
 
     var profiles: [Key: Int64] = [:]
     var eventNames: [Key: (id: Int64, name: String)] = [:]
+    /// Customer.io destination settings parsed, by their stored text.
+    var destinations: [String: CustomerIODestination] = [:]
 
     func merge(profiles newProfiles: [Key: Int64], eventNames newNames: [Key: (id: Int64, name: String)]) {
         if profiles.count + newProfiles.count > Self.maxProfiles { profiles.removeAll(keepingCapacity: true) }

@@ -29,10 +29,12 @@ public final class WriteSession {
     /// latest event time per profile.
     struct EventsWritten: Sendable {
         var count = 0
+        var firstID: Int64 = 0
         var lastID: Int64 = 0
         var latestByProfile: [Int64: Int64] = [:]
 
         mutating func record(id: Int64, profile: Int64, at time: Int64) {
+            if count == 0 { firstID = id }
             count += 1
             lastID = id
             latestByProfile[profile] = max(latestByProfile[profile] ?? .min, time)
@@ -47,6 +49,8 @@ public final class WriteSession {
     /// What this transaction's events mean for `last_seen_at`, rolled up later (`ActivityRollup`).
     var events = EventsWritten()
     var nameUsage: [Int64: (count: Int64, last: Int64)] = [:]
+    /// Profiles created or updated in this transaction (→ account), for the Customer.io destination.
+    var changedProfiles: [Int64: Int64] = [:]
     /// Ids resolved in earlier, committed transactions, and the ones learned in this one.
     let caches: WriteCaches
     var profileIDs: [AccountKey: Int64] = [:]
@@ -73,6 +77,8 @@ public final class WriteSession {
         }
         try catalog.flush(db, now: now)
         try warnings.flush(db, now: now)
+        if events.count > 0 { try WebhookOutbox.enqueueEventsCreated(db, from: events.firstID, through: events.lastID, now: now) }
+        try CustomerIOOutbox.enqueue(db, session: self)
     }
 
     static func parseProperties(_ text: String?) -> [JSONMember] {

@@ -25,6 +25,7 @@ public struct ManualMembership: Sendable {
                 throw SegmentError.invalid("segment \(id) is dynamic: its membership follows its filter; only manual segments take ids")
             }
             var changed = 0
+            let ledgerID = try SegmentChangeOutbox.lastLedgerID(db)
             let member = try db.cachedStatement(sql: "SELECT 1 FROM segment_members WHERE segment_id = ? AND profile_id = ?")
             for customer in customers {
                 guard let profile = try customer.profileID(db, account: account) else { continue }
@@ -45,6 +46,7 @@ public struct ManualMembership: Sendable {
             try db.execute(
                 sql: "UPDATE segments SET member_count = member_count + ?, computed_at = ? WHERE id = ?",
                 arguments: [add ? changed : -changed, now.milliseconds, id])
+            if changed > 0 { try SegmentChangeOutbox.enqueue(db, after: ledgerID, now: now) }
             return changed
         }
     }

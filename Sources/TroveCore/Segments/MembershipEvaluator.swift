@@ -51,9 +51,9 @@ public final class MembershipEvaluator: Sendable {
         let refreshBefore = now.milliseconds - Int64(windowRefresh.components.seconds * 1000)
         guard try await database.pool.read({ db in try Self.hasWork(db, refreshBefore: refreshBefore) }) else { return StepResult() }
         return try await database.pool.write { db in
-            let ledgerID = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM segment_changes") ?? 0
+            let ledgerID = try SegmentChangeOutbox.lastLedgerID(db)
             let result = try self.work(now: now, refreshBefore: refreshBefore, db: db)
-            if result.entered + result.exited > 0 { try WebhookOutbox.enqueueSegmentChanges(db, after: ledgerID, now: now) }
+            if result.entered + result.exited > 0 { try SegmentChangeOutbox.enqueue(db, after: ledgerID, now: now) }
             return result
         }
     }

@@ -11,9 +11,9 @@ struct WebhookService: Service {
     let logger: Logger
 
     func run() async throws {
-        let client = HTTPWebhookTransport.makeClient()
+        let client = HTTPOutgoingTransport.makeClient()
         let deliverer = WebhookDeliverer(
-            database: services.database, clock: services.clock, transport: HTTPWebhookTransport(client: client),
+            database: services.database, clock: services.clock, transport: HTTPOutgoingTransport(client: client),
             policy: services.webhooks.policy, logger: logger)
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
