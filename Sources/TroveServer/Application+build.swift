@@ -29,6 +29,7 @@ public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> 
     TrackController(services: services).addRoutes(to: router)
     CustomerIOSourceController(services: services).addRoutes(to: router)
     WebhookController(services: services).addRoutes(to: router)
+    CustomerIODestinationController(services: services).addRoutes(to: router)
     return router
 }
 
@@ -43,6 +44,6 @@ public func buildApplication(
         logger: logger)
     app.addServices(
         MembershipService(evaluator: services.membership, logger: logger), ExportService(runner: services.exportRunner, logger: logger),
-        WebhookService(services: services, logger: logger))
+        DeliveryService(services: services, logger: logger))
     return app
 }

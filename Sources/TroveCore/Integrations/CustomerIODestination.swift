@@ -182,7 +182,7 @@ public struct CustomerIODestination: Sendable, Equatable {
         case nil, .null?: break
         case .array(let pairs)?:
             for (i, pair) in pairs.enumerated() {
-                guard case .string(let sid)? = pair["segment_id"], let segment = PublicID.decode(sid) else {
+                guard let sid = pair["segment_id"], let segment = PublicID.decode(sid) else {
                     throw .invalid("sync_segments[\(i)].segment_id: required, a Trove segment id")
                 }
                 let cio: String

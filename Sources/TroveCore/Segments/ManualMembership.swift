@@ -20,34 +20,58 @@ public struct ManualMembership: Sendable {
         let customers = try ids.map { try CustomerID($0, idType: idType) }
         let now = clock.now()
         return try database.pool.write { db in
-            guard let segment = try Segment.fetch(db, account: account, id: id) else { throw SegmentError.notFound("no segment with id \(id)") }
-            guard segment.kind == .manual else {
-                throw SegmentError.invalid("segment \(id) is dynamic: its membership follows its filter; only manual segments take ids")
-            }
-            var changed = 0
-            let ledgerID = try SegmentChangeOutbox.lastLedgerID(db)
-            let member = try db.cachedStatement(sql: "SELECT 1 FROM segment_members WHERE segment_id = ? AND profile_id = ?")
-            for customer in customers {
-                guard let profile = try customer.profileID(db, account: account) else { continue }
-                let isMember = try Bool.fetchOne(member, arguments: [id, profile]) ?? false
-                guard isMember != add else { continue }
-                if add {
-                    try db.execute(sql: "INSERT INTO segment_members (segment_id, profile_id) VALUES (?, ?)", arguments: [id, profile])
-                } else {
-                    try db.execute(sql: "DELETE FROM segment_members WHERE segment_id = ? AND profile_id = ?", arguments: [id, profile])
-                }
-                try db.execute(
-                    sql: "INSERT INTO segment_changes (segment_id, profile_id, entered, at, version) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [id, profile, add, now.milliseconds, segment.version])
-                // Dynamic segments that use this one re-check the profile.
-                try db.execute(sql: "INSERT OR IGNORE INTO membership_dirty (kind, object_id) VALUES (0, ?)", arguments: [profile])
-                changed += 1
+            let segment = try Self.manualSegment(db, account: account, id: id)
+            let profiles = try customers.compactMap { try $0.profileID(db, account: account) }
+            return try Self.apply(db, segment: segment, profiles: profiles, add: add, now: now)
+        }
+    }
+
+    /// Makes the members exactly `profiles` (a pull from Customer.io): adds the missing, removes the rest.
+    public func replace(account: Int64, segment id: Int64, profiles: Set<Int64>) throws -> (added: Int, removed: Int) {
+        let now = clock.now()
+        return try database.pool.write { db in
+            let segment = try Self.manualSegment(db, account: account, id: id)
+            let current = Set(try Int64.fetchAll(db, sql: "SELECT profile_id FROM segment_members WHERE segment_id = ?", arguments: [id]))
+            let removed = try Self.apply(db, segment: segment, profiles: current.subtracting(profiles).sorted(), add: false, now: now)
+            let added = try Self.apply(db, segment: segment, profiles: profiles.subtracting(current).sorted(), add: true, now: now)
+            return (added, removed)
+        }
+    }
+
+    static func manualSegment(_ db: Database, account: Int64, id: Int64) throws -> Segment {
+        guard let segment = try Segment.fetch(db, account: account, id: id) else { throw SegmentError.notFound("no segment with id \(id)") }
+        guard segment.kind == .manual else {
+            throw SegmentError.invalid("segment \(id) is dynamic: its membership follows its filter; only manual segments take ids")
+        }
+        return segment
+    }
+
+    /// Adds (or removes) profiles, each with its ledger row, a re-check of the dynamic segments that use
+    /// this one, and the outboxes told; returns how many changed.
+    static func apply(_ db: Database, segment: Segment, profiles: [Int64], add: Bool, now: Timestamp) throws -> Int {
+        let id = segment.id
+        var changed = 0
+        let ledgerID = try SegmentChangeOutbox.lastLedgerID(db)
+        let member = try db.cachedStatement(sql: "SELECT 1 FROM segment_members WHERE segment_id = ? AND profile_id = ?")
+        for profile in profiles {
+            let isMember = try Bool.fetchOne(member, arguments: [id, profile]) ?? false
+            guard isMember != add else { continue }
+            if add {
+                try db.execute(sql: "INSERT INTO segment_members (segment_id, profile_id) VALUES (?, ?)", arguments: [id, profile])
+            } else {
+                try db.execute(sql: "DELETE FROM segment_members WHERE segment_id = ? AND profile_id = ?", arguments: [id, profile])
             }
             try db.execute(
-                sql: "UPDATE segments SET member_count = member_count + ?, computed_at = ? WHERE id = ?",
-                arguments: [add ? changed : -changed, now.milliseconds, id])
-            if changed > 0 { try SegmentChangeOutbox.enqueue(db, after: ledgerID, now: now) }
-            return changed
+                sql: "INSERT INTO segment_changes (segment_id, profile_id, entered, at, version) VALUES (?, ?, ?, ?, ?)",
+                arguments: [id, profile, add, now.milliseconds, segment.version])
+            // Dynamic segments that use this one re-check the profile.
+            try db.execute(sql: "INSERT OR IGNORE INTO membership_dirty (kind, object_id) VALUES (0, ?)", arguments: [profile])
+            changed += 1
         }
+        try db.execute(
+            sql: "UPDATE segments SET member_count = member_count + ?, computed_at = ? WHERE id = ?",
+            arguments: [add ? changed : -changed, now.milliseconds, id])
+        if changed > 0 { try SegmentChangeOutbox.enqueue(db, after: ledgerID, now: now) }
+        return changed
     }
 }

@@ -59,6 +59,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case let e as ExportError: (HTTPResponse.Status(code: e.status), e.description, [:])
             case let e as SignatureError: (.forbidden, e.description, [:])
             case let e as WebhookError: (HTTPResponse.Status(code: e.status), e.description, [:])
+            case let e as DestinationError: (HTTPResponse.Status(code: e.status), e.description, [:])
             case let e as AuthenticationError: (family == .chameleon ? .forbidden : .unauthorized, e.description, [:])
             case let e as any HTTPResponseError:
                 (e.status, e.status == .notFound ? "no such route" : e.status.reasonPhrase, [:])

@@ -20,11 +20,13 @@ public struct TroveServices: Sendable {
     public let track: TrackAPI
     public let customerIOSource: CustomerIOSource
     public let webhooks: WebhookStore
+    public let customerIODestination: CustomerIODestinationSettings
+    public let segmentImport: CustomerIOSegmentImport
     public let exportRunner: ExportRunner
 
     /// `exports`: where export files go and the base of their links (default: beside the database,
     /// links to http://127.0.0.1:8080).
-    /// `webhookPolicy`: where outgoing webhooks may go (`--allow-insecure-webhooks` loosens it).
+    /// `webhookPolicy`: where outgoing calls (webhooks, Customer.io) may go (`--allow-insecure-webhooks` loosens it).
     public init(database: AppDatabase, clock: TroveClock = .system, exports: ExportSettings? = nil,
                 webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy(), logger: Logger = Logger(label: "trove")) {
         self.database = database
@@ -44,6 +46,8 @@ public struct TroveServices: Sendable {
         self.customers = CustomerReader(database: database, clock: clock)
         self.track = TrackAPI(ingestor: ingestor)
         self.webhooks = WebhookStore(database: database, clock: clock, policy: webhookPolicy)
+        self.customerIODestination = CustomerIODestinationSettings(database: database, clock: clock, policy: webhookPolicy)
+        self.segmentImport = CustomerIOSegmentImport(database: database, membership: manualMembership, policy: webhookPolicy)
         self.customerIOSource = CustomerIOSource(ingestor: ingestor, settings: CustomerIOSourceSettings(database: database, clock: clock))
         self.exports = ExportStore(database: database, clock: clock, settings: exportSettings)
         self.exportRunner = ExportRunner(database: database, clock: clock, settings: exportSettings, logger: logger)

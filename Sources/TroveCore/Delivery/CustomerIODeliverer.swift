@@ -1,0 +1,264 @@
+import Foundation
+import GRDB
+import Logging
+
+/// Sends the Customer.io outbox (SPEC §10) to each account's Track API: identifies as
+/// `PUT /api/v1/customers/{id}` (values cut to 1000 bytes, at most 300 attributes per call), events as
+/// `POST /api/v1/customers/{id}/events`, segment changes as `add_customers` / `remove_customers` with up
+/// to 1000 ids per call. A profile's rows go out one at a time in the order they were written; timeouts,
+/// 5xx and 429 are retried (10 s doubling to 5 min, `Retry-After` honoured, given up after 24 h), other
+/// 4xx fail at once with the reply recorded. A crash leaves the rows in flight pending: they go again.
+public actor CustomerIODeliverer {
+    public let database: AppDatabase
+    public let clock: TroveClock
+    let transport: any OutgoingTransport
+    let policy: WebhookAddressPolicy
+    let logger: Logger
+    public static let timeout: Duration = .seconds(10)
+    /// Calls in flight per account.
+    public static let perAccount = 8
+    public static let maxValueBytes = 1000
+    public static let maxAttributesPerCall = 300
+    public static let maxIDsPerCall = 1000
+    public static let userAgent = "Trove/1.0"
+
+    private var inFlightRows: Set<Int64> = []
+    private var inFlightProfiles: Set<ProfileKey> = []
+    private var callsInFlight: [Int64: Int] = [:]
+    /// After a 429, the account's calls wait until then.
+    private var pausedUntil: [Int64: Int64] = [:]
+    private var dispatching = false
+    private var dispatchAgain = false
+
+    struct ProfileKey: Hashable { var account: Int64, profile: Int64 }
+
+    public init(database: AppDatabase, clock: TroveClock = .system, transport: any OutgoingTransport, policy: WebhookAddressPolicy,
+                logger: Logger = Logger(label: "trove.customerio")) {
+        self.database = database
+        self.clock = clock
+        self.transport = transport
+        self.policy = policy
+        self.logger = logger
+    }
+
+    struct Row_: Sendable {
+        var id: Int64, account: Int64, profile: Int64, kind: String, identifier: String, target: String?, body: String?
+        var attempts: Int, createdAt: Int64
+    }
+
+    /// One call: one identify or event row, or the segment rows it batches.
+    struct Call: Sendable {
+        var account: Int64
+        var rows: [Row_]
+        var destination: CustomerIODestination
+    }
+
+    /// Starts the calls that are due (without waiting for them); returns how many it started.
+    @discardableResult
+    public func dispatch() async throws -> Int {
+        if dispatching {
+            dispatchAgain = true
+            return 0
+        }
+        dispatching = true
+        defer { dispatching = false }
+        var started = 0
+        repeat {
+            dispatchAgain = false
+            started += try await dispatchOnce()
+        } while dispatchAgain
+        return started
+    }
+
+    func dispatchOnce() async throws -> Int {
+        let now = clock.now().milliseconds
+        let (due, destinations) = try await database.pool.read { db in
+            // The head of each profile's queue: nothing earlier of the same profile is still pending.
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT d.id, d.account_id, d.profile_id, d.kind, d.identifier, d.target, d.body, d.attempts, d.created_at
+                FROM customerio_deliveries d
+                WHERE d.state = 'pending' AND d.next_attempt_at <= ?
+                  AND NOT EXISTS (SELECT 1 FROM customerio_deliveries x
+                                  WHERE x.account_id = d.account_id AND x.profile_id = d.profile_id AND x.state = 'pending' AND x.id < d.id)
+                ORDER BY d.next_attempt_at, d.id LIMIT 5000
+                """, arguments: [now]).map {
+                Row_(id: $0[0], account: $0[1], profile: $0[2], kind: $0[3], identifier: $0[4], target: $0[5], body: $0[6],
+                     attempts: $0[7], createdAt: $0[8])
+            }
+            return (rows, rows.isEmpty ? [:] : try CustomerIODestinationSettings.all(db))
+        }
+        var calls: [Call] = []
+        var batches: [String: Int] = [:]  // account/kind/target → index in calls, while it has room
+        for row in due where !inFlightRows.contains(row.id) {
+            let key = ProfileKey(account: row.account, profile: row.profile)
+            guard !inFlightProfiles.contains(key), let destination = destinations[row.account] else { continue }
+            if let until = pausedUntil[row.account], until > now { continue }
+            if row.kind == "segment_add" || row.kind == "segment_remove" {
+                let batchKey = "\(row.account)/\(row.kind)/\(row.target ?? "")"
+                if let i = batches[batchKey] {
+                    calls[i].rows.append(row)
+                    if calls[i].rows.count == Self.maxIDsPerCall { batches[batchKey] = nil }
+                } else {
+                    guard (callsInFlight[row.account] ?? 0) + calls.filter({ $0.account == row.account }).count < Self.perAccount else { continue }
+                    batches[batchKey] = calls.count
+                    calls.append(Call(account: row.account, rows: [row], destination: destination))
+                }
+            } else {
+                guard (callsInFlight[row.account] ?? 0) + calls.filter({ $0.account == row.account }).count < Self.perAccount else { continue }
+                calls.append(Call(account: row.account, rows: [row], destination: destination))
+            }
+            inFlightProfiles.insert(key)
+            inFlightRows.insert(row.id)
+        }
+        for call in calls {
+            callsInFlight[call.account, default: 0] += 1
+            Task { await self.send(call) }
+        }
+        return calls.count
+    }
+
+    /// Sends due calls until none is due or in flight (tests, the CLI).
+    public func drain() async throws {
+        while true {
+            let started = try await dispatch()
+            if started == 0 && inFlightRows.isEmpty { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    enum Outcome {
+        case delivered(status: Int)
+        case retry(status: Int?, error: String, retryAfter: Int64?)
+        case failed(status: Int?, error: String)
+    }
+
+    func send(_ call: Call) async {
+        let outcome = await perform(call)
+        await record(call, outcome)
+        callsInFlight[call.account, default: 1] -= 1
+        for row in call.rows {
+            inFlightRows.remove(row.id)
+            inFlightProfiles.remove(ProfileKey(account: row.account, profile: row.profile))
+        }
+        // The next row of these profiles may be due now: look again rather than wait for the next tick.
+        if case .delivered = outcome { _ = try? await dispatch() }
+    }
+
+    func perform(_ call: Call) async -> Outcome {
+        let d = call.destination
+        let first = call.rows[0]
+        let base = d.trackBase
+        let requests: [(method: String, path: String, body: JSON)]
+        switch first.kind {
+        case "identify":
+            let attributes = Self.attributeChunks((try? JSONParser.parse(Array((first.body ?? "{}").utf8))) ?? .object([]))
+            requests = attributes.map { ("PUT", "/api/v1/customers/\(Self.pathSegment(first.identifier))", $0) }
+        case "event":
+            requests = [("POST", "/api/v1/customers/\(Self.pathSegment(first.identifier))/events",
+                         (try? JSONParser.parse(Array((first.body ?? "{}").utf8))) ?? .object([]))]
+        default:
+            let action = first.kind == "segment_add" ? "add_customers" : "remove_customers"
+            let idType = d.identifyBy == .email ? "?id_type=email" : ""
+            requests = [("POST", "/api/v1/segments/\(Self.pathSegment(first.target ?? ""))/\(action)\(idType)",
+                         ["ids": .array(call.rows.map { .string($0.identifier) })])]
+        }
+        let auth = "Basic " + Data("\(d.siteID):\(d.apiKey)".utf8).base64EncodedString()
+        var lastStatus = 200
+        for request in requests {
+            do {
+                let url = try await policy.checkResolved(url: base + request.path)
+                let reply = try await transport.send(OutgoingRequest(
+                    method: request.method, url: url,
+                    headers: [("Authorization", auth), ("Content-Type", "application/json"), ("Accept", "application/json"),
+                              ("User-Agent", Self.userAgent)],
+                    body: JSONWriter.bytes(request.body), timeout: Self.timeout))
+                lastStatus = reply.status
+                switch reply.status {
+                case 200..<300: continue
+                case 429, 500...:
+                    let retryAfter = reply.header("Retry-After").flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+                    return .retry(status: reply.status, error: "HTTP \(reply.status): " + reply.bodyExcerpt, retryAfter: retryAfter)
+                default:
+                    return .failed(status: reply.status, error: "HTTP \(reply.status): " + reply.bodyExcerpt)
+                }
+            } catch let refusal as WebhookAddressPolicy.Refusal {
+                return .failed(status: nil, error: "refused: \(refusal.description)")
+            } catch {
+                return .retry(status: nil, error: "\(error)", retryAfter: nil)
+            }
+        }
+        return .delivered(status: lastStatus)
+    }
+
+    func record(_ call: Call, _ outcome: Outcome) async {
+        let now = clock.now()
+        if case .retry(let status, _, let retryAfter?) = outcome, status == 429 {
+            pausedUntil[call.account] = now.milliseconds + min(retryAfter, RetrySchedule.customerIOCap.components.seconds) * 1000
+        }
+        do {
+            try await database.pool.write { db in
+                for row in call.rows {
+                    let attempts = row.attempts + 1
+                    switch outcome {
+                    case .delivered(let status):
+                        try db.execute(
+                            sql: "UPDATE customerio_deliveries SET state = 'delivered', attempts = ?, last_status = ?, last_error = NULL, delivered_at = ? WHERE id = ?",
+                            arguments: [attempts, status, now.milliseconds, row.id])
+                    case .failed(let status, let error):
+                        try db.execute(
+                            sql: "UPDATE customerio_deliveries SET state = 'failed', attempts = ?, last_status = ?, last_error = ? WHERE id = ? AND state = 'pending'",
+                            arguments: [attempts, status, error, row.id])
+                    case .retry(let status, let error, let retryAfter):
+                        let next = RetrySchedule.nextCustomerIOAttempt(
+                            after: attempts, firstAttempt: Timestamp(milliseconds: row.createdAt), retryAfter: retryAfter, at: now)
+                        try db.execute(
+                            sql: """
+                                UPDATE customerio_deliveries SET state = ?, attempts = ?, last_status = ?, last_error = ?, next_attempt_at = coalesce(?, next_attempt_at)
+                                WHERE id = ? AND state = 'pending'
+                                """,
+                            arguments: [next == nil ? "failed" : "pending", attempts, status,
+                                        next == nil ? "gave up after 24 hours; last: \(error)" : error, next?.milliseconds, row.id])
+                    }
+                }
+            }
+        } catch {
+            logger.error("could not record Customer.io delivery \(call.rows.map(\.id)): \(error)")
+        }
+    }
+
+    // MARK: Shaping
+
+    /// A profile's attributes as identify bodies: values cut to 1000 bytes (objects and arrays as their
+    /// JSON when it fits, else as cut text), at most 300 attributes per call.
+    static func attributeChunks(_ attributes: JSON) -> [JSON] {
+        guard case .object(let members) = attributes, !members.isEmpty else { return [.object([])] }
+        let cut = members.map { JSONMember($0.key, Self.cut($0.value)) }
+        return stride(from: 0, to: cut.count, by: maxAttributesPerCall).map { .object(Array(cut[$0..<min($0 + maxAttributesPerCall, cut.count)])) }
+    }
+
+    static func cut(_ value: JSON) -> JSON {
+        switch value {
+        case .string(let s): return .string(truncated(s))
+        case .array, .object:
+            let text = JSONWriter.string(value)
+            return text.utf8.count <= maxValueBytes ? value : .string(truncated(text))
+        default: return value
+        }
+    }
+
+    /// The longest prefix of `s` of at most 1000 UTF-8 bytes that ends on a character boundary.
+    static func truncated(_ s: String) -> String {
+        let utf8 = s.utf8
+        guard utf8.count > maxValueBytes else { return s }
+        var end = utf8.index(utf8.startIndex, offsetBy: maxValueBytes)
+        while end > utf8.startIndex && utf8[end] & 0xC0 == 0x80 { end = utf8.index(before: end) }  // not mid-character
+        return String(Substring(utf8[..<end]))
+    }
+
+    /// An identifier as one path segment (`/`, `?`, `#`, `%` and spaces escaped).
+    static func pathSegment(_ text: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "/?#%")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import GRDB
+
+/// `POST /v3/edit/segments/:id/import_from_customerio {customerio_segment_id, app_api_key, api_url?}`
+/// (SPEC §10): pages `GET {api_url}/v1/segments/{id}/membership` with the App API key and makes the Trove
+/// manual segment's members exactly the people found (by `id` as uid, else by email; others are counted
+/// as unmatched). Every page is read before anything changes, so a failure half-way changes nothing.
+/// Works against Trove's own `/v1` too.
+public struct CustomerIOSegmentImport: Sendable {
+    public let database: AppDatabase
+    public let membership: ManualMembership
+    public let policy: WebhookAddressPolicy
+
+    public static let defaultAPIURL = "https://api.customer.io"
+    public static let pageSize = 1000
+    /// A bound on the pages one pull reads (10M people).
+    public static let maxPages = 10_000
+
+    public init(database: AppDatabase, membership: ManualMembership, policy: WebhookAddressPolicy) {
+        self.database = database
+        self.membership = membership
+        self.policy = policy
+    }
+
+    public func run(account: Int64, segment: Int64, body: JSON, transport: any OutgoingTransport) async throws -> JSON {
+        guard case .object = body else { throw DestinationError.invalid("body: expected {customerio_segment_id, app_api_key, api_url?}") }
+        let remote: String
+        switch body["customerio_segment_id"] {
+        case .int(let n)? where n > 0: remote = String(n)
+        case .string(let s)? where !s.isEmpty && s.utf8.count <= 64 && s.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }): remote = s
+        default: throw DestinationError.invalid("customerio_segment_id: required, the id of the Customer.io segment")
+        }
+        guard case .string(let key)? = body["app_api_key"], !key.isEmpty, key.utf8.count <= 256 else {
+            throw DestinationError.invalid("app_api_key: required, a Customer.io App API key")
+        }
+        var base = Self.defaultAPIURL
+        switch body["api_url"] {
+        case nil, .null?: break
+        case .string(let s)?:
+            guard let u = URL(string: s), ["http", "https"].contains(u.scheme ?? ""), u.host != nil, u.query == nil else {
+                throw DestinationError.invalid("api_url: must be an http(s) URL such as https://api-eu.customer.io")
+            }
+            base = s.hasSuffix("/") ? String(s.dropLast()) : s
+        default: throw DestinationError.invalid("api_url: must be a string")
+        }
+        do { _ = try policy.check(url: base) } catch { throw DestinationError.invalid("api_url: \(error)") }
+        // The target must be a manual segment before any call goes out.
+        _ = try await database.pool.read { db in try ManualMembership.manualSegment(db, account: account, id: segment) }
+
+        var start = ""
+        var pages = 0
+        var seen = 0
+        var matched = Set<Int64>()
+        var unmatched = 0
+        repeat {
+            let page = try await fetch(base: base, segment: remote, key: key, start: start, transport: transport)
+            pages += 1
+            seen += page.people.count
+            let found = try await database.pool.read { db in
+                try page.people.map { person -> Int64? in
+                    if let uid = person.id, let id = try ObjectLookup.uid(uid).profileID(db, account: account) { return id }
+                    if let email = person.email, let id = try ObjectLookup.email(email).profileID(db, account: account) { return id }
+                    return nil
+                }
+            }
+            for id in found {
+                if let id { matched.insert(id) } else { unmatched += 1 }
+            }
+            guard page.next != start || page.next.isEmpty else { throw DestinationError.upstream("Customer.io returned the same page cursor twice") }
+            start = page.next
+            if pages >= Self.maxPages && !start.isEmpty { throw DestinationError.upstream("more than \(Self.maxPages) pages; nothing was changed") }
+        } while !start.isEmpty
+        let change = try membership.replace(account: account, segment: segment, profiles: matched)
+        return ["import": .object([
+            JSONMember("customerio_segment_id", .string(remote)),
+            JSONMember("pages", .int(Int64(pages))),
+            JSONMember("people", .int(Int64(seen))),
+            JSONMember("matched", .int(Int64(matched.count))),
+            JSONMember("unmatched", .int(Int64(unmatched))),
+            JSONMember("added", .int(Int64(change.added))),
+            JSONMember("removed", .int(Int64(change.removed))),
+        ])]
+    }
+
+    struct Page {
+        var people: [(id: String?, email: String?)]
+        var next: String
+    }
+
+    func fetch(base: String, segment: String, key: String, start: String, transport: any OutgoingTransport) async throws -> Page {
+        var components = URLComponents(string: base + "/v1/segments/\(segment)/membership")!
+        components.queryItems = [URLQueryItem(name: "limit", value: String(Self.pageSize))] + (start.isEmpty ? [] : [URLQueryItem(name: "start", value: start)])
+        let url: URL
+        do { url = try await policy.checkResolved(url: components.string!) } catch { throw DestinationError.invalid("api_url: \(error)") }
+        let reply: OutgoingReply
+        do {
+            reply = try await transport.send(OutgoingRequest(
+                method: "GET", url: url, headers: [("Authorization", "Bearer \(key)"), ("Accept", "application/json"), ("User-Agent", CustomerIODeliverer.userAgent)],
+                body: [], timeout: .seconds(30)))
+        } catch {
+            throw DestinationError.upstream("Customer.io could not be reached at \(base): \(error); nothing was changed")
+        }
+        switch reply.status {
+        case 200..<300: break
+        case 401, 403: throw DestinationError.invalid("app_api_key: Customer.io refused it (HTTP \(reply.status)); nothing was changed")
+        case 404: throw DestinationError.invalid("customerio_segment_id: Customer.io has no segment \(segment) (HTTP 404); nothing was changed")
+        default: throw DestinationError.upstream("Customer.io answered HTTP \(reply.status): \(reply.bodyExcerpt); nothing was changed")
+        }
+        guard let json = try? JSONParser.parse(reply.body), case .object = json else {
+            throw DestinationError.upstream("Customer.io's membership page is not a JSON object; nothing was changed")
+        }
+        var people: [(id: String?, email: String?)] = []
+        if case .array(let identifiers)? = json["identifiers"] {
+            for i in identifiers {
+                people.append((Self.text(i["id"]), Self.text(i["email"])))
+            }
+        } else if case .array(let ids)? = json["ids"] {
+            people = ids.map { (Self.text($0), nil) }
+        } else {
+            throw DestinationError.upstream("Customer.io's membership page has neither identifiers nor ids; nothing was changed")
+        }
+        let next: String
+        switch json["next"] {
+        case .string(let s)?: next = s
+        case .int(let n)?: next = String(n)
+        default: next = ""
+        }
+        return Page(people: people, next: next)
+    }
+
+    static func text(_ value: JSON?) -> String? {
+        switch value {
+        case .string(let s)? where !s.isEmpty: return s
+        case .int(let n)?: return String(n)
+        default: return nil
+        }
+    }
+}

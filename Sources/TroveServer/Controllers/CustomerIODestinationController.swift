@@ -1,0 +1,46 @@
+import Hummingbird
+import TroveCore
+
+/// The Customer.io destination (SPEC §10): its settings, its deliveries, and pulling a Customer.io
+/// segment into a manual segment.
+struct CustomerIODestinationController<Context: RequestContext> {
+    let services: TroveServices
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("/v3/edit/integrations/customerio") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            return Response.json(try services.customerIODestination.show(account: account))
+        }
+        router.put("/v3/edit/integrations/customerio") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            return Response.json(try services.customerIODestination.update(account: account, body: try await request.jsonBody()))
+        }
+        router.delete("/v3/edit/integrations/customerio") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            try services.customerIODestination.delete(account: account)
+            return Response.json(["deleted": true])
+        }
+        router.get("/v3/edit/integrations/customerio/deliveries") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            return Response.json(try services.customerIODestination.deliveries(
+                account: account, state: request.query("state"), limit: try request.limit(default: 50, max: 500)))
+        }
+        router.post("/v3/edit/integrations/customerio/deliveries/:delivery/retry") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            guard let id = context.parameters.get("delivery").flatMap(PublicID.decode) else {
+                throw DestinationError.notFound("no Customer.io delivery with id \(context.parameters.get("delivery") ?? "")")
+            }
+            return Response.json(try services.customerIODestination.retry(account: account, delivery: id))
+        }
+        router.post("/v3/edit/segments/:id/import_from_customerio") { request, context in
+            let account = try await services.v3Account(request, context: context)
+            let segment = try context.parameters.segmentID()
+            let body = try await request.jsonBody()
+            // A page of 1,000 identifiers is ~100 KB; keep up to 16 MiB of each reply.
+            let result = try await HTTPOutgoingTransport.withTransport(replyLimit: 16 << 20) { transport in
+                try await services.segmentImport.run(account: account, segment: segment, body: body, transport: transport)
+            }
+            return Response.json(result)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import Logging
+import ServiceLifecycle
+import TroveCore
+
+/// Sends the outboxes in the background (SPEC §10): webhook deliveries and Customer.io calls. Every
+/// `interval` each deliverer starts what is due; the calls themselves run on their own, so a slow
+/// receiver holds up nothing but its own endpoint (or account). It owns one HTTP client while it runs.
+struct DeliveryService: Service {
+    let services: TroveServices
+    var interval: Duration = .milliseconds(100)
+    let logger: Logger
+
+    func run() async throws {
+        let client = HTTPOutgoingTransport.makeClient()
+        let transport = HTTPOutgoingTransport(client: client)
+        let webhooks = WebhookDeliverer(
+            database: services.database, clock: services.clock, transport: transport, policy: services.webhooks.policy, logger: logger)
+        let customerIO = CustomerIODeliverer(
+            database: services.database, clock: services.clock, transport: transport, policy: services.webhooks.policy, logger: logger)
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await webhooks.dispatch()
+                    try await customerIO.dispatch()
+                    try await Task.sleep(for: interval)
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.error("delivery dispatch failed; retrying in 1 s: \(error)")
+                    try await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+        try await client.shutdown()
+    }
+}
