@@ -135,6 +135,39 @@ import Testing
         }
     }
 
+    /// `event.created` per stored event (none for a repeated message_id), filtered by the endpoint's event
+    /// names; manual segment edits announce segment.entered too.
+    @Test func eventsCreatedFollowTheEndpointFilter() async throws {
+        let trove = try TestTrove()
+        try await trove.test { app in
+            let all = try #require(try await app.v3(.post, "/v3/edit/webhooks", ["url": "https://hooks.example.com/all", "topics": ["event.created", "segment.entered"]])
+                .json?.at("webhook.id")?.stringValue)
+            let tours = try #require(try await app.v3(.post, "/v3/edit/webhooks", [
+                "url": "https://hooks.example.com/tours", "topics": ["event.created"], "event_names": ["Completed Tour (Chameleon)"],
+            ]).json?.at("webhook.id")?.stringValue)
+            try await app.post(app.hook("profiles"), json: ["uid": "ann", "email": "ann@example.com"])
+            try await app.post(app.hook("events"), json: ["uid": "ann", "name": "Completed Tour (Chameleon)", "tour_id": 7, "message_id": "m1", "timestamp": "2026-11-20T10:00:00.5Z"])
+            try await app.post(app.hook("events"), json: ["uid": "ann", "name": "Completed Tour (Chameleon)", "tour_id": 7, "message_id": "m1"])
+            try await app.post(app.hook("events/batch"), json: ["events": [["uid": "ann", "name": "Clicked"], ["uid": "bob", "name": "Completed tour (chameleon)"]]])
+            let c = trove.credentials
+            let segment = try #require(try await app.v1(.post, "/v1/segments", key: c.appAPIKey, ["segment": ["name": "VIP"]]).json?.at("segment.id")?.int)
+            #expect(try await app.track(.post, "/api/v1/segments/\(segment)/add_customers", site: c.siteID, key: c.trackAPIKey, ["ids": ["ann"]]).status == 200)
+
+            let kinds = { (id: String) in (try await app.v3(.get, "/v3/edit/webhooks/\(id)/deliveries").json?["deliveries"]?.arrayValue ?? []).reversed().map { $0["kind"] } }
+            #expect(try await kinds(all) == ["event.created", "event.created", "event.created", "segment.entered"])
+            #expect(try await kinds(tours) == ["event.created", "event.created"])
+            let data = try await trove.services.database.pool.read { db in
+                try String.fetchAll(db, sql: "SELECT d.data FROM webhook_deliveries d WHERE d.endpoint_id = ? ORDER BY d.id", arguments: [PublicID.decode(tours)!])
+                    .map { try JSONParser.parse(Array($0.utf8)) }
+            }
+            #expect(data[0].at("event.name") == "Completed Tour (Chameleon)" && data[0].at("event.name_uid") == "completed_tour_chameleon")
+            #expect(data[0].at("event.timestamp") == "2026-11-20T10:00:00.500Z" && data[0].at("event.source") == "hook")
+            #expect(data[0].at("event.properties.tour_id") == 7)
+            #expect(data[0].at("profile.uid") == "ann" && data[0].at("profile.email") == "ann@example.com")
+            #expect(data[1].at("profile.uid") == "bob" && data[1].at("event.name") == "Completed tour (chameleon)")
+        }
+    }
+
     @Test func endpointsAreValidatedAndManaged() async throws {
         let trove = try TestTrove()
         try await trove.test { app in

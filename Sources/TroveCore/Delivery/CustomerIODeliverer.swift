@@ -27,6 +27,7 @@ public actor CustomerIODeliverer {
     private var callsInFlight: [Int64: Int] = [:]
     /// After a 429, the account's calls wait until then.
     private var pausedUntil: [Int64: Int64] = [:]
+    private var settled = SettledRows()
     private var dispatching = false
     private var dispatchAgain = false
 
@@ -72,6 +73,7 @@ public actor CustomerIODeliverer {
 
     func dispatchOnce() async throws -> Int {
         let now = clock.now().milliseconds
+        let read = settled.beginRead()
         let (due, destinations) = try await database.pool.read { db in
             // The head of each profile's queue: nothing earlier of the same profile is still pending.
             let rows = try Row.fetchAll(db, sql: """
@@ -87,9 +89,10 @@ public actor CustomerIODeliverer {
             }
             return (rows, rows.isEmpty ? [:] : try CustomerIODestinationSettings.all(db))
         }
+        settled.trust(read: read)
         var calls: [Call] = []
         var batches: [String: Int] = [:]  // account/kind/target → index in calls, while it has room
-        for row in due where !inFlightRows.contains(row.id) {
+        for row in due where !inFlightRows.contains(row.id) && !settled.isStale(row.id, read: read) {
             let key = ProfileKey(account: row.account, profile: row.profile)
             guard !inFlightProfiles.contains(key), let destination = destinations[row.account] else { continue }
             if let until = pausedUntil[row.account], until > now { continue }
@@ -120,8 +123,10 @@ public actor CustomerIODeliverer {
     /// Sends due calls until none is due or in flight (tests, the CLI).
     public func drain() async throws {
         while true {
+            // Idle before the read began: no send could finish during it, so it saw everything.
+            let idleBefore = inFlightRows.isEmpty && !dispatching
             let started = try await dispatch()
-            if started == 0 && inFlightRows.isEmpty { return }
+            if idleBefore && started == 0 && inFlightRows.isEmpty && !dispatching { return }
             try await Task.sleep(for: .milliseconds(5))
         }
     }
@@ -137,11 +142,12 @@ public actor CustomerIODeliverer {
         await record(call, outcome)
         callsInFlight[call.account, default: 1] -= 1
         for row in call.rows {
+            settled.settle(row.id)
             inFlightRows.remove(row.id)
             inFlightProfiles.remove(ProfileKey(account: row.account, profile: row.profile))
         }
         // The next row of these profiles may be due now: look again rather than wait for the next tick.
-        if case .delivered = outcome { _ = try? await dispatch() }
+        if case .retry = outcome {} else { _ = try? await dispatch() }
     }
 
     func perform(_ call: Call) async -> Outcome {
@@ -228,8 +234,9 @@ public actor CustomerIODeliverer {
 
     // MARK: Shaping
 
-    /// A profile's attributes as identify bodies: values cut to 1000 bytes (objects and arrays as their
-    /// JSON when it fits, else as cut text), at most 300 attributes per call.
+    /// A profile's attributes as identify bodies: values cut to 1000 bytes (a string to its longest prefix
+    /// on a character boundary, an array or object to the leading items whose JSON fits), at most 300
+    /// attributes per call.
     static func attributeChunks(_ attributes: JSON) -> [JSON] {
         guard case .object(let members) = attributes, !members.isEmpty else { return [.object([])] }
         let cut = members.map { JSONMember($0.key, Self.cut($0.value)) }
@@ -239,9 +246,26 @@ public actor CustomerIODeliverer {
     static func cut(_ value: JSON) -> JSON {
         switch value {
         case .string(let s): return .string(truncated(s))
-        case .array, .object:
-            let text = JSONWriter.string(value)
-            return text.utf8.count <= maxValueBytes ? value : .string(truncated(text))
+        case .array(let items) where JSONWriter.bytes(value).count > maxValueBytes:
+            var size = 2  // []
+            var kept: [JSON] = []
+            for item in items {
+                let itemSize = JSONWriter.bytes(item).count + (kept.isEmpty ? 0 : 1)
+                guard size + itemSize <= maxValueBytes else { break }
+                size += itemSize
+                kept.append(item)
+            }
+            return .array(kept)
+        case .object(let members) where JSONWriter.bytes(value).count > maxValueBytes:
+            var size = 2  // {}
+            var kept: [JSONMember] = []
+            for member in members {
+                let memberSize = JSONWriter.bytes(.object([member])).count - 2 + (kept.isEmpty ? 0 : 1)
+                guard size + memberSize <= maxValueBytes else { break }
+                size += memberSize
+                kept.append(member)
+            }
+            return .object(kept)
         default: return value
         }
     }

@@ -17,6 +17,7 @@ public actor WebhookDeliverer {
     public static let userAgent = "Trove-Webhooks/1.0"
 
     private var inFlight: [Int64: Set<Int64>] = [:]  // endpoint → deliveries being sent
+    private var settled = SettledRows()
 
     public init(database: AppDatabase, clock: TroveClock = .system, transport: any OutgoingTransport, policy: WebhookAddressPolicy,
                 logger: Logger = Logger(label: "trove.webhooks")) {
@@ -35,6 +36,7 @@ public actor WebhookDeliverer {
     @discardableResult
     public func dispatch() async throws -> Int {
         let now = clock.now()
+        let read = settled.beginRead()
         let due = try await database.pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT d.id, d.endpoint_id, e.url, e.secret, d.envelope_id, d.kind, d.data, d.attempts FROM webhook_deliveries d
@@ -45,8 +47,9 @@ public actor WebhookDeliverer {
                 Due(id: $0[0], endpoint: $0[1], url: $0[2], secret: $0[3], envelopeID: $0[4], kind: $0[5], data: $0[6], attempts: $0[7])
             }
         }
+        settled.trust(read: read)
         var started = 0
-        for delivery in due {
+        for delivery in due where !settled.isStale(delivery.id, read: read) {
             var running = inFlight[delivery.endpoint] ?? []
             guard !running.contains(delivery.id), running.count < Self.perEndpoint else { continue }
             running.insert(delivery.id)
@@ -60,14 +63,19 @@ public actor WebhookDeliverer {
     /// Sends due deliveries until none is due or in flight (tests, the CLI).
     public func drain() async throws {
         while true {
+            // Idle before the read began: no attempt could finish during it, so it saw everything.
+            let idleBefore = inFlight.values.allSatisfy(\.isEmpty)
             let started = try await dispatch()
-            if started == 0 && inFlight.values.allSatisfy(\.isEmpty) { return }
+            if idleBefore && started == 0 && inFlight.values.allSatisfy(\.isEmpty) { return }
             try await Task.sleep(for: .milliseconds(5))
         }
     }
 
     func attempt(_ d: Due) async {
-        defer { inFlight[d.endpoint]?.remove(d.id) }
+        defer {
+            settled.settle(d.id)
+            inFlight[d.endpoint]?.remove(d.id)
+        }
         let sentAt = clock.now()
         let envelope: JSON = .object([
             JSONMember("id", .string(d.envelopeID)), JSONMember("kind", .string(d.kind)),
