@@ -23,3 +23,7 @@ CREATE TABLE customerio_deliveries (
 CREATE INDEX customerio_deliveries_due ON customerio_deliveries(next_attempt_at, id) WHERE state = 'pending';
 CREATE INDEX customerio_deliveries_profile_order ON customerio_deliveries(account_id, profile_id, id) WHERE state = 'pending';
 CREATE INDEX customerio_deliveries_by_account ON customerio_deliveries(account_id, id);
+CREATE INDEX customerio_deliveries_delivered ON customerio_deliveries(delivered_at) WHERE state = 'delivered';
+
+-- Delivered webhook rows are pruned after 30 days (SPEC §11): found by this index, not a scan.
+CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries(delivered_at) WHERE state = 'delivered';

@@ -68,4 +68,35 @@ import Testing
         try strict.check(addresses: ["93.184.216.34"])
         #expect(WebhookAddressPolicy.resolve("127.0.0.1") == ["127.0.0.1"])
     }
+
+    /// A ULID is 26 Crockford base32 characters, the time first: an independent vector computed in Python
+    /// (`base32_crockford` of (ms << 80 | high << 64 | low)).
+    @Test func ulidsEncodeTimeThenTheEventID() {
+        #expect(ULID.make(milliseconds: 1_700_000_000_000, high: 1, low: 42) == "01HF7YAT00000G00000000001A")
+        #expect(ULID.make(milliseconds: 0, high: 0, low: 0) == String(repeating: "0", count: 26))
+    }
+
+    @Test func deliveredRowsArePrunedAfter30Days() async throws {
+        let database = try temporaryDatabase()
+        let now = Self.sentAt
+        let day: Int64 = 86_400_000
+        try await database.pool.write { db in
+            try db.execute(sql: "INSERT INTO accounts (id, name, account_secret_hash, app_api_key_hash, site_id, track_api_key_hash, created_at) VALUES (1, 'a', randomblob(32), randomblob(32), 's', randomblob(32), 0)")
+            try db.execute(sql: "INSERT INTO webhook_endpoints (id, account_id, url, topics, secret, created_at, updated_at) VALUES (1, 1, 'https://x', '[]', 's', 0, 0)")
+            for (i, (state, age)) in [("delivered", 31), ("delivered", 29), ("failed", 40), ("pending", 40)].enumerated() {
+                let at = now.milliseconds - Int64(age) * day
+                try db.execute(
+                    sql: "INSERT INTO webhook_deliveries (endpoint_id, envelope_id, kind, data, state, next_attempt_at, created_at, delivered_at) VALUES (1, ?, 'ping', '{}', ?, ?, ?, ?)",
+                    arguments: ["e\(i)", state, at, at, state == "delivered" ? at : nil])
+                try db.execute(
+                    sql: "INSERT INTO customerio_deliveries (account_id, profile_id, kind, identifier, body, state, next_attempt_at, created_at, delivered_at) VALUES (1, 1, 'event', 'u', '{}', ?, ?, ?, ?)",
+                    arguments: [state, at, at, state == "delivered" ? at : nil])
+            }
+        }
+        #expect(try await OutboxRetention.prune(database, now: now) == 2)
+        let left = try await database.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT state FROM webhook_deliveries UNION ALL SELECT state FROM customerio_deliveries")
+        }
+        #expect(left.sorted() == ["delivered", "delivered", "failed", "failed", "pending", "pending"])
+    }
 }
