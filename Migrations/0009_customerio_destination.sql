@@ -20,10 +20,14 @@ CREATE TABLE customerio_deliveries (
     created_at      INTEGER NOT NULL,
     delivered_at    INTEGER
 );
-CREATE INDEX customerio_deliveries_due ON customerio_deliveries(next_attempt_at, id) WHERE state = 'pending';
+CREATE INDEX customerio_deliveries_due ON customerio_deliveries(account_id, next_attempt_at, id) WHERE state = 'pending';
 CREATE INDEX customerio_deliveries_profile_order ON customerio_deliveries(account_id, profile_id, id) WHERE state = 'pending';
 CREATE INDEX customerio_deliveries_by_account ON customerio_deliveries(account_id, id);
 CREATE INDEX customerio_deliveries_delivered ON customerio_deliveries(delivered_at) WHERE state = 'delivered';
 
 -- Delivered webhook rows are pruned after 30 days (SPEC §11): found by this index, not a scan.
 CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries(delivered_at) WHERE state = 'delivered';
+
+-- Due webhook deliveries are read per endpoint (one endpoint's backlog never hides another's).
+DROP INDEX webhook_deliveries_due;
+CREATE INDEX webhook_deliveries_due_by_endpoint ON webhook_deliveries(endpoint_id, next_attempt_at, id) WHERE state = 'pending';

@@ -104,6 +104,38 @@ import Testing
         }
     }
 
+    /// A backlog at one endpoint (more than a dispatch reads) neither delays another endpoint nor takes
+    /// more than its 4 attempts in flight.
+    @Test func oneEndpointsBacklogDoesNotDelayAnother() async throws {
+        let receiver = Receiver()
+        let receiverApp = Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "receiver"))
+        try await receiverApp.test(.live) { receiverClient in
+            let port = try #require(receiverClient.port)
+            let trove = try TestTrove(clock: .system, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
+            let client = HTTPOutgoingTransport.makeClient()
+            let deliverer = WebhookDeliverer(database: trove.services.database, transport: HTTPOutgoingTransport(client: client),
+                                             policy: WebhookAddressPolicy(allowInsecure: true))
+            try await trove.test { app in
+                let busy = try #require(try await app.v3(.post, "/v3/edit/webhooks", ["url": .string("http://127.0.0.1:\(port)/hook"), "topics": ["ping"]])
+                    .json?.at("webhook.id")?.stringValue.flatMap(PublicID.decode))
+                let quiet = try #require(try await app.v3(.post, "/v3/edit/webhooks", ["url": .string("http://127.0.0.1:\(port)/hook"), "topics": ["ping"]])
+                    .json?.at("webhook.id")?.stringValue.flatMap(PublicID.decode))
+                let now = TroveClock.system.now()
+                try await trove.services.database.pool.write { db in
+                    for _ in 0..<2_000 { try WebhookStore.enqueue(db, endpoint: busy, kind: "ping", data: [:], now: now) }
+                    try WebhookStore.enqueue(db, endpoint: quiet, kind: "ping", data: ["quiet": true], now: now.adding(milliseconds: 1))
+                }
+                #expect(try await deliverer.dispatch() == 5, "4 for the busy endpoint, 1 for the quiet one")
+                try await deliverer.drain()
+                let delivered = try await trove.services.database.pool.read { db in
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM webhook_deliveries WHERE state = 'delivered'")
+                }
+                #expect(delivered == 2_001)
+            }
+            try await client.shutdown()
+        }
+    }
+
     /// Membership changes and finished exports enqueue deliveries in their own transactions.
     @Test func segmentChangesAndFinishedExportsAreEnqueued() async throws {
         let trove = try TestTrove()

@@ -74,20 +74,26 @@ public actor CustomerIODeliverer {
     func dispatchOnce() async throws -> Int {
         let now = clock.now().milliseconds
         let read = settled.beginRead()
+        let busy = callsInFlight
         let (due, destinations) = try await database.pool.read { db in
-            // The head of each profile's queue: nothing earlier of the same profile is still pending.
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT d.id, d.account_id, d.profile_id, d.kind, d.identifier, d.target, d.body, d.attempts, d.created_at
-                FROM customerio_deliveries d
-                WHERE d.state = 'pending' AND d.next_attempt_at <= ?
-                  AND NOT EXISTS (SELECT 1 FROM customerio_deliveries x
-                                  WHERE x.account_id = d.account_id AND x.profile_id = d.profile_id AND x.state = 'pending' AND x.id < d.id)
-                ORDER BY d.next_attempt_at, d.id LIMIT 5000
-                """, arguments: [now]).map {
-                Row_(id: $0[0], account: $0[1], profile: $0[2], kind: $0[3], identifier: $0[4], target: $0[5], body: $0[6],
-                     attempts: $0[7], createdAt: $0[8])
+            let destinations = try CustomerIODestinationSettings.all(db)
+            var due: [Row_] = []
+            // Each account's own earliest due rows, so a backlog in one account never hides another's;
+            // within it the head of each profile's queue (nothing earlier of that profile still pending).
+            for account in destinations.keys.sorted() where (busy[account] ?? 0) < Self.perAccount {
+                due += try Row.fetchAll(db, sql: """
+                    SELECT d.id, d.account_id, d.profile_id, d.kind, d.identifier, d.target, d.body, d.attempts, d.created_at
+                    FROM customerio_deliveries d
+                    WHERE d.account_id = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
+                      AND NOT EXISTS (SELECT 1 FROM customerio_deliveries x
+                                      WHERE x.account_id = d.account_id AND x.profile_id = d.profile_id AND x.state = 'pending' AND x.id < d.id)
+                    ORDER BY d.next_attempt_at, d.id LIMIT ?
+                    """, arguments: [account, now, Self.maxIDsPerCall * 2]).map {
+                    Row_(id: $0[0], account: $0[1], profile: $0[2], kind: $0[3], identifier: $0[4], target: $0[5], body: $0[6],
+                         attempts: $0[7], createdAt: $0[8])
+                }
             }
-            return (rows, rows.isEmpty ? [:] : try CustomerIODestinationSettings.all(db))
+            return (due, destinations)
         }
         settled.trust(read: read)
         var calls: [Call] = []

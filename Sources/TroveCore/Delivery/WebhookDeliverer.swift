@@ -37,15 +37,23 @@ public actor WebhookDeliverer {
     public func dispatch() async throws -> Int {
         let now = clock.now()
         let read = settled.beginRead()
+        // Each endpoint's own earliest due rows, so a backlog at one endpoint never hides another's.
+        let busy = inFlight.mapValues(\.count)
         let due = try await database.pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT d.id, d.endpoint_id, e.url, e.secret, d.envelope_id, d.kind, d.data, d.attempts FROM webhook_deliveries d
-                JOIN webhook_endpoints e ON e.id = d.endpoint_id
-                WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND e.enabled = 1
-                ORDER BY d.next_attempt_at, d.id LIMIT 500
-                """, arguments: [now.milliseconds]).map {
-                Due(id: $0[0], endpoint: $0[1], url: $0[2], secret: $0[3], envelopeID: $0[4], kind: $0[5], data: $0[6], attempts: $0[7])
+            var due: [Due] = []
+            for e in try Row.fetchAll(db, sql: "SELECT id, url, secret FROM webhook_endpoints WHERE enabled = 1 ORDER BY id") {
+                let endpoint: Int64 = e[0]
+                let room = Self.perEndpoint - (busy[endpoint] ?? 0)
+                guard room > 0 else { continue }
+                due += try Row.fetchAll(db, sql: """
+                    SELECT id, envelope_id, kind, data, attempts FROM webhook_deliveries
+                    WHERE endpoint_id = ? AND state = 'pending' AND next_attempt_at <= ?
+                    ORDER BY next_attempt_at, id LIMIT ?
+                    """, arguments: [endpoint, now.milliseconds, room + Self.perEndpoint]).map {
+                    Due(id: $0[0], endpoint: endpoint, url: e[1], secret: e[2], envelopeID: $0[1], kind: $0[2], data: $0[3], attempts: $0[4])
+                }
             }
+            return due
         }
         settled.trust(read: read)
         var started = 0
