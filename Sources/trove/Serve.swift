@@ -29,7 +29,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Days export files are kept.")
     var exportRetentionDays: Int = 7
 
-    @Flag(help: "Let webhooks go to http URLs and loopback or private addresses (tests, local development).")
+    @Flag(help: "Let webhooks and Customer.io calls go to http URLs and loopback or private addresses (tests, local development).")
     var allowInsecureWebhooks = false
 
     func run() async throws {

@@ -6,7 +6,8 @@ import GRDB
 enum CustomerIOOutbox {
     /// The destinations set up, parsed once per distinct stored text.
     static func destinations(_ db: Database, cache: WriteCaches? = nil) throws -> [Int64: CustomerIODestination] {
-        let rows = try Row.fetchAll(db, sql: "SELECT account_id, config FROM integrations WHERE name = 'customerio-destination'")
+        // Cached: the ingest writer asks once per transaction.
+        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT account_id, config FROM integrations WHERE name = 'customerio-destination'"))
         var found: [Int64: CustomerIODestination] = [:]
         for row in rows {
             let text: String = row[1]

@@ -7,9 +7,11 @@ enum WebhookOutbox {
     /// set-based inserts below).
     static func anyEndpoint(_ db: Database, for topics: [String]) throws -> Bool {
         let list = topics.map { "'\($0)'" }.joined(separator: ", ")
-        return try Bool.fetchOne(db, sql: """
+        // Cached: the ingest writer asks once per transaction.
+        let statement = try db.cachedStatement(sql: """
             SELECT EXISTS (SELECT 1 FROM webhook_endpoints w, json_each(w.topics) t WHERE w.enabled = 1 AND t.value IN (\(list)))
-            """) ?? false
+            """)
+        return try Bool.fetchOne(statement) ?? false
     }
 
     /// `segment.entered` / `segment.exited` for every ledger row after `ledgerID`, to every enabled
