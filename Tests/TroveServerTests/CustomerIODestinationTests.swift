@@ -67,18 +67,33 @@ final class FakeCustomerIO: Sendable {
 }
 
 @Suite struct CustomerIODestinationTests {
-    func withFake(_ body: @Sendable (FakeCustomerIO, Int) async throws -> Void) async throws {
+    struct Setup {
+        var fake: FakeCustomerIO
+        var port: Int
+        var time: MovableClock
+        var trove: TestTrove
+        var sender: CustomerIODeliverer
+    }
+
+    /// A live fake Customer.io, a Trove on a movable clock allowed to call it, and a deliverer.
+    func withFake(_ body: @Sendable (Setup) async throws -> Void) async throws {
         let fake = FakeCustomerIO()
         let app = Application(router: fake.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "fake-cio"))
         try await app.test(.live) { client in
-            try await body(fake, try #require(client.port))
+            let time = MovableClock()
+            let trove = try TestTrove(clock: time.clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
+            let http = HTTPOutgoingTransport.makeClient()
+            let sender = CustomerIODeliverer(database: trove.services.database, clock: time.clock, transport: HTTPOutgoingTransport(client: http),
+                                             policy: WebhookAddressPolicy(allowInsecure: true))
+            do {
+                try await body(Setup(fake: fake, port: try #require(client.port), time: time, trove: trove, sender: sender))
+            } catch {
+                try await http.shutdown()
+                throw error
+            }
+            try await http.shutdown()
             #expect(fake.problems.withLock { $0 } == [])
         }
-    }
-
-    func deliverer(_ trove: TestTrove, clock: TroveClock, client: HTTPClient) -> CustomerIODeliverer {
-        CustomerIODeliverer(database: trove.services.database, clock: clock, transport: HTTPOutgoingTransport(client: client),
-                            policy: WebhookAddressPolicy(allowInsecure: true))
     }
 
     @Test func settingsHaveChameleonDefaultsAndHideTheKey() async throws {
@@ -131,11 +146,8 @@ final class FakeCustomerIO: Sendable {
     /// value and attribute limits; 5xx/429 are retried on schedule (Retry-After honoured) while the
     /// profile's later rows wait; other 4xx fail at once with the reply kept.
     @Test func profilesEventsAndSegmentsReachCustomerIOInOrder() async throws {
-        try await withFake { fake, port in
-            let time = MovableClock()
-            let trove = try TestTrove(clock: time.clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
-            let client = HTTPOutgoingTransport.makeClient()
-            let sender = deliverer(trove, clock: time.clock, client: client)
+        try await withFake { setup in
+            let (fake, port, time, trove, sender) = (setup.fake, setup.port, setup.time, setup.trove, setup.sender)
             try await trove.test { app in
                 let c = trove.credentials
                 let vip = try #require(try await app.v1(.post, "/v1/segments", key: c.appAPIKey, ["segment": ["name": "VIP"]]).json?.at("segment.id")?.int)
@@ -223,18 +235,14 @@ final class FakeCustomerIO: Sendable {
                 #expect(fake.take().map { $0.body.at("data.n") } == [1])
                 #expect(try await app.v3(.get, "/v3/edit/integrations/customerio").json?.at("integration.deliveries.failed") == 0)
             }
-            try await client.shutdown()
         }
     }
 
     /// Segment changes go in batches of at most 1000 ids; emails when people are identified by email;
     /// a retry past 24 hours gives up.
     @Test func segmentChangesAreBatchedAndGiveUpAfterADay() async throws {
-        try await withFake { fake, port in
-            let time = MovableClock()
-            let trove = try TestTrove(clock: time.clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
-            let client = HTTPOutgoingTransport.makeClient()
-            let sender = deliverer(trove, clock: time.clock, client: client)
+        try await withFake { setup in
+            let (fake, port, time, trove, sender) = (setup.fake, setup.port, setup.time, setup.trove, setup.sender)
             try await trove.test { app in
                 let big = try await app.v3(.post, "/v3/edit/segments", ["name": "Pro", "items": [["prop": "plan", "op": "eq", "value": "pro"]]])
                 let bigID = try #require(big.json?.at("segment.id")?.stringValue)
@@ -276,7 +284,6 @@ final class FakeCustomerIO: Sendable {
                 #expect(attempts > 280 && attempts < 300, "10, 20 … 300 s, then every 5 minutes for a day: \(attempts)")
                 #expect(fake.take().allSatisfy { $0.path == "/api/v1/segments/7/remove_customers" && $0.body == ["ids": ["u1@example.com"]] })
             }
-            try await client.shutdown()
         }
     }
 }
