@@ -42,7 +42,7 @@ public actor CustomerIODeliverer {
         self.logger = logger
     }
 
-    struct Row_: Sendable {
+    struct Queued: Sendable {
         var id: Int64, account: Int64, profile: Int64, kind: String, identifier: String, target: String?, body: String?
         var attempts: Int, createdAt: Int64
     }
@@ -50,7 +50,7 @@ public actor CustomerIODeliverer {
     /// One call: one identify or event row, or the segment rows it batches.
     struct Call: Sendable {
         var account: Int64
-        var rows: [Row_]
+        var rows: [Queued]
         var destination: CustomerIODestination
     }
 
@@ -77,7 +77,7 @@ public actor CustomerIODeliverer {
         let busy = callsInFlight
         let (due, destinations) = try await database.pool.read { db in
             let destinations = try CustomerIODestinationSettings.all(db)
-            var due: [Row_] = []
+            var due: [Queued] = []
             // Each account's own earliest due rows, so a backlog in one account never hides another's;
             // within it the head of each profile's queue (nothing earlier of that profile still pending).
             for account in destinations.keys.sorted() where (busy[account] ?? 0) < Self.perAccount {
@@ -89,7 +89,7 @@ public actor CustomerIODeliverer {
                                       WHERE x.account_id = d.account_id AND x.profile_id = d.profile_id AND x.state = 'pending' AND x.id < d.id)
                     ORDER BY d.next_attempt_at, d.id LIMIT ?
                     """, arguments: [account, now, Self.maxIDsPerCall * 2]).map {
-                    Row_(id: $0[0], account: $0[1], profile: $0[2], kind: $0[3], identifier: $0[4], target: $0[5], body: $0[6],
+                    Queued(id: $0[0], account: $0[1], profile: $0[2], kind: $0[3], identifier: $0[4], target: $0[5], body: $0[6],
                          attempts: $0[7], createdAt: $0[8])
                 }
             }
@@ -158,22 +158,8 @@ public actor CustomerIODeliverer {
 
     func perform(_ call: Call) async -> Outcome {
         let d = call.destination
-        let first = call.rows[0]
         let base = d.trackBase
-        let requests: [(method: String, path: String, body: JSON)]
-        switch first.kind {
-        case "identify":
-            let attributes = Self.attributeChunks((try? JSONParser.parse(Array((first.body ?? "{}").utf8))) ?? .object([]))
-            requests = attributes.map { ("PUT", "/api/v1/customers/\(Self.pathSegment(first.identifier))", $0) }
-        case "event":
-            requests = [("POST", "/api/v1/customers/\(Self.pathSegment(first.identifier))/events",
-                         (try? JSONParser.parse(Array((first.body ?? "{}").utf8))) ?? .object([]))]
-        default:
-            let action = first.kind == "segment_add" ? "add_customers" : "remove_customers"
-            let idType = d.identifyBy == .email ? "?id_type=email" : ""
-            requests = [("POST", "/api/v1/segments/\(Self.pathSegment(first.target ?? ""))/\(action)\(idType)",
-                         ["ids": .array(call.rows.map { .string($0.identifier) })])]
-        }
+        let requests = Self.requests(for: call)
         let auth = "Basic " + Data("\(d.siteID):\(d.apiKey)".utf8).base64EncodedString()
         var lastStatus = 200
         for request in requests {
@@ -236,59 +222,5 @@ public actor CustomerIODeliverer {
         } catch {
             logger.error("could not record Customer.io delivery \(call.rows.map(\.id)): \(error)")
         }
-    }
-
-    // MARK: Shaping
-
-    /// A profile's attributes as identify bodies: values cut to 1000 bytes (a string to its longest prefix
-    /// on a character boundary, an array or object to the leading items whose JSON fits), at most 300
-    /// attributes per call.
-    static func attributeChunks(_ attributes: JSON) -> [JSON] {
-        guard case .object(let members) = attributes, !members.isEmpty else { return [.object([])] }
-        let cut = members.map { JSONMember($0.key, Self.cut($0.value)) }
-        return stride(from: 0, to: cut.count, by: maxAttributesPerCall).map { .object(Array(cut[$0..<min($0 + maxAttributesPerCall, cut.count)])) }
-    }
-
-    static func cut(_ value: JSON) -> JSON {
-        switch value {
-        case .string(let s): return .string(truncated(s))
-        case .array(let items) where JSONWriter.bytes(value).count > maxValueBytes:
-            var size = 2  // []
-            var kept: [JSON] = []
-            for item in items {
-                let itemSize = JSONWriter.bytes(item).count + (kept.isEmpty ? 0 : 1)
-                guard size + itemSize <= maxValueBytes else { break }
-                size += itemSize
-                kept.append(item)
-            }
-            return .array(kept)
-        case .object(let members) where JSONWriter.bytes(value).count > maxValueBytes:
-            var size = 2  // {}
-            var kept: [JSONMember] = []
-            for member in members {
-                let memberSize = JSONWriter.bytes(.object([member])).count - 2 + (kept.isEmpty ? 0 : 1)
-                guard size + memberSize <= maxValueBytes else { break }
-                size += memberSize
-                kept.append(member)
-            }
-            return .object(kept)
-        default: return value
-        }
-    }
-
-    /// The longest prefix of `s` of at most 1000 UTF-8 bytes that ends on a character boundary.
-    static func truncated(_ s: String) -> String {
-        let utf8 = s.utf8
-        guard utf8.count > maxValueBytes else { return s }
-        var end = utf8.index(utf8.startIndex, offsetBy: maxValueBytes)
-        while end > utf8.startIndex && utf8[end] & 0xC0 == 0x80 { end = utf8.index(before: end) }  // not mid-character
-        return String(Substring(utf8[..<end]))
-    }
-
-    /// An identifier as one path segment (`/`, `?`, `#`, `%` and spaces escaped).
-    static func pathSegment(_ text: String) -> String {
-        var allowed = CharacterSet.urlPathAllowed
-        allowed.remove(charactersIn: "/?#%")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 }
