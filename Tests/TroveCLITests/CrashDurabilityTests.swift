@@ -67,23 +67,3 @@ import TroveCore
         #expect(after == stored.values.reduce(0, +))
     }
 }
-
-func temporaryDirectory() throws -> String {
-    let path = FileManager.default.temporaryDirectory.path + "/trove-cli-test-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
-/// The `trove` binary SwiftPM built beside this test bundle (`swift test` builds every product).
-func troveExecutable() throws -> String {
-    let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    var directory = URL(fileURLWithPath: me).deletingLastPathComponent()
-    if directory.lastPathComponent == "MacOS" {  // a macOS .xctest bundle
-        directory = directory.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
-    let candidate = directory.appendingPathComponent("trove").path
-    guard FileManager.default.isExecutableFile(atPath: candidate) else {
-        throw BenchError("no trove executable at \(candidate); run `swift build` first")
-    }
-    return candidate
-}

@@ -7,20 +7,6 @@ import TroveCore
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("fixtures/exports")
 
-    func run(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try troveExecutable())
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let printed = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: printed, as: UTF8.self), String(decoding: errors, as: UTF8.self))
-    }
-
     @Test func exportsTheFixtureToTheExpectedFile() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -41,7 +27,7 @@ import TroveCore
         let request = try JSONParser.parse(Array(try Data(contentsOf: Self.fixtures.appendingPathComponent("customers.json"))))
         let attributes = (request["attributes"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ",")
         let output = directory + "/out.csv"
-        let result = try run(["export", "customers", "--database", path, "--filter", JSONWriter.string(request["filters"]!),
+        let result = try runTrove(["export", "customers", "--database", path, "--filter", JSONWriter.string(request["filters"]!),
                               "--attributes", attributes, "--output", output])
         #expect(result.status == 0, "\(result.errors)")
         #expect(result.output.contains("exported 3 customers"), "\(result.output)")
@@ -49,7 +35,7 @@ import TroveCore
         for (uid, id) in [("u-1", 1), ("u-2", 2), ("ünï", 5)] { expected = expected.replacingOccurrences(of: "{cio:\(uid)}", with: PublicID.encode(Int64(id))) }
         #expect(String(decoding: try Data(contentsOf: URL(fileURLWithPath: output)), as: UTF8.self) == expected)
 
-        let refused = try run(["export", "customers", "--database", path, "--filter", #"{"attribute":{"field":"plan","operator":"like"}}"#, "--output", directory + "/bad.csv"])
+        let refused = try runTrove(["export", "customers", "--database", path, "--filter", #"{"attribute":{"field":"plan","operator":"like"}}"#, "--output", directory + "/bad.csv"])
         #expect(refused.status != 0)
         #expect(refused.errors.contains("filters.attribute.operator: unknown operator \"like\""), "\(refused.errors)")
         #expect(!FileManager.default.fileExists(atPath: directory + "/bad.csv") && !FileManager.default.fileExists(atPath: directory + "/bad.csv.partial"))

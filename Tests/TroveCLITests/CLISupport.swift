@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+import TroveBench
+
+func temporaryDirectory() throws -> String {
+    let path = FileManager.default.temporaryDirectory.path + "/trove-cli-test-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// The `trove` binary SwiftPM built beside this test bundle (`swift test` builds every product).
+func troveExecutable() throws -> String {
+    let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var directory = URL(fileURLWithPath: me).deletingLastPathComponent()
+    if directory.lastPathComponent == "MacOS" {  // a macOS .xctest bundle
+        directory = directory.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+    let candidate = directory.appendingPathComponent("trove").path
+    guard FileManager.default.isExecutableFile(atPath: candidate) else {
+        throw BenchError("no trove executable at \(candidate); run `swift build` first")
+    }
+    return candidate
+}
+
+/// Runs the `trove` binary with `arguments`; its exit status, standard output and standard error.
+func runTrove(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try troveExecutable())
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let printed = out.fileHandleForReading.readDataToEndOfFile()
+    let errors = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: printed, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+}
