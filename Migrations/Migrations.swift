@@ -11,5 +11,6 @@ public enum TroveMigrations {
         ("0007_integrations", String(decoding: PackageResources._007_integrations_sql, as: UTF8.self)),
         ("0008_webhooks", String(decoding: PackageResources._008_webhooks_sql, as: UTF8.self)),
         ("0009_customerio_destination", String(decoding: PackageResources._009_customerio_destination_sql, as: UTF8.self)),
+        ("0010_event_counts", String(decoding: PackageResources._010_event_counts_sql, as: UTF8.self)),
     ]
 }

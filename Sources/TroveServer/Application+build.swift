@@ -30,6 +30,7 @@ public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> 
     CustomerIOSourceController(services: services).addRoutes(to: router)
     WebhookController(services: services).addRoutes(to: router)
     CustomerIODestinationController(services: services).addRoutes(to: router)
+    ReportController(services: services).addRoutes(to: router)
     return router
 }
 

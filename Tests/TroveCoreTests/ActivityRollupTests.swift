@@ -117,5 +117,12 @@ import Testing
         }
         #expect(rolled == expected)
         #expect(rolled.count == 13)
+        // The counts, added once per plan whichever way it was made, equal a count over the log.
+        let (counted, grouped) = try await db.pool.read { db in
+            (try Row.fetchAll(db, sql: "SELECT name_id, hour, count FROM event_counts ORDER BY 1, 2").map { "\($0[0] as Int64)/\($0[1] as Int64)=\($0[2] as Int64)" },
+             try Row.fetchAll(db, sql: "SELECT name_id, timestamp / 3600000, count(*) FROM events GROUP BY 1, 2 ORDER BY 1, 2").map { "\($0[0] as Int64)/\($0[1] as Int64)=\($0[2] as Int64)" })
+        }
+        #expect(counted == grouped)
+        #expect(counted.count == 15, "one per day seen")
     }
 }

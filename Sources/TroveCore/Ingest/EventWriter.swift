@@ -36,7 +36,7 @@ extension WriteSession {
         }
         let eventID = db.lastInsertedRowID
 
-        events.record(id: eventID, profile: profileID, at: e.timestamp.milliseconds)
+        events.record(id: eventID, profile: profileID, name: name.id, at: e.timestamp.milliseconds)
         let usage = nameUsage[name.id] ?? (0, e.timestamp.milliseconds)
         nameUsage[name.id] = (usage.count + 1, max(usage.last, e.timestamp.milliseconds))
         if !e.properties.isEmpty { catalog.record(account: account, model: .event, properties: e.properties) }

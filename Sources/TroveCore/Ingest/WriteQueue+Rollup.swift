@@ -18,12 +18,18 @@ struct RollupState {
     var planning = false
     var ready: ActivityRollup.Plan?
     var timerArmed = false
+    /// Commits that deleted events; plans made before the latest are dropped (they may count deleted
+    /// events).
+    var generation = 0
 }
 
 /// What the writer saw since its last plan. Touched only by the task holding `draining`.
 struct RollupMemory {
     /// Latest event time per profile over the events in `covered`.
     var activity: [Int64: Int64] = [:]
+    /// Events per name and hour of each commit in `covered`, in order: a plan starting at a watermark
+    /// inside `covered` (a plan read from the log ends at a commit) takes the commits above it.
+    var commits: [(from: Int64, counts: [EventCounts.Key: Int64])] = []
     /// Event ids (from, through] this writer committed one after another, with no gap.
     var covered: (from: Int64, through: Int64)?
     /// The watermark as the last completed plan left it; nil until one completed.
@@ -31,17 +37,30 @@ struct RollupMemory {
 
     mutating func record(_ events: WriteSession.EventsWritten) {
         guard events.count > 0 else { return }
-        activity.merge(events.latestByProfile) { max($0, $1) }
-        let first = events.lastID - Int64(events.count)
+        let first = events.firstID - 1
         if let c = covered, c.through == first {
             covered = (c.from, events.lastID)
+            activity.merge(events.latestByProfile) { max($0, $1) }
+            commits.append((first, events.counts))
         } else {
-            covered = (first, events.lastID)  // someone else wrote in between: only this commit is known
+            // Someone else wrote in between: only this commit is known.
+            covered = (first, events.lastID)
+            activity = events.latestByProfile
+            commits = [(first, events.counts)]
         }
+    }
+
+    /// The counts of the commits above `watermark`, if one of them starts exactly there.
+    func counts(above watermark: Int64) -> [EventCounts.Key: Int64]? {
+        guard let start = commits.firstIndex(where: { $0.from == watermark }) else { return nil }
+        var total: [EventCounts.Key: Int64] = [:]
+        for commit in commits[start...] { total.merge(commit.counts) { $0 + $1 } }
+        return total
     }
 
     mutating func forget() {
         activity = [:]
+        commits = []
         covered = nil
     }
 }
@@ -68,7 +87,7 @@ extension WriteQueue {
         if applying.value == nil {
             applying.value = rollups.withLock { r in
                 defer { r.ready = nil }
-                return r.ready
+                return r.ready?.generation == r.generation ? r.ready : nil
             }
         }
         if let plan = applying.value {
@@ -110,9 +129,13 @@ extension WriteQueue {
             r.eventsSince = 0
             r.last = .now
         }
-        if let watermark = m.watermark, let covered = m.covered, covered.from <= watermark {
+        // The writer's record serves when it covers the watermark at a commit boundary (the counts of the
+        // commits above it; the times of all, which is harmless for a maximum).
+        if let watermark = m.watermark, let covered = m.covered, covered.from <= watermark, covered.through <= watermark || m.counts(above: watermark) != nil {
             if covered.through > watermark {
-                applying.value = ActivityRollup.plan(from: watermark, through: covered.through, activity: m.activity)
+                var plan = ActivityRollup.plan(from: watermark, through: covered.through, activity: m.activity, counts: m.counts(above: watermark)!)
+                plan.generation = rollups.withLock { $0.generation }
+                applying.value = plan
             }
         } else {
             startPlanning()
@@ -127,10 +150,12 @@ extension WriteQueue {
             return true
         }
         guard start else { return }
+        let generation = rollups.withLock { $0.generation }
         Task {
             var plan: ActivityRollup.Plan?
             do {
                 plan = try await database.pool.read { db in try ActivityRollup.plan(db) }
+                plan?.generation = generation
             } catch {
                 logger.error("planning the activity rollup failed, will retry: \(error)")
                 rollups.withLock { $0.eventsSince = max($0.eventsSince, 1) }
@@ -155,6 +180,19 @@ extension WriteQueue {
             try? await Task.sleep(for: rollupInterval)
             rollups.withLock { $0.timerArmed = false }
             wake()
+        }
+    }
+
+    /// After a commit that deleted events: what the writer remembers, and plans made before, may count
+    /// them; the next rollup reads the log afresh.
+    func eventsDeleted() {
+        memory.value.forget()
+        memory.value.watermark = nil
+        applying.value = nil
+        rollups.withLock { r in
+            r.generation += 1
+            r.ready = nil
+            r.eventsSince = max(r.eventsSince, 1)
         }
     }
 

@@ -173,12 +173,14 @@ public final class WriteQueue: Sendable {
                 let session = WriteSession(db: db, now: now, caches: caches)
                 for job in jobs { try job.run(session) }
                 try session.flush()
-                return (session.profileIDs, session.eventNames, session.events)
+                return (session.profileIDs, session.eventNames, session.events, session.deletedEvents)
             }
             // Committed. Jobs commit one batch after another, so nothing else touches the caches now.
             caches.merge(profiles: learned.0, eventNames: learned.1)
             let events = learned.2
-            if events.count > 0 {
+            if learned.3 {
+                eventsDeleted()
+            } else if events.count > 0 {
                 memory.value.record(events)
                 rollups.withLock { $0.eventsSince += events.count }
             }

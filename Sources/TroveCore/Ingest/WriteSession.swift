@@ -32,12 +32,15 @@ public final class WriteSession {
         var firstID: Int64 = 0
         var lastID: Int64 = 0
         var latestByProfile: [Int64: Int64] = [:]
+        /// Events per name and UTC hour (`event_counts`).
+        var counts: [EventCounts.Key: Int64] = [:]
 
-        mutating func record(id: Int64, profile: Int64, at time: Int64) {
+        mutating func record(id: Int64, profile: Int64, name: Int64, at time: Int64) {
             if count == 0 { firstID = id }
             count += 1
             lastID = id
             latestByProfile[profile] = max(latestByProfile[profile] ?? .min, time)
+            counts[EventCounts.Key(name: name, hour: EventCounts.hour(time)), default: 0] += 1
         }
     }
 
@@ -49,6 +52,8 @@ public final class WriteSession {
     /// What this transaction's events mean for `last_seen_at`, rolled up later (`ActivityRollup`).
     var events = EventsWritten()
     var nameUsage: [Int64: (count: Int64, last: Int64)] = [:]
+    /// Events were deleted: what the writer remembers of the log no longer holds (`WriteQueue.commit`).
+    var deletedEvents = false
     /// Profiles created or updated in this transaction (→ account), for the Customer.io destination.
     var changedProfiles: [Int64: Int64] = [:]
     /// Ids resolved in earlier, committed transactions, and the ones learned in this one.

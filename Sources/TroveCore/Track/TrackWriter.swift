@@ -46,7 +46,7 @@ extension WriteSession {
                             row["dedupe_key"], row["display_name"], row["properties"]])
             if db.changesCount > 0 {
                 moved += 1
-                events.record(id: db.lastInsertedRowID, profile: profile, at: row["timestamp"])
+                events.record(id: db.lastInsertedRowID, profile: profile, name: row["name_id"], at: row["timestamp"])
             }
             try db.execute(sql: "DELETE FROM anonymous_events WHERE id = ?", arguments: [row["id"] as Int64])
         }
@@ -58,7 +58,11 @@ extension WriteSession {
     func deleteProfile(_ id: Int64, account: Int64) throws {
         guard let uid = try String?.fetchOne(db, sql: "SELECT uid FROM profiles WHERE account_id = ? AND id = ?", arguments: [account, id])
         else { return }
+        try EventCounts.subtract(eventsWhere: "profile_id = ? AND account_id = ?", arguments: [id, account], db)
         try db.execute(sql: "DELETE FROM events WHERE profile_id = ? AND account_id = ?", arguments: [id, account])
+        try EventCounts.lowerWatermarks(db)
+        deletedEvents = true
+        try db.execute(sql: "DELETE FROM profile_activity WHERE profile_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM profiles WHERE id = ?", arguments: [id])
         try markForMembership(.profile, id)
         if let uid { profileIDs[AccountKey(account: account, key: uid)] = nil }

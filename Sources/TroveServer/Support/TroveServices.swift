@@ -23,6 +23,7 @@ public struct TroveServices: Sendable {
     public let customerIODestination: CustomerIODestinationSettings
     public let segmentImport: CustomerIOSegmentImport
     public let exportRunner: ExportRunner
+    public let eventReport: EventReport
 
     /// `exports`: where export files go and the base of their links (default: beside the database,
     /// links to http://127.0.0.1:8080).
@@ -50,6 +51,7 @@ public struct TroveServices: Sendable {
         self.segmentImport = CustomerIOSegmentImport(database: database, membership: manualMembership, policy: webhookPolicy)
         self.customerIOSource = CustomerIOSource(ingestor: ingestor, settings: CustomerIOSourceSettings(database: database, clock: clock))
         self.exports = ExportStore(database: database, clock: clock, settings: exportSettings)
+        self.eventReport = EventReport(database: database, clock: clock)
         self.exportRunner = ExportRunner(database: database, clock: clock, settings: exportSettings, logger: logger)
     }
 }

@@ -1,0 +1,51 @@
+import GRDB
+
+/// Events per name per UTC hour (`event_counts`, SPEC §11): written by the activity rollup, exact when
+/// read together with the tail of the log above its watermark.
+public enum EventCounts {
+    public struct Key: Hashable, Sendable {
+        public var name: Int64
+        public var hour: Int64
+    }
+
+    static let hourMilliseconds: Int64 = 3_600_000
+
+    /// floor(ms / 1 hour), also before 1970.
+    static func hour(_ milliseconds: Int64) -> Int64 {
+        let (q, r) = milliseconds.quotientAndRemainder(dividingBy: hourMilliseconds)
+        return r < 0 ? q - 1 : q
+    }
+
+    /// The same in SQL over a millisecond column.
+    static func hourSQL(_ column: String) -> String {
+        "((\(column) - ((\(column) % 3600000) + 3600000) % 3600000) / 3600000)"
+    }
+
+    /// Adds `counts` (a rollup's, in the transaction that moves its watermark).
+    static func add(_ counts: [(Key, Int64)], _ db: Database) throws {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO event_counts (name_id, hour, count) VALUES (?, ?, ?)
+            ON CONFLICT (name_id, hour) DO UPDATE SET count = count + excluded.count
+            """)
+        for (key, count) in counts { try upsert.execute(arguments: [key.name, key.hour, count]) }
+    }
+
+    /// Before events matching `condition` are deleted: takes the ones the counts already hold (at or
+    /// below the watermark) out of them.
+    static func subtract(eventsWhere condition: String, arguments: StatementArguments, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                UPDATE event_counts SET count = event_counts.count - d.n
+                FROM (SELECT name_id, \(hourSQL("timestamp")) AS hour, count(*) AS n FROM events
+                      WHERE \(condition) AND id <= (SELECT through_event_id FROM event_rollups WHERE name = 'activity')
+                      GROUP BY 1, 2) AS d
+                WHERE event_counts.name_id = d.name_id AND event_counts.hour = d.hour
+                """, arguments: arguments)
+    }
+
+    /// After events were deleted: watermarks above the log's new top come down to it, since SQLite may
+    /// hand a deleted top id out again (0002_event_rollups.sql).
+    static func lowerWatermarks(_ db: Database) throws {
+        try db.execute(sql: "UPDATE event_rollups SET through_event_id = min(through_event_id, (SELECT coalesce(max(id), 0) FROM events))")
+    }
+}

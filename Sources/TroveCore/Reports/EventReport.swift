@@ -1,0 +1,226 @@
+import Foundation
+import GRDB
+
+/// `GET /v1/reports/events?from&to&names&interval=day|hour&tz=` (SPEC §11): events per name per bucket,
+/// from `event_counts` plus the tail of the log the rollup has not reached (one read snapshot, so exact
+/// under concurrent ingest). Buckets are UTC unless `tz` names an IANA zone; counts are kept per UTC hour,
+/// so a zone whose offset is not a whole number of hours is refused rather than answered approximately.
+public struct EventReport: Sendable {
+    public let database: AppDatabase
+    public let clock: TroveClock
+
+    public init(database: AppDatabase, clock: TroveClock = .system) {
+        self.database = database
+        self.clock = clock
+    }
+
+    public enum Interval: String, Sendable { case day, hour }
+
+    public struct Request: Sendable {
+        public var from: Timestamp
+        /// Exclusive.
+        public var to: Timestamp
+        public var names: [String]?
+        public var interval: Interval
+        public var zone: TimeZone
+    }
+
+    public static let maxBuckets = 10_000
+
+    /// Reads the query parameters: `from`/`to` as dates (`to` inclusive) or times (ISO 8601 or unix
+    /// seconds), rounded down to the start of their bucket; default the last 30 days (48 hours by hour).
+    public func request(_ query: [String: String]) throws(ReadError) -> Request {
+        let interval: Interval
+        switch query["interval"] {
+        case nil, "": interval = .day
+        case let text?:
+            guard let i = Interval(rawValue: text) else { throw .invalid("interval: must be day or hour") }
+            interval = i
+        }
+        var zone = TimeZone(identifier: "UTC")!
+        if let name = query["tz"], !name.isEmpty {
+            guard let z = TimeZone(identifier: name) else { throw .invalid("tz: \"\(name)\" is not an IANA time zone") }
+            zone = z
+        }
+        let now = clock.now()
+        let to: Timestamp
+        if let text = query["to"], !text.isEmpty {
+            guard let t = Self.time(text, zone: zone, endOfDay: true) else { throw .invalid("to: expected a date (YYYY-MM-DD) or a time (ISO 8601 or unix seconds)") }
+            to = t
+        } else {
+            to = Self.bucketStart(now, interval: interval, zone: zone).adding(milliseconds: interval == .day ? 86_400_000 : 3_600_000)
+        }
+        let from: Timestamp
+        if let text = query["from"], !text.isEmpty {
+            guard let t = Self.time(text, zone: zone, endOfDay: false) else { throw .invalid("from: expected a date (YYYY-MM-DD) or a time (ISO 8601 or unix seconds)") }
+            from = t
+        } else {
+            from = to.adding(milliseconds: interval == .day ? -30 * 86_400_000 : -48 * 3_600_000)
+        }
+        guard from.milliseconds < to.milliseconds else { throw .invalid("from: must be before to") }
+        var names: [String]?
+        if let text = query["names"], !text.isEmpty {
+            names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        return Request(from: Self.bucketStart(from, interval: interval, zone: zone), to: to, names: names, interval: interval, zone: zone)
+    }
+
+    public func run(account: Int64, _ r: Request) throws -> JSON {
+        let buckets = try Self.buckets(r)
+        let fromHour = EventCounts.hour(buckets.first!)
+        let toHour = EventCounts.hour(buckets.last!)
+        return try database.pool.read { db in
+            // The names asked for (or all the account's), as stored.
+            var series: [(id: Int64?, name: String, uid: String)] = []
+            if let names = r.names {
+                for name in names {
+                    let uid = NameNormalizer.normalize(name)
+                    let row = try Row.fetchOne(db, sql: "SELECT id, name FROM event_names WHERE account_id = ? AND uid = ?", arguments: [account, uid])
+                    series.append((row?[0], row?[1] ?? name, uid))
+                }
+            } else {
+                series = try Row.fetchAll(db, sql: "SELECT id, name, uid FROM event_names WHERE account_id = ? ORDER BY name", arguments: [account])
+                    .map { ($0[0], $0[1], $0[2]) }
+            }
+            let ids = series.compactMap(\.id)
+            var counts: [Int64: [Int64]] = [:]  // name id → count per bucket
+            for id in ids { counts[id] = Array(repeating: 0, count: buckets.count - 1) }
+            if !ids.isEmpty {
+                let list = ids.map(String.init).joined(separator: ",")
+                // Bucket i covers the hours [hours[i], hours[i + 1]).
+                let hours = buckets.map(EventCounts.hour)
+                if r.interval == .hour {
+                    let rows = try Row.fetchAll(
+                        db, sql: "SELECT name_id, hour, count FROM event_counts WHERE name_id IN (\(list)) AND hour >= ? AND hour < ?",
+                        arguments: [fromHour, toHour])
+                    for row in rows {
+                        let i = Int((row[1] as Int64) - fromHour)
+                        counts[row[0]]![i] += row[2]
+                    }
+                } else {
+                    let sums = try Self.daySums(db, list: list, hours: hours)
+                    for (name, bucket, n) in sums { counts[name]![bucket] += n }
+                }
+                // The tail past the rollup, event by event (small: the rollup keeps up with ingest).
+                let tail = try Row.fetchAll(
+                    db, sql: """
+                        SELECT name_id, timestamp FROM events
+                        WHERE id > (SELECT through_event_id FROM event_rollups WHERE name = 'activity')
+                          AND account_id = ? AND name_id IN (\(list)) AND timestamp >= ? AND timestamp < ?
+                        """, arguments: [account, buckets.first!, buckets.last!])
+                for row in tail {
+                    let hour = EventCounts.hour(row[1])
+                    let i = Self.bucketIndex(hour: hour, hours: hours)
+                    counts[row[0]]![i] += 1
+                }
+            }
+            return .object([
+                JSONMember("interval", .string(r.interval.rawValue)),
+                JSONMember("tz", .string(r.zone.identifier)),
+                JSONMember("from", .string(Self.format(buckets.first!, zone: r.zone))),
+                JSONMember("to", .string(Self.format(buckets.last!, zone: r.zone))),
+                JSONMember("series", .array(series.map { s in
+                    let values = s.id.flatMap { counts[$0] } ?? Array(repeating: 0, count: buckets.count - 1)
+                    return .object([
+                        JSONMember("name", .string(s.name)),
+                        JSONMember("uid", .string(s.uid)),
+                        JSONMember("total", .int(values.reduce(0, +))),
+                        JSONMember("points", .array(zip(buckets, values).map { at, n in
+                            .object([JSONMember("at", .string(Self.format(at, zone: r.zone))), JSONMember("count", .int(n))])
+                        })),
+                    ])
+                })),
+            ])
+        }
+    }
+
+    /// Day sums grouped in SQLite: the bucket is arithmetic on the hour when every day has 24 hours, a
+    /// range per day when a DST change makes one 23 or 25.
+    static func daySums(_ db: Database, list: String, hours: [Int64]) throws -> [(Int64, Int, Int64)] {
+        let even = zip(hours, hours.dropFirst()).allSatisfy { $1 - $0 == 24 }
+        var bucket = "(hour - \(hours[0])) / 24"
+        if !even {  // a DST change in the range: 23- or 25-hour days
+            bucket = "CASE" + (0..<(hours.count - 1)).map { " WHEN hour < \(hours[$0 + 1]) THEN \($0)" }.joined() + " END"
+        }
+        return try Row.fetchAll(
+            db, sql: """
+                SELECT name_id, \(bucket) AS bucket, sum(count) FROM event_counts
+                WHERE name_id IN (\(list)) AND hour >= ? AND hour < ?
+                GROUP BY name_id, bucket
+                """, arguments: [hours.first!, hours.last!]).map { ($0[0], $0[1], $0[2]) }
+    }
+
+    /// The bucket holding `hour`: the last boundary at or before it.
+    static func bucketIndex(hour: Int64, hours: [Int64]) -> Int {
+        var lo = 0, hi = hours.count - 1
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2
+            if hours[mid] <= hour { lo = mid } else { hi = mid }
+        }
+        return lo
+    }
+
+    /// The bucket boundaries from `from` to `to` (both included; `to` rounded up to a boundary), each a
+    /// whole UTC hour.
+    static func buckets(_ r: Request) throws(ReadError) -> [Int64] {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = r.zone
+        var boundaries: [Int64] = [r.from.milliseconds]
+        var current = Date(timeIntervalSince1970: Double(r.from.milliseconds) / 1000)
+        while boundaries.last! < r.to.milliseconds {
+            guard boundaries.count <= maxBuckets else {
+                throw .invalid("from/to: more than \(maxBuckets) \(r.interval.rawValue)s; narrow the range or use interval=day")
+            }
+            current = calendar.date(byAdding: r.interval == .day ? .day : .hour, value: 1, to: current)!
+            let ms = Int64((current.timeIntervalSince1970 * 1000).rounded())
+            guard ms % EventCounts.hourMilliseconds == 0 else {
+                throw .invalid("tz: \(r.zone.identifier) is not a whole number of hours from UTC; counts are kept per UTC hour")
+            }
+            boundaries.append(ms)
+        }
+        guard boundaries[0] % EventCounts.hourMilliseconds == 0 else {
+            throw .invalid("tz: \(r.zone.identifier) is not a whole number of hours from UTC; counts are kept per UTC hour")
+        }
+        return boundaries
+    }
+
+    static func bucketStart(_ t: Timestamp, interval: Interval, zone: TimeZone) -> Timestamp {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let date = Date(timeIntervalSince1970: Double(t.milliseconds) / 1000)
+        let start: Date
+        if interval == .day {
+            start = calendar.startOfDay(for: date)
+        } else {
+            start = calendar.dateInterval(of: .hour, for: date)?.start ?? date
+        }
+        return Timestamp(milliseconds: Int64((start.timeIntervalSince1970 * 1000).rounded()))
+    }
+
+    /// A date (`to` inclusive: the next day's start), an ISO 8601 time, or unix seconds.
+    static func time(_ text: String, zone: TimeZone, endOfDay: Bool) -> Timestamp? {
+        let parts = text.split(separator: "-")
+        if text.utf8.count == 10, parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = zone
+            guard let day = calendar.date(from: DateComponents(year: y, month: m, day: d)),
+                  calendar.component(.day, from: day) == d
+            else { return nil }
+            let start = endOfDay ? calendar.date(byAdding: .day, value: 1, to: day)! : day
+            return Timestamp(milliseconds: Int64((start.timeIntervalSince1970 * 1000).rounded()))
+        }
+        if let seconds = Int64(text) { return Timestamp(milliseconds: seconds * 1000) }
+        return Timestamp.parseISO8601(text)
+    }
+
+    /// `2026-11-20T00:00:00Z`, or with the zone's offset then: `2026-11-20T00:00:00-05:00`.
+    static func format(_ ms: Int64, zone: TimeZone) -> String {
+        let offset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(ms) / 1000))
+        let local = Timestamp(milliseconds: ms + Int64(offset) * 1000).iso8601
+        let base = String(local.prefix(19))
+        guard offset != 0 else { return base + "Z" }
+        let sign = offset < 0 ? "-" : "+"
+        let a = abs(offset)
+        return base + sign + String(format: "%02d:%02d", a / 3600, a % 3600 / 60)
+    }
+}

@@ -1,0 +1,22 @@
+import Hummingbird
+import TroveCore
+
+/// Batch reports (SPEC §11) under `/v1/reports`, with the App API key.
+struct ReportController<Context: RequestContext> {
+    let services: TroveServices
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("/v1/reports/events") { request, _ in
+            let account = try services.appAPIAccount(request)
+            let report = services.eventReport
+            return Response.json(try report.run(account: account, try report.request(Self.query(request, ["from", "to", "names", "interval", "tz"]))))
+        }
+    }
+
+    /// The named query parameters that are present, percent-decoded.
+    static func query(_ request: Request, _ names: [String]) -> [String: String] {
+        var found: [String: String] = [:]
+        for name in names { found[name] = request.query(name) }
+        return found
+    }
+}

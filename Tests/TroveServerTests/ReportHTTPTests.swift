@@ -1,0 +1,76 @@
+import Foundation
+import GRDB
+import HTTPTypes
+import Testing
+@testable import TroveCore
+@testable import TroveServer
+
+/// `GET /v1/reports/events` (SPEC §11): counts per name per bucket from the counters plus the log's tail,
+/// checked against the events themselves before and after the rollup, after a delete, by hour, in a zone.
+@Suite struct ReportHTTPTests {
+    /// Events of two names over three UTC days; some near midnight so zones move them across days.
+    static let events: [(uid: String, name: String, at: String)] = [
+        ("ann", "Started Tour (Chameleon)", "2026-11-18T10:00:00Z"),
+        ("ann", "Started Tour (Chameleon)", "2026-11-18T23:30:00Z"),
+        ("bob", "Started Tour (Chameleon)", "2026-11-19T03:15:00Z"),
+        ("bob", "Completed Tour (Chameleon)", "2026-11-19T03:45:00Z"),
+        ("ann", "Completed Tour (Chameleon)", "2026-11-20T00:10:00Z"),
+        ("cat", "Started Tour (Chameleon)", "2026-11-20T12:00:00Z"),
+        ("cat", "Started Tour (Chameleon)", "2026-11-20T12:59:59.999Z"),
+    ]
+
+    func series(_ reply: TestTrove.Client.Reply, _ uid: String) -> [Int64] {
+        let s = reply.json?["series"]?.arrayValue?.first { $0["uid"]?.stringValue == uid }
+        return s?["points"]?.arrayValue?.compactMap { $0["count"]?.int } ?? []
+    }
+
+    @Test func countsMatchTheEventsBeforeAndAfterTheRollupAndAfterADelete() async throws {
+        let trove = try TestTrove()
+        let key = trove.credentials.appAPIKey
+        try await trove.test { app in
+            for e in Self.events {
+                #expect(try await app.post(app.hook("events"), json: ["uid": .string(e.uid), "name": .string(e.name), "timestamp": .string(e.at)]).status == 200)
+            }
+            let path = "/v1/reports/events?from=2026-11-18&to=2026-11-20"
+            // Whatever the rollup has reached, the answer is the same.
+            let before = try await app.v1(.get, path, key: key)
+            #expect(before.status == 200, "\(before.json ?? .null)")
+            #expect(series(before, "started_tour_chameleon") == [2, 1, 2])
+            #expect(series(before, "completed_tour_chameleon") == [0, 1, 1])
+            #expect(before.json?["series"]?.arrayValue?.first?["points"]?.arrayValue?.first?["at"] == "2026-11-18T00:00:00Z")
+            try await trove.services.ingestor.queue.catchUp()
+            let rolled = try await trove.services.database.pool.read { db in try Int64.fetchOne(db, sql: "SELECT sum(count) FROM event_counts") }
+            #expect(rolled == 7, "the counters hold every event now")
+            let after = try await app.v1(.get, path, key: key)
+            #expect(after.json == before.json)
+            #expect(after.json?["series"]?.arrayValue?.first { $0["uid"] == "started_tour_chameleon" }?["total"] == 5)
+
+            // By hour, and in New York (UTC-5 in November): 23:30Z on the 18th is still the 18th there, 03:15Z
+            // on the 19th is the 18th, 00:10Z on the 20th is the 19th.
+            let hourly = try await app.v1(.get, "/v1/reports/events?interval=hour&from=2026-11-20T12:00:00Z&to=2026-11-20T14:00:00Z&names=Started%20Tour%20(Chameleon)", key: key)
+            #expect(series(hourly, "started_tour_chameleon") == [2, 0])
+            let newYork = try await app.v1(.get, path + "&tz=America/New_York", key: key)
+            #expect(series(newYork, "started_tour_chameleon") == [3, 0, 2])
+            #expect(series(newYork, "completed_tour_chameleon") == [1, 1, 0])
+            #expect(newYork.json?["series"]?.arrayValue?.first?["points"]?.arrayValue?.first?["at"] == "2026-11-18T00:00:00-05:00")
+            #expect(try await app.v1(.get, path + "&tz=Asia/Kolkata", key: key).status == 422, "a half-hour zone")
+            #expect(try await app.v1(.get, path + "&tz=Mars/Olympus", key: key).status == 422)
+            #expect(try await app.v1(.get, "/v1/reports/events?interval=week", key: key).status == 422)
+            let unknown = try await app.v1(.get, path + "&names=Never%20Sent", key: key)
+            #expect(unknown.json?["series"]?.arrayValue?.map { $0["total"] } == [0])
+
+            // A delete takes its events out of the counts (rolled up ones included), and new events after it count.
+            let c = trove.credentials
+            #expect(try await app.track(.delete, "/api/v1/customers/cat", site: c.siteID, key: c.trackAPIKey).status == 200)
+            #expect(series(try await app.v1(.get, path, key: key), "started_tour_chameleon") == [2, 1, 0])
+            try await app.post(app.hook("events"), json: ["uid": "dan", "name": "Started Tour (Chameleon)", "timestamp": "2026-11-20T09:00:00Z"])
+            #expect(series(try await app.v1(.get, path, key: key), "started_tour_chameleon") == [2, 1, 1])
+            try await trove.services.ingestor.queue.catchUp()
+            #expect(series(try await app.v1(.get, path, key: key), "started_tour_chameleon") == [2, 1, 1])
+            let stored = try await trove.services.database.pool.read { db in
+                (try Int64.fetchOne(db, sql: "SELECT sum(count) FROM event_counts"), try Int64.fetchOne(db, sql: "SELECT count(*) FROM events"))
+            }
+            #expect(stored.0 == stored.1, "counters = events once caught up")
+        }
+    }
+}
