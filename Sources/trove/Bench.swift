@@ -11,7 +11,7 @@ struct Bench: AsyncParsableCommand {
             (or uses --data DIR from `trove generate`), loads it, measures, and checks its own results. Build \
             with `swift build -c release` first: debug builds are several times slower.
             """,
-        subcommands: [ImportBench.self, StorageBench.self, HTTPBatchBench.self, HTTPSingleBench.self, SegmentsBench.self, ExportBench.self])
+        subcommands: [ImportBench.self, StorageBench.self, HTTPBatchBench.self, HTTPSingleBench.self, SegmentsBench.self, ExportBench.self, ReportsBench.self])
 }
 
 /// What every workload takes.
@@ -175,5 +175,19 @@ struct ExportBench: AsyncParsableCommand {
 
     func run() async throws {
         try await options.run(dataSet.size) { try await ExportBenchmarks.export($0, runs: runs, log: note) }
+    }
+}
+
+struct ReportsBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reports",
+        abstract: "The events-per-day report over the reference data set from the counters (target ≤ 10 ms), checked against a GROUP BY over the events.")
+
+    @OptionGroup var options: BenchOptions
+    @OptionGroup var dataSet: DataSetSizeOptions
+    @Option(help: "Report runs (the median is reported).") var runs = 7
+
+    func run() async throws {
+        try await options.run(dataSet.size) { try await ReportBenchmarks.reports($0, runs: runs, log: note) }
     }
 }

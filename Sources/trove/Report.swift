@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import TroveCore
+
+struct Report: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Batch reports (SPEC §11) as tables, CSV or JSON.", subcommands: [Events.self])
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
+
+    struct Events: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Events per name per day or hour, from the counters kept at ingest.")
+
+        @OptionGroup var db: DatabaseOptions
+        @OptionGroup var accountOptions: AccountOptions
+        @OptionGroup var clock: ClockOptions
+        @Option(help: "First day (YYYY-MM-DD) or time (ISO 8601, unix seconds); default 30 days (48 hours) back.") var from: String?
+        @Option(help: "Last day, inclusive (YYYY-MM-DD), or an exclusive time; default now.") var to: String?
+        @Option(help: "Event names, comma-separated; default all.") var names: String?
+        @Option(help: "day or hour.") var interval = "day"
+        @Option(help: "An IANA time zone for the buckets (whole-hour offsets); default UTC.") var tz: String?
+        @Option(help: "table, csv or json.") var format: Format = .table
+
+        func run() async throws {
+            let database = try db.open()
+            let account = try AccountStore(database: database).accountID(named: accountOptions.account)
+            let report = EventReport(database: database, clock: try clock.clock())
+            var query = ["interval": interval]
+            query["from"] = from
+            query["to"] = to
+            query["names"] = names
+            query["tz"] = tz
+            let result: JSON
+            do {
+                result = try report.run(account: account, try report.request(query))
+            } catch let error as ReadError {
+                throw ValidationError(error.description)
+            }
+            switch format {
+            case .json: printJSON(result)
+            case .csv, .table:
+                let series = result["series"]?.arrayValue ?? []
+                let buckets = series.first?["points"]?.arrayValue?.compactMap { $0["at"]?.stringValue } ?? []
+                var rows = [["at"] + series.map { $0["name"]?.stringValue ?? "" }]
+                for (i, at) in buckets.enumerated() {
+                    rows.append([at] + series.map { s in
+                        if case .int(let n)? = s["points"]?.arrayValue?[i]["count"] { return String(n) }
+                        return "0"
+                    })
+                }
+                rows.append(["total"] + series.map { s in if case .int(let n)? = s["total"] { return String(n) } else { return "0" } })
+                if format == .csv {
+                    for row in rows { print(row.map(Self.csvField).joined(separator: ",")) }
+                } else {
+                    let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
+                    for row in rows {
+                        print(row.enumerated().map { c, v in c == 0 ? v.padding(toLength: widths[c], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[c] - v.count) + v }
+                            .joined(separator: "  "))
+                    }
+                }
+            }
+        }
+
+        static func csvField(_ s: String) -> String {
+            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
+    }
+}
