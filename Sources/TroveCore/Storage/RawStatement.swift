@@ -59,6 +59,17 @@ struct RawStatement {
         }
     }
 
+    /// Steps through the rows, handing `body` the integer columns' reader.
+    func forEachRow(_ db: Database, _ body: (_ column: (Int32) -> Int64) throws -> Void) throws {
+        defer { sqlite3_reset(handle) }
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else { throw error(db, code) }
+            try body { sqlite3_column_int64(self.handle, $0) }
+        }
+    }
+
     private func error(_ db: Database, _ code: Int32) -> DatabaseError {
         DatabaseError(
             resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
