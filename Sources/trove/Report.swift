@@ -4,7 +4,7 @@ import TroveCore
 
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Batch reports (SPEC §11) as tables, CSV or JSON.", subcommands: [Events.self])
+        abstract: "Batch reports (SPEC §11) as tables, CSV or JSON.", subcommands: [Events.self, SegmentHistory.self])
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
 
@@ -50,20 +50,60 @@ struct Report: AsyncParsableCommand {
                     })
                 }
                 rows.append(["total"] + series.map { s in if case .int(let n)? = s["total"] { return String(n) } else { return "0" } })
-                if format == .csv {
-                    for row in rows { print(row.map(Self.csvField).joined(separator: ",")) }
-                } else {
-                    let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
-                    for row in rows {
-                        print(row.enumerated().map { c, v in c == 0 ? v.padding(toLength: widths[c], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[c] - v.count) + v }
-                            .joined(separator: "  "))
-                    }
-                }
+                Report.print(rows, format: format)
             }
         }
 
-        static func csvField(_ s: String) -> String {
-            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    struct SegmentHistory: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "segment-history", abstract: "A segment's member count at the end of each UTC day, from its ledger.")
+
+        @OptionGroup var db: DatabaseOptions
+        @OptionGroup var accountOptions: AccountOptions
+        @OptionGroup var clock: ClockOptions
+        @Argument(help: "The segment id.") var id: String
+        @Option(help: "First day (YYYY-MM-DD); default 30 days back.") var from: String?
+        @Option(help: "Last day, inclusive (YYYY-MM-DD); default today.") var to: String?
+        @Option(help: "table, csv or json.") var format: Format = .table
+
+        func run() async throws {
+            let database = try db.open()
+            let account = try AccountStore(database: database).accountID(named: accountOptions.account)
+            guard let segment = PublicID.decode(id) else { throw ValidationError("\(id) is not a segment id") }
+            let result: JSON
+            do {
+                result = try TroveCore.SegmentHistory(database: database, clock: try clock.clock()).run(account: account, segment: segment, from: from, to: to)
+            } catch let error as ReadError {
+                throw ValidationError(error.description)
+            }
+            if format == .json { return printJSON(result) }
+            var rows = [["date", "count", "entered", "exited"]]
+            for p in result["points"]?.arrayValue ?? [] {
+                rows.append([p["date"]?.stringValue ?? ""] + ["count", "entered", "exited"].map { k in
+                    if case .int(let n)? = p[k] { return String(n) } else { return "" }
+                })
+            }
+            Report.print(rows, format: format)
         }
+    }
+
+    /// Rows as CSV or as a table with the numbers right-aligned.
+    static func print(_ rows: [[String]], format: Format) {
+        if format == .csv {
+            for row in rows { Swift.print(row.map(csvField).joined(separator: ",")) }
+            return
+        }
+        let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
+        for row in rows {
+            Swift.print(row.enumerated().map { c, v in
+                c == 0 ? v.padding(toLength: widths[c], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[c] - v.count) + v
+            }.joined(separator: "  "))
+        }
+    }
+
+    static func csvField(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 }

@@ -73,4 +73,37 @@ import Testing
             #expect(stored.0 == stored.1, "counters = events once caught up")
         }
     }
+
+    /// Daily member counts from the ledger: the count now walked back through each day's entries and exits.
+    @Test func segmentHistoryFollowsTheLedger() async throws {
+        let time = MovableClock()
+        let trove = try TestTrove(clock: time.clock)
+        let key = trove.credentials.appAPIKey
+        try await trove.test { app in
+            let created = try await app.v3(.post, "/v3/edit/segments", ["name": "Pro", "items": [["prop": "plan", "op": "eq", "value": "pro"]]])
+            let id = try #require(created.json?.at("segment.id")?.stringValue.flatMap(PublicID.decode))
+            let day0 = String(time.clock.now().iso8601.prefix(10))
+            try await app.post(app.hook("profiles/batch"), json: ["profiles": [["uid": "ann", "plan": "pro"], ["uid": "bob", "plan": "pro"]]])
+            try await trove.services.membership.catchUp()
+            time.advance(seconds: 86_400)
+            try await app.post(app.hook("profiles"), json: ["uid": "bob", "plan": "free"])
+            try await trove.services.membership.catchUp()
+            time.advance(seconds: 86_400)
+            try await app.post(app.hook("profiles/batch"), json: ["profiles": [["uid": "cat", "plan": "pro"], ["uid": "dan", "plan": "pro"]]])
+            try await trove.services.membership.catchUp()
+            let day2 = String(time.clock.now().iso8601.prefix(10))
+
+            let history = try await app.v1(.get, "/v1/reports/segments/\(id)/history?from=\(day0)&to=\(day2)", key: key)
+            #expect(history.status == 200, "\(history.json ?? .null)")
+            let points = history.json?["points"]?.arrayValue ?? []
+            #expect(points.map { $0["count"] } == [2, 1, 3])
+            #expect(points.map { $0["entered"] } == [2, 0, 2] && points.map { $0["exited"] } == [0, 1, 0])
+            #expect(points.first?["date"] == .string(day0))
+            // Ending before today: the later changes are walked back.
+            let earlier = try await app.v1(.get, "/v1/reports/segments/\(id)/history?from=\(day0)&to=\(day0)", key: key)
+            #expect(earlier.json?["points"]?.arrayValue?.map { $0["count"] } == [2])
+            #expect(try await app.v1(.get, "/v1/reports/segments/999/history", key: key).status == 404)
+            #expect(try await app.v1(.get, "/v1/reports/segments/\(id)/history?from=yesterday", key: key).status == 422)
+        }
+    }
 }

@@ -11,6 +11,11 @@ struct ReportController<Context: RequestContext> {
             let report = services.eventReport
             return Response.json(try report.run(account: account, try report.request(Self.query(request, ["from", "to", "names", "interval", "tz"]))))
         }
+        router.get("/v1/reports/segments/:id/history") { request, context in
+            let account = try services.appAPIAccount(request)
+            let id = try context.parameters.segmentID()
+            return Response.json(try services.segmentHistory.run(account: account, segment: id, from: request.query("from"), to: request.query("to")))
+        }
     }
 
     /// The named query parameters that are present, percent-decoded.

@@ -24,6 +24,7 @@ public struct TroveServices: Sendable {
     public let segmentImport: CustomerIOSegmentImport
     public let exportRunner: ExportRunner
     public let eventReport: EventReport
+    public let segmentHistory: SegmentHistory
 
     /// `exports`: where export files go and the base of their links (default: beside the database,
     /// links to http://127.0.0.1:8080).
@@ -52,6 +53,7 @@ public struct TroveServices: Sendable {
         self.customerIOSource = CustomerIOSource(ingestor: ingestor, settings: CustomerIOSourceSettings(database: database, clock: clock))
         self.exports = ExportStore(database: database, clock: clock, settings: exportSettings)
         self.eventReport = EventReport(database: database, clock: clock)
+        self.segmentHistory = SegmentHistory(database: database, clock: clock)
         self.exportRunner = ExportRunner(database: database, clock: clock, settings: exportSettings, logger: logger)
     }
 }

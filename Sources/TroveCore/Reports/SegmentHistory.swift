@@ -1,0 +1,73 @@
+import Foundation
+import GRDB
+
+/// `GET /v1/reports/segments/:id/history?from&to` (SPEC §11): the segment's member count at the end of
+/// each UTC day, with the day's entries and exits, from the ledger (`segment_changes`): the count now,
+/// walked back through the changes after each day.
+public struct SegmentHistory: Sendable {
+    public let database: AppDatabase
+    public let clock: TroveClock
+
+    public init(database: AppDatabase, clock: TroveClock = .system) {
+        self.database = database
+        self.clock = clock
+    }
+
+    static let day: Int64 = 86_400_000
+
+    /// `from`/`to` are dates (both inclusive) or times; default the last 30 days.
+    public func run(account: Int64, segment id: Int64, from: String?, to: String?) throws -> JSON {
+        let utc = TimeZone(identifier: "UTC")!
+        let now = clock.now()
+        let today = now.milliseconds - ((now.milliseconds % Self.day) + Self.day) % Self.day
+        var end = today + Self.day
+        if let to, !to.isEmpty {
+            guard let t = EventReport.time(to, zone: utc, endOfDay: true) else { throw ReadError.invalid("to: expected a date (YYYY-MM-DD) or a time") }
+            end = t.milliseconds
+        }
+        var start = end - 30 * Self.day
+        if let from, !from.isEmpty {
+            guard let t = EventReport.time(from, zone: utc, endOfDay: false) else { throw ReadError.invalid("from: expected a date (YYYY-MM-DD) or a time") }
+            start = t.milliseconds
+        }
+        start -= ((start % Self.day) + Self.day) % Self.day
+        end += (Self.day - ((end % Self.day) + Self.day) % Self.day) % Self.day
+        guard start < end else { throw ReadError.invalid("from: must be before to") }
+        let days = Int((end - start) / Self.day)
+        guard days <= 3_660 else { throw ReadError.invalid("from/to: at most 3,660 days") }
+        return try database.pool.read { db in
+            guard let segment = try Segment.fetch(db, account: account, id: id) else { throw ReadError.notFound("no segment with id \(id)") }
+            let current = try Int64.fetchOne(db, sql: "SELECT count(*) FROM segment_members WHERE segment_id = ?", arguments: [id]) ?? 0
+            // Net change after the range, then per day inside it.
+            let after = try Int64.fetchOne(
+                db, sql: "SELECT coalesce(sum(CASE WHEN entered THEN 1 ELSE -1 END), 0) FROM segment_changes WHERE segment_id = ? AND at >= ?",
+                arguments: [id, end]) ?? 0
+            var entered = [Int64](repeating: 0, count: days)
+            var exited = [Int64](repeating: 0, count: days)
+            for row in try Row.fetchAll(
+                db, sql: """
+                    SELECT (at - ?2) / 86400000 AS day, sum(entered), sum(1 - entered) FROM segment_changes
+                    WHERE segment_id = ?1 AND at >= ?2 AND at < ?3 GROUP BY day
+                    """, arguments: [id, start, end]) {
+                let d = Int(row[0] as Int64)
+                entered[d] = row[1]
+                exited[d] = row[2]
+            }
+            var count = current - after  // at the end of the last day
+            var points = [JSON](repeating: .null, count: days)
+            for d in stride(from: days - 1, through: 0, by: -1) {
+                points[d] = .object([
+                    JSONMember("date", .string(String(Timestamp(milliseconds: start + Int64(d) * Self.day).iso8601.prefix(10)))),
+                    JSONMember("count", .int(count)),
+                    JSONMember("entered", .int(entered[d])),
+                    JSONMember("exited", .int(exited[d])),
+                ])
+                count -= entered[d] - exited[d]
+            }
+            return .object([
+                JSONMember("segment", .object([JSONMember("id", .int(segment.id)), JSONMember("name", .string(segment.name))])),
+                JSONMember("points", .array(points)),
+            ])
+        }
+    }
+}
