@@ -106,4 +106,45 @@ import Testing
             #expect(try await app.v1(.get, "/v1/reports/segments/\(id)/history?from=yesterday", key: key).status == 422)
         }
     }
+
+    /// Customer.io's reported activity for one campaign, per metric, with its rates; other campaigns and
+    /// hook events with a campaign_id property do not count.
+    @Test func messageActivityHasPerMetricCountsAndRates() async throws {
+        let trove = try TestTrove()
+        try await trove.test { app in
+            var n = 0
+            func report(_ person: String, _ metric: String, campaign: Int) async throws {
+                n += 1
+                let body: JSON = [
+                    "data": ["customer_id": .string(person), "identifiers": ["id": .string(person)], "campaign_id": .int(Int64(campaign)),
+                             "delivery_id": .string("d-\(person)-\(campaign)")],
+                    "event_id": .string("ev\(n)"), "metric": .string(metric), "object_type": "email", "timestamp": .int(1_772_362_840 + Int64(n)),
+                ]
+                #expect(try await app.post(app.hook("customerio"), json: body).status == 200)
+            }
+            for p in ["a", "b", "c", "d"] { try await report(p, "sent", campaign: 77) }
+            for p in ["a", "b", "c"] { try await report(p, "delivered", campaign: 77) }
+            for p in ["a", "a", "b"] { try await report(p, "opened", campaign: 77) }
+            try await report("a", "clicked", campaign: 77)
+            try await report("d", "bounced", campaign: 77)
+            try await report("a", "opened", campaign: 78)
+            try await app.post(app.hook("events"), json: ["uid": "a", "name": "Email Opened (Customer.io)", "campaign_id": 77, "metric": "opened"])
+
+            let key = trove.credentials.appAPIKey
+            let reply = try await app.v1(.get, "/v1/reports/messages?campaign_id=77", key: key)
+            #expect(reply.status == 200, "\(reply.json ?? .null)")
+            let metrics = reply.json?["metrics"]?.arrayValue ?? []
+            #expect(metrics.map { $0["metric"] } == ["bounced", "clicked", "delivered", "opened", "sent"])
+            #expect(metrics.map { $0["events"] } == [1, 1, 3, 3, 4])
+            #expect(metrics.map { $0["people"] } == [1, 1, 3, 2, 4])
+            #expect(reply.json?.at("rates.delivery_rate") == .double(0.75))
+            #expect(reply.json?.at("rates.open_rate") == .double(0.6667), "2 people of 3 delivered")
+            #expect(reply.json?.at("rates.click_rate") == .double(0.3333))
+            #expect(reply.json?.at("rates.bounce_rate") == .double(0.25))
+            #expect(reply.json?.at("rates.conversion_rate") == 0)
+            #expect(try await app.v1(.get, "/v1/reports/messages?campaign_id=78", key: key).json?.at("rates.open_rate") == .null, "nothing delivered")
+            #expect(try await app.v1(.get, "/v1/reports/messages", key: key).status == 422)
+            #expect(try await app.v1(.get, "/v1/reports/messages?campaign_id=1&action_id=2", key: key).status == 422)
+        }
+    }
 }

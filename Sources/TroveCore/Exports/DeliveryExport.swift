@@ -61,8 +61,9 @@ struct DeliveryExport: Sendable {
         for name in Self.activityColumns { select += ", e.properties -> '$.\"\(name)\"'" }
         for column in columns { select += ", \(column.sql)" }
         var query = SQLFragment(
-            select + " FROM events e JOIN profiles p ON p.id = e.profile_id WHERE e.account_id = ? AND e.source = ? AND e.properties ->> '$.\"\(message.field)\"' = ?",
-            [account.databaseValue, EventSource.customerio.rawValue.databaseValue, message.id.databaseValue])
+            // `source` as a literal, so SQLite can use the partial index over Customer.io's events.
+            select + " FROM events e JOIN profiles p ON p.id = e.profile_id WHERE e.account_id = ? AND e.source = \(EventSource.customerio.rawValue) AND e.properties ->> '$.\"\(message.field)\"' = ?",
+            [account.databaseValue, message.id.databaseValue])
         if let start { query = query + SQLFragment(" AND e.timestamp >= ?", [start.milliseconds.databaseValue]) }
         if let end { query = query + SQLFragment(" AND e.timestamp < ?", [end.milliseconds.databaseValue]) }
         if let metric { query = query + SQLFragment(" AND e.properties ->> '$.metric' = ?", [metric.databaseValue]) }

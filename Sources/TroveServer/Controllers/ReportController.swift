@@ -11,6 +11,11 @@ struct ReportController<Context: RequestContext> {
             let report = services.eventReport
             return Response.json(try report.run(account: account, try report.request(Self.query(request, ["from", "to", "names", "interval", "tz"]))))
         }
+        router.get("/v1/reports/messages") { request, _ in
+            let account = try services.appAPIAccount(request)
+            return Response.json(try services.messageReport.run(
+                account: account, query: Self.query(request, ["campaign_id", "newsletter_id", "action_id", "transactional_message_id", "from", "to"])))
+        }
         router.get("/v1/reports/segments/:id/history") { request, context in
             let account = try services.appAPIAccount(request)
             let id = try context.parameters.segmentID()

@@ -25,6 +25,7 @@ public struct TroveServices: Sendable {
     public let exportRunner: ExportRunner
     public let eventReport: EventReport
     public let segmentHistory: SegmentHistory
+    public let messageReport: MessageReport
 
     /// `exports`: where export files go and the base of their links (default: beside the database,
     /// links to http://127.0.0.1:8080).
@@ -54,6 +55,7 @@ public struct TroveServices: Sendable {
         self.exports = ExportStore(database: database, clock: clock, settings: exportSettings)
         self.eventReport = EventReport(database: database, clock: clock)
         self.segmentHistory = SegmentHistory(database: database, clock: clock)
+        self.messageReport = MessageReport(database: database)
         self.exportRunner = ExportRunner(database: database, clock: clock, settings: exportSettings, logger: logger)
     }
 }
