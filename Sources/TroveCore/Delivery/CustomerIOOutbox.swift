@@ -69,12 +69,19 @@ enum CustomerIOOutbox {
     static func enqueueEvents(_ db: Database, account: Int64, from first: Int64, through last: Int64, destination: CustomerIODestination,
                               now: Timestamp) throws {
         let needsProperties = !destination.triggerPaths.isEmpty
+        // Unless every name goes out by default, only the names switched on can fire: read just those.
+        var names = ""
+        if !destination.forwardAllEvents {
+            let on = CustomerIODestination.defaultEvents.merging(destination.events) { _, set in set }.filter(\.value).keys.sorted()
+            guard !on.isEmpty else { return }
+            names = " AND n.uid IN (" + on.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" }.joined(separator: ", ") + ")"
+        }
         let rows = try Row.fetchAll(
             db,
             sql: """
                 SELECT e.id, n.uid, e.timestamp, p.admin, \(needsProperties ? "e.properties" : "NULL")
                 FROM events e JOIN event_names n ON n.id = e.name_id JOIN profiles p ON p.id = e.profile_id
-                WHERE e.id BETWEEN ? AND ? AND e.account_id = ?
+                WHERE e.id BETWEEN ? AND ? AND e.account_id = ?\(names)
                 """, arguments: [first, last, account])
         var fired: [JSON] = []
         for row in rows {
