@@ -4,7 +4,7 @@ import TroveCore
 
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Batch reports (SPEC §11) as tables, CSV or JSON.", subcommands: [Events.self, SegmentHistory.self])
+        abstract: "Batch reports (SPEC §11) as tables, CSV or JSON.", subcommands: [Events.self, SegmentHistory.self, Messages.self])
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
 
@@ -84,6 +84,58 @@ struct Report: AsyncParsableCommand {
                 rows.append([p["date"]?.stringValue ?? ""] + ["count", "entered", "exited"].map { k in
                     if case .int(let n)? = p[k] { return String(n) } else { return "" }
                 })
+            }
+            Report.print(rows, format: format)
+        }
+    }
+
+    struct Messages: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Customer.io's reported activity for one message, per metric, with delivery, open and click rates.")
+
+        @OptionGroup var db: DatabaseOptions
+        @OptionGroup var accountOptions: AccountOptions
+        @Option(help: "The campaign.") var campaignId: String?
+        @Option(help: "The newsletter.") var newsletterId: String?
+        @Option(help: "The action.") var actionId: String?
+        @Option(help: "The transactional message.") var transactionalMessageId: String?
+        @Option(help: "First day (YYYY-MM-DD) or time.") var from: String?
+        @Option(help: "Last day, inclusive, or an exclusive time.") var to: String?
+        @Option(help: "table, csv or json.") var format: Format = .table
+
+        func run() async throws {
+            let database = try db.open()
+            let account = try AccountStore(database: database).accountID(named: accountOptions.account)
+            var query: [String: String] = [:]
+            query["campaign_id"] = campaignId
+            query["newsletter_id"] = newsletterId
+            query["action_id"] = actionId
+            query["transactional_message_id"] = transactionalMessageId
+            query["from"] = from
+            query["to"] = to
+            let result: JSON
+            do {
+                result = try MessageReport(database: database).run(account: account, query: query)
+            } catch let error as ReadError {
+                throw ValidationError(error.description)
+            }
+            if format == .json { return printJSON(result) }
+            var rows = [["metric", "events", "people"]]
+            for m in result["metrics"]?.arrayValue ?? [] {
+                rows.append([m["metric"]?.stringValue ?? ""] + ["events", "people"].map { k in
+                    if case .int(let n)? = m[k] { return String(n) } else { return "" }
+                })
+            }
+            if case .object(let rates)? = result["rates"] {
+                for r in rates {
+                    let shown: String
+                    switch r.value {
+                    case .double(let d): shown = String(format: "%.2f%%", d * 100)
+                    case .int(let i): shown = String(format: "%.2f%%", Double(i) * 100)
+                    default: shown = "-"
+                    }
+                    rows.append([r.key, shown, ""])
+                }
             }
             Report.print(rows, format: format)
         }
