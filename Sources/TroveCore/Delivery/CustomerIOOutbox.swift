@@ -4,28 +4,11 @@ import GRDB
 /// profile changes → identify, events that fire → Track events, segment changes of synced segments →
 /// add/remove. Rows of one profile keep the order they were written in.
 enum CustomerIOOutbox {
-    /// The destinations set up, parsed once per distinct stored text.
-    static func destinations(_ db: Database, cache: WriteCaches? = nil) throws -> [Int64: CustomerIODestination] {
-        // Cached: the ingest writer asks once per transaction.
-        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT account_id, config FROM integrations WHERE name = 'customerio-destination'"))
-        var found: [Int64: CustomerIODestination] = [:]
-        for row in rows {
-            let text: String = row[1]
-            if let cached = cache?.destinations[text] {
-                found[row[0]] = cached
-            } else if let parsed = CustomerIODestination.fromStored(text) {
-                cache?.destinations[text] = parsed
-                found[row[0]] = parsed
-            }
-        }
-        return found
-    }
-
     /// What one write transaction did, as rows for Customer.io: an identify per changed profile (its state
     /// at commit), then the events that fire. Nothing at all when no account has a destination.
     static func enqueue(_ db: Database, session s: WriteSession) throws {
         guard !s.changedProfiles.isEmpty || s.events.count > 0 else { return }
-        let destinations = try destinations(db, cache: s.caches)
+        let destinations = try CustomerIODestinationSettings.all(db, cache: s.caches)
         guard !destinations.isEmpty else { return }
         for (account, destination) in destinations.sorted(by: { $0.key < $1.key }) {
             if destination.syncProfiles {
@@ -40,12 +23,7 @@ enum CustomerIOOutbox {
 
     /// The columns shared by every insert: a row without an identifier is failed at once, saying why.
     static func identified(_ destination: CustomerIODestination) -> (identifier: String, state: String, error: String) {
-        let what: String
-        switch destination.identifyBy {
-        case .id: what = "uid"
-        case .email: what = "email"
-        case .property(let name): what = "property \(name) (a string or number)"
-        }
+        let what = destination.identifierDescription
         let id = destination.identifierSQL
         return (id, "CASE WHEN \(id) IS NULL THEN 'failed' ELSE 'pending' END",
                 "CASE WHEN \(id) IS NULL THEN 'the profile has no \(what) to name it in Customer.io' END")
@@ -71,8 +49,7 @@ enum CustomerIOOutbox {
         let needsProperties = !destination.triggerPaths.isEmpty
         // Unless every name goes out by default, only the names switched on can fire: read just those.
         var names = ""
-        if !destination.forwardAllEvents {
-            let on = CustomerIODestination.defaultEvents.merging(destination.events) { _, set in set }.filter(\.value).keys.sorted()
+        if let on = destination.namesThatCanFire {
             guard !on.isEmpty else { return }
             names = " AND n.uid IN (" + on.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" }.joined(separator: ", ") + ")"
         }
@@ -111,7 +88,7 @@ enum CustomerIOOutbox {
     /// `segment_add` / `segment_remove` for the ledger rows after `ledgerID` of segments synced to a
     /// Customer.io segment (called in each membership step's transaction).
     static func enqueueSegmentChanges(_ db: Database, after ledgerID: Int64, now: Timestamp) throws {
-        let destinations = try destinations(db)
+        let destinations = try CustomerIODestinationSettings.all(db)
         for (account, destination) in destinations.sorted(by: { $0.key < $1.key }) where !destination.syncSegments.isEmpty {
             let c = identified(destination)
             let pairs = JSON.array(destination.syncSegments.map { .array([.int($0.segmentID), .string($0.customerIOSegmentID)]) })

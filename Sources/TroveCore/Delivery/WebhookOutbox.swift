@@ -25,7 +25,7 @@ enum WebhookOutbox {
                     json_object(
                         'segment', json_object('id', printf('%024x', s.id), 'name', s.name),
                         'profile', json_object('id', printf('%024x', c.profile_id), 'uid', p.uid, 'email', p.email),
-                        'at', \(isoTime("c.at")), 'version', c.version),
+                        'at', \(Timestamp.iso8601SQL("c.at")), 'version', c.version),
                     ?1, ?1
                 FROM segment_changes c
                 JOIN segments s ON s.id = c.segment_id
@@ -59,7 +59,7 @@ enum WebhookOutbox {
                     json_object(
                         'event', json_object(
                             'id', printf('%024x', e.id), 'name', coalesce(e.display_name, n.name), 'name_uid', n.uid,
-                            'timestamp', \(isoTime("e.timestamp")), 'received_at', \(isoTime("e.received_at")),
+                            'timestamp', \(Timestamp.iso8601SQL("e.timestamp")), 'received_at', \(Timestamp.iso8601SQL("e.received_at")),
                             'source', \(sourceName("e.source")), 'properties', json(coalesce(e.properties, '{}'))),
                         'profile', json_object('id', printf('%024x', p.id), 'uid', p.uid, 'email', p.email)),
                     ?1, ?1
@@ -72,11 +72,6 @@ enum WebhookOutbox {
                 WHERE e.id BETWEEN ?2 AND ?3
                 ORDER BY e.id, w.id
                 """, arguments: [now.milliseconds, first, last])
-    }
-
-    /// A millisecond time column as the API writes times (ISO 8601, UTC, milliseconds).
-    static func isoTime(_ column: String) -> String {
-        "strftime('%Y-%m-%dT%H:%M:%fZ', \(column) / 1000.0, 'unixepoch')"
     }
 
     /// `events.source` as its name.

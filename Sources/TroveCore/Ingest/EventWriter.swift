@@ -46,6 +46,16 @@ extension WriteSession {
         return .stored(eventID)
     }
 
+    /// Deletes the events matching `condition` and keeps what is derived from the log exact: their rolled-up
+    /// counts come out, watermarks above the new top id come down, and the writer forgets its record
+    /// (`WriteQueue.commit`). Every deletion of events goes through here.
+    func deleteEvents(where condition: String, arguments: StatementArguments) throws {
+        try EventCounts.subtract(eventsWhere: condition, arguments: arguments, db)
+        try db.execute(sql: "DELETE FROM events WHERE \(condition)", arguments: arguments)
+        try EventCounts.lowerWatermarks(db)
+        deletedEvents = true
+    }
+
     func existingEvent(account: Int64, key: String) throws -> Int64? {
         let s = try statement(.eventByDedupeKey)
         s.bind(1, account)

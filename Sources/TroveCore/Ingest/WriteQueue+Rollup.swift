@@ -131,12 +131,13 @@ extension WriteQueue {
         }
         // The writer's record serves when it covers the watermark at a commit boundary (the counts of the
         // commits above it; the times of all, which is harmless for a maximum).
-        if let watermark = m.watermark, let covered = m.covered, covered.from <= watermark, covered.through <= watermark || m.counts(above: watermark) != nil {
-            if covered.through > watermark {
-                var plan = ActivityRollup.plan(from: watermark, through: covered.through, activity: m.activity, counts: m.counts(above: watermark)!)
-                plan.generation = rollups.withLock { $0.generation }
-                applying.value = plan
-            }
+        if let watermark = m.watermark, let covered = m.covered, covered.from <= watermark, covered.through <= watermark {
+            // Nothing new since the watermark.
+        } else if let watermark = m.watermark, let covered = m.covered, covered.from <= watermark,
+                  let counts = m.counts(above: watermark) {
+            var plan = ActivityRollup.plan(from: watermark, through: covered.through, activity: m.activity, counts: counts)
+            plan.generation = rollups.withLock { $0.generation }
+            applying.value = plan
         } else {
             startPlanning()
         }

@@ -41,6 +41,14 @@ public struct CustomerIODestination: Sendable, Equatable {
     ]
     static let adminOnlyEvents: Set<String> = ["previewed_tour_chameleon"]
 
+    /// Every name with a toggle: the defaults, overridden by `events`.
+    public var toggles: [String: Bool] { Self.defaultEvents.merging(events) { _, set in set } }
+
+    /// The only names that can fire, or nil when `forward_all_events` lets any name through.
+    var namesThatCanFire: [String]? {
+        forwardAllEvents ? nil : toggles.filter(\.value).keys.sorted()
+    }
+
     /// The base of the Track API calls.
     public var trackBase: String {
         if let trackURL { return trackURL.hasSuffix("/") ? String(trackURL.dropLast()) : trackURL }
@@ -51,7 +59,7 @@ public struct CustomerIODestination: Sendable, Equatable {
     /// previews only for admins, then the first trigger-path rule whose pattern matches the event's
     /// `url`, `page_url` or `path` property (no rule matching: it fires).
     public func fires(nameUID: String, properties: [JSONMember], admin: Bool) -> Bool {
-        guard events[nameUID] ?? Self.defaultEvents[nameUID] ?? forwardAllEvents else { return false }
+        guard toggles[nameUID] ?? forwardAllEvents else { return false }
         if Self.adminOnlyEvents.contains(nameUID) && !admin { return false }
         guard !triggerPaths.isEmpty else { return true }
         let paths = properties.compactMap { m -> String? in
@@ -103,6 +111,15 @@ public struct CustomerIODestination: Sendable, Equatable {
         case .email: return "p.email"
         case .property(let name):
             return "CASE WHEN json_type(p.properties, \(Self.jsonPath(name))) IN ('text', 'integer', 'real') THEN CAST(json_extract(p.properties, \(Self.jsonPath(name))) AS TEXT) END"
+        }
+    }
+
+    /// What `identifierSQL` reads, for the reason a row without one fails.
+    var identifierDescription: String {
+        switch identifyBy {
+        case .id: return "uid"
+        case .email: return "email"
+        case .property(let name): return "property \(name) (a string or number)"
         }
     }
 
@@ -219,7 +236,7 @@ public struct CustomerIODestination: Sendable, Equatable {
         case .email: by = "email"
         case .property(let name): by = name
         }
-        let allEvents = Self.defaultEvents.merging(events) { _, set in set }
+        let allEvents = toggles
         return [
             JSONMember("site_id", .string(siteID)),
             JSONMember("region", .string(region.rawValue)),

@@ -72,11 +72,19 @@ public struct CustomerIODestinationSettings: Sendable {
             .flatMap(CustomerIODestination.fromStored)
     }
 
-    /// Every account's destination (a handful of rows), for the writers and the sender.
-    static func all(_ db: Database) throws -> [Int64: CustomerIODestination] {
+    /// Every account's destination (a handful of rows), for the writers and the sender. The ingest writer
+    /// asks once per transaction: the statement is cached, and with `cache` each stored text is parsed once.
+    static func all(_ db: Database, cache: WriteCaches? = nil) throws -> [Int64: CustomerIODestination] {
         var found: [Int64: CustomerIODestination] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT account_id, config FROM integrations WHERE name = ?", arguments: [name]) {
-            if let d = CustomerIODestination.fromStored(row[1]) { found[row[0]] = d }
+        let select = try db.cachedStatement(sql: "SELECT account_id, config FROM integrations WHERE name = 'customerio-destination'")
+        for row in try Row.fetchAll(select) {
+            let text: String = row[1]
+            if let cached = cache?.destinations[text] {
+                found[row[0]] = cached
+            } else if let parsed = CustomerIODestination.fromStored(text) {
+                cache?.destinations[text] = parsed
+                found[row[0]] = parsed
+            }
         }
         return found
     }

@@ -11,10 +11,7 @@ public enum EventCounts {
     static let hourMilliseconds: Int64 = 3_600_000
 
     /// floor(ms / 1 hour), also before 1970.
-    static func hour(_ milliseconds: Int64) -> Int64 {
-        let (q, r) = milliseconds.quotientAndRemainder(dividingBy: hourMilliseconds)
-        return r < 0 ? q - 1 : q
-    }
+    static func hour(_ milliseconds: Int64) -> Int64 { Timestamp.floor(milliseconds, units: hourMilliseconds) }
 
     /// The same in SQL over a millisecond column.
     static func hourSQL(_ column: String) -> String {

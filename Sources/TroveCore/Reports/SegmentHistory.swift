@@ -19,8 +19,7 @@ public struct SegmentHistory: Sendable {
     public func run(account: Int64, segment id: Int64, from: String?, to: String?) throws -> JSON {
         let utc = TimeZone(identifier: "UTC")!
         let now = clock.now()
-        let today = now.milliseconds - ((now.milliseconds % Self.day) + Self.day) % Self.day
-        var end = today + Self.day
+        var end = (Timestamp.floor(now.milliseconds, units: Self.day) + 1) * Self.day
         if let to, !to.isEmpty {
             guard let t = EventReport.time(to, zone: utc, endOfDay: true) else { throw ReadError.invalid("to: expected a date (YYYY-MM-DD) or a time") }
             end = t.milliseconds
@@ -30,8 +29,8 @@ public struct SegmentHistory: Sendable {
             guard let t = EventReport.time(from, zone: utc, endOfDay: false) else { throw ReadError.invalid("from: expected a date (YYYY-MM-DD) or a time") }
             start = t.milliseconds
         }
-        start -= ((start % Self.day) + Self.day) % Self.day
-        end += (Self.day - ((end % Self.day) + Self.day) % Self.day) % Self.day
+        start = Timestamp.floor(start, units: Self.day) * Self.day
+        end = -Timestamp.floor(-end, units: Self.day) * Self.day  // up to a day's end
         guard start < end else { throw ReadError.invalid("from: must be before to") }
         let days = Int((end - start) / Self.day)
         guard days <= 3_660 else { throw ReadError.invalid("from/to: at most 3,660 days") }

@@ -82,7 +82,7 @@ public struct SegmentExplain: Sendable {
         switch source {
         case .json(let alias, let path): expression = "\(alias).properties -> '\(path)'"
         case .text(let column): expression = "json_quote(\(column))"
-        case .time(let column): expression = "json_quote(strftime('%Y-%m-%dT%H:%M:%fZ', (\(column)) / 1000.0, 'unixepoch'))"
+        case .time(let column): expression = "json_quote(\(Timestamp.iso8601SQL(column)))"
         case .flag(let column): expression = "CASE \(column) WHEN 1 THEN 'true' ELSE 'false' END"
         }
         let sql = test.owner == .company

@@ -17,6 +17,17 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
 
     public func adding(milliseconds delta: Int64) -> Timestamp { Timestamp(milliseconds: milliseconds + delta) }
 
+    /// floor(ms / unit): the start of the `unit`-long period holding `ms`, counted in units (also before 1970).
+    static func floor(_ ms: Int64, units unit: Int64) -> Int64 {
+        let (q, r) = ms.quotientAndRemainder(dividingBy: unit)
+        return r < 0 ? q - 1 : q
+    }
+
+    /// SQL writing a millisecond column as `iso8601` does (UTC, milliseconds, `Z`).
+    static func iso8601SQL(_ column: String) -> String {
+        "strftime('%Y-%m-%dT%H:%M:%fZ', (\(column)) / 1000.0, 'unixepoch')"
+    }
+
     /// `2026-03-01T12:00:00.000Z`: fixed width for years 0000–9999, so the text compares chronologically.
     public var iso8601: String {
         let ms = milliseconds

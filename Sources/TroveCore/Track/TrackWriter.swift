@@ -58,10 +58,7 @@ extension WriteSession {
     func deleteProfile(_ id: Int64, account: Int64) throws {
         guard let uid = try String?.fetchOne(db, sql: "SELECT uid FROM profiles WHERE account_id = ? AND id = ?", arguments: [account, id])
         else { return }
-        try EventCounts.subtract(eventsWhere: "profile_id = ? AND account_id = ?", arguments: [id, account], db)
-        try db.execute(sql: "DELETE FROM events WHERE profile_id = ? AND account_id = ?", arguments: [id, account])
-        try EventCounts.lowerWatermarks(db)
-        deletedEvents = true
+        try deleteEvents(where: "profile_id = ? AND account_id = ?", arguments: [id, account])
         try db.execute(sql: "DELETE FROM profile_activity WHERE profile_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM profiles WHERE id = ?", arguments: [id])
         try markForMembership(.profile, id)
