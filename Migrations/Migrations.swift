@@ -12,5 +12,6 @@ public enum TroveMigrations {
         ("0008_webhooks", String(decoding: PackageResources._008_webhooks_sql, as: UTF8.self)),
         ("0009_customerio_destination", String(decoding: PackageResources._009_customerio_destination_sql, as: UTF8.self)),
         ("0010_event_counts", String(decoding: PackageResources._010_event_counts_sql, as: UTF8.self)),
+        ("0011_report_indexes", String(decoding: PackageResources._011_report_indexes_sql, as: UTF8.self)),
     ]
 }

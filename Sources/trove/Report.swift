@@ -4,7 +4,7 @@ import TroveCore
 
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Batch reports (SPEC §11) as tables, CSV or JSON.", subcommands: [Events.self, SegmentHistory.self, Messages.self])
+        abstract: "Batch reports (SPEC §11) as tables, CSV or JSON.", subcommands: [Events.self, Funnel.self, SegmentHistory.self, Messages.self])
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
 
@@ -54,6 +54,55 @@ struct Report: AsyncParsableCommand {
             }
         }
 
+    }
+
+    struct Funnel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Profiles reaching each step in order, per value of an event property, with conversion.")
+
+        @OptionGroup var db: DatabaseOptions
+        @OptionGroup var accountOptions: AccountOptions
+        @OptionGroup var clock: ClockOptions
+        @Option(help: "The steps' event names, comma-separated, in order (2 to 10).") var steps: String
+        @Option(help: "An event property to group by (the first step's value; later steps must match it or lack it).") var groupBy: String?
+        @Option(help: "Days from a profile's first step to its last (1 to 365).") var within = 30
+        @Option(help: "First day (YYYY-MM-DD) or time of the first step; default 30 days back.") var from: String?
+        @Option(help: "Last day, inclusive, or an exclusive time; default today.") var to: String?
+        @Option(help: "How many groups to show, largest first.") var limit = 50
+        @Option(help: "table, csv or json.") var format: Format = .table
+
+        func run() async throws {
+            let database = try db.open()
+            let account = try AccountStore(database: database).accountID(named: accountOptions.account)
+            let report = FunnelReport(database: database, clock: try clock.clock())
+            var query = ["steps": steps, "within": String(within), "limit": String(limit)]
+            query["group_by"] = groupBy
+            query["from"] = from
+            query["to"] = to
+            let result: JSON
+            do {
+                result = try await report.run(account: account, try report.request(query))
+            } catch let error as ReadError {
+                throw ValidationError(error.description)
+            }
+            if format == .json { return printJSON(result) }
+            let names = result["steps"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+            var rows = [[groupBy ?? "group"] + names + ["conversion"]]
+            func row(_ label: String, _ group: JSON) -> [String] {
+                let counts = group["steps"]?.arrayValue?.map { s -> String in
+                    if case .int(let n)? = s["profiles"] { return String(n) } else { return "" }
+                } ?? []
+                let conversion: String
+                if case .double(let d)? = group["conversion"] { conversion = String(format: "%.2f%%", d * 100) } else { conversion = "-" }
+                return [label] + counts + [conversion]
+            }
+            rows.append(row("(all)", result["total"] ?? .null))
+            for group in result["groups"]?.arrayValue ?? [] {
+                let value = group["value"] ?? .null
+                rows.append(row(value == .null ? "(none)" : value.stringValue ?? JSONWriter.string(value), group))
+            }
+            Report.print(rows, format: format)
+        }
     }
 
     struct SegmentHistory: AsyncParsableCommand {

@@ -74,6 +74,77 @@ import Testing
         }
     }
 
+    /// Funnels (SPEC §11): entries in [from, to), later steps in order within `within` days of the entry
+    /// (past `to` allowed), a later step of another tour does not count for this one (one with no tour does),
+    /// a profile's best entry counts, each profile once in the total.
+    @Test func funnelCountsProfilesReachingEachStepInOrderPerGroup() async throws {
+        let trove = try TestTrove()
+        let key = trove.credentials.appAPIKey
+        let (s, c) = ("Started Tour (Chameleon)", "Completed Tour (Chameleon)")
+        let events: [(String, String, String?, String)] = [
+            ("ann", s, "a", "2026-11-10T09:00:00Z"), ("ann", c, "a", "2026-11-12T09:00:00Z"),
+            ("bob", s, "a", "2026-11-10T09:00:00Z"), ("bob", c, "b", "2026-11-11T09:00:00Z"),  // another tour
+            ("cat", s, "a", "2026-11-01T09:00:00Z"), ("cat", c, "a", "2026-11-06T09:00:00Z"),  // started before from
+            ("cat", s, "b", "2026-11-06T09:00:00Z"), ("cat", c, "b", "2026-11-20T09:00:00Z"),  // 14 days: too late …
+            ("cat", s, "b", "2026-11-15T09:00:00Z"),  // … but within 7 days of this start
+            ("dan", c, "a", "2026-11-09T09:00:00Z"), ("dan", s, "a", "2026-11-10T09:00:00Z"),  // out of order
+            ("eve", s, nil, "2026-11-10T09:00:00Z"), ("eve", c, "a", "2026-11-11T09:00:00Z"),  // no tour, then tour a
+            ("fay", s, "a", "2026-11-10T09:00:00Z"), ("fay", c, nil, "2026-11-10T12:00:00Z"),  // completion with no tour
+            ("gus", s, "a", "2026-11-29T09:00:00Z"), ("gus", c, "a", "2026-12-02T09:00:00Z"),  // completed after to
+        ]
+        try await trove.test { app in
+            for (uid, name, tour, at) in events {
+                let body: JSON = tour.map { ["uid": .string(uid), "name": .string(name), "timestamp": .string(at), "tour_id": .string($0)] }
+                    ?? ["uid": .string(uid), "name": .string(name), "timestamp": .string(at)]
+                #expect(try await app.post(app.hook("events"), json: body).status == 200)
+            }
+            let steps = "steps=Started%20Tour%20(Chameleon),Completed%20Tour%20(Chameleon)"
+            let reply = try await app.v1(.get, "/v1/reports/funnel?\(steps)&group_by=tour_id&within=7&from=2026-11-05&to=2026-11-30", key: key)
+            #expect(reply.status == 200, "\(reply.json ?? .null)")
+            func counts(_ group: JSON?) -> [Int64] { group?["steps"]?.arrayValue?.compactMap { $0["profiles"]?.int } ?? [] }
+            let groups = reply.json?["groups"]?.arrayValue ?? []
+            #expect(groups.map { $0["value"] ?? "?" } == ["a", "b", .null])
+            #expect(groups.map(counts) == [[5, 3], [1, 1], [1, 0]])
+            #expect(counts(reply.json?["total"]) == [7, 4])
+            #expect(groups.first?["conversion"] == .double(0.6))
+            #expect(groups.first?["steps"]?.arrayValue?.map { $0["uid"] } == ["started_tour_chameleon", "completed_tour_chameleon"])
+            #expect(reply.json?["groups_not_shown"] == 0)
+            let one = try await app.v1(.get, "/v1/reports/funnel?\(steps)&group_by=tour_id&within=7&from=2026-11-05&to=2026-11-30&limit=1", key: key)
+            #expect(one.json?["groups"]?.arrayValue?.count == 1 && one.json?["groups_not_shown"] == 2)
+
+            // The same name twice: a second start after the first (strictly), within the window.
+            let twice = "/v1/reports/funnel?steps=Started%20Tour%20(Chameleon),Started%20Tour%20(Chameleon)&from=2026-11-05&to=2026-11-30"
+            #expect(counts(try await app.v1(.get, twice + "&within=30", key: key).json?["total"]) == [7, 1])
+            #expect(counts(try await app.v1(.get, twice + "&within=7", key: key).json?["total"]) == [7, 0])
+            // Without grouping, any completion counts: bob and eve now convert.
+            let plain = try await app.v1(.get, "/v1/reports/funnel?\(steps)&within=7&from=2026-11-05&to=2026-11-30", key: key)
+            #expect(counts(plain.json?["total"]) == [7, 6])
+            #expect(plain.json?["groups"] == nil)
+            let unknown = try await app.v1(.get, "/v1/reports/funnel?steps=Started%20Tour%20(Chameleon),Never%20Sent&from=2026-11-05&to=2026-11-30", key: key)
+            #expect(counts(unknown.json?["total"]) == [7, 0])
+
+            for bad in ["steps=A", "steps=A,,B", "\(steps)&within=0", "\(steps)&group_by=a..b", "\(steps)&from=2026-12-01&to=2026-11-01", "\(steps)&limit=0"] {
+                let refused = try await app.v1(.get, "/v1/reports/funnel?" + bad, key: key)
+                #expect(refused.status == 422, "\(bad): \(refused.json ?? .null)")
+            }
+            #expect(try await app.v1(.get, "/v1/reports/funnel?\(steps)", key: "wrong").status == 401)
+
+            // The steps' indexes were built and recorded; 30 days unread, upkeep drops them, and the next
+            // funnel builds them again.
+            let database = trove.services.database
+            func indexes() async throws -> [String] {
+                try await database.pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE name LIKE 'funnel_of_name_%' ORDER BY name") }
+            }
+            #expect(try await indexes().count == 4, "two names by tour_id, and the same two without grouping")
+            let dropped = try await ReportIndex.pruneUnused(database, now: trove.services.clock.now().adding(milliseconds: 31 * 86_400_000))
+            #expect(dropped.count == 4)
+            #expect(try await indexes().isEmpty)
+            let again = try await app.v1(.get, "/v1/reports/funnel?\(steps)&group_by=tour_id&within=7&from=2026-11-05&to=2026-11-30", key: key)
+            #expect(again.json == reply.json)
+            #expect(try await indexes().count == 2)
+        }
+    }
+
     /// Daily member counts from the ledger: the count now walked back through each day's entries and exits.
     @Test func segmentHistoryFollowsTheLedger() async throws {
         let time = MovableClock()

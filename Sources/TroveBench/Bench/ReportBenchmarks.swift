@@ -52,17 +52,87 @@ public enum ReportBenchmarks {
                 }
             }
         }
+        let funnel = try await Self.funnel(database, account: account, from: first, to: last + 1, runs: runs, log: log)
         var result = BenchReport(workload: "reports", setup: IngestBenchmarks.setup(m))
         result.setup.append(("report", "events per day, every name, \(answer["series"]?.arrayValue?.count ?? 0) names × \(request.to.milliseconds / 86_400_000 - request.from.milliseconds / 86_400_000) days, UTC"))
         result.figures = [
             .init("events per day (median of \(runs))", sorted[sorted.count / 2], "ms", target: .atMost(10)),
             .init("events per day (first run)", times[0], "ms"),
             .init("same figures by GROUP BY over events", naiveMS, "ms"),
+            .init("funnel (median of \(runs))", funnel.median, "ms", target: .atMost(500)),
+            .init("funnel, first run (builds its indexes)", funnel.first, "ms"),
+            .init("same funnel in SQL (EXISTS per entry)", funnel.sqlMS, "ms"),
         ]
         result.checks = [
             ("every event counted (\(total) of \(m.size.events))", total == Int64(m.size.events)),
             ("each name and day equals the GROUP BY over events (\(got.count) cells)", got == expected),
+            ("funnel: every group's two steps and the total equal the SQL (\(funnel.groups) groups)", funnel.matches),
         ]
+        result.setup.append(("funnel", Self.funnelDescription))
         return result
+    }
+
+    static let funnelSteps = ["Started Tour (Chameleon)", "Completed Tour (Chameleon)"]
+    static let funnelDescription = "Started Tour → Completed Tour (Chameleon), by tour_id, within 7 days, all 90 days"
+
+    /// The funnel report, timed (the first run builds the steps' indexes), and checked against the same
+    /// counts computed in SQL: per tour, the profiles with a start, and those with a completion of the
+    /// same tour (or of none) within 7 days of one of their starts.
+    static func funnel(_ database: AppDatabase, account: Int64, from: Int64, to: Int64, runs: Int, log: (String) -> Void) async throws
+        -> (median: Double, first: Double, sqlMS: Double, groups: Int, matches: Bool)
+    {
+        let report = FunnelReport(database: database, clock: .fixed(Timestamp(milliseconds: to)))
+        let request = try report.request([
+            "steps": funnelSteps.joined(separator: ","), "group_by": "tour_id", "within": "7",
+            "from": String(from / 1000), "to": String(to / 1000 + 1), "limit": "1000",
+        ])
+        var times: [Double] = []
+        var answer: JSON = .null
+        for run in 1...runs {
+            let started = Date()
+            answer = try await report.run(account: account, request)
+            times.append(Date().timeIntervalSince(started) * 1000)
+            if run == 1 { log("funnel: \(String(format: "%.1f", times[0])) ms (first run, building its indexes)") }
+        }
+        log("the same funnel in SQL …")
+        let started = Date()
+        let path = "'$.\"tour_id\"'"
+        let (expected, expectedTotal) = try await database.pool.read { db in
+            let ids = try funnelSteps.map { name in
+                try Int64.fetchOne(db, sql: "SELECT id FROM event_names WHERE account_id = ? AND uid = ?", arguments: [account, NameNormalizer.normalize(name)]) ?? 0
+            }
+            let entered = """
+                SELECT profile_id, timestamp, json_extract(properties, \(path)) AS g FROM events
+                WHERE name_id = \(ids[0]) AND timestamp >= \(request.from.milliseconds) AND timestamp < \(request.to.milliseconds)
+                """
+            let completes = """
+                EXISTS (SELECT 1 FROM events c WHERE c.name_id = \(ids[1]) AND c.profile_id = s.profile_id
+                    AND c.timestamp >= s.timestamp AND c.timestamp <= s.timestamp + 7 * 86400000
+                    AND (json_extract(c.properties, \(path)) = s.g OR json_extract(c.properties, \(path)) IS NULL))
+                """
+            var perGroup: [String: [Int64]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT g, count(DISTINCT profile_id) FROM (\(entered)) GROUP BY g") {
+                perGroup[row[0] ?? "(none)"] = [row[1], 0]
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT g, count(DISTINCT profile_id) FROM (\(entered)) s WHERE \(completes) GROUP BY g") {
+                perGroup[row[0] ?? "(none)", default: [0, 0]][1] = row[1]
+            }
+            let total: [Int64] = [
+                try Int64.fetchOne(db, sql: "SELECT count(DISTINCT profile_id) FROM (\(entered))") ?? 0,
+                try Int64.fetchOne(db, sql: "SELECT count(DISTINCT profile_id) FROM (\(entered)) s WHERE \(completes)") ?? 0,
+            ]
+            return (perGroup, total)
+        }
+        let sqlMS = Date().timeIntervalSince(started) * 1000
+        func counts(_ group: JSON?) -> [Int64] {
+            group?["steps"]?.arrayValue?.map { if case .int(let n)? = $0["profiles"] { n } else { -1 } } ?? []
+        }
+        var got: [String: [Int64]] = [:]
+        for group in answer["groups"]?.arrayValue ?? [] {
+            got[group["value"]?.stringValue ?? "(none)"] = counts(group)
+        }
+        let matches = got == expected && counts(answer["total"]) == expectedTotal && (answer["groups_not_shown"] == .int(0))
+        let sorted = (times.count > 1 ? Array(times.dropFirst()) : times).sorted()
+        return (sorted[sorted.count / 2], times[0], sqlMS, got.count, matches)
     }
 }

@@ -51,7 +51,7 @@ public struct MessageReport: Sendable {
             let rates: [JSONMember] = Self.rates.map { r in
                 let n = (r.unique ? people : events)[r.metric] ?? 0
                 let d = events[r.over] ?? 0
-                return JSONMember(r.name, d == 0 ? .null : .double((Double(n) / Double(d) * 10_000).rounded() / 10_000))
+                return JSONMember(r.name, JSON.rate(n, d))
             }
             return .object([
                 JSONMember("message", .object([JSONMember(field, .int(id))])),

@@ -9,8 +9,10 @@ struct RawStatement {
     let statement: Statement
     var handle: OpaquePointer { statement.sqliteStatement }
 
-    init(_ db: Database, sql: String) throws {
-        statement = try db.cachedStatement(sql: sql)
+    /// `cached: false` for a statement stepped alongside another with the same SQL (the cache would hand
+    /// both the same one).
+    init(_ db: Database, sql: String, cached: Bool = true) throws {
+        statement = cached ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
     }
 
     @inline(__always) func bind(_ index: Int32, _ value: Int64) {
@@ -67,6 +69,32 @@ struct RawStatement {
             if code == SQLITE_DONE { return }
             guard code == SQLITE_ROW else { throw error(db, code) }
             try body { sqlite3_column_int64(self.handle, $0) }
+        }
+    }
+
+    /// One step of a statement read row by row (a merge of several ordered scans): true with a row to read,
+    /// false at the end, after which the statement is reset.
+    func step(_ db: Database) throws -> Bool {
+        let code = sqlite3_step(handle)
+        if code == SQLITE_ROW { return true }
+        sqlite3_reset(handle)
+        guard code == SQLITE_DONE else { throw error(db, code) }
+        return false
+    }
+
+    func reset() { sqlite3_reset(handle) }
+
+    @inline(__always) func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    /// A column as a JSON scalar (text, integer, real) or nil for NULL; a blob reads as its text.
+    func scalar(_ column: Int32) -> JSON? {
+        switch sqlite3_column_type(handle, column) {
+        case SQLITE_NULL: return nil
+        case SQLITE_INTEGER: return .int(sqlite3_column_int64(handle, column))
+        case SQLITE_FLOAT: return .double(sqlite3_column_double(handle, column))
+        default:
+            guard let text = sqlite3_column_text(handle, column) else { return nil }
+            return .string(String(cString: text))
         }
     }
 

@@ -11,6 +11,12 @@ struct ReportController<Context: RequestContext> {
             let report = services.eventReport
             return Response.json(try report.run(account: account, try report.request(Self.query(request, ["from", "to", "names", "interval", "tz"]))))
         }
+        router.get("/v1/reports/funnel") { request, _ in
+            let account = try services.appAPIAccount(request)
+            let report = services.funnelReport
+            return Response.json(try await report.run(
+                account: account, try report.request(Self.query(request, ["steps", "group_by", "within", "from", "to", "limit"]))))
+        }
         router.get("/v1/reports/messages") { request, _ in
             let account = try services.appAPIAccount(request)
             return Response.json(try services.messageReport.run(

@@ -4,8 +4,7 @@ import TroveCore
 
 /// Sends the outboxes in the background (SPEC §10): webhook deliveries and Customer.io calls. Every
 /// `interval` each deliverer starts what is due; the calls themselves run on their own, so a slow
-/// receiver holds up nothing but its own endpoint (or account). Once an hour it prunes delivered rows
-/// past 30 days. It owns one HTTP client while it runs.
+/// receiver holds up nothing but its own endpoint (or account). It owns one HTTP client while it runs.
 struct DeliveryService: Service {
     let services: TroveServices
     var interval: Duration = .milliseconds(100)
@@ -19,13 +18,8 @@ struct DeliveryService: Service {
         let customerIO = CustomerIODeliverer(
             database: services.database, clock: services.clock, transport: transport, policy: services.webhooks.policy, logger: logger)
         try? await cancelWhenGracefulShutdown {
-            var pruned = ContinuousClock.now - .seconds(3600)
             while !Task.isCancelled {
                 do {
-                    if ContinuousClock.now - pruned >= .seconds(3600) {
-                        try await OutboxRetention.prune(services.database, now: services.clock.now())
-                        pruned = ContinuousClock.now
-                    }
                     try await webhooks.dispatch()
                     try await customerIO.dispatch()
                     try await Task.sleep(for: interval)

@@ -24,6 +24,7 @@ public struct TroveServices: Sendable {
     public let segmentImport: CustomerIOSegmentImport
     public let exportRunner: ExportRunner
     public let eventReport: EventReport
+    public let funnelReport: FunnelReport
     public let segmentHistory: SegmentHistory
     public let messageReport: MessageReport
 
@@ -54,6 +55,7 @@ public struct TroveServices: Sendable {
         self.customerIOSource = CustomerIOSource(ingestor: ingestor, settings: CustomerIOSourceSettings(database: database, clock: clock))
         self.exports = ExportStore(database: database, clock: clock, settings: exportSettings)
         self.eventReport = EventReport(database: database, clock: clock)
+        self.funnelReport = FunnelReport(database: database, clock: clock)
         self.segmentHistory = SegmentHistory(database: database, clock: clock)
         self.messageReport = MessageReport(database: database)
         self.exportRunner = ExportRunner(database: database, clock: clock, settings: exportSettings, logger: logger)

@@ -1,0 +1,266 @@
+import Foundation
+import GRDB
+
+/// `GET /v1/reports/funnel?steps=A,B[,C]&group_by=<event property>&within=<days>&from&to&limit` (SPEC §11):
+/// per group, the profiles that reached each step in order, with conversion.
+///
+/// The rules, per profile:
+/// - It enters with a first-step event whose time is in [from, to); its group is that event's value of
+///   `group_by` (no value: the `null` group). A profile with first-step events of several values is in
+///   each of those groups.
+/// - From an entry at t0, each next step is the earliest event of that step's name at or after the previous
+///   step's time (strictly after when both steps have the same name) and no later than t0 + `within` days
+///   (which may run past `to`). With `group_by`, a later step's event must carry the group's value or no
+///   value at all: a tour's "Completed" must be the same tour, while a property only the first step carries
+///   (a campaign on "Signed Up") still groups.
+/// - Its depth in a group is the furthest step reached from any of its entries in that group; the `total`
+///   counts each profile once, at its furthest step over all groups.
+///
+/// Each step reads its name's `ReportIndex` (built on first use) as one ordered scan; the scans are merged
+/// per profile in Swift, so the work is proportional to the steps' events, not to the whole log.
+public struct FunnelReport: Sendable {
+    public let database: AppDatabase
+    public let clock: TroveClock
+
+    public init(database: AppDatabase, clock: TroveClock = .system) {
+        self.database = database
+        self.clock = clock
+    }
+
+    public struct Request: Sendable {
+        public var steps: [String]
+        public var groupBy: [String]?
+        public var withinDays: Int
+        public var from: Timestamp
+        /// Exclusive.
+        public var to: Timestamp
+        public var limit: Int
+    }
+
+    static let day: Int64 = 86_400_000
+
+    /// Reads the query parameters: 2–10 comma-separated step names; `within` whole days (default 30, at most
+    /// 365); `from`/`to` dates (`to` inclusive) or times, default the last 30 days; `limit` groups (default 50).
+    public func request(_ query: [String: String]) throws(ReadError) -> Request {
+        guard let text = query["steps"], !text.isEmpty else { throw .invalid("steps: required, e.g. steps=Started Tour,Completed Tour") }
+        let steps = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        if let empty = steps.firstIndex(where: { $0.isEmpty }) { throw .invalid("steps[\(empty)]: an empty name") }
+        guard (2...10).contains(steps.count) else { throw .invalid("steps: between 2 and 10 event names, got \(steps.count)") }
+        var groupBy: [String]?
+        if let prop = query["group_by"], !prop.isEmpty {
+            let keys = prop.split(separator: ".", omittingEmptySubsequences: false).map { NameNormalizer.normalize(String($0)) }
+            guard !keys.contains(where: \.isEmpty) else { throw .invalid("group_by: \"\(prop)\" is not a usable property name") }
+            groupBy = keys
+        }
+        var within = 30
+        if let text = query["within"], !text.isEmpty {
+            guard let days = Int(text), (1...365).contains(days) else { throw .invalid("within: a whole number of days from 1 to 365") }
+            within = days
+        }
+        var limit = 50
+        if let text = query["limit"], !text.isEmpty {
+            guard let n = Int(text), (1...1000).contains(n) else { throw .invalid("limit: a number of groups from 1 to 1000") }
+            limit = n
+        }
+        let utc = TimeZone(identifier: "UTC")!
+        var to = (Timestamp.floor(clock.now().milliseconds, units: Self.day) + 1) * Self.day
+        if let text = query["to"], !text.isEmpty {
+            guard let t = EventReport.time(text, zone: utc, endOfDay: true) else { throw .invalid("to: expected a date (YYYY-MM-DD) or a time (ISO 8601 or unix seconds)") }
+            to = t.milliseconds
+        }
+        var from = to - 30 * Self.day
+        if let text = query["from"], !text.isEmpty {
+            guard let t = EventReport.time(text, zone: utc, endOfDay: false) else { throw .invalid("from: expected a date (YYYY-MM-DD) or a time (ISO 8601 or unix seconds)") }
+            from = t.milliseconds
+        }
+        guard from < to else { throw .invalid("from: must be before to") }
+        return Request(steps: steps, groupBy: groupBy, withinDays: within, from: Timestamp(milliseconds: from), to: Timestamp(milliseconds: to), limit: limit)
+    }
+
+    public func run(account: Int64, _ r: Request) async throws -> JSON {
+        let uids = r.steps.map(NameNormalizer.normalize)
+        let path = r.groupBy.map(ValueSource.jsonPath)
+        let names: [(id: Int64?, name: String)] = try await database.pool.read { db in
+            try zip(r.steps, uids).map { step, uid in
+                let row = try Row.fetchOne(db, sql: "SELECT id, name FROM event_names WHERE account_id = ? AND uid = ?", arguments: [account, uid])
+                return (row?[0], row?[1] ?? step)
+            }
+        }
+        let indexes = names.compactMap { $0.id.map { ReportIndex(nameID: $0, path: path) } }
+        try await ReportIndex.ensure(Set(indexes), database, now: clock.now())
+        let counts = try await database.pool.read { db in
+            try Self.count(db, names: names.map(\.id), path: path, request: r)
+        }
+        return Self.json(counts, steps: zip(names, uids).map { ($0.name, $1) }, request: r)
+    }
+
+    /// Profiles per group and step (`reached[g][s]`: how many reached step s), and over all groups.
+    struct Counts {
+        var values: [JSON?] = []  // group id → value (nil: none)
+        var reached: [[Int]] = []
+        var total: [Int]
+    }
+
+    /// One step's scan: (profile, time, group) rows in profile then time order.
+    struct Scan {
+        let statement: RawStatement?
+        var profile: Int64 = .max
+        var time: Int64 = 0
+        var group: Int32 = 0
+    }
+
+    static func count(_ db: Database, names: [Int64?], path: String?, request r: Request) throws -> Counts {
+        let k = names.count
+        let window = Int64(r.withinDays) * day
+        var counts = Counts(total: Array(repeating: 0, count: k))
+        var groupIDs: [GroupKey: Int32] = [:]
+        counts.values.append(nil)  // group 0: no value
+        counts.reached.append(Array(repeating: 0, count: k))
+
+        var scans: [Scan] = try names.enumerated().map { s, id in
+            guard let id else { return Scan(statement: nil) }
+            let index = ReportIndex(nameID: id, path: path)
+            let statement = try RawStatement(
+                db, sql: """
+                    SELECT profile_id, timestamp\(index.valueSQL.map { ", " + $0 } ?? "") FROM events INDEXED BY "\(index.name)"
+                    WHERE name_id = \(id) AND timestamp >= ? AND timestamp < ? ORDER BY profile_id, timestamp
+                    """, cached: false)
+            statement.bind(1, r.from.milliseconds)
+            statement.bind(2, s == 0 ? r.to.milliseconds : r.to.milliseconds + window)
+            return Scan(statement: statement)
+        }
+        defer { for scan in scans { scan.statement?.reset() } }
+
+        func advance(_ s: Int) throws {
+            guard let st = scans[s].statement, try st.step(db) else {
+                scans[s].profile = .max
+                return
+            }
+            scans[s].profile = st.int64(0)
+            scans[s].time = st.int64(1)
+            if path == nil { return }
+            guard let value = st.scalar(2) else {
+                scans[s].group = 0
+                return
+            }
+            let key = GroupKey(value)
+            if let id = groupIDs[key] {
+                scans[s].group = id
+            } else {
+                let id = Int32(counts.values.count)
+                groupIDs[key] = id
+                counts.values.append(value)
+                counts.reached.append(Array(repeating: 0, count: k))
+                scans[s].group = id
+            }
+        }
+        for s in 0..<k { try advance(s) }
+
+        // One profile's events per step, reused across profiles.
+        var times = Array(repeating: [Int64](), count: k)
+        var groups = Array(repeating: [Int32](), count: k)
+        var depthByGroup: [Int32: Int] = [:]
+        let sameAsPrevious = (0..<k).map { $0 > 0 && names[$0] == names[$0 - 1] }
+        while scans[0].profile != .max {
+            let profile = scans[0].profile
+            for s in 0..<k {
+                times[s].removeAll(keepingCapacity: true)
+                groups[s].removeAll(keepingCapacity: true)
+                while scans[s].profile < profile { try advance(s) }
+                while scans[s].profile == profile {
+                    times[s].append(scans[s].time)
+                    groups[s].append(scans[s].group)
+                    try advance(s)
+                }
+            }
+            // The furthest step per group, over every entry.
+            depthByGroup.removeAll(keepingCapacity: true)
+            for (t0, g) in zip(times[0], groups[0]) {
+                if depthByGroup[g] == k { continue }
+                let deadline = t0 + window
+                var depth = 1
+                var t = t0
+                for s in 1..<k {
+                    // First event at or after t (after t for a repeated name), then the first in the group.
+                    var i = lowerBound(times[s], sameAsPrevious[s] ? t + 1 : t)
+                    while i < times[s].count, times[s][i] <= deadline, path != nil, groups[s][i] != g, groups[s][i] != 0 { i += 1 }
+                    guard i < times[s].count, times[s][i] <= deadline else { break }
+                    depth += 1
+                    t = times[s][i]
+                }
+                depthByGroup[g] = max(depthByGroup[g] ?? 0, depth)
+            }
+            var best = 0
+            for (g, depth) in depthByGroup {
+                for s in 0..<depth { counts.reached[Int(g)][s] += 1 }
+                best = max(best, depth)
+            }
+            for s in 0..<best { counts.total[s] += 1 }
+        }
+        return counts
+    }
+
+    static func lowerBound(_ values: [Int64], _ target: Int64) -> Int {
+        var lo = 0, hi = values.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if values[mid] < target { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    /// A group value as a dictionary key (text "5" and number 5 are different values).
+    enum GroupKey: Hashable {
+        case int(Int64), double(Double), text(String)
+
+        init(_ value: JSON) {
+            switch value {
+            case .int(let n): self = .int(n)
+            case .double(let d): self = .double(d)
+            default: self = .text(value.stringValue ?? "")
+            }
+        }
+    }
+
+    static func json(_ counts: Counts, steps: [(name: String, uid: String)], request r: Request) -> JSON {
+        func stepsJSON(_ reached: [Int]) -> JSON {
+            .array(reached.enumerated().map { s, n in
+                .object([
+                    JSONMember("name", .string(steps[s].name)),
+                    JSONMember("uid", .string(steps[s].uid)),
+                    JSONMember("profiles", .int(Int64(n))),
+                    JSONMember("conversion", JSON.rate(n, reached[0])),
+                    JSONMember("from_previous", s == 0 ? JSON.rate(n, n) : JSON.rate(n, reached[s - 1])),
+                ])
+            })
+        }
+        func groupJSON(_ value: JSON??, _ reached: [Int]) -> JSON {
+            .object((value.map { [JSONMember("value", $0 ?? .null)] } ?? []) + [
+                JSONMember("entered", .int(Int64(reached[0]))),
+                JSONMember("converted", .int(Int64(reached[reached.count - 1]))),
+                JSONMember("conversion", JSON.rate(reached[reached.count - 1], reached[0])),
+                JSONMember("steps", stepsJSON(reached)),
+            ])
+        }
+        let order = counts.reached.indices
+            .filter { counts.reached[$0][0] > 0 }
+            .sorted { a, b in
+                let (x, y) = (counts.reached[a][0], counts.reached[b][0])
+                return x != y ? x > y : JSONWriter.string(counts.values[a] ?? .null) < JSONWriter.string(counts.values[b] ?? .null)
+            }
+        let shown = order.prefix(r.limit)
+        var members = [
+            JSONMember("steps", .array(steps.map { .object([JSONMember("name", .string($0.name)), JSONMember("uid", .string($0.uid))]) })),
+            JSONMember("group_by", r.groupBy.map { .string($0.joined(separator: ".")) } ?? .null),
+            JSONMember("within_days", .int(Int64(r.withinDays))),
+            JSONMember("from", .string(EventReport.format(r.from.milliseconds, zone: TimeZone(identifier: "UTC")!))),
+            JSONMember("to", .string(EventReport.format(r.to.milliseconds, zone: TimeZone(identifier: "UTC")!))),
+            JSONMember("total", groupJSON(.none, counts.total)),
+        ]
+        if r.groupBy != nil {
+            members.append(JSONMember("groups", .array(shown.map { groupJSON(.some(counts.values[$0]), counts.reached[$0]) })))
+            members.append(JSONMember("groups_not_shown", .int(Int64(order.count - shown.count))))
+        }
+        return .object(members)
+    }
+}

@@ -1,0 +1,31 @@
+import Logging
+import ServiceLifecycle
+import TroveCore
+
+/// Hourly upkeep (SPEC §11): prunes delivered outbox rows past 30 days and drops report indexes no
+/// report has read for 30 days. The first round runs at start.
+struct UpkeepService: Service {
+    let services: TroveServices
+    var interval: Duration = .seconds(3600)
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let now = services.clock.now()
+                    try await OutboxRetention.prune(services.database, now: now)
+                    for name in try await ReportIndex.pruneUnused(services.database, now: now) {
+                        logger.info("dropped report index \(name): unused for 30 days")
+                    }
+                    try await Task.sleep(for: interval)
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.error("upkeep failed; retrying in a minute: \(error)")
+                    try await Task.sleep(for: .seconds(60))
+                }
+            }
+        }
+    }
+}
