@@ -96,9 +96,10 @@ public struct FunnelReport: Sendable {
 
     /// Profiles per group and step (`reached[g][s]`: how many reached step s), and over all groups.
     struct Counts {
-        var values: [JSON?] = []  // group id → value (nil: none)
-        var reached: [[Int]] = []
+        var groups = GroupInterner()
+        var reached: [[Int]] = [[]]
         var total: [Int]
+        var values: [JSON?] { groups.values }
     }
 
     /// One step's scan: (profile, time, group) rows in profile then time order.
@@ -112,10 +113,7 @@ public struct FunnelReport: Sendable {
     static func count(_ db: Database, names: [Int64?], path: String?, request r: Request) throws -> Counts {
         let k = names.count
         let window = Int64(r.withinDays) * day
-        var counts = Counts(total: Array(repeating: 0, count: k))
-        var groupIDs: [GroupKey: Int32] = [:]
-        counts.values.append(nil)  // group 0: no value
-        counts.reached.append(Array(repeating: 0, count: k))
+        var counts = Counts(reached: [Array(repeating: 0, count: k)], total: Array(repeating: 0, count: k))
 
         var scans: [Scan] = try names.enumerated().map { s, id in
             guard let id else { return Scan(statement: nil) }
@@ -139,27 +137,16 @@ public struct FunnelReport: Sendable {
             scans[s].profile = st.int64(0)
             scans[s].time = st.int64(1)
             if path == nil { return }
-            guard let value = st.scalar(2) else {
-                scans[s].group = 0
-                return
-            }
-            let key = GroupKey(value)
-            if let id = groupIDs[key] {
-                scans[s].group = id
-            } else {
-                let id = Int32(counts.values.count)
-                groupIDs[key] = id
-                counts.values.append(value)
-                counts.reached.append(Array(repeating: 0, count: k))
-                scans[s].group = id
-            }
+            let id = counts.groups.id(st.scalar(2))
+            if Int(id) == counts.reached.count { counts.reached.append(Array(repeating: 0, count: k)) }
+            scans[s].group = id
         }
         for s in 0..<k { try advance(s) }
 
         // One profile's events per step, reused across profiles.
         var times = Array(repeating: [Int64](), count: k)
         var groups = Array(repeating: [Int32](), count: k)
-        var depthByGroup: [Int32: Int] = [:]
+        var depthByGroup: [(group: Int32, depth: Int)] = []  // a profile has few groups: a list beats hashing
         let sameAsPrevious = (0..<k).map { $0 > 0 && names[$0] == names[$0 - 1] }
         while scans[0].profile != .max {
             let profile = scans[0].profile
@@ -176,7 +163,11 @@ public struct FunnelReport: Sendable {
             // The furthest step per group, over every entry.
             depthByGroup.removeAll(keepingCapacity: true)
             for (t0, g) in zip(times[0], groups[0]) {
-                if depthByGroup[g] == k { continue }
+                let slot = depthByGroup.firstIndex { $0.group == g } ?? {
+                    depthByGroup.append((g, 0))
+                    return depthByGroup.count - 1
+                }()
+                if depthByGroup[slot].depth == k { continue }
                 let deadline = t0 + window
                 var depth = 1
                 var t = t0
@@ -188,7 +179,7 @@ public struct FunnelReport: Sendable {
                     depth += 1
                     t = times[s][i]
                 }
-                depthByGroup[g] = max(depthByGroup[g] ?? 0, depth)
+                depthByGroup[slot].depth = max(depthByGroup[slot].depth, depth)
             }
             var best = 0
             for (g, depth) in depthByGroup {
@@ -209,15 +200,61 @@ public struct FunnelReport: Sendable {
         return lo
     }
 
-    /// A group value as a dictionary key (text "5" and number 5 are different values).
-    enum GroupKey: Hashable {
-        case int(Int64), double(Double), text(String)
+    /// Numbers the grouping values as the scans meet them (0: no value), hashing the column's bytes in
+    /// place so a value already seen costs no allocation; text "5" and number 5 are different values.
+    struct GroupInterner {
+        private(set) var values: [JSON?] = [nil]
+        private var byHash: [UInt64: Int32] = [:]
+        private var collided: [String: Int32] = [:]  // a second value with a taken hash, by its JSON text
 
-        init(_ value: JSON) {
+        mutating func id(_ value: RawStatement.Scalar) -> Int32 {
+            let hash: UInt64
             switch value {
-            case .int(let n): self = .int(n)
-            case .double(let d): self = .double(d)
-            default: self = .text(value.stringValue ?? "")
+            case .null: return 0
+            case .int(let n): hash = Self.mix(UInt64(bitPattern: n), tag: 1)
+            case .double(let d): hash = Self.mix(d.bitPattern, tag: 2)
+            case .text(let bytes):
+                var h: UInt64 = 0xcbf2_9ce4_8422_2325
+                for b in bytes { h = (h ^ UInt64(b)) &* 0x0100_0000_01b3 }
+                hash = h
+            }
+            if let id = byHash[hash] {
+                if Self.same(values[Int(id)], value) { return id }
+                let json = Self.json(value)
+                let key = JSONWriter.string(json)
+                if let id = collided[key] { return id }
+                collided[key] = add(json)
+                return collided[key]!
+            }
+            let id = add(Self.json(value))
+            byHash[hash] = id
+            return id
+        }
+
+        private mutating func add(_ json: JSON) -> Int32 {
+            values.append(json)
+            return Int32(values.count - 1)
+        }
+
+        static func mix(_ x: UInt64, tag: UInt64) -> UInt64 { (x ^ (tag << 60)) &* 0x9E37_79B9_7F4A_7C15 }
+
+        static func json(_ value: RawStatement.Scalar) -> JSON {
+            switch value {
+            case .null: return .null
+            case .int(let n): return .int(n)
+            case .double(let d): return .double(d)
+            case .text(let bytes): return .string(String(decoding: bytes, as: UTF8.self))
+            }
+        }
+
+        static func same(_ stored: JSON?, _ value: RawStatement.Scalar) -> Bool {
+            switch (stored, value) {
+            case (.int(let a)?, .int(let b)): return a == b
+            case (.double(let a)?, .double(let b)): return a.bitPattern == b.bitPattern
+            case (.string(let a)?, .text(let b)):
+                var a = a
+                return a.withUTF8 { $0.elementsEqual(b) }
+            default: return false
             }
         }
     }

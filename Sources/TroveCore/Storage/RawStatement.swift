@@ -86,15 +86,21 @@ struct RawStatement {
 
     @inline(__always) func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
 
-    /// A column as a JSON scalar (text, integer, real) or nil for NULL; a blob reads as its text.
-    func scalar(_ column: Int32) -> JSON? {
+    /// A column's value as the JSON scalar it holds (`text` is the raw bytes of a text or blob, valid until
+    /// the next step), without copying text.
+    enum Scalar {
+        case null, int(Int64), double(Double), text(UnsafeBufferPointer<UInt8>)
+    }
+
+    @inline(__always) func scalar(_ column: Int32) -> Scalar {
         switch sqlite3_column_type(handle, column) {
-        case SQLITE_NULL: return nil
+        case SQLITE_NULL: return .null
         case SQLITE_INTEGER: return .int(sqlite3_column_int64(handle, column))
         case SQLITE_FLOAT: return .double(sqlite3_column_double(handle, column))
         default:
-            guard let text = sqlite3_column_text(handle, column) else { return nil }
-            return .string(String(cString: text))
+            let start = sqlite3_column_text(handle, column)
+            let count = Int(sqlite3_column_bytes(handle, column))
+            return .text(UnsafeBufferPointer(start: start, count: count))
         }
     }
 
