@@ -14,11 +14,20 @@ public struct ServerOptions: Sendable {
 
 /// The router with every route Trove serves; tests drive it directly or over a live socket.
 public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> {
+    ServerMetrics.bootstrap()
     let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: CustomerIOAuthMiddleware(services: services))
     router.get("/health") { _, _ in
         Response.json(["status": "ok"])
+    }
+    router.get("/metrics") { _, _ in
+        let body = try ServerMetrics.scrape(services)
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
     IngestController(services: services).addRoutes(to: router)
     ReadController(services: services).addRoutes(to: router)

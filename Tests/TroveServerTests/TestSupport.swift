@@ -53,8 +53,8 @@ struct TestTrove {
 
     var secret: String { credentials.accountSecret }
 
-    func test(_ setup: TestingSetup = .router, _ body: @Sendable (Client) async throws -> Void) async throws {
-        let app = Application(router: buildRouter(services: services), logger: Logger(label: "test"))
+    func test(_ setup: TestingSetup = .router, logger: Logger = Logger(label: "test"), _ body: @Sendable (Client) async throws -> Void) async throws {
+        let app = Application(router: buildRouter(services: services), logger: logger)
         let secret = self.secret
         try await app.test(setup) { client in try await body(Client(client: client, secret: secret)) }
     }
@@ -67,6 +67,8 @@ struct TestTrove {
             var status: Int
             var json: JSON?
             var headers: HTTPFields
+            var body: [UInt8] = []
+            var text: String { String(decoding: body, as: UTF8.self) }
         }
 
         @discardableResult
@@ -89,7 +91,7 @@ struct TestTrove {
         func send(_ method: HTTPRequest.Method, _ path: String, body: [UInt8]?, headers: HTTPFields) async throws -> Reply {
             try await client.execute(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) }) { response in
                 let bytes = Array(response.body.readableBytesView)
-                return Reply(status: Int(response.status.code), json: try? JSONParser.parse(bytes), headers: response.headers)
+                return Reply(status: Int(response.status.code), json: try? JSONParser.parse(bytes), headers: response.headers, body: bytes)
             }
         }
 
@@ -117,5 +119,35 @@ extension JSON {
     var objectKeys: [String] {
         if case .object(let members) = self { return members.map(\.key) }
         return []
+    }
+}
+
+/// Keeps every log line (message and metadata flattened to text) for a test to read.
+final class CapturedLogs: Sendable {
+    let lines = Mutex<[String]>([])
+
+    var all: [String] { lines.withLock { $0 } }
+
+    func logger(level: Logger.Level = .info) -> Logger {
+        var logger = Logger(label: "test") { _ in Handler(logs: self) }
+        logger.logLevel = level
+        return logger
+    }
+
+    struct Handler: LogHandler {
+        let logs: CapturedLogs
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:]) { $1 }
+            let line = "\(event.level) \(event.message) " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            logs.lines.withLock { $0.append(line) }
+        }
     }
 }

@@ -194,7 +194,8 @@ public actor CustomerIODeliverer {
             pausedUntil[call.account] = now.milliseconds + min(retryAfter, RetrySchedule.customerIOCap.components.seconds) * 1000
         }
         do {
-            try await database.pool.write { db in
+            let outcomes = try await database.pool.write { db in
+                var outcomes: [String] = []
                 for row in call.rows {
                     let attempts = row.attempts + 1
                     switch outcome {
@@ -202,10 +203,12 @@ public actor CustomerIODeliverer {
                         try db.execute(
                             sql: "UPDATE customerio_deliveries SET state = 'delivered', attempts = ?, last_status = ?, last_error = NULL, delivered_at = ? WHERE id = ?",
                             arguments: [attempts, status, now.milliseconds, row.id])
+                        outcomes.append("delivered")
                     case .failed(let status, let error):
                         try db.execute(
                             sql: "UPDATE customerio_deliveries SET state = 'failed', attempts = ?, last_status = ?, last_error = ? WHERE id = ? AND state = 'pending'",
                             arguments: [attempts, status, error, row.id])
+                        outcomes.append("failed")
                     case .retry(let status, let error, let retryAfter):
                         let next = RetrySchedule.nextCustomerIOAttempt(
                             after: attempts, firstAttempt: Timestamp(milliseconds: row.createdAt), retryAfter: retryAfter, at: now)
@@ -216,9 +219,12 @@ public actor CustomerIODeliverer {
                                 """,
                             arguments: [next == nil ? "failed" : "pending", attempts, status,
                                         next == nil ? "gave up after 24 hours; last: \(error)" : error, next?.milliseconds, row.id])
+                        outcomes.append(next == nil ? "failed" : "retrying")
                     }
                 }
+                return outcomes
             }
+            for outcome in outcomes { TroveMetrics.delivery("customerio", outcome: outcome) }
         } catch {
             logger.error("could not record Customer.io delivery \(call.rows.map(\.id)): \(error)")
         }

@@ -113,7 +113,7 @@ public actor WebhookDeliverer {
         let now = clock.now()
         let attempts = d.attempts + 1
         do {
-            try await database.pool.write { db in
+            let outcome = try await database.pool.write { db in
                 if let failure {
                     let next = RetrySchedule.nextWebhookAttempt(after: attempts, at: now)
                     try db.execute(
@@ -125,6 +125,7 @@ public actor WebhookDeliverer {
                     try db.execute(
                         sql: "UPDATE webhook_endpoints SET last_item_at = ?, last_item_state = ?, last_item_error = ? WHERE id = ?",
                         arguments: [now.milliseconds, next == nil ? "failed" : "retrying", failure, d.endpoint])
+                    return next == nil ? "failed" : "retrying"
                 } else {
                     try db.execute(
                         sql: "UPDATE webhook_deliveries SET attempts = ?, last_status = ?, last_error = NULL, state = 'delivered', delivered_at = ? WHERE id = ?",
@@ -132,8 +133,10 @@ public actor WebhookDeliverer {
                     try db.execute(
                         sql: "UPDATE webhook_endpoints SET last_item_at = ?, last_item_state = 'delivered', last_item_error = NULL WHERE id = ?",
                         arguments: [now.milliseconds, d.endpoint])
+                    return "delivered"
                 }
             }
+            TroveMetrics.delivery("webhook", outcome: outcome)
         } catch {
             logger.error("could not record webhook delivery \(d.id): \(error)")
         }

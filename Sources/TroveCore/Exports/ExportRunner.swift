@@ -60,6 +60,7 @@ public final class ExportRunner: Sendable {
     }
 
     func run(_ export: Export) async {
+        let started = TroveMetrics.now()
         do {
             try FileManager.default.createDirectory(atPath: settings.directory, withIntermediateDirectories: true)
             let now = clock.now()
@@ -83,9 +84,11 @@ public final class ExportRunner: Sendable {
                                 finished.milliseconds, export.id])
                 try Self.announce(export.id, account: export.account, now: finished, db)
             }
+            TroveMetrics.export(kind: export.type, outcome: "done", nanoseconds: TroveMetrics.now() - started)
             logger.info("export \(export.id) done: \(total) rows, \(bytes) bytes")
         } catch {
             let message = (error as? ExportError)?.description ?? "\(error)"
+            TroveMetrics.export(kind: export.type, outcome: "failed", nanoseconds: TroveMetrics.now() - started)
             logger.error("export \(export.id) failed: \(message)")
             let now = clock.now()
             do {

@@ -118,6 +118,7 @@ extension WriteSession {
         let exampleUID = input.uid ?? existing?.uid ?? input.email
         catalog.record(account: account, model: .profile, properties: input.properties)
         warnings.record(account: account, model: .profile, warnings: input.warnings, exampleUID: exampleUID)
+        stored.profiles += 1
         return .stored(rowID)
     }
 
@@ -224,6 +225,7 @@ extension WriteSession {
 
     public func upsertCompany(_ input: CompanyInput, account: Int64, onMissing: OnModelMissing = .create) throws -> ItemOutcome {
         guard let prepared = try prepareCompany(input, account: account, onMissing: onMissing) else { return .skipped }
+        stored.companies += 1
         return .stored(try writeCompany(prepared, account: account))
     }
 }

@@ -173,8 +173,9 @@ public final class WriteQueue: Sendable {
                 let session = WriteSession(db: db, now: now, caches: caches)
                 for job in jobs { try job.run(session) }
                 try session.flush()
-                return (session.profileIDs, session.eventNames, session.events, session.deletedEvents)
+                return (session.profileIDs, session.eventNames, session.events, session.deletedEvents, session.stored)
             }
+            TroveMetrics.ingested(profiles: learned.4.profiles, companies: learned.4.companies, events: learned.2.count)
             // Committed. Jobs commit one batch after another, so nothing else touches the caches now.
             caches.merge(profiles: learned.0, eventNames: learned.1)
             let events = learned.2

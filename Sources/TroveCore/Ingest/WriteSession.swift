@@ -54,6 +54,8 @@ public final class WriteSession {
     var nameUsage: [Int64: (count: Int64, last: Int64)] = [:]
     /// Events were deleted: what the writer remembers of the log no longer holds (`WriteQueue.commit`).
     var deletedEvents = false
+    /// Profiles and companies stored (created or updated) in this transaction, for the ingest metrics.
+    var stored = (profiles: 0, companies: 0)
     /// Profiles created or updated in this transaction (→ account), for the Customer.io destination.
     var changedProfiles: [Int64: Int64] = [:]
     /// Ids resolved in earlier, committed transactions, and the ones learned in this one.

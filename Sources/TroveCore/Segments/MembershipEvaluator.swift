@@ -50,12 +50,18 @@ public final class MembershipEvaluator: Sendable {
         let now = clock.now()
         let refreshBefore = now.milliseconds - Int64(windowRefresh.components.seconds * 1000)
         guard try await database.pool.read({ db in try Self.hasWork(db, refreshBefore: refreshBefore) }) else { return StepResult() }
-        return try await database.pool.write { db in
+        let started = TroveMetrics.now()
+        let result = try await database.pool.write { db in
             let ledgerID = try SegmentChangeOutbox.lastLedgerID(db)
             let result = try self.work(now: now, refreshBefore: refreshBefore, db: db)
             if result.entered + result.exited > 0 { try SegmentChangeOutbox.enqueue(db, after: ledgerID, now: now) }
             return result
         }
+        if result.didWork {
+            let kind = !result.built.isEmpty ? "build" : !result.refreshed.isEmpty ? "refresh" : "touched"
+            TroveMetrics.segmentEvaluation(kind: kind, nanoseconds: TroveMetrics.now() - started)
+        }
+        return result
     }
 
     /// The step's work, in the caller's write transaction.
