@@ -29,6 +29,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Days export files are kept.")
     var exportRetentionDays: Int = 7
 
+    @Option(help: "Least severe log level written: trace, debug, info (one line per request), notice, warning, error (default info, or TROVE_LOG_LEVEL).")
+    var logLevel: String?
+
     @Flag(help: "Let webhooks and Customer.io calls go to http URLs and loopback or private addresses (tests, local development).")
     var allowInsecureWebhooks = false
 
@@ -39,7 +42,11 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("TROVE_PORT must be a port number")
         }
         var logger = Logger(label: "trove")
-        logger.logLevel = .info
+        let level = logLevel ?? env["TROVE_LOG_LEVEL"] ?? "info"
+        guard let parsed = Logger.Level(rawValue: level) else {
+            throw ValidationError("--log-level: \"\(level)\" is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        logger.logLevel = parsed
         guard exportRetentionDays >= 1 else { throw ValidationError("--export-retention-days must be at least 1") }
         let database = try db.open(durability: durability)
         let exports = ExportSettings(

@@ -127,6 +127,11 @@ public actor CustomerIODeliverer {
     }
 
     /// Sends due calls until none is due or in flight (tests, the CLI).
+    /// Waits until no call is in flight (a graceful stop); returns at once if the caller is cancelled.
+    public func finishInFlight() async {
+        while !inFlightRows.isEmpty, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+
     public func drain() async throws {
         while true {
             // Idle before the read began: no send could finish during it, so it saw everything.

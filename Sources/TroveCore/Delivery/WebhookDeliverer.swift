@@ -79,6 +79,12 @@ public actor WebhookDeliverer {
         }
     }
 
+    /// Waits until no attempt is in flight (a graceful stop: none is cut off and counted as a failure; each
+    /// ends within the request timeout). Returns at once if the caller is cancelled.
+    public func finishInFlight() async {
+        while !inFlight.values.allSatisfy(\.isEmpty), !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+
     func attempt(_ d: Due) async {
         defer {
             settled.settle(d.id)

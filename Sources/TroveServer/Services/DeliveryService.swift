@@ -31,6 +31,10 @@ struct DeliveryService: Service {
                 }
             }
         }
+        // Stopping: let the sends in flight finish (each within its timeout) rather than cut them off and
+        // record them as failures; nothing new starts.
+        await webhooks.finishInFlight()
+        await customerIO.finishInFlight()
         try await client.shutdown()
     }
 }
