@@ -32,6 +32,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Least severe log level written: trace, debug, info (one line per request), notice, warning, error (default info, or TROVE_LOG_LEVEL).")
     var logLevel: String?
 
+    @Option(help: "Log lines as text or json (default text, or TROVE_LOG_FORMAT).")
+    var logFormat: String?
+
     @Flag(help: "Let webhooks and Customer.io calls go to http URLs and loopback or private addresses (tests, local development).")
     var allowInsecureWebhooks = false
 
@@ -41,6 +44,11 @@ struct Serve: AsyncParsableCommand {
         guard let port = port ?? Int(env["TROVE_PORT"] ?? "8080") else {
             throw ValidationError("TROVE_PORT must be a port number")
         }
+        let formatName = logFormat ?? env["TROVE_LOG_FORMAT"] ?? "text"
+        guard let format = LogSink.Format(rawValue: formatName) else { throw ValidationError("--log-format: text or json, not \"\(formatName)\"") }
+        let sink = LogSink(format: format)
+        LoggingSystem.bootstrap { sink.handler(label: $0) }
+        defer { sink.flush() }
         var logger = Logger(label: "trove")
         let level = logLevel ?? env["TROVE_LOG_LEVEL"] ?? "info"
         guard let parsed = Logger.Level(rawValue: level) else {

@@ -32,12 +32,13 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     func log(_ request: Request, _ context: Context, status: Int, started: UInt64) {
         let level: Logger.Level = status >= 500 ? .error : .info
         guard context.logger.logLevel <= level else { return }
-        let ms = Double(DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
+        let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1000
+        let fraction = micros / 10 % 100
         context.logger.log(level: level, "request", metadata: [
             "method": .string(request.method.rawValue),
             "route": .string(context.endpointPath ?? "(no route)"),
             "status": .stringConvertible(status),
-            "ms": .string(String(format: "%.2f", ms)),
+            "ms": .string("\(micros / 1000).\(fraction < 10 ? "0" : "")\(fraction)"),
         ])
     }
 
