@@ -13,5 +13,6 @@ public enum TroveMigrations {
         ("0009_customerio_destination", String(decoding: PackageResources._009_customerio_destination_sql, as: UTF8.self)),
         ("0010_event_counts", String(decoding: PackageResources._010_event_counts_sql, as: UTF8.self)),
         ("0011_report_indexes", String(decoding: PackageResources._011_report_indexes_sql, as: UTF8.self)),
+        ("0012_admin_sessions", String(decoding: PackageResources._012_admin_sessions_sql, as: UTF8.self)),
     ]
 }

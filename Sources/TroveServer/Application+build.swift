@@ -40,6 +40,7 @@ public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> 
     WebhookController(services: services).addRoutes(to: router)
     CustomerIODestinationController(services: services).addRoutes(to: router)
     ReportController(services: services).addRoutes(to: router)
+    AdminController(services: services).addRoutes(to: router)
     return router
 }
 

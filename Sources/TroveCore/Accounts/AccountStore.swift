@@ -95,6 +95,8 @@ public struct AccountStore: Sendable {
                     Data(SecretHash.digest(c.trackAPIKey)), now.milliseconds, name,
                 ])
             if db.changesCount == 0 { throw AccountError.notFound(name) }
+            // New credentials end the admin sessions the old secret opened.
+            try db.execute(sql: "DELETE FROM admin_sessions WHERE account_id = (SELECT id FROM accounts WHERE name = ?)", arguments: [name])
         }
         cache.clear()
         return c

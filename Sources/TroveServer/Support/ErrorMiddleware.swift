@@ -46,29 +46,33 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static func response(for error: any Error, family: APIFamily, logger: Logger) -> Response {
-        let (status, message, headers): (HTTPResponse.Status, String, HTTPFields) =
-            switch error {
-            case let e as IngestError:
-                (HTTPResponse.Status(code: e.status), e.description, e.status == 503 ? [.retryAfter: "1"] : [:])
-            case let e as ReadError:
-                switch e {
-                case .notFound(let m): (.notFound, m, [:])
-                case .invalid(let m): (.unprocessableContent, m, [:])
-                }
-            case let e as SegmentError: (HTTPResponse.Status(code: e.status), e.description, [:])
-            case let e as ExportError: (HTTPResponse.Status(code: e.status), e.description, [:])
-            case let e as SignatureError: (.forbidden, e.description, [:])
-            case let e as WebhookError: (HTTPResponse.Status(code: e.status), e.description, [:])
-            case let e as DestinationError: (HTTPResponse.Status(code: e.status), e.description, [:])
-            case let e as AuthenticationError: (family == .chameleon ? .forbidden : .unauthorized, e.description, [:])
-            case let e as any HTTPResponseError:
-                (e.status, e.status == .notFound ? "no such route" : e.status.reasonPhrase, [:])
-            default:
-                (.serviceUnavailable, "temporarily unavailable; retry shortly", [.retryAfter: "1"])
-            }
+        let (status, message, headers) = describe(error, family: family)
         // Customer.io's Track API answers every request it cannot take with 400.
         let shown = family == .trackAPI && status == .unprocessableContent ? .badRequest : status
         if status.code >= 500 { logger.error("request failed: \(error)") }
         return Response.json(bytes: JSONWriter.bytes(family.body(status: shown.code, message: message)), status: shown, headers: headers)
+    }
+
+    /// Every error's status and message, in one place (the APIs' JSON and the admin UI's pages).
+    static func describe(_ error: any Error, family: APIFamily = .chameleon) -> (HTTPResponse.Status, String, HTTPFields) {
+        switch error {
+        case let e as IngestError:
+            (HTTPResponse.Status(code: e.status), e.description, e.status == 503 ? [.retryAfter: "1"] : [:])
+        case let e as ReadError:
+            switch e {
+            case .notFound(let m): (.notFound, m, [:])
+            case .invalid(let m): (.unprocessableContent, m, [:])
+            }
+        case let e as SegmentError: (HTTPResponse.Status(code: e.status), e.description, [:])
+        case let e as ExportError: (HTTPResponse.Status(code: e.status), e.description, [:])
+        case let e as SignatureError: (.forbidden, e.description, [:])
+        case let e as WebhookError: (HTTPResponse.Status(code: e.status), e.description, [:])
+        case let e as DestinationError: (HTTPResponse.Status(code: e.status), e.description, [:])
+        case let e as AuthenticationError: (family == .chameleon ? .forbidden : .unauthorized, e.description, [:])
+        case let e as any HTTPResponseError:
+            (e.status, e.status == .notFound ? "no such route" : e.status.reasonPhrase, [:])
+        default:
+            (.serviceUnavailable, "temporarily unavailable; retry shortly", [.retryAfter: "1"])
+        }
     }
 }

@@ -54,6 +54,12 @@ extension Parameters {
         guard let text = get(name), let id = PublicID.decode(text) else { throw SegmentError.notFound("no segment with id \(get(name) ?? "")") }
         return id
     }
+
+    /// Any public id from the path (24-hex or integer).
+    func publicID(_ name: String) throws -> Int64 {
+        guard let text = get(name), let id = PublicID.decode(text) else { throw ReadError.notFound("no \(name) with id \(get(name) ?? "")") }
+        return id
+    }
 }
 
 extension RequestContext {

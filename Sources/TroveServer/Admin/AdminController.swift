@@ -1,0 +1,139 @@
+import Hummingbird
+import Logging
+import TroveCore
+
+/// The admin web UI under `/admin` (SPEC §11). Signing in with the account secret opens a session held in
+/// an HttpOnly, SameSite=Strict cookie (`Secure` when the public URL is https); every POST carries the
+/// session's CSRF token and, when the browser sends one, a same-origin `Origin`. Pages are rendered by
+/// `AdminPages` from the same core operations the APIs use.
+struct AdminController<Context: RequestContext> {
+    let services: TroveServices
+    let sessions: AdminSessions
+    let pages: AdminPages
+    let secureCookies: Bool
+
+    static var cookieName: String { "trove_admin" }
+
+    init(services: TroveServices) {
+        self.services = services
+        self.sessions = AdminSessions(database: services.database, accounts: services.accounts, clock: services.clock)
+        self.pages = AdminPages(services: services)
+        self.secureCookies = services.exports.settings.publicURL.lowercased().hasPrefix("https://")
+    }
+
+    func cookie(_ value: String, maxAge: Int64) -> String {
+        "\(Self.cookieName)=\(value); Path=/admin; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (secureCookies ? "; Secure" : "")
+    }
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("/admin/login") { _, _ in
+            HTML.response(AdminPages.login(flash: nil))
+        }
+        router.post("/admin/login") { request, context in
+            let fields = HTML.formFields(Array(try await request.body.collect(upTo: 64 * 1024).readableBytesView))
+            guard sameOrigin(request), let secret = fields["account_secret"]?.trimmingCharacters(in: .whitespaces), !secret.isEmpty,
+                  let (token, _) = try sessions.signIn(accountSecret: secret)
+            else {
+                context.logger.info("admin sign-in refused")
+                return HTML.response(AdminPages.login(flash: "That is not an account secret this Trove knows."), status: .unauthorized)
+            }
+            return HTML.redirect("/admin", cookie: cookie(token, maxAge: AdminSessions.lifetime / 1000))
+        }
+        router.post("/admin/logout") { request, context in
+            try await guarded(request, context, post: true) { _, _ in
+                if let token = request.cookies[Self.cookieName]?.value { try sessions.signOut(token: token) }
+                return HTML.redirect("/admin/login", cookie: cookie("", maxAge: 0))
+            }
+        }
+
+        get(router, "/admin") { s, request, _ in try pages.overview(s) }
+        get(router, "/admin/data") { s, request, _ in try pages.data(s) }
+        get(router, "/admin/segments") { s, request, _ in try pages.segments(s) }
+        get(router, "/admin/segments/new") { s, request, _ in try pages.segmentEditor(s, id: nil, fields: [:], result: nil) }
+        get(router, "/admin/segments/:id") { s, request, context in
+            try pages.segment(s, id: try context.parameters.segmentID(), explainUID: request.uri.queryParameters["uid"].map(String.init))
+        }
+        get(router, "/admin/segments/:id/edit") { s, request, context in
+            try pages.segmentEditor(s, id: try context.parameters.segmentID(), fields: [:], result: nil)
+        }
+        post(router, "/admin/segments") { s, fields, _ in try pages.saveSegment(s, id: nil, fields: fields) }
+        post(router, "/admin/segments/:id") { s, fields, context in try pages.saveSegment(s, id: try context.parameters.segmentID(), fields: fields) }
+        post(router, "/admin/segments/:id/delete") { s, _, context in
+            try services.segments.delete(account: s.account, id: try context.parameters.segmentID())
+            return HTML.redirect("/admin/segments")
+        }
+        get(router, "/admin/exports") { s, request, _ in try pages.exports(s, flash: nil, segment: request.uri.queryParameters["segment"].map(String.init)) }
+        post(router, "/admin/exports") { s, fields, _ in try pages.createExport(s, fields: fields) }
+        get(router, "/admin/delivery") { s, _, _ in try pages.delivery(s, flash: nil) }
+        post(router, "/admin/webhooks/:endpoint/deliveries/:delivery/retry") { s, _, context in
+            let endpoint = try context.parameters.publicID("endpoint"), delivery = try context.parameters.publicID("delivery")
+            _ = try services.webhooks.retry(account: s.account, endpoint: endpoint, delivery: delivery)
+            return try pages.delivery(s, flash: ("Delivery queued to be sent again now.", false))
+        }
+        post(router, "/admin/customerio/deliveries/:delivery/retry") { s, _, context in
+            _ = try services.customerIODestination.retry(account: s.account, delivery: try context.parameters.publicID("delivery"))
+            return try pages.delivery(s, flash: ("Call queued to be made again now.", false))
+        }
+        get(router, "/admin/reports") { s, request, _ in
+            try await pages.reports(s, query: request.uri.queryParameters.reduce(into: [String: String]()) { $0[String($1.key)] = String($1.value) })
+        }
+    }
+
+    typealias GetPage = @Sendable (AdminSessions.Session, Request, Context) async throws -> String
+    typealias PostAction = @Sendable (AdminSessions.Session, [String: String], Context) async throws -> Any
+
+    func get(_ router: Router<Context>, _ path: RouterPath, _ page: @escaping GetPage) {
+        router.get(path) { request, context in
+            try await guarded(request, context, post: false) { session, _ in HTML.response(try await page(session, request, context)) }
+        }
+    }
+
+    /// A form post: its action returns either a page (String) or a Response (a redirect).
+    func post(_ router: Router<Context>, _ path: RouterPath, _ action: @escaping PostAction) {
+        router.post(path) { request, context in
+            try await guarded(request, context, post: true) { session, fields in
+                let result = try await action(session, fields, context)
+                if let response = result as? Response { return response }
+                return HTML.response(result as? String ?? "")
+            }
+        }
+    }
+
+    /// Runs `body` for a signed-in session (and, for a POST, a matching CSRF token and origin); otherwise
+    /// sends the browser to sign in. A refusal from the core is shown as a page, never as a 5xx.
+    func guarded(_ request: Request, _ context: Context, post: Bool,
+                 _ body: (AdminSessions.Session, [String: String]) async throws -> Response) async throws -> Response {
+        guard let token = request.cookies[Self.cookieName]?.value, let session = try sessions.session(token: token) else {
+            return post ? HTML.response(AdminPages.login(flash: "Your session has ended; sign in again."), status: .forbidden) : HTML.redirect("/admin/login")
+        }
+        var fields: [String: String] = [:]
+        if post {
+            fields = HTML.formFields(Array(try await request.body.collect(upTo: 1 << 20).readableBytesView))
+            guard sameOrigin(request), AdminSessions.csrfMatches(fields["csrf"], session) else {
+                context.logger.warning("admin form refused: CSRF token or origin mismatch")
+                return HTML.response(
+                    HTML.page(title: "Refused", active: nil, account: session.accountName, csrf: session.csrfToken,
+                              "<p>This form did not come from this page (its security token does not match). Go back, reload, and try again.</p>"),
+                    status: .forbidden)
+            }
+        }
+        do {
+            return try await body(session, fields)
+        } catch {
+            let (status, message) = AdminPages.describe(error)
+            if status >= 500 { context.logger.error("admin page failed: \(error)") }
+            return HTML.response(
+                HTML.page(title: status == 404 ? "Not found" : "Cannot do that", active: nil, account: session.accountName,
+                          flash: (message, true), csrf: session.csrfToken, "<p><a href=\"/admin\">Back to the overview</a></p>"),
+                status: HTTPResponse.Status(code: status))
+        }
+    }
+
+    /// A browser's `Origin` on a form post, when present, names this host.
+    func sameOrigin(_ request: Request) -> Bool {
+        guard let origin = request.headers[.origin], origin != "null" else { return request.headers[.origin] == nil }
+        guard let host = request.head.authority else { return false }
+        let bare = origin.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? ""
+        return bare == host
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Hummingbird
+import TroveCore
+
+/// Exports (create, status, download) and data out (webhook endpoints and the Customer.io destination:
+/// recent deliveries, failures, retry).
+extension AdminPages {
+    func exports(_ s: Session, flash: (String, Bool)?, segment: String? = nil) throws -> String {
+        let segments = try services.segments.list(account: s.account)
+        var form = HTML.select("segment", label: "Profiles", options: [("", "everyone")] + segments.map { (PublicID.encode($0.id), "segment: \($0.name)") },
+                               selected: segment ?? "")
+        form += HTML.input("attributes", label: "Attribute columns (comma-separated)", placeholder: "plan, upsell_readiness_score, company.employees")
+        form += "<label>Or a Customer.io filter as JSON (used instead of the segment)<textarea name=\"filters\" spellcheck=\"false\" style=\"min-height:4rem\"></textarea></label>"
+        form += "<div><button type=\"submit\">Export to CSV</button></div>"
+        var body = "<div class=\"box\">" + HTML.form(action: "/admin/exports", csrf: s.csrfToken, class: "stack", form) + "</div><h2>Exports</h2>"
+        let list = try services.exports.list(account: s.account)
+        body += HTML.table(["#", "Type", "Description", "Status", "Rows", "Created", "Finished", "File"], try list.map { e in
+            let status: String
+            switch e.status {
+            case .done: status = "<span class=\"good\">done</span>"
+            case .failed: status = "<span class=\"bad\" title=\"\(HTML.esc(e.error ?? ""))\">failed</span>: \(HTML.esc(e.error ?? ""))"
+            case .pending: status = "running (attempt \(e.attempts))"
+            }
+            var file = "–"
+            if e.status == .done {
+                file = e.removedAt == nil
+                    ? "<a href=\"\(HTML.esc(try services.exports.downloadURL(account: s.account, id: e.id)))\">download</a> (\(HTML.number(e.fileBytes ?? 0)) bytes)"
+                    : "expired"
+            }
+            return [String(e.id), HTML.esc(e.type), HTML.esc(e.description), status, HTML.number(e.total), HTML.time(.string(e.createdAt.iso8601)),
+                    e.finishedAt.map { HTML.time(.string($0.iso8601)) } ?? "–", file]
+        }, numeric: [0, 4], empty: "No exports yet.")
+        return page(s, "Exports", active: "/admin/exports", flash: flash, body)
+    }
+
+    func createExport(_ s: Session, fields: [String: String]) throws -> Any {
+        var members: [JSONMember] = []
+        if let text = fields["filters"]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
+            guard let filter = try? JSONParser.parse(Array(text.utf8)) else { return try exports(s, flash: ("filters: not valid JSON", true)) }
+            members.append(JSONMember("filters", filter))
+        } else if let segment = fields["segment"], !segment.isEmpty, let id = PublicID.decode(segment) {
+            members.append(JSONMember("filters", .object([JSONMember("segment", .object([JSONMember("id", .int(id))]))])))
+        }
+        let attributes = (fields["attributes"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if !attributes.isEmpty { members.append(JSONMember("attributes", .array(attributes.map(JSON.string)))) }
+        do {
+            let export = try services.exports.createCustomers(account: s.account, body: .object(members))
+            return try exports(s, flash: ("Export \(export.id) queued; it appears below when done (reload).", false))
+        } catch {
+            return try exports(s, flash: (Self.describe(error).1, true))
+        }
+    }
+
+    func delivery(_ s: Session, flash: (String, Bool)?) throws -> String {
+        var body = "<h2>Webhook endpoints</h2>"
+        let endpoints = try services.webhooks.list(account: s.account)["webhooks"]?.arrayValue ?? []
+        if endpoints.isEmpty { body += "<p class=\"muted\">No endpoints. Create one with <code>POST /v3/edit/webhooks</code>.</p>" }
+        for endpoint in endpoints {
+            let id = endpoint["id"]?.stringValue ?? ""
+            let state = HTML.text(endpoint["last_item_state"])
+            body += "<div class=\"box\"><b>\(HTML.esc(HTML.text(endpoint["name"])))</b> <code>\(HTML.esc(HTML.text(endpoint["uid"])))</code>"
+            body += " · \(endpoint["enabled"] == .bool(true) ? "enabled" : "<span class=\"bad\">disabled</span>")"
+            body += " · topics: \(HTML.esc((endpoint["topics"]?.arrayValue ?? []).map { HTML.text($0) }.joined(separator: ", ")))"
+            body += " · last: <span class=\"\(state == "delivered" ? "good" : state == "–" ? "muted" : "bad")\">\(HTML.esc(state))</span>"
+            if case .string(let error)? = endpoint["last_item_error"] { body += " <span class=\"muted\">(\(HTML.esc(error)))</span>" }
+            let deliveries = (try services.webhooks.deliveries(account: s.account, endpoint: PublicID.decode(id) ?? 0, limit: 20))["deliveries"]?.arrayValue ?? []
+            body += "<h2>Recent deliveries</h2>" + HTML.table(["Kind", "State", "Attempts", "Next attempt", "Last status", "Last error", ""], deliveries.map { d in
+                [HTML.esc(HTML.text(d["kind"])), Self.stateCell(d["state"]), String(d["attempts"]?.intValue ?? 0), HTML.time(d["next_attempt_at"]),
+                 HTML.text(d["last_status"]), HTML.esc(HTML.text(d["last_error"])),
+                 d["state"] == "delivered" ? "" : HTML.form(action: "/admin/webhooks/\(id)/deliveries/\(HTML.text(d["id"]))/retry", csrf: s.csrfToken,
+                                                         "<button class=\"plain\" type=\"submit\">Retry now</button>")]
+            }, numeric: [2], empty: "Nothing sent yet.") + "</div>"
+        }
+        body += "<h2>Customer.io destination</h2>"
+        do {
+            let destination = try services.customerIODestination.show(account: s.account)["integration"] ?? .null
+            let counts = destination["deliveries"] ?? .null
+            body += "<div class=\"cards\">" + Self.card("site id", HTML.text(destination["site_id"])) + Self.card("API key", HTML.text(destination["api_key_hint"]))
+            body += Self.card("region", HTML.text(destination["region"])) + Self.card("identify by", HTML.text(destination["identify_by"]))
+            body += Self.card("pending", HTML.number(counts["pending"]?.intValue ?? 0)) + Self.card("delivered", HTML.number(counts["delivered"]?.intValue ?? 0))
+            body += Self.card("failed", HTML.number(counts["failed"]?.intValue ?? 0)) + "</div><h2>Recent calls</h2>"
+            let calls = try services.customerIODestination.deliveries(account: s.account, state: nil, limit: 30)["deliveries"]?.arrayValue ?? []
+            body += HTML.table(["Kind", "Person", "State", "Attempts", "Next attempt", "Last status", "Last error", ""], calls.map { d in
+                [HTML.esc(HTML.text(d["kind"])), HTML.esc(HTML.text(d["identifier"])), Self.stateCell(d["state"]), String(d["attempts"]?.intValue ?? 0),
+                 HTML.time(d["next_attempt_at"]), HTML.text(d["last_status"]), HTML.esc(HTML.text(d["last_error"])),
+                 d["state"] == "delivered" ? "" : HTML.form(action: "/admin/customerio/deliveries/\(HTML.text(d["id"]))/retry", csrf: s.csrfToken,
+                                                         "<button class=\"plain\" type=\"submit\">Retry now</button>")]
+            }, numeric: [3], empty: "Nothing sent yet.")
+        } catch DestinationError.notFound(_) {
+            body += "<p class=\"muted\">Not set up. Configure it with <code>PUT /v3/edit/integrations/customerio</code>.</p>"
+        }
+        return page(s, "Webhooks & Customer.io", active: "/admin/delivery", flash: flash, body)
+    }
+
+    static func stateCell(_ state: JSON?) -> String {
+        let text = HTML.text(state)
+        return "<span class=\"\(text == "delivered" ? "good" : text == "failed" ? "bad" : "muted")\">\(HTML.esc(text))</span>"
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Hummingbird
+import TroveCore
+
+/// Reports with charts (SPEC §11): events per day or hour, a funnel, Customer.io message activity. Each
+/// has its own GET form, so a report is a link that can be shared.
+extension AdminPages {
+    func reports(_ s: Session, query: [String: String]) async throws -> String {
+        var body = "<h2>Events</h2><div class=\"box\"><form method=\"get\" action=\"/admin/reports\">"
+        body += HTML.input("names", label: "Event names (comma-separated; empty: all)", value: query["names"] ?? "")
+        body += HTML.input("from", label: "From", value: query["from"] ?? "", type: "date")
+        body += HTML.input("to", label: "To", value: query["to"] ?? "", type: "date")
+        body += HTML.select("interval", label: "By", options: [("day", "day"), ("hour", "hour")], selected: query["interval"] ?? "day")
+        body += "<button type=\"submit\">Show</button></form>"
+        do {
+            let report = services.eventReport
+            var q: [String: String] = [:]
+            for key in ["names", "from", "to", "interval"] { q[key] = query[key] }
+            let result = try report.run(account: s.account, try report.request(q))
+            body += Self.eventChart(result, top: 8)
+            let series = (result["series"]?.arrayValue ?? []).sorted { ($0["total"]?.intValue ?? 0) > ($1["total"]?.intValue ?? 0) }
+            body += HTML.table(["Event", "Total"], series.map { [HTML.esc(HTML.text($0["name"])), HTML.number($0["total"]?.intValue ?? 0)] }, numeric: [1])
+        } catch {
+            body += "<div class=\"flash bad\">\(HTML.esc(Self.describe(error).1))</div>"
+        }
+        body += "</div>"
+
+        body += "<h2 id=\"funnel\">Funnel</h2><div class=\"box\"><form method=\"get\" action=\"/admin/reports#funnel\">"
+        body += HTML.input("steps", label: "Steps, in order (comma-separated event names)", value: query["steps"] ?? "",
+                           placeholder: "Started Tour (Chameleon), Completed Tour (Chameleon)")
+        body += HTML.input("group_by", label: "Group by event property", value: query["group_by"] ?? "", placeholder: "tour_id")
+        body += HTML.input("within", label: "Within days", value: query["within"] ?? "7", type: "number")
+        body += HTML.input("ffrom", label: "From", value: query["ffrom"] ?? "", type: "date")
+        body += HTML.input("fto", label: "To", value: query["fto"] ?? "", type: "date")
+        body += "<button type=\"submit\">Show</button></form>"
+        if let steps = query["steps"], !steps.isEmpty {
+            do {
+                let report = services.funnelReport
+                var q = ["steps": steps, "limit": "20"]
+                q["group_by"] = query["group_by"]
+                q["within"] = query["within"]
+                q["from"] = query["ffrom"]
+                q["to"] = query["fto"]
+                let result = try await report.run(account: s.account, try report.request(q))
+                let total = result["total"] ?? .null
+                body += SVGChart.bars((total["steps"]?.arrayValue ?? []).map { step in
+                    (HTML.text(step["name"]), Double(step["profiles"]?.intValue ?? 0), HTML.percent(step["conversion"]))
+                })
+                let names = (result["steps"]?.arrayValue ?? []).map { HTML.esc(HTML.text($0["name"])) }
+                var rows: [[String]] = [["<b>all</b>"] + Self.funnelCells(total)]
+                for group in result["groups"]?.arrayValue ?? [] { rows.append([HTML.esc(HTML.text(group["value"]))] + Self.funnelCells(group)) }
+                body += HTML.table([query["group_by"].flatMap { $0.isEmpty ? nil : $0 } ?? "Group"] + names + ["Conversion"], rows,
+                                   numeric: Set(1...(names.count + 1)))
+                if let hidden = result["groups_not_shown"]?.intValue, hidden > 0 { body += "<p class=\"muted\">\(hidden) smaller groups not shown.</p>" }
+            } catch {
+                body += "<div class=\"flash bad\">\(HTML.esc(Self.describe(error).1))</div>"
+            }
+        }
+        body += "</div>"
+
+        body += "<h2 id=\"messages\">Customer.io messages</h2><div class=\"box\"><form method=\"get\" action=\"/admin/reports#messages\">"
+        body += HTML.input("campaign_id", label: "Campaign id", value: query["campaign_id"] ?? "", type: "number")
+        body += "<button type=\"submit\">Show</button></form>"
+        if let campaign = query["campaign_id"], !campaign.isEmpty {
+            do {
+                let result = try services.messageReport.run(account: s.account, query: ["campaign_id": campaign])
+                body += HTML.table(["Metric", "Events", "People"], (result["metrics"]?.arrayValue ?? []).map { m in
+                    [HTML.esc(HTML.text(m["metric"])), HTML.number(m["events"]?.intValue ?? 0), HTML.number(m["people"]?.intValue ?? 0)]
+                }, numeric: [1, 2], empty: "No activity reported for this campaign.")
+                if case .object(let rates)? = result["rates"] {
+                    body += "<div class=\"cards\" style=\"margin-top:.75rem\">" + rates.map { Self.card($0.key.replacingOccurrences(of: "_", with: " "), HTML.percent($0.value)) }.joined() + "</div>"
+                }
+            } catch {
+                body += "<div class=\"flash bad\">\(HTML.esc(Self.describe(error).1))</div>"
+            }
+        }
+        body += "</div>"
+        return page(s, "Reports", active: "/admin/reports", body)
+    }
+
+    static func funnelCells(_ group: JSON) -> [String] {
+        (group["steps"]?.arrayValue ?? []).map { HTML.number($0["profiles"]?.intValue ?? 0) } + [HTML.percent(group["conversion"])]
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Hummingbird
+import TroveCore
+
+/// The admin UI's pages, each rendered from the core operations the APIs use (the same JSON, shown as
+/// tables and charts). Segments, exports, delivery and reports live in the extensions beside this file.
+struct AdminPages: Sendable {
+    let services: TroveServices
+
+    typealias Session = AdminSessions.Session
+
+    static func describe(_ error: any Error) -> (Int, String) {
+        let (status, message, _) = ErrorMiddleware<BasicRequestContext>.describe(error)
+        return (status.code, message)
+    }
+
+    static func login(flash: String?) -> String {
+        HTML.page(
+            title: "Sign in", active: nil, account: nil, flash: flash.map { ($0, true) },
+            """
+            <div class="box" style="max-width:28rem"><form method="post" action="/admin/login" class="stack">
+            <label>Account secret<input type="password" name="account_secret" autocomplete="current-password" required autofocus></label>
+            <button type="submit">Sign in</button></form>
+            <p class="muted">The account secret was printed when the account was created (<code>trove accounts rotate NAME</code> makes a new one).</p></div>
+            """)
+    }
+
+    func page(_ s: Session, _ title: String, active: String, flash: (String, Bool)? = nil, _ body: String) -> String {
+        HTML.page(title: title, active: active, account: s.accountName, flash: flash.map { ($0.0, $0.1) }, csrf: s.csrfToken, body)
+    }
+
+    static func card(_ label: String, _ value: String) -> String {
+        "<div class=\"card\"><div class=\"v\">\(HTML.esc(value))</div><div class=\"k\">\(HTML.esc(label))</div></div>"
+    }
+
+    /// Overview: headline counts, the backlog, events per day for the busiest names.
+    func overview(_ s: Session) throws -> String {
+        let o = try AccountOverview.read(services.database, account: s.account)
+        let backlog = try TroveMetrics.backlog(services.database, now: services.clock.now())
+        var body = "<div class=\"cards\">"
+        body += Self.card("profiles", HTML.number(o.profiles)) + Self.card("companies", HTML.number(o.companies))
+        body += Self.card("events", HTML.number(o.events)) + Self.card("event names", HTML.number(o.eventNames))
+        body += Self.card("segments", HTML.number(o.segments)) + Self.card("warnings", HTML.number(o.warnings))
+        body += Self.card("membership lag", String(format: "%.1f s", backlog.membershipLagSeconds))
+        body += Self.card("pending deliveries", HTML.number((backlog.outboxDepth["webhook"] ?? 0) + (backlog.outboxDepth["customerio"] ?? 0)))
+        body += "</div><h2>Events per day, last 30 days</h2><div class=\"box\">"
+        let report = services.eventReport
+        let result = try report.run(account: s.account, try report.request(["interval": "day"]))
+        body += Self.eventChart(result, top: 6) + "</div>"
+        return page(s, "Overview", active: "/admin", body)
+    }
+
+    /// The busiest `top` series of an events report as lines, the rest summed as "other".
+    static func eventChart(_ report: JSON, top: Int) -> String {
+        let series = (report["series"]?.arrayValue ?? []).map { s in
+            (name: s["name"]?.stringValue ?? "", values: (s["points"]?.arrayValue ?? []).map { Double($0["count"]?.intValue ?? 0) },
+             total: s["total"]?.intValue ?? 0)
+        }.sorted { $0.total > $1.total }
+        let labels = (report["series"]?.arrayValue?.first?["points"]?.arrayValue ?? []).map { String(($0["at"]?.stringValue ?? "").prefix(10).dropFirst(5)) }
+        guard !series.isEmpty, series.contains(where: { $0.total > 0 }) else { return "<p class=\"muted\">No events in this range.</p>" }
+        var shown = series.prefix(top).map { (name: $0.name, values: $0.values) }
+        if series.count > top {
+            let rest = series.dropFirst(top)
+            shown.append((name: "other (\(rest.count) names)", values: (0..<labels.count).map { i in rest.reduce(0) { $0 + ($1.values.count > i ? $1.values[i] : 0) } }))
+        }
+        return SVGChart.lines(shown, labels: labels)
+    }
+
+    /// Data management (SPEC §4): the catalog of event names and properties, and the warnings.
+    func data(_ s: Session) throws -> String {
+        var body = "<h2>Event names</h2>"
+        let names = try services.catalog.eventNames(account: s.account)["event_names"]?.arrayValue ?? []
+        body += HTML.table(["Name", "uid", "Events", "Last seen"], names.map { n in
+            [HTML.esc(HTML.text(n["name"])), "<code>\(HTML.esc(HTML.text(n["uid"])))</code>", HTML.number(n["count"]?.intValue ?? 0), HTML.time(n["last_seen_at"])]
+        }, numeric: [2], empty: "No events yet.")
+        for model in [Model.profile, .company, .event] {
+            body += "<h2>\(model.rawValue.capitalized) properties</h2>"
+            let props = try services.catalog.properties(account: s.account, model: model)["properties"]?.arrayValue ?? []
+            body += HTML.table(["Property", "Name as sent", "Types", "Examples", "Last seen"], props.map { p in
+                ["<code>\(HTML.esc(HTML.text(p["prop"])))</code>", HTML.esc(HTML.text(p["name"])),
+                 HTML.esc((p["types"]?.arrayValue ?? []).map { HTML.text($0) }.joined(separator: ", ")),
+                 HTML.esc((p["values"]?.arrayValue ?? []).prefix(3).map { HTML.text($0) }.joined(separator: " · ")), HTML.time(p["last_seen_at"])]
+            }, empty: "No \(model.rawValue) properties yet.")
+        }
+        body += "<h2>Warnings</h2><p class=\"muted\">What normalization changed or dropped (SPEC §4), per property and kind.</p>"
+        let warnings = try services.catalog.warnings(account: s.account, model: nil)["warnings"]?.arrayValue ?? []
+        body += HTML.table(["Kind", "Model", "Property", "Count", "Last", "Example", "Detail"], warnings.map { w in
+            ["<span class=\"bad\">\(HTML.esc(HTML.text(w["kind"])))</span>", HTML.esc(HTML.text(w["model"])), "<code>\(HTML.esc(HTML.text(w["prop"])))</code>",
+             HTML.number(w["count"]?.intValue ?? 0), HTML.time(w["last_at"]), HTML.esc(HTML.text(w["example_uid"])), HTML.esc(HTML.text(w["detail"]))]
+        }, numeric: [3], empty: "No warnings: everything arrived as sent.")
+        return page(s, "Data", active: "/admin/data", body)
+    }
+
+    /// "3 min ago" from an ISO time.
+    func ago(_ value: JSON?) -> String {
+        guard let text = value?.stringValue, let t = Timestamp.parseISO8601(text) else { return "never" }
+        let seconds = max(0, (services.clock.now().milliseconds - t.milliseconds) / 1000)
+        switch seconds {
+        case ..<60: return "\(seconds) s ago"
+        case ..<3600: return "\(seconds / 60) min ago"
+        case ..<86_400: return "\(seconds / 3600) h ago"
+        default: return "\(seconds / 86_400) d ago"
+        }
+    }
+}
+
+extension JSON {
+    var intValue: Int64? {
+        switch self {
+        case .int(let i): return i
+        case .double(let d): return Int64(d)
+        default: return nil
+        }
+    }
+}
