@@ -51,7 +51,7 @@ struct AdminController<Context: RequestContext> {
         get(router, "/admin/segments") { s, request, _ in try pages.segments(s) }
         get(router, "/admin/segments/new") { s, request, _ in try pages.segmentEditor(s, id: nil, fields: [:], result: nil) }
         get(router, "/admin/segments/:id") { s, request, context in
-            try pages.segment(s, id: try context.parameters.segmentID(), explainUID: request.uri.queryParameters["uid"].map(String.init))
+            try pages.segment(s, id: try context.parameters.segmentID(), explainUID: Self.query(request)["uid"])
         }
         get(router, "/admin/segments/:id/edit") { s, request, context in
             try pages.segmentEditor(s, id: try context.parameters.segmentID(), fields: [:], result: nil)
@@ -62,7 +62,7 @@ struct AdminController<Context: RequestContext> {
             try services.segments.delete(account: s.account, id: try context.parameters.segmentID())
             return HTML.redirect("/admin/segments")
         }
-        get(router, "/admin/exports") { s, request, _ in try pages.exports(s, flash: nil, segment: request.uri.queryParameters["segment"].map(String.init)) }
+        get(router, "/admin/exports") { s, request, _ in try pages.exports(s, flash: nil, segment: Self.query(request)["segment"]) }
         post(router, "/admin/exports") { s, fields, _ in try pages.createExport(s, fields: fields) }
         get(router, "/admin/delivery") { s, _, _ in try pages.delivery(s, flash: nil) }
         post(router, "/admin/webhooks/:endpoint/deliveries/:delivery/retry") { s, _, context in
@@ -75,8 +75,13 @@ struct AdminController<Context: RequestContext> {
             return try pages.delivery(s, flash: ("Call queued to be made again now.", false))
         }
         get(router, "/admin/reports") { s, request, _ in
-            try await pages.reports(s, query: request.uri.queryParameters.reduce(into: [String: String]()) { $0[String($1.key)] = String($1.value) })
+            try await pages.reports(s, query: Self.query(request))
         }
+    }
+
+    /// A GET form's fields: decoded as forms encode them (`+` is a space), which URI query parsing does not do.
+    static func query(_ request: Request) -> [String: String] {
+        HTML.formFields(Array((request.uri.query ?? "").utf8))
     }
 
     typealias GetPage = @Sendable (AdminSessions.Session, Request, Context) async throws -> String

@@ -87,13 +87,13 @@ enum HTML {
         header{background:#fff;border-bottom:1px solid var(--line)}header .in{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center;max-width:1160px;margin:0 auto;padding:.6rem 1rem}
         header b{margin-right:.5rem}nav{display:flex;flex-wrap:wrap;gap:.2rem .9rem;flex:1}nav a{color:var(--muted);text-decoration:none;padding:.2rem 0}nav a.on{color:var(--fg);border-bottom:2px solid var(--accent)}
         main{max-width:1160px;margin:0 auto;padding:1rem}h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:1.6rem 0 .6rem}
-        .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:.75rem}.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:.75rem 1rem}
+        .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:.75rem}.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:.75rem 1rem}
         .card .v{font-size:1.5rem;font-weight:600}.card .k{color:var(--muted);font-size:.85rem}
         .box{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem;margin-bottom:1rem}
         .scroll{overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:8px}table{border-collapse:collapse;width:100%}
         th,td{text-align:left;padding:.45rem .7rem;border-bottom:1px solid var(--line);vertical-align:top}th{font-weight:600;font-size:.85rem;color:var(--muted);white-space:nowrap}
         td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}tr:last-child td{border-bottom:0}
-        form{display:flex;flex-wrap:wrap;gap:.6rem;align-items:flex-end}form.stack{flex-direction:column;align-items:stretch}
+        form{display:flex;flex-wrap:wrap;gap:.6rem;align-items:flex-end}form.stack{flex-direction:column;flex-wrap:nowrap;align-items:stretch}
         label{display:flex;flex-direction:column;font-size:.85rem;color:var(--muted);gap:.2rem}
         input,select,textarea{font:inherit;padding:.4rem .5rem;border:1px solid var(--line);border-radius:6px;background:#fff;color:var(--fg);min-width:0}
         textarea{width:100%;min-height:9rem;font-family:ui-monospace,monospace;font-size:.85rem}
@@ -103,7 +103,8 @@ enum HTML {
         .good{color:var(--good)}.bad{color:var(--bad)}code,pre{font-family:ui-monospace,monospace;font-size:.85rem}pre{white-space:pre-wrap;word-break:break-all;margin:0}
         svg{max-width:100%;height:auto;display:block}.legend{display:flex;flex-wrap:wrap;gap:.3rem 1rem;font-size:.85rem;margin:.4rem 0}
         .legend i{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.3rem;vertical-align:-1px}
-        .row{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:1rem}
+        .row{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(320px,100%),1fr));gap:1rem}
+        @media(max-width:640px){header .in{justify-content:space-between}nav{order:3;flex-basis:100%}main{padding:.75rem}}
         """
 
     /// The page frame: header with navigation (when signed in), a flash message, the content.

@@ -20,7 +20,7 @@ enum SVGChart {
 
     /// One line per series over shared x labels (dates), with a legend.
     static func lines(_ series: [(name: String, values: [Double])], labels: [String], height: Int = 240) -> String {
-        let width = 760, left = 56, right = 12, top = 12, bottom = 28
+        let width = 760, left = 56, right = 24, top = 12, bottom = 28
         let plotW = Double(width - left - right), plotH = Double(height - top - bottom)
         let maxValue = niceMax(series.flatMap(\.values).max() ?? 0)
         let n = max(labels.count, 1)
