@@ -62,18 +62,7 @@ public struct FunnelReport: Sendable {
             guard let n = Int(text), (1...1000).contains(n) else { throw .invalid("limit: a number of groups from 1 to 1000") }
             limit = n
         }
-        let utc = TimeZone(identifier: "UTC")!
-        var to = (Timestamp.floor(clock.now().milliseconds, units: Self.day) + 1) * Self.day
-        if let text = query["to"], !text.isEmpty {
-            guard let t = EventReport.time(text, zone: utc, endOfDay: true) else { throw .invalid("to: expected a date (YYYY-MM-DD) or a time (ISO 8601 or unix seconds)") }
-            to = t.milliseconds
-        }
-        var from = to - 30 * Self.day
-        if let text = query["from"], !text.isEmpty {
-            guard let t = EventReport.time(text, zone: utc, endOfDay: false) else { throw .invalid("from: expected a date (YYYY-MM-DD) or a time (ISO 8601 or unix seconds)") }
-            from = t.milliseconds
-        }
-        guard from < to else { throw .invalid("from: must be before to") }
+        let (from, to) = try ReportRange.utc(from: query["from"], to: query["to"], now: clock.now())
         return Request(steps: steps, groupBy: groupBy, withinDays: within, from: Timestamp(milliseconds: from), to: Timestamp(milliseconds: to), limit: limit)
     }
 

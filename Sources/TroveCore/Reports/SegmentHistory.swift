@@ -17,21 +17,9 @@ public struct SegmentHistory: Sendable {
 
     /// `from`/`to` are dates (both inclusive) or times; default the last 30 days.
     public func run(account: Int64, segment id: Int64, from: String?, to: String?) throws -> JSON {
-        let utc = TimeZone(identifier: "UTC")!
-        let now = clock.now()
-        var end = (Timestamp.floor(now.milliseconds, units: Self.day) + 1) * Self.day
-        if let to, !to.isEmpty {
-            guard let t = EventReport.time(to, zone: utc, endOfDay: true) else { throw ReadError.invalid("to: expected a date (YYYY-MM-DD) or a time") }
-            end = t.milliseconds
-        }
-        var start = end - 30 * Self.day
-        if let from, !from.isEmpty {
-            guard let t = EventReport.time(from, zone: utc, endOfDay: false) else { throw ReadError.invalid("from: expected a date (YYYY-MM-DD) or a time") }
-            start = t.milliseconds
-        }
+        var (start, end) = try ReportRange.utc(from: from, to: to, now: clock.now())
         start = Timestamp.floor(start, units: Self.day) * Self.day
         end = -Timestamp.floor(-end, units: Self.day) * Self.day  // up to a day's end
-        guard start < end else { throw ReadError.invalid("from: must be before to") }
         let days = Int((end - start) / Self.day)
         guard days <= 3_660 else { throw ReadError.invalid("from/to: at most 3,660 days") }
         return try database.pool.read { db in
