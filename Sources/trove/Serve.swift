@@ -29,6 +29,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Days export files are kept.")
     var exportRetentionDays: Int = 7
 
+    @Option(help: "Delete events older than this many days (hourly); default: keep every event.")
+    var retainEventsDays: Int?
+
     @Option(help: "Least severe log level written: trace, debug, info (one line per request), notice, warning, error (default info, or TROVE_LOG_LEVEL).")
     var logLevel: String?
 
@@ -56,6 +59,7 @@ struct Serve: AsyncParsableCommand {
         }
         logger.logLevel = parsed
         guard exportRetentionDays >= 1 else { throw ValidationError("--export-retention-days must be at least 1") }
+        if let days = retainEventsDays, days < 1 { throw ValidationError("--retain-events-days must be at least 1") }
         let database = try db.open(durability: durability)
         let exports = ExportSettings(
             directory: exportsDir ?? ExportSettings.defaultDirectory(database: database.path),
@@ -63,7 +67,7 @@ struct Serve: AsyncParsableCommand {
             retention: .seconds(Int64(exportRetentionDays) * 86_400))
         let services = TroveServices(
             database: database, clock: try clockOptions.clock(), exports: exports,
-            webhookPolicy: WebhookAddressPolicy(allowInsecure: allowInsecureWebhooks), logger: logger)
+            webhookPolicy: WebhookAddressPolicy(allowInsecure: allowInsecureWebhooks), retainEventsDays: retainEventsDays, logger: logger)
         if let credentials = try services.accounts.ensureDefaultAccount() {
             FileHandle.standardError.write(Data("Created account \"default\". Its credentials are shown once:\n".utf8))
             printJSON(credentials.json)

@@ -2,8 +2,8 @@ import Logging
 import ServiceLifecycle
 import TroveCore
 
-/// Hourly upkeep (SPEC §11): prunes delivered outbox rows past 30 days and drops report indexes no
-/// report has read for 30 days. The first round runs at start.
+/// Hourly upkeep (SPEC §11): prunes delivered outbox rows past 30 days, drops report indexes no report
+/// has read for 30 days, and with `--retain-events-days` deletes older events. The first round runs at start.
 struct UpkeepService: Service {
     let services: TroveServices
     var interval: Duration = .seconds(3600)
@@ -17,6 +17,10 @@ struct UpkeepService: Service {
                     try await OutboxRetention.prune(services.database, now: now)
                     for name in try await ReportIndex.pruneUnused(services.database, now: now) {
                         logger.info("dropped report index \(name): unused for 30 days")
+                    }
+                    if let keep = services.retainEvents {
+                        let removed = try await EventRetention.prune(services.ingestor.queue, before: now.adding(milliseconds: -keep))
+                        if removed > 0 { logger.info("deleted \(removed) events older than \(keep / 86_400_000) days") }
                     }
                     try await Task.sleep(for: interval)
                 } catch is CancellationError {

@@ -27,13 +27,16 @@ public struct TroveServices: Sendable {
     public let funnelReport: FunnelReport
     public let segmentHistory: SegmentHistory
     public let messageReport: MessageReport
+    /// `--retain-events-days`: events older than this are deleted hourly; nil keeps them.
+    public let retainEvents: Int64?
 
     /// `exports`: where export files go and the base of their links (default: beside the database,
     /// links to http://127.0.0.1:8080).
     /// `webhookPolicy`: where outgoing calls (webhooks, Customer.io) may go (`--allow-insecure-webhooks` loosens it).
     public init(database: AppDatabase, clock: TroveClock = .system, exports: ExportSettings? = nil,
-                webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy(), logger: Logger = Logger(label: "trove")) {
+                webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy(), retainEventsDays: Int? = nil, logger: Logger = Logger(label: "trove")) {
         self.database = database
+        self.retainEvents = retainEventsDays.map { Int64($0) * 86_400_000 }
         self.clock = clock
         self.accounts = AccountStore(database: database, clock: clock)
         self.ingestor = Ingestor(queue: WriteQueue(database: database, clock: clock, logger: logger))

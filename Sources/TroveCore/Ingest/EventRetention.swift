@@ -1,0 +1,37 @@
+import GRDB
+
+/// `serve --retain-events-days N` (SPEC §11): events older than N days are deleted by the hourly upkeep,
+/// in batches through the writer (so ingest interleaves), each through `WriteSession.deleteEvents` — the
+/// event counters and watermarks stay exact — and with the batch's profiles marked for a membership
+/// re-check, since a condition over all time can change when old events go. Anonymous events go too.
+public enum EventRetention {
+    public static let batch = 20_000
+
+    /// Deletes every event with a time before `cutoff`; returns how many.
+    @discardableResult
+    public static func prune(_ queue: WriteQueue, before cutoff: Timestamp) async throws -> Int {
+        var total = 0
+        while true {
+            let removed = try await queue.perform(weight: batch) { session in try session.deleteEvents(before: cutoff, limit: batch) }
+            total += removed
+            if removed < batch { return total }
+        }
+    }
+}
+
+extension WriteSession {
+    /// Up to `limit` events before `cutoff` (oldest ids first: the log is mostly in time order, so the
+    /// scan stops early), and the anonymous ones; returns how many events went.
+    func deleteEvents(before cutoff: Timestamp, limit: Int) throws -> Int {
+        let condition = "id IN (SELECT id FROM events WHERE timestamp < ? ORDER BY id LIMIT ?)"
+        let arguments: StatementArguments = [cutoff.milliseconds, limit]
+        let ids = try Int64.fetchAll(db, sql: "SELECT id FROM events WHERE timestamp < ? ORDER BY id LIMIT ?", arguments: arguments)
+        try db.execute(sql: "DELETE FROM anonymous_events WHERE timestamp < ?", arguments: [cutoff.milliseconds])
+        guard !ids.isEmpty else { return 0 }
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO membership_dirty (kind, object_id) SELECT DISTINCT ?, profile_id FROM events WHERE \(condition)",
+            arguments: [MembershipDirtyKind.profile.rawValue] + arguments)
+        try deleteEvents(where: condition, arguments: arguments)
+        return ids.count
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import GRDB
+import Testing
+@testable import TroveCore
+@testable import TroveServer
+
+/// `--retain-events-days` (SPEC §11): old events go in batches through the writer; the counters stay exact
+/// and a segment whose condition rested on the deleted events loses its member.
+@Suite struct EventRetentionTests {
+    @Test func oldEventsGoAndEverythingDerivedFollows() async throws {
+        let trove = try TestTrove()  // now: 2026-03-01T12:00:00Z
+        let key = trove.credentials.appAPIKey
+        try await trove.test { app in
+            let events: [(String, String)] = [
+                ("ann", "2026-01-02T10:00:00Z"), ("ann", "2026-01-03T10:00:00Z"), ("bob", "2026-01-04T10:00:00Z"),
+                ("bob", "2026-02-27T10:00:00Z"), ("cat", "2026-02-28T10:00:00Z"),
+            ]
+            for (uid, at) in events {
+                #expect(try await app.post(app.hook("events"), json: ["uid": .string(uid), "name": "Started Tour", "timestamp": .string(at)]).status == 200)
+            }
+            let segment = try await app.v3(.post, "/v3/edit/segments", ["name": "Ever started", "items": [["kind": "event", "value": "Started Tour"]]])
+            let id = try #require(segment.json?.at("segment.id")?.stringValue)
+            try await trove.services.membership.catchUp()
+            try await trove.services.ingestor.queue.catchUp()
+            func members() async throws -> Int64? { try await app.v3(.get, "/v3/edit/segments/\(id)", nil).json?.at("segment.member_count")?.int }
+            #expect(try await members() == 3)
+            let report = "/v1/reports/events?from=2026-01-01&to=2026-02-28&names=Started%20Tour"
+            #expect(try await app.v1(.get, report, key: key).json?["series"]?.arrayValue?.first?["total"] == 5)
+
+            // Keep 30 days: the three January events go, in batches of 2 to cross a batch boundary.
+            let cutoff = trove.services.clock.now().adding(milliseconds: -30 * 86_400_000)
+            var removed = 0
+            while true {
+                let n = try await trove.services.ingestor.queue.perform { session in try session.deleteEvents(before: cutoff, limit: 2) }
+                removed += n
+                if n < 2 { break }
+            }
+            #expect(removed == 3)
+            #expect(try await EventRetention.prune(trove.services.ingestor.queue, before: cutoff) == 0, "nothing left to delete")
+            let left = try await trove.services.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") }
+            #expect(left == 2)
+            #expect(try await app.v1(.get, report, key: key).json?["series"]?.arrayValue?.first?["total"] == 2, "the counters lost the deleted events")
+            try await trove.services.ingestor.queue.catchUp()
+            let counted = try await trove.services.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT sum(count) FROM event_counts") }
+            #expect(counted == 2)
+            try await trove.services.membership.catchUp()
+            #expect(try await members() == 2, "ann's only events were deleted: she leaves the segment")
+        }
+    }
+}
