@@ -27,6 +27,7 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -124,8 +125,11 @@ def main():
         def wait_for(condition, what, seconds=20):
             deadline = time.time() + seconds
             while time.time() < deadline:
-                if condition():
-                    return True
+                try:
+                    if condition():
+                        return True
+                except WebDriverException:  # the page was replaced while being read: look again
+                    pass
                 time.sleep(0.1)
             check(False, f"waited {seconds} s for {what}")
             return False
@@ -256,6 +260,7 @@ def main():
         shot("10-delivery")
 
         driver.find_element(By.CSS_SELECTOR, "header form button").click()
+        wait_for(lambda: driver.current_url.endswith("/admin/login"), "the sign-in page after signing out")
         driver.get(base + "/admin")
         check(driver.current_url.endswith("/admin/login"), "signed out: back to the sign-in page")
     finally:

@@ -57,22 +57,24 @@ struct AdminController<Context: RequestContext> {
             try pages.segmentEditor(s, id: try context.parameters.segmentID(), fields: [:], result: nil)
         }
         post(router, "/admin/segments") { s, fields, _ in try pages.saveSegment(s, id: nil, fields: fields) }
-        post(router, "/admin/segments/:id") { s, fields, context in try pages.saveSegment(s, id: try context.parameters.segmentID(), fields: fields) }
+        post(router, "/admin/segments/:id") { s, fields, context in
+            try pages.saveSegment(s, id: try context.parameters.segmentID(), fields: fields)
+        }
         post(router, "/admin/segments/:id/delete") { s, _, context in
             try services.segments.delete(account: s.account, id: try context.parameters.segmentID())
             return HTML.redirect("/admin/segments")
         }
         get(router, "/admin/exports") { s, request, _ in try pages.exports(s, flash: nil, segment: Self.query(request)["segment"]) }
-        post(router, "/admin/exports") { s, fields, _ in try pages.createExport(s, fields: fields) }
+        post(router, "/admin/exports") { s, fields, _ in HTML.response(try pages.createExport(s, fields: fields)) }
         get(router, "/admin/delivery") { s, _, _ in try pages.delivery(s, flash: nil) }
         post(router, "/admin/webhooks/:endpoint/deliveries/:delivery/retry") { s, _, context in
             let endpoint = try context.parameters.publicID("endpoint"), delivery = try context.parameters.publicID("delivery")
             _ = try services.webhooks.retry(account: s.account, endpoint: endpoint, delivery: delivery)
-            return try pages.delivery(s, flash: ("Delivery queued to be sent again now.", false))
+            return HTML.response(try pages.delivery(s, flash: ("Delivery queued to be sent again now.", false)))
         }
         post(router, "/admin/customerio/deliveries/:delivery/retry") { s, _, context in
             _ = try services.customerIODestination.retry(account: s.account, delivery: try context.parameters.publicID("delivery"))
-            return try pages.delivery(s, flash: ("Call queued to be made again now.", false))
+            return HTML.response(try pages.delivery(s, flash: ("Call queued to be made again now.", false)))
         }
         get(router, "/admin/reports") { s, request, _ in
             try await pages.reports(s, query: Self.query(request))
@@ -85,7 +87,7 @@ struct AdminController<Context: RequestContext> {
     }
 
     typealias GetPage = @Sendable (AdminSessions.Session, Request, Context) async throws -> String
-    typealias PostAction = @Sendable (AdminSessions.Session, [String: String], Context) async throws -> Any
+    typealias PostAction = @Sendable (AdminSessions.Session, [String: String], Context) async throws -> Response
 
     func get(_ router: Router<Context>, _ path: RouterPath, _ page: @escaping GetPage) {
         router.get(path) { request, context in
@@ -93,14 +95,10 @@ struct AdminController<Context: RequestContext> {
         }
     }
 
-    /// A form post: its action returns either a page (String) or a Response (a redirect).
+    /// A form post: a page, or a redirect after a change.
     func post(_ router: Router<Context>, _ path: RouterPath, _ action: @escaping PostAction) {
         router.post(path) { request, context in
-            try await guarded(request, context, post: true) { session, fields in
-                let result = try await action(session, fields, context)
-                if let response = result as? Response { return response }
-                return HTML.response(result as? String ?? "")
-            }
+            try await guarded(request, context, post: true) { session, fields in try await action(session, fields, context) }
         }
     }
 

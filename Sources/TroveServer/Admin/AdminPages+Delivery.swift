@@ -33,7 +33,7 @@ extension AdminPages {
         return page(s, "Exports", active: "/admin/exports", flash: flash, body)
     }
 
-    func createExport(_ s: Session, fields: [String: String]) throws -> Any {
+    func createExport(_ s: Session, fields: [String: String]) throws -> String {
         var members: [JSONMember] = []
         if let text = fields["filters"]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
             guard let filter = try? JSONParser.parse(Array(text.utf8)) else { return try exports(s, flash: ("filters: not valid JSON", true)) }

@@ -120,26 +120,27 @@ extension AdminPages {
         return page(s, id == nil ? "New segment" : "Edit segment", active: "/admin/segments", body)
     }
 
-    /// Preview or save, from the editor's fields.
-    func saveSegment(_ s: Session, id: Int64?, fields: [String: String]) throws -> Any {
+    /// Preview or save, from the editor's fields: the editor again (with the preview or the refusal), or a
+    /// redirect to the saved segment.
+    func saveSegment(_ s: Session, id: Int64?, fields: [String: String]) throws -> Response {
         let body: JSON
         do {
             body = try Self.segmentBody(fields)
         } catch let error as SegmentError {
-            return try segmentEditor(s, id: id, fields: fields, result: (nil, error.description))
+            return HTML.response(try segmentEditor(s, id: id, fields: fields, result: (nil, error.description)))
         }
         if fields["action"] == "preview" {
             do {
-                return try segmentEditor(s, id: id, fields: fields, result: (try services.queries.preview(account: s.account, body: body, editing: id), nil))
+                return HTML.response(try segmentEditor(s, id: id, fields: fields, result: (try services.queries.preview(account: s.account, body: body, editing: id), nil)))
             } catch {
-                return try segmentEditor(s, id: id, fields: fields, result: (nil, Self.describe(error).1))
+                return HTML.response(try segmentEditor(s, id: id, fields: fields, result: (nil, Self.describe(error).1)))
             }
         }
         do {
             let saved = try id.map { try services.segments.update(account: s.account, id: $0, body: body) } ?? services.segments.create(account: s.account, body: body)
             return HTML.redirect("/admin/segments/\(PublicID.encode(saved.id))")
         } catch {
-            return try segmentEditor(s, id: id, fields: fields, result: (nil, Self.describe(error).1))
+            return HTML.response(try segmentEditor(s, id: id, fields: fields, result: (nil, Self.describe(error).1)))
         }
     }
 
