@@ -61,7 +61,9 @@ import Testing
             #expect(try await app.send(.post, "/admin/segments", body: Self.form(rows + [("csrf", csrf), ("action", "save")]), headers: crossSite).status == 403)
             #expect(try trove.services.segments.list(account: 1).isEmpty, "refused forms change nothing")
 
-            let preview = try await app.send(.post, "/admin/segments", body: Self.form(rows + [("csrf", csrf), ("action", "preview")]), headers: formAndCookie)
+            var fromPublicURL = formAndCookie
+            fromPublicURL[.origin] = "http://127.0.0.1:8080"  // the public URL's origin, whatever Host the proxy sent
+            let preview = try await app.send(.post, "/admin/segments", body: Self.form(rows + [("csrf", csrf), ("action", "preview")]), headers: fromPublicURL)
             #expect(preview.status == 200)
             #expect(preview.text.contains("<div class=\"v\">1</div><div class=\"k\">would match") && preview.text.contains("Sample: ann"))
             let bad = try await app.send(.post, "/admin/segments", body: Self.form([("csrf", csrf), ("name", "X"), ("items", "[{"), ("action", "save")]), headers: formAndCookie)

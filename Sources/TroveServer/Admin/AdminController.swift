@@ -11,6 +11,7 @@ struct AdminController<Context: RequestContext> {
     let sessions: AdminSessions
     let pages: AdminPages
     let secureCookies: Bool
+    let publicOrigin: String
 
     static var cookieName: String { "trove_admin" }
 
@@ -18,7 +19,11 @@ struct AdminController<Context: RequestContext> {
         self.services = services
         self.sessions = AdminSessions(database: services.database, accounts: services.accounts, clock: services.clock)
         self.pages = AdminPages(services: services)
-        self.secureCookies = services.exports.settings.publicURL.lowercased().hasPrefix("https://")
+        let publicURL = services.exports.settings.publicURL.lowercased()
+        self.secureCookies = publicURL.hasPrefix("https://")
+        // scheme://host[:port] of the public URL, as browsers send it in `Origin`.
+        let parts = publicURL.split(separator: "/", omittingEmptySubsequences: true)
+        self.publicOrigin = parts.count >= 2 ? "\(parts[0])//\(parts[1])" : publicURL
     }
 
     func cookie(_ value: String, maxAge: Int64) -> String {
@@ -132,11 +137,11 @@ struct AdminController<Context: RequestContext> {
         }
     }
 
-    /// A browser's `Origin` on a form post, when present, names this host.
+    /// A browser's `Origin` on a form post, when present, names this host — as the request addressed it, or
+    /// as `--public-url` does (behind a proxy that rewrites `Host`).
     func sameOrigin(_ request: Request) -> Bool {
-        guard let origin = request.headers[.origin], origin != "null" else { return request.headers[.origin] == nil }
-        guard let host = request.head.authority else { return false }
-        let bare = origin.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? ""
-        return bare == host
+        guard let origin = request.headers[.origin] else { return true }
+        let host = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
+        return host != nil && (host == request.head.authority || origin.lowercased() == publicOrigin)
     }
 }
