@@ -78,6 +78,9 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("Trove serving \(path) on http://\(host):\(bound)\n".utf8))
         }
         try await app.runService()
+        // Stopped: the log copied into the database file and emptied, the connections closed.
+        do { try database.close() } catch { logger.warning("closing the database: \(error)") }
+        logger.info("stopped")
     }
 }
 

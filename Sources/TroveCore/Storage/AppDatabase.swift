@@ -38,6 +38,16 @@ public final class AppDatabase: Sendable {
 
     deinit { checkpointer?.stop() }
 
+    /// At a graceful stop: the whole log is copied into the database file and emptied, then the pool's
+    /// connections close. Nothing may use the database afterwards.
+    public func close() throws {
+        checkpointer?.stop()
+        if !pool.configuration.readonly {
+            try pool.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        }
+        try pool.close()
+    }
+
     /// `trove_fold(text)`: case folding for the `in-i` filter operators, the same as Swift's, so non-ASCII
     /// letters compare case-insensitively too (SQLite's `lower` folds ASCII only).
     static let foldFunction = DatabaseFunction("trove_fold", argumentCount: 1, pure: true) { values in
