@@ -121,6 +121,8 @@ import Glibc
             close(fd)
             server.process.waitUntilExit()
             #expect(server.process.terminationStatus == 0)
+            let wal = (try? FileManager.default.attributesOfItem(atPath: database + "-wal")[.size] as? Int) ?? 0
+            #expect(wal == 0, "the log was copied into the database file at the stop")
 
             // What the receiver got is exactly what the outbox records as delivered; nothing failed.
             let received = receiver.ids.withLock { $0 }
