@@ -145,6 +145,30 @@ import Testing
         }
     }
 
+    /// Funnels asked with ever new properties cannot pile up indexes: past 32 the least recently read go.
+    @Test func funnelIndexesAreBounded() async throws {
+        let time = MovableClock()
+        let trove = try TestTrove(clock: time.clock)
+        let key = trove.credentials.appAPIKey
+        try await trove.test { app in
+            try await app.post(app.hook("events"), json: ["uid": "ann", "name": "A", "timestamp": "2026-02-20T00:00:00Z"])
+            try await app.post(app.hook("events"), json: ["uid": "ann", "name": "B", "timestamp": "2026-02-21T00:00:00Z"])
+            for i in 0..<20 {
+                time.advance(seconds: 1)
+                let reply = try await app.v1(.get, "/v1/reports/funnel?steps=A,B&group_by=p\(i)&from=2026-02-01&to=2026-02-28", key: key)
+                #expect(reply.json?["total"]?["converted"] == 1)
+            }
+            let names = try await trove.services.database.pool.read { db in
+                (try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE name LIKE 'funnel_of_name_%'"),
+                 try Int.fetchOne(db, sql: "SELECT count(*) FROM report_indexes"))
+            }
+            #expect(names.0.count == ReportIndex.most && names.1 == ReportIndex.most, "40 asked for, the 32 most recent kept")
+            let last = ReportIndex(nameID: 1, path: ValueSource.jsonPath(["p19"])).name
+            #expect(names.0.contains(last))
+            #expect(!names.0.contains(ReportIndex(nameID: 1, path: ValueSource.jsonPath(["p0"])).name))
+        }
+    }
+
     /// Daily member counts from the ledger: the count now walked back through each day's entries and exits.
     @Test func segmentHistoryFollowsTheLedger() async throws {
         let time = MovableClock()

@@ -15,6 +15,9 @@ public struct ReportIndex: Hashable, Sendable {
 
     static let prefix = "funnel_of_name_"
     static let keepUnused: Int64 = 30 * 86_400_000
+    /// At most this many at once: past it, the least recently read go first, so funnels asked with ever
+    /// new names or properties cannot pile up indexes that every insert pays for.
+    static let most = 32
 
     var name: String {
         Self.prefix + String(nameID) + (path.map { "_" + SegmentIndex.hash($0) } ?? "")
@@ -48,6 +51,12 @@ public struct ReportIndex: Hashable, Sendable {
                         INSERT INTO report_indexes (name, created_at, last_used_at) VALUES (?, ?, ?)
                         ON CONFLICT (name) DO UPDATE SET last_used_at = excluded.last_used_at
                         """, arguments: [index.name, now.milliseconds, now.milliseconds])
+            }
+            let excess = try String.fetchAll(
+                db, sql: "SELECT name FROM report_indexes ORDER BY last_used_at DESC, name LIMIT -1 OFFSET ?", arguments: [max(most, indexes.count)])
+            for name in excess where name.hasPrefix(prefix) && !names.contains(name) {
+                try db.execute(sql: "DROP INDEX IF EXISTS \"\(name)\"")
+                try db.execute(sql: "DELETE FROM report_indexes WHERE name = ?", arguments: [name])
             }
         }
     }
