@@ -1,6 +1,10 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOHTTP1
 import Testing
 import TroveBench
+import TroveCore
 
 func temporaryDirectory() throws -> String {
     let path = FileManager.default.temporaryDirectory.path + "/trove-cli-test-\(UUID().uuidString)"
@@ -35,4 +39,14 @@ func runTrove(_ arguments: [String]) throws -> (status: Int32, output: String, e
     let errors = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: printed, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+}
+
+/// One JSON call to a `trove serve` child process with the account secret (`/v3` routes, hooks).
+func callTrove(_ http: HTTPClient, _ server: ServerProcess, _ method: HTTPMethod, _ path: String, _ body: JSON) async throws -> JSON {
+    var request = HTTPClientRequest(url: "http://127.0.0.1:\(server.port)\(path)")
+    request.method = method
+    request.headers.add(name: "X-Account-Secret", value: server.accountSecret)
+    request.body = .bytes(ByteBuffer(bytes: JSONWriter.bytes(body)))
+    let response = try await http.execute(request, timeout: .seconds(30))
+    return try JSONParser.parse(Array(try await response.body.collect(upTo: 1 << 20).readableBytesView))
 }

@@ -52,21 +52,13 @@ import TroveCore
             let server = try ServerProcess.start(
                 executable: try troveExecutable(), database: database, arguments: ["--allow-insecure-webhooks"], logDirectory: directory)
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
-            func call(_ port: Int, _ method: HTTPMethod, _ path: String, _ body: JSON) async throws -> JSON {
-                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-                request.method = method
-                request.headers.add(name: "X-Account-Secret", value: server.accountSecret)
-                request.body = .bytes(ByteBuffer(bytes: JSONWriter.bytes(body)))
-                let response = try await http.execute(request, timeout: .seconds(30))
-                let bytes = Array(try await response.body.collect(upTo: 1 << 20).readableBytesView)
-                return try JSONParser.parse(bytes)
-            }
+            func call(_ method: HTTPMethod, _ path: String, _ body: JSON) async throws -> JSON { try await callTrove(http, server, method, path, body) }
 
-            let hook = try await call(server.port, .POST, "/v3/edit/webhooks", [
+            let hook = try await call(.POST, "/v3/edit/webhooks", [
                 "url": .string("http://127.0.0.1:\(receiverPort)/hook"), "topics": .array([.string("event.created")]),
             ])
             let secret = try #require(hook["webhook"]?["secret"]?.stringValue)
-            let destination = try await call(server.port, .PUT, "/v3/edit/integrations/customerio", [
+            let destination = try await call(.PUT, "/v3/edit/integrations/customerio", [
                 "site_id": "s", "api_key": "k", "track_url": .string("http://127.0.0.1:\(receiverPort)"), "forward_all_events": true,
                 "sync_profiles": false,
             ])
@@ -79,7 +71,7 @@ import TroveCore
                     return .object([JSONMember("uid", .string("p\(k % 20)")), JSONMember("name", "Backlog"), JSONMember("n", .int(Int64(k))),
                                     JSONMember("message_id", .string("m\(k)"))])
                 }
-                let reply = try await call(server.port, .POST, "/v3/observe/hooks/\(server.accountSecret)/events/batch", ["events": .array(events)])
+                let reply = try await call(.POST, "/v3/observe/hooks/\(server.accountSecret)/events/batch", ["events": .array(events)])
                 #expect(reply["batch"]?["accepted"] == 200)
             }
 

@@ -83,14 +83,7 @@ import Glibc
             let server = try ServerProcess.start(
                 executable: try troveExecutable(), database: database, arguments: ["--allow-insecure-webhooks"], logDirectory: directory)
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
-            func call(_ method: HTTPMethod, _ path: String, _ body: JSON) async throws -> JSON {
-                var request = HTTPClientRequest(url: "http://127.0.0.1:\(server.port)\(path)")
-                request.method = method
-                request.headers.add(name: "X-Account-Secret", value: server.accountSecret)
-                request.body = .bytes(ByteBuffer(bytes: JSONWriter.bytes(body)))
-                let response = try await http.execute(request, timeout: .seconds(30))
-                return try JSONParser.parse(Array(try await response.body.collect(upTo: 1 << 20).readableBytesView))
-            }
+            func call(_ method: HTTPMethod, _ path: String, _ body: JSON) async throws -> JSON { try await callTrove(http, server, method, path, body) }
             _ = try await call(.POST, "/v3/edit/webhooks", ["url": .string("http://127.0.0.1:\(receiverPort)/hook"), "topics": ["event.created"]])
             let total = 100
             let events: [JSON] = (0..<total).map { .object([JSONMember("uid", .string("p\($0 % 10)")), JSONMember("name", "Backlog")]) }
