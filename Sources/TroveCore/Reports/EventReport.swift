@@ -37,7 +37,7 @@ public struct EventReport: Sendable {
             guard let i = Interval(rawValue: text) else { throw .invalid("interval: must be day or hour") }
             interval = i
         }
-        var zone = TimeZone(identifier: "UTC")!
+        var zone = ReportRange.utc
         if let name = query["tz"], !name.isEmpty {
             guard let z = TimeZone(identifier: name) else { throw .invalid("tz: \"\(name)\" is not an IANA time zone") }
             zone = z

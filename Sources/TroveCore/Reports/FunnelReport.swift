@@ -37,7 +37,7 @@ public struct FunnelReport: Sendable {
         public var limit: Int
     }
 
-    static let day: Int64 = 86_400_000
+    static let day = ReportRange.day
 
     /// Reads the query parameters: 2–10 comma-separated step names; `within` whole days (default 30, at most
     /// 365); `from`/`to` dates (`to` inclusive) or times, default the last 30 days; `limit` groups (default 50).
@@ -48,9 +48,11 @@ public struct FunnelReport: Sendable {
         guard (2...10).contains(steps.count) else { throw .invalid("steps: between 2 and 10 event names, got \(steps.count)") }
         var groupBy: [String]?
         if let prop = query["group_by"], !prop.isEmpty {
-            let keys = prop.split(separator: ".", omittingEmptySubsequences: false).map { NameNormalizer.normalize(String($0)) }
-            guard !keys.contains(where: \.isEmpty) else { throw .invalid("group_by: \"\(prop)\" is not a usable property name") }
-            groupBy = keys
+            do {
+                groupBy = try FilterValues.propertyPath(prop, path: "group_by", owner: .event, allowCompany: false).1
+            } catch {
+                throw .invalid(error.description)
+            }
         }
         var within = 30
         if let text = query["within"], !text.isEmpty {
@@ -279,8 +281,8 @@ public struct FunnelReport: Sendable {
             JSONMember("steps", .array(steps.map { .object([JSONMember("name", .string($0.name)), JSONMember("uid", .string($0.uid))]) })),
             JSONMember("group_by", r.groupBy.map { .string($0.joined(separator: ".")) } ?? .null),
             JSONMember("within_days", .int(Int64(r.withinDays))),
-            JSONMember("from", .string(EventReport.format(r.from.milliseconds, zone: TimeZone(identifier: "UTC")!))),
-            JSONMember("to", .string(EventReport.format(r.to.milliseconds, zone: TimeZone(identifier: "UTC")!))),
+            JSONMember("from", .string(EventReport.format(r.from.milliseconds, zone: ReportRange.utc))),
+            JSONMember("to", .string(EventReport.format(r.to.milliseconds, zone: ReportRange.utc))),
             JSONMember("total", groupJSON(.none, counts.total)),
         ]
         if r.groupBy != nil {

@@ -24,16 +24,8 @@ public struct MessageReport: Sendable {
             throw ReadError.invalid("exactly one of campaign_id, newsletter_id, action_id, transactional_message_id is required")
         }
         guard let id = Int64(query[field]!) else { throw ReadError.invalid("\(field): must be an integer") }
-        let utc = TimeZone(identifier: "UTC")!
-        var from: Int64 = .min, to: Int64 = .max
-        if let text = query["from"], !text.isEmpty {
-            guard let t = EventReport.time(text, zone: utc, endOfDay: false) else { throw ReadError.invalid("from: expected a date (YYYY-MM-DD) or a time") }
-            from = t.milliseconds
-        }
-        if let text = query["to"], !text.isEmpty {
-            guard let t = EventReport.time(text, zone: utc, endOfDay: true) else { throw ReadError.invalid("to: expected a date (YYYY-MM-DD) or a time") }
-            to = t.milliseconds
-        }
+        let bounds = try ReportRange.bounds(from: query["from"], to: query["to"])
+        let (from, to) = (bounds.from ?? .min, bounds.to ?? .max)
         return try database.pool.read { db in
             let rows = try Row.fetchAll(
                 db, sql: """

@@ -27,8 +27,8 @@ extension AdminPages {
                     ? "<a href=\"\(HTML.esc(try services.exports.downloadURL(account: s.account, id: e.id)))\">download</a> (\(HTML.number(e.fileBytes ?? 0)) bytes)"
                     : "expired"
             }
-            return [String(e.id), HTML.esc(e.type), HTML.esc(e.description), status, HTML.number(e.total), HTML.time(.string(e.createdAt.iso8601)),
-                    e.finishedAt.map { HTML.time(.string($0.iso8601)) } ?? "–", file]
+            return [String(e.id), HTML.esc(e.type), HTML.esc(e.description), status, HTML.number(e.total), HTML.time(e.createdAt),
+                    HTML.time(e.finishedAt), file]
         }, numeric: [0, 4], empty: "No exports yet.")
         return page(s, "Exports", active: "/admin/exports", flash: flash, body)
     }

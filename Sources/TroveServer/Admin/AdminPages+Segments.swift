@@ -16,10 +16,9 @@ extension AdminPages {
         let list = try services.segments.list(account: s.account)
         var body = "<p><a href=\"/admin/segments/new\">New segment</a></p>"
         body += HTML.table(["Segment", "Kind", "State", "Members", "Computed", "Version"], list.map { seg in
-            let json = seg.v3JSON
-            return ["<a href=\"/admin/segments/\(PublicID.encode(seg.id))\">\(HTML.esc(seg.name))</a>", seg.kind.rawValue,
-                    seg.isReady ? "<span class=\"good\">ready</span>" : "building", HTML.number(seg.memberCount),
-                    HTML.esc(seg.kind == .manual ? "by API" : ago(json["computed_at"])), String(seg.version)]
+            ["<a href=\"/admin/segments/\(PublicID.encode(seg.id))\">\(HTML.esc(seg.name))</a>", seg.kind.rawValue,
+             seg.isReady ? "<span class=\"good\">ready</span>" : "building", HTML.number(seg.memberCount),
+             HTML.esc(seg.kind == .manual ? "by API" : ago(seg.computedAt)), String(seg.version)]
         }, numeric: [3, 5], empty: "No segments yet.")
         return page(s, "Segments", active: "/admin/segments", body)
     }
@@ -30,7 +29,7 @@ extension AdminPages {
         let publicID = PublicID.encode(id)
         var body = "<div class=\"cards\">" + Self.card("members", HTML.number(seg.memberCount))
         body += Self.card("state", seg.isReady ? "ready" : "building")
-        body += Self.card("computed", seg.kind == .manual ? "by API" : ago(json["computed_at"])) + Self.card("version", String(seg.version)) + "</div>"
+        body += Self.card("computed", seg.kind == .manual ? "by API" : ago(seg.computedAt)) + Self.card("version", String(seg.version)) + "</div>"
         if !seg.description.isEmpty { body += "<p>\(HTML.esc(seg.description))</p>" }
 
         let history = try services.segmentHistory.run(account: s.account, segment: id, from: nil, to: nil)

@@ -91,9 +91,9 @@ struct AdminPages: Sendable {
         return page(s, "Data", active: "/admin/data", body)
     }
 
-    /// "3 min ago" from an ISO time.
-    func ago(_ value: JSON?) -> String {
-        guard let text = value?.stringValue, let t = Timestamp.parseISO8601(text) else { return "never" }
+    /// "3 min ago".
+    func ago(_ time: Timestamp?) -> String {
+        guard let t = time else { return "never" }
         let seconds = max(0, (services.clock.now().milliseconds - t.milliseconds) / 1000)
         switch seconds {
         case ..<60: return "\(seconds) s ago"

@@ -187,4 +187,6 @@ enum HTML {
         guard let text = value?.stringValue, text.count >= 16 else { return "–" }
         return String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(5)) + " UTC"
     }
+
+    static func time(_ t: Timestamp?) -> String { time(t.map { JSON.string($0.iso8601) }) }
 }
