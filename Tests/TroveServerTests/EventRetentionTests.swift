@@ -40,6 +40,8 @@ import Testing
             let left = try await trove.services.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") }
             #expect(left == 2)
             #expect(try await app.v1(.get, report, key: key).json?["series"]?.arrayValue?.first?["total"] == 2, "the counters lost the deleted events")
+            let names = try await app.get("/v3/edit/event_names").json?["event_names"]?.arrayValue
+            #expect(names?.first?["count"] == 2, "the name's total counts the events stored under it")
             try await trove.services.ingestor.queue.catchUp()
             let counted = try await trove.services.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT sum(count) FROM event_counts") }
             #expect(counted == 2)

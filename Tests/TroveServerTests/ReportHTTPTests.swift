@@ -38,6 +38,7 @@ import Testing
             #expect(series(before, "started_tour_chameleon") == [2, 1, 2])
             #expect(series(before, "completed_tour_chameleon") == [0, 1, 1])
             #expect(before.json?["series"]?.arrayValue?.first?["points"]?.arrayValue?.first?["at"] == "2026-11-18T00:00:00Z")
+            #expect(before.json?["tz"] == "UTC")
             try await trove.services.ingestor.queue.catchUp()
             let rolled = try await trove.services.database.pool.read { db in try Int64.fetchOne(db, sql: "SELECT sum(count) FROM event_counts") }
             #expect(rolled == 7, "the counters hold every event now")
@@ -63,6 +64,8 @@ import Testing
             let c = trove.credentials
             #expect(try await app.track(.delete, "/api/v1/customers/cat", site: c.siteID, key: c.trackAPIKey).status == 200)
             #expect(series(try await app.v1(.get, path, key: key), "started_tour_chameleon") == [2, 1, 0])
+            let names = try await app.get("/v3/edit/event_names").json?["event_names"]?.arrayValue ?? []
+            #expect(names.first { $0["uid"] == "started_tour_chameleon" }?["count"] == 3, "cat's two starts are gone from the name's total")
             try await app.post(app.hook("events"), json: ["uid": "dan", "name": "Started Tour (Chameleon)", "timestamp": "2026-11-20T09:00:00Z"])
             #expect(series(try await app.v1(.get, path, key: key), "started_tour_chameleon") == [2, 1, 1])
             try await trove.services.ingestor.queue.catchUp()

@@ -23,6 +23,7 @@ extension WriteSession {
     /// Up to `limit` events before `cutoff` (oldest ids first: the log is mostly in time order, so the
     /// scan stops early), and the anonymous ones; returns how many events went.
     func deleteEvents(before cutoff: Timestamp, limit: Int) throws -> Int {
+        try uncount(sql: "SELECT name_id, count(*) FROM anonymous_events WHERE timestamp < ? GROUP BY name_id", arguments: [cutoff.milliseconds])
         try db.execute(sql: "DELETE FROM anonymous_events WHERE timestamp < ?", arguments: [cutoff.milliseconds])
         // The first `limit` old events are exactly the old ones up to the last of them: every later statement
         // reads that id range, not the log again.

@@ -51,9 +51,21 @@ extension WriteSession {
     /// (`WriteQueue.commit`). Every deletion of events goes through here.
     func deleteEvents(where condition: String, arguments: StatementArguments) throws {
         try EventCounts.subtract(eventsWhere: condition, arguments: arguments, db)
+        try uncount(sql: "SELECT name_id, count(*) FROM events WHERE \(condition) GROUP BY name_id", arguments: arguments)
         try db.execute(sql: "DELETE FROM events WHERE \(condition)", arguments: arguments)
         try EventCounts.lowerWatermarks(db)
         deletedEvents = true
+    }
+
+    /// Takes deleted events out of their names' totals (`event_names.count`: events stored under it), through
+    /// the per-transaction usage the flush applies, so inserts and deletes in one transaction net out.
+    /// `sql` yields (name id, how many).
+    func uncount(sql: String, arguments: StatementArguments) throws {
+        for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
+            let (id, n): (Int64, Int64) = (row[0], row[1])
+            let usage = nameUsage[id] ?? (0, .min)
+            nameUsage[id] = (usage.count - n, usage.last)
+        }
     }
 
     func existingEvent(account: Int64, key: String) throws -> Int64? {

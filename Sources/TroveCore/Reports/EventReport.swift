@@ -120,7 +120,7 @@ public struct EventReport: Sendable {
             let ats = buckets.dropLast().map { JSON.string(Self.format($0, zone: r.zone)) }
             return .object([
                 JSONMember("interval", .string(r.interval.rawValue)),
-                JSONMember("tz", .string(r.zone.identifier)),
+                JSONMember("tz", .string(r.zone == ReportRange.utc ? "UTC" : r.zone.identifier)),
                 JSONMember("from", .string(Self.format(buckets.first!, zone: r.zone))),
                 JSONMember("to", .string(Self.format(buckets.last!, zone: r.zone))),
                 JSONMember("series", .array(series.map { s in
