@@ -24,7 +24,7 @@ public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> 
         Response.json(["status": "ok"])
     }
     router.get("/metrics") { _, _ in
-        let body = try ServerMetrics.scrape(services)
+        let body = try await ServerMetrics.scrape(services)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))

@@ -12,7 +12,7 @@ struct Accounts: AsyncParsableCommand {
         @Flag(help: "Print the credentials as one JSON object.") var json = false
 
         func run() async throws {
-            let credentials = try AccountStore(database: try db.open()).create(name: name)
+            let credentials = try await AccountStore(database: try db.open()).create(name: name)
             printCredentials(credentials, json: json)
         }
     }
@@ -23,7 +23,7 @@ struct Accounts: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let accounts = try AccountStore(database: try db.open()).list()
+            let accounts = try await AccountStore(database: try db.open()).list()
             if json {
                 printJSON(["accounts": .array(accounts.map { a in
                     ["name": .string(a.name), "site_id": .string(a.siteID), "created_at": .string(a.createdAt.iso8601),
@@ -43,7 +43,7 @@ struct Accounts: AsyncParsableCommand {
         @Flag(help: "Print the credentials as one JSON object.") var json = false
 
         func run() async throws {
-            let credentials = try AccountStore(database: try db.open()).rotate(name: name)
+            let credentials = try await AccountStore(database: try db.open()).rotate(name: name)
             printCredentials(credentials, json: json)
         }
     }

@@ -11,7 +11,7 @@ struct Bench: AsyncParsableCommand {
             (or uses --data DIR from `trove generate`), loads it, measures, and checks its own results. Build \
             with `swift build -c release` first: debug builds are several times slower.
             """,
-        subcommands: [ImportBench.self, StorageBench.self, HTTPBatchBench.self, HTTPSingleBench.self, SegmentsBench.self, ExportBench.self, ReportsBench.self])
+        subcommands: [ImportBench.self, StorageBench.self, HTTPBatchBench.self, HTTPSingleBench.self, SegmentsBench.self, ExportBench.self, ReportsBench.self, IsolationBench.self])
 }
 
 /// What every workload takes.
@@ -189,5 +189,25 @@ struct ReportsBench: AsyncParsableCommand {
 
     func run() async throws {
         try await options.run(dataSet.size) { try await ReportBenchmarks.reports($0, runs: runs, log: note) }
+    }
+}
+
+struct IsolationBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "isolation",
+        abstract: """
+            A probe (/health, a profile read, a single-event ingest) alone and beside K clients keeping unindexed ad-hoc \
+            counts in flight, on the reference data set (targets with K = 4: probe p99 ≤ 50 ms, max ≤ 250 ms, ≥ 80% of its rate).
+            """)
+    @OptionGroup var options: BenchOptions
+    @OptionGroup var dataSet: DataSetSizeOptions
+    @Option(help: "Clients keeping a heavy ad-hoc count in flight.") var heavy = 4
+    @Option(help: "Seconds of each phase (probe alone, probe beside the heavy clients).") var seconds = 20.0
+    @Option(help: "The trove binary to serve with (default: this one), e.g. an older build for a before/after.") var executable: String?
+    func run() async throws {
+        var settings = IsolationBenchmarks.Options(executable: executable ?? currentExecutable)
+        settings.heavy = heavy
+        settings.seconds = seconds
+        try await options.run(dataSet.size) { try await IsolationBenchmarks.isolation($0, settings, log: note) }
     }
 }

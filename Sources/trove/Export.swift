@@ -26,7 +26,7 @@ struct Export: AsyncParsableCommand {
         func run() async throws {
             let database = try db.open()
             let clock = try clockOptions.clock()
-            let account = try AccountStore(database: database, clock: clock).accountID(named: accountOptions.account)
+            let account = try await AccountStore(database: database, clock: clock).accountID(named: accountOptions.account)
             var body: [JSONMember] = []
             if let filter {
                 do { body.append(JSONMember("filters", try JSONParser.parse(Array(filter.utf8)))) } catch {

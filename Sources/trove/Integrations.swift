@@ -26,9 +26,9 @@ struct Integrations: AsyncParsableCommand {
 
         func run() async throws {
             let database = try db.open()
-            let account = try AccountStore(database: database).accountID(named: accountOptions.account)
+            let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
             do {
-                printJSON(try CustomerIOSourceSettings(database: database).setSigningKey(account: account, clear ? nil : signingKey))
+                await printJSON(try CustomerIOSourceSettings(database: database).setSigningKey(account: account, clear ? nil : signingKey))
             } catch let e as IngestError {
                 throw ValidationError(e.description)
             }

@@ -24,7 +24,7 @@ struct Report: AsyncParsableCommand {
 
         func run() async throws {
             let database = try db.open()
-            let account = try AccountStore(database: database).accountID(named: accountOptions.account)
+            let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
             let report = EventReport(database: database, clock: try clock.clock())
             var query = ["interval": interval]
             query["from"] = from
@@ -33,7 +33,7 @@ struct Report: AsyncParsableCommand {
             query["tz"] = tz
             let result: JSON
             do {
-                result = try report.run(account: account, try report.request(query))
+                result = try await report.run(account: account, try report.request(query))
             } catch let error as ReadError {
                 throw ValidationError(error.description)
             }
@@ -73,7 +73,7 @@ struct Report: AsyncParsableCommand {
 
         func run() async throws {
             let database = try db.open()
-            let account = try AccountStore(database: database).accountID(named: accountOptions.account)
+            let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
             let report = FunnelReport(database: database, clock: try clock.clock())
             var query = ["steps": steps, "within": String(within), "limit": String(limit)]
             query["group_by"] = groupBy
@@ -119,11 +119,11 @@ struct Report: AsyncParsableCommand {
 
         func run() async throws {
             let database = try db.open()
-            let account = try AccountStore(database: database).accountID(named: accountOptions.account)
+            let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
             guard let segment = PublicID.decode(id) else { throw ValidationError("\(id) is not a segment id") }
             let result: JSON
             do {
-                result = try TroveCore.SegmentHistory(database: database, clock: try clock.clock()).run(account: account, segment: segment, from: from, to: to)
+                result = try await TroveCore.SegmentHistory(database: database, clock: try clock.clock()).run(account: account, segment: segment, from: from, to: to)
             } catch let error as ReadError {
                 throw ValidationError(error.description)
             }
@@ -154,7 +154,7 @@ struct Report: AsyncParsableCommand {
 
         func run() async throws {
             let database = try db.open()
-            let account = try AccountStore(database: database).accountID(named: accountOptions.account)
+            let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
             var query: [String: String] = [:]
             query["campaign_id"] = campaignId
             query["newsletter_id"] = newsletterId
@@ -164,7 +164,7 @@ struct Report: AsyncParsableCommand {
             query["to"] = to
             let result: JSON
             do {
-                result = try MessageReport(database: database).run(account: account, query: query)
+                result = try await MessageReport(database: database).run(account: account, query: query)
             } catch let error as ReadError {
                 throw ValidationError(error.description)
             }

@@ -14,8 +14,8 @@ struct Segments: AsyncParsableCommand {
 
         func run() async throws {
             let database = try db.open()
-            let account = try AccountStore(database: database).accountID(named: accountOptions.account)
-            let segments = try SegmentStore(database: database).list(account: account)
+            let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
+            let segments = try await SegmentStore(database: database).list(account: account)
             if json { return printJSON(["segments": .array(segments.map(\.v3JSON))]) }
             print("id".padding(8) + "kind".padding(9) + "state".padding(10) + "members".padding(10) + "computed_at".padding(26) + "name")
             for s in segments {
@@ -41,15 +41,15 @@ struct Segments: AsyncParsableCommand {
         func run() async throws {
             let database = try db.open()
             let clock = try clockOptions.clock()
-            let account = try AccountStore(database: database, clock: clock).accountID(named: accountOptions.account)
+            let account = try await AccountStore(database: database, clock: clock).accountID(named: accountOptions.account)
             let parsed = try parseJSON(items, option: "--items")
             let store = SegmentStore(database: database, clock: clock)
-            var segment = try store.create(account: account, body: [
+            var segment = try await store.create(account: account, body: [
                 "name": .string(name), "description": .string(description), "items": parsed, "items_op": .string(itemsOp),
             ])
             if !noBuild {
                 try await MembershipEvaluator(database: database, clock: clock).catchUp()
-                segment = try store.get(account: account, id: segment.id)
+                segment = try await store.get(account: account, id: segment.id)
             }
             printJSON(["segment": segment.v3JSON])
         }
@@ -69,13 +69,13 @@ struct Segments: AsyncParsableCommand {
             guard let segment = PublicID.decode(id) else { throw ValidationError("\"\(id)\" is not a segment id") }
             let database = try db.open()
             let clock = try clockOptions.clock()
-            let account = try AccountStore(database: database, clock: clock).accountID(named: accountOptions.account)
+            let account = try await AccountStore(database: database, clock: clock).accountID(named: accountOptions.account)
             let queries = SegmentQueries(database: database, clock: clock)
             var timings: [Double] = []
             var count: Int64 = 0
             for _ in 0..<max(1, runs) {
                 let start = ContinuousClock.now
-                count = try queries.evaluate(account: account, segment: segment)
+                count = try await queries.evaluate(account: account, segment: segment)
                 let elapsed = ContinuousClock.now - start
                 timings.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
             }
@@ -99,8 +99,8 @@ struct Segments: AsyncParsableCommand {
             guard let segment = PublicID.decode(id) else { throw ValidationError("\"\(id)\" is not a segment id") }
             let database = try db.open()
             let clock = try clockOptions.clock()
-            let account = try AccountStore(database: database, clock: clock).accountID(named: accountOptions.account)
-            printJSON(try SegmentExplain(database: database, clock: clock).explain(account: account, segment: segment, profile: .uid(uid)))
+            let account = try await AccountStore(database: database, clock: clock).accountID(named: accountOptions.account)
+            await printJSON(try SegmentExplain(database: database, clock: clock).explain(account: account, segment: segment, profile: .uid(uid)))
         }
     }
 }

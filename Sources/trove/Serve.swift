@@ -68,7 +68,7 @@ struct Serve: AsyncParsableCommand {
         let services = TroveServices(
             database: database, clock: try clockOptions.clock(), exports: exports,
             webhookPolicy: WebhookAddressPolicy(allowInsecure: allowInsecureWebhooks), retainEventsDays: retainEventsDays, logger: logger)
-        if let credentials = try services.accounts.ensureDefaultAccount() {
+        if let credentials = try await services.accounts.ensureDefaultAccount() {
             FileHandle.standardError.write(Data("Created account \"default\". Its credentials are shown once:\n".utf8))
             printJSON(credentials.json)
         }

@@ -14,8 +14,8 @@ import TroveCore
         do {
             let database = try AppDatabase(path: path)
             let accounts = AccountStore(database: database)
-            _ = try accounts.ensureDefaultAccount()
-            let account = try accounts.accountID(named: AccountStore.defaultName)
+            _ = try await accounts.ensureDefaultAccount()
+            let account = try await accounts.accountID(named: AccountStore.defaultName)
             let ingestor = Ingestor(queue: WriteQueue(database: database))
             for (model, file, key) in [(Model.company, "companies.json", "companies"), (.profile, "profiles.json", "profiles")] {
                 let batch = try JSONParser.parse(Array(try Data(contentsOf: Self.fixtures.appendingPathComponent(file))))

@@ -4,11 +4,11 @@ import Testing
 
 /// `last_seen_at` is derived from the event log after the fact; reads must be exact before and after.
 @Suite struct ActivityRollupTests {
-    func setUp(rollupEvery: Int = .max, rollupInterval: Duration = .seconds(3600)) throws -> (AppDatabase, Ingestor, ObjectReader, Int64) {
+    func setUp(rollupEvery: Int = .max, rollupInterval: Duration = .seconds(3600)) async throws -> (AppDatabase, Ingestor, ObjectReader, Int64) {
         let db = try temporaryDatabase()
         let accounts = AccountStore(database: db, clock: .fixed(fixedNow))
-        _ = try accounts.ensureDefaultAccount()
-        let account = try accounts.accountID(named: AccountStore.defaultName)
+        _ = try await accounts.ensureDefaultAccount()
+        let account = try await accounts.accountID(named: AccountStore.defaultName)
         // By default no rollup is due during a test, so the tail stays un-rolled until the test says so.
         let queue = WriteQueue(database: db, clock: .fixed(fixedNow), rollupEvery: rollupEvery, rollupInterval: rollupInterval)
         return (db, Ingestor(queue: queue), ObjectReader(database: db), account)
@@ -18,12 +18,12 @@ import Testing
         _ = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"\#(uid)","name":"Seen","timestamp":"\#(at)"}"#.utf8))
     }
 
-    func lastSeen(_ reader: ObjectReader, _ account: Int64, _ uid: String) throws -> JSON? {
-        try reader.profile(account: account, .uid(uid))["last_seen_at"]
+    func lastSeen(_ reader: ObjectReader, _ account: Int64, _ uid: String) async throws -> JSON? {
+        try await reader.profile(account: account, .uid(uid))["last_seen_at"]
     }
 
     @Test func lastSeenIsExactFromTheTailBeforeAndFromTheRollupAfter() async throws {
-        let (db, ingestor, reader, account) = try setUp()
+        let (db, ingestor, reader, account) = try await setUp()
         try await event(ingestor, account, uid: "a", at: "2026-02-01T10:00:00Z")
         try await event(ingestor, account, uid: "a", at: "2026-02-03T10:00:00Z")
         try await event(ingestor, account, uid: "a", at: "2026-02-02T10:00:00Z")  // older: must not win
@@ -31,8 +31,8 @@ import Testing
 
         let rolledBefore = try await db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM profile_activity")! }
         #expect(rolledBefore == 0, "nothing rolled up yet: the reads below come from the tail")
-        #expect(try lastSeen(reader, account, "a") == "2026-02-03T10:00:00.000Z")
-        #expect(try lastSeen(reader, account, "b") == "2026-01-05T00:00:00.000Z")
+        #expect(try await lastSeen(reader, account, "a") == "2026-02-03T10:00:00.000Z")
+        #expect(try await lastSeen(reader, account, "b") == "2026-01-05T00:00:00.000Z")
 
         try await ActivityRollup.catchUp(db)
         let (rows, watermark) = try await db.pool.read { db in
@@ -40,19 +40,19 @@ import Testing
              try ActivityRollup.watermark(db))
         }
         #expect(rows == 2 && watermark == 4)
-        #expect(try lastSeen(reader, account, "a") == "2026-02-03T10:00:00.000Z")
+        #expect(try await lastSeen(reader, account, "a") == "2026-02-03T10:00:00.000Z")
 
         // A later event lands in the tail again; an older one changes nothing once rolled up.
         try await event(ingestor, account, uid: "a", at: "2026-02-20T08:00:00Z")
         try await event(ingestor, account, uid: "b", at: "2025-12-01T00:00:00Z")
-        #expect(try lastSeen(reader, account, "a") == "2026-02-20T08:00:00.000Z")
+        #expect(try await lastSeen(reader, account, "a") == "2026-02-20T08:00:00.000Z")
         try await ActivityRollup.catchUp(db)
-        #expect(try lastSeen(reader, account, "a") == "2026-02-20T08:00:00.000Z")
-        #expect(try lastSeen(reader, account, "b") == "2026-01-05T00:00:00.000Z")
+        #expect(try await lastSeen(reader, account, "a") == "2026-02-20T08:00:00.000Z")
+        #expect(try await lastSeen(reader, account, "b") == "2026-01-05T00:00:00.000Z")
     }
 
     @Test func aPlanAppliedInSlicesMovesTheWatermarkOnlyAtItsEnd() async throws {
-        let (db, ingestor, reader, account) = try setUp()
+        let (db, ingestor, reader, account) = try await setUp()
         for i in 0..<10 { try await event(ingestor, account, uid: "u\(i)", at: "2026-02-0\(i % 9 + 1)T00:00:00Z") }
         var plan = try await db.pool.read { db in try ActivityRollup.plan(db)! }
         #expect(plan.remaining == 10)
@@ -71,13 +71,13 @@ import Testing
             again.next = 0
             try ActivityRollup.apply(&again, rows: .max, db)
         }
-        #expect(try lastSeen(reader, account, "u8") == "2026-02-09T00:00:00.000Z")
+        #expect(try await lastSeen(reader, account, "u8") == "2026-02-09T00:00:00.000Z")
         let caughtUp = try await db.pool.read { db in try ActivityRollup.plan(db) == nil }
         #expect(caughtUp)
     }
 
     @Test func theWriterRollsUpOnItsOwnOnceIdle() async throws {
-        let (db, ingestor, _, account) = try setUp(rollupInterval: .milliseconds(50))
+        let (db, ingestor, _, account) = try await setUp(rollupInterval: .milliseconds(50))
         for i in 0..<20 { try await event(ingestor, account, uid: "u\(i % 5)", at: "2026-02-10T00:00:\(10 + i)Z") }
         var rolled = 0
         for _ in 0..<500 where rolled < 20 {
@@ -92,7 +92,7 @@ import Testing
     /// Rollups due every few events while the queue is busy: the first is read from the log, the later ones
     /// come from the writer's own record; the result must equal a GROUP BY over the events.
     @Test func rollupsFromTheWritersRecordMatchTheEventLog() async throws {
-        let (db, ingestor, _, account) = try setUp(rollupEvery: 7, rollupInterval: .milliseconds(50))
+        let (db, ingestor, _, account) = try await setUp(rollupEvery: 7, rollupInterval: .milliseconds(50))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for client in 0..<4 {
                 group.addTask {

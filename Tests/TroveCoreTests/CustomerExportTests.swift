@@ -7,8 +7,8 @@ import Testing
     @Test func aLargeExportKeepsEveryRowInOrder() async throws {
         let db = try temporaryDatabase()
         let accounts = AccountStore(database: db, clock: .fixed(fixedNow))
-        _ = try accounts.ensureDefaultAccount()
-        let account = try accounts.accountID(named: AccountStore.defaultName)
+        _ = try await accounts.ensureDefaultAccount()
+        let account = try await accounts.accountID(named: AccountStore.defaultName)
         let ingestor = Ingestor(queue: WriteQueue(database: db, clock: .fixed(fixedNow)))
         let normalizer = ValueNormalizer(now: fixedNow)
         let companies = try (0..<7).map { i in Ingestor.Item.company(try CompanyInput.parse(["uid": .string("c\(i)"), "size": .int(Int64(i * 10))], normalizer: normalizer)) }

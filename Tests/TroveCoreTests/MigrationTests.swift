@@ -33,11 +33,11 @@ import Testing
         #expect(try reopened.appliedMigrations() == AppDatabase.migrationNames)
     }
 
-    @Test func theSchemaRefusesInvalidRows() throws {
+    @Test func theSchemaRefusesInvalidRows() async throws {
         let db = try temporaryDatabase()
-        let credentials = try AccountStore(database: db).create(name: "a")
+        let credentials = try await AccountStore(database: db).create(name: "a")
         _ = credentials
-        try db.pool.write { db in
+        try await db.pool.write { db in
             #expect(throws: DatabaseError.self) {
                 try db.execute(sql: "INSERT INTO profiles (account_id, created_at, updated_at) VALUES (1, 0, 0)")  // no uid nor email
             }

@@ -25,12 +25,12 @@ final class ManualClock: Sendable {
         var queries: SegmentQueries
     }
 
-    func world() throws -> World {
+    func world() async throws -> World {
         let db = try temporaryDatabase()
         let clock = ManualClock(fixedNow)
         let accounts = AccountStore(database: db, clock: clock.clock)
-        _ = try accounts.ensureDefaultAccount()
-        let account = try accounts.accountID(named: AccountStore.defaultName)
+        _ = try await accounts.ensureDefaultAccount()
+        let account = try await accounts.accountID(named: AccountStore.defaultName)
         let queue = WriteQueue(database: db, clock: clock.clock)
         return World(
             db: db, ingestor: Ingestor(queue: queue), account: account, clock: clock,
@@ -77,19 +77,19 @@ final class ManualClock: Sendable {
     }
 
     @Test func membershipFollowsRandomIngestAndMatchesAFromScratchEvaluation() async throws {
-        let w = try world()
+        let w = try await world()
         var random = SystemRandomNumberGenerator()
         let seed = UInt64.random(in: 0...UInt64.max, using: &random)
         var rng = SplitMix(seed: seed)
         // Segments exist before any data: builds start empty, then everything arrives incrementally.
-        let reference = try w.store.create(account: w.account, body: json("""
+        let reference = try await w.store.create(account: w.account, body: json("""
             {"name":"Upsell","items_op":"and","items":[
               {"kind":"property","prop":"upsell_readiness_score","op":"gte","value":80},
               {"kind":"property","prop":"planName","op":"eq","value":"pro"},
               {"kind":"property","prop":"company.employees","op":"gt","value":"50"},
               {"kind":"event","value":"Completed Tour (Chameleon)","mod":"gte","range":2,"cond":"gt-d","int":30}]}
             """))
-        let beta = try w.store.create(account: w.account, body: json("""
+        let beta = try await w.store.create(account: w.account, body: json("""
             {"name":"Beta or quiet","items_op":"or","items":[
               {"kind":"group","filters_op":"and","filters":[
                  {"kind":"property","prop":"tags","op":"in-a","value":"beta"},
@@ -97,7 +97,7 @@ final class ManualClock: Sendable {
               {"kind":"event","value":"Viewed Page","op":"nx","cond":"gt-d","int":7},
               {"kind":"property","prop":"plan_name","op":"in-v","value":"free, enterprise"}]}
             """))
-        _ = try w.store.create(account: w.account, body: json("""
+        _ = try await w.store.create(account: w.account, body: json("""
             {"name":"Misc","items":[
               {"kind":"property","prop":"signup_at","op":"gt-d","value":20},
               {"kind":"property","prop":"plan_name","op":"ne","value":"free"},
@@ -151,26 +151,26 @@ final class ManualClock: Sendable {
         #expect(everNonEmpty.count == 3, "every segment had members at some point, or the test proves little (seed \(seed)): \(everNonEmpty.sorted())")
         let exits = try await w.db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM segment_changes WHERE entered = 0")! }
         #expect(exits > 0, "some profiles left segments (seed \(seed))")
-        let size = try w.store.get(account: w.account, id: reference.id).memberCount
-        #expect(try w.queries.evaluate(account: w.account, segment: reference.id) == size)
+        let size = try await w.store.get(account: w.account, id: reference.id).memberCount
+        #expect(try await w.queries.evaluate(account: w.account, segment: reference.id) == size)
     }
 
     @Test func aChangedDefinitionBuildsANewVersionAndLogsTheSwap() async throws {
-        let w = try world()
+        let w = try await world()
         for i in 0..<6 {
             try await send(w, .profile, #"{"uid":"p\#(i)","score":\#(i * 20)}"#)
         }
-        let segment = try w.store.create(account: w.account, body: json(#"{"name":"High","items":[{"prop":"score","op":"gte","value":60}]}"#))
+        let segment = try await w.store.create(account: w.account, body: json(#"{"name":"High","items":[{"prop":"score","op":"gte","value":60}]}"#))
         #expect(segment.isReady == false)
         try await w.evaluator.catchUp()
-        var stored = try w.store.get(account: w.account, id: segment.id)
+        var stored = try await w.store.get(account: w.account, id: segment.id)
         #expect(stored.isReady && stored.memberCount == 3 && stored.version == 1)
 
-        let changed = try w.store.update(account: w.account, id: segment.id, body: json(#"{"items":[{"prop":"score","op":"lt","value":40}]}"#))
+        let changed = try await w.store.update(account: w.account, id: segment.id, body: json(#"{"items":[{"prop":"score","op":"lt","value":40}]}"#))
         #expect(changed.version == 2 && !changed.isReady)
         #expect(changed.memberCount == 3, "reads see the previous version until the build swaps")
         try await w.evaluator.catchUp()
-        stored = try w.store.get(account: w.account, id: segment.id)
+        stored = try await w.store.get(account: w.account, id: segment.id)
         #expect(stored.isReady && stored.memberCount == 2)
         let ledger = try await w.db.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT entered, version FROM segment_changes WHERE segment_id = ? ORDER BY id", arguments: [segment.id])
@@ -181,7 +181,7 @@ final class ManualClock: Sendable {
     }
 
     @Test func customerIOFiltersCountLikeTheReference() async throws {
-        let w = try world()
+        let w = try await world()
         try await send(w, .company, #"{"uid":"big","employees":200}"#)
         try await send(w, .profile, #"{"uid":"a","plan":"pro","score":80,"company_uid":"big"}"#)
         try await send(w, .profile, #"{"uid":"b","plan":"free","score":"80"}"#)
@@ -197,7 +197,7 @@ final class ManualClock: Sendable {
         let expected: [Int64] = [2, 2, 1, 2, 2, 1]
         for (filter, want) in zip(filters, expected) {
             let node = try CustomerIOFilter.parse(json(filter))
-            let count = try w.queries.count(account: w.account, audience: .filter(node), companies: false)
+            let count = try await w.queries.count(account: w.account, audience: .filter(node), companies: false)
             let reference = try await w.db.pool.read { db in try ReferenceEvaluator(db, account: w.account, now: fixedNow) }
             #expect(count == want, "\(filter)")
             #expect(Int64(reference.members(node).count) == want, "reference, \(filter)")
@@ -221,7 +221,7 @@ struct SplitMix {
 
 extension SegmentMembershipTests {
     @Test func theReferenceSegmentOnHandMadeData() async throws {
-        let w = try world()
+        let w = try await world()
         try await send(w, .company, #"{"uid":"big","employees":51}"#)
         try await send(w, .company, #"{"uid":"small","employees":50}"#)
         try await send(w, .profile, #"{"uid":"yes","planName":"pro","upsell_readiness_score":80,"company_uid":"big"}"#)
@@ -238,7 +238,7 @@ extension SegmentMembershipTests {
             let at = fixedNow.adding(milliseconds: -Int64(days) * 86_400_000).iso8601
             try await send(w, .event, #"{"uid":"old-tours","name":"Completed Tour (Chameleon)","timestamp":"\#(at)"}"#)
         }
-        let segment = try w.store.create(account: w.account, body: json("""
+        let segment = try await w.store.create(account: w.account, body: json("""
             {"name":"Upsell","items_op":"and","items":[
               {"kind":"property","prop":"upsell_readiness_score","op":"gte","value":80},
               {"kind":"property","prop":"planName","op":"eq","value":"pro"},
@@ -258,13 +258,13 @@ extension SegmentMembershipTests {
     /// The reference segment's statement reads the property and event indexes, never scanning every
     /// profile's JSON or every event (DESIGN: keep the plan in a test when it matters).
     @Test func theReferenceSegmentUsesItsIndexes() async throws {
-        let w = try world()
+        let w = try await world()
         try await send(w, .company, #"{"uid":"c","employees":80}"#)
         for i in 0..<300 {
             try await send(w, .profile, #"{"uid":"p\#(i)","plan":"\#(["free", "pro", "starter"][i % 3])","upsell_readiness_score":\#(i % 101),"company_uid":"c"}"#)
             for _ in 0..<3 { try await send(w, .event, #"{"uid":"p\#(i)","name":"\#(i % 2 == 0 ? "Completed Tour (Chameleon)" : "Viewed")"}"#) }
         }
-        let segment = try w.store.create(account: w.account, body: json("""
+        let segment = try await w.store.create(account: w.account, body: json("""
             {"name":"Upsell","items":[
               {"prop":"upsell_readiness_score","op":"gte","value":80},{"prop":"plan","op":"eq","value":"pro"},
               {"prop":"company.employees","op":"gt","value":50},
@@ -325,26 +325,26 @@ extension SegmentMembershipTests {
 
     /// Segments create the indexes they read and take them away again: each one costs every insert.
     @Test func indexesFollowTheSegmentsThatUseThem() async throws {
-        let w = try world()
+        let w = try await world()
         try await send(w, .profile, #"{"uid":"a","plan":"pro","score":90}"#)
         try await send(w, .event, #"{"uid":"a","name":"Signed In"}"#)
         func indexes() async throws -> [String] {
             try await w.db.pool.read { db in try SegmentIndex.existingNames(db).sorted() }
         }
-        let segment = try w.store.create(account: w.account, body: json(
+        let segment = try await w.store.create(account: w.account, body: json(
             #"{"name":"S","items":[{"prop":"plan","op":"eq","value":"pro"},{"kind":"event","value":"Signed In"}]}"#))
         try await w.evaluator.catchUp()
         let first = try await indexes()
         #expect(first.count == 2 && first.contains { $0.hasPrefix("events_of_name_") } && first.contains { $0.hasPrefix("profiles_by_props_") }, "\(first)")
-        #expect(try w.store.get(account: w.account, id: segment.id).memberCount == 1)
+        #expect(try await w.store.get(account: w.account, id: segment.id).memberCount == 1)
 
-        _ = try w.store.update(account: w.account, id: segment.id, body: json(#"{"items":[{"prop":"score","op":"gte","value":80}]}"#))
+        _ = try await w.store.update(account: w.account, id: segment.id, body: json(#"{"items":[{"prop":"score","op":"gte","value":80}]}"#))
         try await w.evaluator.catchUp()
         let second = try await indexes()
         #expect(second.count == 1 && second[0].hasPrefix("profiles_by_props_") && !first.contains(second[0]), "\(second)")
-        #expect(try w.store.get(account: w.account, id: segment.id).memberCount == 1)
+        #expect(try await w.store.get(account: w.account, id: segment.id).memberCount == 1)
 
-        try w.store.delete(account: w.account, id: segment.id)
+        try await w.store.delete(account: w.account, id: segment.id)
         #expect(try await indexes().isEmpty)
 
         // An index left behind (by an earlier version's naming, say) goes when the service starts.
@@ -355,7 +355,7 @@ extension SegmentMembershipTests {
     /// Where the type check is left out for speed (`x` alone decides), booleans, numeric strings and
     /// JSON-looking strings must still not pass for numbers or strings (SPEC §6 typing).
     @Test func comparisonsKeepTheirTypesWithoutReadingTheRow() async throws {
-        let w = try world()
+        let w = try await world()
         // `"80"` is stored as the number 80 (SPEC §4 coercion); `"[1]"` and `"{\"a\":1}"` stay strings.
         let values = [#"true"#, #"false"#, #"1"#, #"0"#, #"80"#, #""80""#, #"80.5"#, #""[1]""#, #"[1]"#, #""pro""#, #"{"a":1}"#, #""{\"a\":1}""#]
         for (i, value) in values.enumerated() {
@@ -380,14 +380,14 @@ extension SegmentMembershipTests {
             // Alone (a single-property index) and beside another property (the composite index).
             for items in ["[\(item)]", #"[\#(item),{"prop":"plan","op":"eq","value":"pro"}]"#] {
                 let node = try ChameleonFilter.parse(json(#"{"items":\#(items)}"#))
-                let count = try w.queries.count(account: w.account, audience: .filter(node), companies: false)
+                let count = try await w.queries.count(account: w.account, audience: .filter(node), companies: false)
                 #expect(count == want, "\(items)")
                 #expect(Int64(reference.members(node).count) == want, "reference, \(items)")
             }
         }
-        let segment = try w.store.create(account: w.account, body: json(#"{"name":"n","items":[{"prop":"v","op":"gte","value":1},{"prop":"plan","op":"eq","value":"pro"}]}"#))
+        let segment = try await w.store.create(account: w.account, body: json(#"{"name":"n","items":[{"prop":"v","op":"gte","value":1},{"prop":"plan","op":"eq","value":"pro"}]}"#))
         try await w.evaluator.catchUp()
-        #expect(try w.store.get(account: w.account, id: segment.id).memberCount == 4)
+        #expect(try await w.store.get(account: w.account, id: segment.id).memberCount == 4)
     }
 }
 
@@ -395,15 +395,15 @@ extension SegmentMembershipTests {
     /// Found by hand against `trove serve`: the build put the profile in, then re-checking it (its profile
     /// write had marked it) took it out again, through a join plan SQLite 3.40.1 answered wrongly.
     @Test func aTouchedProfileStaysInItsSegment() async throws {
-        let w = try world()
+        let w = try await world()
         try await send(w, .profile, #"{"uid":"u-42","planName":"pro","upsell_readiness_score":"87"}"#)
-        let segment = try w.store.create(account: w.account, body: json(
+        let segment = try await w.store.create(account: w.account, body: json(
             #"{"name":"Pro","items":[{"prop":"planName","op":"eq","value":"pro"},{"prop":"upsell_readiness_score","op":"gte","value":80}]}"#))
         try await w.evaluator.catchUp()
-        #expect(try w.store.get(account: w.account, id: segment.id).memberCount == 1)
+        #expect(try await w.store.get(account: w.account, id: segment.id).memberCount == 1)
         try await send(w, .profile, #"{"uid":"u-42","city":"Oslo"}"#)  // touched, still matching
         try await w.evaluator.catchUp()
-        #expect(try w.store.get(account: w.account, id: segment.id).memberCount == 1)
+        #expect(try await w.store.get(account: w.account, id: segment.id).memberCount == 1)
         try await expectConsistent(w, "after re-checking a matching profile")
         let exits = try await w.db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM segment_changes WHERE entered = 0")! }
         #expect(exits == 0)

@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func signInCSRFAndTheSegmentEditor() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         let c = trove.credentials
         try await trove.test { app in
             for (uid, plan, score) in [("ann", "pro", 90), ("bob", "pro", 40), ("cat", "free", 95)] {
@@ -59,7 +59,7 @@ import Testing
             var crossSite = formAndCookie
             crossSite[.origin] = "https://evil.example"
             #expect(try await app.send(.post, "/admin/segments", body: Self.form(rows + [("csrf", csrf), ("action", "save")]), headers: crossSite).status == 403)
-            #expect(try trove.services.segments.list(account: 1).isEmpty, "refused forms change nothing")
+            #expect(try await trove.services.segments.list(account: 1).isEmpty, "refused forms change nothing")
 
             var fromPublicURL = formAndCookie
             fromPublicURL[.origin] = "http://127.0.0.1:8080"  // the public URL's origin, whatever Host the proxy sent
@@ -70,7 +70,7 @@ import Testing
             #expect(bad.status == 200 && bad.text.contains("items: not valid JSON"), "a refusal re-renders the form with the reason")
             let saved = try await app.send(.post, "/admin/segments", body: Self.form(rows + [("csrf", csrf), ("action", "save")]), headers: formAndCookie)
             #expect(saved.status == 303)
-            let segment = try #require(try trove.services.segments.list(account: 1).first)
+            let segment = try #require(try await trove.services.segments.list(account: 1).first)
             #expect(saved.headers[.location] == "/admin/segments/\(PublicID.encode(segment.id))")
             #expect(segment.v3JSON["items"]?.arrayValue?.count == 2)
             try await trove.services.membership.catchUp()
@@ -85,7 +85,7 @@ import Testing
             let again = try await app.send(.post, "/admin/login", body: Self.form([("account_secret", c.accountSecret)]), headers: formType)
             let second: HTTPFields = [.cookie: try #require(again.headers[.setCookie]?.split(separator: ";").first.map(String.init))]
             #expect(try await app.send(.get, "/admin", body: nil, headers: second).status == 200)
-            _ = try trove.services.accounts.rotate(name: "default")
+            _ = try await trove.services.accounts.rotate(name: "default")
             #expect(try await app.send(.get, "/admin", body: nil, headers: second).status == 303)
         }
     }

@@ -6,7 +6,7 @@ import TroveCore
 /// Each API family refuses bad credentials in its own shape (SPEC §1).
 @Suite struct CredentialShapeTests {
     @Test func eachFamilyHasItsErrorShape() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         let c = trove.credentials
         try await trove.test { client in
             let v1 = try await client.send(.get, "/v1/segments", body: nil, headers: [:])

@@ -7,7 +7,7 @@ import Testing
 /// The App API's customer lookups (SPEC §7), on the export fixtures.
 @Suite struct CustomerHTTPTests {
     @Test func customersAreFoundPagedAndShownAsCustomerIODoes() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         let key = trove.credentials.appAPIKey
         try await trove.test { client in
             try await client.post(client.hook("companies/batch"), try fixture("exports/companies.json"))

@@ -81,7 +81,7 @@ final class FakeCustomerIO: Sendable {
         let app = Application(router: fake.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "fake-cio"))
         try await app.test(.live) { client in
             let time = MovableClock()
-            let trove = try TestTrove(clock: time.clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
+            let trove = try await TestTrove(clock: time.clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
             let http = HTTPOutgoingTransport.makeClient()
             let sender = CustomerIODeliverer(database: trove.services.database, clock: time.clock, transport: HTTPOutgoingTransport(client: http),
                                              policy: WebhookAddressPolicy(allowInsecure: true))
@@ -97,7 +97,7 @@ final class FakeCustomerIO: Sendable {
     }
 
     @Test func settingsHaveChameleonDefaultsAndHideTheKey() async throws {
-        let trove = try TestTrove(webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
+        let trove = try await TestTrove(webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
         try await trove.test { app in
             #expect(try await app.v3(.get, "/v3/edit/integrations/customerio").status == 404)
             let noKey = try await app.v3(.put, "/v3/edit/integrations/customerio", ["site_id": "s"])

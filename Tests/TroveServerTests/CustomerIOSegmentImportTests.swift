@@ -10,7 +10,7 @@ import Testing
 /// answers `GET /v1/segments/:id/membership` as Customer.io's App API does.
 @Suite struct CustomerIOSegmentImportTests {
     @Test func membersArePulledPageByPageAndReplaceTheManualSegment() async throws {
-        let remote = try TestTrove()
+        let remote = try await TestTrove()
         try await remote.test(.live) { remoteClient in
             let port = try #require(remoteClient.client.port)
             let rc = remote.credentials
@@ -25,7 +25,7 @@ import Testing
                 #expect(try await remoteClient.track(.post, "/api/v1/segments/\(remoteSegment)/add_customers", site: rc.siteID, key: rc.trackAPIKey, ["ids": .array(ids)]).status == 200)
             }
 
-            let local = try TestTrove(webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
+            let local = try await TestTrove(webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
             try await local.test { app in
                 // Locally: u0…u599 by uid, u600…u799 known only by email, u800… unknown; "old" is in the segment already.
                 let known: [JSON] = (0..<600).map { .object([JSONMember("uid", .string("u\($0)"))]) }

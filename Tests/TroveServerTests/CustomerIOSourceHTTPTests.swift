@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func everyObjectTypeAndMetricIsStoredOnceUnderItsName() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         let key = trove.credentials.appAPIKey
         try await trove.test { client in
             let all = try payloads()
@@ -79,7 +79,7 @@ import Testing
 
     /// `POST /v1/exports/deliveries` over the reported activity (SPEC §7).
     @Test func deliveriesExportsTheReportedActivity() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         let key = trove.credentials.appAPIKey
         try await trove.test { client in
             let all = try payloads()
@@ -124,7 +124,7 @@ import Testing
     }
 
     @Test func unknownMetricsAreKeptAndEnvelopesChecked() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { client in
             let unknown: JSON = ["event_id": "01JUNKNOWN", "object_type": "email", "metric": "teleported", "timestamp": 1_772_366_000,
                                  "data": ["customer_id": "only-customer-id", "delivery_id": "d1"]]
@@ -150,7 +150,7 @@ import Testing
 
     @Test func aSigningKeyMakesTroveCheckSignatures() async throws {
         let time = MovableClock()
-        let trove = try TestTrove(clock: time.clock)
+        let trove = try await TestTrove(clock: time.clock)
         try await trove.test { client in
             let set = try await client.v3(.put, "/v3/edit/integrations/customerio-source", ["signing_key": "whsec_abcd1234"])
             #expect(set.status == 200)

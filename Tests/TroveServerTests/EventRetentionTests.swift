@@ -8,7 +8,7 @@ import Testing
 /// and a segment whose condition rested on the deleted events loses its member.
 @Suite struct EventRetentionTests {
     @Test func oldEventsGoAndEverythingDerivedFollows() async throws {
-        let trove = try TestTrove()  // now: 2026-03-01T12:00:00Z
+        let trove = try await TestTrove()  // now: 2026-03-01T12:00:00Z
         let key = trove.credentials.appAPIKey
         try await trove.test { app in
             let events: [(String, String)] = [

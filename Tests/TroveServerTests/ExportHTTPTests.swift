@@ -36,7 +36,7 @@ import Testing
 
     @Test func anExportIsCreatedRunAndDownloadedThroughASignedLink() async throws {
         let time = MovableClock()
-        let trove = try TestTrove(clock: time.clock)
+        let trove = try await TestTrove(clock: time.clock)
         let key = trove.credentials.appAPIKey
         try await trove.test { client in
             try await seed(client)
@@ -97,7 +97,7 @@ import Testing
     }
 
     @Test func badRequestsSayWhatIsWrong() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         let key = trove.credentials.appAPIKey
         try await trove.test { client in
             let cases: [(String, String)] = [
@@ -125,7 +125,7 @@ import Testing
     /// A restart in the middle of an export redoes it; one that keeps dying fails instead of staying
     /// pending; one export's failure leaves the others alone.
     @Test func anExportInterruptedByARestartIsRedone() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         let key = trove.credentials.appAPIKey
         let made = Mutex<[Int64]>([])
         try await trove.test { client in
@@ -176,7 +176,7 @@ import Testing
 
     /// On a live server the background service runs the job: a client only polls and downloads.
     @Test func aLiveServerRunsExportsInTheBackground() async throws {
-        let trove = try TestTrove(now: nil)
+        let trove = try await TestTrove(now: nil)
         let key = trove.credentials.appAPIKey
         let app = buildApplication(services: trove.services, options: ServerOptions(port: 0), logger: Logger(label: "test"))
         try await app.test(.live) { raw in

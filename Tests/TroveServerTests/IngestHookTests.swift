@@ -6,7 +6,7 @@ import TroveCore
 /// SPEC §3 through the hooks.
 @Suite struct IngestHookTests {
     @Test func profilesMergeKeyByKeyAndNullRemoves() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { client in
             let first = try await client.post(client.hook("profiles"), json: ["uid": "u1", "plan": "free", "seats": 3])
             #expect(first.status == 200)
@@ -29,7 +29,7 @@ import TroveCore
     }
 
     @Test func creatingAProfileNeedsAUid() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { client in
             let reply = try await client.post(client.hook("profiles"), json: ["email": "new@example.com", "plan": "pro"])
             #expect(reply.status == 422)
@@ -39,7 +39,7 @@ import TroveCore
     }
 
     @Test func identifiersNamingTwoProfilesAreRefusedAndNothingIsStored() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { client in
             try await client.post(client.hook("profiles"), json: ["uid": "a", "email": "a@example.com"])
             try await client.post(client.hook("profiles"), json: ["uid": "b", "email": "b@example.com"])
@@ -57,7 +57,7 @@ import TroveCore
     }
 
     @Test func companiesLinkAndUpdate() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { client in
             let company = try await client.post(client.hook("companies"), try fixture("hooks/company.json"))
             #expect(company.status == 200)
@@ -88,7 +88,7 @@ import TroveCore
     }
 
     @Test func eventsCreateUnknownProfilesAndDedupeOnMessageID() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { client in
             let first = try await client.post(client.hook("events"), try fixture("hooks/event.json"))
             #expect(first.status == 200)
@@ -112,7 +112,7 @@ import TroveCore
     }
 
     @Test func batchesStoreValidItemsAndReportInvalidOnesByIndex() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { client in
             let reply = try await client.post(client.hook("events/batch"), try fixture("hooks/events_batch_mixed.json"))
             #expect(reply.status == 202)
@@ -141,7 +141,7 @@ import TroveCore
     }
 
     @Test func idempotencyKeyReplaysTheFirstReply() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { client in
             let headers: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "batch-42"]
             let body: JSON = ["events": [["uid": "i", "name": "Retry Me"]]]
@@ -155,7 +155,7 @@ import TroveCore
     }
 
     @Test func oversizedBodiesAndItemsGet413() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { client in
             let big = String(repeating: "a", count: 1 << 20)
             let single = try await client.post(client.hook("profiles"), json: ["uid": "big", "bio": .string(big)])
@@ -177,7 +177,7 @@ import TroveCore
     }
 
     @Test func malformedBodiesGet4xxAndLeaveNoTrace() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { client in
             let invalidUTF8: [UInt8] = Array(#"{"uid":"bad","name":"X","p":""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)
             let utf8 = try await client.post(client.hook("events"), invalidUTF8)
@@ -200,8 +200,8 @@ import TroveCore
     }
 
     @Test func credentialsAreCheckedAndAccountsIsolated() async throws {
-        let trove = try TestTrove()
-        let other = try trove.services.accounts.create(name: "other")
+        let trove = try await TestTrove()
+        let other = try await trove.services.accounts.create(name: "other")
         try await trove.test { client in
             let wrong = try await client.post("/v3/observe/hooks/not-a-secret/profiles", json: ["uid": "w"])
             #expect(wrong.status == 403)
@@ -227,7 +227,7 @@ import TroveCore
     }
 
     @Test func disabledIsAFlag() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { client in
             try await client.post(client.hook("profiles"), json: ["uid": "d", "disabled": true])
             #expect(try await client.profile(uid: "d")?["disabled"] == true)

@@ -4,7 +4,7 @@ import TroveCore
 /// The same contract over a real socket, as a client would use it.
 @Suite struct LiveServerTests {
     @Test func concurrentClientsOverLoopbackAreAllStoredOnce() async throws {
-        let trove = try TestTrove(now: nil)
+        let trove = try await TestTrove(now: nil)
         try await trove.test(.live) { client in
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for worker in 0..<8 {

@@ -4,7 +4,7 @@ import TroveCore
 /// SPEC §4 through the hooks: what is sent is read back normalized, coerced and cut.
 @Suite struct NormalizationHTTPTests {
     @Test func everyNameExampleNormalizes() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         let table = try fixtureJSON("normalization/names.json").arrayValue!
         try await trove.test { client in
             for (i, row) in table.enumerated() {
@@ -25,7 +25,7 @@ import TroveCore
     }
 
     @Test func everyValueExampleIsCoerced() async throws {
-        let trove = try TestTrove(now: Timestamp.parseISO8601("2026-03-01T12:00:00Z"))
+        let trove = try await TestTrove(now: Timestamp.parseISO8601("2026-03-01T12:00:00Z"))
         let table = try fixtureJSON("normalization/values.json")
         let cases = table["cases"]!.arrayValue!
         try await trove.test { client in
@@ -41,7 +41,7 @@ import TroveCore
     }
 
     @Test func cutsAt768BytesInsideAMultiByteCharacter() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         // 766 ASCII bytes, then "😀" (4 bytes, spanning bytes 767-770): the cut must drop it whole.
         let long = String(repeating: "x", count: 766) + "😀" + String(repeating: "y", count: 100)
         try await trove.test { client in
@@ -60,7 +60,7 @@ import TroveCore
     }
 
     @Test func dropsThirdLevelHashesAndHashesInArrays() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { client in
             try await client.post(client.hook("profiles"), try fixture("hooks/profile.json"))
             let profile = try #require(try await client.profile(uid: "5f3c4232c712de665632a6d9"))
@@ -76,7 +76,7 @@ import TroveCore
     }
 
     @Test func appliesAndDropsReservedNames() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { client in
             let reply = try await client.post(client.hook("profiles"), try fixture("hooks/profile.json"))
             #expect(reply.status == 200)
@@ -105,7 +105,7 @@ import TroveCore
     }
 
     @Test func refusesMoreThanAThousandProperties() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { client in
             var members = [JSONMember("uid", "many")]
             for i in 0..<600 { members.append(JSONMember("p\(i)", .int(Int64(i)))) }
@@ -124,7 +124,7 @@ import TroveCore
     }
 
     @Test func laterKeysWinCollisionsAndEmptyNamesAreDropped() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { client in
             try await client.post(client.hook("profiles"), json: ["uid": "c", "planName": "a", "plan name": "b", "!!!": 1, "h": ["X": 1, "x": 2]])
             let profile = try #require(try await client.profile(uid: "c"))

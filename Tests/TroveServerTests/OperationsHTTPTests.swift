@@ -9,7 +9,7 @@ import Testing
 @Suite struct OperationsHTTPTests {
     @Test func metricsAndRequestLogsNameRoutesNotSecrets() async throws {
         let time = MovableClock()
-        let trove = try TestTrove(clock: time.clock)
+        let trove = try await TestTrove(clock: time.clock)
         let c = trove.credentials
         let logs = CapturedLogs()
         try await trove.test(logger: logs.logger()) { app in

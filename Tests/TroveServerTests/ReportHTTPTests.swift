@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func countsMatchTheEventsBeforeAndAfterTheRollupAndAfterADelete() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         let key = trove.credentials.appAPIKey
         try await trove.test { app in
             for e in Self.events {
@@ -81,7 +81,7 @@ import Testing
     /// (past `to` allowed), a later step of another tour does not count for this one (one with no tour does),
     /// a profile's best entry counts, each profile once in the total.
     @Test func funnelCountsProfilesReachingEachStepInOrderPerGroup() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         let key = trove.credentials.appAPIKey
         let (s, c) = ("Started Tour (Chameleon)", "Completed Tour (Chameleon)")
         let events: [(String, String, String?, String)] = [
@@ -151,7 +151,7 @@ import Testing
     /// Funnels asked with ever new properties cannot pile up indexes: past 32 the least recently read go.
     @Test func funnelIndexesAreBounded() async throws {
         let time = MovableClock()
-        let trove = try TestTrove(clock: time.clock)
+        let trove = try await TestTrove(clock: time.clock)
         let key = trove.credentials.appAPIKey
         try await trove.test { app in
             try await app.post(app.hook("events"), json: ["uid": "ann", "name": "A", "timestamp": "2026-02-20T00:00:00Z"])
@@ -175,7 +175,7 @@ import Testing
     /// Daily member counts from the ledger: the count now walked back through each day's entries and exits.
     @Test func segmentHistoryFollowsTheLedger() async throws {
         let time = MovableClock()
-        let trove = try TestTrove(clock: time.clock)
+        let trove = try await TestTrove(clock: time.clock)
         let key = trove.credentials.appAPIKey
         try await trove.test { app in
             let created = try await app.v3(.post, "/v3/edit/segments", ["name": "Pro", "items": [["prop": "plan", "op": "eq", "value": "pro"]]])
@@ -208,7 +208,7 @@ import Testing
     /// Customer.io's reported activity for one campaign, per metric, with its rates; other campaigns and
     /// hook events with a campaign_id property do not count.
     @Test func messageActivityHasPerMetricCountsAndRates() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { app in
             var n = 0
             func report(_ person: String, _ metric: String, campaign: Int) async throws {

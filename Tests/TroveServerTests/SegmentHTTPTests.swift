@@ -34,7 +34,7 @@ extension TestTrove.Client {
     }
 
     @Test func aSegmentIsBuiltAndReadThroughEveryRoute() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         let c = trove.credentials
         try await trove.test { client in
             try await seed(client)
@@ -109,7 +109,7 @@ extension TestTrove.Client {
     }
 
     @Test func manualSegmentsTakeMembersByAPIAndFeedDynamicOnes() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         let c = trove.credentials
         try await trove.test { client in
             try await seed(client)
@@ -145,7 +145,7 @@ extension TestTrove.Client {
     }
 
     @Test func badFiltersGetPreciseErrors() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { client in
             func refusal(_ body: JSON) async throws -> (Int, String) {
                 let reply = try await client.v3(.post, "/v3/edit/segments", body)
@@ -183,7 +183,7 @@ extension TestTrove.Client {
 
     /// The background service keeps membership current on a live server, with no test calling the evaluator.
     @Test func theLiveServerKeepsMembershipCurrent() async throws {
-        let trove = try TestTrove(now: nil)
+        let trove = try await TestTrove(now: nil)
         let app = buildApplication(services: trove.services, options: ServerOptions(port: 0), logger: Logger(label: "test"))
         let secret = trove.secret
         try await app.test(.live) { raw in

@@ -36,12 +36,15 @@ struct TestTrove {
     let services: TroveServices
     let credentials: Credentials
 
-    init(now: Timestamp? = testNow, clock: TroveClock? = nil, exports: ExportSettings? = nil, webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy()) throws {
+    init(
+        now: Timestamp? = testNow, clock: TroveClock? = nil, exports: ExportSettings? = nil, webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy(),
+        readLimits: ReadLimits = .forThisMachine(), stopwatch: Stopwatch = .continuous
+    ) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trove-server-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let database = try AppDatabase(path: dir.appendingPathComponent("trove.sqlite").path)
+        let database = try AppDatabase(path: dir.appendingPathComponent("trove.sqlite").path, readLimits: readLimits, stopwatch: stopwatch)
         services = TroveServices(database: database, clock: clock ?? now.map(TroveClock.fixed) ?? .system, exports: exports, webhookPolicy: webhookPolicy)
-        credentials = try services.accounts.ensureDefaultAccount()!
+        credentials = try await services.accounts.ensureDefaultAccount()!
     }
 
     /// The same database file and settings, as a restarted server sees them.

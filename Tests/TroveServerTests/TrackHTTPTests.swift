@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func sdkRequestsIdentifyTrackAndDelete() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         let c = trove.credentials
         try await trove.test { client in
             func track(_ method: HTTPRequest.Method, _ path: String, _ body: [UInt8]?) async throws -> TestTrove.Client.Reply {
@@ -84,7 +84,7 @@ import Testing
     }
 
     @Test func anonymousEventsJoinTheCustomerWhoIdentifiesWithin30Days() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         let c = trove.credentials
         try await trove.test { client in
             func track(_ method: HTTPRequest.Method, _ path: String, _ body: [UInt8]) async throws -> TestTrove.Client.Reply {
@@ -109,7 +109,7 @@ import Testing
     }
 
     @Test func badTrackRequestsGetCustomerIOErrors() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         let c = trove.credentials
         try await trove.test { client in
             let unauthorized = try await client.send(.put, "/api/v1/customers/bob", body: Array("{}".utf8), headers: [:])

@@ -35,7 +35,7 @@ import Testing
         try await receiverApp.test(.live) { receiverClient in
             let port = try #require(receiverClient.port)
             let time = MovableClock()
-            let trove = try TestTrove(clock: time.clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
+            let trove = try await TestTrove(clock: time.clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
             let client = HTTPOutgoingTransport.makeClient()
             let deliverer = WebhookDeliverer(database: trove.services.database, clock: time.clock, transport: HTTPOutgoingTransport(client: client),
                                              policy: WebhookAddressPolicy(allowInsecure: true))
@@ -111,7 +111,7 @@ import Testing
         let receiverApp = Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "receiver"))
         try await receiverApp.test(.live) { receiverClient in
             let port = try #require(receiverClient.port)
-            let trove = try TestTrove(clock: .system, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
+            let trove = try await TestTrove(clock: .system, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
             let client = HTTPOutgoingTransport.makeClient()
             let deliverer = WebhookDeliverer(database: trove.services.database, transport: HTTPOutgoingTransport(client: client),
                                              policy: WebhookAddressPolicy(allowInsecure: true))
@@ -138,7 +138,7 @@ import Testing
 
     /// Membership changes and finished exports enqueue deliveries in their own transactions.
     @Test func segmentChangesAndFinishedExportsAreEnqueued() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { app in
             let hook = try await app.v3(.post, "/v3/edit/webhooks", ["url": "https://hooks.example.com/x", "topics": ["segment.entered", "segment.exited", "export.finished"]])
             let id = try #require(hook.json?.at("webhook.id")?.stringValue)
@@ -170,7 +170,7 @@ import Testing
     /// `event.created` per stored event (none for a repeated message_id), filtered by the endpoint's event
     /// names; manual segment edits announce segment.entered too.
     @Test func eventsCreatedFollowTheEndpointFilter() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { app in
             let all = try #require(try await app.v3(.post, "/v3/edit/webhooks", ["url": "https://hooks.example.com/all", "topics": ["event.created", "segment.entered"]])
                 .json?.at("webhook.id")?.stringValue)
@@ -201,7 +201,7 @@ import Testing
     }
 
     @Test func endpointsAreValidatedAndManaged() async throws {
-        let trove = try TestTrove()
+        let trove = try await TestTrove()
         try await trove.test { app in
             let cases: [(JSON, String)] = [(["url": "http://hooks.example.com/x", "topics": ["ping"]], "https"),
                                     (["url": "https://127.0.0.1/x", "topics": ["ping"]], "loopback"),

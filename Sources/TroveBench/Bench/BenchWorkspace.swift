@@ -49,8 +49,8 @@ public struct BenchWorkspace: Sendable {
     public func load(_ models: [Model], durability: Durability = .normal, log: (String) -> Void) async throws -> Loaded {
         let database = try AppDatabase(path: databasePath, durability: durability)
         let accounts = AccountStore(database: database)
-        guard let credentials = try accounts.ensureDefaultAccount() else { throw BenchError("\(databasePath) is not new") }
-        let account = try accounts.accountID(named: AccountStore.defaultName)
+        guard let credentials = try await accounts.ensureDefaultAccount() else { throw BenchError("\(databasePath) is not new") }
+        let account = try await accounts.accountID(named: AccountStore.defaultName)
         let ingestor = Ingestor(queue: WriteQueue(database: database, clock: .fixed(now)))
         var summaries: [Model: NDJSONImporter.Summary] = [:]
         for model in models {

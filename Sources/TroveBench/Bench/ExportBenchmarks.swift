@@ -12,7 +12,7 @@ public enum ExportBenchmarks {
     public static func export(_ workspace: BenchWorkspace, runs: Int, log: (String) -> Void) async throws -> BenchReport {
         let m = workspace.manifest
         let loaded = try await workspace.load([.company, .profile], log: log)
-        let account = try AccountStore(database: loaded.database).accountID(named: AccountStore.defaultName)
+        let account = try await AccountStore(database: loaded.database).accountID(named: AccountStore.defaultName)
         try await loaded.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         let store = ExportStore(database: loaded.database, clock: .fixed(workspace.now), settings: ExportSettings(directory: workspace.directory, publicURL: ""))
         let body: JSON = ["attributes": .array(attributes.map(JSON.string))]

@@ -44,8 +44,11 @@ public final class LoadGenerator: @unchecked Sendable {
     /// POSTs of JSON bodies to `path`. The body is written straight into the request buffer each
     /// connection reuses, so the client allocates nothing per request (it shares the 2 cores with the
     /// server it measures).
-    public convenience init(port: Int, path: String, connections: Int, requests: Int, body: @escaping BodyBuilder, accept: @escaping Acceptance) {
-        let head = Array("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ".utf8)
+    /// `headers`: more header lines, each ending in CRLF.
+    public convenience init(
+        port: Int, path: String, connections: Int, requests: Int, body: @escaping BodyBuilder, accept: @escaping Acceptance, headers: String = ""
+    ) {
+        let head = Array("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(headers)Content-Type: application/json\r\nContent-Length: ".utf8)
         let lengthDigits = 10
         self.init(port: port, connections: connections, requests: requests, request: { index, request in
             request += head

@@ -9,7 +9,7 @@ public enum ReportBenchmarks {
         let m = workspace.manifest
         let loaded = try await workspace.load([.company, .profile, .event], log: log)
         let database = loaded.database
-        let account = try AccountStore(database: database).accountID(named: AccountStore.defaultName)
+        let account = try await AccountStore(database: database).accountID(named: AccountStore.defaultName)
         try await ActivityRollup.catchUp(database)
         let (first, last) = try await database.pool.read { db in
             (try Int64.fetchOne(db, sql: "SELECT min(timestamp) FROM events") ?? 0, try Int64.fetchOne(db, sql: "SELECT max(timestamp) FROM events") ?? 0)
@@ -22,7 +22,7 @@ public enum ReportBenchmarks {
         var answer: JSON = .null
         for run in 1...runs {
             let started = Date()
-            answer = try report.run(account: account, request)
+            answer = try await report.run(account: account, request)
             times.append(Date().timeIntervalSince(started) * 1000)
             if run == 1 { log("events per day: \(String(format: "%.1f", times[0])) ms (first run)") }
         }

@@ -18,15 +18,15 @@ public enum SegmentBenchmarks {
         let m = workspace.manifest
         let loaded = try await workspace.load([.company, .profile, .event], log: log)
         let clock = TroveClock.fixed(workspace.now)
-        let account = try AccountStore(database: loaded.database).accountID(named: AccountStore.defaultName)
+        let account = try await AccountStore(database: loaded.database).accountID(named: AccountStore.defaultName)
         var report = BenchReport(workload: "segments", setup: IngestBenchmarks.setup(m))
 
         log("creating the reference segment and building its membership")
         var started = Date()
-        let segment = try SegmentStore(database: loaded.database, clock: clock).create(account: account, body: ReferenceDataSet.referenceSegment)
+        let segment = try await SegmentStore(database: loaded.database, clock: clock).create(account: account, body: ReferenceDataSet.referenceSegment)
         try await MembershipEvaluator(database: loaded.database, clock: clock).catchUp()
         let buildSeconds = Date().timeIntervalSince(started)
-        let built = try SegmentStore(database: loaded.database).get(account: account, id: segment.id)
+        let built = try await SegmentStore(database: loaded.database).get(account: account, id: segment.id)
         try await loaded.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
 
         // Cold: a new connection pool (empty SQLite page cache) and, when allowed, an empty OS page cache.
@@ -34,12 +34,12 @@ public enum SegmentBenchmarks {
         let fresh = try AppDatabase(path: workspace.databasePath)
         let queries = SegmentQueries(database: fresh, clock: clock)
         started = Date()
-        let coldCount = try queries.evaluate(account: account, segment: segment.id)
+        let coldCount = try await queries.evaluate(account: account, segment: segment.id)
         let cold = Date().timeIntervalSince(started) * 1000
         var warm: [Double] = []
         for _ in 0..<7 {
             started = Date()
-            _ = try queries.evaluate(account: account, segment: segment.id)
+            _ = try await queries.evaluate(account: account, segment: segment.id)
             warm.append(Date().timeIntervalSince(started) * 1000)
         }
         warm.sort()

@@ -44,11 +44,11 @@ public struct AccountStore: Sendable {
         if !ok { throw .invalidName(name) }
     }
 
-    public func create(name: String) throws -> Credentials {
+    public func create(name: String) async throws -> Credentials {
         try Self.validate(name)
         let credentials = Credentials.generate(account: name)
         let now = clock.now()
-        try database.pool.write { db in
+        try await database.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE name = ?", arguments: [name]) == true {
                 throw AccountError.exists(name)
             }
@@ -58,9 +58,9 @@ public struct AccountStore: Sendable {
     }
 
     /// Creates the `default` account when the database has none; returns its credentials then, else nil.
-    public func ensureDefaultAccount() throws -> Credentials? {
+    public func ensureDefaultAccount() async throws -> Credentials? {
         let now = clock.now()
-        return try database.pool.write { db -> Credentials? in
+        return try await database.write { db -> Credentials? in
             guard try Int.fetchOne(db, sql: "SELECT count(*) FROM accounts")! == 0 else { return nil }
             let credentials = Credentials.generate(account: Self.defaultName)
             try insert(credentials, now: now, db: db)
@@ -81,10 +81,10 @@ public struct AccountStore: Sendable {
     }
 
     /// Replaces all four credentials of an account; the old ones stop working at once.
-    public func rotate(name: String) throws -> Credentials {
+    public func rotate(name: String) async throws -> Credentials {
         let c = Credentials.generate(account: name)
         let now = clock.now()
-        try database.pool.write { db in
+        try await database.write { db in
             try db.execute(
                 sql: """
                     UPDATE accounts SET account_secret_hash = ?, app_api_key_hash = ?, site_id = ?, track_api_key_hash = ?,
@@ -102,8 +102,8 @@ public struct AccountStore: Sendable {
         return c
     }
 
-    public func list() throws -> [AccountSummary] {
-        try database.pool.read { db in
+    public func list() async throws -> [AccountSummary] {
+        try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT id, name, site_id, created_at, rotated_at FROM accounts ORDER BY id").map { row in
                 AccountSummary(
                     id: row["id"], name: row["name"], siteID: row["site_id"],
@@ -113,29 +113,29 @@ public struct AccountStore: Sendable {
         }
     }
 
-    public func accountID(named name: String) throws -> Int64 {
-        guard let id = try database.pool.read({ db in try Int64.fetchOne(db, sql: "SELECT id FROM accounts WHERE name = ?", arguments: [name]) })
+    public func accountID(named name: String) async throws -> Int64 {
+        guard let id = try await database.read({ db in try Int64.fetchOne(db, sql: "SELECT id FROM accounts WHERE name = ?", arguments: [name]) })
         else { throw AccountError.notFound(name) }
         return id
     }
 
     /// The account whose `account_secret` this is, or nil.
-    public func authenticate(accountSecret: String) throws -> Int64? {
-        try lookup(column: "account_secret_hash", kind: 0, secret: accountSecret)
+    public func authenticate(accountSecret: String) async throws -> Int64? {
+        try await lookup(column: "account_secret_hash", kind: 0, secret: accountSecret)
     }
 
     /// The account whose `app_api_key` this is, or nil.
-    public func authenticate(appAPIKey: String) throws -> Int64? {
-        try lookup(column: "app_api_key_hash", kind: 1, secret: appAPIKey)
+    public func authenticate(appAPIKey: String) async throws -> Int64? {
+        try await lookup(column: "app_api_key_hash", kind: 1, secret: appAPIKey)
     }
 
     /// The account with this `site_id` and `track_api_key`, or nil.
-    public func authenticate(siteID: String, trackAPIKey: String) throws -> Int64? {
+    public func authenticate(siteID: String, trackAPIKey: String) async throws -> Int64? {
         guard siteID.utf8.count <= 256, trackAPIKey.utf8.count <= 256 else { return nil }
         let digest = SecretHash.digest(trackAPIKey)
         let key = CredentialCache.Key(kind: 2, site: siteID, digest: digest)
         if let account = cache.account(for: key) { return account }
-        let account: Int64? = try database.pool.read { db in
+        let account: Int64? = try await database.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT id, track_api_key_hash FROM accounts WHERE site_id = ?", arguments: [siteID])
             else { return nil }
             let stored: Data = row["track_api_key_hash"]
@@ -146,12 +146,12 @@ public struct AccountStore: Sendable {
     }
 
     /// `kind` keeps the cache entries of the credential types apart (2 is the track API key).
-    private func lookup(column: String, kind: UInt8, secret: String) throws -> Int64? {
+    private func lookup(column: String, kind: UInt8, secret: String) async throws -> Int64? {
         guard !secret.isEmpty, secret.utf8.count <= 256 else { return nil }
         let digest = SecretHash.digest(secret)
         let key = CredentialCache.Key(kind: kind, site: "", digest: digest)
         if let account = cache.account(for: key) { return account }
-        let account: Int64? = try database.pool.read { db in
+        let account: Int64? = try await database.read { db in
             // The lookup is by digest, so timing reveals nothing about the secret; the final comparison is
             // constant-time all the same.
             guard let row = try Row.fetchOne(db, sql: "SELECT id, \(column) AS h FROM accounts WHERE \(column) = ?", arguments: [Data(digest)])

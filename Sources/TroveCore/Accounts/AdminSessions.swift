@@ -24,13 +24,13 @@ public struct AdminSessions: Sendable {
 
     /// Opens a session for the account whose secret this is; nil when it is no account's. Returns the
     /// cookie's token.
-    public func signIn(accountSecret: String) throws -> (token: String, session: Session)? {
-        guard let account = try accounts.authenticate(accountSecret: accountSecret) else { return nil }
+    public func signIn(accountSecret: String) async throws -> (token: String, session: Session)? {
+        guard let account = try await accounts.authenticate(accountSecret: accountSecret) else { return nil }
         let token = Credentials.randomToken(bytes: 32)
         let csrf = Credentials.randomToken(bytes: 20)
         let now = clock.now()
         let expires = now.adding(milliseconds: Self.lifetime)
-        let name = try database.pool.write { db in
+        let name = try await database.write { db in
             try db.execute(sql: "DELETE FROM admin_sessions WHERE expires_at <= ?", arguments: [now.milliseconds])
             try db.execute(
                 sql: "INSERT INTO admin_sessions (token_hash, account_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
@@ -41,10 +41,10 @@ public struct AdminSessions: Sendable {
     }
 
     /// The live session a cookie's token opens, or nil.
-    public func session(token: String) throws -> Session? {
+    public func session(token: String) async throws -> Session? {
         guard !token.isEmpty, token.utf8.count <= 128 else { return nil }
         let now = clock.now()
-        return try database.pool.read { db in
+        return try await database.read { db in
             try Row.fetchOne(
                 db, sql: """
                     SELECT s.account_id, a.name, s.csrf_token, s.expires_at FROM admin_sessions s JOIN accounts a ON a.id = s.account_id
@@ -54,8 +54,8 @@ public struct AdminSessions: Sendable {
         }
     }
 
-    public func signOut(token: String) throws {
-        try database.pool.write { db in
+    public func signOut(token: String) async throws {
+        try await database.write { db in
             try db.execute(sql: "DELETE FROM admin_sessions WHERE token_hash = ?", arguments: [Data(SecretHash.digest(token))])
         }
     }

@@ -77,11 +77,11 @@ public struct WebhookStore: Sendable {
     }
 
     /// `POST /v3/edit/webhooks`: the only reply that shows the secret.
-    public func create(account: Int64, body: JSON) throws -> JSON {
+    public func create(account: Int64, body: JSON) async throws -> JSON {
         let f = try fields(body, creating: true)
         let now = clock.now()
         let secret = "whsec_" + Credentials.randomToken(bytes: 24)
-        return try database.pool.write { db in
+        return try await database.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO webhook_endpoints (account_id, url, name, topics, event_names, secret, enabled, created_at, updated_at)
@@ -94,22 +94,22 @@ public struct WebhookStore: Sendable {
         }
     }
 
-    public func list(account: Int64) throws -> JSON {
-        try database.pool.read { db in
+    public func list(account: Int64) async throws -> JSON {
+        try await database.read { db in
             let ids = try Int64.fetchAll(db, sql: "SELECT id FROM webhook_endpoints WHERE account_id = ? ORDER BY id", arguments: [account])
             return ["webhooks": .array(try ids.map { try Self.endpoint(db, account: account, id: $0) })]
         }
     }
 
-    public func get(account: Int64, id: Int64) throws -> JSON {
-        try database.pool.read { db in ["webhook": try Self.endpoint(db, account: account, id: id)] }
+    public func get(account: Int64, id: Int64) async throws -> JSON {
+        try await database.read { db in ["webhook": try Self.endpoint(db, account: account, id: id)] }
     }
 
     /// `PATCH /v3/edit/webhooks/:id {url?, topics?, enabled?, name?, event_names?}`.
-    public func update(account: Int64, id: Int64, body: JSON) throws -> JSON {
+    public func update(account: Int64, id: Int64, body: JSON) async throws -> JSON {
         let f = try fields(body, creating: false)
         let now = clock.now()
-        return try database.pool.write { db in
+        return try await database.write { db in
             _ = try Self.endpoint(db, account: account, id: id)
             try db.execute(
                 sql: """
@@ -125,9 +125,9 @@ public struct WebhookStore: Sendable {
     }
 
     /// `POST /:id/rotate_secret`: a new secret, shown once; deliveries from now on are signed with it.
-    public func rotateSecret(account: Int64, id: Int64) throws -> JSON {
+    public func rotateSecret(account: Int64, id: Int64) async throws -> JSON {
         let now = clock.now()
-        return try database.pool.write { db in
+        return try await database.write { db in
             _ = try Self.endpoint(db, account: account, id: id)
             try db.execute(sql: "UPDATE webhook_endpoints SET secret = ?, updated_at = ? WHERE id = ?",
                            arguments: ["whsec_" + Credentials.randomToken(bytes: 24), now.milliseconds, id])
@@ -135,17 +135,17 @@ public struct WebhookStore: Sendable {
         }
     }
 
-    public func delete(account: Int64, id: Int64) throws {
-        try database.pool.write { db in
+    public func delete(account: Int64, id: Int64) async throws {
+        try await database.write { db in
             _ = try Self.endpoint(db, account: account, id: id)
             try db.execute(sql: "DELETE FROM webhook_endpoints WHERE id = ?", arguments: [id])
         }
     }
 
     /// `POST /:id/ping`: a `ping` delivery, due now.
-    public func ping(account: Int64, id: Int64) throws -> JSON {
+    public func ping(account: Int64, id: Int64) async throws -> JSON {
         let now = clock.now()
-        return try database.pool.write { db in
+        return try await database.write { db in
             _ = try Self.endpoint(db, account: account, id: id)
             let delivery = try Self.enqueue(db, endpoint: id, kind: "ping", data: ["webhook_id": .string(PublicID.encode(id))], now: now)
             return ["delivery": try Self.delivery(db, id: delivery)]
@@ -153,8 +153,8 @@ public struct WebhookStore: Sendable {
     }
 
     /// `GET /:id/deliveries`: newest first.
-    public func deliveries(account: Int64, endpoint: Int64, limit: Int) throws -> JSON {
-        try database.pool.read { db in
+    public func deliveries(account: Int64, endpoint: Int64, limit: Int) async throws -> JSON {
+        try await database.read { db in
             _ = try Self.endpoint(db, account: account, id: endpoint)
             let ids = try Int64.fetchAll(
                 db, sql: "SELECT id FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY id DESC LIMIT ?", arguments: [endpoint, limit])
@@ -164,9 +164,9 @@ public struct WebhookStore: Sendable {
 
     /// `POST /:id/deliveries/:delivery_id/retry`: a failed (or pending) delivery is due again now, with a
     /// fresh set of retries.
-    public func retry(account: Int64, endpoint: Int64, delivery: Int64) throws -> JSON {
+    public func retry(account: Int64, endpoint: Int64, delivery: Int64) async throws -> JSON {
         let now = clock.now()
-        return try database.pool.write { db in
+        return try await database.write { db in
             _ = try Self.endpoint(db, account: account, id: endpoint)
             try db.execute(
                 sql: "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND endpoint_id = ? AND state <> 'delivered'",

@@ -16,13 +16,13 @@ public struct ExportStore: Sendable {
 
     /// `POST /v1/exports/customers`: checked now (a bad filter is a 400 here, not a failed job later),
     /// run in the background.
-    public func createCustomers(account: Int64, body: JSON) throws -> Export {
+    public func createCustomers(account: Int64, body: JSON) async throws -> Export {
         let export = try CustomerExport.parse(body)
         let now = clock.now()
         var request: [JSONMember] = []
         if let filters = body["filters"], filters != .null { request.append(JSONMember("filters", filters)) }
         request.append(JSONMember("attributes", .array(export.attributes.map { .string($0.name) })))
-        return try database.pool.write { db in
+        return try await database.write { [request] db in
             if let filter = export.filter {
                 do { _ = try SegmentCompiler.over(db, account: account, now: now, checkingOnly: true).compile(filter) } catch let e as SegmentError {
                     throw ExportError.invalid(e.description)
@@ -34,7 +34,7 @@ public struct ExportStore: Sendable {
     }
 
     /// `POST /v1/exports/deliveries`.
-    public func createDeliveries(account: Int64, body: JSON) throws -> Export {
+    public func createDeliveries(account: Int64, body: JSON) async throws -> Export {
         let export = try DeliveryExport.parse(body)
         let now = clock.now()
         var request: [JSONMember] = [JSONMember(export.message.field, .int(export.message.id))]
@@ -45,7 +45,7 @@ public struct ExportStore: Sendable {
         request.append(JSONMember("attributes", .array(export.customer.attributes.map { .string($0.name) })))
         let description = body["description"]?.stringValue
             ?? "Deliveries of \(export.message.field.replacingOccurrences(of: "_id", with: "")) \(export.message.id)" + (export.metric.map { ", \($0)" } ?? "")
-        return try database.pool.write { db in
+        return try await database.write { [request] db in
             try Self.insert(db, account: account, type: "deliveries", request: request, description: description, now: now)
         }
     }
@@ -78,12 +78,12 @@ public struct ExportStore: Sendable {
         return (export.filter == nil ? "All customers" : "Customers matching a filter") + columns
     }
 
-    public func get(account: Int64, id: Int64) throws -> Export {
-        try database.pool.read { db in try Self.existing(db, account: account, id: id) }
+    public func get(account: Int64, id: Int64) async throws -> Export {
+        try await database.read { db in try Self.existing(db, account: account, id: id) }
     }
 
-    public func list(account: Int64) throws -> [Export] {
-        try database.pool.read { db in
+    public func list(account: Int64) async throws -> [Export] {
+        try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT \(Export.columns) FROM exports WHERE account_id = ? ORDER BY id DESC", arguments: [account])
                 .map(Export.init)
         }
@@ -96,9 +96,9 @@ public struct ExportStore: Sendable {
 
     /// `GET /v1/exports/:id/download`: a link valid `settings.linkLifetime`, for a finished export whose
     /// file is still kept.
-    public func downloadURL(account: Int64, id: Int64) throws -> String {
+    public func downloadURL(account: Int64, id: Int64) async throws -> String {
         let now = clock.now()
-        return try database.pool.write { db in
+        return try await database.write { db in
             let export = try Self.existing(db, account: account, id: id)
             try Self.checkFile(export, now: now)
             let expires = now.seconds + settings.linkLifetime.components.seconds
@@ -119,10 +119,10 @@ public struct ExportStore: Sendable {
 
     /// The file behind a download link, which carries no credentials: checks the signature and expiry,
     /// counts the download, and returns the path and a file name for it.
-    public func file(export id: Int64, expires: String?, signature: String?) throws -> (path: String, name: String) {
+    public func file(export id: Int64, expires: String?, signature: String?) async throws -> (path: String, name: String) {
         let now = clock.now()
         guard let expires = expires.flatMap({ Int64($0) }), let signature else { throw ExportError.forbidden("this download link is not valid") }
-        return try database.pool.write { db in
+        return try await database.write { db in
             try DownloadLink.load(db).verify(export: id, expires: expires, signature: signature, now: now)
             guard let row = try Row.fetchOne(db, sql: "SELECT \(Export.columns) FROM exports WHERE id = ?", arguments: [id]) else {
                 throw ExportError.notFound("no export with id \(id)")

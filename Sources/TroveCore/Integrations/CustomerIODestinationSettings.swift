@@ -16,9 +16,9 @@ public struct CustomerIODestinationSettings: Sendable {
 
     static let name = "customerio-destination"
 
-    public func update(account: Int64, body: JSON) throws -> JSON {
+    public func update(account: Int64, body: JSON) async throws -> JSON {
         let now = clock.now()
-        return try database.pool.write { db in
+        return try await database.write { db in
             let destination = try CustomerIODestination.parse(body, current: try Self.load(db, account: account))
             if let url = destination.trackURL {
                 do { _ = try policy.check(url: url) } catch { throw DestinationError.invalid("track_url: \(error)") }
@@ -37,14 +37,14 @@ public struct CustomerIODestinationSettings: Sendable {
         }
     }
 
-    public func show(account: Int64) throws -> JSON {
-        try database.pool.read { db in try Self.shown(db, account: account) }
+    public func show(account: Int64) async throws -> JSON {
+        try await database.read { db in try Self.shown(db, account: account) }
     }
 
     /// Removes the settings; what was still waiting to go out is marked failed (kept, visible).
-    public func delete(account: Int64) throws {
+    public func delete(account: Int64) async throws {
         let now = clock.now()
-        try database.pool.write { db in
+        try await database.write { db in
             guard try Self.load(db, account: account) != nil else { throw DestinationError.notFound("no Customer.io destination is set up") }
             try db.execute(sql: "DELETE FROM integrations WHERE account_id = ? AND name = ?", arguments: [account, Self.name])
             try db.execute(
@@ -92,11 +92,11 @@ public struct CustomerIODestinationSettings: Sendable {
     // MARK: Deliveries
 
     /// `GET /v3/edit/integrations/customerio/deliveries?state=`: newest first.
-    public func deliveries(account: Int64, state: String?, limit: Int) throws -> JSON {
+    public func deliveries(account: Int64, state: String?, limit: Int) async throws -> JSON {
         if let state, !["pending", "delivered", "failed"].contains(state) {
             throw DestinationError.invalid("state: must be pending, delivered or failed")
         }
-        return try database.pool.read { db in
+        return try await database.read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -109,9 +109,9 @@ public struct CustomerIODestinationSettings: Sendable {
 
     /// `POST /v3/edit/integrations/customerio/deliveries/:id/retry`: a failed delivery is due again now,
     /// with a fresh 24 hours of retries.
-    public func retry(account: Int64, delivery: Int64) throws -> JSON {
+    public func retry(account: Int64, delivery: Int64) async throws -> JSON {
         let now = clock.now()
-        return try database.pool.write { db in
+        return try await database.write { db in
             guard try Self.load(db, account: account) != nil else { throw DestinationError.notFound("no Customer.io destination is set up") }
             try db.execute(
                 sql: """

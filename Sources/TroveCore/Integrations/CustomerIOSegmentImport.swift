@@ -70,7 +70,7 @@ public struct CustomerIOSegmentImport: Sendable {
             start = page.next
             if pages >= Self.maxPages && !start.isEmpty { throw DestinationError.upstream("more than \(Self.maxPages) pages; nothing was changed") }
         } while !start.isEmpty
-        let change = try membership.replace(account: account, segment: segment, profiles: matched)
+        let change = try await membership.replace(account: account, segment: segment, profiles: matched)
         return ["import": .object([
             JSONMember("customerio_segment_id", .string(remote)),
             JSONMember("pages", .int(Int64(pages))),

@@ -19,7 +19,7 @@ public struct CustomerIOSource: Sendable {
     public func receive(account: Int64, body: [UInt8], signature: String?, timestamp: String?) async throws -> Receipt {
         guard body.count <= Ingestor.maxObjectBytes else { throw IngestError.tooLarge("body over 1 MiB") }
         let now = ingestor.clock.now()
-        if let key = try settings.signingKey(account: account) {
+        if let key = try await settings.signingKey(account: account) {
             try CustomerIOWebhook.verify(body: body, signature: signature, timestamp: timestamp, key: key, now: now)
         }
         let parsed = try CustomerIOWebhook.parse(try Ingestor.parseBody(body), now: now)

@@ -15,12 +15,12 @@ public struct CustomerIOSourceSettings: Sendable {
     static let name = "customerio-source"
 
     /// Sets (or with nil, removes) the signing key; returns the settings as the API shows them.
-    public func setSigningKey(account: Int64, _ key: String?) throws -> JSON {
+    public func setSigningKey(account: Int64, _ key: String?) async throws -> JSON {
         if let key {
             guard !key.isEmpty, key.utf8.count <= 256 else { throw IngestError.invalid("signing_key: must be a non-empty string of at most 256 bytes") }
         }
         let now = clock.now()
-        return try database.pool.write { db in
+        return try await database.write { db in
             if let key {
                 let config = JSONWriter.string(["signing_key": .string(key)])
                 try db.execute(
@@ -36,17 +36,17 @@ public struct CustomerIOSourceSettings: Sendable {
     }
 
     /// `PUT /v3/edit/integrations/customerio-source {"signing_key": "…" | null}`.
-    public func update(account: Int64, body: JSON) throws -> JSON {
+    public func update(account: Int64, body: JSON) async throws -> JSON {
         guard case .object = body else { throw IngestError.invalid("body: expected {\"signing_key\": \"…\"}") }
         switch body["signing_key"] {
-        case .string(let key)?: return try setSigningKey(account: account, key)
-        case .null?: return try setSigningKey(account: account, nil)
+        case .string(let key)?: return try await setSigningKey(account: account, key)
+        case .null?: return try await setSigningKey(account: account, nil)
         default: throw IngestError.invalid("signing_key: required, a string (or null to stop checking signatures)")
         }
     }
 
-    public func show(account: Int64) throws -> JSON {
-        try database.pool.read { db in try Self.shown(db, account: account) }
+    public func show(account: Int64) async throws -> JSON {
+        try await database.read { db in try Self.shown(db, account: account) }
     }
 
     /// The key is never shown back, only whether one is set and its last four characters.
@@ -66,7 +66,7 @@ public struct CustomerIOSourceSettings: Sendable {
             db, sql: "SELECT json_extract(config, '$.signing_key') FROM integrations WHERE account_id = ? AND name = ?", arguments: [account, name])
     }
 
-    public func signingKey(account: Int64) throws -> String? {
-        try database.pool.read { db in try Self.signingKey(db, account: account) }
+    public func signingKey(account: Int64) async throws -> String? {
+        try await database.read { db in try Self.signingKey(db, account: account) }
     }
 }

@@ -44,8 +44,8 @@ public enum TroveMetrics {
         public var outboxDepth: [String: Int64] = [:]
     }
 
-    public static func backlog(_ database: AppDatabase, now: Timestamp) throws -> Backlog {
-        try database.pool.read { db in
+    public static func backlog(_ database: AppDatabase, now: Timestamp) async throws -> Backlog {
+        try await database.read { db in
             var b = Backlog()
             if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM segments WHERE kind = 'dynamic')") ?? false {
                 let watermark = try Int64.fetchOne(db, sql: "SELECT through_event_id FROM event_rollups WHERE name = 'membership'") ?? 0

@@ -10,8 +10,8 @@ public struct AccountOverview: Sendable, Equatable {
     public var segments: Int64
     public var warnings: Int64
 
-    public static func read(_ database: AppDatabase, account: Int64) throws -> AccountOverview {
-        try database.pool.read { db in
+    public static func read(_ database: AppDatabase, account: Int64) async throws -> AccountOverview {
+        try await database.heavyRead { db in
             func count(_ sql: String) throws -> Int64 { try Int64.fetchOne(db, sql: sql, arguments: [account]) ?? 0 }
             return AccountOverview(
                 profiles: try count("SELECT count(*) FROM profiles WHERE account_id = ?"),

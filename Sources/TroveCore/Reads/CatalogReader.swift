@@ -6,8 +6,8 @@ public struct CatalogReader: Sendable {
 
     public init(database: AppDatabase) { self.database = database }
 
-    public func warnings(account: Int64, model: Model?) throws -> JSON {
-        try database.pool.read { db in
+    public func warnings(account: Int64, model: Model?) async throws -> JSON {
+        try await database.read { db in
             var sql = "SELECT model, prop, kind, count, first_at, last_at, example_uid, detail FROM warnings WHERE account_id = ?"
             var args: StatementArguments = [account]
             if let model {
@@ -31,8 +31,8 @@ public struct CatalogReader: Sendable {
         }
     }
 
-    public func properties(account: Int64, model: Model?) throws -> JSON {
-        try database.pool.read { db in
+    public func properties(account: Int64, model: Model?) async throws -> JSON {
+        try await database.read { db in
             var sql = "SELECT id, model, prop, name, types, examples, last_seen_at FROM properties WHERE account_id = ?"
             var args: StatementArguments = [account]
             if let model {
@@ -55,8 +55,8 @@ public struct CatalogReader: Sendable {
         }
     }
 
-    public func eventNames(account: Int64) throws -> JSON {
-        try database.pool.read { db in
+    public func eventNames(account: Int64) async throws -> JSON {
+        try await database.read { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT id, uid, name, count, last_seen_at FROM event_names WHERE account_id = ? ORDER BY count DESC, uid",
                 arguments: [account])

@@ -23,8 +23,8 @@ public struct CustomerReader: Sendable {
     }
 
     /// `GET /v1/customers?email=`.
-    public func byEmail(account: Int64, email: String) throws -> JSON {
-        try database.pool.read { db in
+    public func byEmail(account: Int64, email: String) async throws -> JSON {
+        try await database.read { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT id, uid, email FROM profiles WHERE account_id = ? AND email = ?",
                 arguments: [account, Identifiers.normalizeEmail(email)])
@@ -34,7 +34,7 @@ public struct CustomerReader: Sendable {
 
     /// `POST /v1/customers?start=&limit=` with `{"filter": …}`: matching profiles in id order; `next` is
     /// the cursor for the following page ("" at the end).
-    public func search(account: Int64, body: JSON, start: String?, limit: Int) throws -> JSON {
+    public func search(account: Int64, body: JSON, start: String?, limit: Int) async throws -> JSON {
         guard case .object = body else { throw ReadError.invalid("the body must be a JSON object {\"filter\": …}") }
         let filter: FilterNode?
         switch body["filter"] {
@@ -48,7 +48,7 @@ public struct CustomerReader: Sendable {
             after = decoded
         }
         let now = clock.now()
-        return try database.pool.read { db in
+        return try await database.heavyRead { [after] db in
             var select: SQLFragment
             do {
                 select = try SegmentCompiler.select(db, account: account, now: now, filter: filter, columns: "p.id, p.uid, p.email")
@@ -68,8 +68,8 @@ public struct CustomerReader: Sendable {
     }
 
     /// `GET /v1/customers/:id/attributes`.
-    public func attributes(account: Int64, customer: CustomerID) throws -> JSON {
-        try database.pool.read { db in
+    public func attributes(account: Int64, customer: CustomerID) async throws -> JSON {
+        try await database.read { db in
             guard let profile = try customer.profileID(db, account: account), let customer = try Self.customer(db, profile: profile) else {
                 throw ReadError.notFound("no customer \(customer.description)")
             }
@@ -78,9 +78,9 @@ public struct CustomerReader: Sendable {
     }
 
     /// `POST /v1/customers/attributes` with `{"ids": […]}` (≤ 100): the customers found, in request order.
-    public func attributes(account: Int64, ids: [CustomerID]) throws -> JSON {
+    public func attributes(account: Int64, ids: [CustomerID]) async throws -> JSON {
         guard ids.count <= Self.maxAttributesBatch else { throw ReadError.invalid("ids: at most \(Self.maxAttributesBatch) per request") }
-        return try database.pool.read { db in
+        return try await database.read { db in
             var customers: [JSON] = []
             for id in ids {
                 if let profile = try id.profileID(db, account: account), let customer = try Self.customer(db, profile: profile) {

@@ -6,8 +6,8 @@ public struct ObjectReader: Sendable {
 
     public init(database: AppDatabase) { self.database = database }
 
-    public func profile(account: Int64, _ lookup: ObjectLookup, expandCompany: Bool = false, expandSegments: Bool = false) throws -> JSON {
-        try database.pool.read { db in
+    public func profile(account: Int64, _ lookup: ObjectLookup, expandCompany: Bool = false, expandSegments: Bool = false) async throws -> JSON {
+        try await database.read { db in
             let (column, value): (String, any DatabaseValueConvertible) =
                 switch lookup {
                 case .uid(let u): ("uid", u)
@@ -63,8 +63,8 @@ public struct ObjectReader: Sendable {
             ] + WriteSession.parseProperties(row["properties"]))
     }
 
-    public func company(account: Int64, _ lookup: ObjectLookup) throws -> JSON {
-        try database.pool.read { db in
+    public func company(account: Int64, _ lookup: ObjectLookup) async throws -> JSON {
+        try await database.read { db in
             let found: JSON?
             switch lookup {
             case .uid(let u): found = try companyJSON(db, account: account, column: "uid", value: u)

@@ -65,11 +65,11 @@ public struct EventReport: Sendable {
         return Request(from: Self.bucketStart(from, interval: interval, zone: zone), to: to, names: names, interval: interval, zone: zone)
     }
 
-    public func run(account: Int64, _ r: Request) throws -> JSON {
+    public func run(account: Int64, _ r: Request) async throws -> JSON {
         let buckets = try Self.buckets(r)
         let fromHour = EventCounts.hour(buckets.first!)
         let toHour = EventCounts.hour(buckets.last!)
-        return try database.pool.read { db in
+        return try await database.read { db in
             // The names asked for (or all the account's), as stored.
             var series: [(id: Int64?, name: String, uid: String)] = []
             if let names = r.names {

@@ -79,7 +79,7 @@ public struct FunnelReport: Sendable {
         }
         let indexes = names.compactMap { $0.id.map { ReportIndex(nameID: $0, path: path) } }
         try await ReportIndex.ensure(Set(indexes), database, now: clock.now())
-        let counts = try await database.pool.read { db in
+        let counts = try await database.heavyRead { db in
             try Self.count(db, names: names.map(\.id), path: path, request: r)
         }
         return Self.json(counts, steps: zip(names, uids).map { ($0.name, $1) }, request: r)

@@ -18,7 +18,7 @@ public struct MessageReport: Sendable {
         ("bounce_rate", "bounced", "sent", false),
     ]
 
-    public func run(account: Int64, query: [String: String]) throws -> JSON {
+    public func run(account: Int64, query: [String: String]) async throws -> JSON {
         let given = DeliveryExport.messageFields.filter { query[$0].map { !$0.isEmpty } ?? false }
         guard given.count == 1, let field = given.first else {
             throw ReadError.invalid("exactly one of campaign_id, newsletter_id, action_id, transactional_message_id is required")
@@ -26,7 +26,7 @@ public struct MessageReport: Sendable {
         guard let id = Int64(query[field]!) else { throw ReadError.invalid("\(field): must be an integer") }
         let bounds = try ReportRange.bounds(from: query["from"], to: query["to"])
         let (from, to) = (bounds.from ?? .min, bounds.to ?? .max)
-        return try database.pool.read { db in
+        return try await database.heavyRead { db in
             let rows = try Row.fetchAll(
                 db, sql: """
                     SELECT properties ->> '$.metric' AS metric, count(*), count(DISTINCT profile_id) FROM events

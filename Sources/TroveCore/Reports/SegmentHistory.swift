@@ -16,13 +16,13 @@ public struct SegmentHistory: Sendable {
     static let day: Int64 = 86_400_000
 
     /// `from`/`to` are dates (both inclusive) or times; default the last 30 days.
-    public func run(account: Int64, segment id: Int64, from: String?, to: String?) throws -> JSON {
+    public func run(account: Int64, segment id: Int64, from: String?, to: String?) async throws -> JSON {
         var (start, end) = try ReportRange.utc(from: from, to: to, now: clock.now())
         start = Timestamp.floor(start, units: Self.day) * Self.day
         end = -Timestamp.floor(-end, units: Self.day) * Self.day  // up to a day's end
         let days = Int((end - start) / Self.day)
         guard days <= 3_660 else { throw ReadError.invalid("from/to: at most 3,660 days") }
-        return try database.pool.read { db in
+        return try await database.heavyRead { [start, end] db in
             guard let segment = try Segment.fetch(db, account: account, id: id) else { throw ReadError.notFound("no segment with id \(id)") }
             let current = try Int64.fetchOne(db, sql: "SELECT count(*) FROM segment_members WHERE segment_id = ?", arguments: [id]) ?? 0
             // Net change after the range, then per day inside it.

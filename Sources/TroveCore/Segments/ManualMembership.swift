@@ -15,11 +15,11 @@ public struct ManualMembership: Sendable {
 
     /// Adds (or removes) the named customers; unknown ids are ignored. Returns how many changed.
     @discardableResult
-    public func change(account: Int64, segment id: Int64, ids: [String], idType: String?, add: Bool) throws -> Int {
+    public func change(account: Int64, segment id: Int64, ids: [String], idType: String?, add: Bool) async throws -> Int {
         guard ids.count <= Self.maxIDs else { throw SegmentError.invalid("ids: at most \(Self.maxIDs) per request, got \(ids.count)") }
         let customers = try ids.map { try CustomerID($0, idType: idType) }
         let now = clock.now()
-        return try database.pool.write { db in
+        return try await database.write { db in
             let segment = try Self.manualSegment(db, account: account, id: id)
             let profiles = try customers.compactMap { try $0.profileID(db, account: account) }
             return try Self.apply(db, segment: segment, profiles: profiles, add: add, now: now)
@@ -27,9 +27,9 @@ public struct ManualMembership: Sendable {
     }
 
     /// Makes the members exactly `profiles` (a pull from Customer.io): adds the missing, removes the rest.
-    public func replace(account: Int64, segment id: Int64, profiles: Set<Int64>) throws -> (added: Int, removed: Int) {
+    public func replace(account: Int64, segment id: Int64, profiles: Set<Int64>) async throws -> (added: Int, removed: Int) {
         let now = clock.now()
-        return try database.pool.write { db in
+        return try await database.write { db in
             let segment = try Self.manualSegment(db, account: account, id: id)
             let current = Set(try Int64.fetchAll(db, sql: "SELECT profile_id FROM segment_members WHERE segment_id = ?", arguments: [id]))
             let removed = try Self.apply(db, segment: segment, profiles: current.subtracting(profiles).sorted(), add: false, now: now)

@@ -11,9 +11,9 @@ public struct SegmentExplain: Sendable {
         self.clock = clock
     }
 
-    public func explain(account: Int64, segment id: Int64, profile lookup: ObjectLookup) throws -> JSON {
+    public func explain(account: Int64, segment id: Int64, profile lookup: ObjectLookup) async throws -> JSON {
         let now = clock.now()
-        return try database.pool.read { db in
+        return try await database.heavyRead { db in
             let segment = try SegmentReader.segment(db, account: account, id: id)
             guard let profile = try lookup.profileID(db, account: account) else {
                 throw SegmentError.notFound("no profile with \(lookup.column) \(ObjectReader.describe(lookup))")

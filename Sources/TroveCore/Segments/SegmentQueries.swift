@@ -20,10 +20,10 @@ public struct SegmentQueries: Sendable {
 
     /// `POST /v3/edit/segments/preview`: count, a sample of uids, and how many would enter or leave the
     /// segment `editing` (when given) if the body were saved.
-    public func preview(account: Int64, body: JSON, editing: Int64?) throws -> JSON {
+    public func preview(account: Int64, body: JSON, editing: Int64?) async throws -> JSON {
         let filter = try ChameleonFilter.parse(body)
         let now = clock.now()
-        return try database.pool.read { db in
+        return try await database.heavyRead { db in
             if let editing { _ = try SegmentReader.segment(db, account: account, id: editing) }
             let compiler = SegmentCompiler.over(db, account: account, now: now)
             let matched = try compiler.membersQuery(filter, segment: editing, columns: "p.id").named("matched")
@@ -46,8 +46,8 @@ public struct SegmentQueries: Sendable {
     }
 
     /// `GET|POST /v3/analyze/profiles`: newest first, paged by `before`.
-    public func profiles(account: Int64, audience: Audience, limit: Int, before: Int64?) throws -> JSON {
-        try database.pool.read { db in
+    public func profiles(account: Int64, audience: Audience, limit: Int, before: Int64?) async throws -> JSON {
+        try await database.heavyRead { db in
             let selection = try self.selection(db, account: account, audience: audience, subject: .profiles)
             let query = SQLFragment("SELECT \(ObjectReader.profileColumns) FROM profiles p WHERE ") + selection
                 + SQLFragment(" AND p.id < ? ORDER BY p.id DESC LIMIT ?", [(before ?? .max).databaseValue, limit.databaseValue])
@@ -60,8 +60,8 @@ public struct SegmentQueries: Sendable {
     }
 
     /// `GET|POST /v3/analyze/companies`.
-    public func companies(account: Int64, audience: Audience, limit: Int, before: Int64?) throws -> JSON {
-        try database.pool.read { db in
+    public func companies(account: Int64, audience: Audience, limit: Int, before: Int64?) async throws -> JSON {
+        try await database.heavyRead { db in
             let selection = try self.selection(db, account: account, audience: audience, subject: .companies)
             let query = SQLFragment("SELECT \(ObjectReader.companyColumns) FROM companies c WHERE ") + selection
                 + SQLFragment(" AND c.id < ? ORDER BY c.id DESC LIMIT ?", [(before ?? .max).databaseValue, limit.databaseValue])
@@ -74,8 +74,8 @@ public struct SegmentQueries: Sendable {
     }
 
     /// `.../profiles/count` and `.../companies/count`.
-    public func count(account: Int64, audience: Audience, companies: Bool) throws -> Int64 {
-        try database.pool.read { db in
+    public func count(account: Int64, audience: Audience, companies: Bool) async throws -> Int64 {
+        try await database.heavyRead { db in
             let selection = try self.selection(db, account: account, audience: audience, subject: companies ? .companies : .profiles)
             let query = SQLFragment(companies ? "SELECT count(*) FROM companies c WHERE " : "SELECT count(*) FROM profiles p WHERE ") + selection
             return try Int64.fetchOne(db.cachedStatement(sql: query.sql), arguments: query.statementArguments) ?? 0
@@ -84,9 +84,9 @@ public struct SegmentQueries: Sendable {
 
     /// Full evaluation of a segment's filter as of now, without storing anything (`trove segments eval`,
     /// the benchmark): the member count.
-    public func evaluate(account: Int64, segment id: Int64) throws -> Int64 {
+    public func evaluate(account: Int64, segment id: Int64) async throws -> Int64 {
         let now = clock.now()
-        return try database.pool.read { db in
+        return try await database.heavyRead { db in
             let segment = try SegmentReader.segment(db, account: account, id: id)
             guard let (_, members) = try MembershipEvaluator.membersQuery(segment: id, account: account, now: now, db: db, columns: "count(*)") else {
                 throw SegmentError.invalid("segment \(segment.id) is manual: it has no filter to evaluate")

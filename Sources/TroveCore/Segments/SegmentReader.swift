@@ -11,8 +11,9 @@ public struct SegmentReader: Sendable {
     public static let maxPage = 500
 
     /// `GET /v3/edit/segments/:id/members[?as_of=]`: newest profiles first, paged by `before`.
-    public func members(account: Int64, segment id: Int64, asOf: Timestamp?, limit: Int, before: Int64?) throws -> JSON {
-        try database.pool.read { db in
+    public func members(account: Int64, segment id: Int64, asOf: Timestamp?, limit: Int, before: Int64?) async throws -> JSON {
+        // As of a past time the segment's whole ledger is read: a heavy read.
+        let read: @Sendable (Database) throws -> JSON = { db in
             let segment = try Self.segment(db, account: account, id: id)
             let ids: String
             var arguments: StatementArguments = [id]
@@ -39,6 +40,7 @@ public struct SegmentReader: Sendable {
                 JSONMember("cursor", Self.cursor(limit: limit, last: rows.count == limit ? rows.last?["id"] : nil)),
             ])
         }
+        return try await asOf == nil ? database.read(read) : database.heavyRead(read)
     }
 
     static func cursor(limit: Int, last: Int64?) -> JSON {
@@ -47,8 +49,8 @@ public struct SegmentReader: Sendable {
 
     /// `GET /v3/edit/segments/:id/changes?since=`: the ledger after a cursor, oldest first. `next` is the
     /// cursor to pass next time (the last change returned, or `since` when there was none).
-    public func changes(account: Int64, segment id: Int64, since: Int64, limit: Int) throws -> JSON {
-        try database.pool.read { db in
+    public func changes(account: Int64, segment id: Int64, since: Int64, limit: Int) async throws -> JSON {
+        try await database.read { db in
             let segment = try Self.segment(db, account: account, id: id)
             let rows = try Row.fetchAll(
                 db, sql: """
@@ -84,8 +86,8 @@ public struct SegmentReader: Sendable {
     }
 
     /// `GET /v1/customers/:id/segments`.
-    public func segmentsOf(account: Int64, customer: CustomerID) throws -> JSON {
-        try database.pool.read { db in
+    public func segmentsOf(account: Int64, customer: CustomerID) async throws -> JSON {
+        try await database.read { db in
             guard let profile = try customer.profileID(db, account: account) else {
                 throw SegmentError.notFound("no customer \(customer.description)")
             }
@@ -94,8 +96,8 @@ public struct SegmentReader: Sendable {
     }
 
     /// `GET /v1/segments/:id/customer_count`.
-    public func customerCount(account: Int64, segment id: Int64) throws -> JSON {
-        try database.pool.read { db in
+    public func customerCount(account: Int64, segment id: Int64) async throws -> JSON {
+        try await database.read { db in
             let segment = try Self.segment(db, account: account, id: id)
             return ["count": .int(segment.memberCount), "segment_id": .int(id)]
         }
@@ -104,8 +106,8 @@ public struct SegmentReader: Sendable {
     public static let maxMembershipPage = 30_000
 
     /// `GET /v1/segments/:id/membership?start=&limit=`: members in profile-id order; `next` is empty at the end.
-    public func membership(account: Int64, segment id: Int64, start: String?, limit: Int) throws -> JSON {
-        try database.pool.read { db in
+    public func membership(account: Int64, segment id: Int64, start: String?, limit: Int) async throws -> JSON {
+        try await database.read { db in
             _ = try Self.segment(db, account: account, id: id)
             var after: Int64 = 0
             if let start, !start.isEmpty {

@@ -62,25 +62,25 @@ public struct SegmentStore: Sendable {
         }
     }
 
-    public func create(account: Int64, body: JSON) throws -> Segment {
+    public func create(account: Int64, body: JSON) async throws -> Segment {
         let fields = try Fields(body, requireName: true)
         let kind = fields.kind ?? .dynamic
         if kind == .dynamic && fields.filter == nil { throw SegmentError.invalid("items: required for a dynamic segment") }
-        return try insert(account: account, name: fields.name!, description: fields.description ?? "", kind: kind, grammar: .chameleon,
+        return try await insert(account: account, name: fields.name!, description: fields.description ?? "", kind: kind, grammar: .chameleon,
                           definition: fields.definition, filter: fields.filter, tags: fields.tags ?? [])
     }
 
     /// `POST /v1/segments`: a manual segment.
-    public func createManual(account: Int64, name: String, description: String) throws -> Segment {
+    public func createManual(account: Int64, name: String, description: String) async throws -> Segment {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, trimmed.utf8.count <= 255 else { throw SegmentError.invalid("segment.name: must be 1 to 255 bytes") }
-        return try insert(account: account, name: trimmed, description: description, kind: .manual, grammar: nil, definition: nil, filter: nil, tags: [])
+        return try await insert(account: account, name: trimmed, description: description, kind: .manual, grammar: nil, definition: nil, filter: nil, tags: [])
     }
 
     func insert(account: Int64, name: String, description: String, kind: Segment.Kind, grammar: Segment.Grammar?, definition: JSON?,
-                filter: FilterNode?, tags: [String]) throws -> Segment {
+                filter: FilterNode?, tags: [String]) async throws -> Segment {
         let now = clock.now()
-        return try database.pool.write { db in
+        return try await database.write { db in
             if let filter {
                 _ = try SegmentCompiler.over(db, account: account, now: now, checkingOnly: true).compile(filter)
             }
@@ -98,10 +98,10 @@ public struct SegmentStore: Sendable {
 
     /// `PATCH`: changes what the body names. A new filter makes a new version, built in the background;
     /// segments that use this one (inlined) are rebuilt too.
-    public func update(account: Int64, id: Int64, body: JSON) throws -> Segment {
+    public func update(account: Int64, id: Int64, body: JSON) async throws -> Segment {
         let fields = try Fields(body, requireName: false)
         let now = clock.now()
-        return try database.pool.write { db in
+        return try await database.write { db in
             guard let current = try Segment.fetch(db, account: account, id: id) else { throw SegmentError.notFound("no segment with id \(id)") }
             if let kind = fields.kind, kind != current.kind { throw SegmentError.invalid("kind: a segment's kind cannot change") }
             if let filter = fields.filter {
@@ -128,9 +128,9 @@ public struct SegmentStore: Sendable {
     }
 
     /// Refuses (409) while other segments use this one, and names them.
-    public func delete(account: Int64, id: Int64) throws {
+    public func delete(account: Int64, id: Int64) async throws {
         let now = clock.now()
-        try database.pool.write { db in
+        try await database.write { db in
             guard try Segment.fetch(db, account: account, id: id) != nil else { throw SegmentError.notFound("no segment with id \(id)") }
             let users = try Self.dependents(of: id, db: db, account: account, now: now)
             if !users.isEmpty {
@@ -142,15 +142,15 @@ public struct SegmentStore: Sendable {
         }
     }
 
-    public func get(account: Int64, id: Int64) throws -> Segment {
-        try database.pool.read { db in
+    public func get(account: Int64, id: Int64) async throws -> Segment {
+        try await database.read { db in
             guard let segment = try Segment.fetch(db, account: account, id: id) else { throw SegmentError.notFound("no segment with id \(id)") }
             return segment
         }
     }
 
-    public func list(account: Int64) throws -> [Segment] {
-        try database.pool.read { db in try Segment.fetchAll(db, account: account) }
+    public func list(account: Int64) async throws -> [Segment] {
+        try await database.read { db in try Segment.fetchAll(db, account: account) }
     }
 
     /// Dynamic segments that refer to `id`, directly or through others.

@@ -13,9 +13,14 @@ public enum Durability: String, Sendable, CaseIterable {
 public final class AppDatabase: Sendable {
     public let pool: DatabasePool
     public let path: String
+    /// Where reads that may take long run (ad-hoc filters, previews, explains, reports).
+    public let heavyReads: HeavyReads
     private let checkpointer: WALCheckpointer?
 
-    public init(path: String, durability: Durability = .normal, readOnly: Bool = false) throws {
+    public init(
+        path: String, durability: Durability = .normal, readOnly: Bool = false,
+        readLimits: ReadLimits = .forThisMachine(), stopwatch: Stopwatch = .continuous
+    ) throws {
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(10)
@@ -32,11 +37,30 @@ public final class AppDatabase: Sendable {
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: config)
+        self.heavyReads = HeavyReads(pool: pool, limits: readLimits, stopwatch: stopwatch)
         if !readOnly { try Self.migrator.migrate(pool) }
         checkpointer = readOnly ? nil : try WALCheckpointer(path: path, durability: durability)
     }
 
     deinit { checkpointer?.stop() }
+
+    /// A read on one snapshot, on GRDB's reader threads: never on an event loop or the async executor's
+    /// threads, which a blocking call would take from every other request. For reads bounded by an index;
+    /// anything that may scan goes through `heavyRead`.
+    public func read<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.read(work)
+    }
+
+    /// A read that may take long: on `heavyReads`, bounded in number and time.
+    public func heavyRead<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await heavyReads.read(work)
+    }
+
+    /// A write transaction on GRDB's writer queue (request-path writes other than ingest, which goes through
+    /// `WriteQueue`).
+    public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.write(work)
+    }
 
     /// At a graceful stop: the whole log is copied into the database file and emptied, then the pool's
     /// connections close. Nothing may use the database afterwards.

@@ -37,7 +37,7 @@ struct AdminController<Context: RequestContext> {
         router.post("/admin/login") { request, context in
             let fields = HTML.formFields(Array(try await request.body.collect(upTo: 64 * 1024).readableBytesView))
             guard sameOrigin(request), let secret = fields["account_secret"]?.trimmingCharacters(in: .whitespaces), !secret.isEmpty,
-                  let (token, _) = try sessions.signIn(accountSecret: secret)
+                  let (token, _) = try await sessions.signIn(accountSecret: secret)
             else {
                 context.logger.info("admin sign-in refused")
                 return HTML.response(AdminPages.login(flash: "That is not an account secret this Trove knows."), status: .unauthorized)
@@ -46,40 +46,40 @@ struct AdminController<Context: RequestContext> {
         }
         router.post("/admin/logout") { request, context in
             try await guarded(request, context, post: true) { _, _ in
-                if let token = request.cookies[Self.cookieName]?.value { try sessions.signOut(token: token) }
+                if let token = request.cookies[Self.cookieName]?.value { try await sessions.signOut(token: token) }
                 return HTML.redirect("/admin/login", cookie: cookie("", maxAge: 0))
             }
         }
 
-        get(router, "/admin") { s, request, _ in try pages.overview(s) }
-        get(router, "/admin/data") { s, request, _ in try pages.data(s) }
-        get(router, "/admin/segments") { s, request, _ in try pages.segments(s) }
-        get(router, "/admin/segments/new") { s, request, _ in try pages.segmentEditor(s, id: nil, fields: [:], result: nil) }
+        get(router, "/admin") { s, request, _ in try await pages.overview(s) }
+        get(router, "/admin/data") { s, request, _ in try await pages.data(s) }
+        get(router, "/admin/segments") { s, request, _ in try await pages.segments(s) }
+        get(router, "/admin/segments/new") { s, request, _ in try await pages.segmentEditor(s, id: nil, fields: [:], result: nil) }
         get(router, "/admin/segments/:id") { s, request, context in
-            try pages.segment(s, id: try context.parameters.segmentID(), explainUID: Self.query(request)["uid"])
+            try await pages.segment(s, id: try context.parameters.segmentID(), explainUID: Self.query(request)["uid"])
         }
         get(router, "/admin/segments/:id/edit") { s, request, context in
-            try pages.segmentEditor(s, id: try context.parameters.segmentID(), fields: [:], result: nil)
+            try await pages.segmentEditor(s, id: try context.parameters.segmentID(), fields: [:], result: nil)
         }
-        post(router, "/admin/segments") { s, fields, _ in try pages.saveSegment(s, id: nil, fields: fields) }
+        post(router, "/admin/segments") { s, fields, _ in try await pages.saveSegment(s, id: nil, fields: fields) }
         post(router, "/admin/segments/:id") { s, fields, context in
-            try pages.saveSegment(s, id: try context.parameters.segmentID(), fields: fields)
+            try await pages.saveSegment(s, id: try context.parameters.segmentID(), fields: fields)
         }
         post(router, "/admin/segments/:id/delete") { s, _, context in
-            try services.segments.delete(account: s.account, id: try context.parameters.segmentID())
+            try await services.segments.delete(account: s.account, id: try context.parameters.segmentID())
             return HTML.redirect("/admin/segments")
         }
-        get(router, "/admin/exports") { s, request, _ in try pages.exports(s, flash: nil, segment: Self.query(request)["segment"]) }
-        post(router, "/admin/exports") { s, fields, _ in HTML.response(try pages.createExport(s, fields: fields)) }
-        get(router, "/admin/delivery") { s, _, _ in try pages.delivery(s, flash: nil) }
+        get(router, "/admin/exports") { s, request, _ in try await pages.exports(s, flash: nil, segment: Self.query(request)["segment"]) }
+        post(router, "/admin/exports") { s, fields, _ in HTML.response(try await pages.createExport(s, fields: fields)) }
+        get(router, "/admin/delivery") { s, _, _ in try await pages.delivery(s, flash: nil) }
         post(router, "/admin/webhooks/:endpoint/deliveries/:delivery/retry") { s, _, context in
             let endpoint = try context.parameters.publicID("endpoint"), delivery = try context.parameters.publicID("delivery")
-            _ = try services.webhooks.retry(account: s.account, endpoint: endpoint, delivery: delivery)
-            return HTML.response(try pages.delivery(s, flash: ("Delivery queued to be sent again now.", false)))
+            _ = try await services.webhooks.retry(account: s.account, endpoint: endpoint, delivery: delivery)
+            return HTML.response(try await pages.delivery(s, flash: ("Delivery queued to be sent again now.", false)))
         }
         post(router, "/admin/customerio/deliveries/:delivery/retry") { s, _, context in
-            _ = try services.customerIODestination.retry(account: s.account, delivery: try context.parameters.publicID("delivery"))
-            return HTML.response(try pages.delivery(s, flash: ("Call queued to be made again now.", false)))
+            _ = try await services.customerIODestination.retry(account: s.account, delivery: try context.parameters.publicID("delivery"))
+            return HTML.response(try await pages.delivery(s, flash: ("Call queued to be made again now.", false)))
         }
         get(router, "/admin/reports") { s, request, _ in
             try await pages.reports(s, query: Self.query(request))
@@ -111,7 +111,7 @@ struct AdminController<Context: RequestContext> {
     /// sends the browser to sign in. A refusal from the core is shown as a page, never as a 5xx.
     func guarded(_ request: Request, _ context: Context, post: Bool,
                  _ body: (AdminSessions.Session, [String: String]) async throws -> Response) async throws -> Response {
-        guard let token = request.cookies[Self.cookieName]?.value, let session = try sessions.session(token: token) else {
+        guard let token = request.cookies[Self.cookieName]?.value, let session = try await sessions.session(token: token) else {
             return post ? HTML.response(AdminPages.login(flash: "Your session has ended; sign in again."), status: .forbidden) : HTML.redirect("/admin/login")
         }
         var fields: [String: String] = [:]

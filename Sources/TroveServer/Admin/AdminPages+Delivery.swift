@@ -5,16 +5,17 @@ import TroveCore
 /// Exports (create, status, download) and data out (webhook endpoints and the Customer.io destination:
 /// recent deliveries, failures, retry).
 extension AdminPages {
-    func exports(_ s: Session, flash: (String, Bool)?, segment: String? = nil) throws -> String {
-        let segments = try services.segments.list(account: s.account)
+    func exports(_ s: Session, flash: (String, Bool)?, segment: String? = nil) async throws -> String {
+        let segments = try await services.segments.list(account: s.account)
         var form = HTML.select("segment", label: "Profiles", options: [("", "everyone")] + segments.map { (PublicID.encode($0.id), "segment: \($0.name)") },
                                selected: segment ?? "")
         form += HTML.input("attributes", label: "Attribute columns (comma-separated)", placeholder: "plan, upsell_readiness_score, company.employees")
         form += "<label>Or a Customer.io filter as JSON (used instead of the segment)<textarea name=\"filters\" spellcheck=\"false\" style=\"min-height:4rem\"></textarea></label>"
         form += "<div><button type=\"submit\">Export to CSV</button></div>"
         var body = "<div class=\"box\">" + HTML.form(action: "/admin/exports", csrf: s.csrfToken, class: "stack", form) + "</div><h2>Exports</h2>"
-        let list = try services.exports.list(account: s.account)
-        body += HTML.table(["#", "Type", "Description", "Status", "Rows", "Created", "Finished", "File"], try list.map { e in
+        let list = try await services.exports.list(account: s.account)
+        var rows: [[String]] = []
+        for e in list {
             let status: String
             switch e.status {
             case .done: status = "<span class=\"good\">done</span>"
@@ -24,19 +25,20 @@ extension AdminPages {
             var file = "–"
             if e.status == .done {
                 file = e.removedAt == nil
-                    ? "<a href=\"\(HTML.esc(try services.exports.downloadURL(account: s.account, id: e.id)))\">download</a> (\(HTML.number(e.fileBytes ?? 0)) bytes)"
+                    ? "<a href=\"\(HTML.esc(try await services.exports.downloadURL(account: s.account, id: e.id)))\">download</a> (\(HTML.number(e.fileBytes ?? 0)) bytes)"
                     : "expired"
             }
-            return [String(e.id), HTML.esc(e.type), HTML.esc(e.description), status, HTML.number(e.total), HTML.time(e.createdAt),
-                    HTML.time(e.finishedAt), file]
-        }, numeric: [0, 4], empty: "No exports yet.")
+            rows.append([String(e.id), HTML.esc(e.type), HTML.esc(e.description), status, HTML.number(e.total), HTML.time(e.createdAt),
+                         HTML.time(e.finishedAt), file])
+        }
+        body += HTML.table(["#", "Type", "Description", "Status", "Rows", "Created", "Finished", "File"], rows, numeric: [0, 4], empty: "No exports yet.")
         return page(s, "Exports", active: "/admin/exports", flash: flash, body)
     }
 
-    func createExport(_ s: Session, fields: [String: String]) throws -> String {
+    func createExport(_ s: Session, fields: [String: String]) async throws -> String {
         var members: [JSONMember] = []
         if let text = fields["filters"]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
-            guard let filter = try? JSONParser.parse(Array(text.utf8)) else { return try exports(s, flash: ("filters: not valid JSON", true)) }
+            guard let filter = try? JSONParser.parse(Array(text.utf8)) else { return try await exports(s, flash: ("filters: not valid JSON", true)) }
             members.append(JSONMember("filters", filter))
         } else if let segment = fields["segment"], !segment.isEmpty, let id = PublicID.decode(segment) {
             members.append(JSONMember("filters", .object([JSONMember("segment", .object([JSONMember("id", .int(id))]))])))
@@ -44,16 +46,16 @@ extension AdminPages {
         let attributes = (fields["attributes"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         if !attributes.isEmpty { members.append(JSONMember("attributes", .array(attributes.map(JSON.string)))) }
         do {
-            let export = try services.exports.createCustomers(account: s.account, body: .object(members))
-            return try exports(s, flash: ("Export \(export.id) queued; it appears below when done (reload).", false))
+            let export = try await services.exports.createCustomers(account: s.account, body: .object(members))
+            return try await exports(s, flash: ("Export \(export.id) queued; it appears below when done (reload).", false))
         } catch {
-            return try exports(s, flash: (Self.describe(error).1, true))
+            return try await exports(s, flash: (Self.describe(error).1, true))
         }
     }
 
-    func delivery(_ s: Session, flash: (String, Bool)?) throws -> String {
+    func delivery(_ s: Session, flash: (String, Bool)?) async throws -> String {
         var body = "<h2>Webhook endpoints</h2>"
-        let endpoints = try services.webhooks.list(account: s.account)["webhooks"]?.arrayValue ?? []
+        let endpoints = try await services.webhooks.list(account: s.account)["webhooks"]?.arrayValue ?? []
         if endpoints.isEmpty { body += "<p class=\"muted\">No endpoints. Create one with <code>POST /v3/edit/webhooks</code>.</p>" }
         for endpoint in endpoints {
             let id = endpoint["id"]?.stringValue ?? ""
@@ -63,7 +65,7 @@ extension AdminPages {
             body += " · topics: \(HTML.esc((endpoint["topics"]?.arrayValue ?? []).map { HTML.text($0) }.joined(separator: ", ")))"
             body += " · last: <span class=\"\(state == "delivered" ? "good" : state == "–" ? "muted" : "bad")\">\(HTML.esc(state))</span>"
             if case .string(let error)? = endpoint["last_item_error"] { body += " <span class=\"muted\">(\(HTML.esc(error)))</span>" }
-            let deliveries = (try services.webhooks.deliveries(account: s.account, endpoint: PublicID.decode(id) ?? 0, limit: 20))["deliveries"]?.arrayValue ?? []
+            let deliveries = (try await services.webhooks.deliveries(account: s.account, endpoint: PublicID.decode(id) ?? 0, limit: 20))["deliveries"]?.arrayValue ?? []
             body += "<h2>Recent deliveries</h2>" + HTML.table(["Kind", "State", "Attempts", "Next attempt", "Last status", "Last error", ""], deliveries.map { d in
                 [HTML.esc(HTML.text(d["kind"])), Self.stateCell(d["state"]), String(d["attempts"]?.intValue ?? 0), HTML.time(d["next_attempt_at"]),
                  HTML.text(d["last_status"]), HTML.esc(HTML.text(d["last_error"])),
@@ -73,13 +75,13 @@ extension AdminPages {
         }
         body += "<h2>Customer.io destination</h2>"
         do {
-            let destination = try services.customerIODestination.show(account: s.account)["integration"] ?? .null
+            let destination = try await services.customerIODestination.show(account: s.account)["integration"] ?? .null
             let counts = destination["deliveries"] ?? .null
             body += "<div class=\"cards\">" + Self.card("site id", HTML.text(destination["site_id"])) + Self.card("API key", HTML.text(destination["api_key_hint"]))
             body += Self.card("region", HTML.text(destination["region"])) + Self.card("identify by", HTML.text(destination["identify_by"]))
             body += Self.card("pending", HTML.number(counts["pending"]?.intValue ?? 0)) + Self.card("delivered", HTML.number(counts["delivered"]?.intValue ?? 0))
             body += Self.card("failed", HTML.number(counts["failed"]?.intValue ?? 0)) + "</div><h2>Recent calls</h2>"
-            let calls = try services.customerIODestination.deliveries(account: s.account, state: nil, limit: 30)["deliveries"]?.arrayValue ?? []
+            let calls = try await services.customerIODestination.deliveries(account: s.account, state: nil, limit: 30)["deliveries"]?.arrayValue ?? []
             body += HTML.table(["Kind", "Person", "State", "Attempts", "Next attempt", "Last status", "Last error", ""], calls.map { d in
                 [HTML.esc(HTML.text(d["kind"])), HTML.esc(HTML.text(d["identifier"])), Self.stateCell(d["state"]), String(d["attempts"]?.intValue ?? 0),
                  HTML.time(d["next_attempt_at"]), HTML.text(d["last_status"]), HTML.esc(HTML.text(d["last_error"])),

@@ -16,7 +16,7 @@ extension AdminPages {
             let report = services.eventReport
             var q: [String: String] = [:]
             for key in ["names", "from", "to", "interval"] { q[key] = query[key] }
-            let result = try report.run(account: s.account, try report.request(q))
+            let result = try await report.run(account: s.account, try report.request(q))
             body += Self.eventChart(result, top: 8)
             let series = (result["series"]?.arrayValue ?? []).sorted { ($0["total"]?.intValue ?? 0) > ($1["total"]?.intValue ?? 0) }
             body += HTML.table(["Event", "Total"], series.map { [HTML.esc(HTML.text($0["name"])), HTML.number($0["total"]?.intValue ?? 0)] }, numeric: [1])
@@ -63,7 +63,7 @@ extension AdminPages {
         body += "<button type=\"submit\">Show</button></form>"
         if let campaign = query["campaign_id"], !campaign.isEmpty {
             do {
-                let result = try services.messageReport.run(account: s.account, query: ["campaign_id": campaign])
+                let result = try await services.messageReport.run(account: s.account, query: ["campaign_id": campaign])
                 body += HTML.table(["Metric", "Events", "People"], (result["metrics"]?.arrayValue ?? []).map { m in
                     [HTML.esc(HTML.text(m["metric"])), HTML.number(m["events"]?.intValue ?? 0), HTML.number(m["people"]?.intValue ?? 0)]
                 }, numeric: [1, 2], empty: "No activity reported for this campaign.")

@@ -12,8 +12,8 @@ extension AdminPages {
     ]
     static let conditionRows = 3
 
-    func segments(_ s: Session) throws -> String {
-        let list = try services.segments.list(account: s.account)
+    func segments(_ s: Session) async throws -> String {
+        let list = try await services.segments.list(account: s.account)
         var body = "<p><a href=\"/admin/segments/new\">New segment</a></p>"
         body += HTML.table(["Segment", "Kind", "State", "Members", "Computed", "Version"], list.map { seg in
             ["<a href=\"/admin/segments/\(PublicID.encode(seg.id))\">\(HTML.esc(seg.name))</a>", seg.kind.rawValue,
@@ -23,8 +23,8 @@ extension AdminPages {
         return page(s, "Segments", active: "/admin/segments", body)
     }
 
-    func segment(_ s: Session, id: Int64, explainUID: String?) throws -> String {
-        let seg = try services.segments.get(account: s.account, id: id)
+    func segment(_ s: Session, id: Int64, explainUID: String?) async throws -> String {
+        let seg = try await services.segments.get(account: s.account, id: id)
         let json = seg.v3JSON
         let publicID = PublicID.encode(id)
         var body = "<div class=\"cards\">" + Self.card("members", HTML.number(seg.memberCount))
@@ -32,7 +32,7 @@ extension AdminPages {
         body += Self.card("computed", seg.kind == .manual ? "by API" : ago(seg.computedAt)) + Self.card("version", String(seg.version)) + "</div>"
         if !seg.description.isEmpty { body += "<p>\(HTML.esc(seg.description))</p>" }
 
-        let history = try services.segmentHistory.run(account: s.account, segment: id, from: nil, to: nil)
+        let history = try await services.segmentHistory.run(account: s.account, segment: id, from: nil, to: nil)
         let points = history["points"]?.arrayValue ?? []
         let labels = points.map { String(($0["date"]?.stringValue ?? "").dropFirst(5)) }
         body += "<h2>Size, last 30 days</h2><div class=\"box\">"
@@ -46,7 +46,7 @@ extension AdminPages {
         body += "<button type=\"submit\">Explain</button></form>"
         if let uid = explainUID, !uid.isEmpty {
             do {
-                let answer = try services.explain.explain(account: s.account, segment: id, profile: .uid(uid))
+                let answer = try await services.explain.explain(account: s.account, segment: id, profile: .uid(uid))
                 let member = answer["member"] == .bool(true)
                 body += "<p><b>\(HTML.esc(uid))</b> is <b class=\"\(member ? "good" : "bad")\">\(member ? "a member" : "not a member")</b> (as of \(HTML.time(answer["computed_at"])))</p>"
                 body += HTML.table(["Condition", "Kind", "Property", "Operator", "Value", "Result", "Actual"], (answer["conditions"]?.arrayValue ?? []).map { c in
@@ -83,10 +83,10 @@ extension AdminPages {
 
     /// The editor: name, description, match all/any, a few condition rows and an event row, or the items
     /// as JSON (which, when given, is used instead of the rows). `result` is a preview or a refusal.
-    func segmentEditor(_ s: Session, id: Int64?, fields: [String: String], result: (preview: JSON?, error: String?)?) throws -> String {
+    func segmentEditor(_ s: Session, id: Int64?, fields: [String: String], result: (preview: JSON?, error: String?)?) async throws -> String {
         var fields = fields
         if fields.isEmpty, let id {
-            let seg = try services.segments.get(account: s.account, id: id)
+            let seg = try await services.segments.get(account: s.account, id: id)
             fields = ["name": seg.name, "description": seg.description, "items": Self.pretty(Self.definition(seg.v3JSON))]
         }
         let action = id.map { "/admin/segments/\(PublicID.encode($0))" } ?? "/admin/segments"
@@ -121,25 +121,29 @@ extension AdminPages {
 
     /// Preview or save, from the editor's fields: the editor again (with the preview or the refusal), or a
     /// redirect to the saved segment.
-    func saveSegment(_ s: Session, id: Int64?, fields: [String: String]) throws -> Response {
+    func saveSegment(_ s: Session, id: Int64?, fields: [String: String]) async throws -> Response {
         let body: JSON
         do {
             body = try Self.segmentBody(fields)
         } catch let error as SegmentError {
-            return HTML.response(try segmentEditor(s, id: id, fields: fields, result: (nil, error.description)))
+            return HTML.response(try await segmentEditor(s, id: id, fields: fields, result: (nil, error.description)))
         }
         if fields["action"] == "preview" {
             do {
-                return HTML.response(try segmentEditor(s, id: id, fields: fields, result: (try services.queries.preview(account: s.account, body: body, editing: id), nil)))
+                return HTML.response(try await segmentEditor(s, id: id, fields: fields, result: (try await services.queries.preview(account: s.account, body: body, editing: id), nil)))
             } catch {
-                return HTML.response(try segmentEditor(s, id: id, fields: fields, result: (nil, Self.describe(error).1)))
+                return HTML.response(try await segmentEditor(s, id: id, fields: fields, result: (nil, Self.describe(error).1)))
             }
         }
         do {
-            let saved = try id.map { try services.segments.update(account: s.account, id: $0, body: body) } ?? services.segments.create(account: s.account, body: body)
+            let saved = if let id {
+                try await services.segments.update(account: s.account, id: id, body: body)
+            } else {
+                try await services.segments.create(account: s.account, body: body)
+            }
             return HTML.redirect("/admin/segments/\(PublicID.encode(saved.id))")
         } catch {
-            return HTML.response(try segmentEditor(s, id: id, fields: fields, result: (nil, Self.describe(error).1)))
+            return HTML.response(try await segmentEditor(s, id: id, fields: fields, result: (nil, Self.describe(error).1)))
         }
     }
 

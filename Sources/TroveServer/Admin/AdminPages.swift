@@ -34,9 +34,9 @@ struct AdminPages: Sendable {
     }
 
     /// Overview: headline counts, the backlog, events per day for the busiest names.
-    func overview(_ s: Session) throws -> String {
-        let o = try AccountOverview.read(services.database, account: s.account)
-        let backlog = try TroveMetrics.backlog(services.database, now: services.clock.now())
+    func overview(_ s: Session) async throws -> String {
+        let o = try await AccountOverview.read(services.database, account: s.account)
+        let backlog = try await TroveMetrics.backlog(services.database, now: services.clock.now())
         var body = "<div class=\"cards\">"
         body += Self.card("profiles", HTML.number(o.profiles)) + Self.card("companies", HTML.number(o.companies))
         body += Self.card("events", HTML.number(o.events)) + Self.card("event names", HTML.number(o.eventNames))
@@ -45,7 +45,7 @@ struct AdminPages: Sendable {
         body += Self.card("pending deliveries", HTML.number((backlog.outboxDepth["webhook"] ?? 0) + (backlog.outboxDepth["customerio"] ?? 0)))
         body += "</div><h2>Events per day, last 30 days</h2><div class=\"box\">"
         let report = services.eventReport
-        let result = try report.run(account: s.account, try report.request(["interval": "day"]))
+        let result = try await report.run(account: s.account, try report.request(["interval": "day"]))
         body += Self.eventChart(result, top: 6) + "</div>"
         return page(s, "Overview", active: "/admin", body)
     }
@@ -67,15 +67,15 @@ struct AdminPages: Sendable {
     }
 
     /// Data management (SPEC §4): the catalog of event names and properties, and the warnings.
-    func data(_ s: Session) throws -> String {
+    func data(_ s: Session) async throws -> String {
         var body = "<h2>Event names</h2>"
-        let names = try services.catalog.eventNames(account: s.account)["event_names"]?.arrayValue ?? []
+        let names = try await services.catalog.eventNames(account: s.account)["event_names"]?.arrayValue ?? []
         body += HTML.table(["Name", "uid", "Events", "Last seen"], names.map { n in
             [HTML.esc(HTML.text(n["name"])), "<code>\(HTML.esc(HTML.text(n["uid"])))</code>", HTML.number(n["count"]?.intValue ?? 0), HTML.time(n["last_seen_at"])]
         }, numeric: [2], empty: "No events yet.")
         for model in [Model.profile, .company, .event] {
             body += "<h2>\(model.rawValue.capitalized) properties</h2>"
-            let props = try services.catalog.properties(account: s.account, model: model)["properties"]?.arrayValue ?? []
+            let props = try await services.catalog.properties(account: s.account, model: model)["properties"]?.arrayValue ?? []
             body += HTML.table(["Property", "Name as sent", "Types", "Examples", "Last seen"], props.map { p in
                 ["<code>\(HTML.esc(HTML.text(p["prop"])))</code>", HTML.esc(HTML.text(p["name"])),
                  HTML.esc((p["types"]?.arrayValue ?? []).map { HTML.text($0) }.joined(separator: ", ")),
@@ -83,7 +83,7 @@ struct AdminPages: Sendable {
             }, empty: "No \(model.rawValue) properties yet.")
         }
         body += "<h2>Warnings</h2><p class=\"muted\">What normalization changed or dropped (SPEC §4), per property and kind.</p>"
-        let warnings = try services.catalog.warnings(account: s.account, model: nil)["warnings"]?.arrayValue ?? []
+        let warnings = try await services.catalog.warnings(account: s.account, model: nil)["warnings"]?.arrayValue ?? []
         body += HTML.table(["Kind", "Model", "Property", "Count", "Last", "Example", "Detail"], warnings.map { w in
             ["<span class=\"bad\">\(HTML.esc(HTML.text(w["kind"])))</span>", HTML.esc(HTML.text(w["model"])), "<code>\(HTML.esc(HTML.text(w["prop"])))</code>",
              HTML.number(w["count"]?.intValue ?? 0), HTML.time(w["last_at"]), HTML.esc(HTML.text(w["example_uid"])), HTML.esc(HTML.text(w["detail"]))]

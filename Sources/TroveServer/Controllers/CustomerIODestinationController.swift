@@ -9,20 +9,20 @@ struct CustomerIODestinationController<Context: RequestContext> {
     func addRoutes(to router: Router<Context>) {
         router.get("/v3/edit/integrations/customerio") { request, context in
             let account = try await services.v3Account(request, context: context)
-            return Response.json(try services.customerIODestination.show(account: account))
+            return Response.json(try await services.customerIODestination.show(account: account))
         }
         router.put("/v3/edit/integrations/customerio") { request, context in
             let account = try await services.v3Account(request, context: context)
-            return Response.json(try services.customerIODestination.update(account: account, body: try await request.jsonBody()))
+            return Response.json(try await services.customerIODestination.update(account: account, body: try await request.jsonBody()))
         }
         router.delete("/v3/edit/integrations/customerio") { request, context in
             let account = try await services.v3Account(request, context: context)
-            try services.customerIODestination.delete(account: account)
+            try await services.customerIODestination.delete(account: account)
             return Response.json(["deleted": true])
         }
         router.get("/v3/edit/integrations/customerio/deliveries") { request, context in
             let account = try await services.v3Account(request, context: context)
-            return Response.json(try services.customerIODestination.deliveries(
+            return Response.json(try await services.customerIODestination.deliveries(
                 account: account, state: request.query("state"), limit: try request.limit(default: 50, max: 500)))
         }
         router.post("/v3/edit/integrations/customerio/deliveries/:delivery/retry") { request, context in
@@ -30,7 +30,7 @@ struct CustomerIODestinationController<Context: RequestContext> {
             guard let id = context.parameters.get("delivery").flatMap(PublicID.decode) else {
                 throw DestinationError.notFound("no Customer.io delivery with id \(context.parameters.get("delivery") ?? "")")
             }
-            return Response.json(try services.customerIODestination.retry(account: account, delivery: id))
+            return Response.json(try await services.customerIODestination.retry(account: account, delivery: id))
         }
         router.post("/v3/edit/segments/:id/import_from_customerio") { request, context in
             let account = try await services.v3Account(request, context: context)

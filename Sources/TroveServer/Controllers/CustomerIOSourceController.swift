@@ -18,11 +18,11 @@ struct CustomerIOSourceController<Context: RequestContext> {
         }
         router.get("/v3/edit/integrations/customerio-source") { request, context in
             let account = try await services.v3Account(request, context: context)
-            return Response.json(try services.customerIOSource.settings.show(account: account))
+            return Response.json(try await services.customerIOSource.settings.show(account: account))
         }
         router.put("/v3/edit/integrations/customerio-source") { request, context in
             let account = try await services.v3Account(request, context: context)
-            return Response.json(try services.customerIOSource.settings.update(account: account, body: try await request.jsonBody()))
+            return Response.json(try await services.customerIOSource.settings.update(account: account, body: try await request.jsonBody()))
         }
     }
 }

@@ -8,29 +8,29 @@ struct ExportController<Context: RequestContext> {
 
     func addRoutes(to router: Router<Context>) {
         router.post("/v1/exports/customers") { request, _ in
-            let account = try services.appAPIAccount(request)
-            let export = try services.exports.createCustomers(account: account, body: try await request.jsonBody())
+            let account = try await services.appAPIAccount(request)
+            let export = try await services.exports.createCustomers(account: account, body: try await request.jsonBody())
             return Response.json(["export": export.v1JSON])
         }
         router.post("/v1/exports/deliveries") { request, _ in
-            let account = try services.appAPIAccount(request)
-            let export = try services.exports.createDeliveries(account: account, body: try await request.jsonBody())
+            let account = try await services.appAPIAccount(request)
+            let export = try await services.exports.createDeliveries(account: account, body: try await request.jsonBody())
             return Response.json(["export": export.v1JSON])
         }
         router.get("/v1/exports") { request, _ in
-            let account = try services.appAPIAccount(request)
-            return Response.json(["exports": .array(try services.exports.list(account: account).map(\.v1JSON))])
+            let account = try await services.appAPIAccount(request)
+            return Response.json(["exports": .array(try await services.exports.list(account: account).map(\.v1JSON))])
         }
         router.get("/v1/exports/:id") { request, context in
-            let account = try services.appAPIAccount(request)
-            return Response.json(["export": try services.exports.get(account: account, id: try Self.id(context)).v1JSON])
+            let account = try await services.appAPIAccount(request)
+            return Response.json(["export": try await services.exports.get(account: account, id: try Self.id(context)).v1JSON])
         }
         router.get("/v1/exports/:id/download") { request, context in
-            let account = try services.appAPIAccount(request)
-            return Response.json(["url": .string(try services.exports.downloadURL(account: account, id: try Self.id(context)))])
+            let account = try await services.appAPIAccount(request)
+            return Response.json(["url": .string(try await services.exports.downloadURL(account: account, id: try Self.id(context)))])
         }
         router.get("/exports/:id/file") { request, context in
-            let file = try services.exports.file(export: try Self.id(context), expires: request.query("expires"), signature: request.query("signature"))
+            let file = try await services.exports.file(export: try Self.id(context), expires: request.query("expires"), signature: request.query("signature"))
             let body = try await FileIO().loadFile(path: file.path, context: context)
             return Response(
                 status: .ok,

@@ -11,25 +11,25 @@ struct ReadController<Context: RequestContext> {
             let lookup = try Self.lookup(request, allowEmail: true, kind: "profile")
             let expandCompany = request.query("expand[company]") != nil
             let expandSegments = request.query("expand[segments]") != nil
-            return Response.json(["profile": try services.objects.profile(
+            return Response.json(["profile": try await services.objects.profile(
                 account: account, lookup, expandCompany: expandCompany, expandSegments: expandSegments)])
         }
         router.get("/v3/analyze/company") { request, context in
             let account = try await services.v3Account(request, context: context)
             let lookup = try Self.lookup(request, allowEmail: false, kind: "company")
-            return Response.json(["company": try services.objects.company(account: account, lookup)])
+            return Response.json(["company": try await services.objects.company(account: account, lookup)])
         }
         router.get("/v3/edit/warnings") { request, context in
             let account = try await services.v3Account(request, context: context)
-            return Response.json(try services.catalog.warnings(account: account, model: try Self.kind(request)))
+            return Response.json(try await services.catalog.warnings(account: account, model: try Self.kind(request)))
         }
         router.get("/v3/edit/properties") { request, context in
             let account = try await services.v3Account(request, context: context)
-            return Response.json(try services.catalog.properties(account: account, model: try Self.kind(request)))
+            return Response.json(try await services.catalog.properties(account: account, model: try Self.kind(request)))
         }
         router.get("/v3/edit/event_names") { request, context in
             let account = try await services.v3Account(request, context: context)
-            return Response.json(try services.catalog.eventNames(account: account))
+            return Response.json(try await services.catalog.eventNames(account: account))
         }
     }
 

@@ -7,25 +7,25 @@ struct ReportController<Context: RequestContext> {
 
     func addRoutes(to router: Router<Context>) {
         router.get("/v1/reports/events") { request, _ in
-            let account = try services.appAPIAccount(request)
+            let account = try await services.appAPIAccount(request)
             let report = services.eventReport
-            return Response.json(try report.run(account: account, try report.request(Self.query(request, ["from", "to", "names", "interval", "tz"]))))
+            return Response.json(try await report.run(account: account, try report.request(Self.query(request, ["from", "to", "names", "interval", "tz"]))))
         }
         router.get("/v1/reports/funnel") { request, _ in
-            let account = try services.appAPIAccount(request)
+            let account = try await services.appAPIAccount(request)
             let report = services.funnelReport
             return Response.json(try await report.run(
                 account: account, try report.request(Self.query(request, ["steps", "group_by", "within", "from", "to", "limit"]))))
         }
         router.get("/v1/reports/messages") { request, _ in
-            let account = try services.appAPIAccount(request)
-            return Response.json(try services.messageReport.run(
+            let account = try await services.appAPIAccount(request)
+            return Response.json(try await services.messageReport.run(
                 account: account, query: Self.query(request, ["campaign_id", "newsletter_id", "action_id", "transactional_message_id", "from", "to"])))
         }
         router.get("/v1/reports/segments/:id/history") { request, context in
-            let account = try services.appAPIAccount(request)
+            let account = try await services.appAPIAccount(request)
             let id = try context.parameters.segmentID()
-            return Response.json(try services.segmentHistory.run(account: account, segment: id, from: request.query("from"), to: request.query("to")))
+            return Response.json(try await services.segmentHistory.run(account: account, segment: id, from: request.query("from"), to: request.query("to")))
         }
     }
 

@@ -8,11 +8,11 @@ struct SegmentController<Context: RequestContext> {
     func addRoutes(to router: Router<Context>) {
         router.get("/v3/edit/segments") { request, context in
             let account = try await services.v3Account(request, context: context)
-            return Response.json(["segments": .array(try services.segments.list(account: account).map(\.v3JSON))])
+            return Response.json(["segments": .array(try await services.segments.list(account: account).map(\.v3JSON))])
         }
         router.post("/v3/edit/segments") { request, context in
             let account = try await services.v3Account(request, context: context)
-            let segment = try services.segments.create(account: account, body: try await request.jsonBody())
+            let segment = try await services.segments.create(account: account, body: try await request.jsonBody())
             return Response.json(["segment": segment.v3JSON])
         }
         router.post("/v3/edit/segments/preview") { request, context in
@@ -25,21 +25,21 @@ struct SegmentController<Context: RequestContext> {
                 guard let id = PublicID.decode(value) else { throw SegmentError.invalid("id: not a segment id") }
                 editing = id
             }
-            return Response.json(try services.queries.preview(account: account, body: body, editing: editing))
+            return Response.json(try await services.queries.preview(account: account, body: body, editing: editing))
         }
         router.get("/v3/edit/segments/:id") { request, context in
             let account = try await services.v3Account(request, context: context)
-            return Response.json(["segment": try services.segments.get(account: account, id: try context.parameters.segmentID()).v3JSON])
+            return Response.json(["segment": try await services.segments.get(account: account, id: try context.parameters.segmentID()).v3JSON])
         }
         router.patch("/v3/edit/segments/:id") { request, context in
             let account = try await services.v3Account(request, context: context)
-            let segment = try services.segments.update(account: account, id: try context.parameters.segmentID(), body: try await request.jsonBody())
+            let segment = try await services.segments.update(account: account, id: try context.parameters.segmentID(), body: try await request.jsonBody())
             return Response.json(["segment": segment.v3JSON])
         }
         router.delete("/v3/edit/segments/:id") { request, context in
             let account = try await services.v3Account(request, context: context)
             let id = try context.parameters.segmentID()
-            try services.segments.delete(account: account, id: id)
+            try await services.segments.delete(account: account, id: id)
             return Response.json(["segment": ["id": .string(PublicID.encode(id))]])
         }
         router.get("/v3/edit/segments/:id/changes") { request, context in
@@ -50,18 +50,18 @@ struct SegmentController<Context: RequestContext> {
                 since = n
             }
             let limit = try request.limit(default: 100, max: 1000)
-            return Response.json(try services.segmentReader.changes(account: account, segment: try context.parameters.segmentID(), since: since, limit: limit))
+            return Response.json(try await services.segmentReader.changes(account: account, segment: try context.parameters.segmentID(), since: since, limit: limit))
         }
         router.get("/v3/edit/segments/:id/members") { request, context in
             let account = try await services.v3Account(request, context: context)
-            return Response.json(try services.segmentReader.members(
+            return Response.json(try await services.segmentReader.members(
                 account: account, segment: try context.parameters.segmentID(), asOf: try request.time("as_of"),
                 limit: try request.limit(default: 50, max: SegmentReader.maxPage), before: try request.rowCursor("before")))
         }
         router.get("/v3/edit/segments/:id/explain") { request, context in
             let account = try await services.v3Account(request, context: context)
             let lookup = try ReadController<Context>.lookup(request, allowEmail: true, kind: "profile")
-            return Response.json(try services.explain.explain(account: account, segment: try context.parameters.segmentID(), profile: lookup))
+            return Response.json(try await services.explain.explain(account: account, segment: try context.parameters.segmentID(), profile: lookup))
         }
         for companies in [false, true] {
             let base = companies ? "/v3/analyze/companies" : "/v3/analyze/profiles"
@@ -99,12 +99,12 @@ struct SegmentController<Context: RequestContext> {
         let limit = try request.limit(default: 50, max: SegmentReader.maxPage)
         let before = try request.rowCursor("before")
         return Response.json(companies
-            ? try services.queries.companies(account: account, audience: audience, limit: limit, before: before)
-            : try services.queries.profiles(account: account, audience: audience, limit: limit, before: before))
+            ? try await services.queries.companies(account: account, audience: audience, limit: limit, before: before)
+            : try await services.queries.profiles(account: account, audience: audience, limit: limit, before: before))
     }
 
     func count(_ request: Request, _ context: Context, body: JSON?, companies: Bool) async throws -> Response {
         let account = try await services.v3Account(request, context: context)
-        return Response.json(["count": .int(try services.queries.count(account: account, audience: try audience(request, body: body), companies: companies))])
+        return Response.json(["count": .int(try await services.queries.count(account: account, audience: try audience(request, body: body), companies: companies))])
     }
 }

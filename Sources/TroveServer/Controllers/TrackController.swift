@@ -8,22 +8,22 @@ struct TrackController<Context: RequestContext> {
 
     func addRoutes(to router: Router<Context>) {
         router.put("/api/v1/customers/:identifier") { request, context in
-            let account = try services.trackAPIAccount(request)
+            let account = try await services.trackAPIAccount(request)
             try await services.track.identify(account: account, identifier: context.pathParameter("identifier"), body: try await request.jsonBody())
             return Response.json([:])
         }
         router.delete("/api/v1/customers/:identifier") { request, context in
-            let account = try services.trackAPIAccount(request)
+            let account = try await services.trackAPIAccount(request)
             try await services.track.delete(account: account, identifier: context.pathParameter("identifier"))
             return Response.json([:])
         }
         router.post("/api/v1/customers/:identifier/events") { request, context in
-            let account = try services.trackAPIAccount(request)
+            let account = try await services.trackAPIAccount(request)
             try await services.track.track(account: account, identifier: context.pathParameter("identifier"), body: try await request.jsonBody())
             return Response.json([:])
         }
         router.post("/api/v1/events") { request, _ in
-            let account = try services.trackAPIAccount(request)
+            let account = try await services.trackAPIAccount(request)
             try await services.track.trackAnonymous(account: account, body: try await request.jsonBody())
             return Response.json([:])
         }

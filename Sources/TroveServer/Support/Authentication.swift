@@ -10,33 +10,33 @@ extension TroveServices {
         guard let secret, !secret.isEmpty else {
             throw AuthenticationError(description: "missing account secret: send the X-Account-Secret header")
         }
-        guard let account = try accounts.authenticate(accountSecret: secret) else {
+        guard let account = try await accounts.authenticate(accountSecret: secret) else {
             throw AuthenticationError(description: "invalid account secret")
         }
         return account
     }
 
     /// The account for a `/v1` request: `Authorization: Bearer <app_api_key>`.
-    func appAPIAccount(_ request: Request) throws -> Int64 {
+    func appAPIAccount(_ request: Request) async throws -> Int64 {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
             throw AuthenticationError(description: "missing credentials: send Authorization: Bearer <app_api_key>")
         }
         let key = header.dropFirst("bearer ".count).trimmingCharacters(in: .whitespaces)
-        guard let account = try accounts.authenticate(appAPIKey: key) else {
+        guard let account = try await accounts.authenticate(appAPIKey: key) else {
             throw AuthenticationError(description: "invalid app API key")
         }
         return account
     }
 
     /// The account for an `/api/v1` request: `Authorization: Basic base64(site_id:track_api_key)`.
-    func trackAPIAccount(_ request: Request) throws -> Int64 {
+    func trackAPIAccount(_ request: Request) async throws -> Int64 {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("basic "),
             let decoded = Data(base64Encoded: String(header.dropFirst("basic ".count)).trimmingCharacters(in: .whitespaces)),
             let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
         else {
             throw AuthenticationError(description: "missing credentials: send HTTP Basic auth with site_id:track_api_key")
         }
-        guard let account = try accounts.authenticate(siteID: String(text[..<colon]), trackAPIKey: String(text[text.index(after: colon)...]))
+        guard let account = try await accounts.authenticate(siteID: String(text[..<colon]), trackAPIKey: String(text[text.index(after: colon)...]))
         else {
             throw AuthenticationError(description: "invalid site id or track API key")
         }
@@ -51,8 +51,8 @@ struct CustomerIOAuthMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         switch APIFamily(path: request.uri.path) {
-        case .appAPI: _ = try services.appAPIAccount(request)
-        case .trackAPI: _ = try services.trackAPIAccount(request)
+        case .appAPI: _ = try await services.appAPIAccount(request)
+        case .trackAPI: _ = try await services.trackAPIAccount(request)
         case .chameleon: break
         }
         return try await next(request, context)

@@ -64,6 +64,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case .invalid(let m): (.unprocessableContent, m, [:])
             }
         case let e as SegmentError: (HTTPResponse.Status(code: e.status), e.description, [:])
+        case let e as ReadLimitError:
+            switch e {
+            case .busy(let seconds): (.tooManyRequests, e.description, [.retryAfter: String(seconds)])
+            // The query, not the server, is the problem: retrying it unchanged would fail again.
+            case .overBudget: (.unprocessableContent, e.description, [:])
+            }
         case let e as ExportError: (HTTPResponse.Status(code: e.status), e.description, [:])
         case let e as SignatureError: (.forbidden, e.description, [:])
         case let e as WebhookError: (HTTPResponse.Status(code: e.status), e.description, [:])

@@ -1,0 +1,167 @@
+import Foundation
+import TroveCore
+
+/// `trove bench isolation`: whether heavy ad-hoc reads stall the rest of the server. On the reference data
+/// set, a probe loops over `GET /health`, a profile read and a single-event ingest — alone first, then
+/// while `heavy` clients keep ad-hoc counts in flight whose event condition names an event no segment
+/// indexes (a full scan of the event log each, seconds on 10M events). It reports the probe's latencies and
+/// rate in both phases and what became of the heavy requests (answered, refused with 429, stopped at their
+/// budget).
+public enum IsolationBenchmarks {
+    public struct Options: Sendable {
+        public var executable: String
+        public var heavy = 4
+        public var seconds = 20.0
+        public init(executable: String) { self.executable = executable }
+    }
+
+    public static func isolation(_ workspace: BenchWorkspace, _ options: Options, log: (String) -> Void) async throws -> BenchReport {
+        let m = workspace.manifest
+        let loaded = try await workspace.load([.company, .profile, .event], log: log)
+        try await loaded.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try loaded.database.close()
+
+        log("starting \(options.executable) serve")
+        let server = try ServerProcess.start(
+            executable: options.executable, database: workspace.databasePath, accountSecret: loaded.accountSecret,
+            arguments: ["--now", workspace.now.iso8601, "--log-level", "warning"], logDirectory: workspace.directory)
+        defer { server.kill(SIGKILL) }
+
+        log("probe alone for \(Int(options.seconds)) s")
+        let alone = await Probe(port: server.port, secret: loaded.accountSecret, profiles: m.size.profiles, seed: 1).run(seconds: options.seconds)
+
+        log("probe beside \(options.heavy) clients keeping unindexed ad-hoc counts in flight, \(Int(options.seconds)) s")
+        let heavy = heavyCounts(port: server.port, secret: loaded.accountSecret, clients: options.heavy)
+        async let heavyOutcome = heavy.run()
+        // Let every heavy client get its first request in.
+        try await Task.sleep(for: .seconds(1))
+        let loadedProbe = await Probe(port: server.port, secret: loaded.accountSecret, profiles: m.size.profiles, seed: 2).run(seconds: options.seconds)
+        heavy.stop()
+        let counts = await heavyOutcome
+
+        var report = BenchReport(workload: "isolation", setup: IngestBenchmarks.setup(m))
+        report.setup.append(("probe", "one connection: GET /health, GET /v3/analyze/profile?uid=, POST /v3/observe/hooks/events, in a loop"))
+        report.setup.append(("heavy", "\(options.heavy) connections: POST /v3/analyze/profiles/count, ≥ 3 of an unindexed event in 30 days"))
+        let answered = counts.statuses[200] ?? 0
+        report.figures = [
+            .init("probe alone: rounds", alone.roundsPerSecond, "rounds/s"),
+            .init("probe alone: p50", alone.percentile(0.5), "ms"),
+            .init("probe alone: p99", alone.percentile(0.99), "ms"),
+            .init("probe alone: max", alone.percentile(1), "ms"),
+            .init("with \(options.heavy) heavy: rounds", loadedProbe.roundsPerSecond, "rounds/s"),
+            .init("with \(options.heavy) heavy: p50", loadedProbe.percentile(0.5), "ms"),
+            .init("with \(options.heavy) heavy: p99", loadedProbe.percentile(0.99), "ms", target: .atMost(50)),
+            .init("with \(options.heavy) heavy: max", loadedProbe.percentile(1), "ms", target: .atMost(250)),
+            .init("with \(options.heavy) heavy: /health max", loadedProbe.slowest(.health), "ms"),
+            .init("with \(options.heavy) heavy: ingest max", loadedProbe.slowest(.ingest), "ms"),
+            .init("ingest rate kept", 100 * loadedProbe.roundsPerSecond / max(alone.roundsPerSecond, 1e-9), "%", target: .atLeast(80)),
+            .init("heavy counts answered", Double(answered), "requests"),
+            .init("heavy counts refused (429)", Double(counts.statuses[429] ?? 0), "requests"),
+            .init("heavy counts stopped at their budget (422)", Double(counts.statuses[422] ?? 0), "requests"),
+            .init("heavy count latency, p50", counts.percentile(0.5), "ms"),
+        ]
+        report.checks = [
+            ("every probe call answered 2xx (alone \(alone.failures) failed, with heavy \(loadedProbe.failures))",
+             alone.failures == 0 && loadedProbe.failures == 0 && !alone.latencies.isEmpty && !loadedProbe.latencies.isEmpty),
+            ("heavy counts ran (\(answered) answered)", answered > 0),
+            ("no heavy count failed otherwise (statuses \(counts.statuses.sorted { $0.key < $1.key }))",
+             counts.statuses.keys.allSatisfy { [200, 429, 422].contains($0) } && counts.transportErrors == 0),
+        ]
+        return report
+    }
+
+    /// Ad-hoc counts, each naming one of the non-tour event names (none is indexed: no segment exists).
+    static func heavyCounts(port: Int, secret: String, clients: Int) -> LoadGenerator {
+        let names = Vocabulary.otherEvents.map(\.name)
+        return LoadGenerator(port: port, path: "/v3/analyze/profiles/count", connections: clients, requests: .max, body: { index, body in
+            let name = names[index % names.count]
+            body += Array(#"{"items_op":"and","items":[{"kind":"event","value":"\#(name)","mod":"gte","range":3,"cond":"gt-d","int":30}]}"#.utf8)
+        }, accept: { status, _ in status == 200 }, headers: "X-Account-Secret: \(secret)\r\n")
+    }
+
+    /// One connection looping over a health check, a profile read and a single-event ingest.
+    struct Probe {
+        enum Call: Int, CaseIterable { case health, read, ingest }
+
+        let port: Int
+        let secret: String
+        let profiles: Int
+        let seed: Int
+
+        struct Outcome {
+            /// Per call, in microseconds, sorted.
+            var latencies: [UInt32] = []
+            var byCall: [[UInt32]] = Array(repeating: [], count: Call.allCases.count)
+            var rounds = 0
+            var seconds = 0.0
+            var failures = 0
+
+            var roundsPerSecond: Double { Double(rounds) / max(seconds, 1e-9) }
+
+            func percentile(_ p: Double) -> Double {
+                guard !latencies.isEmpty else { return 0 }
+                let i = min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)
+                return Double(latencies[max(0, i)]) / 1000
+            }
+
+            func slowest(_ call: Call) -> Double { Double(byCall[call.rawValue].max() ?? 0) / 1000 }
+        }
+
+        func run(seconds: Double) async -> Outcome {
+            await withCheckedContinuation { continuation in
+                let thread = Thread { continuation.resume(returning: runBlocking(seconds: seconds)) }
+                thread.stackSize = 1 << 20
+                thread.start()
+            }
+        }
+
+        func runBlocking(seconds: Double) -> Outcome {
+            var outcome = Outcome()
+            var connection: HTTPConnection?
+            let start = DispatchTime.now().uptimeNanoseconds
+            let end = start + UInt64(seconds * 1e9)
+            var round = 0
+            while DispatchTime.now().uptimeNanoseconds < end {
+                round += 1
+                let uid = "user-\((round &* 7919 &+ seed &* 104_729) % profiles + 1)"
+                for call in Call.allCases {
+                    let request: [UInt8]
+                    switch call {
+                    case .health:
+                        request = Array("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+                    case .read:
+                        request = Array("GET /v3/analyze/profile?uid=\(uid) HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Account-Secret: \(secret)\r\n\r\n".utf8)
+                    case .ingest:
+                        let body = #"{"uid":"\#(uid)","name":"Probe Event","message_id":"probe-\#(seed)-\#(round)"}"#
+                        request = Array("POST /v3/observe/hooks/events HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Account-Secret: \(secret)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
+                    }
+                    if connection == nil { connection = HTTPConnection(port: port) }
+                    guard let open = connection else {
+                        outcome.failures += 1
+                        continue
+                    }
+                    let sent = DispatchTime.now().uptimeNanoseconds
+                    guard open.send(request), let reply = open.receive() else {
+                        outcome.failures += 1
+                        open.close()
+                        connection = nil
+                        continue
+                    }
+                    let micros = UInt32(clamping: (DispatchTime.now().uptimeNanoseconds - sent) / 1000)
+                    outcome.latencies.append(micros)
+                    outcome.byCall[call.rawValue].append(micros)
+                    if !(200..<300).contains(reply.status) { outcome.failures += 1 }
+                    if !reply.keepAlive {
+                        open.close()
+                        connection = nil
+                    }
+                }
+                outcome.rounds += 1
+            }
+            connection?.close()
+            outcome.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            outcome.latencies.sort()
+            return outcome
+        }
+    }
+}
