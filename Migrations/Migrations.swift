@@ -14,5 +14,6 @@ public enum TroveMigrations {
         ("0010_event_counts", String(decoding: PackageResources._010_event_counts_sql, as: UTF8.self)),
         ("0011_report_indexes", String(decoding: PackageResources._011_report_indexes_sql, as: UTF8.self)),
         ("0012_admin_sessions", String(decoding: PackageResources._012_admin_sessions_sql, as: UTF8.self)),
+        ("0013_report_steps", String(decoding: PackageResources._013_report_steps_sql, as: UTF8.self)),
     ]
 }

@@ -55,6 +55,7 @@ public func buildApplication(
         logger: logger)
     app.addServices(
         MembershipService(evaluator: services.membership, logger: logger), ExportService(runner: services.exportRunner, logger: logger),
-        DeliveryService(services: services, logger: logger), UpkeepService(services: services, logger: logger))
+        DeliveryService(services: services, logger: logger), UpkeepService(services: services, logger: logger),
+        ReportStepService(services: services, logger: logger))
     return app
 }

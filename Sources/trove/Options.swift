@@ -11,8 +11,8 @@ struct DatabaseOptions: ParsableArguments {
         database ?? ProcessInfo.processInfo.environment["TROVE_DATABASE"] ?? "./trove.sqlite"
     }
 
-    func open(durability: Durability = .normal) throws -> AppDatabase {
-        try AppDatabase(path: path, durability: durability)
+    func open(durability: Durability = .normal, readLimits: ReadLimits = .forThisMachine()) throws -> AppDatabase {
+        try AppDatabase(path: path, durability: durability, readLimits: readLimits)
     }
 }
 

@@ -38,6 +38,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log lines as text or json (default text, or TROVE_LOG_FORMAT).")
     var logFormat: String?
 
+    @Option(help: "Heavy reads (ad-hoc filters, previews, explains, reports) run at once (default: half the cores, at least 1).")
+    var heavyReads: Int?
+
+    @Option(help: "Heavy reads that may wait for a turn; past that they get 429 with Retry-After (default: 8 per running one).")
+    var heavyReadQueue: Int?
+
+    @Option(help: "Seconds a heavy read may run before it is stopped with a 422 (default 30).")
+    var readBudget: Double = 30
+
     @Flag(help: "Let webhooks and Customer.io calls go to http URLs and loopback or private addresses (tests, local development).")
     var allowInsecureWebhooks = false
 
@@ -60,7 +69,18 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = parsed
         guard exportRetentionDays >= 1 else { throw ValidationError("--export-retention-days must be at least 1") }
         if let days = retainEventsDays, days < 1 { throw ValidationError("--retain-events-days must be at least 1") }
-        let database = try db.open(durability: durability)
+        guard heavyReads.map({ $0 >= 1 }) ?? true, heavyReadQueue.map({ $0 >= 0 }) ?? true else {
+            throw ValidationError("--heavy-reads must be at least 1 and --heavy-read-queue at least 0")
+        }
+        guard readBudget > 0 else { throw ValidationError("--read-budget must be a positive number of seconds") }
+        var limits = ReadLimits.forThisMachine()
+        if let n = heavyReads {
+            limits.concurrent = n
+            limits.queued = 8 * n
+        }
+        if let q = heavyReadQueue { limits.queued = q }
+        limits.budget = .milliseconds(Int64(readBudget * 1000))
+        let database = try db.open(durability: durability, readLimits: limits)
         let exports = ExportSettings(
             directory: exportsDir ?? ExportSettings.defaultDirectory(database: database.path),
             publicURL: publicURL ?? env["TROVE_PUBLIC_URL"] ?? "http://\(host):\(port)",

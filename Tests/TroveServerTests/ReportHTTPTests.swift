@@ -102,7 +102,7 @@ import Testing
                 #expect(try await app.post(app.hook("events"), json: body).status == 200)
             }
             let steps = "steps=Started%20Tour%20(Chameleon),Completed%20Tour%20(Chameleon)"
-            let reply = try await app.v1(.get, "/v1/reports/funnel?\(steps)&group_by=tour_id&within=7&from=2026-11-05&to=2026-11-30", key: key)
+            let reply = try await Self.funnel(trove, app, "\(steps)&group_by=tour_id&within=7&from=2026-11-05&to=2026-11-30")
             #expect(reply.status == 200, "\(reply.json ?? .null)")
             func counts(_ group: JSON?) -> [Int64] { group?["steps"]?.arrayValue?.compactMap { $0["profiles"]?.int } ?? [] }
             let groups = reply.json?["groups"]?.arrayValue ?? []
@@ -112,18 +112,18 @@ import Testing
             #expect(groups.first?["conversion"] == .double(0.6))
             #expect(groups.first?["steps"]?.arrayValue?.map { $0["uid"] } == ["started_tour_chameleon", "completed_tour_chameleon"])
             #expect(reply.json?["groups_not_shown"] == 0)
-            let one = try await app.v1(.get, "/v1/reports/funnel?\(steps)&group_by=tour_id&within=7&from=2026-11-05&to=2026-11-30&limit=1", key: key)
+            let one = try await Self.funnel(trove, app, "\(steps)&group_by=tour_id&within=7&from=2026-11-05&to=2026-11-30&limit=1")
             #expect(one.json?["groups"]?.arrayValue?.count == 1 && one.json?["groups_not_shown"] == 2)
 
             // The same name twice: a second start after the first (strictly), within the window.
-            let twice = "/v1/reports/funnel?steps=Started%20Tour%20(Chameleon),Started%20Tour%20(Chameleon)&from=2026-11-05&to=2026-11-30"
-            #expect(counts(try await app.v1(.get, twice + "&within=30", key: key).json?["total"]) == [7, 1])
-            #expect(counts(try await app.v1(.get, twice + "&within=7", key: key).json?["total"]) == [7, 0])
+            let twice = "steps=Started%20Tour%20(Chameleon),Started%20Tour%20(Chameleon)&from=2026-11-05&to=2026-11-30"
+            #expect(counts(try await Self.funnel(trove, app, twice + "&within=30").json?["total"]) == [7, 1])
+            #expect(counts(try await Self.funnel(trove, app, twice + "&within=7").json?["total"]) == [7, 0])
             // Without grouping, any completion counts: bob and eve now convert.
-            let plain = try await app.v1(.get, "/v1/reports/funnel?\(steps)&within=7&from=2026-11-05&to=2026-11-30", key: key)
+            let plain = try await Self.funnel(trove, app, "\(steps)&within=7&from=2026-11-05&to=2026-11-30")
             #expect(counts(plain.json?["total"]) == [7, 6])
             #expect(plain.json?["groups"] == nil)
-            let unknown = try await app.v1(.get, "/v1/reports/funnel?steps=Started%20Tour%20(Chameleon),Never%20Sent&from=2026-11-05&to=2026-11-30", key: key)
+            let unknown = try await Self.funnel(trove, app, "steps=Started%20Tour%20(Chameleon),Never%20Sent&from=2026-11-05&to=2026-11-30")
             #expect(counts(unknown.json?["total"]) == [7, 0])
 
             for bad in ["steps=A", "steps=A,,B", "\(steps)&within=0", "\(steps)&group_by=a..b", "\(steps)&from=2026-12-01&to=2026-11-01", "\(steps)&limit=0"] {
@@ -132,43 +132,69 @@ import Testing
             }
             #expect(try await app.v1(.get, "/v1/reports/funnel?\(steps)", key: "wrong").status == 401)
 
-            // The steps' indexes were built and recorded; 30 days unread, upkeep drops them, and the next
-            // funnel builds them again.
-            let database = trove.services.database
-            func indexes() async throws -> [String] {
-                try await database.pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE name LIKE 'funnel_of_name_%' ORDER BY name") }
+            // Events after the lists were built are read from the log's tail; a built list is kept current and
+            // a deleted profile's events leave it.
+            let creds = trove.credentials
+            let query = "\(steps)&group_by=tour_id&within=7&from=2026-11-05&to=2026-11-30"
+            for (name, at) in [(s, "2026-11-20T09:00:00Z"), (c, "2026-11-21T09:00:00Z")] {
+                #expect(try await app.post(app.hook("events"), json: ["uid": "hal", "name": .string(name), "timestamp": .string(at), "tour_id": "a"]).status == 200)
             }
-            #expect(try await indexes().count == 4, "two names by tour_id, and the same two without grouping")
-            let dropped = try await ReportIndex.pruneUnused(database, now: trove.services.clock.now().adding(milliseconds: 31 * 86_400_000))
-            #expect(dropped.count == 4)
-            #expect(try await indexes().isEmpty)
-            let again = try await app.v1(.get, "/v1/reports/funnel?\(steps)&group_by=tour_id&within=7&from=2026-11-05&to=2026-11-30", key: key)
+            let withHal = try await app.v1(.get, "/v1/reports/funnel?" + query, key: key)
+            #expect(withHal.status == 200, "built lists answer at once; the new events come from the tail")
+            #expect(counts(withHal.json?["total"]) == [8, 5])
+            try await ReportSteps.catchUp(trove.services.database, now: trove.services.clock.now())
+            #expect(try await app.v1(.get, "/v1/reports/funnel?" + query, key: key).json == withHal.json, "the same once they are in the lists")
+            #expect(try await app.track(.delete, "/api/v1/customers/hal", site: creds.siteID, key: creds.trackAPIKey).status == 200)
+            #expect(try await app.v1(.get, "/v1/reports/funnel?" + query, key: key).json == reply.json, "hal's events left the lists")
+
+            // Unread for 30 days, upkeep drops the lists (rows in the background), and the next funnel builds them again.
+            let database = trove.services.database
+            func lists() async throws -> (lists: Int, rows: Int) {
+                try await database.read { db in
+                    (try Int.fetchOne(db, sql: "SELECT count(*) FROM report_steps")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM report_step_events")!)
+                }
+            }
+            #expect(try await lists().lists == 4, "two names by tour_id, and the same two without grouping")
+            #expect(try await ReportSteps.pruneUnused(database, now: trove.services.clock.now().adding(milliseconds: 31 * 86_400_000)) == 4)
+            try await ReportSteps.catchUp(database, now: trove.services.clock.now())
+            #expect(try await lists() == (0, 0))
+            let again = try await Self.funnel(trove, app, query)
             #expect(again.json == reply.json)
-            #expect(try await indexes().count == 2)
+            #expect(try await lists().lists == 2)
         }
     }
 
-    /// Funnels asked with ever new properties cannot pile up indexes: past 32 the least recently read go.
-    @Test func funnelIndexesAreBounded() async throws {
+    /// A funnel over HTTP as a client meets it: the first ask answers 202 while the lists its steps read are
+    /// built; here they are built as the server's ReportStepService would, then it is asked again.
+    static func funnel(_ trove: TestTrove, _ app: TestTrove.Client, _ query: String) async throws -> TestTrove.Client.Reply {
+        let key = trove.credentials.appAPIKey
+        let first = try await app.v1(.get, "/v1/reports/funnel?" + query, key: key)
+        guard first.status == 202 else { return first }
+        #expect(first.json?["state"] == "building")
+        #expect(first.headers[.retryAfter] == "2")
+        try await ReportSteps.catchUp(trove.services.database, now: trove.services.clock.now())
+        return try await app.v1(.get, "/v1/reports/funnel?" + query, key: key)
+    }
+
+    /// Funnels asked with ever new properties cannot pile up lists: past 32 the least recently read go.
+    @Test func funnelListsAreBounded() async throws {
         let time = MovableClock()
         let trove = try await TestTrove(clock: time.clock)
-        let key = trove.credentials.appAPIKey
         try await trove.test { app in
             try await app.post(app.hook("events"), json: ["uid": "ann", "name": "A", "timestamp": "2026-02-20T00:00:00Z"])
             try await app.post(app.hook("events"), json: ["uid": "ann", "name": "B", "timestamp": "2026-02-21T00:00:00Z"])
             for i in 0..<20 {
                 time.advance(seconds: 1)
-                let reply = try await app.v1(.get, "/v1/reports/funnel?steps=A,B&group_by=p\(i)&from=2026-02-01&to=2026-02-28", key: key)
+                let reply = try await Self.funnel(trove, app, "steps=A,B&group_by=p\(i)&from=2026-02-01&to=2026-02-28")
                 #expect(reply.json?["total"]?["converted"] == 1)
             }
-            let names = try await trove.services.database.pool.read { db in
-                (try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE name LIKE 'funnel_of_name_%'"),
-                 try Int.fetchOne(db, sql: "SELECT count(*) FROM report_indexes"))
+            try await ReportSteps.catchUp(trove.services.database, now: time.clock.now())
+            let (paths, rows) = try await trove.services.database.read { db in
+                (try String.fetchAll(db, sql: "SELECT path FROM report_steps"), try Int.fetchOne(db, sql: "SELECT count(*) FROM report_step_events")!)
             }
-            #expect(names.0.count == ReportIndex.most && names.1 == ReportIndex.most, "40 asked for, the 32 most recent kept")
-            let last = ReportIndex(nameID: 1, path: ValueSource.jsonPath(["p19"])).name
-            #expect(names.0.contains(last))
-            #expect(!names.0.contains(ReportIndex(nameID: 1, path: ValueSource.jsonPath(["p0"])).name))
+            #expect(paths.count == 32 && rows == 32, "40 asked for, the 32 most recently read kept, each with its one event")
+            #expect(paths.contains(ValueSource.jsonPath(["p19"])))
+            #expect(!paths.contains(ValueSource.jsonPath(["p0"])))
         }
     }
 

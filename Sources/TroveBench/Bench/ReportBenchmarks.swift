@@ -90,11 +90,26 @@ public enum ReportBenchmarks {
         var answer: JSON = .null
         for run in 1...runs {
             let started = Date()
-            answer = try await report.run(account: account, request)
+            while true {
+                if case .ready(let json) = try await report.run(account: account, request) {
+                    answer = json
+                    break
+                }
+                // First use: the steps' lists, built here in the slices a server builds them in.
+                try await ReportSteps.catchUp(database, now: Timestamp(milliseconds: to))
+            }
             times.append(Date().timeIntervalSince(started) * 1000)
-            if run == 1 { log("funnel: \(String(format: "%.1f", times[0])) ms (first run, building its indexes)") }
+            if run == 1 { log("funnel: \(String(format: "%.1f", times[0])) ms (first run, building its step lists)") }
         }
-        log("the same funnel in SQL …")
+        log("the same funnel in SQL (over indexes made for the check) …")
+        let checkNames = try await database.read { db in
+            try funnelSteps.map { name in
+                try Int64.fetchOne(db, sql: "SELECT id FROM event_names WHERE account_id = ? AND uid = ?", arguments: [account, NameNormalizer.normalize(name)]) ?? 0
+            }
+        }
+        try await database.write { db in
+            for id in checkNames { try db.execute(sql: "CREATE INDEX IF NOT EXISTS bench_check_\(id) ON events(profile_id, timestamp) WHERE name_id = \(id)") }
+        }
         let started = Date()
         let path = "'$.\"tour_id\"'"
         let (expected, expectedTotal) = try await database.pool.read { db in
@@ -124,6 +139,9 @@ public enum ReportBenchmarks {
             return (perGroup, total)
         }
         let sqlMS = Date().timeIntervalSince(started) * 1000
+        try await database.write { db in
+            for id in checkNames { try db.execute(sql: "DROP INDEX bench_check_\(id)") }
+        }
         func counts(_ group: JSON?) -> [Int64] {
             group?["steps"]?.arrayValue?.map { if case .int(let n)? = $0["profiles"] { n } else { -1 } } ?? []
         }

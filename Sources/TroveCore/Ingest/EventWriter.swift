@@ -52,8 +52,10 @@ extension WriteSession {
     func deleteEvents(where condition: String, arguments: StatementArguments) throws {
         try EventCounts.subtract(eventsWhere: condition, arguments: arguments, db)
         try uncount(sql: "SELECT name_id, count(*) FROM events WHERE \(condition) GROUP BY name_id", arguments: arguments)
+        try ReportSteps.forget(eventsWhere: condition, arguments: arguments, db)
         try db.execute(sql: "DELETE FROM events WHERE \(condition)", arguments: arguments)
         try EventCounts.lowerWatermarks(db)
+        try ReportSteps.lowerWatermarks(db)
         deletedEvents = true
     }
 

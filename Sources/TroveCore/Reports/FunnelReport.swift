@@ -16,8 +16,9 @@ import GRDB
 /// - Its depth in a group is the furthest step reached from any of its entries in that group; the `total`
 ///   counts each profile once, at its furthest step over all groups.
 ///
-/// Each step reads its name's `ReportIndex` (built on first use) as one ordered scan; the scans are merged
-/// per profile in Swift, so the work is proportional to the steps' events, not to the whole log.
+/// Each step reads its name's list (`ReportSteps`, built in the background on first use: until then the
+/// report is `building`) and the tail of the log past it, both in profile and time order; the scans are
+/// merged per profile in Swift, so the work is proportional to the steps' events, not to the whole log.
 public struct FunnelReport: Sendable {
     public let database: AppDatabase
     public let clock: TroveClock
@@ -68,21 +69,42 @@ public struct FunnelReport: Sendable {
         return Request(steps: steps, groupBy: groupBy, withinDays: within, from: Timestamp(milliseconds: from), to: Timestamp(milliseconds: to), limit: limit)
     }
 
-    public func run(account: Int64, _ r: Request) async throws -> JSON {
+    /// The report, or how far the lists its steps read have been built.
+    public enum Outcome: Sendable {
+        case ready(JSON)
+        case building(progress: Double)
+    }
+
+    public func run(account: Int64, _ r: Request) async throws -> Outcome {
         let uids = r.steps.map(NameNormalizer.normalize)
         let path = r.groupBy.map(ValueSource.jsonPath)
-        let names: [(id: Int64?, name: String)] = try await database.pool.read { db in
+        let names: [(id: Int64?, name: String)] = try await database.read { db in
             try zip(r.steps, uids).map { step, uid in
                 let row = try Row.fetchOne(db, sql: "SELECT id, name FROM event_names WHERE account_id = ? AND uid = ?", arguments: [account, uid])
                 return (row?[0], row?[1] ?? step)
             }
         }
-        let indexes = names.compactMap { $0.id.map { ReportIndex(nameID: $0, path: path) } }
-        try await ReportIndex.ensure(Set(indexes), database, now: clock.now())
-        let counts = try await database.heavyRead { db in
-            try Self.count(db, names: names.map(\.id), path: path, request: r)
+        let known = names.compactMap { $0.id.map { ReportStep(nameID: $0, path: path ?? "") } }
+        var lists: [Int64?] = names.map { _ in nil }
+        if !known.isEmpty {
+            switch try await ReportSteps.prepare(known, database, now: clock.now()) {
+            case .building(let progress): return .building(progress: progress)
+            case .ready(let ids):
+                var next = ids.makeIterator()
+                lists = names.map { $0.id == nil ? nil : next.next() }
+            }
         }
-        return Self.json(counts, steps: zip(names, uids).map { ($0.name, $1) }, request: r)
+        let steps = zip(names, lists).map { Step(nameID: $0.id, list: $1) }
+        let counts = try await database.heavyRead { db in
+            try Self.count(db, steps: steps, path: path, request: r)
+        }
+        return .ready(Self.json(counts, steps: zip(names, uids).map { ($0.name, $1) }, request: r))
+    }
+
+    /// A step's event name and the list holding its events (nil: a name never seen, so no events).
+    struct Step: Sendable {
+        var nameID: Int64?
+        var list: Int64?
     }
 
     /// Profiles per group and step (`reached[g][s]`: how many reached step s), and over all groups.
@@ -93,44 +115,80 @@ public struct FunnelReport: Sendable {
         var values: [JSON?] { groups.values }
     }
 
-    /// One step's scan: (profile, time, group) rows in profile then time order.
+    /// (profile, time, value) rows of one statement in profile then time order, read one ahead.
+    struct Cursor {
+        let statement: RawStatement
+        var profile: Int64 = .max
+        var time: Int64 = 0
+
+        mutating func next(_ db: Database) throws {
+            if try statement.step(db) {
+                profile = statement.int64(0)
+                time = statement.int64(1)
+            } else {
+                profile = .max
+            }
+        }
+
+        func precedes(_ other: Cursor) -> Bool { profile != other.profile ? profile < other.profile : time < other.time }
+    }
+
+    /// One step's scan: its list and the log's tail past it, merged; (profile, time, group) in order.
     struct Scan {
-        let statement: RawStatement?
+        var sources: [Cursor] = []
         var profile: Int64 = .max
         var time: Int64 = 0
         var group: Int32 = 0
     }
 
-    static func count(_ db: Database, names: [Int64?], path: String?, request r: Request) throws -> Counts {
-        let k = names.count
+    static func count(_ db: Database, steps: [Step], path: String?, request r: Request) throws -> Counts {
+        let k = steps.count
         let window = Int64(r.withinDays) * day
         var counts = Counts(reached: [Array(repeating: 0, count: k)], total: Array(repeating: 0, count: k))
+        let value = path == nil ? "NULL" : "json_extract(properties, ?3)"
 
-        var scans: [Scan] = try names.enumerated().map { s, id in
-            guard let id else { return Scan(statement: nil) }
-            let index = ReportIndex(nameID: id, path: path)
-            let statement = try RawStatement(
+        var scans: [Scan] = try steps.enumerated().map { s, step in
+            guard let nameID = step.nameID, let list = step.list else { return Scan() }
+            let until = s == 0 ? r.to.milliseconds : r.to.milliseconds + window
+            let through = try Int64.fetchOne(db, sql: "SELECT through_event_id FROM report_steps WHERE id = ?", arguments: [list]) ?? 0
+            let listed = try RawStatement(
                 db, sql: """
-                    SELECT profile_id, timestamp\(index.valueSQL.map { ", " + $0 } ?? "") FROM events INDEXED BY "\(index.name)"
-                    WHERE name_id = \(id) AND timestamp >= ? AND timestamp < ? ORDER BY profile_id, timestamp
+                    SELECT profile_id, timestamp, value FROM report_step_events
+                    WHERE step_id = ?3 AND timestamp >= ?1 AND timestamp < ?2 ORDER BY profile_id, timestamp
                     """, cached: false)
-            statement.bind(1, r.from.milliseconds)
-            statement.bind(2, s == 0 ? r.to.milliseconds : r.to.milliseconds + window)
-            return Scan(statement: statement)
+            let tail = try RawStatement(
+                db, sql: """
+                    SELECT profile_id, timestamp, \(value) FROM events
+                    WHERE id > ?4 AND name_id = ?5 AND timestamp >= ?1 AND timestamp < ?2 ORDER BY profile_id, timestamp
+                    """, cached: false)
+            for statement in [listed, tail] {
+                statement.bind(1, r.from.milliseconds)
+                statement.bind(2, until)
+            }
+            listed.bind(3, list)
+            if let path { tail.bind(3, path) }
+            tail.bind(4, through)
+            tail.bind(5, nameID)
+            var scan = Scan(sources: [Cursor(statement: listed), Cursor(statement: tail)])
+            for i in scan.sources.indices { try scan.sources[i].next(db) }
+            return scan
         }
-        defer { for scan in scans { scan.statement?.reset() } }
+        defer { for scan in scans { for source in scan.sources { source.statement.reset() } } }
 
         func advance(_ s: Int) throws {
-            guard let st = scans[s].statement, try st.step(db) else {
-                scans[s].profile = .max
-                return
+            guard !scans[s].sources.isEmpty else { return }
+            let i = scans[s].sources[1].precedes(scans[s].sources[0]) ? 1 : 0
+            let source = scans[s].sources[i]
+            scans[s].profile = source.profile
+            guard source.profile != .max else { return }
+            scans[s].time = source.time
+            if path != nil {
+                // Read before the source steps on: the value's bytes live until then.
+                let id = counts.groups.id(source.statement.scalar(2))
+                if Int(id) == counts.reached.count { counts.reached.append(Array(repeating: 0, count: k)) }
+                scans[s].group = id
             }
-            scans[s].profile = st.int64(0)
-            scans[s].time = st.int64(1)
-            if path == nil { return }
-            let id = counts.groups.id(st.scalar(2))
-            if Int(id) == counts.reached.count { counts.reached.append(Array(repeating: 0, count: k)) }
-            scans[s].group = id
+            try scans[s].sources[i].next(db)
         }
         for s in 0..<k { try advance(s) }
 
@@ -138,7 +196,7 @@ public struct FunnelReport: Sendable {
         var times = Array(repeating: [Int64](), count: k)
         var groups = Array(repeating: [Int32](), count: k)
         var depthByGroup: [(group: Int32, depth: Int)] = []  // a profile has few groups: a list beats hashing
-        let sameAsPrevious = (0..<k).map { $0 > 0 && names[$0] == names[$0 - 1] }
+        let sameAsPrevious = (0..<k).map { $0 > 0 && steps[$0].nameID == steps[$0 - 1].nameID }
         while scans[0].profile != .max {
             let profile = scans[0].profile
             for s in 0..<k {

@@ -38,7 +38,10 @@ public final class AppDatabase: Sendable {
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: config)
         self.heavyReads = HeavyReads(pool: pool, limits: readLimits, stopwatch: stopwatch)
-        if !readOnly { try Self.migrator.migrate(pool) }
+        if !readOnly {
+            try Self.migrator.migrate(pool)
+            try pool.write { db in try ReportSteps.dropLegacyIndexes(db) }
+        }
         checkpointer = readOnly ? nil : try WALCheckpointer(path: path, durability: durability)
     }
 

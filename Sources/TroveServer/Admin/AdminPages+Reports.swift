@@ -41,7 +41,11 @@ extension AdminPages {
                 q["within"] = query["within"]
                 q["from"] = query["ffrom"]
                 q["to"] = query["fto"]
-                let result = try await report.run(account: s.account, try report.request(q))
+                guard case .ready(let result) = try await report.run(account: s.account, try report.request(q)) else {
+                    // No scripts: the page asks again by itself until the lists are built.
+                    body += "<meta http-equiv=\"refresh\" content=\"2\"><p class=\"muted\" id=\"funnel-building\">Building the event lists this funnel reads; this page reloads until it is ready.</p></div>"
+                    return page(s, "Reports", active: "/admin/reports", flash: nil, body)
+                }
                 let total = result["total"] ?? .null
                 body += SVGChart.bars((total["steps"]?.arrayValue ?? []).map { step in
                     (HTML.text(step["name"]), Double(step["profiles"]?.intValue ?? 0), HTML.percent(step["conversion"]))

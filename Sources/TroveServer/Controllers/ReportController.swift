@@ -14,8 +14,17 @@ struct ReportController<Context: RequestContext> {
         router.get("/v1/reports/funnel") { request, _ in
             let account = try await services.appAPIAccount(request)
             let report = services.funnelReport
-            return Response.json(try await report.run(
-                account: account, try report.request(Self.query(request, ["steps", "group_by", "within", "from", "to", "limit"]))))
+            switch try await report.run(account: account, try report.request(Self.query(request, ["steps", "group_by", "within", "from", "to", "limit"]))) {
+            case .ready(let json):
+                return Response.json(json)
+            case .building(let progress):
+                // The lists its steps read are being built in the background (seconds on millions of events).
+                return Response.json(
+                    bytes: JSONWriter.bytes([
+                        "state": "building", "progress": .double((progress * 1000).rounded() / 1000),
+                        "message": "building the event lists this funnel reads; ask again shortly",
+                    ]), status: .accepted, headers: [.retryAfter: "2"])
+            }
         }
         router.get("/v1/reports/messages") { request, _ in
             let account = try await services.appAPIAccount(request)

@@ -2,7 +2,7 @@ import Logging
 import ServiceLifecycle
 import TroveCore
 
-/// Hourly upkeep (SPEC §11): prunes delivered outbox rows past 30 days, drops report indexes no report
+/// Hourly upkeep (SPEC §11): prunes delivered outbox rows past 30 days, drops funnel step lists no report
 /// has read for 30 days, and with `--retain-events-days` deletes older events. The first round runs at start.
 struct UpkeepService: Service {
     let services: TroveServices
@@ -15,9 +15,8 @@ struct UpkeepService: Service {
                 do {
                     let now = services.clock.now()
                     try await OutboxRetention.prune(services.database, now: now)
-                    for name in try await ReportIndex.pruneUnused(services.database, now: now) {
-                        logger.info("dropped report index \(name): unused for 30 days")
-                    }
+                    let dropped = try await ReportSteps.pruneUnused(services.database, now: now)
+                    if dropped > 0 { logger.info("dropping \(dropped) funnel step lists unused for 30 days") }
                     if let keep = services.retainEvents {
                         let removed = try await EventRetention.prune(services.ingestor.queue, before: now.adding(milliseconds: -keep))
                         if removed > 0 { logger.info("deleted \(removed) events older than \(keep / 86_400_000) days") }
