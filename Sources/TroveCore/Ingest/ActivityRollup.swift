@@ -31,7 +31,9 @@ public enum ActivityRollup {
     /// A plan from what the writer saw itself: `activity` must hold every event in (from, through].
     static func plan(from: Int64, through: Int64, activity: [Int64: Int64], counts: [EventCounts.Key: Int64]) -> Plan {
         let profiles = activity.keys.sorted()
-        return Plan(from: from, through: through, profiles: profiles, times: profiles.map { activity[$0]! }, counts: counts.map { ($0.key, $0.value) })
+        return Plan(
+            from: from, through: through, profiles: profiles, times: profiles.map { activity[$0]! },
+            counts: counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     }
 
     /// Plans a rollup of at most `limit` event ids past the watermark from the event log; nil when caught up.
@@ -49,7 +51,7 @@ public enum ActivityRollup {
             times.append(row[1])
         }
         let counts = try Row.fetchAll(
-            db, sql: "SELECT name_id, \(EventCounts.hourSQL("timestamp")), count(*) FROM events WHERE id > ? AND id <= ? GROUP BY 1, 2",
+            db, sql: "SELECT name_id, \(EventCounts.hourSQL("timestamp")), count(*) FROM events WHERE id > ? AND id <= ? GROUP BY 1, 2 ORDER BY 1, 2",
             arguments: [from, through]).map { (EventCounts.Key(name: $0[0], hour: $0[1]), $0[2] as Int64) }
         return Plan(from: from, through: through, profiles: profiles, times: times, counts: counts)
     }

@@ -30,6 +30,9 @@ struct RollupMemory {
     /// Events per name and hour of each commit in `covered`, in order: a plan starting at a watermark
     /// inside `covered` (a plan read from the log ends at a commit) takes the commits above it.
     var commits: [(from: Int64, counts: [EventCounts.Key: Int64])] = []
+    /// The sum of all of `commits`, kept as they come: the usual plan starts at the first commit, and
+    /// summing tens of commits' counts at once held the writer for milliseconds.
+    var total: [EventCounts.Key: Int64] = [:]
     /// Event ids (from, through] this writer committed one after another, with no gap.
     var covered: (from: Int64, through: Int64)?
     /// The watermark as the last completed plan left it; nil until one completed.
@@ -42,16 +45,19 @@ struct RollupMemory {
             covered = (c.from, events.lastID)
             activity.merge(events.latestByProfile) { max($0, $1) }
             commits.append((first, events.counts))
+            total.merge(events.counts) { $0 + $1 }
         } else {
             // Someone else wrote in between: only this commit is known.
             covered = (first, events.lastID)
             activity = events.latestByProfile
             commits = [(first, events.counts)]
+            total = events.counts
         }
     }
 
     /// The counts of the commits above `watermark`, if one of them starts exactly there.
     func counts(above watermark: Int64) -> [EventCounts.Key: Int64]? {
+        if commits.first?.from == watermark { return total }
         guard let start = commits.firstIndex(where: { $0.from == watermark }) else { return nil }
         var total: [EventCounts.Key: Int64] = [:]
         for commit in commits[start...] { total.merge(commit.counts) { $0 + $1 } }
@@ -61,6 +67,7 @@ struct RollupMemory {
     mutating func forget() {
         activity = [:]
         commits = []
+        total = [:]
         covered = nil
     }
 }

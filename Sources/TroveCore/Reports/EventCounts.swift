@@ -3,9 +3,11 @@ import GRDB
 /// Events per name per UTC hour (`event_counts`, SPEC §11): written by the activity rollup, exact when
 /// read together with the tail of the log above its watermark.
 public enum EventCounts {
-    public struct Key: Hashable, Sendable {
+    public struct Key: Hashable, Sendable, Comparable {
         public var name: Int64
         public var hour: Int64
+
+        public static func < (a: Key, b: Key) -> Bool { a.name != b.name ? a.name < b.name : a.hour < b.hour }
     }
 
     static let hourMilliseconds: Int64 = 3_600_000
@@ -18,13 +20,20 @@ public enum EventCounts {
         "((\(column) - ((\(column) % 3600000) + 3600000) % 3600000) / 3600000)"
     }
 
-    /// Adds `counts` (a rollup's, in the transaction that moves its watermark).
+    /// Adds `counts` (a rollup's, in the transaction that moves its watermark), in key order as plans
+    /// hold them: each page of the table is then visited once (tens of thousands of keys when events
+    /// arrive spread over months).
     static func add(_ counts: [(Key, Int64)], _ db: Database) throws {
-        let upsert = try db.cachedStatement(sql: """
+        let upsert = try RawStatement(db, sql: """
             INSERT INTO event_counts (name_id, hour, count) VALUES (?, ?, ?)
             ON CONFLICT (name_id, hour) DO UPDATE SET count = count + excluded.count
             """)
-        for (key, count) in counts { try upsert.execute(arguments: [key.name, key.hour, count]) }
+        for (key, count) in counts {
+            upsert.bind(1, key.name)
+            upsert.bind(2, key.hour)
+            upsert.bind(3, count)
+            try upsert.execute(db)
+        }
     }
 
     /// Before events matching `condition` are deleted: takes the ones the counts already hold (at or
