@@ -17,25 +17,25 @@ public enum IsolationBenchmarks {
 
     public static func isolation(_ workspace: BenchWorkspace, _ options: Options, log: (String) -> Void) async throws -> BenchReport {
         let m = workspace.manifest
-        let loaded = try await workspace.load([.company, .profile, .event], log: log)
-        try await loaded.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-        try loaded.database.close()
+        // Loaded by the binary under test itself, so an older build (`--executable`) measures on a database
+        // of its own schema.
+        let secret = try load(workspace, executable: options.executable, log: log)
 
         log("starting \(options.executable) serve")
         let server = try ServerProcess.start(
-            executable: options.executable, database: workspace.databasePath, accountSecret: loaded.accountSecret,
+            executable: options.executable, database: workspace.databasePath, accountSecret: secret,
             arguments: ["--now", workspace.now.iso8601, "--log-level", "warning"], logDirectory: workspace.directory)
         defer { server.kill(SIGKILL) }
 
         log("probe alone for \(Int(options.seconds)) s")
-        let alone = await Probe(port: server.port, secret: loaded.accountSecret, profiles: m.size.profiles, seed: 1).run(seconds: options.seconds)
+        let alone = await Probe(port: server.port, secret: secret, profiles: m.size.profiles, seed: 1).run(seconds: options.seconds)
 
         log("probe beside \(options.heavy) clients keeping unindexed ad-hoc counts in flight, \(Int(options.seconds)) s")
-        let heavy = heavyCounts(port: server.port, secret: loaded.accountSecret, clients: options.heavy)
+        let heavy = heavyCounts(port: server.port, secret: secret, clients: options.heavy)
         async let heavyOutcome = heavy.run()
         // Let every heavy client get its first request in.
         try await Task.sleep(for: .seconds(1))
-        let loadedProbe = await Probe(port: server.port, secret: loaded.accountSecret, profiles: m.size.profiles, seed: 2).run(seconds: options.seconds)
+        let loadedProbe = await Probe(port: server.port, secret: secret, profiles: m.size.profiles, seed: 2).run(seconds: options.seconds)
         heavy.stop()
         let counts = await heavyOutcome
 
@@ -68,6 +68,30 @@ public enum IsolationBenchmarks {
              counts.statuses.keys.allSatisfy { [200, 429, 422].contains($0) } && counts.transportErrors == 0),
         ]
         return report
+    }
+
+    /// `executable accounts create default` and `executable import` of the three files; the account secret.
+    static func load(_ workspace: BenchWorkspace, executable: String, log: (String) -> Void) throws -> String {
+        func run(_ arguments: [String]) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments + ["--database", workspace.databasePath]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw BenchError("`trove \(arguments.joined(separator: " "))` failed") }
+            return String(decoding: data, as: UTF8.self)
+        }
+        let created = try JSONParser.parse(Array(try run(["accounts", "create", AccountStore.defaultName, "--json"]).utf8))
+        guard let secret = created["account_secret"]?.stringValue else { throw BenchError("no account secret from `accounts create`") }
+        for (model, name) in [(Model.company, "companies"), (.profile, "profiles"), (.event, "events")] {
+            log("importing \(workspace.path(of: model)) with \(executable)")
+            _ = try run(["import", "--model", name, "--now", workspace.now.iso8601, workspace.path(of: model)])
+        }
+        return secret
     }
 
     /// Ad-hoc counts, each naming one of the non-tour event names (none is indexed: no segment exists).
