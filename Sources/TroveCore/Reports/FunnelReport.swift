@@ -115,6 +115,20 @@ public struct FunnelReport: Sendable {
         var values: [JSON?] { groups.values }
     }
 
+    /// A step's list in profile and time order (its primary key's order: no sort).
+    static let listSQL = """
+        SELECT profile_id, timestamp, value FROM report_step_events
+        WHERE step_id = ?3 AND timestamp >= ?1 AND timestamp < ?2 ORDER BY profile_id, timestamp
+        """
+
+    /// The log past a list's watermark: a rowid range, sorted (it is short).
+    static func tailSQL(grouped: Bool) -> String {
+        """
+        SELECT profile_id, timestamp, \(grouped ? "json_extract(properties, ?3)" : "NULL") FROM events
+        WHERE id > ?4 AND name_id = ?5 AND timestamp >= ?1 AND timestamp < ?2 ORDER BY profile_id, timestamp
+        """
+    }
+
     /// (profile, time, value) rows of one statement in profile then time order, read one ahead.
     struct Cursor {
         let statement: RawStatement
@@ -145,22 +159,13 @@ public struct FunnelReport: Sendable {
         let k = steps.count
         let window = Int64(r.withinDays) * day
         var counts = Counts(reached: [Array(repeating: 0, count: k)], total: Array(repeating: 0, count: k))
-        let value = path == nil ? "NULL" : "json_extract(properties, ?3)"
 
         var scans: [Scan] = try steps.enumerated().map { s, step in
             guard let nameID = step.nameID, let list = step.list else { return Scan() }
             let until = s == 0 ? r.to.milliseconds : r.to.milliseconds + window
             let through = try Int64.fetchOne(db, sql: "SELECT through_event_id FROM report_steps WHERE id = ?", arguments: [list]) ?? 0
-            let listed = try RawStatement(
-                db, sql: """
-                    SELECT profile_id, timestamp, value FROM report_step_events
-                    WHERE step_id = ?3 AND timestamp >= ?1 AND timestamp < ?2 ORDER BY profile_id, timestamp
-                    """, cached: false)
-            let tail = try RawStatement(
-                db, sql: """
-                    SELECT profile_id, timestamp, \(value) FROM events
-                    WHERE id > ?4 AND name_id = ?5 AND timestamp >= ?1 AND timestamp < ?2 ORDER BY profile_id, timestamp
-                    """, cached: false)
+            let listed = try RawStatement(db, sql: listSQL, cached: false)
+            let tail = try RawStatement(db, sql: tailSQL(grouped: path != nil), cached: false)
             for statement in [listed, tail] {
                 statement.bind(1, r.from.milliseconds)
                 statement.bind(2, until)

@@ -102,16 +102,20 @@ public enum ReportSteps {
         else { return false }
         let (id, nameID, path, from): (Int64, Int64, String, Int64) = (row[0], row[1], row[2], row[3])
         let through = min(top, from + sliceEvents)
-        try db.execute(
-            sql: """
-                INSERT INTO report_step_events (step_id, profile_id, timestamp, event_id, value)
-                SELECT ?, profile_id, timestamp, id, \(path.isEmpty ? "NULL" : "json_extract(properties, ?)")
-                FROM events WHERE id > ? AND id <= ? AND name_id = ?
-                """, arguments: path.isEmpty ? [id, from, through, nameID] : [id, path, from, through, nameID])
+        try db.execute(sql: sliceSQL(grouped: !path.isEmpty), arguments: path.isEmpty ? [id, from, through, nameID] : [id, path, from, through, nameID])
         try db.execute(
             sql: "UPDATE report_steps SET through_event_id = ?, built_at = coalesce(built_at, CASE WHEN ? >= ? THEN ? END) WHERE id = ?",
             arguments: [through, through, top, now.milliseconds, id])
         return true
+    }
+
+    /// One slice: a range of event ids, read by rowid (no index over the log is needed or built).
+    static func sliceSQL(grouped: Bool) -> String {
+        """
+        INSERT INTO report_step_events (step_id, profile_id, timestamp, event_id, value)
+        SELECT ?, profile_id, timestamp, id, \(grouped ? "json_extract(properties, ?)" : "NULL")
+        FROM events WHERE id > ? AND id <= ? AND name_id = ?
+        """
     }
 
     /// Builds and catches up every list now (the CLI's funnel, tests).
