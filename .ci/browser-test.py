@@ -225,8 +225,17 @@ def main():
         for name, value in [("ffrom", start), ("fto", end)]:  # date inputs: set the value, whatever the locale's format
             driver.execute_script("arguments[0].value = arguments[1]", driver.find_element(By.NAME, name), value)
         driver.find_element(By.CSS_SELECTOR, "form[action='/admin/reports#funnel'] button").click()
-        # A first funnel answers "building" while its step lists are built; the page reloads itself until ready.
-        wait_for(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#funnel + .box table tbody tr")) > 0, "the funnel", seconds=60)
+        # A first funnel answers "building" while its step lists are built, and the page says it reloads itself
+        # (a meta refresh, which the automated browser may not follow): reload it as a reader would.
+        last_reload = [time.time()]
+
+        def funnel_shown():
+            if driver.find_elements(By.ID, "funnel-building") and time.time() - last_reload[0] > 2:
+                last_reload[0] = time.time()
+                driver.refresh()
+            return len(driver.find_elements(By.CSS_SELECTOR, "#funnel + .box table tbody tr")) > 0
+
+        wait_for(funnel_shown, "the funnel", seconds=60)
         table = driver.find_elements(By.CSS_SELECTOR, "#funnel + .box table tbody tr")
         got = tuple(number(td.text) for td in table[0].find_elements(By.TAG_NAME, "td")[1:3]) if table else None
         check(got == want, f"funnel all: {got} = {want} computed from the NDJSON ({start}…{end}, within 7 days, by tour_id)")

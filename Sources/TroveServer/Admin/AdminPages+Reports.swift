@@ -43,8 +43,8 @@ extension AdminPages {
                 q["to"] = query["fto"]
                 guard case .ready(let result) = try await report.run(account: s.account, try report.request(q)) else {
                     // No scripts: the page asks again by itself until the lists are built.
-                    body += "<meta http-equiv=\"refresh\" content=\"2\"><p class=\"muted\" id=\"funnel-building\">Building the event lists this funnel reads; this page reloads until it is ready.</p></div>"
-                    return page(s, "Reports", active: "/admin/reports", flash: nil, body)
+                    body += "<p class=\"muted\" id=\"funnel-building\">Building the event lists this funnel reads; this page reloads until it is ready.</p></div>"
+                    return page(s, "Reports", active: "/admin/reports", refresh: 2, body)
                 }
                 let total = result["total"] ?? .null
                 body += SVGChart.bars((total["steps"]?.arrayValue ?? []).map { step in

@@ -25,8 +25,8 @@ struct AdminPages: Sendable {
             """)
     }
 
-    func page(_ s: Session, _ title: String, active: String, flash: (String, Bool)? = nil, _ body: String) -> String {
-        HTML.page(title: title, active: active, account: s.accountName, flash: flash.map { ($0.0, $0.1) }, csrf: s.csrfToken, body)
+    func page(_ s: Session, _ title: String, active: String, flash: (String, Bool)? = nil, refresh: Int? = nil, _ body: String) -> String {
+        HTML.page(title: title, active: active, account: s.accountName, flash: flash.map { ($0.0, $0.1) }, csrf: s.csrfToken, refresh: refresh, body)
     }
 
     static func card(_ label: String, _ value: String) -> String {

@@ -108,10 +108,14 @@ enum HTML {
         """
 
     /// The page frame: header with navigation (when signed in), a flash message, the content.
-    static func page(title: String, active: String?, account: String?, flash: (text: String, bad: Bool)? = nil, csrf: String? = nil, _ body: String) -> String {
+    /// `refresh`: seconds after which the browser loads the page again (a report still being prepared).
+    static func page(
+        title: String, active: String?, account: String?, flash: (text: String, bad: Bool)? = nil, csrf: String? = nil, refresh: Int? = nil,
+        _ body: String
+    ) -> String {
         var out = """
             <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-            <title>\(esc(title)) · Trove</title><style>\(style)</style></head><body><header><div class="in"><b>Trove</b>
+            \(refresh.map { "<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? "")<title>\(esc(title)) · Trove</title><style>\(style)</style></head><body><header><div class="in"><b>Trove</b>
             """
         if let account {
             out += "<nav>"
