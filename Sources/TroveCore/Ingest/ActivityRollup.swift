@@ -1,6 +1,7 @@
 import GRDB
 
-/// Keeps `profile_activity.last_seen_at` and `event_counts` up to date from the event log, after the fact.
+/// Keeps `profile_activity.last_seen_at` up to date from the event log, after the fact (`event_counts`
+/// has a rollup of its own, `CountsRollup`).
 ///
 /// Ingest transactions only append events. Doing this upsert inside each of them cost more than half of
 /// the import throughput on the reference data set (see 0002_event_rollups.sql). Here a plan — the latest
@@ -17,9 +18,6 @@ public enum ActivityRollup {
         let through: Int64
         let profiles: [Int64]
         let times: [Int64]
-        /// Events per name and hour over (from, through]: added only by the transaction that moves the
-        /// watermark from `from` to `through`, so never twice and never beside a tail that holds them too.
-        let counts: [(EventCounts.Key, Int64)]
         /// The writer's deletion count when the plan was made; a plan from before a deletion is dropped.
         var generation = 0
         var next = 0
@@ -29,11 +27,9 @@ public enum ActivityRollup {
     }
 
     /// A plan from what the writer saw itself: `activity` must hold every event in (from, through].
-    static func plan(from: Int64, through: Int64, activity: [Int64: Int64], counts: [EventCounts.Key: Int64]) -> Plan {
+    static func plan(from: Int64, through: Int64, activity: [Int64: Int64]) -> Plan {
         let profiles = activity.keys.sorted()
-        return Plan(
-            from: from, through: through, profiles: profiles, times: profiles.map { activity[$0]! },
-            counts: counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        return Plan(from: from, through: through, profiles: profiles, times: profiles.map { activity[$0]! })
     }
 
     /// Plans a rollup of at most `limit` event ids past the watermark from the event log; nil when caught up.
@@ -50,10 +46,7 @@ public enum ActivityRollup {
             profiles.append(row[0])
             times.append(row[1])
         }
-        let counts = try Row.fetchAll(
-            db, sql: "SELECT name_id, \(EventCounts.hourSQL("timestamp")), count(*) FROM events WHERE id > ? AND id <= ? GROUP BY 1, 2 ORDER BY 1, 2",
-            arguments: [from, through]).map { (EventCounts.Key(name: $0[0], hour: $0[1]), $0[2] as Int64) }
-        return Plan(from: from, through: through, profiles: profiles, times: times, counts: counts)
+        return Plan(from: from, through: through, profiles: profiles, times: times)
     }
 
     /// Applies up to `rows` more rows of `plan`; once all are applied, moves the watermark to its end and
@@ -77,18 +70,18 @@ public enum ActivityRollup {
             plan.next = end
         }
         if plan.isComplete {
-            // Valid only from exactly the watermark the plan started at: then nothing is missing, and the
-            // counts (not idempotent, unlike the times) are added once, with the move.
+            // Valid only if nothing between the watermark and the plan's start is missing.
             try db.execute(
-                sql: "UPDATE event_rollups SET through_event_id = ?1 WHERE name = ?3 AND through_event_id = ?2 AND ?2 < ?1",
-                arguments: [plan.through, plan.from, name])
-            if db.changesCount == 1 { try EventCounts.add(plan.counts, db) }
+                sql: """
+                    UPDATE event_rollups SET through_event_id = ?1
+                    WHERE name = ?3 AND through_event_id >= ?2 AND through_event_id < ?1
+                    """, arguments: [plan.through, plan.from, name])
             return try watermark(db)
         }
         return nil
     }
 
-    /// Plans and applies until caught up (`trove import` at its end; tests).
+    /// Plans and applies until caught up, the event counts too (`trove import` at its end; tests).
     public static func catchUp(_ database: AppDatabase) async throws {
         while let plan = try await database.pool.read({ db in try ActivityRollup.plan(db) }) {
             try await database.pool.write { db in
@@ -96,6 +89,7 @@ public enum ActivityRollup {
                 try apply(&p, rows: .max, db)
             }
         }
+        while try await database.write({ db in try CountsRollup.catchUp(db) }) {}
     }
 
     static func watermark(_ db: Database) throws -> Int64 {

@@ -18,6 +18,7 @@ struct RollupState {
     var planning = false
     var ready: ActivityRollup.Plan?
     var timerArmed = false
+    var countsTimerArmed = false
     /// Commits that deleted events; plans made before the latest are dropped (they may count deleted
     /// events).
     var generation = 0
@@ -27,12 +28,6 @@ struct RollupState {
 struct RollupMemory {
     /// Latest event time per profile over the events in `covered`.
     var activity: [Int64: Int64] = [:]
-    /// Events per name and hour of each commit in `covered`, in order: a plan starting at a watermark
-    /// inside `covered` (a plan read from the log ends at a commit) takes the commits above it.
-    var commits: [(from: Int64, counts: [EventCounts.Key: Int64])] = []
-    /// The sum of all of `commits`, kept as they come: the usual plan starts at the first commit, and
-    /// summing tens of commits' counts at once held the writer for milliseconds.
-    var total: [EventCounts.Key: Int64] = [:]
     /// Event ids (from, through] this writer committed one after another, with no gap.
     var covered: (from: Int64, through: Int64)?
     /// The watermark as the last completed plan left it; nil until one completed.
@@ -44,30 +39,15 @@ struct RollupMemory {
         if let c = covered, c.through == first {
             covered = (c.from, events.lastID)
             activity.merge(events.latestByProfile) { max($0, $1) }
-            commits.append((first, events.counts))
-            total.merge(events.counts) { $0 + $1 }
         } else {
             // Someone else wrote in between: only this commit is known.
             covered = (first, events.lastID)
             activity = events.latestByProfile
-            commits = [(first, events.counts)]
-            total = events.counts
         }
-    }
-
-    /// The counts of the commits above `watermark`, if one of them starts exactly there.
-    func counts(above watermark: Int64) -> [EventCounts.Key: Int64]? {
-        if commits.first?.from == watermark { return total }
-        guard let start = commits.firstIndex(where: { $0.from == watermark }) else { return nil }
-        var total: [EventCounts.Key: Int64] = [:]
-        for commit in commits[start...] { total.merge(commit.counts) { $0 + $1 } }
-        return total
     }
 
     mutating func forget() {
         activity = [:]
-        commits = []
-        total = [:]
         covered = nil
     }
 }
@@ -136,15 +116,14 @@ extension WriteQueue {
             r.eventsSince = 0
             r.last = .now
         }
-        // The writer's record serves when it covers the watermark at a commit boundary (the counts of the
-        // commits above it; the times of all, which is harmless for a maximum).
-        if let watermark = m.watermark, let covered = m.covered, covered.from <= watermark, covered.through <= watermark {
-            // Nothing new since the watermark.
-        } else if let watermark = m.watermark, let covered = m.covered, covered.from <= watermark,
-                  let counts = m.counts(above: watermark) {
-            var plan = ActivityRollup.plan(from: watermark, through: covered.through, activity: m.activity, counts: counts)
-            plan.generation = rollups.withLock { $0.generation }
-            applying.value = plan
+        // The writer's record serves when it covers everything past the watermark (it may reach below it:
+        // a time only moves forward, so applying one again is harmless).
+        if let watermark = m.watermark, let covered = m.covered, covered.from <= watermark {
+            if covered.through > watermark {
+                var plan = ActivityRollup.plan(from: watermark, through: covered.through, activity: m.activity)
+                plan.generation = rollups.withLock { $0.generation }
+                applying.value = plan
+            }
         } else {
             startPlanning()
         }
@@ -196,6 +175,7 @@ extension WriteQueue {
     func eventsDeleted() {
         memory.value.forget()
         memory.value.watermark = nil
+        counts.value = CountsMemory()
         applying.value = nil
         rollups.withLock { r in
             r.generation += 1

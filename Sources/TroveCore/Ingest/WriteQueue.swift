@@ -17,6 +17,11 @@ public final class WriteQueue: Sendable {
     /// `rollupInterval` has passed since the last, busy or idle.
     public let rollupEvery: Int
     public let rollupInterval: Duration
+    /// `event_counts` is brought up to date past this many events, after `countsInterval`, or once ingest
+    /// has paused for `countsIdle` (`CountsRollup`).
+    public let countsEvery: Int
+    public let countsInterval: Duration
+    public let countsIdle: Duration
     /// Rows of a rollup plan the writer applies between two group commits while requests wait.
     let rollupSliceRows = 4096
     let logger: Logger
@@ -40,10 +45,13 @@ public final class WriteQueue: Sendable {
     /// The rollup plan being applied; touched only by the task holding `draining`.
     let applying = DrainOwned<ActivityRollup.Plan?>(nil)
     let memory = DrainOwned(RollupMemory())
+    let counts = DrainOwned(CountsMemory())
 
     public init(
         database: AppDatabase, clock: TroveClock = .system, maxPendingItems: Int = 200_000, maxItemsPerTransaction: Int = 20_000,
-        rollupEvery: Int = 200_000, rollupInterval: Duration = .seconds(1), logger: Logger = Logger(label: "trove.write-queue")
+        rollupEvery: Int = 200_000, rollupInterval: Duration = .seconds(1),
+        countsEvery: Int = 1_000_000, countsInterval: Duration = .seconds(10), countsIdle: Duration = .milliseconds(500),
+        logger: Logger = Logger(label: "trove.write-queue")
     ) {
         self.database = database
         self.clock = clock
@@ -51,6 +59,9 @@ public final class WriteQueue: Sendable {
         self.maxItemsPerTransaction = maxItemsPerTransaction
         self.rollupEvery = rollupEvery
         self.rollupInterval = rollupInterval
+        self.countsEvery = countsEvery
+        self.countsInterval = countsInterval
+        self.countsIdle = countsIdle
         self.logger = logger
     }
 
@@ -118,7 +129,10 @@ public final class WriteQueue: Sendable {
             s.draining = false
             return true
         }
-        if done { armRollupTimer() }
+        if done {
+            armRollupTimer()
+            armCountsTimer()
+        }
         return done
     }
 
@@ -137,8 +151,11 @@ public final class WriteQueue: Sendable {
             if let batch = takeBatch() {
                 await apply(batch)
                 await rollupStep(rows: rollupSliceRows)
+                if countsDue() { await countsStep() }
             } else if hasRollupToApply() || rollupDue() {
                 await rollupStep(rows: .max)  // idle: nobody waits, apply the whole plan
+            } else if countsDue() {
+                await countsStep()
             } else if finishDraining() {
                 return
             }
@@ -183,6 +200,7 @@ public final class WriteQueue: Sendable {
                 eventsDeleted()
             } else if events.count > 0 {
                 memory.value.record(events)
+                counts.value.record(events)
                 rollups.withLock { $0.eventsSince += events.count }
             }
         } catch {

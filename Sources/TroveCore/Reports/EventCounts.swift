@@ -1,7 +1,7 @@
 import GRDB
 
-/// Events per name per UTC hour (`event_counts`, SPEC §11): written by the activity rollup, exact when
-/// read together with the tail of the log above its watermark.
+/// Events per name per UTC hour (`event_counts`, SPEC §11): written by `CountsRollup`, exact when read
+/// together with the tail of the log above its watermark.
 public enum EventCounts {
     public struct Key: Hashable, Sendable, Comparable {
         public var name: Int64
@@ -43,7 +43,7 @@ public enum EventCounts {
             sql: """
                 UPDATE event_counts SET count = event_counts.count - d.n
                 FROM (SELECT name_id, \(hourSQL("timestamp")) AS hour, count(*) AS n FROM events
-                      WHERE \(condition) AND id <= (SELECT through_event_id FROM event_rollups WHERE name = 'activity')
+                      WHERE \(condition) AND id <= (SELECT through_event_id FROM event_rollups WHERE name = 'counts')
                       GROUP BY 1, 2) AS d
                 WHERE event_counts.name_id = d.name_id AND event_counts.hour = d.hour
                 """, arguments: arguments)

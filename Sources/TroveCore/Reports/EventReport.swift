@@ -104,11 +104,11 @@ public struct EventReport: Sendable {
                     }
                     counts[id] = values
                 }
-                // The tail past the rollup, event by event (small: the rollup keeps up with ingest).
+                // The tail past the counts' watermark, event by event (small: at most seconds of ingest).
                 let tail = try Row.fetchAll(
                     db, sql: """
                         SELECT name_id, timestamp FROM events
-                        WHERE id > (SELECT through_event_id FROM event_rollups WHERE name = 'activity')
+                        WHERE id > (SELECT through_event_id FROM event_rollups WHERE name = 'counts')
                           AND account_id = ? AND name_id IN (\(list)) AND timestamp >= ? AND timestamp < ?
                         """, arguments: [account, buckets.first!, buckets.last!])
                 for row in tail {
