@@ -5,7 +5,8 @@ import GRDB
 /// tail above it.
 ///
 /// The writer sums its commits' counts in memory (`CountsMemory`) and applies the sum rarely — past
-/// `WriteQueue.countsEvery` events, every `countsInterval`, or once ingest has paused for `countsIdle` —
+/// `WriteQueue.countsEvery` events (3M), every `countsInterval` (30 s), or once ingest has paused for
+/// `countsIdle` (500 ms) —
 /// so a (name, hour) is upserted once per application however many events it got. Applying with every
 /// activity rollup (once a second under load) upserted tens of thousands of rows each time when events
 /// arrive spread over months, which cost `trove bench http-batch` 2.4× its p99 and 15% of its rate.

@@ -50,7 +50,7 @@ public final class WriteQueue: Sendable {
     public init(
         database: AppDatabase, clock: TroveClock = .system, maxPendingItems: Int = 200_000, maxItemsPerTransaction: Int = 20_000,
         rollupEvery: Int = 200_000, rollupInterval: Duration = .seconds(1),
-        countsEvery: Int = 1_000_000, countsInterval: Duration = .seconds(10), countsIdle: Duration = .milliseconds(500),
+        countsEvery: Int = 3_000_000, countsInterval: Duration = .seconds(30), countsIdle: Duration = .milliseconds(500),
         logger: Logger = Logger(label: "trove.write-queue")
     ) {
         self.database = database

@@ -69,7 +69,8 @@ public struct EventReport: Sendable {
         let buckets = try Self.buckets(r)
         let fromHour = EventCounts.hour(buckets.first!)
         let toHour = EventCounts.hour(buckets.last!)
-        return try await database.read { db in
+        // Usually milliseconds, but the tail past the counts' watermark holds up to 30 s of ingest: a heavy read.
+        return try await database.heavyRead { db in
             // The names asked for (or all the account's), as stored.
             var series: [(id: Int64?, name: String, uid: String)] = []
             if let names = r.names {
@@ -104,7 +105,8 @@ public struct EventReport: Sendable {
                     }
                     counts[id] = values
                 }
-                // The tail past the counts' watermark, event by event (small: at most seconds of ingest).
+                // The tail past the counts' watermark, event by event (none once ingest has paused for half a
+                // second; under sustained load up to 30 s of it).
                 let tail = try Row.fetchAll(
                     db, sql: """
                         SELECT name_id, timestamp FROM events

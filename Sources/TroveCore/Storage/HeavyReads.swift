@@ -11,11 +11,16 @@ public struct ReadLimits: Sendable {
     public var queued: Int
     /// Time one read may run before SQLite is told to stop it (`ReadLimitError.overBudget`).
     public var budget: Duration
+    /// A heavy read rests `rest` after each `work` of running (checked by SQLite's progress handler), so
+    /// it leaves part of its core to ingest and light requests even where nothing else would take it
+    /// from it (as PostgreSQL's vacuum cost delay does). Nil: no rests.
+    public var pacing: (work: Duration, rest: Duration)?
 
-    public init(concurrent: Int, queued: Int, budget: Duration) {
+    public init(concurrent: Int, queued: Int, budget: Duration, pacing: (work: Duration, rest: Duration)? = (.milliseconds(6), .milliseconds(2))) {
         self.concurrent = max(1, concurrent)
         self.queued = max(0, queued)
         self.budget = budget
+        self.pacing = pacing
     }
 
     /// Half the cores (at least one) run heavy reads, so the other half always serves ingest and the light
@@ -88,8 +93,8 @@ public final class HeavyReads: Sendable {
     public func read<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await admit()
         defer { leave() }
-        let (budget, stopwatch) = (limits.budget, self.stopwatch)
-        return try await pool.read { db in try Self.run(work, db, budget: budget, stopwatch: stopwatch) }
+        let (budget, stopwatch, pacing) = (limits.budget, self.stopwatch, limits.pacing)
+        return try await pool.read { db in try Self.run(work, db, budget: budget, stopwatch: stopwatch, pacing: pacing) }
     }
 
     /// Reads running and waiting now (metrics, tests).
@@ -137,8 +142,10 @@ public final class HeavyReads: Sendable {
         next?.resume()
     }
 
-    static func run<T>(_ work: (Database) throws -> T, _ db: Database, budget: Duration, stopwatch: Stopwatch) throws -> T {
-        let deadline = Deadline(at: stopwatch.now() + budget, stopwatch: stopwatch)
+    static func run<T>(
+        _ work: (Database) throws -> T, _ db: Database, budget: Duration, stopwatch: Stopwatch, pacing: (work: Duration, rest: Duration)?
+    ) throws -> T {
+        let deadline = Deadline(at: stopwatch.now() + budget, stopwatch: stopwatch, pacing: pacing)
         let context = Unmanaged.passRetained(deadline)
         sqlite3_progress_handler(db.sqliteConnection, 1000, { context in
             Unmanaged<Deadline>.fromOpaque(context!).takeUnretainedValue().passed() ? 1 : 0
@@ -158,19 +165,31 @@ public final class HeavyReads: Sendable {
         }
     }
 
-    /// The progress handler's view of the budget; `fired` once it has told SQLite to stop.
+    /// The progress handler's view of the budget and the pacing; `fired` once it has told SQLite to stop.
+    /// Written and read only on the one thread running the read.
     final class Deadline: @unchecked Sendable {
         let at: Duration
         let stopwatch: Stopwatch
-        private(set) var fired = false  // written and read on the one thread running the read
+        let pacing: (work: Duration, rest: Duration)?
+        private(set) var fired = false
+        private var working = ContinuousClock.now
 
-        init(at: Duration, stopwatch: Stopwatch) {
+        init(at: Duration, stopwatch: Stopwatch, pacing: (work: Duration, rest: Duration)? = nil) {
             self.at = at
             self.stopwatch = stopwatch
+            self.pacing = pacing
         }
 
         func passed() -> Bool {
             if !fired, stopwatch.now() >= at { fired = true }
+            if !fired, let pacing {
+                let now = ContinuousClock.now
+                if working.duration(to: now) >= pacing.work {
+                    let rest = pacing.rest.components
+                    usleep(useconds_t(rest.seconds * 1_000_000 + rest.attoseconds / 1_000_000_000_000))
+                    working = ContinuousClock.now
+                }
+            }
             return fired
         }
     }
