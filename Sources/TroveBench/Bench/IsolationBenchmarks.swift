@@ -99,7 +99,7 @@ public enum IsolationBenchmarks {
         let names = Vocabulary.otherEvents.map(\.name)
         return LoadGenerator(port: port, path: "/v3/analyze/profiles/count", connections: clients, requests: .max, body: { index, body in
             let name = names[index % names.count]
-            body += Array(#"{"items_op":"and","items":[{"kind":"event","value":"\#(name)","mod":"gte","range":3,"cond":"gt-d","int":30}]}"#.utf8)
+            body += Array(#"{"filters_op":"and","filters":[{"kind":"event","value":"\#(name)","mod":"gte","range":3,"cond":"gt-d","int":30}]}"#.utf8)
         }, accept: { status, _ in status == 200 }, headers: "X-Account-Secret: \(secret)\r\n")
     }
 
