@@ -11,10 +11,11 @@ public struct ReadLimits: Sendable {
     public var queued: Int
     /// Time one read may run before SQLite is told to stop it (`ReadLimitError.overBudget`).
     public var budget: Duration
-    /// A heavy read rests `rest` after each `work` of running (checked by SQLite's progress handler), so
-    /// it leaves part of its core to ingest and light requests even where nothing else would take it
-    /// from it (as PostgreSQL's vacuum cost delay does). Nil: no rests.
+    /// A heavy read that has run past `pacingAfter` rests `rest` after each `work` of running (checked by
+    /// SQLite's progress handler), so a long one leaves part of its core to ingest and light requests (as
+    /// PostgreSQL's vacuum cost delay does) while short ones run straight through. Nil: no rests.
     public var pacing: (work: Duration, rest: Duration)?
+    public static let pacingAfter: Duration = .milliseconds(100)
 
     public init(concurrent: Int, queued: Int, budget: Duration, pacing: (work: Duration, rest: Duration)? = (.milliseconds(6), .milliseconds(2))) {
         self.concurrent = max(1, concurrent)
@@ -172,6 +173,7 @@ public final class HeavyReads: Sendable {
         let stopwatch: Stopwatch
         let pacing: (work: Duration, rest: Duration)?
         private(set) var fired = false
+        private let started = ContinuousClock.now
         private var working = ContinuousClock.now
 
         init(at: Duration, stopwatch: Stopwatch, pacing: (work: Duration, rest: Duration)? = nil) {
@@ -184,7 +186,7 @@ public final class HeavyReads: Sendable {
             if !fired, stopwatch.now() >= at { fired = true }
             if !fired, let pacing {
                 let now = ContinuousClock.now
-                if working.duration(to: now) >= pacing.work {
+                if working.duration(to: now) >= pacing.work, started.duration(to: now) >= ReadLimits.pacingAfter {
                     let rest = pacing.rest.components
                     usleep(useconds_t(rest.seconds * 1_000_000 + rest.attoseconds / 1_000_000_000_000))
                     working = ContinuousClock.now
