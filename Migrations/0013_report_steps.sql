@@ -2,7 +2,8 @@
 -- CREATE INDEX over the event log held the writer for seconds (3.1 s on the reference set), stalling every
 -- ingest that long. A step list is filled in the background in slices of event ids instead, each a short
 -- write transaction, and kept current the same way; a funnel reads it plus the short tail of the log past
--- `through_event_id` (ReportSteps.swift). The old indexes are dropped by the server at start.
+-- `through_event_id` (ReportSteps.swift). The old indexes are dropped right after this file, in Swift
+-- (AppDatabase.afterMigration: their names depend on the data).
 CREATE TABLE report_steps (
     id               INTEGER PRIMARY KEY,
     name_id          INTEGER NOT NULL REFERENCES event_names (id) ON DELETE CASCADE,

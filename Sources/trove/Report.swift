@@ -79,20 +79,12 @@ struct Report: AsyncParsableCommand {
             query["group_by"] = groupBy
             query["from"] = from
             query["to"] = to
-            var answer: JSON?
+            let result: JSON
             do {
-                let request = try report.request(query)
-                while answer == nil {
-                    switch try await report.run(account: account, request) {
-                    case .ready(let json): answer = json
-                    // Not serving: build the lists here, now.
-                    case .building: try await ReportSteps.catchUp(database, now: try clock.clock().now())
-                    }
-                }
+                result = try await report.runBuildingInPlace(account: account, try report.request(query))
             } catch let error as ReadError {
                 throw ValidationError(error.description)
             }
-            let result = answer!
             if format == .json { return printJSON(result) }
             let names = result["steps"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
             var rows = [[groupBy ?? "group"] + names + ["conversion"]]

@@ -122,11 +122,7 @@ public enum IsolationBenchmarks {
 
             var roundsPerSecond: Double { Double(rounds) / max(seconds, 1e-9) }
 
-            func percentile(_ p: Double) -> Double {
-                guard !latencies.isEmpty else { return 0 }
-                let i = min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)
-                return Double(latencies[max(0, i)]) / 1000
-            }
+            func percentile(_ p: Double) -> Double { LoadGenerator.Outcome.percentile(latencies, p) }
 
             func slowest(_ call: Call) -> Double { Double(byCall[call.rawValue].max() ?? 0) / 1000 }
         }

@@ -23,10 +23,13 @@ public final class LoadGenerator: @unchecked Sendable {
         /// Indexes of the acknowledged requests, ascending.
         public var acknowledged: [Int] = []
 
-        public func percentile(_ p: Double) -> Double {
+        public func percentile(_ p: Double) -> Double { Self.percentile(latencies, p) }
+
+        /// The `p` quantile of sorted microsecond latencies, in milliseconds.
+        static func percentile(_ latencies: [UInt32], _ p: Double) -> Double {
             guard !latencies.isEmpty else { return 0 }
             let i = min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)
-            return Double(latencies[max(0, i)]) / 1000  // milliseconds
+            return Double(latencies[max(0, i)]) / 1000
         }
     }
 

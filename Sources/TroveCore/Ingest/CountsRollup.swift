@@ -117,11 +117,6 @@ extension WriteQueue {
             r.countsTimerArmed = true
             return true
         }
-        guard arm else { return }
-        Task {
-            try? await Task.sleep(for: countsIdle)
-            rollups.withLock { $0.countsTimerArmed = false }
-            wake()
-        }
+        if arm { wake(after: countsIdle, disarming: \.countsTimerArmed) }
     }
 }

@@ -162,10 +162,14 @@ extension WriteQueue {
             r.timerArmed = true
             return true
         }
-        guard arm else { return }
+        if arm { wake(after: rollupInterval, disarming: \.timerArmed) }
+    }
+
+    /// Wakes the writer after `delay`, clearing the flag that kept a second timer from being armed.
+    func wake(after delay: Duration, disarming flag: WritableKeyPath<RollupState, Bool> & Sendable) {
         Task {
-            try? await Task.sleep(for: rollupInterval)
-            rollups.withLock { $0.timerArmed = false }
+            try? await Task.sleep(for: delay)
+            rollups.withLock { $0[keyPath: flag] = false }
             wake()
         }
     }

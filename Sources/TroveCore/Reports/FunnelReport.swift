@@ -101,6 +101,15 @@ public struct FunnelReport: Sendable {
         return .ready(Self.json(counts, steps: zip(names, uids).map { ($0.name, $1) }, request: r))
     }
 
+    /// The report, its steps' lists built here first when they are not yet (the CLI and benchmarks, where
+    /// no server builds them).
+    public func runBuildingInPlace(account: Int64, _ r: Request) async throws -> JSON {
+        while true {
+            if case .ready(let json) = try await run(account: account, r) { return json }
+            try await ReportSteps.catchUp(database, now: clock.now())
+        }
+    }
+
     /// A step's event name and the list holding its events (nil: a name never seen, so no events).
     struct Step: Sendable {
         var nameID: Int64?

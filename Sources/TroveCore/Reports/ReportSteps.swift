@@ -150,7 +150,7 @@ public enum ReportSteps {
         }
     }
 
-    /// The per-name partial indexes of the first funnel design (0011), dropped once at start.
+    /// The per-name partial indexes of the first funnel design (0011), dropped once, by migration 0013.
     public static func dropLegacyIndexes(_ db: Database) throws {
         let names = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND name GLOB 'funnel_of_name_*'")
         for name in names { try db.execute(sql: "DROP INDEX \"\(name)\"") }

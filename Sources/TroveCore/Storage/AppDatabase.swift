@@ -40,7 +40,6 @@ public final class AppDatabase: Sendable {
         self.heavyReads = HeavyReads(pool: pool, limits: readLimits, stopwatch: stopwatch)
         if !readOnly {
             try Self.migrator.migrate(pool)
-            try pool.write { db in try ReportSteps.dropLegacyIndexes(db) }
         }
         checkpointer = readOnly ? nil : try WALCheckpointer(path: path, durability: durability)
     }
@@ -87,10 +86,17 @@ public final class AppDatabase: Sendable {
         for migration in TroveMigrations.all {
             migrator.registerMigration(migration.name) { db in
                 try db.execute(sql: migration.sql)
+                try afterMigration[migration.name]?(db)
             }
         }
         return migrator
     }
+
+    /// What a migration needs that SQL cannot say, run in its transaction right after its SQL.
+    static let afterMigration: [String: @Sendable (Database) throws -> Void] = [
+        // The old design's indexes have names SQL cannot enumerate.
+        "0013_report_steps": ReportSteps.dropLegacyIndexes,
+    ]
 
     public static var migrationNames: [String] { TroveMigrations.all.map(\.name) }
 
