@@ -17,6 +17,7 @@ public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> 
     ServerMetrics.bootstrap()
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: InFlightMiddleware(reads: services.database.heavyReads))
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: CustomerIOAuthMiddleware(services: services))

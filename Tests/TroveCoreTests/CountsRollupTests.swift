@@ -67,4 +67,27 @@ import Testing
         s = try await Self.settled(db)
         #expect(s.applied == s.truth)
     }
+
+    /// The writer's table sums like a dictionary, through growth, colliding keys, hours before 1970, and
+    /// merges; `sorted` gives key order.
+    @Test func theWritersCountTableSumsLikeADictionary() {
+        var state: UInt64 = 42  // seeded: the same keys every run
+        func next(_ n: Int64) -> Int64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int64(state >> 33) % n
+        }
+        var table = CountTable(capacity: 4), other = CountTable()
+        var truth: [EventCounts.Key: Int64] = [:]
+        for i in 0..<20_000 {
+            let key = EventCounts.Key(name: next(40), hour: next(3000) - 1500)
+            if i % 3 == 0 { other.add(name: key.name, hour: key.hour) } else { table.add(name: key.name, hour: key.hour) }
+            truth[key, default: 0] += 1
+        }
+        table.merge(other)
+        #expect(table.count == truth.count)
+        let sorted = table.sorted()
+        #expect(sorted.map(\.0) == truth.keys.sorted())
+        #expect(sorted.allSatisfy { truth[$0.0] == $0.1 })
+        #expect(CountTable().isEmpty && CountTable().sorted().isEmpty)
+    }
 }

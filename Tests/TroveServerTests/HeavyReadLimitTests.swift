@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import Testing
-import TroveCore
+@testable import TroveCore
 @testable import TroveServer
 
 /// Heavy reads (ad-hoc filters, previews, explains, reports) run on threads of their own, bounded in number
@@ -127,6 +127,37 @@ import TroveCore
             #expect(try await app.post(app.hook("events"), json: ["uid": "u-1", "name": "Completed Tour"]).status == 200)
             #expect(try await app.profile(uid: "u-1")?["uid"] == "u-1")
             await Self.settle(trove.services.database.heavyReads, running: 0, waiting: 0)
+        }
+    }
+
+    /// Heavy reads rest (`ReadLimits.pacing`) only while a request other than the heavy reads themselves is
+    /// being served, or ended a moment ago (a closed-loop client's next one is coming): alone, a report runs
+    /// straight through.
+    @Test func heavyReadsRestOnlyWhileOtherRequestsAreServed() async throws {
+        let elapsed = Atomic<Int64>(0)
+        let trove = try await TestTrove(stopwatch: Stopwatch { .milliseconds(elapsed.load(ordering: .relaxed)) })
+        let later = { _ = elapsed.add(1000, ordering: .relaxed) }
+        let database = trove.services.database
+        let reads = database.heavyReads
+        #expect(!reads.othersServed)
+        // A heavy read from the CLI, or one heavy request alone: nobody to leave room for.
+        _ = try await database.heavyRead { _ in #expect(!reads.othersServed) }
+        try await reads.serving { _ = try await database.heavyRead { _ in #expect(!reads.othersServed) } }
+        later()
+        // A light request in flight while a heavy one runs: the heavy one paces itself.
+        try await reads.serving {
+            try await reads.serving { _ = try await database.heavyRead { _ in #expect(reads.othersServed) } }
+        }
+        // Just after a request ended, and no longer a second later.
+        #expect(reads.othersServed)
+        later()
+        #expect(!reads.othersServed)
+        // Through the server: every request counts.
+        try await trove.test(.live) { app in
+            #expect(try await app.get("/health").status == 200)
+            #expect(reads.othersServed)
+            later()
+            #expect(!reads.othersServed)
         }
     }
 }

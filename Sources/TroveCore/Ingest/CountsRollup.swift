@@ -52,7 +52,7 @@ struct CountsMemory {
     /// Event ids (from, through] this writer committed one after another, with no gap.
     var covered: (from: Int64, through: Int64)?
     /// Events per name and hour over `covered`.
-    var total: [EventCounts.Key: Int64] = [:]
+    var total = CountTable()
     var events = 0
     var lastApplied = ContinuousClock.now
     var lastCommit = ContinuousClock.now
@@ -64,7 +64,7 @@ struct CountsMemory {
         let first = written.firstID - 1
         if let c = covered, c.through == first {
             covered = (c.from, written.lastID)
-            total.merge(written.counts) { $0 + $1 }
+            total.merge(written.counts)
         } else {
             covered = (first, written.lastID)  // someone else wrote in between: only this commit is known
             total = written.counts
@@ -89,7 +89,7 @@ extension WriteQueue {
         let c = counts.value
         do {
             if let watermark = c.watermark, let covered = c.covered, covered.from == watermark {
-                let sorted = c.total.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }  // off the writer
+                let sorted = c.total.sorted()  // off the writer
                 let applied = try await database.write { db in
                     try CountsRollup.apply(from: watermark, through: covered.through, counts: sorted, db)
                 }

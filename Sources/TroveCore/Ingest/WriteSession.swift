@@ -33,14 +33,14 @@ public final class WriteSession {
         var lastID: Int64 = 0
         var latestByProfile: [Int64: Int64] = [:]
         /// Events per name and UTC hour (`event_counts`).
-        var counts: [EventCounts.Key: Int64] = [:]
+        var counts = CountTable()
 
         mutating func record(id: Int64, profile: Int64, name: Int64, at time: Int64) {
             if count == 0 { firstID = id }
             count += 1
             lastID = id
             latestByProfile[profile] = max(latestByProfile[profile] ?? .min, time)
-            counts[EventCounts.Key(name: name, hour: EventCounts.hour(time)), default: 0] += 1
+            counts.add(name: name, hour: EventCounts.hour(time))
         }
     }
 

@@ -12,8 +12,9 @@ public struct ReadLimits: Sendable {
     /// Time one read may run before SQLite is told to stop it (`ReadLimitError.overBudget`).
     public var budget: Duration
     /// A heavy read that has run past `pacingAfter` rests `rest` after each `work` of running (checked by
-    /// SQLite's progress handler), so a long one leaves part of its core to ingest and light requests (as
-    /// PostgreSQL's vacuum cost delay does) while short ones run straight through. Nil: no rests.
+    /// SQLite's progress handler) while other requests are being served (`HeavyReads.serving`), so a long
+    /// one leaves part of its core to ingest and light requests (as PostgreSQL's vacuum cost delay does);
+    /// short ones, and long ones with nobody else to serve, run straight through. Nil: no rests.
     public var pacing: (work: Duration, rest: Duration)?
     public static let pacingAfter: Duration = .milliseconds(100)
 
@@ -83,6 +84,12 @@ public final class HeavyReads: Sendable {
         var waiting: [CheckedContinuation<Void, Never>] = []
     }
     private let state = Mutex(State())
+    /// Requests being served now, heavy or not (`serving`), and when the last one ended (ns of uptime).
+    private let requests = Atomic<Int>(0)
+    private let lastServed = Atomic<Int64>(-1)
+    /// A closed-loop client sends its next request a moment after the last answer: requests that ended this
+    /// recently (by `stopwatch`) count as still being served.
+    static let servedRecently: Duration = .milliseconds(20)
 
     init(pool: DatabasePool, limits: ReadLimits, stopwatch: Stopwatch) {
         self.pool = pool
@@ -94,8 +101,34 @@ public final class HeavyReads: Sendable {
     public func read<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await admit()
         defer { leave() }
-        let (budget, stopwatch, pacing) = (limits.budget, self.stopwatch, limits.pacing)
+        let (budget, stopwatch) = (limits.budget, self.stopwatch)
+        let pacing = limits.pacing.map { Pacing(work: $0.work, rest: $0.rest, needed: { [self] in othersServed }) }
         return try await pool.read { db in try Self.run(work, db, budget: budget, stopwatch: stopwatch, pacing: pacing) }
+    }
+
+    /// Counts `body` as a request being served: while any request other than the heavy reads themselves
+    /// is, heavy reads pace themselves. The server wraps every request in it.
+    public func serving<T>(_ body: () async throws -> T) async rethrows -> T {
+        requests.add(1, ordering: .relaxed)
+        defer {
+            requests.subtract(1, ordering: .relaxed)
+            lastServed.store(Self.nanoseconds(stopwatch.now()), ordering: .relaxed)
+        }
+        return try await body()
+    }
+
+    /// Whether requests other than heavy reads (running or waiting for a turn) are being served, or were a
+    /// moment ago. Heavy reads started outside a request (the CLI, the benchmarks) make the count negative;
+    /// it means the same: nobody waits.
+    var othersServed: Bool {
+        let heavy = state.withLock { $0.running + $0.waiting.count }
+        if requests.load(ordering: .relaxed) > heavy { return true }
+        let last = lastServed.load(ordering: .relaxed)
+        return last >= 0 && Self.nanoseconds(stopwatch.now()) - last < Self.nanoseconds(Self.servedRecently)
+    }
+
+    static func nanoseconds(_ d: Duration) -> Int64 {
+        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
     }
 
     /// Reads running and waiting now (metrics, tests).
@@ -144,7 +177,7 @@ public final class HeavyReads: Sendable {
     }
 
     static func run<T>(
-        _ work: (Database) throws -> T, _ db: Database, budget: Duration, stopwatch: Stopwatch, pacing: (work: Duration, rest: Duration)?
+        _ work: (Database) throws -> T, _ db: Database, budget: Duration, stopwatch: Stopwatch, pacing: Pacing?
     ) throws -> T {
         let deadline = Deadline(at: stopwatch.now() + budget, stopwatch: stopwatch, pacing: pacing)
         let context = Unmanaged.passRetained(deadline)
@@ -166,17 +199,24 @@ public final class HeavyReads: Sendable {
         }
     }
 
+    /// A read's rests: `rest` after each `work` of running, when `needed`.
+    struct Pacing: Sendable {
+        var work: Duration
+        var rest: Duration
+        var needed: @Sendable () -> Bool
+    }
+
     /// The progress handler's view of the budget and the pacing; `fired` once it has told SQLite to stop.
     /// Written and read only on the one thread running the read.
     final class Deadline: @unchecked Sendable {
         let at: Duration
         let stopwatch: Stopwatch
-        let pacing: (work: Duration, rest: Duration)?
+        let pacing: Pacing?
         private(set) var fired = false
         private let started = ContinuousClock.now
         private var working = ContinuousClock.now
 
-        init(at: Duration, stopwatch: Stopwatch, pacing: (work: Duration, rest: Duration)? = nil) {
+        init(at: Duration, stopwatch: Stopwatch, pacing: Pacing? = nil) {
             self.at = at
             self.stopwatch = stopwatch
             self.pacing = pacing
@@ -187,8 +227,10 @@ public final class HeavyReads: Sendable {
             if !fired, let pacing {
                 let now = ContinuousClock.now
                 if working.duration(to: now) >= pacing.work, started.duration(to: now) >= ReadLimits.pacingAfter {
-                    let rest = pacing.rest.components
-                    usleep(useconds_t(rest.seconds * 1_000_000 + rest.attoseconds / 1_000_000_000_000))
+                    if pacing.needed() {
+                        let rest = pacing.rest.components
+                        usleep(useconds_t(rest.seconds * 1_000_000 + rest.attoseconds / 1_000_000_000_000))
+                    }
                     working = ContinuousClock.now
                 }
             }
