@@ -136,7 +136,7 @@ import Testing
     @Test func heavyReadsRestOnlyWhileOtherRequestsAreServed() async throws {
         let elapsed = Atomic<Int64>(0)
         let trove = try await TestTrove(stopwatch: Stopwatch { .milliseconds(elapsed.load(ordering: .relaxed)) })
-        let later = { _ = elapsed.add(1000, ordering: .relaxed) }
+        let later: @Sendable () -> Void = { _ = elapsed.add(1000, ordering: .relaxed) }
         let database = trove.services.database
         let reads = database.heavyReads
         #expect(!reads.othersServed)
@@ -154,7 +154,8 @@ import Testing
         #expect(!reads.othersServed)
         // Through the server: every request counts.
         try await trove.test(.live) { app in
-            #expect(try await app.get("/health").status == 200)
+            let health = try await app.get("/health")
+            #expect(health.status == 200)
             #expect(reads.othersServed)
             later()
             #expect(!reads.othersServed)
