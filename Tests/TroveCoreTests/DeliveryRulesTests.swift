@@ -48,6 +48,12 @@ import Testing
         ("169.254.169.254", .linkLocal), ("0.0.0.0", .unspecified), ("224.0.0.1", .multicast), ("::1", .loopback), ("::", .unspecified),
         ("fe80::1", .linkLocal), ("fe80::1%eth0", .linkLocal), ("fd00::1", .privateNetwork), ("2001:4860:4860::8888", .global),
         ("::ffff:169.254.169.254", .linkLocal), ("::ffff:8.8.8.8", .global), ("ff02::1", .multicast),
+        // Refused IPv4 ranges in IPv6 dress: mapped, compatible, NAT64, 6to4.
+        ("::ffff:127.0.0.1", .loopback), ("::ffff:7f00:1", .loopback), ("::127.0.0.1", .loopback), ("::10.0.0.1", .privateNetwork),
+        ("::169.254.169.254", .linkLocal), ("::8.8.8.8", .global), ("64:ff9b::169.254.169.254", .linkLocal),
+        ("64:ff9b::a9fe:a9fe", .linkLocal), ("64:ff9b::7f00:1", .loopback), ("64:ff9b::8.8.8.8", .global),
+        ("64:ff9b:1::1", .privateNetwork), ("2002:a9fe:a9fe::1", .linkLocal), ("2002:c0a8:0101::1", .privateNetwork),
+        ("2002:0808:0808::1", .global),
     ])
     func addressesAreClassified(_ address: String, _ kind: WebhookAddressPolicy.Kind) {
         #expect(WebhookAddressPolicy.kind(of: address) == kind)

@@ -10,7 +10,13 @@ enum CustomerIOOutbox {
         guard !s.changedProfiles.isEmpty || s.events.count > 0 else { return }
         let destinations = try CustomerIODestinationSettings.all(db, cache: s.caches)
         guard !destinations.isEmpty else { return }
-        for (account, destination) in destinations.sorted(by: { $0.key < $1.key }) {
+        for (account, error) in destinations.broken {
+            if s.changedProfiles.values.contains(account) { throw error }
+            if s.events.count > 0, try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM events WHERE id BETWEEN ? AND ? AND account_id = ?)",
+                arguments: [s.events.firstID, s.events.lastID, account]) == true { throw error }
+        }
+        for (account, destination) in destinations.usable.sorted(by: { $0.key < $1.key }) {
             if destination.syncProfiles {
                 let profiles = s.changedProfiles.filter { $0.value == account }.keys.sorted()
                 if !profiles.isEmpty { try enqueueIdentifies(db, account: account, profiles: profiles, destination: destination, now: s.now) }
@@ -62,7 +68,7 @@ enum CustomerIOOutbox {
                 """, arguments: [first, last, account])
         var fired: [JSON] = []
         for row in rows {
-            let properties = needsProperties ? WriteSession.parseProperties(row[4]) : []
+            let properties = needsProperties ? try StoredJSON.properties(row[4], "events", id: row[0]) : []
             guard destination.fires(nameUID: row[1], properties: properties, admin: row[3]) else { continue }
             let id: Int64 = row[0]
             let ulid = ULID.make(milliseconds: row[2], high: UInt16(truncatingIfNeeded: account), low: UInt64(bitPattern: id))
@@ -89,7 +95,13 @@ enum CustomerIOOutbox {
     /// Customer.io segment (called in each membership step's transaction).
     static func enqueueSegmentChanges(_ db: Database, after ledgerID: Int64, now: Timestamp) throws {
         let destinations = try CustomerIODestinationSettings.all(db)
-        for (account, destination) in destinations.sorted(by: { $0.key < $1.key }) where !destination.syncSegments.isEmpty {
+        for (account, error) in destinations.broken {
+            let concerned = try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM segment_changes c JOIN segments s ON s.id = c.segment_id WHERE c.id > ? AND s.account_id = ?)",
+                arguments: [ledgerID, account]) == true
+            if concerned { throw error }
+        }
+        for (account, destination) in destinations.usable.sorted(by: { $0.key < $1.key }) where !destination.syncSegments.isEmpty {
             let c = identified(destination)
             let pairs = JSON.array(destination.syncSegments.map { .array([.int($0.segmentID), .string($0.customerIOSegmentID)]) })
             try db.execute(

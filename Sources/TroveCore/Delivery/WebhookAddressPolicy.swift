@@ -67,9 +67,19 @@ public struct WebhookAddressPolicy: Sendable {
         var v6 = in6_addr()
         guard inet_pton(AF_INET6, address, &v6) == 1 else { return nil }
         let b = withUnsafeBytes(of: v6) { Array($0) }
-        if b[0..<10].allSatisfy({ $0 == 0 }) && b[10] == 0xFF && b[11] == 0xFF { return kind(ipv4: Array(b[12..<16])) }  // ::ffff:a.b.c.d
+        // IPv6 forms that carry an IPv4 address are judged by it, so a refused IPv4 range cannot come back
+        // dressed as IPv6: mapped (::ffff:a.b.c.d), compatible (::a.b.c.d, deprecated but still routed by
+        // some stacks), NAT64's well-known prefix (64:ff9b::a.b.c.d) and 6to4 (2002:AABB:CCDD::).
+        if b[0..<10].allSatisfy({ $0 == 0 }) && b[10] == 0xFF && b[11] == 0xFF { return kind(ipv4: Array(b[12..<16])) }
         if b.allSatisfy({ $0 == 0 }) { return .unspecified }
         if b[0..<15].allSatisfy({ $0 == 0 }) && b[15] == 1 { return .loopback }
+        if b[0..<12].allSatisfy({ $0 == 0 }) { return kind(ipv4: Array(b[12..<16])) }
+        if b[0..<4] == [0x00, 0x64, 0xFF, 0x9B] {
+            // 64:ff9b::/96 embeds the address in its last 4 bytes; 64:ff9b:1::/48 is for local use only.
+            if b[4..<12].allSatisfy({ $0 == 0 }) { return kind(ipv4: Array(b[12..<16])) }
+            if b[4] == 0 && b[5] == 1 { return .privateNetwork }
+        }
+        if b[0] == 0x20 && b[1] == 0x02 { return kind(ipv4: Array(b[2..<6])) }
         if b[0] == 0xFE && b[1] & 0xC0 == 0x80 { return .linkLocal }  // fe80::/10
         if b[0] & 0xFE == 0xFC { return .privateNetwork }  // fc00::/7
         if b[0] == 0xFF { return .multicast }

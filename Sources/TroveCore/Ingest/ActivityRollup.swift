@@ -63,8 +63,8 @@ public enum ActivityRollup {
                     WHERE excluded.last_seen_at > last_seen_at
                     """)
             for i in plan.next..<end {
-                upsert.bind(1, plan.profiles[i])
-                upsert.bind(2, plan.times[i])
+                try upsert.bind(1, plan.profiles[i])
+                try upsert.bind(2, plan.times[i])
                 try upsert.execute(db)
             }
             plan.next = end

@@ -18,15 +18,15 @@ extension WriteSession {
             name = try internEventName(account: account, uid: e.nameUID, name: e.name)
         }
         let insert = try statement(.insertEvent)
-        insert.bind(1, account)
-        insert.bind(2, profileID)
-        insert.bind(3, name.id)
-        insert.bind(4, e.timestamp.milliseconds)
-        insert.bind(5, now.milliseconds)
-        insert.bind(6, Int64(e.source.rawValue))
-        insert.bind(7, e.dedupeKey)
-        insert.bind(8, name.name == e.name ? nil : e.name)
-        insert.bind(9, text: e.propertiesJSON)
+        try insert.bind(1, account)
+        try insert.bind(2, profileID)
+        try insert.bind(3, name.id)
+        try insert.bind(4, e.timestamp.milliseconds)
+        try insert.bind(5, now.milliseconds)
+        try insert.bind(6, Int64(e.source.rawValue))
+        try insert.bind(7, e.dedupeKey)
+        try insert.bind(8, name.name == e.name ? nil : e.name)
+        try insert.bind(9, text: e.propertiesJSON)
         try insert.execute(db)
         if db.changesCount == 0 {  // only the dedupe key can conflict
             guard let key = e.dedupeKey, let id = try existingEvent(account: account, key: key) else {
@@ -72,8 +72,8 @@ extension WriteSession {
 
     func existingEvent(account: Int64, key: String) throws -> Int64? {
         let s = try statement(.eventByDedupeKey)
-        s.bind(1, account)
-        s.bind(2, key)
+        try s.bind(1, account)
+        try s.bind(2, key)
         return try s.fetchInt64(db)
     }
 
@@ -94,8 +94,8 @@ extension WriteSession {
             let key = AccountKey(account: account, key: uid)
             if let id = cachedProfileID(key) { return id }
             let s = try statement(.profileByUID)
-            s.bind(1, account)
-            s.bind(2, uid)
+            try s.bind(1, account)
+            try s.bind(2, uid)
             if let id = try s.fetchInt64(db) {
                 profileIDs[key] = id
                 return id

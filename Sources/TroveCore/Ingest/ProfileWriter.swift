@@ -64,7 +64,7 @@ extension WriteSession {
                 throw IngestError.invalid("uid: required to create a profile; no profile has this email or id")
             }
         }
-        let properties = Self.merge(Self.parseProperties(existing?.properties), input.properties)
+        let properties = Self.merge(try StoredJSON.properties(existing?.properties, "profiles", id: existing?.id), input.properties)
         try Self.checkPropertyCount(properties)
 
         // Validate the company link before writing anything.
@@ -127,15 +127,15 @@ extension WriteSession {
         properties: String
     ) throws -> Int64 {
         let insert = try statement(.insertProfile)
-        insert.bind(1, account)
-        insert.bind(2, uid)
-        insert.bind(3, email)
-        insert.bind(4, companyID)
-        insert.bind(5, Int64(disabled ? 1 : 0))
-        insert.bind(6, Int64(admin ? 1 : 0))
-        insert.bind(7, createdAt.milliseconds)
-        insert.bind(8, now.milliseconds)
-        insert.bind(9, properties)
+        try insert.bind(1, account)
+        try insert.bind(2, uid)
+        try insert.bind(3, email)
+        try insert.bind(4, companyID)
+        try insert.bind(5, Int64(disabled ? 1 : 0))
+        try insert.bind(6, Int64(admin ? 1 : 0))
+        try insert.bind(7, createdAt.milliseconds)
+        try insert.bind(8, now.milliseconds)
+        try insert.bind(9, properties)
         try insert.execute(db)
         let id = db.lastInsertedRowID
         if let uid { profileIDs[AccountKey(account: account, key: uid)] = id }
@@ -197,7 +197,7 @@ extension WriteSession {
             }
             if onMissing == .ignore { return nil }
         }
-        let properties = Self.merge(Self.parseProperties(existing?.properties), input.properties)
+        let properties = Self.merge(try StoredJSON.properties(existing?.properties, "companies", id: existing?.id), input.properties)
         try Self.checkPropertyCount(properties)
         return PreparedCompany(
             existingID: existing?.id, uid: existing?.uid ?? input.uid!, createdAt: input.createdAt?.milliseconds ?? existing?.createdAt,

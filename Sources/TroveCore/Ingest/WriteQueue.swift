@@ -176,7 +176,8 @@ public final class WriteQueue: Sendable {
                     job.complete(.success(()))
                 } catch {
                     logger.error("write failed: \(error)")
-                    job.complete(.failure(IngestError.unavailable("storage error; retry shortly")))
+                    // Stored data that does not parse is reported as it is; anything else is the storage's.
+                    job.complete(.failure(error is StoredDataError ? error : IngestError.unavailable("storage error; retry shortly")))
                 }
             }
         }

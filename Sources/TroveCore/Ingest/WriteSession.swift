@@ -88,12 +88,6 @@ public final class WriteSession {
         try CustomerIOOutbox.enqueue(db, session: self)
     }
 
-    static func parseProperties(_ text: String?) -> [JSONMember] {
-        guard let text, text != "{}" else { return [] }
-        if case .object(let members)? = try? JSONParser.parse(Array(text.utf8)) { return members }
-        return []
-    }
-
     static func propertiesText(_ members: [JSONMember]) -> String {
         members.isEmpty ? "{}" : String(decoding: JSONWriter.bytes(.object(members)), as: UTF8.self)
     }

@@ -252,15 +252,19 @@ public struct CustomerIODestination: Sendable, Equatable {
         ]
     }
 
-    /// Reads the stored form back (written by `stored`, so already valid).
-    static func fromStored(_ text: String) -> CustomerIODestination? {
-        guard let json = try? JSONParser.parse(Array(text.utf8)) else { return nil }
+    /// Reads the stored form back (written by `stored`, so valid unless changed outside Trove).
+    static func fromStored(_ text: String, account: Int64) throws(StoredDataError) -> CustomerIODestination {
+        let json = try StoredJSON.parse(text, "integrations", "config", id: account)
         var body = json
         if case .object(var members) = json {
             // Stored events are exact names already; `parse` normalizes them again, which keeps them.
             members.removeAll { $0.key == "api_key_hint" }
             body = .object(members)
         }
-        return try? parse(body, current: nil)
+        do {
+            return try parse(body, current: nil)
+        } catch {
+            throw StoredDataError(table: "integrations", column: "config", id: account, reason: "\(error)")
+        }
     }
 }

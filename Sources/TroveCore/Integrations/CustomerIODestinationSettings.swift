@@ -69,21 +69,35 @@ public struct CustomerIODestinationSettings: Sendable {
 
     static func load(_ db: Database, account: Int64) throws -> CustomerIODestination? {
         try String.fetchOne(db, sql: "SELECT config FROM integrations WHERE account_id = ? AND name = ?", arguments: [account, name])
-            .flatMap(CustomerIODestination.fromStored)
+            .map { try CustomerIODestination.fromStored($0, account: account) }
+    }
+
+    /// Every account's destination; one whose stored config does not parse is kept apart with its error, for
+    /// the callers to raise where it concerns that account (and only there: one broken row must not stop
+    /// every account's ingest).
+    struct Destinations {
+        var usable: [Int64: CustomerIODestination] = [:]
+        var broken: [Int64: StoredDataError] = [:]
+        var isEmpty: Bool { usable.isEmpty && broken.isEmpty }
     }
 
     /// Every account's destination (a handful of rows), for the writers and the sender. The ingest writer
     /// asks once per transaction: the statement is cached, and with `cache` each stored text is parsed once.
-    static func all(_ db: Database, cache: WriteCaches? = nil) throws -> [Int64: CustomerIODestination] {
-        var found: [Int64: CustomerIODestination] = [:]
+    static func all(_ db: Database, cache: WriteCaches? = nil) throws -> Destinations {
+        var found = Destinations()
         let select = try db.cachedStatement(sql: "SELECT account_id, config FROM integrations WHERE name = 'customerio-destination'")
         for row in try Row.fetchAll(select) {
             let text: String = row[1]
             if let cached = cache?.destinations[text] {
-                found[row[0]] = cached
-            } else if let parsed = CustomerIODestination.fromStored(text) {
+                found.usable[row[0]] = cached
+                continue
+            }
+            do {
+                let parsed = try CustomerIODestination.fromStored(text, account: row[0])
                 cache?.destinations[text] = parsed
-                found[row[0]] = parsed
+                found.usable[row[0]] = parsed
+            } catch {
+                found.broken[row[0]] = error
             }
         }
         return found

@@ -104,7 +104,7 @@ public struct CustomerReader: Sendable {
         if let uid = row["uid"] as String? { attributes.append(JSONMember("id", .string(uid))) }
         if let email = row["email"] as String? { attributes.append(JSONMember("email", .string(email))) }
         var unsubscribed = false
-        for member in WriteSession.parseProperties(row["properties"]) {
+        for member in try StoredJSON.properties(row["properties"], "profiles", id: row["id"]) {
             if member.key == "unsubscribed", case .bool(let b) = member.value { unsubscribed = b }
             attributes.append(JSONMember(member.key, .string(Self.text(member.value))))
         }

@@ -18,7 +18,7 @@ public struct ObjectReader: Sendable {
             guard let row = try Row.fetchOne(db, sql: sql, arguments: [account, value]) else {
                 throw ReadError.notFound("no profile with \(column) \(Self.describe(lookup))")
             }
-            var members = Self.profileMembers(row)
+            var members = try Self.profileMembers(row)
             if expandCompany {
                 let company = try (row["company_id"] as Int64?).flatMap { try companyJSON(db, account: account, column: "id", value: $0) }
                 members.append(JSONMember("company", company ?? .null))
@@ -38,7 +38,7 @@ public struct ObjectReader: Sendable {
         """
 
     /// A profile as `/v3` shows it: the fixed fields, then the properties flat.
-    static func profileMembers(_ row: Row) -> [JSONMember] {
+    static func profileMembers(_ row: Row) throws -> [JSONMember] {
         [
             JSONMember("id", .string(PublicID.encode(row["id"]))),
             JSONMember("uid", .string(row["uid"] as String?)),
@@ -48,19 +48,19 @@ public struct ObjectReader: Sendable {
             JSONMember("last_seen_at", Self.time(row["last_seen_at"])),
             JSONMember("company_id", (row["company_id"] as Int64?).map { .string(PublicID.encode($0)) } ?? .null),
             JSONMember("disabled", .bool(row["disabled"])),
-        ] + WriteSession.parseProperties(row["properties"])
+        ] + (try StoredJSON.properties(row["properties"], "profiles", id: row["id"]))
     }
 
     static let companyColumns = "c.id, c.uid, c.created_at, c.updated_at, c.properties"
 
-    static func companyJSON(_ row: Row) -> JSON {
+    static func companyJSON(_ row: Row) throws -> JSON {
         .object(
             [
                 JSONMember("id", .string(PublicID.encode(row["id"]))),
                 JSONMember("uid", .string(row["uid"] as String)),
                 JSONMember("created_at", Self.time(row["created_at"])),
                 JSONMember("updated_at", Self.time(row["updated_at"])),
-            ] + WriteSession.parseProperties(row["properties"]))
+            ] + (try StoredJSON.properties(row["properties"], "companies", id: row["id"])))
     }
 
     public func company(account: Int64, _ lookup: ObjectLookup) async throws -> JSON {
@@ -80,7 +80,7 @@ public struct ObjectReader: Sendable {
 
     func companyJSON(_ db: Database, account: Int64, column: String, value: any DatabaseValueConvertible) throws -> JSON? {
         let sql = "SELECT \(Self.companyColumns) FROM companies c WHERE c.account_id = ? AND c.\(column) = ?"
-        return try Row.fetchOne(db, sql: sql, arguments: [account, value]).map(Self.companyJSON)
+        return try Row.fetchOne(db, sql: sql, arguments: [account, value]).map { try Self.companyJSON($0) }
     }
 
     static func time(_ ms: Int64?) -> JSON {

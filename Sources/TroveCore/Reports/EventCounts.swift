@@ -29,9 +29,9 @@ public enum EventCounts {
             ON CONFLICT (name_id, hour) DO UPDATE SET count = count + excluded.count
             """)
         for (key, count) in counts {
-            upsert.bind(1, key.name)
-            upsert.bind(2, key.hour)
-            upsert.bind(3, count)
+            try upsert.bind(1, key.name)
+            try upsert.bind(2, key.hour)
+            try upsert.bind(3, count)
             try upsert.execute(db)
         }
     }

@@ -93,9 +93,9 @@ public struct EventReport: Sendable {
                 let hours = buckets.map(EventCounts.hour)
                 let scan = try RawStatement(db, sql: "SELECT hour, count FROM event_counts WHERE name_id = ? AND hour >= ? AND hour < ?")
                 for id in ids {
-                    scan.bind(1, id)
-                    scan.bind(2, fromHour)
-                    scan.bind(3, toHour)
+                    try scan.bind(1, id)
+                    try scan.bind(2, fromHour)
+                    try scan.bind(3, toHour)
                     var values = counts[id]!
                     var bucket = 0
                     try scan.forEachRow(db) { column in

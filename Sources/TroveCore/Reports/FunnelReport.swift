@@ -176,13 +176,13 @@ public struct FunnelReport: Sendable {
             let listed = try RawStatement(db, sql: listSQL, cached: false)
             let tail = try RawStatement(db, sql: tailSQL(grouped: path != nil), cached: false)
             for statement in [listed, tail] {
-                statement.bind(1, r.from.milliseconds)
-                statement.bind(2, until)
+                try statement.bind(1, r.from.milliseconds)
+                try statement.bind(2, until)
             }
-            listed.bind(3, list)
-            if let path { tail.bind(3, path) }
-            tail.bind(4, through)
-            tail.bind(5, nameID)
+            try listed.bind(3, list)
+            if let path { try tail.bind(3, path) }
+            try tail.bind(4, through)
+            try tail.bind(5, nameID)
             var scan = Scan(sources: [Cursor(statement: listed), Cursor(statement: tail)])
             for i in scan.sources.indices { try scan.sources[i].next(db) }
             return scan

@@ -30,15 +30,19 @@ public struct Segment: Sendable, Equatable {
     /// `columns` for a query over `segments s`.
     static let qualifiedColumns = columns.split(separator: ",").map { "s." + $0.drop(while: { $0 == " " }) }.joined(separator: ", ")
 
-    init(row: Row) {
+    init(row: Row) throws(StoredDataError) {
         id = row[0]
         accountID = row[1]
         name = row[2]
         description = row[3]
         kind = Kind(rawValue: row[4]) ?? .manual
         grammar = (row[5] as String?).flatMap(Grammar.init)
-        definition = (row[6] as String?).flatMap { try? JSONParser.parse(Array($0.utf8)) }
-        tags = ((try? JSONParser.parse(Array((row[7] as String).utf8)))?.arrayValue ?? []).compactMap(\.stringValue)
+        let text: String? = row[6]
+        definition = try text.map { text throws(StoredDataError) in try StoredJSON.parse(text, "segments", "definition", id: row[0]) }
+        guard case .array(let tags) = try StoredJSON.parse(row[7], "segments", "tags", id: row[0]) else {
+            throw StoredDataError(table: "segments", column: "tags", id: row[0], reason: "not a JSON array")
+        }
+        self.tags = tags.compactMap(\.stringValue)
         version = row[8]
         builtVersion = row[9]
         windowed = row[10]

@@ -53,7 +53,7 @@ public struct SegmentQueries: Sendable {
                 + SQLFragment(" AND p.id < ? ORDER BY p.id DESC LIMIT ?", [(before ?? .max).databaseValue, limit.databaseValue])
             let rows = try Row.fetchAll(db.cachedStatement(sql: query.sql), arguments: query.statementArguments)
             return .object([
-                JSONMember("profiles", .array(rows.map { .object(ObjectReader.profileMembers($0)) })),
+                JSONMember("profiles", .array(try rows.map { .object(try ObjectReader.profileMembers($0)) })),
                 JSONMember("cursor", SegmentReader.cursor(limit: limit, last: rows.count == limit ? rows.last?["id"] : nil)),
             ])
         }
@@ -67,7 +67,7 @@ public struct SegmentQueries: Sendable {
                 + SQLFragment(" AND c.id < ? ORDER BY c.id DESC LIMIT ?", [(before ?? .max).databaseValue, limit.databaseValue])
             let rows = try Row.fetchAll(db.cachedStatement(sql: query.sql), arguments: query.statementArguments)
             return .object([
-                JSONMember("companies", .array(rows.map(ObjectReader.companyJSON))),
+                JSONMember("companies", .array(try rows.map { try ObjectReader.companyJSON($0) })),
                 JSONMember("cursor", SegmentReader.cursor(limit: limit, last: rows.count == limit ? rows.last?["id"] : nil)),
             ])
         }

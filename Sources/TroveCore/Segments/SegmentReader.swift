@@ -34,7 +34,7 @@ public struct SegmentReader: Sendable {
                     WHERE p.id IN (\(ids)) AND p.id < ? ORDER BY p.id DESC LIMIT ?
                     """, arguments: arguments)
             return .object([
-                JSONMember("profiles", .array(rows.map { .object(ObjectReader.profileMembers($0)) })),
+                JSONMember("profiles", .array(try rows.map { .object(try ObjectReader.profileMembers($0)) })),
                 JSONMember("as_of", .string((asOf ?? segment.computedAt)?.iso8601)),
                 JSONMember("computed_at", ObjectReader.time(segment.computedAt?.milliseconds)),
                 JSONMember("cursor", Self.cursor(limit: limit, last: rows.count == limit ? rows.last?["id"] : nil)),

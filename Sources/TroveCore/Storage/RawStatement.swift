@@ -15,39 +15,40 @@ struct RawStatement {
         statement = cached ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
     }
 
-    @inline(__always) func bind(_ index: Int32, _ value: Int64) {
-        sqlite3_bind_int64(handle, index, value)
+    // A bind that fails (an index out of range, text past SQLite's limit, no memory) throws: a statement
+    // stepped with a parameter left unbound would store NULL or the previous row's value.
+
+    @inline(__always) func bind(_ index: Int32, _ value: Int64) throws {
+        try check(sqlite3_bind_int64(handle, index, value))
     }
 
-    @inline(__always) func bind(_ index: Int32, _ value: Int64?) {
-        if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+    @inline(__always) func bind(_ index: Int32, _ value: Int64?) throws {
+        if let value { try check(sqlite3_bind_int64(handle, index, value)) } else { try check(sqlite3_bind_null(handle, index)) }
     }
 
-    @inline(__always) func bind(_ index: Int32, _ value: String?) {
-        guard var value else {
-            sqlite3_bind_null(handle, index)
-            return
-        }
-        value.withUTF8 { buf in
-            _ = sqlite3_bind_text(handle, index, buf.baseAddress, Int32(buf.count), sqliteTransient)
+    @inline(__always) func bind(_ index: Int32, _ value: String?) throws {
+        guard var value else { return try check(sqlite3_bind_null(handle, index)) }
+        try value.withUTF8 { buf in
+            try check(sqlite3_bind_text(handle, index, buf.baseAddress, Int32(buf.count), sqliteTransient))
         }
     }
 
-    @inline(__always) func bind(_ index: Int32, text bytes: [UInt8]?) {
-        guard let bytes else {
-            sqlite3_bind_null(handle, index)
-            return
+    @inline(__always) func bind(_ index: Int32, text bytes: [UInt8]?) throws {
+        guard let bytes else { return try check(sqlite3_bind_null(handle, index)) }
+        try bytes.withUnsafeBufferPointer { buf in
+            try check(sqlite3_bind_text(handle, index, buf.baseAddress, Int32(buf.count), sqliteTransient))
         }
-        bytes.withUnsafeBufferPointer { buf in
-            _ = sqlite3_bind_text(handle, index, buf.baseAddress, Int32(buf.count), sqliteTransient)
-        }
+    }
+
+    @inline(__always) private func check(_ code: Int32) throws {
+        if code != SQLITE_OK { throw error(code) }
     }
 
     /// Runs a statement that returns no rows.
     func execute(_ db: Database) throws {
         let code = sqlite3_step(handle)
         sqlite3_reset(handle)
-        guard code == SQLITE_DONE else { throw error(db, code) }
+        guard code == SQLITE_DONE else { throw error(code) }
     }
 
     /// The first column of the first row as an integer, or nil when there is no row.
@@ -57,7 +58,7 @@ struct RawStatement {
         switch code {
         case SQLITE_ROW: return sqlite3_column_int64(handle, 0)
         case SQLITE_DONE: return nil
-        default: throw error(db, code)
+        default: throw error(code)
         }
     }
 
@@ -67,7 +68,7 @@ struct RawStatement {
         while true {
             let code = sqlite3_step(handle)
             if code == SQLITE_DONE { return }
-            guard code == SQLITE_ROW else { throw error(db, code) }
+            guard code == SQLITE_ROW else { throw error(code) }
             try body { sqlite3_column_int64(self.handle, $0) }
         }
     }
@@ -78,7 +79,7 @@ struct RawStatement {
         let code = sqlite3_step(handle)
         if code == SQLITE_ROW { return true }
         sqlite3_reset(handle)
-        guard code == SQLITE_DONE else { throw error(db, code) }
+        guard code == SQLITE_DONE else { throw error(code) }
         return false
     }
 
@@ -104,9 +105,9 @@ struct RawStatement {
         }
     }
 
-    private func error(_ db: Database, _ code: Int32) -> DatabaseError {
+    private func error(_ code: Int32) -> DatabaseError {
         DatabaseError(
-            resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+            resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))),
             sql: statement.sql)
     }
 }

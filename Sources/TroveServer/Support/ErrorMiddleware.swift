@@ -46,10 +46,16 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static func response(for error: any Error, family: APIFamily, logger: Logger) -> Response {
-        let (status, message, headers) = describe(error, family: family)
+        var (status, message, headers) = describe(error, family: family)
         // Customer.io's Track API answers every request it cannot take with 400.
         let shown = family == .trackAPI && status == .unprocessableContent ? .badRequest : status
-        if status.code >= 500 { logger.error("request failed: \(error)") }
+        if status.code >= 500 {
+            // The cause goes to the log (with the request id the response carries), not to the caller.
+            logger.error("request failed: \(String(reflecting: error))")
+            if status == .internalServerError, let id = logger[metadataKey: "hb.request.id"] {
+                message += " (request id \(id))"
+            }
+        }
         return Response.json(bytes: JSONWriter.bytes(family.body(status: shown.code, message: message)), status: shown, headers: headers)
     }
 
@@ -77,8 +83,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let e as AuthenticationError: (family == .chameleon ? .forbidden : .unauthorized, e.description, [:])
         case let e as any HTTPResponseError:
             (e.status, e.status == .notFound ? "no such route" : e.status.reasonPhrase, [:])
+        case let e as StoredDataError: (.internalServerError, e.description, [:])
+        case let e where isStorageBusy(e): (.serviceUnavailable, "the database is busy; retry shortly", [.retryAfter: "1"])
         default:
-            (.serviceUnavailable, "temporarily unavailable; retry shortly", [.retryAfter: "1"])
+            // 503 is for overload and unavailability (above); anything unforeseen is a 500, logged.
+            (.internalServerError, "internal error", [:])
         }
     }
 }

@@ -1,0 +1,43 @@
+import GRDB
+
+/// A stored value that does not parse — the database was edited by hand, or a bug wrote it. It is never read
+/// as "nothing": the write that met it stops (merging new properties into "none" would wipe the stored
+/// ones), and a read reports it, naming the row.
+public struct StoredDataError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var table: String
+    public var column: String
+    public var id: Int64?
+    public var reason: String
+
+    public var description: String {
+        "the stored \(table).\(column)\(id.map { " of row \($0)" } ?? "") does not parse (\(reason)); "
+            + "the database was changed outside Trove: restore it from a backup or repair the row"
+    }
+}
+
+/// Parsing of JSON Trove itself stored.
+enum StoredJSON {
+    static func parse(_ text: String, _ table: String, _ column: String, id: Int64?) throws(StoredDataError) -> JSON {
+        do {
+            return try JSONParser.parse(Array(text.utf8))
+        } catch {
+            throw StoredDataError(table: table, column: column, id: id, reason: "\(error)")
+        }
+    }
+
+    /// A properties column: an object (`{}` when empty).
+    static func properties(_ text: String?, _ table: String, id: Int64?) throws(StoredDataError) -> [JSONMember] {
+        guard let text, text != "{}" else { return [] }
+        guard case .object(let members) = try parse(text, table, "properties", id: id) else {
+            throw StoredDataError(table: table, column: "properties", id: id, reason: "not a JSON object")
+        }
+        return members
+    }
+}
+
+/// Whether a storage error means "busy right now" (another connection holds a lock past the busy timeout):
+/// worth a retry, so a 503 rather than a 500.
+public func isStorageBusy(_ error: any Error) -> Bool {
+    guard let e = error as? DatabaseError else { return false }
+    return e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED
+}
