@@ -18,7 +18,7 @@ public struct ReadLimits: Sendable {
     public var pacing: (work: Duration, rest: Duration)?
     public static let pacingAfter: Duration = .milliseconds(100)
 
-    public init(concurrent: Int, queued: Int, budget: Duration, pacing: (work: Duration, rest: Duration)? = (.milliseconds(4), .milliseconds(2))) {
+    public init(concurrent: Int, queued: Int, budget: Duration, pacing: (work: Duration, rest: Duration)? = (.milliseconds(6), .milliseconds(2))) {
         self.concurrent = max(1, concurrent)
         self.queued = max(0, queued)
         self.budget = budget
