@@ -23,6 +23,9 @@ struct Export: AsyncParsableCommand {
         @Option(help: "The CSV file to write.")
         var output: String
 
+        @Option(help: "Text cells that start like a spreadsheet formula: escape (the default) or keep.")
+        var csvFormulas: FormulaCells = .escape
+
         func run() async throws {
             let database = try db.open()
             let clock = try clockOptions.clock()
@@ -35,7 +38,7 @@ struct Export: AsyncParsableCommand {
             }
             let names = attributes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             body.append(JSONMember("attributes", .array(names.map(JSON.string))))
-            let store = ExportStore(database: database, clock: clock, settings: ExportSettings(directory: "", publicURL: ""))
+            let store = ExportStore(database: database, clock: clock, settings: ExportSettings(directory: "", publicURL: "", formulas: csvFormulas))
             let bar = ProgressBar()
             let started = Date()
             let result: (rows: Int64, bytes: Int64)

@@ -37,6 +37,7 @@ struct ClockOptions: ParsableArguments {
 }
 
 extension Durability: ExpressibleByArgument {}
+extension FormulaCells: ExpressibleByArgument {}
 
 func printJSON(_ value: JSON) {
     // Written straight to the descriptor: `serve` prints credentials and then runs for hours, so a

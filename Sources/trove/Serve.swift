@@ -29,6 +29,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Days export files are kept.")
     var exportRetentionDays: Int = 7
 
+    @Option(help: "Export text cells that start like a spreadsheet formula (=, +, -, @, tab, CR): escape (an apostrophe before them, the default) or keep (Customer.io's exact bytes).")
+    var csvFormulas: FormulaCells = .escape
+
     @Option(help: "Delete events older than this many days (hourly); default: keep every event.")
     var retainEventsDays: Int?
 
@@ -84,7 +87,7 @@ struct Serve: AsyncParsableCommand {
         let exports = ExportSettings(
             directory: exportsDir ?? ExportSettings.defaultDirectory(database: database.path),
             publicURL: publicURL ?? env["TROVE_PUBLIC_URL"] ?? "http://\(host):\(port)",
-            retention: .seconds(Int64(exportRetentionDays) * 86_400))
+            retention: .seconds(Int64(exportRetentionDays) * 86_400), formulas: csvFormulas)
         let services = TroveServices(
             database: database, clock: try clockOptions.clock(), exports: exports,
             webhookPolicy: WebhookAddressPolicy(allowInsecure: allowInsecureWebhooks), retainEventsDays: retainEventsDays, logger: logger)

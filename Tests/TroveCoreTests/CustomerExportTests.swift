@@ -39,4 +39,32 @@ import Testing
         let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
         #expect(text == expected)
     }
+
+    /// Text cells that a spreadsheet would run ("CSV injection") get a leading apostrophe, wherever they come
+    /// from (uid, email, a property, a company's field, an escaped JSON string); numbers stay numbers; with
+    /// `keep` every byte is as stored.
+    @Test(arguments: [FormulaCells.escape, .keep]) func formulaCellsAreEscapedUnlessKept(_ formulas: FormulaCells) async throws {
+        let db = try temporaryDatabase()
+        let accounts = AccountStore(database: db, clock: .fixed(fixedNow))
+        _ = try await accounts.ensureDefaultAccount()
+        let account = try await accounts.accountID(named: AccountStore.defaultName)
+        let ingestor = Ingestor(queue: WriteQueue(database: db, clock: .fixed(fixedNow)))
+        let normalizer = ValueNormalizer(now: fixedNow)
+        _ = try await ingestor.ingest(items: [
+            .company(try CompanyInput.parse(["uid": "c1", "motto": "+1 for all"], normalizer: normalizer)),
+            .profile(try ProfileInput.parse([
+                "uid": "=HYPERLINK(\"http://x\",\"y\")", "email": "@me@example.com", "company_uid": "c1",
+                "note": "-safe?", "n": -5, "tabbed": "\tx", "quoted": "=1+\"2\"",
+            ], normalizer: normalizer)),
+        ], account: account)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("export-\(UUID().uuidString).csv").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = ExportStore(database: db, clock: .fixed(fixedNow), settings: ExportSettings(directory: "", publicURL: "", formulas: formulas))
+        _ = try await store.writeCustomers(account: account, body: ["attributes": ["note", "n", "tabbed", "quoted", "company.motto"]], to: path)
+        let lines = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self).split(separator: "\n")
+        let id = try await db.pool.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM profiles")! }
+        let a = formulas == .escape ? "'" : ""
+        #expect(lines.count == 2)
+        #expect(String(lines[1]) == "\"\(a)=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",\(a)@me@example.com,\(PublicID.encode(id)),\(a)-safe?,-5,\(a)\tx,\"\(a)=1+\"\"2\"\"\",\(a)+1 for all")
+    }
 }

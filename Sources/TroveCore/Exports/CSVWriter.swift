@@ -1,14 +1,34 @@
 import Foundation
 
+/// What an export does with a text cell that a spreadsheet would run as a formula (one starting with `=`,
+/// `+`, `-`, `@`, tab or CR: "CSV injection"). `escape` (the default) writes it after an apostrophe, which
+/// spreadsheets show as typed and do not run; `keep` writes Customer.io's exact bytes. Numbers, flags and
+/// times are never touched (`-5` stays a number).
+public enum FormulaCells: String, Sendable, CaseIterable {
+    case escape, keep
+}
+
+/// One cell: its text, and whether it is a text value (which a spreadsheet may take for a formula) rather
+/// than a number, flag, time or JSON.
+struct CSVCell: Equatable {
+    var value: String
+    var isText: Bool
+
+    static func text(_ value: String) -> CSVCell { CSVCell(value: value, isText: true) }
+    static func other(_ value: String) -> CSVCell { CSVCell(value: value, isText: false) }
+}
+
 /// RFC 4180 CSV (UTF-8, LF line ends) into a file, through a buffer of bounded size, so an export of any
 /// length uses the same memory.
 struct CSVWriter {
     let handle: FileHandle
+    let formulas: FormulaCells
     private var buffer: [UInt8] = []
     private(set) var bytesWritten: Int64 = 0
     static let flushAt = 1 << 20
 
-    init(path: String) throws {
+    init(path: String, formulas: FormulaCells) throws {
+        self.formulas = formulas
         guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
         }
@@ -18,10 +38,10 @@ struct CSVWriter {
 
     /// Writes a whole CSV file: into `path.partial`, synced and renamed to `path` only when `body`
     /// succeeded, the partial file removed when it did not. Returns `body`'s result and the file's size.
-    static func file<T>(at path: String, _ body: (inout CSVWriter) throws -> T) throws -> (T, bytes: Int64) {
+    static func file<T>(at path: String, formulas: FormulaCells, _ body: (inout CSVWriter) throws -> T) throws -> (T, bytes: Int64) {
         let partial = path + ".partial"
         do {
-            var csv = try CSVWriter(path: partial)
+            var csv = try CSVWriter(path: partial, formulas: formulas)
             let result: T
             do {
                 result = try body(&csv)
@@ -38,43 +58,38 @@ struct CSVWriter {
         }
     }
 
-    mutating func row(_ fields: [String]) throws {
-        for (i, field) in fields.enumerated() {
+    mutating func row(_ cells: [CSVCell]) throws {
+        for (i, cell) in cells.enumerated() {
             if i > 0 { buffer.append(UInt8(ascii: ",")) }
-            append(field)
+            append(cell)
         }
         buffer.append(UInt8(ascii: "\n"))
         if buffer.count >= Self.flushAt { try flush() }
     }
 
-    /// A field is quoted when it holds a comma, a quote, CR or LF; quotes inside are doubled.
-    mutating func append(_ field: String) {
-        let utf8 = field.utf8
-        var needsQuotes = false
-        for byte in utf8 where Self.special(byte) {
-            needsQuotes = true
-            break
-        }
-        guard needsQuotes else { buffer.append(contentsOf: utf8); return }
-        buffer.append(UInt8(ascii: "\""))
-        for byte in utf8 {
-            if byte == UInt8(ascii: "\"") { buffer.append(byte) }
-            buffer.append(byte)
-        }
-        buffer.append(UInt8(ascii: "\""))
+    mutating func append(_ cell: CSVCell) {
+        var value = cell.value
+        value.withUTF8 { field($0, text: cell.isText) }
     }
 
     // MARK: Raw bytes (the export's hot loop: no String per field)
 
-    /// A field from UTF-8 bytes, quoted when it needs to be.
-    mutating func field(_ bytes: UnsafeBufferPointer<UInt8>) {
+    /// A field from UTF-8 bytes, quoted when it holds a comma, a quote, CR or LF (quotes inside doubled);
+    /// a text value that starts like a formula gets a leading apostrophe unless `formulas` is `keep`.
+    mutating func field(_ bytes: UnsafeBufferPointer<UInt8>, text: Bool) {
+        let escaped = text && formulas == .escape && bytes.first.map(Self.startsFormula) == true
         var needsQuotes = false
         for byte in bytes where Self.special(byte) {
             needsQuotes = true
             break
         }
-        guard needsQuotes else { buffer.append(contentsOf: bytes); return }
+        guard needsQuotes else {
+            if escaped { buffer.append(UInt8(ascii: "'")) }
+            buffer.append(contentsOf: bytes)
+            return
+        }
         buffer.append(UInt8(ascii: "\""))
+        if escaped { buffer.append(UInt8(ascii: "'")) }
         for byte in bytes {
             if byte == UInt8(ascii: "\"") { buffer.append(byte) }
             buffer.append(byte)
@@ -102,14 +117,20 @@ struct CSVWriter {
     }
 
     /// The CSV form of one field, for values computed once and written many times.
-    static func quoted(_ text: String) -> [UInt8] {
-        var writer = CSVWriter(discarding: ())
-        writer.append(text)
+    static func quoted(_ cell: CSVCell, formulas: FormulaCells) -> [UInt8] {
+        var writer = CSVWriter(discarding: (), formulas: formulas)
+        writer.append(cell)
         return writer.buffer
     }
 
-    private init(discarding: Void) {
+    private init(discarding: Void, formulas: FormulaCells) {
         handle = FileHandle.nullDevice
+        self.formulas = formulas
+    }
+
+    /// `=`, `+`, `-`, `@`, tab, CR: what spreadsheets read as the start of a formula.
+    static func startsFormula(_ byte: UInt8) -> Bool {
+        byte == 0x3D || byte == 0x2B || byte == 0x2D || byte == 0x40 || byte == 0x09 || byte == 0x0D
     }
 
     static func special(_ byte: UInt8) -> Bool {

@@ -110,7 +110,7 @@ public struct CustomerExport: Sendable {
         let columns: Int
     }
 
-    func companyFields(_ db: Database, account: Int64, plan: Plan) throws -> CompanyFields {
+    func companyFields(_ db: Database, account: Int64, plan: Plan, formulas: FormulaCells) throws -> CompanyFields {
         var fields = CompanyFields(columns: plan.companyColumns.count)
         guard !plan.companyColumns.isEmpty else { return fields }
         let sql = "SELECT c.id, \(plan.companyColumns.map(\.sql).joined(separator: ", ")) FROM companies c WHERE c.account_id = ?"
@@ -118,7 +118,7 @@ public struct CustomerExport: Sendable {
         while let row = try rows.next() {
             fields.slots[row[0]] = fields.spans.count / fields.columns
             for (i, column) in plan.companyColumns.enumerated() {
-                let field = CSVWriter.quoted(Self.render(row[1 + i], column.rendering))
+                let field = CSVWriter.quoted(Self.render(row[1 + i], column.rendering), formulas: formulas)
                 fields.spans.append(fields.bytes.count..<(fields.bytes.count + field.count))
                 fields.bytes += field
             }
@@ -135,9 +135,9 @@ public struct CustomerExport: Sendable {
     func write(_ db: Database, account: Int64, now: Timestamp, to csv: inout CSVWriter, progress: Progress? = nil) throws -> Int64 {
         let plan = self.plan
         let query = try self.query(db, account: account, now: now, plan: plan)
-        let companies = try companyFields(db, account: account, plan: plan)
+        let companies = try companyFields(db, account: account, plan: plan, formulas: csv.formulas)
         let maxID = progress == nil ? 0 : try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM profiles") ?? 0
-        try csv.row(["id", "email", "cio_id"] + attributes.map(\.name))
+        try csv.row((["id", "email", "cio_id"] + attributes.map(\.name)).map(CSVCell.text))
 
         let scanner = PropertyScanner(paths: plan.propertyPaths)
         let extras = plan.columns.count
@@ -186,9 +186,9 @@ public struct CustomerExport: Sendable {
         try chunk.bytes.withUnsafeBufferPointer { b in
             let none = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
             for (r, row) in chunk.rows.enumerated() {
-                csv.field(row.uid.map { UnsafeBufferPointer(rebasing: b[$0]) } ?? none)
+                csv.field(row.uid.map { UnsafeBufferPointer(rebasing: b[$0]) } ?? none, text: true)
                 csv.comma()
-                csv.field(row.email.map { UnsafeBufferPointer(rebasing: b[$0]) } ?? none)
+                csv.field(row.email.map { UnsafeBufferPointer(rebasing: b[$0]) } ?? none, text: true)
                 csv.comma()
                 csv.publicID(row.id)
                 let properties = UnsafeBufferPointer(rebasing: b[row.properties])
@@ -222,30 +222,30 @@ public struct CustomerExport: Sendable {
         if slice[0] == UInt8(ascii: "\"") {
             let inner = UnsafeBufferPointer(rebasing: slice.dropFirst().dropLast())
             if !inner.contains(UInt8(ascii: "\\")) {
-                csv.field(inner)
+                csv.field(inner, text: true)
             } else if case .string(let s)? = try? JSONParser.parse(Array(slice)) {
-                csv.append(s)
+                csv.append(.text(s))
             }
         } else if !(slice.count == 4 && slice.elementsEqual("null".utf8)) {
-            csv.field(slice)
+            csv.field(slice, text: false)
         }
     }
 
     /// Values as strings (SPEC §7): strings as they are, timestamps ISO-8601 (stored that way), numbers
     /// and booleans as JSON writes them, hashes and arrays as compact JSON; absent → empty.
-    static func render(_ value: DatabaseValue, _ rendering: Rendering) -> String {
+    static func render(_ value: DatabaseValue, _ rendering: Rendering) -> CSVCell {
         switch (value.storage, rendering) {
-        case (.null, _): return ""
+        case (.null, _): return .other("")
         case (.string(let text), .json):
-            guard text.hasPrefix("\"") else { return text }
-            if case .string(let s)? = try? JSONParser.parse(Array(text.utf8)) { return s }
-            return text
-        case (.string(let text), _): return text
-        case (.int64(let ms), .time): return Timestamp(milliseconds: ms).iso8601
-        case (.int64(let flag), .flag): return flag != 0 ? "true" : "false"
-        case (.int64(let n), _): return String(n)
-        case (.double(let d), _): return JSONWriter.string(.double(d))
-        case (.blob, _): return ""
+            guard text.hasPrefix("\"") else { return .other(text) }  // a number, flag, hash or array as JSON
+            if case .string(let s)? = try? JSONParser.parse(Array(text.utf8)) { return .text(s) }
+            return .text(text)
+        case (.string(let text), _): return .text(text)
+        case (.int64(let ms), .time): return .other(Timestamp(milliseconds: ms).iso8601)
+        case (.int64(let flag), .flag): return .other(flag != 0 ? "true" : "false")
+        case (.int64(let n), _): return .other(String(n))
+        case (.double(let d), _): return .other(JSONWriter.string(.double(d)))
+        case (.blob, _): return .other("")
         }
     }
 }

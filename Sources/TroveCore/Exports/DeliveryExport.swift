@@ -71,19 +71,19 @@ struct DeliveryExport: Sendable {
         query = query + SQLFragment(" ORDER BY e.timestamp, e.id")
 
         let header = ["delivery_id", "id", "email", "cio_id"] + Self.activityColumns.dropFirst() + ["timestamp"] + customer.attributes.map(\.name)
-        try csv.row(Array(header))
+        try csv.row(header.map(CSVCell.text))
         let rows = try Row.fetchCursor(db, sql: query.sql, arguments: query.statementArguments)
         var total: Int64 = 0
-        var fields: [String] = []
+        var fields: [CSVCell] = []
         while let row = try rows.next() {
             fields.removeAll(keepingCapacity: true)
             let activity = Self.activityColumns.indices.map { CustomerExport.render(row[4 + $0], .json) }
             fields.append(activity[0])
-            fields.append(row[1] ?? "")
-            fields.append(row[2] ?? "")
-            fields.append(PublicID.encode(row[3]))
+            fields.append(.text(row[1] ?? ""))
+            fields.append(.text(row[2] ?? ""))
+            fields.append(.other(PublicID.encode(row[3])))
             fields += activity.dropFirst()
-            fields.append(Timestamp(milliseconds: row[0]).iso8601)
+            fields.append(.other(Timestamp(milliseconds: row[0]).iso8601))
             for (i, column) in columns.enumerated() { fields.append(CustomerExport.render(row[4 + Self.activityColumns.count + i], column.rendering)) }
             try csv.row(fields)
             total += 1

@@ -10,12 +10,18 @@ public struct ExportSettings: Sendable {
     public var linkLifetime: Duration
     /// How long files are kept (SPEC §7: 7 days, configurable).
     public var retention: Duration
+    /// Text cells that start like a spreadsheet formula: escaped (the default) or kept as stored.
+    public var formulas: FormulaCells
 
-    public init(directory: String, publicURL: String, linkLifetime: Duration = .seconds(15 * 60), retention: Duration = .seconds(7 * 86_400)) {
+    public init(
+        directory: String, publicURL: String, linkLifetime: Duration = .seconds(15 * 60), retention: Duration = .seconds(7 * 86_400),
+        formulas: FormulaCells = .escape
+    ) {
         self.directory = directory
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.linkLifetime = linkLifetime
         self.retention = retention
+        self.formulas = formulas
     }
 
     /// The default directory: beside the database file, named after it.

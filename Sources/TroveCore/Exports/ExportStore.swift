@@ -57,7 +57,7 @@ public struct ExportStore: Sendable {
         let now = clock.now()
         do {
             let (rows, bytes) = try await database.pool.read { db in
-                try CSVWriter.file(at: path) { csv in try export.write(db, account: account, now: now, to: &csv, progress: progress) }
+                try CSVWriter.file(at: path, formulas: settings.formulas) { csv in try export.write(db, account: account, now: now, to: &csv, progress: progress) }
             }
             return (rows, bytes)
         } catch let e as SegmentError {
