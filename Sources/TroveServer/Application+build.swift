@@ -13,14 +13,14 @@ public struct ServerOptions: Sendable {
 }
 
 /// The router with every route Trove serves; tests drive it directly or over a live socket.
-public func buildRouter(services: TroveServices) -> Router<BasicRequestContext> {
+public func buildRouter(services: TroveServices) -> Router<TroveRequestContext> {
     ServerMetrics.bootstrap()
-    let router = Router(context: BasicRequestContext.self)
+    let router = Router(context: TroveRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: InFlightMiddleware(reads: services.database.heavyReads))
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
-    router.add(middleware: CustomerIOAuthMiddleware(services: services))
+    router.add(middleware: AccountMiddleware(services: services))
     router.get("/health") { _, _ in
         Response.json(["status": "ok"])
     }

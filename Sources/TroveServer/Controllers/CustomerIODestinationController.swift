@@ -3,37 +3,37 @@ import TroveCore
 
 /// The Customer.io destination (SPEC §10): its settings, its deliveries, and pulling a Customer.io
 /// segment into a manual segment.
-struct CustomerIODestinationController<Context: RequestContext> {
+struct CustomerIODestinationController<Context: AccountContext> {
     let services: TroveServices
 
     func addRoutes(to router: Router<Context>) {
         router.get("/v3/edit/integrations/customerio") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(try await services.customerIODestination.show(account: account))
         }
         router.put("/v3/edit/integrations/customerio") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(try await services.customerIODestination.update(account: account, body: try await request.jsonBody()))
         }
         router.delete("/v3/edit/integrations/customerio") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             try await services.customerIODestination.delete(account: account)
             return Response.json(["deleted": true])
         }
         router.get("/v3/edit/integrations/customerio/deliveries") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(try await services.customerIODestination.deliveries(
                 account: account, state: request.query("state"), limit: try request.limit(default: 50, max: 500)))
         }
         router.post("/v3/edit/integrations/customerio/deliveries/:delivery/retry") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             guard let id = context.parameters.get("delivery").flatMap(PublicID.decode) else {
                 throw DestinationError.notFound("no Customer.io delivery with id \(context.parameters.get("delivery") ?? "")")
             }
             return Response.json(try await services.customerIODestination.retry(account: account, delivery: id))
         }
         router.post("/v3/edit/segments/:id/import_from_customerio") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             let segment = try context.parameters.segmentID()
             let body = try await request.jsonBody()
             // A page of 1,000 identifiers is ~100 KB; keep up to 16 MiB of each reply.

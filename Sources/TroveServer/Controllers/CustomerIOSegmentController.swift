@@ -3,16 +3,16 @@ import TroveCore
 
 /// Customer.io-style segment routes (SPEC §6 APIs, §7): `/v1` with Bearer `app_api_key`, and the manual
 /// membership calls under `/api/v1` with Basic auth.
-struct CustomerIOSegmentController<Context: RequestContext> {
+struct CustomerIOSegmentController<Context: AccountContext> {
     let services: TroveServices
 
     func addRoutes(to router: Router<Context>) {
-        router.get("/v1/segments") { request, _ in
-            let account = try await services.appAPIAccount(request)
+        router.get("/v1/segments") { request, context in
+            let account = try context.requireAccount()
             return Response.json(["segments": .array(try await services.segments.list(account: account).map(\.v1JSON))])
         }
-        router.post("/v1/segments") { request, _ in
-            let account = try await services.appAPIAccount(request)
+        router.post("/v1/segments") { request, context in
+            let account = try context.requireAccount()
             let body = try await request.jsonBody()
             guard case .object? = body["segment"] else { throw SegmentError.invalid("segment: required, an object {name, description}") }
             guard case .string(let name)? = body["segment"]?["name"] else { throw SegmentError.invalid("segment.name: required (a string)") }
@@ -26,32 +26,32 @@ struct CustomerIOSegmentController<Context: RequestContext> {
             return Response.json(["segment": segment.v1JSON])
         }
         router.get("/v1/segments/:id") { request, context in
-            let account = try await services.appAPIAccount(request)
+            let account = try context.requireAccount()
             return Response.json(["segment": try await services.segments.get(account: account, id: try Self.integerID(context)).v1JSON])
         }
         router.delete("/v1/segments/:id") { request, context in
-            let account = try await services.appAPIAccount(request)
+            let account = try context.requireAccount()
             try await services.segments.delete(account: account, id: try Self.integerID(context))
             return Response(status: .noContent)
         }
         router.get("/v1/segments/:id/customer_count") { request, context in
-            let account = try await services.appAPIAccount(request)
+            let account = try context.requireAccount()
             return Response.json(try await services.segmentReader.customerCount(account: account, segment: try Self.integerID(context)))
         }
         router.get("/v1/segments/:id/membership") { request, context in
-            let account = try await services.appAPIAccount(request)
+            let account = try context.requireAccount()
             let limit = try request.limit(default: 1000, max: SegmentReader.maxMembershipPage)
             return Response.json(try await services.segmentReader.membership(
                 account: account, segment: try Self.integerID(context), start: request.query("start"), limit: limit))
         }
         router.get("/v1/customers/:customer/segments") { request, context in
-            let account = try await services.appAPIAccount(request)
+            let account = try context.requireAccount()
             let customer = try CustomerID(context.pathParameter("customer"), idType: request.query("id_type"))
             return Response.json(try await services.segmentReader.segmentsOf(account: account, customer: customer))
         }
         for (action, add) in [("add_customers", true), ("remove_customers", false)] {
             router.post(RouterPath("/api/v1/segments/:id/\(action)")) { request, context in
-                let account = try await services.trackAPIAccount(request)
+                let account = try context.requireAccount()
                 let ids = try (try await request.jsonBody()).customerIDs()
                 try await services.manualMembership.change(
                     account: account, segment: try Self.integerID(context), ids: ids, idType: request.query("id_type"), add: add)

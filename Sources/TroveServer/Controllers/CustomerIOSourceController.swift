@@ -3,13 +3,13 @@ import Hummingbird
 import TroveCore
 
 /// Customer.io as a source (SPEC §9): its reporting webhooks, and the signing key that guards them.
-struct CustomerIOSourceController<Context: RequestContext> {
+struct CustomerIOSourceController<Context: AccountContext> {
     let services: TroveServices
 
     func addRoutes(to router: Router<Context>) {
         for path in ["/v3/observe/hooks/:account_secret/customerio", "/v3/observe/hooks/customerio"] {
             router.post(RouterPath(path)) { request, context in
-                let account = try await services.v3Account(request, context: context)
+                let account = try context.requireAccount()
                 let body = try await request.bodyBytes(limit: Ingestor.maxObjectBytes, tooLarge: "body over 1 MiB")
                 let receipt = try await services.customerIOSource.receive(
                     account: account, body: body, signature: request.headers[.cioSignature], timestamp: request.headers[.cioTimestamp])
@@ -17,11 +17,11 @@ struct CustomerIOSourceController<Context: RequestContext> {
             }
         }
         router.get("/v3/edit/integrations/customerio-source") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(try await services.customerIOSource.settings.show(account: account))
         }
         router.put("/v3/edit/integrations/customerio-source") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(try await services.customerIOSource.settings.update(account: account, body: try await request.jsonBody()))
         }
     }

@@ -3,30 +3,30 @@ import TroveCore
 
 /// Customer.io-style exports (SPEC §7): `/v1/exports…` with Bearer `app_api_key`, and the file behind a
 /// signed link, which carries no credentials.
-struct ExportController<Context: RequestContext> {
+struct ExportController<Context: AccountContext> {
     let services: TroveServices
 
     func addRoutes(to router: Router<Context>) {
-        router.post("/v1/exports/customers") { request, _ in
-            let account = try await services.appAPIAccount(request)
+        router.post("/v1/exports/customers") { request, context in
+            let account = try context.requireAccount()
             let export = try await services.exports.createCustomers(account: account, body: try await request.jsonBody())
             return Response.json(["export": export.v1JSON])
         }
-        router.post("/v1/exports/deliveries") { request, _ in
-            let account = try await services.appAPIAccount(request)
+        router.post("/v1/exports/deliveries") { request, context in
+            let account = try context.requireAccount()
             let export = try await services.exports.createDeliveries(account: account, body: try await request.jsonBody())
             return Response.json(["export": export.v1JSON])
         }
-        router.get("/v1/exports") { request, _ in
-            let account = try await services.appAPIAccount(request)
+        router.get("/v1/exports") { request, context in
+            let account = try context.requireAccount()
             return Response.json(["exports": .array(try await services.exports.list(account: account).map(\.v1JSON))])
         }
         router.get("/v1/exports/:id") { request, context in
-            let account = try await services.appAPIAccount(request)
+            let account = try context.requireAccount()
             return Response.json(["export": try await services.exports.get(account: account, id: try Self.id(context)).v1JSON])
         }
         router.get("/v1/exports/:id/download") { request, context in
-            let account = try await services.appAPIAccount(request)
+            let account = try context.requireAccount()
             return Response.json(["url": .string(try await services.exports.downloadURL(account: account, id: try Self.id(context)))])
         }
         router.get("/exports/:id/file") { request, context in

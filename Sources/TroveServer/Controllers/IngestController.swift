@@ -2,7 +2,7 @@ import Hummingbird
 import TroveCore
 
 /// Data in (SPEC §3): `POST /v3/observe/hooks[/:account_secret]/{profiles|companies|events}[/batch]`.
-struct IngestController<Context: RequestContext> {
+struct IngestController<Context: AccountContext> {
     let services: TroveServices
 
     func addRoutes(to router: Router<Context>) {
@@ -24,7 +24,7 @@ struct IngestController<Context: RequestContext> {
     }
 
     func single(_ model: Model, _ request: Request, _ context: Context) async throws -> Response {
-        let account = try await services.v3Account(request, context: context)
+        let account = try context.requireAccount()
         let body = try await request.bodyBytes(
             limit: Ingestor.maxObjectBytes, tooLarge: "body over 1 MiB: a single object may be at most 1 MiB (use the /batch endpoint)")
         let id = try await services.ingestor.ingest(model, account: account, body: body, source: .hook)
@@ -32,7 +32,7 @@ struct IngestController<Context: RequestContext> {
     }
 
     func batch(_ model: Model, _ request: Request, _ context: Context) async throws -> Response {
-        let account = try await services.v3Account(request, context: context)
+        let account = try context.requireAccount()
         let body = try await request.bodyBytes(limit: Ingestor.maxBatchBytes, tooLarge: "body over 16 MiB: split the batch")
         let reply = try await services.ingestor.ingestBatch(
             model, account: account, body: body, idempotencyKey: request.headers[.idempotencyKey], source: .hook)

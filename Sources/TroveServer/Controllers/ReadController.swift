@@ -2,12 +2,12 @@ import Hummingbird
 import TroveCore
 
 /// Single-object reads (SPEC §5) and the data-management reads (SPEC §4).
-struct ReadController<Context: RequestContext> {
+struct ReadController<Context: AccountContext> {
     let services: TroveServices
 
     func addRoutes(to router: Router<Context>) {
         router.get("/v3/analyze/profile") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             let lookup = try Self.lookup(request, allowEmail: true, kind: "profile")
             let expandCompany = request.query("expand[company]") != nil
             let expandSegments = request.query("expand[segments]") != nil
@@ -15,20 +15,20 @@ struct ReadController<Context: RequestContext> {
                 account: account, lookup, expandCompany: expandCompany, expandSegments: expandSegments)])
         }
         router.get("/v3/analyze/company") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             let lookup = try Self.lookup(request, allowEmail: false, kind: "company")
             return Response.json(["company": try await services.objects.company(account: account, lookup)])
         }
         router.get("/v3/edit/warnings") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(try await services.catalog.warnings(account: account, model: try Self.kind(request)))
         }
         router.get("/v3/edit/properties") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(try await services.catalog.properties(account: account, model: try Self.kind(request)))
         }
         router.get("/v3/edit/event_names") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(try await services.catalog.eventNames(account: account))
         }
     }

@@ -2,17 +2,17 @@ import Hummingbird
 import TroveCore
 
 /// Batch reports (SPEC §11) under `/v1/reports`, with the App API key.
-struct ReportController<Context: RequestContext> {
+struct ReportController<Context: AccountContext> {
     let services: TroveServices
 
     func addRoutes(to router: Router<Context>) {
-        router.get("/v1/reports/events") { request, _ in
-            let account = try await services.appAPIAccount(request)
+        router.get("/v1/reports/events") { request, context in
+            let account = try context.requireAccount()
             let report = services.eventReport
             return Response.json(try await report.run(account: account, try report.request(Self.query(request, ["from", "to", "names", "interval", "tz"]))))
         }
-        router.get("/v1/reports/funnel") { request, _ in
-            let account = try await services.appAPIAccount(request)
+        router.get("/v1/reports/funnel") { request, context in
+            let account = try context.requireAccount()
             let report = services.funnelReport
             switch try await report.run(account: account, try report.request(Self.query(request, ["steps", "group_by", "within", "from", "to", "limit"]))) {
             case .ready(let json):
@@ -26,13 +26,13 @@ struct ReportController<Context: RequestContext> {
                     ]), status: .accepted, headers: [.retryAfter: "2"])
             }
         }
-        router.get("/v1/reports/messages") { request, _ in
-            let account = try await services.appAPIAccount(request)
+        router.get("/v1/reports/messages") { request, context in
+            let account = try context.requireAccount()
             return Response.json(try await services.messageReport.run(
                 account: account, query: Self.query(request, ["campaign_id", "newsletter_id", "action_id", "transactional_message_id", "from", "to"])))
         }
         router.get("/v1/reports/segments/:id/history") { request, context in
-            let account = try await services.appAPIAccount(request)
+            let account = try context.requireAccount()
             let id = try context.parameters.segmentID()
             return Response.json(try await services.segmentHistory.run(account: account, segment: id, from: request.query("from"), to: request.query("to")))
         }

@@ -2,21 +2,21 @@ import Hummingbird
 import TroveCore
 
 /// `/v3` segments and audience reads (SPEC §5, §6), Chameleon grammar, `X-Account-Secret`.
-struct SegmentController<Context: RequestContext> {
+struct SegmentController<Context: AccountContext> {
     let services: TroveServices
 
     func addRoutes(to router: Router<Context>) {
         router.get("/v3/edit/segments") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(["segments": .array(try await services.segments.list(account: account).map(\.v3JSON))])
         }
         router.post("/v3/edit/segments") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             let segment = try await services.segments.create(account: account, body: try await request.jsonBody())
             return Response.json(["segment": segment.v3JSON])
         }
         router.post("/v3/edit/segments/preview") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             let body = try await request.jsonBody()
             let editing: Int64?
             switch body["id"] {
@@ -28,22 +28,22 @@ struct SegmentController<Context: RequestContext> {
             return Response.json(try await services.queries.preview(account: account, body: body, editing: editing))
         }
         router.get("/v3/edit/segments/:id") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(["segment": try await services.segments.get(account: account, id: try context.parameters.segmentID()).v3JSON])
         }
         router.patch("/v3/edit/segments/:id") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             let segment = try await services.segments.update(account: account, id: try context.parameters.segmentID(), body: try await request.jsonBody())
             return Response.json(["segment": segment.v3JSON])
         }
         router.delete("/v3/edit/segments/:id") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             let id = try context.parameters.segmentID()
             try await services.segments.delete(account: account, id: id)
             return Response.json(["segment": ["id": .string(PublicID.encode(id))]])
         }
         router.get("/v3/edit/segments/:id/changes") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             var since: Int64 = 0
             if let text = request.query("since"), !text.isEmpty {
                 guard let n = Int64(text), n >= 0 else { throw SegmentError.invalid("since: not a cursor this API returned") }
@@ -53,13 +53,13 @@ struct SegmentController<Context: RequestContext> {
             return Response.json(try await services.segmentReader.changes(account: account, segment: try context.parameters.segmentID(), since: since, limit: limit))
         }
         router.get("/v3/edit/segments/:id/members") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(try await services.segmentReader.members(
                 account: account, segment: try context.parameters.segmentID(), asOf: try request.time("as_of"),
                 limit: try request.limit(default: 50, max: SegmentReader.maxPage), before: try request.rowCursor("before")))
         }
         router.get("/v3/edit/segments/:id/explain") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             let lookup = try ReadController<Context>.lookup(request, allowEmail: true, kind: "profile")
             return Response.json(try await services.explain.explain(account: account, segment: try context.parameters.segmentID(), profile: lookup))
         }
@@ -94,7 +94,7 @@ struct SegmentController<Context: RequestContext> {
     }
 
     func list(_ request: Request, _ context: Context, body: JSON?, companies: Bool) async throws -> Response {
-        let account = try await services.v3Account(request, context: context)
+        let account = try context.requireAccount()
         let audience = try audience(request, body: body)
         let limit = try request.limit(default: 50, max: SegmentReader.maxPage)
         let before = try request.rowCursor("before")
@@ -104,7 +104,7 @@ struct SegmentController<Context: RequestContext> {
     }
 
     func count(_ request: Request, _ context: Context, body: JSON?, companies: Bool) async throws -> Response {
-        let account = try await services.v3Account(request, context: context)
+        let account = try context.requireAccount()
         return Response.json(["count": .int(try await services.queries.count(account: account, audience: try audience(request, body: body), companies: companies))])
     }
 }

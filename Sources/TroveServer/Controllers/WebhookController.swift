@@ -2,46 +2,46 @@ import Hummingbird
 import TroveCore
 
 /// Outgoing webhook endpoints (SPEC §10) under `/v3/edit/webhooks`.
-struct WebhookController<Context: RequestContext> {
+struct WebhookController<Context: AccountContext> {
     let services: TroveServices
 
     func addRoutes(to router: Router<Context>) {
         router.post("/v3/edit/webhooks") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(try await services.webhooks.create(account: account, body: try await request.jsonBody()))
         }
         router.get("/v3/edit/webhooks") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(try await services.webhooks.list(account: account))
         }
         router.get("/v3/edit/webhooks/:id") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(try await services.webhooks.get(account: account, id: try Self.id(context, "id")))
         }
         router.patch("/v3/edit/webhooks/:id") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(try await services.webhooks.update(account: account, id: try Self.id(context, "id"), body: try await request.jsonBody()))
         }
         router.delete("/v3/edit/webhooks/:id") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             try await services.webhooks.delete(account: account, id: try Self.id(context, "id"))
             return Response.json(["deleted": true])
         }
         router.post("/v3/edit/webhooks/:id/rotate_secret") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(try await services.webhooks.rotateSecret(account: account, id: try Self.id(context, "id")))
         }
         router.post("/v3/edit/webhooks/:id/ping") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(try await services.webhooks.ping(account: account, id: try Self.id(context, "id")))
         }
         router.get("/v3/edit/webhooks/:id/deliveries") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             let limit = try request.limit(default: 50, max: 500)
             return Response.json(try await services.webhooks.deliveries(account: account, endpoint: try Self.id(context, "id"), limit: limit))
         }
         router.post("/v3/edit/webhooks/:id/deliveries/:delivery/retry") { request, context in
-            let account = try await services.v3Account(request, context: context)
+            let account = try context.requireAccount()
             return Response.json(try await services.webhooks.retry(
                 account: account, endpoint: try Self.id(context, "id"), delivery: try Self.id(context, "delivery")))
         }

@@ -44,16 +44,47 @@ extension TroveServices {
     }
 }
 
-/// Checks the Customer.io families' credentials before routing, so a bad credential gets its family's
-/// 401 whatever the path.
-struct CustomerIOAuthMiddleware<Context: RequestContext>: RouterMiddleware {
+/// A request context that carries the account its credentials resolved to.
+public protocol AccountContext: RequestContext {
+    var account: Int64? { get set }
+}
+
+extension AccountContext {
+    /// The request's account, resolved once by `AccountMiddleware` (every `/v3`, `/v1` and `/api/v1` route
+    /// sits behind it, so a handler never sees a request without one).
+    func requireAccount() throws -> Int64 {
+        guard let account else { throw AuthenticationError(description: "no credentials were checked for this route") }
+        return account
+    }
+}
+
+/// Trove's request context: Hummingbird's core storage and the authenticated account.
+public struct TroveRequestContext: AccountContext {
+    public var coreContext: CoreRequestContextStorage
+    public var account: Int64?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+    }
+}
+
+/// Resolves the account once per request, by the credential of the path's API family (one place each):
+/// the account secret for `/v3` (a hook path's `:account_secret` segment or `X-Account-Secret`), the App
+/// API key for `/v1`, the Track API key for `/api/v1`. A bad credential gets its family's answer (403 in
+/// `/v3`, 401 in the Customer.io families) whatever the path; an unknown `/v3` path stays a 404.
+struct AccountMiddleware<Context: AccountContext>: RouterMiddleware {
     let services: TroveServices
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
         switch APIFamily(path: request.uri.path) {
-        case .appAPI: _ = try await services.appAPIAccount(request)
-        case .trackAPI: _ = try await services.trackAPIAccount(request)
-        case .chameleon: break
+        case .appAPI: context.account = try await services.appAPIAccount(request)
+        case .trackAPI: context.account = try await services.trackAPIAccount(request)
+        case .chameleon:
+            let path = request.uri.path
+            if path.hasPrefix("/v3/"), context.endpointPath != nil, context.endpointPath != "NotFound" {
+                context.account = try await services.v3Account(request, context: context)
+            }
         }
         return try await next(request, context)
     }
