@@ -15,6 +15,23 @@ import Testing
         #expect(customerIO.conditions.map(\.path) == ["filters.or[0].attribute", "filters.or[1].attribute"])
     }
 
+    /// A property path reaches SQL only as the normalizer made it: quotes and brackets in a name cannot
+    /// survive into the JSON path literal, whatever the caller sent.
+    @Test(arguments: [
+        (#"plan'); DROP TABLE profiles; --"#, ["plan_drop_table_profiles"], #"'$."plan_drop_table_profiles"'"#),
+        (#"a"b.c\'d"#, ["a_b", "c_d"], #"'$."a_b"."c_d"'"#),
+        ("Plan Name.tier", ["plan_name", "tier"], #"'$."plan_name"."tier"'"#),
+    ])
+    func propertyPathsAreSafeByConstruction(_ name: String, _ keys: [String], _ literal: String) throws {
+        let path = try #require(PropertyPath(normalizing: name.split(separator: ".", omittingEmptySubsequences: false)))
+        #expect(path.keys == keys)
+        #expect(path.sqlLiteral == literal)
+        #expect(PropertyPath(normalizing: ["''"]) == nil && PropertyPath(normalizing: [String]()) == nil)
+        let parsed = try ChameleonFilter.parse(.object([JSONMember("items", [["prop": .string(name), "op": "ex"]])]))
+        guard case .property(let test)? = parsed.conditions.first?.kind else { Issue.record("not a property test"); return }
+        #expect(test.path == path)
+    }
+
     @Test(arguments: [
         (#"{"items":[{"prop":"a","op":"between","value":1}]}"#, "items[0].op: unknown operator \"between\""),
         (#"{"items":[{"prop":"a","op":"gt","value":true}]}"#, "items[0].value: \"gt\" does not compare booleans"),
@@ -50,9 +67,9 @@ import Testing
 
     @Test func segmentIndexesGetDistinctNames() {
         let long = ["a_very_long_property_name_that_goes_on_and_on_and_on_and_on_and_on_and_on"]
-        let a = SegmentIndex.profileProperties([ValueSource.jsonPath(long + ["a"])])
-        let b = SegmentIndex.profileProperties([ValueSource.jsonPath(long + ["b"])])
-        let plan = ValueSource.jsonPath(["plan"]), score = ValueSource.jsonPath(["score"])
+        let a = SegmentIndex.profileProperties([PropertyPath(normalizing: long + ["a"])!])
+        let b = SegmentIndex.profileProperties([PropertyPath(normalizing: long + ["b"])!])
+        let plan = PropertyPath(normalizing: ["plan"])!, score = PropertyPath(normalizing: ["score"])!
         let names = [a, b, .profileProperties([plan]), .profileProperties([plan, score]), .profileProperties([score, plan]),
                      .profileProperties([plan], company: true), .companyProperty(plan), .eventName(7)].map(\.name)
         #expect(Set(names).count == names.count, "\(names)")

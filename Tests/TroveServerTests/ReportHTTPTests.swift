@@ -193,8 +193,8 @@ import Testing
                 (try String.fetchAll(db, sql: "SELECT path FROM report_steps"), try Int.fetchOne(db, sql: "SELECT count(*) FROM report_step_events")!)
             }
             #expect(paths.count == 32 && rows == 32, "40 asked for, the 32 most recently read kept, each with its one event")
-            #expect(paths.contains(ValueSource.jsonPath(["p19"])))
-            #expect(!paths.contains(ValueSource.jsonPath(["p0"])))
+            #expect(paths.contains(PropertyPath(normalizing: ["p19"])!.jsonPath))
+            #expect(!paths.contains(PropertyPath(normalizing: ["p0"])!.jsonPath))
         }
     }
 

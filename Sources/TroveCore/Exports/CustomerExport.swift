@@ -7,7 +7,7 @@ public struct CustomerExport: Sendable {
     /// The filter (nil: every enabled profile of the account).
     var filter: FilterNode?
     /// The attributes as requested (the header) and where each one's value comes from.
-    var attributes: [(name: String, owner: PropertyOwner, keys: [String])]
+    var attributes: [(name: String, owner: PropertyOwner, path: PropertyPath)]
 
     static let maxAttributes = 300
 
@@ -40,8 +40,8 @@ public struct CustomerExport: Sendable {
     enum Rendering: Sendable { case json, text, time, flag }
 
     /// The column for an attribute: an SQL expression over `profiles p` and how to render what it gives.
-    func column(owner: PropertyOwner, keys: [String]) -> (sql: String, rendering: Rendering) {
-        let (expression, rendering) = Self.expression(owner == .company ? ValueSource.company(keys) : ValueSource.profile(keys))
+    func column(owner: PropertyOwner, path: PropertyPath) -> (sql: String, rendering: Rendering) {
+        let (expression, rendering) = Self.expression(owner == .company ? ValueSource.company(path) : ValueSource.profile(path))
         guard owner == .company else { return (expression, rendering) }
         return ("(SELECT \(expression) FROM companies c WHERE c.id = p.company_id)", rendering)
     }
@@ -49,7 +49,7 @@ public struct CustomerExport: Sendable {
     /// The SQL giving a value source's value (JSON properties as their JSON text) and how to render it.
     static func expression(_ source: ValueSource) -> (sql: String, rendering: Rendering) {
         switch source {
-        case .json(let alias, let path): return ("\(alias).properties -> '\(path)'", .json)
+        case .json(let alias, let path): return ("\(alias).properties -> \(path.sqlLiteral)", .json)
         case .text(let column): return (column, .text)
         case .time(let column): return (column, .time)
         case .flag(let column): return (column, .flag)
@@ -78,13 +78,13 @@ public struct CustomerExport: Sendable {
         for attribute in attributes {
             if attribute.owner == .company {
                 plan.sources.append(.company(plan.companyColumns.count))
-                plan.companyColumns.append(Self.expression(ValueSource.company(attribute.keys)))
+                plan.companyColumns.append(Self.expression(ValueSource.company(attribute.path)))
                 continue
             }
-            let (sql, rendering) = column(owner: .profile, keys: attribute.keys)
+            let (sql, rendering) = column(owner: .profile, path: attribute.path)
             if rendering == .json {
                 plan.sources.append(.property(plan.propertyPaths.count))
-                plan.propertyPaths.append(attribute.keys)
+                plan.propertyPaths.append(attribute.path.keys)
             } else {
                 plan.sources.append(.column(plan.columns.count, rendering))
                 plan.columns.append(sql)

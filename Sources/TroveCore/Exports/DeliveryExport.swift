@@ -56,7 +56,7 @@ struct DeliveryExport: Sendable {
     }
 
     func write(_ db: Database, account: Int64, to csv: inout CSVWriter) throws -> Int64 {
-        let columns = customer.attributes.map { customer.column(owner: $0.owner, keys: $0.keys) }
+        let columns = customer.attributes.map { customer.column(owner: $0.owner, path: $0.path) }
         var select = "SELECT e.timestamp, p.uid, p.email, p.id"
         for name in Self.activityColumns { select += ", e.properties -> '$.\"\(name)\"'" }
         for column in columns { select += ", \(column.sql)" }

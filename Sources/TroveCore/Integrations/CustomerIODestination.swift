@@ -8,7 +8,7 @@ public struct CustomerIODestination: Sendable, Equatable {
     /// Who a person is in Customer.io: the profile's uid, its email, or one of its properties.
     public enum IdentifyBy: Sendable, Equatable {
         case id, email
-        case property(String)
+        case property(PropertyPath)
     }
 
     public struct TriggerPath: Sendable, Equatable {
@@ -110,7 +110,7 @@ public struct CustomerIODestination: Sendable, Equatable {
         case .id: return "p.uid"
         case .email: return "p.email"
         case .property(let name):
-            return "CASE WHEN json_type(p.properties, \(Self.jsonPath(name))) IN ('text', 'integer', 'real') THEN CAST(json_extract(p.properties, \(Self.jsonPath(name))) AS TEXT) END"
+            return "CASE WHEN json_type(p.properties, \(name.sqlLiteral)) IN ('text', 'integer', 'real') THEN CAST(json_extract(p.properties, \(name.sqlLiteral)) AS TEXT) END"
         }
     }
 
@@ -121,10 +121,6 @@ public struct CustomerIODestination: Sendable, Equatable {
         case .email: return "email"
         case .property(let name): return "property \(name) (a string or number)"
         }
-    }
-
-    static func jsonPath(_ key: String) -> String {
-        "'$.\"" + key.replacingOccurrences(of: "'", with: "''").replacingOccurrences(of: "\"", with: "\\\"") + "\"'"
     }
 
     // MARK: JSON
@@ -165,8 +161,9 @@ public struct CustomerIODestination: Sendable, Equatable {
             case "id": d.identifyBy = .id
             case "email": d.identifyBy = .email
             default:
-                let name = NameNormalizer.normalize(by)
-                guard !name.isEmpty else { throw .invalid("identify_by: must be \"id\", \"email\" or a profile property name") }
+                guard let name = PropertyPath(normalizing: [by]) else {
+                    throw .invalid("identify_by: must be \"id\", \"email\" or a profile property name")
+                }
                 d.identifyBy = .property(name)
             }
         }
@@ -234,7 +231,7 @@ public struct CustomerIODestination: Sendable, Equatable {
         switch identifyBy {
         case .id: by = "id"
         case .email: by = "email"
-        case .property(let name): by = name
+        case .property(let name): by = name.description
         }
         let allEvents = toggles
         return [

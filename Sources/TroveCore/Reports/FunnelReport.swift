@@ -30,7 +30,7 @@ public struct FunnelReport: Sendable {
 
     public struct Request: Sendable {
         public var steps: [String]
-        public var groupBy: [String]?
+        public var groupBy: PropertyPath?
         public var withinDays: Int
         public var from: Timestamp
         /// Exclusive.
@@ -47,7 +47,7 @@ public struct FunnelReport: Sendable {
         let steps = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         if let empty = steps.firstIndex(where: { $0.isEmpty }) { throw .invalid("steps[\(empty)]: an empty name") }
         guard (2...10).contains(steps.count) else { throw .invalid("steps: between 2 and 10 event names, got \(steps.count)") }
-        var groupBy: [String]?
+        var groupBy: PropertyPath?
         if let prop = query["group_by"], !prop.isEmpty {
             do {
                 groupBy = try FilterValues.propertyPath(prop, path: "group_by", owner: .event, allowCompany: false).1
@@ -77,7 +77,7 @@ public struct FunnelReport: Sendable {
 
     public func run(account: Int64, _ r: Request) async throws -> Outcome {
         let uids = r.steps.map(NameNormalizer.normalize)
-        let path = r.groupBy.map(ValueSource.jsonPath)
+        let path = r.groupBy?.jsonPath
         let names: [(id: Int64?, name: String)] = try await database.read { db in
             try zip(r.steps, uids).map { step, uid in
                 let row = try Row.fetchOne(db, sql: "SELECT id, name FROM event_names WHERE account_id = ? AND uid = ?", arguments: [account, uid])
@@ -351,7 +351,7 @@ public struct FunnelReport: Sendable {
         let shown = order.prefix(r.limit)
         var members = [
             JSONMember("steps", .array(steps.map { .object([JSONMember("name", .string($0.name)), JSONMember("uid", .string($0.uid))]) })),
-            JSONMember("group_by", r.groupBy.map { .string($0.joined(separator: ".")) } ?? .null),
+            JSONMember("group_by", r.groupBy.map { .string($0.description) } ?? .null),
             JSONMember("within_days", .int(Int64(r.withinDays))),
             JSONMember("from", .string(EventReport.format(r.from.milliseconds, zone: ReportRange.utc))),
             JSONMember("to", .string(EventReport.format(r.to.milliseconds, zone: ReportRange.utc))),

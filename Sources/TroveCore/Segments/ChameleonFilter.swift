@@ -69,7 +69,7 @@ public enum ChameleonFilter {
         }
         let (resolvedOwner, keys) = try FilterValues.propertyPath(prop, path: "\(path).prop", owner: owner, allowCompany: allowCompany)
         let value = try FilterValues.checkedValue(item["value"], op: op, path: "\(path).value")
-        return PropertyTest(owner: resolvedOwner, keys: keys, op: op, value: value)
+        return PropertyTest(owner: resolvedOwner, path: keys, op: op, value: value)
     }
 
     static func event(_ item: JSON, path: String) throws(SegmentError) -> EventTest {

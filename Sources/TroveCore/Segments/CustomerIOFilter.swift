@@ -52,6 +52,6 @@ public enum CustomerIOFilter {
         // Customer.io names the customer id `id`; here that is the uid.
         let (owner, keys) = try FilterValues.propertyPath(field == "id" ? "uid" : field, path: "\(path).field", owner: .profile, allowCompany: true)
         let checked = try FilterValues.checkedValue(value["value"], op: op, path: "\(path).value")
-        return PropertyTest(owner: owner, keys: keys, op: op, value: checked, asStrings: op == .eq || op == .ne)
+        return PropertyTest(owner: owner, path: keys, op: op, value: checked, asStrings: op == .eq || op == .ne)
     }
 }

@@ -48,20 +48,21 @@ public enum PropertyOwner: String, Sendable, Equatable {
     case profile, company, event
 }
 
-/// `prop op value` on a profile, its company, or an event. `keys` are the normalized path components
+/// `prop op value` on a profile, its company, or an event. `path` holds the normalized components
 /// (`address.city` → ["address", "city"]).
 public struct PropertyTest: Sendable, Equatable {
     public var owner: PropertyOwner
-    public var keys: [String]
+    public var path: PropertyPath
+    public var keys: [String] { path.keys }
     public var op: FilterOperator
     /// The value as sent (coerced per SPEC §4 when compiled, so `$now` and `-7d` follow the clock).
     public var value: JSON
     /// Compare as strings (Customer.io `eq`, SPEC §6.2).
     public var asStrings: Bool
 
-    public init(owner: PropertyOwner, keys: [String], op: FilterOperator, value: JSON, asStrings: Bool = false) {
+    public init(owner: PropertyOwner, path: PropertyPath, op: FilterOperator, value: JSON, asStrings: Bool = false) {
         self.owner = owner
-        self.keys = keys
+        self.path = path
         self.op = op
         self.value = value
         self.asStrings = asStrings

@@ -4,15 +4,14 @@ import Foundation
 enum FilterValues {
     /// `company.employees` → (.company, ["employees"]); names are normalized with the SPEC §4 rule, so
     /// `planName`, `plan name` and `plan_name` name one property.
-    static func propertyPath(_ prop: String, path: String, owner: PropertyOwner, allowCompany: Bool) throws(SegmentError) -> (PropertyOwner, [String]) {
-        var parts = prop.split(separator: ".", omittingEmptySubsequences: false).map { NameNormalizer.normalize(String($0)) }
-        guard !parts.contains(where: \.isEmpty) else { throw .invalid("\(path): \"\(prop)\" is not a usable property name") }
-        var resolved = owner
-        if allowCompany, parts.count > 1, parts[0] == "company" {
-            resolved = .company
-            parts.removeFirst()
+    static func propertyPath(_ prop: String, path: String, owner: PropertyOwner, allowCompany: Bool) throws(SegmentError) -> (PropertyOwner, PropertyPath) {
+        guard let parts = PropertyPath(normalizing: prop.split(separator: ".", omittingEmptySubsequences: false)) else {
+            throw .invalid("\(path): \"\(prop)\" is not a usable property name")
         }
-        return (resolved, parts)
+        if allowCompany, parts.keys[0] == "company", let rest = parts.droppingFirst {
+            return (.company, rest)
+        }
+        return (owner, parts)
     }
 
     static func checkedValue(_ value: JSON?, op: FilterOperator, path: String) throws(SegmentError) -> JSON {

@@ -2,7 +2,7 @@ import GRDB
 
 /// Where a property's value comes from: a JSON path in a properties column, or a built-in column.
 enum ValueSource: Equatable {
-    case json(alias: String, path: String)
+    case json(alias: String, path: PropertyPath)
     /// A text column (`uid`, `email`).
     case text(String)
     /// A time column in milliseconds (`created_at`, ...), or an expression yielding one.
@@ -10,11 +10,8 @@ enum ValueSource: Equatable {
     /// A 0/1 column (`admin`).
     case flag(String)
 
-    static func jsonPath(_ keys: [String]) -> String {
-        "$" + keys.map { ".\"\($0)\"" }.joined()
-    }
-
-    static func profile(_ keys: [String]) -> ValueSource {
+    static func profile(_ path: PropertyPath) -> ValueSource {
+        let keys = path.keys
         if keys.count == 1 {
             switch keys[0] {
             case "uid": return .text("p.uid")
@@ -26,10 +23,11 @@ enum ValueSource: Equatable {
             default: break
             }
         }
-        return .json(alias: "p", path: jsonPath(keys))
+        return .json(alias: "p", path: path)
     }
 
-    static func company(_ keys: [String]) -> ValueSource {
+    static func company(_ path: PropertyPath) -> ValueSource {
+        let keys = path.keys
         if keys.count == 1 {
             switch keys[0] {
             case "uid": return .text("c.uid")
@@ -38,7 +36,7 @@ enum ValueSource: Equatable {
             default: break
             }
         }
-        return .json(alias: "c", path: jsonPath(keys))
+        return .json(alias: "c", path: path)
     }
 }
 
@@ -90,14 +88,16 @@ struct PropertyPredicate {
     }
 
     var key: String {
-        if case .json(_, let path) = source, let last = path.split(separator: "\"").dropLast().last { return String(last) }
+        if case .json(_, let path) = source, let last = path.keys.last { return last }
         return ""
     }
 
     func sql(for test: PropertyTest) -> SQLFragment {
         switch source {
         case .json(let alias, let path):
-            return json(test, x: "json_extract(\(alias).properties, '\(path)')", t: "json_type(\(alias).properties, '\(path)')", alias: alias, path: path)
+            return json(
+                test, x: "json_extract(\(alias).properties, \(path.sqlLiteral))", t: "json_type(\(alias).properties, \(path.sqlLiteral))",
+                alias: alias, path: path)
         case .text(let column): return text(test, column: column)
         case .time(let column): return time(test, column: column)
         case .flag(let column): return flag(test, column: column)
@@ -106,7 +106,7 @@ struct PropertyPredicate {
 
     // MARK: JSON properties
 
-    func json(_ test: PropertyTest, x: String, t: String, alias: String, path: String) -> SQLFragment {
+    func json(_ test: PropertyTest, x: String, t: String, alias: String, path: PropertyPath) -> SQLFragment {
         switch test.op {
         case .ex:
             return SQLFragment("\(x) IS NOT NULL")
@@ -129,7 +129,7 @@ struct PropertyPredicate {
             return parts.isEmpty ? .false : .joined(parts, separator: " OR ")
         case .arrayContains:
             let element = typedEquality(typed(test.value, key: key), x: "j.value", t: "j.type")
-            return SQLFragment("\(t) = 'array' AND EXISTS (SELECT 1 FROM json_each(\(alias).properties, '\(path)') j WHERE ") + element + SQLFragment(")")
+            return SQLFragment("\(t) = 'array' AND EXISTS (SELECT 1 FROM json_each(\(alias).properties, \(path.sqlLiteral)) j WHERE ") + element + SQLFragment(")")
         default:
             return .false  // negations are compiled as NOT of their positive form
         }

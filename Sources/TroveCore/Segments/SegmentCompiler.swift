@@ -148,12 +148,12 @@ struct SegmentCompiler {
     /// seeks on all of them), then ranges (it seeks on the first), then the rest (read from the index
     /// rather than the row), then `company_id` when a company condition needs it.
     func compositeIndex(_ items: [FilterNode]) -> (index: SegmentIndex, seeks: Bool)? {
-        var equalities: [String] = [], ranges: [String] = [], others: [String] = []
+        var equalities: [PropertyPath] = [], ranges: [PropertyPath] = [], others: [PropertyPath] = []
         var company = false
         for case .condition(let c) in items {
             guard case .property(let test) = c.kind else { continue }
             if test.owner == .company { company = true; continue }
-            guard test.owner == .profile, case .json(_, let path) = ValueSource.profile(test.keys) else { continue }
+            guard test.owner == .profile, case .json(_, let path) = ValueSource.profile(test.path) else { continue }
             switch test.op {
             case .eq where !test.asStrings:
                 if case .bool = PropertyPredicate(source: .text(""), now: now).typed(test.value, key: test.keys.last ?? "") {
@@ -165,8 +165,11 @@ struct SegmentCompiler {
             default: others.append(path)
             }
         }
-        var paths: [String] = []
-        for path in equalities.sorted() + ranges.sorted() + others.sorted() where !paths.contains(path) { paths.append(path) }
+        var paths: [PropertyPath] = []
+        let byText = { (a: PropertyPath, b: PropertyPath) in a.jsonPath < b.jsonPath }
+        for path in equalities.sorted(by: byText) + ranges.sorted(by: byText) + others.sorted(by: byText) where !paths.contains(path) {
+            paths.append(path)
+        }
         guard !paths.isEmpty else { return nil }
         return (SegmentIndex.profileProperties(Array(paths.prefix(Self.maxIndexedProperties)), company: company),
                 !equalities.isEmpty || !ranges.isEmpty)
@@ -264,22 +267,22 @@ struct SegmentCompiler {
         let fragment: SQLFragment
         switch subject == .companies && test.owner == .profile ? .company : test.owner {
         case .company where subject == .companies:
-            let source = ValueSource.company(test.keys)
+            let source = ValueSource.company(test.path)
             if case .json(_, let path) = source { output.indexes.insert(.companyProperty(path)) }
             fragment = PropertyPredicate(source: source, now: now).sql(for: positive)
         case .profile:
-            let source = ValueSource.profile(test.keys)
+            let source = ValueSource.profile(test.path)
             if case .json(_, let path) = source, !placement.covered { output.indexes.insert(.profileProperties([path])) }
             fragment = PropertyPredicate(source: source, now: now).sql(for: positive)
         case .company:
-            let source = ValueSource.company(test.keys)
+            let source = ValueSource.company(test.path)
             if case .json(_, let path) = source { output.indexes.insert(.companyProperty(path)) }
             let inner = PropertyPredicate(source: source, now: now).sql(for: positive)
             // `+` keeps SQLite from driving the plan by `profiles_by_company` when the properties are narrower.
             fragment = SQLFragment("\(placement.narrowed ? "+" : "")p.company_id IN (SELECT c.id FROM companies c WHERE c.account_id = ? AND ", [account.databaseValue])
                 + inner + SQLFragment(")")
         case .event:
-            fragment = PropertyPredicate(source: .json(alias: "e", path: ValueSource.jsonPath(test.keys)), now: now).sql(for: positive)
+            fragment = PropertyPredicate(source: .json(alias: "e", path: test.path), now: now).sql(for: positive)
         }
         return test.op.negated == nil ? fragment : fragment.negated
     }

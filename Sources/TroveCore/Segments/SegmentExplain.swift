@@ -77,10 +77,10 @@ public struct SegmentExplain: Sendable {
 
     /// The stored value(s) of the property the condition reads: `[]` when absent.
     static func actual(_ test: PropertyTest, profile: Int64, db: Database) throws -> [JSON] {
-        let source = test.owner == .company ? ValueSource.company(test.keys) : ValueSource.profile(test.keys)
+        let source = test.owner == .company ? ValueSource.company(test.path) : ValueSource.profile(test.path)
         let expression: String
         switch source {
-        case .json(let alias, let path): expression = "\(alias).properties -> '\(path)'"
+        case .json(let alias, let path): expression = "\(alias).properties -> \(path.sqlLiteral)"
         case .text(let column): expression = "json_quote(\(column))"
         case .time(let column): expression = "json_quote(\(Timestamp.iso8601SQL(column)))"
         case .flag(let column): expression = "CASE \(column) WHEN 1 THEN 'true' ELSE 'false' END"

@@ -14,18 +14,18 @@ import GRDB
 ///   seek, and in profile order it groups without a sort. Only names segments use pay for it at ingest.
 struct SegmentIndex: Hashable, Sendable {
     enum Kind: Hashable, Sendable {
-        case profileProperties(paths: [String], company: Bool)
-        case companyProperty(path: String)
+        case profileProperties(paths: [PropertyPath], company: Bool)
+        case companyProperty(path: PropertyPath)
         case eventName(Int64)
     }
 
     var kind: Kind
 
-    static func profileProperties(_ paths: [String], company: Bool = false) -> SegmentIndex {
+    static func profileProperties(_ paths: [PropertyPath], company: Bool = false) -> SegmentIndex {
         SegmentIndex(kind: .profileProperties(paths: paths, company: company))
     }
 
-    static func companyProperty(_ path: String) -> SegmentIndex { SegmentIndex(kind: .companyProperty(path: path)) }
+    static func companyProperty(_ path: PropertyPath) -> SegmentIndex { SegmentIndex(kind: .companyProperty(path: path)) }
     static func eventName(_ id: Int64) -> SegmentIndex { SegmentIndex(kind: .eventName(id)) }
 
     /// Name prefixes of the indexes this type manages (and may drop); `profiles_prop_` and
@@ -37,9 +37,9 @@ struct SegmentIndex: Hashable, Sendable {
     var name: String {
         switch kind {
         case .profileProperties(let paths, let company):
-            return "profiles_by_props_" + Self.hash(paths.joined(separator: "\u{1}") + (company ? "\u{1}company_id" : ""))
+            return "profiles_by_props_" + Self.hash(paths.map(\.jsonPath).joined(separator: "\u{1}") + (company ? "\u{1}company_id" : ""))
         case .companyProperty(let path):
-            return "companies_by_props_" + Self.hash(path)
+            return "companies_by_props_" + Self.hash(path.jsonPath)
         case .eventName(let id):
             return "events_of_name_\(id)"
         }
@@ -48,10 +48,10 @@ struct SegmentIndex: Hashable, Sendable {
     var createSQL: String {
         switch kind {
         case .profileProperties(let paths, let company):
-            let columns = ["account_id", "disabled"] + paths.map { "json_extract(properties, '\($0)')" } + (company ? ["company_id"] : [])
+            let columns = ["account_id", "disabled"] + paths.map { "json_extract(properties, \($0.sqlLiteral))" } + (company ? ["company_id"] : [])
             return "CREATE INDEX IF NOT EXISTS \"\(name)\" ON profiles(\(columns.joined(separator: ", ")))"
         case .companyProperty(let path):
-            return "CREATE INDEX IF NOT EXISTS \"\(name)\" ON companies(account_id, json_extract(properties, '\(path)'))"
+            return "CREATE INDEX IF NOT EXISTS \"\(name)\" ON companies(account_id, json_extract(properties, \(path.sqlLiteral)))"
         case .eventName(let id):
             return "CREATE INDEX IF NOT EXISTS \"\(name)\" ON events(name_id, profile_id, timestamp) WHERE name_id = \(id)"
         }
