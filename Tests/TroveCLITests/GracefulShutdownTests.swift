@@ -96,7 +96,11 @@ import Glibc
             let body = Array(#"{"uid":"late","name":"Last Event","message_id":"last"}"#.utf8)
             let head = "POST /v3/observe/hooks/\(server.accountSecret)/events HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
             let fd = try #require(Self.connect(server.port))
-            defer { close(fd) }
+            // Closed once: closing it again after the explicit close below would close whatever the
+            // number was reused for meanwhile — another test's socket or SQLite file in this process
+            // (seen as NIO's "EBADF in write" crash and as SQLITE_PROTOCOL in other suites).
+            var open = true
+            defer { if open { close(fd) } }
             Self.send(fd, Array(head.utf8) + body[0..<10])
             try await Task.sleep(for: .milliseconds(200))
 
@@ -112,6 +116,7 @@ import Glibc
             let reply = Self.readAll(fd, limit: 10)
             #expect(reply.hasPrefix("HTTP/1.1 200"), "\(reply)")
             close(fd)
+            open = false
             server.process.waitUntilExit()
             #expect(server.process.terminationStatus == 0)
             let wal = (try? FileManager.default.attributesOfItem(atPath: database + "-wal")[.size] as? Int) ?? 0
