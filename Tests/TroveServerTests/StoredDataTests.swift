@@ -75,6 +75,18 @@ import TroveCore
         }
     }
 
+    @Test func aCatalogRowThatDoesNotParseIsReportedNotShownEmpty() async throws {
+        let trove = try await TestTrove()
+        try await trove.test(.live) { app in
+            #expect(try await app.post(app.hook("profiles"), json: ["uid": "u-1", "plan": "pro"]).status == 200)
+            #expect(try await app.v3(.get, "/v3/edit/properties").status == 200)
+            try await Self.corrupt(trove, "UPDATE properties SET types = '[\"string\"' WHERE prop = 'plan'")
+            let shown = try await app.v3(.get, "/v3/edit/properties")
+            #expect(shown.status == 500)
+            #expect(shown.json?["messages"]?.arrayValue?.first?.stringValue?.contains("stored properties.types") == true)
+        }
+    }
+
     @Test func unforeseenErrorsAre500sWithTheRequestIDAndBusyIs503() {
         struct Unforeseen: Error {}
         var logger = Logger(label: "test")

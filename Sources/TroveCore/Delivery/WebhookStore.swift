@@ -200,8 +200,8 @@ public struct WebhookStore: Sendable {
             JSONMember("id", .string(PublicID.encode(id))),
             JSONMember("uid", .string(row["url"] as String)),
             JSONMember("name", .string(row["name"] as String)),
-            JSONMember("topics", (try? JSONParser.parse(Array((row["topics"] as String).utf8))) ?? .array([])),
-            JSONMember("event_names", (row["event_names"] as String?).flatMap { try? JSONParser.parse(Array($0.utf8)) } ?? .null),
+            JSONMember("topics", try StoredJSON.parse(row["topics"], "webhook_endpoints", "topics", id: id)),
+            JSONMember("event_names", try (row["event_names"] as String?).map { try StoredJSON.parse($0, "webhook_endpoints", "event_names", id: id) } ?? .null),
         ]
         if showingSecret { members.append(JSONMember("secret", .string(row["secret"] as String))) }
         members += [

@@ -41,14 +41,14 @@ public struct CatalogReader: Sendable {
             }
             sql += " ORDER BY model, prop"
             let rows = try Row.fetchAll(db, sql: sql, arguments: args)
-            return ["properties": .array(rows.map { row in
+            return ["properties": .array(try rows.map { row in
                 .object([
                     JSONMember("id", .string(PublicID.encode(row["id"]))),
                     JSONMember("name", .string(row["name"] as String)),
                     JSONMember("prop", .string(row["prop"] as String)),
                     JSONMember("kind", .string(row["model"] as String)),
-                    JSONMember("types", (try? JSONParser.parse(Array((row["types"] as String).utf8))) ?? []),
-                    JSONMember("values", (try? JSONParser.parse(Array((row["examples"] as String).utf8))) ?? []),
+                    JSONMember("types", try StoredJSON.parse(row["types"], "properties", "types", id: row["id"])),
+                    JSONMember("values", try StoredJSON.parse(row["examples"], "properties", "examples", id: row["id"])),
                     JSONMember("last_seen_at", ObjectReader.time(row["last_seen_at"])),
                 ])
             })]
