@@ -11,6 +11,7 @@ public enum ReportBenchmarks {
         let database = loaded.database
         let account = try await AccountStore(database: database).accountID(named: AccountStore.defaultName)
         try await ActivityRollup.catchUp(database)
+        try await CountsRollup.catchUp(database)
         let (first, last) = try await database.pool.read { db in
             (try Int64.fetchOne(db, sql: "SELECT min(timestamp) FROM events") ?? 0, try Int64.fetchOne(db, sql: "SELECT max(timestamp) FROM events") ?? 0)
         }

@@ -81,7 +81,7 @@ public enum ActivityRollup {
         return nil
     }
 
-    /// Plans and applies until caught up, the event counts too (`trove import` at its end; tests).
+    /// Plans and applies until caught up (`WriteQueue.catchUp`; tests).
     public static func catchUp(_ database: AppDatabase) async throws {
         while let plan = try await database.pool.read({ db in try ActivityRollup.plan(db) }) {
             try await database.pool.write { db in
@@ -89,7 +89,6 @@ public enum ActivityRollup {
                 try apply(&p, rows: .max, db)
             }
         }
-        while try await database.write({ db in try CountsRollup.catchUp(db) }) {}
     }
 
     static func watermark(_ db: Database) throws -> Int64 {

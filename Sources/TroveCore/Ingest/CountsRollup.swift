@@ -30,6 +30,11 @@ public enum CountsRollup {
         return true
     }
 
+    /// Counts from the log, a slice per write transaction, until caught up (`WriteQueue.catchUp`).
+    public static func catchUp(_ database: AppDatabase) async throws {
+        while try await database.write({ db in try catchUp(db) }) {}
+    }
+
     /// Counts up to `limit` event ids past the watermark straight from the log; false when caught up.
     static func catchUp(_ db: Database, limit: Int64 = 200_000) throws -> Bool {
         let from = try watermark(db)
@@ -49,8 +54,7 @@ public enum CountsRollup {
 /// What the writer's commits added to the counts since they were last applied. Touched only by the task
 /// holding the writer's `draining` token.
 struct CountsMemory {
-    /// Event ids (from, through] this writer committed one after another, with no gap.
-    var covered: (from: Int64, through: Int64)?
+    var covered: CommittedRun?
     /// Events per name and hour over `covered`.
     var total = CountTable()
     var events = 0
@@ -61,12 +65,9 @@ struct CountsMemory {
 
     mutating func record(_ written: WriteSession.EventsWritten) {
         guard written.count > 0 else { return }
-        let first = written.firstID - 1
-        if let c = covered, c.through == first {
-            covered = (c.from, written.lastID)
+        if CommittedRun.extend(&covered, with: written) {
             total.merge(written.counts)
         } else {
-            covered = (first, written.lastID)  // someone else wrote in between: only this commit is known
             total = written.counts
         }
         events += written.count

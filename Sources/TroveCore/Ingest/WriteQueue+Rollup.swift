@@ -24,24 +24,38 @@ struct RollupState {
     var generation = 0
 }
 
+/// Event ids (from, through] one writer committed one after another, with no gap: what its in-memory
+/// sums (`RollupMemory`, `CountsMemory`) cover.
+struct CommittedRun {
+    var from: Int64
+    var through: Int64
+
+    /// Extends `run` with a commit's events (at least one). True when they follow on; false when someone
+    /// else wrote in between, and the run starts over at this commit (only it is known).
+    static func extend(_ run: inout CommittedRun?, with events: WriteSession.EventsWritten) -> Bool {
+        let first = events.firstID - 1
+        if let r = run, r.through == first {
+            run = CommittedRun(from: r.from, through: events.lastID)
+            return true
+        }
+        run = CommittedRun(from: first, through: events.lastID)
+        return false
+    }
+}
+
 /// What the writer saw since its last plan. Touched only by the task holding `draining`.
 struct RollupMemory {
     /// Latest event time per profile over the events in `covered`.
     var activity: [Int64: Int64] = [:]
-    /// Event ids (from, through] this writer committed one after another, with no gap.
-    var covered: (from: Int64, through: Int64)?
+    var covered: CommittedRun?
     /// The watermark as the last completed plan left it; nil until one completed.
     var watermark: Int64?
 
     mutating func record(_ events: WriteSession.EventsWritten) {
         guard events.count > 0 else { return }
-        let first = events.firstID - 1
-        if let c = covered, c.through == first {
-            covered = (c.from, events.lastID)
+        if CommittedRun.extend(&covered, with: events) {
             activity.merge(events.latestByProfile) { max($0, $1) }
         } else {
-            // Someone else wrote in between: only this commit is known.
-            covered = (first, events.lastID)
             activity = events.latestByProfile
         }
     }
@@ -191,5 +205,6 @@ extension WriteQueue {
     /// Brings the tables derived from the event log up to date now (`trove import` at its end).
     public func catchUp() async throws {
         try await ActivityRollup.catchUp(database)
+        try await CountsRollup.catchUp(database)
     }
 }

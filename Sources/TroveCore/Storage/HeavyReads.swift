@@ -84,7 +84,7 @@ public final class HeavyReads: Sendable {
         var waiting: [CheckedContinuation<Void, Never>] = []
     }
     private let state = Mutex(State())
-    /// Requests being served now, heavy or not (`serving`), and when the last one ended (ns of uptime).
+    /// Requests being served now, heavy or not (`serving`), and when the last one ended (ns by `stopwatch`).
     private let requests = Atomic<Int>(0)
     private let lastServed = Atomic<Int64>(-1)
     /// A closed-loop client sends its next request a moment after the last answer: requests that ended this

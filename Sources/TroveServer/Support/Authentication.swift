@@ -81,8 +81,9 @@ struct AccountMiddleware<Context: AccountContext>: RouterMiddleware {
         case .appAPI: context.account = try await services.appAPIAccount(request)
         case .trackAPI: context.account = try await services.trackAPIAccount(request)
         case .chameleon:
-            let path = request.uri.path
-            if path.hasPrefix("/v3/"), context.endpointPath != nil, context.endpointPath != "NotFound" {
+            // Router middleware runs once the route is resolved (path parameters set); an unknown path has
+            // no endpoint and goes on to its 404.
+            if request.uri.path.hasPrefix("/v3/"), context.endpointPath != nil {
                 context.account = try await services.v3Account(request, context: context)
             }
         }
