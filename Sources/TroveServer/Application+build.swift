@@ -17,7 +17,6 @@ public func buildRouter(services: TroveServices) -> Router<TroveRequestContext> 
     ServerMetrics.bootstrap()
     let router = Router(context: TroveRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
-    router.add(middleware: InFlightMiddleware(reads: services.database.heavyReads))
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: AccountMiddleware(services: services))

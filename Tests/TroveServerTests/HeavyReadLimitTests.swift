@@ -99,6 +99,15 @@ import Testing
         }
     }
 
+    /// Heavy reads run on threads of the lowest CPU priority, which yield their core to any other thread of
+    /// the server that wakes up; the light reads do not.
+    @Test func heavyReadsRunAtTheLowestPriority() async throws {
+        let database = try await TestTrove().services.database
+        #expect(try await database.heavyRead { _ in IdleThreads.runsAtLowestPriority })
+        #expect(try await !database.read { _ in IdleThreads.runsAtLowestPriority })
+        #expect(try await database.heavyRead { db in try Int.fetchOne(db, sql: "SELECT 6 * 7") } == 42)
+    }
+
     /// A stopwatch that moves an hour each time it is read: every heavy read that reaches SQLite's
     /// progress handler is past its budget.
     static func racingStopwatch() -> Stopwatch {
@@ -127,38 +136,6 @@ import Testing
             #expect(try await app.post(app.hook("events"), json: ["uid": "u-1", "name": "Completed Tour"]).status == 200)
             #expect(try await app.profile(uid: "u-1")?["uid"] == "u-1")
             await Self.settle(trove.services.database.heavyReads, running: 0, waiting: 0)
-        }
-    }
-
-    /// Heavy reads rest (`ReadLimits.pacing`) only while a request other than the heavy reads themselves is
-    /// being served, or ended a moment ago (a closed-loop client's next one is coming): alone, a report runs
-    /// straight through.
-    @Test func heavyReadsRestOnlyWhileOtherRequestsAreServed() async throws {
-        let elapsed = Atomic<Int64>(0)
-        let trove = try await TestTrove(stopwatch: Stopwatch { .milliseconds(elapsed.load(ordering: .relaxed)) })
-        let later: @Sendable () -> Void = { _ = elapsed.add(1000, ordering: .relaxed) }
-        let database = trove.services.database
-        let reads = database.heavyReads
-        #expect(!reads.othersServed)
-        // A heavy read from the CLI, or one heavy request alone: nobody to leave room for.
-        _ = try await database.heavyRead { _ in #expect(!reads.othersServed) }
-        try await reads.serving { _ = try await database.heavyRead { _ in #expect(!reads.othersServed) } }
-        later()
-        // A light request in flight while a heavy one runs: the heavy one paces itself.
-        try await reads.serving {
-            try await reads.serving { _ = try await database.heavyRead { _ in #expect(reads.othersServed) } }
-        }
-        // Just after a request ended, and no longer a second later.
-        #expect(reads.othersServed)
-        later()
-        #expect(!reads.othersServed)
-        // Through the server: every request counts.
-        try await trove.test(.live) { app in
-            let health = try await app.get("/health")
-            #expect(health.status == 200)
-            #expect(reads.othersServed)
-            later()
-            #expect(!reads.othersServed)
         }
     }
 }

@@ -64,7 +64,7 @@ public final class ExportRunner: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: settings.directory, withIntermediateDirectories: true)
             let now = clock.now()
-            let (total, bytes) = try await database.pool.read { db in  // one read transaction: one snapshot
+            let (total, bytes) = try await database.backgroundRead { [settings] db in  // one read transaction: one snapshot
                 try CSVWriter.file(at: settings.file(export.id), formulas: settings.formulas) { csv in
                     switch export.type {
                     case "customers": return try CustomerExport.parse(export.request).write(db, account: export.account, now: now, to: &csv)

@@ -56,7 +56,7 @@ public struct ExportStore: Sendable {
         let export = try CustomerExport.parse(body)
         let now = clock.now()
         do {
-            let (rows, bytes) = try await database.pool.read { db in
+            let (rows, bytes) = try await database.backgroundRead { [settings] db in
                 try CSVWriter.file(at: path, formulas: settings.formulas) { csv in try export.write(db, account: account, now: now, to: &csv, progress: progress) }
             }
             return (rows, bytes)

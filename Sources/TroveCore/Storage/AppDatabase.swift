@@ -15,6 +15,8 @@ public final class AppDatabase: Sendable {
     public let path: String
     /// Where reads that may take long run (ad-hoc filters, previews, explains, reports).
     public let heavyReads: HeavyReads
+    /// Where background jobs' long reads run (an export's file), one at a time, at the lowest priority.
+    private let backgroundThreads = IdleThreads(name: "trove-background-read", limit: 1)
     private let checkpointer: WALCheckpointer?
 
     public init(
@@ -56,6 +58,12 @@ public final class AppDatabase: Sendable {
     /// A read that may take long: on `heavyReads`, bounded in number and time.
     public func heavyRead<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await heavyReads.read(work)
+    }
+
+    /// A long read for background work (an export's file): one snapshot, no time budget, on a thread of the
+    /// lowest priority, so it takes only the time the requests and the writer leave.
+    public func backgroundRead<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await backgroundThreads.read(pool, work)
     }
 
     /// A write transaction on GRDB's writer queue (request-path writes other than ingest, which goes through
