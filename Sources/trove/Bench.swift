@@ -202,7 +202,7 @@ struct IsolationBench: AsyncParsableCommand {
     @OptionGroup var options: BenchOptions
     @OptionGroup var dataSet: DataSetSizeOptions
     @Option(help: "Clients keeping a heavy ad-hoc count in flight.") var heavy = 4
-    @Option(help: "Seconds of each phase (probe alone, probe beside the heavy clients).") var seconds = 20.0
+    @Option(help: "Seconds of each kind of phase in all (probe alone, probe beside the heavy clients), over three phases each.") var seconds = 30.0
     @Option(help: "The trove binary to serve with (default: this one), e.g. an older build for a before/after.") var executable: String?
     func run() async throws {
         var settings = IsolationBenchmarks.Options(executable: executable ?? currentExecutable)

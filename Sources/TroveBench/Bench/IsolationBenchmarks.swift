@@ -2,18 +2,25 @@ import Foundation
 import TroveCore
 
 /// `trove bench isolation`: whether heavy ad-hoc reads stall the rest of the server. On the reference data
-/// set, a probe loops over `GET /health`, a profile read and a single-event ingest — alone first, then
-/// while `heavy` clients keep ad-hoc counts in flight whose event condition names an event no segment
-/// indexes (a full scan of the event log each, seconds on 10M events). It reports the probe's latencies and
-/// rate in both phases and what became of the heavy requests (answered, refused with 429, stopped at their
-/// budget).
+/// set, a probe loops over `GET /health`, a profile read and a single-event ingest — alone, and while
+/// `heavy` clients keep ad-hoc counts in flight whose event condition names an event no segment indexes (a
+/// full scan of the event log each, seconds on 10M events). The two phases alternate, three of each in the
+/// order alone, heavy, heavy, alone, alone, heavy, so that the host's speed drifting over the run weighs on
+/// both alike; before each alone phase the heavy clients' last counts are answered. It reports the probe's
+/// latencies and rate in both and what became of the heavy requests (answered, refused with 429, stopped
+/// at their budget).
 public enum IsolationBenchmarks {
     public struct Options: Sendable {
         public var executable: String
         public var heavy = 4
-        public var seconds = 20.0
+        /// Seconds of each kind of phase in all (probe alone, probe beside the heavy clients), split over
+        /// three phases each.
+        public var seconds = 30.0
         public init(executable: String) { self.executable = executable }
     }
+
+    enum Phase { case alone, heavy }
+    static let phases: [Phase] = [.alone, .heavy, .heavy, .alone, .alone, .heavy]
 
     public static func isolation(_ workspace: BenchWorkspace, _ options: Options, log: (String) -> Void) async throws -> BenchReport {
         let m = workspace.manifest
@@ -27,21 +34,31 @@ public enum IsolationBenchmarks {
             arguments: ["--now", workspace.now.iso8601, "--log-level", "warning"], logDirectory: workspace.directory)
         defer { server.kill(SIGKILL) }
 
-        log("probe alone for \(Int(options.seconds)) s")
-        let alone = await Probe(port: server.port, secret: secret, profiles: m.size.profiles, seed: 1).run(seconds: options.seconds)
-
-        log("probe beside \(options.heavy) clients keeping unindexed ad-hoc counts in flight, \(Int(options.seconds)) s")
-        let heavy = heavyCounts(port: server.port, secret: secret, clients: options.heavy)
-        async let heavyOutcome = heavy.run()
-        // Let every heavy client get its first request in.
-        try await Task.sleep(for: .seconds(1))
-        let loadedProbe = await Probe(port: server.port, secret: secret, profiles: m.size.profiles, seed: 2).run(seconds: options.seconds)
-        heavy.stop()
-        let counts = await heavyOutcome
+        let each = options.seconds / Double(phases.filter { $0 == .alone }.count)
+        var alone = Probe.Outcome(), loadedProbe = Probe.Outcome(), counts = LoadGenerator.Outcome()
+        for (i, phase) in phases.enumerated() {
+            let probe = Probe(port: server.port, secret: secret, profiles: m.size.profiles, seed: i + 1)
+            switch phase {
+            case .alone:
+                log("probe alone, \(Int(each)) s")
+                alone.add(await probe.run(seconds: each))
+            case .heavy:
+                log("probe beside \(options.heavy) clients keeping unindexed ad-hoc counts in flight, \(Int(each)) s")
+                let heavy = heavyCounts(port: server.port, secret: secret, clients: options.heavy)
+                async let heavyOutcome = heavy.run()
+                // Let every heavy client get its first request in.
+                try await Task.sleep(for: .seconds(1))
+                loadedProbe.add(await probe.run(seconds: each))
+                heavy.stop()
+                // Each client stops once its count in flight is answered: no heavy read is left running.
+                counts.add(await heavyOutcome)
+            }
+        }
 
         var report = BenchReport(workload: "isolation", setup: IngestBenchmarks.setup(m))
         report.setup.append(("probe", "one connection: GET /health, GET /v3/analyze/profile?uid=, POST /v3/observe/hooks/events, in a loop"))
         report.setup.append(("heavy", "\(options.heavy) connections: POST /v3/analyze/profiles/count, ≥ 3 of an unindexed event in 30 days"))
+        report.setup.append(("phases", "alone, heavy, heavy, alone, alone, heavy; \(Int(each)) s each"))
         let answered = counts.statuses[200] ?? 0
         report.figures = [
             .init("probe alone: rounds", alone.roundsPerSecond, "rounds/s"),
@@ -60,6 +77,12 @@ public enum IsolationBenchmarks {
             .init("heavy counts stopped at their budget (422)", Double(counts.statuses[422] ?? 0), "requests"),
             .init("heavy count latency, p50", counts.percentile(0.5), "ms"),
         ]
+        // Each phase's rate, in run order, to see the host drift.
+        for (kind, outcome) in [("alone", alone), ("with \(options.heavy) heavy", loadedProbe)] {
+            for (k, rate) in outcome.phaseRates.enumerated() {
+                report.figures.append(.init("probe \(kind), phase \(k + 1): rounds", rate, "rounds/s"))
+            }
+        }
         report.checks = [
             ("every probe call answered 2xx (alone \(alone.failures) failed, with heavy \(loadedProbe.failures))",
              alone.failures == 0 && loadedProbe.failures == 0 && !alone.latencies.isEmpty && !loadedProbe.latencies.isEmpty),
@@ -120,7 +143,20 @@ public enum IsolationBenchmarks {
             var seconds = 0.0
             var failures = 0
 
+            /// Rounds per second of each phase added, in order.
+            var phaseRates: [Double] = []
+
             var roundsPerSecond: Double { Double(rounds) / max(seconds, 1e-9) }
+
+            /// Another phase's outcome (latencies merged and sorted).
+            mutating func add(_ other: Outcome) {
+                latencies = (latencies + other.latencies).sorted()
+                for call in byCall.indices { byCall[call] += other.byCall[call] }
+                rounds += other.rounds
+                seconds += other.seconds
+                failures += other.failures
+                phaseRates.append(other.roundsPerSecond)
+            }
 
             func percentile(_ p: Double) -> Double { LoadGenerator.Outcome.percentile(latencies, p) }
 

@@ -25,6 +25,14 @@ public final class LoadGenerator: @unchecked Sendable {
 
         public func percentile(_ p: Double) -> Double { Self.percentile(latencies, p) }
 
+        /// Another run's outcome, as if one (request indexes are each run's own: not merged).
+        public mutating func add(_ other: Outcome) {
+            latencies = (latencies + other.latencies).sorted()
+            statuses.merge(other.statuses, uniquingKeysWith: +)
+            transportErrors += other.transportErrors
+            seconds += other.seconds
+        }
+
         /// The `p` quantile of sorted microsecond latencies, in milliseconds.
         static func percentile(_ latencies: [UInt32], _ p: Double) -> Double {
             guard !latencies.isEmpty else { return 0 }
