@@ -82,16 +82,16 @@ final class FakeCustomerIO: Sendable {
         try await app.test(.live) { client in
             let time = MovableClock()
             let trove = try await TestTrove(clock: time.clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
-            let http = HTTPOutgoingTransport.makeClient()
-            let sender = CustomerIODeliverer(database: trove.services.database, clock: time.clock, transport: HTTPOutgoingTransport(client: http),
+            let http = HTTPOutgoingTransport()
+            let sender = CustomerIODeliverer(database: trove.services.database, clock: time.clock, transport: http,
                                              policy: WebhookAddressPolicy(allowInsecure: true))
             do {
                 try await body(Setup(fake: fake, port: try #require(client.port), time: time, trove: trove, sender: sender))
             } catch {
-                try await http.shutdown()
+                await http.shutdown()
                 throw error
             }
-            try await http.shutdown()
+            await http.shutdown()
             #expect(fake.problems.withLock { $0 } == [])
         }
     }

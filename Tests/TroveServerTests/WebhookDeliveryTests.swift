@@ -14,7 +14,7 @@ import Testing
 /// customer's receiver does and fails on demand; the retry schedule follows an injected clock.
 @Suite struct WebhookDeliveryTests {
     final class Receiver: Sendable {
-        struct Received: Sendable { var body: [UInt8]; var headers: HTTPFields }
+        struct Received: Sendable { var body: [UInt8]; var headers: HTTPFields; var authority: String? }
         let received = Mutex<[Received]>([])
         let status = Mutex<Int>(200)
 
@@ -22,7 +22,7 @@ import Testing
             let router = Router()
             router.post("/hook") { request, _ -> Response in
                 let body = Array(try await request.body.collect(upTo: 1 << 20).readableBytesView)
-                self.received.withLock { $0.append(Received(body: body, headers: request.headers)) }
+                self.received.withLock { $0.append(Received(body: body, headers: request.headers, authority: request.head.authority)) }
                 return Response(status: .init(code: self.status.withLock { $0 }), body: .init(byteBuffer: .init(string: "receiver says \(self.status.withLock { $0 })")))
             }
             return router
@@ -36,8 +36,8 @@ import Testing
             let port = try #require(receiverClient.port)
             let time = MovableClock()
             let trove = try await TestTrove(clock: time.clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
-            let client = HTTPOutgoingTransport.makeClient()
-            let deliverer = WebhookDeliverer(database: trove.services.database, clock: time.clock, transport: HTTPOutgoingTransport(client: client),
+            let transport = HTTPOutgoingTransport()
+            let deliverer = WebhookDeliverer(database: trove.services.database, clock: time.clock, transport: transport,
                                              policy: WebhookAddressPolicy(allowInsecure: true))
             try await trove.test { app in
                 let created = try await app.v3(.post, "/v3/edit/webhooks", ["url": .string("http://127.0.0.1:\(port)/hook"), "topics": ["ping"], "name": "Local"])
@@ -100,7 +100,32 @@ import Testing
                 let again = try await app.v3(.get, "/v3/edit/webhooks/\(id)/deliveries?limit=1").json?["deliveries"]?.arrayValue?.first
                 #expect(again?["state"] == "delivered")
             }
-            try await client.shutdown()
+            await transport.shutdown()
+        }
+    }
+
+    /// The transport connects to the address the SSRF guard checked, not to what the host resolves to
+    /// when the connection is made: a host that resolves nowhere still reaches the checked address, under
+    /// its own name. And a host that resolves to a refused address is refused before any connection.
+    @Test func callsGoToTheCheckedAddress() async throws {
+        let receiver = Receiver()
+        let receiverApp = Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "receiver"))
+        try await receiverApp.test(.live) { receiverClient in
+            let port = try #require(receiverClient.port)
+            let transport = HTTPOutgoingTransport()
+            let pinned = CheckedURL(url: URL(string: "http://hooks.invalid:\(port)/hook")!, host: "hooks.invalid", address: "127.0.0.1")
+            let reply = try await transport.send(OutgoingRequest(method: "POST", to: pinned, headers: [("Content-Type", "application/json")], body: Array("{}".utf8), timeout: .seconds(5)))
+            #expect(reply.status == 200)
+            #expect(receiver.received.withLock { $0.first?.authority } == "hooks.invalid:\(port)")
+            await transport.shutdown()
+
+            // "localhost" resolves to loopback: refused without --allow-insecure-webhooks, whatever the scheme.
+            await #expect(throws: WebhookAddressPolicy.Refusal.self) {
+                _ = try await WebhookAddressPolicy().checkResolved(url: "https://localhost:\(port)/hook")
+            }
+            let checked = try await WebhookAddressPolicy(allowInsecure: true).checkResolved(url: "http://localhost:\(port)/hook")
+            #expect(checked.host == "localhost")
+            #expect(["127.0.0.1", "::1"].contains(checked.address))
         }
     }
 
@@ -112,8 +137,8 @@ import Testing
         try await receiverApp.test(.live) { receiverClient in
             let port = try #require(receiverClient.port)
             let trove = try await TestTrove(clock: .system, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
-            let client = HTTPOutgoingTransport.makeClient()
-            let deliverer = WebhookDeliverer(database: trove.services.database, transport: HTTPOutgoingTransport(client: client),
+            let transport = HTTPOutgoingTransport()
+            let deliverer = WebhookDeliverer(database: trove.services.database, transport: transport,
                                              policy: WebhookAddressPolicy(allowInsecure: true))
             try await trove.test { app in
                 let busy = try #require(try await app.v3(.post, "/v3/edit/webhooks", ["url": .string("http://127.0.0.1:\(port)/hook"), "topics": ["ping"]])
@@ -132,7 +157,7 @@ import Testing
                 }
                 #expect(delivered == 2_001)
             }
-            try await client.shutdown()
+            await transport.shutdown()
         }
     }
 

@@ -172,7 +172,7 @@ public actor CustomerIODeliverer {
             do {
                 let url = try await policy.checkResolved(url: base + request.path)
                 let reply = try await transport.send(OutgoingRequest(
-                    method: request.method, url: url,
+                    method: request.method, to: url,
                     headers: [("Authorization", auth), ("Content-Type", "application/json"), ("Accept", "application/json"),
                               ("User-Agent", Self.userAgent)],
                     body: JSONWriter.bytes(request.body), timeout: Self.timeout))

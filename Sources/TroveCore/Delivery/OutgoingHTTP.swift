@@ -1,16 +1,35 @@
 import Foundation
 
-/// One outgoing HTTP request (webhooks, Customer.io).
+/// A URL the SSRF guard passed, with the address its host resolved to when it was checked: the one a
+/// transport connects to, so no second resolution can lead elsewhere (SPEC §10 "SSRF guard"). Only
+/// `WebhookAddressPolicy.checkResolved` makes one.
+public struct CheckedURL: Sendable {
+    public let url: URL
+    /// The URL's host, without the brackets of an IPv6 literal.
+    public let host: String
+    /// The checked address to connect to: the host itself when it is an IP literal.
+    public let address: String
+
+    init(url: URL, host: String, address: String) {
+        self.url = url
+        self.host = host
+        self.address = address
+    }
+}
+
+/// One outgoing HTTP request (webhooks, Customer.io), to a checked destination.
 public struct OutgoingRequest: Sendable {
     public var method: String
-    public var url: URL
+    public var destination: CheckedURL
     public var headers: [(String, String)]
     public var body: [UInt8]
     public var timeout: Duration
 
-    public init(method: String, url: URL, headers: [(String, String)], body: [UInt8], timeout: Duration) {
+    public var url: URL { destination.url }
+
+    public init(method: String, to destination: CheckedURL, headers: [(String, String)], body: [UInt8], timeout: Duration) {
         self.method = method
-        self.url = url
+        self.destination = destination
         self.headers = headers
         self.body = body
         self.timeout = timeout
@@ -37,19 +56,20 @@ public struct OutgoingReply: Sendable {
 }
 
 /// What the senders need from the network (the server supplies AsyncHTTPClient; tests a live local
-/// receiver). Redirects must not be followed.
+/// receiver). Redirects must not be followed; the connection goes to `destination.address` only.
 public protocol OutgoingTransport: Sendable {
     func send(_ request: OutgoingRequest) async throws -> OutgoingReply
 }
 
 extension WebhookAddressPolicy {
-    /// The URL checked as text, then every address its host resolves to (SPEC §10 "SSRF guard").
-    public func checkResolved(url text: String) async throws -> URL {
+    /// The URL checked as text, then every address its host resolves to (SPEC §10 "SSRF guard"); the
+    /// first of them is the one to connect to.
+    public func checkResolved(url text: String) async throws -> CheckedURL {
         let url = try check(url: text)
         let host = url.host ?? ""
         let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
-        let addresses = await Task.detached { WebhookAddressPolicy.resolve(bare) }.value
+        let addresses = Self.kind(of: bare) != nil ? [bare] : await Task.detached { WebhookAddressPolicy.resolve(bare) }.value
         try check(addresses: addresses)
-        return url
+        return CheckedURL(url: url, host: bare, address: addresses[0])
     }
 }

@@ -104,7 +104,7 @@ public actor WebhookDeliverer {
                 ("Content-Type", "application/json"), ("Accept", "application/json"), ("User-Agent", Self.userAgent),
                 ("X-Chameleon-Id", d.envelopeID), ("X-Chameleon-Signature", WebhookSignature.sign(body: body, secret: d.secret)),
             ]
-            let reply = try await transport.send(OutgoingRequest(method: "POST", url: url, headers: headers, body: body, timeout: Self.timeout))
+            let reply = try await transport.send(OutgoingRequest(method: "POST", to: url, headers: headers, body: body, timeout: Self.timeout))
             status = reply.status
             if !(200..<300).contains(reply.status) { failure = "HTTP \(reply.status): " + reply.bodyExcerpt }
         } catch let refusal as WebhookAddressPolicy.Refusal {

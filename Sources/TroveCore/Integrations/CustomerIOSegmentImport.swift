@@ -90,12 +90,12 @@ public struct CustomerIOSegmentImport: Sendable {
     func fetch(base: String, segment: String, key: String, start: String, transport: any OutgoingTransport) async throws -> Page {
         var components = URLComponents(string: base + "/v1/segments/\(segment)/membership")!
         components.queryItems = [URLQueryItem(name: "limit", value: String(Self.pageSize))] + (start.isEmpty ? [] : [URLQueryItem(name: "start", value: start)])
-        let url: URL
+        let url: CheckedURL
         do { url = try await policy.checkResolved(url: components.string!) } catch { throw DestinationError.invalid("api_url: \(error)") }
         let reply: OutgoingReply
         do {
             reply = try await transport.send(OutgoingRequest(
-                method: "GET", url: url, headers: [("Authorization", "Bearer \(key)"), ("Accept", "application/json"), ("User-Agent", CustomerIODeliverer.userAgent)],
+                method: "GET", to: url, headers: [("Authorization", "Bearer \(key)"), ("Accept", "application/json"), ("User-Agent", CustomerIODeliverer.userAgent)],
                 body: [], timeout: .seconds(30)))
         } catch {
             throw DestinationError.upstream("Customer.io could not be reached at \(base): \(error); nothing was changed")

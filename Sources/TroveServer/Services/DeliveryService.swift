@@ -4,15 +4,14 @@ import TroveCore
 
 /// Sends the outboxes in the background (SPEC §10): webhook deliveries and Customer.io calls. Every
 /// `interval` each deliverer starts what is due; the calls themselves run on their own, so a slow
-/// receiver holds up nothing but its own endpoint (or account). It owns one HTTP client while it runs.
+/// receiver holds up nothing but its own endpoint (or account). It owns the HTTP clients while it runs.
 struct DeliveryService: Service {
     let services: TroveServices
     var interval: Duration = .milliseconds(100)
     let logger: Logger
 
     func run() async throws {
-        let client = HTTPOutgoingTransport.makeClient()
-        let transport = HTTPOutgoingTransport(client: client)
+        let transport = HTTPOutgoingTransport()
         let webhooks = WebhookDeliverer(
             database: services.database, clock: services.clock, transport: transport, policy: services.webhooks.policy, logger: logger)
         let customerIO = CustomerIODeliverer(
@@ -35,6 +34,6 @@ struct DeliveryService: Service {
         // record them as failures; nothing new starts.
         await webhooks.finishInFlight()
         await customerIO.finishInFlight()
-        try await client.shutdown()
+        await transport.shutdown()
     }
 }
