@@ -14,6 +14,21 @@ import Testing
         return Array(fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&").utf8)
     }
 
+    /// Markup is escaped by construction: text interpolated into it is escaped wherever it came from, only
+    /// markup goes in as it is, and the helpers escape what they are given.
+    @Test func markupEscapesWhatIsNotMarkup() {
+        let hostile = "<img src=x onerror=\"alert('1')\">&"
+        let escaped = "&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt;&amp;"
+        let bold: Markup = "<b>\(hostile)</b>"
+        #expect(bold.html == "<b>\(escaped)</b>")
+        #expect(("<p>\(bold)</p>" as Markup).html == "<p><b>\(escaped)</b></p>", "markup inside markup is not escaped twice")
+        let table = HTML.table([hostile], [["\(hostile)", bold]])
+        #expect(!table.html.contains("<img") && table.html.contains("<th>\(escaped)</th>") && table.html.contains("<td><b>\(escaped)</b></td>"))
+        let input = HTML.input(hostile, label: hostile, value: hostile, placeholder: hostile)
+        #expect(!input.html.contains("<img") && !input.html.contains("\"alert"))
+        #expect(!HTML.page(title: hostile, active: nil, account: hostile, flash: (hostile, true), "").html.contains("<img"))
+    }
+
     @Test func signInCSRFAndTheSegmentEditor() async throws {
         let trove = try await TestTrove()
         let c = trove.credentials

@@ -91,7 +91,7 @@ struct AdminController<Context: RequestContext> {
         HTML.formFields(Array((request.uri.query ?? "").utf8))
     }
 
-    typealias GetPage = @Sendable (AdminSessions.Session, Request, Context) async throws -> String
+    typealias GetPage = @Sendable (AdminSessions.Session, Request, Context) async throws -> Markup
     typealias PostAction = @Sendable (AdminSessions.Session, [String: String], Context) async throws -> Response
 
     func get(_ router: Router<Context>, _ path: RouterPath, _ page: @escaping GetPage) {

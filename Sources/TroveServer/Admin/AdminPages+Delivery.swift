@@ -5,37 +5,37 @@ import TroveCore
 /// Exports (create, status, download) and data out (webhook endpoints and the Customer.io destination:
 /// recent deliveries, failures, retry).
 extension AdminPages {
-    func exports(_ s: Session, flash: (String, Bool)?, segment: String? = nil) async throws -> String {
+    func exports(_ s: Session, flash: (String, Bool)?, segment: String? = nil) async throws -> Markup {
         let segments = try await services.segments.list(account: s.account)
         var form = HTML.select("segment", label: "Profiles", options: [("", "everyone")] + segments.map { (PublicID.encode($0.id), "segment: \($0.name)") },
                                selected: segment ?? "")
         form += HTML.input("attributes", label: "Attribute columns (comma-separated)", placeholder: "plan, upsell_readiness_score, company.employees")
         form += "<label>Or a Customer.io filter as JSON (used instead of the segment)<textarea name=\"filters\" spellcheck=\"false\" style=\"min-height:4rem\"></textarea></label>"
         form += "<div><button type=\"submit\">Export to CSV</button></div>"
-        var body = "<div class=\"box\">" + HTML.form(action: "/admin/exports", csrf: s.csrfToken, class: "stack", form) + "</div><h2>Exports</h2>"
+        var body: Markup = "<div class=\"box\">" + HTML.form(action: "/admin/exports", csrf: s.csrfToken, class: "stack", form) + "</div><h2>Exports</h2>"
         let list = try await services.exports.list(account: s.account)
-        var rows: [[String]] = []
+        var rows: [[Markup]] = []
         for e in list {
-            let status: String
+            let status: Markup
             switch e.status {
             case .done: status = "<span class=\"good\">done</span>"
-            case .failed: status = "<span class=\"bad\" title=\"\(HTML.esc(e.error ?? ""))\">failed</span>: \(HTML.esc(e.error ?? ""))"
+            case .failed: status = "<span class=\"bad\" title=\"\(e.error ?? "")\">failed</span>: \(e.error ?? "")"
             case .pending: status = "running (attempt \(e.attempts))"
             }
-            var file = "–"
+            var file: Markup = "–"
             if e.status == .done {
                 file = e.removedAt == nil
-                    ? "<a href=\"\(HTML.esc(try await services.exports.downloadURL(account: s.account, id: e.id)))\">download</a> (\(HTML.number(e.fileBytes ?? 0)) bytes)"
+                    ? "<a href=\"\(try await services.exports.downloadURL(account: s.account, id: e.id))\">download</a> (\(HTML.number(e.fileBytes ?? 0)) bytes)"
                     : "expired"
             }
-            rows.append([String(e.id), HTML.esc(e.type), HTML.esc(e.description), status, HTML.number(e.total), HTML.time(e.createdAt),
-                         HTML.time(e.finishedAt), file])
+            rows.append(["\(e.id)", "\(e.type)", "\(e.description)", status, "\(HTML.number(e.total))", "\(HTML.time(e.createdAt))",
+                         "\(HTML.time(e.finishedAt))", file])
         }
         body += HTML.table(["#", "Type", "Description", "Status", "Rows", "Created", "Finished", "File"], rows, numeric: [0, 4], empty: "No exports yet.")
         return page(s, "Exports", active: "/admin/exports", flash: flash, body)
     }
 
-    func createExport(_ s: Session, fields: [String: String]) async throws -> String {
+    func createExport(_ s: Session, fields: [String: String]) async throws -> Markup {
         var members: [JSONMember] = []
         if let text = fields["filters"]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
             guard let filter = try? JSONParser.parse(Array(text.utf8)) else { return try await exports(s, flash: ("filters: not valid JSON", true)) }
@@ -53,22 +53,22 @@ extension AdminPages {
         }
     }
 
-    func delivery(_ s: Session, flash: (String, Bool)?) async throws -> String {
-        var body = "<h2>Webhook endpoints</h2>"
+    func delivery(_ s: Session, flash: (String, Bool)?) async throws -> Markup {
+        var body: Markup = "<h2>Webhook endpoints</h2>"
         let endpoints = try await services.webhooks.list(account: s.account)["webhooks"]?.arrayValue ?? []
         if endpoints.isEmpty { body += "<p class=\"muted\">No endpoints. Create one with <code>POST /v3/edit/webhooks</code>.</p>" }
         for endpoint in endpoints {
             let id = endpoint["id"]?.stringValue ?? ""
             let state = HTML.text(endpoint["last_item_state"])
-            body += "<div class=\"box\"><b>\(HTML.esc(HTML.text(endpoint["name"])))</b> <code>\(HTML.esc(HTML.text(endpoint["uid"])))</code>"
-            body += " · \(endpoint["enabled"] == .bool(true) ? "enabled" : "<span class=\"bad\">disabled</span>")"
-            body += " · topics: \(HTML.esc((endpoint["topics"]?.arrayValue ?? []).map { HTML.text($0) }.joined(separator: ", ")))"
-            body += " · last: <span class=\"\(state == "delivered" ? "good" : state == "–" ? "muted" : "bad")\">\(HTML.esc(state))</span>"
-            if case .string(let error)? = endpoint["last_item_error"] { body += " <span class=\"muted\">(\(HTML.esc(error)))</span>" }
+            body += "<div class=\"box\"><b>\(HTML.text(endpoint["name"]))</b> <code>\(HTML.text(endpoint["uid"]))</code>"
+            body += " · \(endpoint["enabled"] == .bool(true) ? "enabled" : "<span class=\"bad\">disabled</span>" as Markup)"
+            body += " · topics: \((endpoint["topics"]?.arrayValue ?? []).map { HTML.text($0) }.joined(separator: ", "))"
+            body += " · last: <span class=\"\(state == "delivered" ? "good" : state == "–" ? "muted" : "bad")\">\(state)</span>"
+            if case .string(let error)? = endpoint["last_item_error"] { body += " <span class=\"muted\">(\(error))</span>" }
             let deliveries = (try await services.webhooks.deliveries(account: s.account, endpoint: PublicID.decode(id) ?? 0, limit: 20))["deliveries"]?.arrayValue ?? []
             body += "<h2>Recent deliveries</h2>" + HTML.table(["Kind", "State", "Attempts", "Next attempt", "Last status", "Last error", ""], deliveries.map { d in
-                [HTML.esc(HTML.text(d["kind"])), Self.stateCell(d["state"]), String(d["attempts"]?.intValue ?? 0), HTML.time(d["next_attempt_at"]),
-                 HTML.text(d["last_status"]), HTML.esc(HTML.text(d["last_error"])),
+                ["\(HTML.text(d["kind"]))", Self.stateCell(d["state"]), "\(d["attempts"]?.intValue ?? 0)", "\(HTML.time(d["next_attempt_at"]))",
+                 "\(HTML.text(d["last_status"]))", "\(HTML.text(d["last_error"]))",
                  d["state"] == "delivered" ? "" : HTML.form(action: "/admin/webhooks/\(id)/deliveries/\(HTML.text(d["id"]))/retry", csrf: s.csrfToken,
                                                          "<button class=\"plain\" type=\"submit\">Retry now</button>")]
             }, numeric: [2], empty: "Nothing sent yet.") + "</div>"
@@ -83,8 +83,8 @@ extension AdminPages {
             body += Self.card("failed", HTML.number(counts["failed"]?.intValue ?? 0)) + "</div><h2>Recent calls</h2>"
             let calls = try await services.customerIODestination.deliveries(account: s.account, state: nil, limit: 30)["deliveries"]?.arrayValue ?? []
             body += HTML.table(["Kind", "Person", "State", "Attempts", "Next attempt", "Last status", "Last error", ""], calls.map { d in
-                [HTML.esc(HTML.text(d["kind"])), HTML.esc(HTML.text(d["identifier"])), Self.stateCell(d["state"]), String(d["attempts"]?.intValue ?? 0),
-                 HTML.time(d["next_attempt_at"]), HTML.text(d["last_status"]), HTML.esc(HTML.text(d["last_error"])),
+                ["\(HTML.text(d["kind"]))", "\(HTML.text(d["identifier"]))", Self.stateCell(d["state"]), "\(d["attempts"]?.intValue ?? 0)",
+                 "\(HTML.time(d["next_attempt_at"]))", "\(HTML.text(d["last_status"]))", "\(HTML.text(d["last_error"]))",
                  d["state"] == "delivered" ? "" : HTML.form(action: "/admin/customerio/deliveries/\(HTML.text(d["id"]))/retry", csrf: s.csrfToken,
                                                          "<button class=\"plain\" type=\"submit\">Retry now</button>")]
             }, numeric: [3], empty: "Nothing sent yet.")
@@ -94,8 +94,8 @@ extension AdminPages {
         return page(s, "Webhooks & Customer.io", active: "/admin/delivery", flash: flash, body)
     }
 
-    static func stateCell(_ state: JSON?) -> String {
+    static func stateCell(_ state: JSON?) -> Markup {
         let text = HTML.text(state)
-        return "<span class=\"\(text == "delivered" ? "good" : text == "failed" ? "bad" : "muted")\">\(HTML.esc(text))</span>"
+        return "<span class=\"\(text == "delivered" ? "good" : text == "failed" ? "bad" : "muted")\">\(text)</span>"
     }
 }

@@ -5,8 +5,8 @@ import TroveCore
 /// Reports with charts (SPEC §11): events per day or hour, a funnel, Customer.io message activity. Each
 /// has its own GET form, so a report is a link that can be shared.
 extension AdminPages {
-    func reports(_ s: Session, query: [String: String]) async throws -> String {
-        var body = "<h2>Events</h2><div class=\"box\"><form method=\"get\" action=\"/admin/reports\">"
+    func reports(_ s: Session, query: [String: String]) async throws -> Markup {
+        var body: Markup = "<h2>Events</h2><div class=\"box\"><form method=\"get\" action=\"/admin/reports\">"
         body += HTML.input("names", label: "Event names (comma-separated; empty: all)", value: query["names"] ?? "")
         body += HTML.input("from", label: "From", value: query["from"] ?? "", type: "date")
         body += HTML.input("to", label: "To", value: query["to"] ?? "", type: "date")
@@ -19,9 +19,9 @@ extension AdminPages {
             let result = try await report.run(account: s.account, try report.request(q))
             body += Self.eventChart(result, top: 8)
             let series = (result["series"]?.arrayValue ?? []).sorted { ($0["total"]?.intValue ?? 0) > ($1["total"]?.intValue ?? 0) }
-            body += HTML.table(["Event", "Total"], series.map { [HTML.esc(HTML.text($0["name"])), HTML.number($0["total"]?.intValue ?? 0)] }, numeric: [1])
+            body += HTML.table(["Event", "Total"], series.map { ["\(HTML.text($0["name"]))", "\(HTML.number($0["total"]?.intValue ?? 0))"] }, numeric: [1])
         } catch {
-            body += "<div class=\"flash bad\">\(HTML.esc(Self.describe(error).1))</div>"
+            body += "<div class=\"flash bad\">\(Self.describe(error).1)</div>"
         }
         body += "</div>"
 
@@ -50,14 +50,14 @@ extension AdminPages {
                 body += SVGChart.bars((total["steps"]?.arrayValue ?? []).map { step in
                     (HTML.text(step["name"]), Double(step["profiles"]?.intValue ?? 0), HTML.percent(step["conversion"]))
                 })
-                let names = (result["steps"]?.arrayValue ?? []).map { HTML.esc(HTML.text($0["name"])) }
-                var rows: [[String]] = [["<b>all</b>"] + Self.funnelCells(total)]
-                for group in result["groups"]?.arrayValue ?? [] { rows.append([HTML.esc(HTML.text(group["value"]))] + Self.funnelCells(group)) }
+                let names = (result["steps"]?.arrayValue ?? []).map { HTML.text($0["name"]) }
+                var rows: [[Markup]] = [["<b>all</b>"] + Self.funnelCells(total)]
+                for group in result["groups"]?.arrayValue ?? [] { rows.append(["\(HTML.text(group["value"]))"] + Self.funnelCells(group)) }
                 body += HTML.table([query["group_by"].flatMap { $0.isEmpty ? nil : $0 } ?? "Group"] + names + ["Conversion"], rows,
                                    numeric: Set(1...(names.count + 1)))
                 if let hidden = result["groups_not_shown"]?.intValue, hidden > 0 { body += "<p class=\"muted\">\(hidden) smaller groups not shown.</p>" }
             } catch {
-                body += "<div class=\"flash bad\">\(HTML.esc(Self.describe(error).1))</div>"
+                body += "<div class=\"flash bad\">\(Self.describe(error).1)</div>"
             }
         }
         body += "</div>"
@@ -69,20 +69,20 @@ extension AdminPages {
             do {
                 let result = try await services.messageReport.run(account: s.account, query: ["campaign_id": campaign])
                 body += HTML.table(["Metric", "Events", "People"], (result["metrics"]?.arrayValue ?? []).map { m in
-                    [HTML.esc(HTML.text(m["metric"])), HTML.number(m["events"]?.intValue ?? 0), HTML.number(m["people"]?.intValue ?? 0)]
+                    ["\(HTML.text(m["metric"]))", "\(HTML.number(m["events"]?.intValue ?? 0))", "\(HTML.number(m["people"]?.intValue ?? 0))"]
                 }, numeric: [1, 2], empty: "No activity reported for this campaign.")
                 if case .object(let rates)? = result["rates"] {
-                    body += "<div class=\"cards\" style=\"margin-top:.75rem\">" + rates.map { Self.card($0.key.replacingOccurrences(of: "_", with: " "), HTML.percent($0.value)) }.joined() + "</div>"
+                    body += "<div class=\"cards\" style=\"margin-top:.75rem\">" + Markup.joined(rates.map { Self.card($0.key.replacingOccurrences(of: "_", with: " "), HTML.percent($0.value)) }) + "</div>"
                 }
             } catch {
-                body += "<div class=\"flash bad\">\(HTML.esc(Self.describe(error).1))</div>"
+                body += "<div class=\"flash bad\">\(Self.describe(error).1)</div>"
             }
         }
         body += "</div>"
         return page(s, "Reports", active: "/admin/reports", body)
     }
 
-    static func funnelCells(_ group: JSON) -> [String] {
-        (group["steps"]?.arrayValue ?? []).map { HTML.number($0["profiles"]?.intValue ?? 0) } + [HTML.percent(group["conversion"])]
+    static func funnelCells(_ group: JSON) -> [Markup] {
+        (group["steps"]?.arrayValue ?? []).map { "\(HTML.number($0["profiles"]?.intValue ?? 0))" } + ["\(HTML.percent(group["conversion"]))"]
     }
 }

@@ -12,25 +12,25 @@ extension AdminPages {
     ]
     static let conditionRows = 3
 
-    func segments(_ s: Session) async throws -> String {
+    func segments(_ s: Session) async throws -> Markup {
         let list = try await services.segments.list(account: s.account)
-        var body = "<p><a href=\"/admin/segments/new\">New segment</a></p>"
+        var body: Markup = "<p><a href=\"/admin/segments/new\">New segment</a></p>"
         body += HTML.table(["Segment", "Kind", "State", "Members", "Computed", "Version"], list.map { seg in
-            ["<a href=\"/admin/segments/\(PublicID.encode(seg.id))\">\(HTML.esc(seg.name))</a>", seg.kind.rawValue,
-             seg.isReady ? "<span class=\"good\">ready</span>" : "building", HTML.number(seg.memberCount),
-             HTML.esc(seg.kind == .manual ? "by API" : ago(seg.computedAt)), String(seg.version)]
+            ["<a href=\"/admin/segments/\(PublicID.encode(seg.id))\">\(seg.name)</a>", "\(seg.kind.rawValue)",
+             seg.isReady ? "<span class=\"good\">ready</span>" : "building", "\(HTML.number(seg.memberCount))",
+             "\(seg.kind == .manual ? "by API" : ago(seg.computedAt))", "\(seg.version)"]
         }, numeric: [3, 5], empty: "No segments yet.")
         return page(s, "Segments", active: "/admin/segments", body)
     }
 
-    func segment(_ s: Session, id: Int64, explainUID: String?) async throws -> String {
+    func segment(_ s: Session, id: Int64, explainUID: String?) async throws -> Markup {
         let seg = try await services.segments.get(account: s.account, id: id)
         let json = seg.v3JSON
         let publicID = PublicID.encode(id)
-        var body = "<div class=\"cards\">" + Self.card("members", HTML.number(seg.memberCount))
+        var body: Markup = "<div class=\"cards\">" + Self.card("members", HTML.number(seg.memberCount))
         body += Self.card("state", seg.isReady ? "ready" : "building")
         body += Self.card("computed", seg.kind == .manual ? "by API" : ago(seg.computedAt)) + Self.card("version", String(seg.version)) + "</div>"
-        if !seg.description.isEmpty { body += "<p>\(HTML.esc(seg.description))</p>" }
+        if !seg.description.isEmpty { body += "<p>\(seg.description)</p>" }
 
         let history = try await services.segmentHistory.run(account: s.account, segment: id, from: nil, to: nil)
         let points = history["points"]?.arrayValue ?? []
@@ -48,18 +48,18 @@ extension AdminPages {
             do {
                 let answer = try await services.explain.explain(account: s.account, segment: id, profile: .uid(uid))
                 let member = answer["member"] == .bool(true)
-                body += "<p><b>\(HTML.esc(uid))</b> is <b class=\"\(member ? "good" : "bad")\">\(member ? "a member" : "not a member")</b> (as of \(HTML.time(answer["computed_at"])))</p>"
+                body += "<p><b>\(uid)</b> is <b class=\"\(member ? "good" : "bad")\">\(member ? "a member" : "not a member")</b> (as of \(HTML.time(answer["computed_at"])))</p>"
                 body += HTML.table(["Condition", "Kind", "Property", "Operator", "Value", "Result", "Actual"], (answer["conditions"]?.arrayValue ?? []).map { c in
                     let ok = c["result"] == .bool(true)
-                    return ["<code>\(HTML.esc(HTML.text(c["path"])))</code>", HTML.esc(HTML.text(c["kind"])), HTML.esc(HTML.text(c["prop"])),
-                            HTML.esc(HTML.text(c["op"])), HTML.esc(HTML.text(c["value"])),
-                            "<b class=\"\(ok ? "good" : "bad")\">\(ok ? "true" : "false")</b>", HTML.esc(HTML.text(c["actual"]))]
+                    return ["<code>\(HTML.text(c["path"]))</code>", "\(HTML.text(c["kind"]))", "\(HTML.text(c["prop"]))",
+                            "\(HTML.text(c["op"]))", "\(HTML.text(c["value"]))",
+                            "<b class=\"\(ok ? "good" : "bad")\">\(ok ? "true" : "false")</b>", "\(HTML.text(c["actual"]))"]
                 }, empty: "No conditions (a manual segment).")
             } catch {
-                body += "<div class=\"flash bad\">\(HTML.esc(Self.describe(error).1))</div>"
+                body += "<div class=\"flash bad\">\(Self.describe(error).1)</div>"
             }
         }
-        body += "</div><h2>Definition</h2><div class=\"box\"><pre>\(HTML.esc(Self.pretty(Self.definition(json))))</pre></div><p>"
+        body += "</div><h2>Definition</h2><div class=\"box\"><pre>\(Self.pretty(Self.definition(json)))</pre></div><p>"
         if seg.kind == .dynamic { body += "<a href=\"/admin/segments/\(publicID)/edit\">Edit</a> · " }
         body += "<a href=\"/admin/exports?segment=\(publicID)\">Export its members</a></p>"
         body += HTML.form(action: "/admin/segments/\(publicID)/delete", csrf: s.csrfToken, "<button class=\"plain\" type=\"submit\">Delete this segment</button>")
@@ -83,14 +83,14 @@ extension AdminPages {
 
     /// The editor: name, description, match all/any, a few condition rows and an event row, or the items
     /// as JSON (which, when given, is used instead of the rows). `result` is a preview or a refusal.
-    func segmentEditor(_ s: Session, id: Int64?, fields: [String: String], result: (preview: JSON?, error: String?)?) async throws -> String {
+    func segmentEditor(_ s: Session, id: Int64?, fields: [String: String], result: (preview: JSON?, error: String?)?) async throws -> Markup {
         var fields = fields
         if fields.isEmpty, let id {
             let seg = try await services.segments.get(account: s.account, id: id)
             fields = ["name": seg.name, "description": seg.description, "items": Self.pretty(Self.definition(seg.v3JSON))]
         }
         let action = id.map { "/admin/segments/\(PublicID.encode($0))" } ?? "/admin/segments"
-        var form = "<div class=\"row\">" + HTML.input("name", label: "Name", value: fields["name"] ?? "", required: true)
+        var form: Markup = "<div class=\"row\">" + HTML.input("name", label: "Name", value: fields["name"] ?? "", required: true)
         form += HTML.input("description", label: "Description", value: fields["description"] ?? "") + "</div>"
         form += HTML.select("match", label: "Profiles must match", options: [("and", "all conditions"), ("or", "any condition")], selected: fields["match"] ?? "and")
         form += "<h2>Conditions</h2>"
@@ -102,17 +102,17 @@ extension AdminPages {
         form += "<div class=\"row\">" + HTML.input("event", label: "Did event", value: fields["event"] ?? "", placeholder: "Completed Tour (Chameleon)")
         form += HTML.input("times", label: "At least … times", value: fields["times"] ?? "1", type: "number")
         form += HTML.input("days", label: "In the last … days (empty: ever)", value: fields["days"] ?? "", type: "number") + "</div>"
-        form += "<label>Or the items as JSON (used instead of the rows above when filled in)<textarea name=\"items\" spellcheck=\"false\">\(HTML.esc(fields["items"] ?? ""))</textarea></label>"
+        form += "<label>Or the items as JSON (used instead of the rows above when filled in)<textarea name=\"items\" spellcheck=\"false\">\(fields["items"] ?? "")</textarea></label>"
         form += "<div><button type=\"submit\" name=\"action\" value=\"preview\" class=\"plain\">Preview</button> "
         form += "<button type=\"submit\" name=\"action\" value=\"save\">\(id == nil ? "Create segment" : "Save")</button></div>"
-        var body = ""
-        if let error = result?.error { body += "<div class=\"flash bad\">\(HTML.esc(error))</div>" }
+        var body: Markup = ""
+        if let error = result?.error { body += "<div class=\"flash bad\">\(error)</div>" }
         if let preview = result?.preview {
             body += "<div class=\"box\" id=\"preview\"><div class=\"cards\">" + Self.card("would match", HTML.number(preview["count"]?.intValue ?? 0))
             if id != nil {
                 body += Self.card("entering", HTML.number(preview["entering"]?.intValue ?? 0)) + Self.card("exiting", HTML.number(preview["exiting"]?.intValue ?? 0))
             }
-            let sample = (preview["sample"]?.arrayValue ?? []).map { HTML.esc(HTML.text($0)) }
+            let sample = (preview["sample"]?.arrayValue ?? []).map { HTML.text($0) }
             body += "</div><p class=\"muted\">Sample: \(sample.isEmpty ? "none" : sample.joined(separator: ", "))</p></div>"
         }
         body += "<div class=\"box\">" + HTML.form(action: action, csrf: s.csrfToken, class: "stack", form) + "</div>"

@@ -14,7 +14,7 @@ struct AdminPages: Sendable {
         return (status.code, message)
     }
 
-    static func login(flash: String?) -> String {
+    static func login(flash: String?) -> Markup {
         HTML.page(
             title: "Sign in", active: nil, account: nil, flash: flash.map { ($0, true) },
             """
@@ -25,19 +25,19 @@ struct AdminPages: Sendable {
             """)
     }
 
-    func page(_ s: Session, _ title: String, active: String, flash: (String, Bool)? = nil, refresh: Int? = nil, _ body: String) -> String {
+    func page(_ s: Session, _ title: String, active: String, flash: (String, Bool)? = nil, refresh: Int? = nil, _ body: Markup) -> Markup {
         HTML.page(title: title, active: active, account: s.accountName, flash: flash.map { ($0.0, $0.1) }, csrf: s.csrfToken, refresh: refresh, body)
     }
 
-    static func card(_ label: String, _ value: String) -> String {
-        "<div class=\"card\"><div class=\"v\">\(HTML.esc(value))</div><div class=\"k\">\(HTML.esc(label))</div></div>"
+    static func card(_ label: String, _ value: String) -> Markup {
+        "<div class=\"card\"><div class=\"v\">\(value)</div><div class=\"k\">\(label)</div></div>"
     }
 
     /// Overview: headline counts, the backlog, events per day for the busiest names.
-    func overview(_ s: Session) async throws -> String {
+    func overview(_ s: Session) async throws -> Markup {
         let o = try await AccountOverview.read(services.database, account: s.account)
         let backlog = try await TroveMetrics.backlog(services.database, now: services.clock.now())
-        var body = "<div class=\"cards\">"
+        var body: Markup = "<div class=\"cards\">"
         body += Self.card("profiles", HTML.number(o.profiles)) + Self.card("companies", HTML.number(o.companies))
         body += Self.card("events", HTML.number(o.events)) + Self.card("event names", HTML.number(o.eventNames))
         body += Self.card("segments", HTML.number(o.segments)) + Self.card("warnings", HTML.number(o.warnings))
@@ -51,7 +51,7 @@ struct AdminPages: Sendable {
     }
 
     /// The busiest `top` series of an events report as lines, the rest summed as "other".
-    static func eventChart(_ report: JSON, top: Int) -> String {
+    static func eventChart(_ report: JSON, top: Int) -> Markup {
         let series = (report["series"]?.arrayValue ?? []).map { s in
             (name: s["name"]?.stringValue ?? "", values: (s["points"]?.arrayValue ?? []).map { Double($0["count"]?.intValue ?? 0) },
              total: s["total"]?.intValue ?? 0)
@@ -67,26 +67,26 @@ struct AdminPages: Sendable {
     }
 
     /// Data management (SPEC §4): the catalog of event names and properties, and the warnings.
-    func data(_ s: Session) async throws -> String {
-        var body = "<h2>Event names</h2>"
+    func data(_ s: Session) async throws -> Markup {
+        var body: Markup = "<h2>Event names</h2>"
         let names = try await services.catalog.eventNames(account: s.account)["event_names"]?.arrayValue ?? []
         body += HTML.table(["Name", "uid", "Events", "Last seen"], names.map { n in
-            [HTML.esc(HTML.text(n["name"])), "<code>\(HTML.esc(HTML.text(n["uid"])))</code>", HTML.number(n["count"]?.intValue ?? 0), HTML.time(n["last_seen_at"])]
+            ["\(HTML.text(n["name"]))", "<code>\(HTML.text(n["uid"]))</code>", "\(HTML.number(n["count"]?.intValue ?? 0))", "\(HTML.time(n["last_seen_at"]))"]
         }, numeric: [2], empty: "No events yet.")
         for model in [Model.profile, .company, .event] {
             body += "<h2>\(model.rawValue.capitalized) properties</h2>"
             let props = try await services.catalog.properties(account: s.account, model: model)["properties"]?.arrayValue ?? []
             body += HTML.table(["Property", "Name as sent", "Types", "Examples", "Last seen"], props.map { p in
-                ["<code>\(HTML.esc(HTML.text(p["prop"])))</code>", HTML.esc(HTML.text(p["name"])),
-                 HTML.esc((p["types"]?.arrayValue ?? []).map { HTML.text($0) }.joined(separator: ", ")),
-                 HTML.esc((p["values"]?.arrayValue ?? []).prefix(3).map { HTML.text($0) }.joined(separator: " · ")), HTML.time(p["last_seen_at"])]
+                ["<code>\(HTML.text(p["prop"]))</code>", "\(HTML.text(p["name"]))",
+                 "\((p["types"]?.arrayValue ?? []).map { HTML.text($0) }.joined(separator: ", "))",
+                 "\((p["values"]?.arrayValue ?? []).prefix(3).map { HTML.text($0) }.joined(separator: " · "))", "\(HTML.time(p["last_seen_at"]))"]
             }, empty: "No \(model.rawValue) properties yet.")
         }
         body += "<h2>Warnings</h2><p class=\"muted\">What normalization changed or dropped (SPEC §4), per property and kind.</p>"
         let warnings = try await services.catalog.warnings(account: s.account, model: nil)["warnings"]?.arrayValue ?? []
         body += HTML.table(["Kind", "Model", "Property", "Count", "Last", "Example", "Detail"], warnings.map { w in
-            ["<span class=\"bad\">\(HTML.esc(HTML.text(w["kind"])))</span>", HTML.esc(HTML.text(w["model"])), "<code>\(HTML.esc(HTML.text(w["prop"])))</code>",
-             HTML.number(w["count"]?.intValue ?? 0), HTML.time(w["last_at"]), HTML.esc(HTML.text(w["example_uid"])), HTML.esc(HTML.text(w["detail"]))]
+            ["<span class=\"bad\">\(HTML.text(w["kind"]))</span>", "\(HTML.text(w["model"]))", "<code>\(HTML.text(w["prop"]))</code>",
+             "\(HTML.number(w["count"]?.intValue ?? 0))", "\(HTML.time(w["last_at"]))", "\(HTML.text(w["example_uid"]))", "\(HTML.text(w["detail"]))"]
         }, numeric: [3], empty: "No warnings: everything arrived as sent.")
         return page(s, "Data", active: "/admin/data", body)
     }

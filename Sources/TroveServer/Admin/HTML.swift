@@ -3,10 +3,38 @@ import HTTPTypes
 import Hummingbird
 import TroveCore
 
-/// Server-rendered HTML for the admin UI: escaping, the page frame (inline CSS, no external assets),
-/// tables and form fields. Everything that came from data goes through `esc`.
-enum HTML {
-    static func esc(_ text: String) -> String {
+/// Markup for the admin UI, safe by construction: the literal text written in the source is markup, and
+/// whatever is interpolated into it is escaped — a `String` always, wherever it came from; only another
+/// `Markup` goes in as it is. There is no way to turn a `String` into markup without escaping it.
+struct Markup: ExpressibleByStringInterpolation, Sendable, Equatable {
+    fileprivate(set) var html: String
+
+    init(stringLiteral literal: String) { html = literal }
+
+    init(stringInterpolation: StringInterpolation) { html = stringInterpolation.html }
+
+    struct StringInterpolation: StringInterpolationProtocol {
+        fileprivate var html = ""
+
+        init(literalCapacity: Int, interpolationCount: Int) { html.reserveCapacity(literalCapacity + 16 * interpolationCount) }
+
+        mutating func appendLiteral(_ literal: String) { html += literal }
+        mutating func appendInterpolation(_ text: String) { html += Markup.escape(text) }
+        mutating func appendInterpolation(_ markup: Markup) { html += markup.html }
+        mutating func appendInterpolation<N: BinaryInteger>(_ number: N) { html += String(number) }
+    }
+
+    static func + (a: Markup, b: Markup) -> Markup { Markup(raw: a.html + b.html) }
+    static func += (a: inout Markup, b: Markup) { a.html += b.html }
+
+    /// Pieces of markup one after another, `separator` between them.
+    static func joined(_ pieces: some Sequence<Markup>, separator: Markup = "") -> Markup {
+        Markup(raw: pieces.map(\.html).joined(separator: separator.html))
+    }
+
+    fileprivate init(raw: String) { html = raw }
+
+    static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for c in text.unicodeScalars {
@@ -21,7 +49,11 @@ enum HTML {
         }
         return out
     }
+}
 
+/// Server-rendered HTML for the admin UI: the page frame (inline CSS, no external assets), tables and
+/// form fields, all `Markup`.
+enum HTML {
     /// A JSON value as a cell shows it: strings bare, null as a dash, the rest as JSON.
     static func text(_ value: JSON?) -> String {
         switch value {
@@ -48,31 +80,32 @@ enum HTML {
     }
 
     /// `<table>` in a scrolling box, so wide tables do not break a phone's layout.
-    static func table(_ headers: [String], _ rows: [[String]], numeric: Set<Int> = [], empty: String = "Nothing yet.") -> String {
-        guard !rows.isEmpty else { return "<p class=\"muted\">\(esc(empty))</p>" }
-        var out = "<div class=\"scroll\"><table><thead><tr>"
-        for (i, h) in headers.enumerated() { out += "<th\(numeric.contains(i) ? " class=\"num\"" : "")>\(esc(h))</th>" }
+    static func table(_ headers: [String], _ rows: [[Markup]], numeric: Set<Int> = [], empty: String = "Nothing yet.") -> Markup {
+        guard !rows.isEmpty else { return "<p class=\"muted\">\(empty)</p>" }
+        func cls(_ i: Int) -> Markup { numeric.contains(i) ? " class=\"num\"" : "" }
+        var out: Markup = "<div class=\"scroll\"><table><thead><tr>"
+        for (i, h) in headers.enumerated() { out += "<th\(cls(i))>\(h)</th>" }
         out += "</tr></thead><tbody>"
         for row in rows {
             out += "<tr>"
-            for (i, cell) in row.enumerated() { out += "<td\(numeric.contains(i) ? " class=\"num\"" : "")>\(cell)</td>" }
+            for (i, cell) in row.enumerated() { out += "<td\(cls(i))>\(cell)</td>" }
             out += "</tr>"
         }
         return out + "</tbody></table></div>"
     }
 
     /// A POST form carrying the session's CSRF token.
-    static func form(action: String, csrf: String, class cls: String = "", _ body: String) -> String {
-        "<form method=\"post\" action=\"\(esc(action))\" class=\"\(cls)\"><input type=\"hidden\" name=\"csrf\" value=\"\(esc(csrf))\">\(body)</form>"
+    static func form(action: String, csrf: String, class cls: String = "", _ body: Markup) -> Markup {
+        "<form method=\"post\" action=\"\(action)\" class=\"\(cls)\"><input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\">\(body)</form>"
     }
 
-    static func input(_ name: String, label: String, value: String = "", type: String = "text", placeholder: String = "", required: Bool = false) -> String {
-        "<label>\(esc(label))<input type=\"\(type)\" name=\"\(esc(name))\" value=\"\(esc(value))\" placeholder=\"\(esc(placeholder))\"\(required ? " required" : "")></label>"
+    static func input(_ name: String, label: String, value: String = "", type: String = "text", placeholder: String = "", required: Bool = false) -> Markup {
+        "<label>\(label)<input type=\"\(type)\" name=\"\(name)\" value=\"\(value)\" placeholder=\"\(placeholder)\"\(required ? " required" as Markup : "")></label>"
     }
 
-    static func select(_ name: String, label: String, options: [(value: String, label: String)], selected: String) -> String {
-        var out = "<label>\(esc(label))<select name=\"\(esc(name))\">"
-        for o in options { out += "<option value=\"\(esc(o.value))\"\(o.value == selected ? " selected" : "")>\(esc(o.label))</option>" }
+    static func select(_ name: String, label: String, options: [(value: String, label: String)], selected: String) -> Markup {
+        var out: Markup = "<label>\(label)<select name=\"\(name)\">"
+        for o in options { out += "<option value=\"\(o.value)\"\(o.value == selected ? " selected" as Markup : "")>\(o.label)</option>" }
         return out + "</select></label>"
     }
 
@@ -81,7 +114,7 @@ enum HTML {
         ("/admin/delivery", "Webhooks & Customer.io"), ("/admin/reports", "Reports"),
     ]
 
-    static let style = """
+    static let style: Markup = """
         :root{--fg:#1d2330;--muted:#667085;--line:#e4e7ec;--bg:#f7f8fa;--accent:#4b5cd6;--bad:#c0392b;--good:#1e8449}
         *{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
         header{background:#fff;border-bottom:1px solid var(--line)}header .in{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center;max-width:1160px;margin:0 auto;padding:.6rem 1rem}
@@ -111,25 +144,26 @@ enum HTML {
     /// `refresh`: seconds after which the browser loads the page again (a report still being prepared).
     static func page(
         title: String, active: String?, account: String?, flash: (text: String, bad: Bool)? = nil, csrf: String? = nil, refresh: Int? = nil,
-        _ body: String
-    ) -> String {
-        var out = """
+        _ body: Markup
+    ) -> Markup {
+        let reload: Markup = refresh.map { "<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? ""
+        var out: Markup = """
             <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-            \(refresh.map { "<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? "")<title>\(esc(title)) · Trove</title><style>\(style)</style></head><body><header><div class="in"><b>Trove</b>
+            \(reload)<title>\(title) · Trove</title><style>\(style)</style></head><body><header><div class="in"><b>Trove</b>
             """
         if let account {
             out += "<nav>"
-            for item in navigation { out += "<a href=\"\(item.path)\"\(item.path == active ? " class=\"on\"" : "")>\(esc(item.label))</a>" }
-            out += "</nav><span class=\"muted\">\(esc(account))</span>"
+            for item in navigation { out += "<a href=\"\(item.path)\"\(item.path == active ? " class=\"on\"" as Markup : "")>\(item.label)</a>" }
+            out += "</nav><span class=\"muted\">\(account)</span>"
             if let csrf { out += form(action: "/admin/logout", csrf: csrf, "<button class=\"plain\" type=\"submit\">Sign out</button>") }
         }
-        out += "</div></header><main><h1>\(esc(title))</h1>"
-        if let flash { out += "<div class=\"flash\(flash.bad ? " bad" : "")\">\(esc(flash.text))</div>" }
+        out += "</div></header><main><h1>\(title)</h1>"
+        if let flash { out += "<div class=\"flash\(flash.bad ? " bad" as Markup : "")\">\(flash.text)</div>" }
         return out + body + "</main></body></html>"
     }
 
     /// Security headers every admin page carries: no scripts at all, no framing, no caching.
-    static func response(_ html: String, status: HTTPResponse.Status = .ok, cookie: String? = nil) -> Response {
+    static func response(_ page: Markup, status: HTTPResponse.Status = .ok, cookie: String? = nil) -> Response {
         var headers: HTTPFields = [
             .contentType: "text/html; charset=utf-8",
             .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -138,7 +172,7 @@ enum HTML {
             HTTPField.Name("Referrer-Policy")!: "same-origin",
         ]
         if let cookie { headers[.setCookie] = cookie }
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: page.html)))
     }
 
     static func redirect(_ location: String, cookie: String? = nil) -> Response {

@@ -19,14 +19,14 @@ enum SVGChart {
     }
 
     /// One line per series over shared x labels (dates), with a legend.
-    static func lines(_ series: [(name: String, values: [Double])], labels: [String], height: Int = 240) -> String {
+    static func lines(_ series: [(name: String, values: [Double])], labels: [String], height: Int = 240) -> Markup {
         let width = 760, left = 56, right = 24, top = 12, bottom = 28
         let plotW = Double(width - left - right), plotH = Double(height - top - bottom)
         let maxValue = niceMax(series.flatMap(\.values).max() ?? 0)
         let n = max(labels.count, 1)
         func x(_ i: Int) -> Double { Double(left) + (n == 1 ? plotW / 2 : plotW * Double(i) / Double(n - 1)) }
         func y(_ v: Double) -> Double { Double(top) + plotH * (1 - v / maxValue) }
-        var svg = "<svg viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\" font-family=\"system-ui,sans-serif\">"
+        var svg: Markup = "<svg viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\" font-family=\"system-ui,sans-serif\">"
         for k in 0...4 {
             let v = maxValue * Double(k) / 4
             svg += "<line x1=\"\(left)\" x2=\"\(width - right)\" y1=\"\(f(y(v)))\" y2=\"\(f(y(v)))\" stroke=\"#e4e7ec\"/>"
@@ -34,34 +34,34 @@ enum SVGChart {
         }
         let every = max(1, n / 8)
         for (i, l) in labels.enumerated() where i % every == 0 || i == n - 1 {
-            svg += "<text x=\"\(f(x(i)))\" y=\"\(height - 8)\" text-anchor=\"middle\" fill=\"#667085\">\(HTML.esc(l))</text>"
+            svg += "<text x=\"\(f(x(i)))\" y=\"\(height - 8)\" text-anchor=\"middle\" fill=\"#667085\">\(l)</text>"
         }
         for (s, line) in series.enumerated() {
             let color = colors[s % colors.count]
             let points = line.values.enumerated().map { "\(f(x($0.offset))),\(f(y($0.element)))" }.joined(separator: " ")
             svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points)\"/>"
             for (i, v) in line.values.enumerated() {
-                svg += "<circle cx=\"\(f(x(i)))\" cy=\"\(f(y(v)))\" r=\"2.5\" fill=\"\(color)\"><title>\(HTML.esc(line.name)) · \(HTML.esc(i < labels.count ? labels[i] : "")): \(label(v))</title></circle>"
+                svg += "<circle cx=\"\(f(x(i)))\" cy=\"\(f(y(v)))\" r=\"2.5\" fill=\"\(color)\"><title>\(line.name) · \(i < labels.count ? labels[i] : ""): \(label(v))</title></circle>"
             }
         }
         svg += "</svg><div class=\"legend\">"
-        for (s, line) in series.enumerated() { svg += "<span><i style=\"background:\(colors[s % colors.count])\"></i>\(HTML.esc(line.name))</span>" }
+        for (s, line) in series.enumerated() { svg += "<span><i style=\"background:\(colors[s % colors.count])\"></i>\(line.name)</span>" }
         return svg + "</div>"
     }
 
     /// Horizontal bars, one per (label, value), each with its value written at its end.
-    static func bars(_ items: [(label: String, value: Double, note: String)]) -> String {
+    static func bars(_ items: [(label: String, value: Double, note: String)]) -> Markup {
         let width = 760, labelW = 220, barH = 26, gap = 8
         let height = max(1, items.count) * (barH + gap) + gap
         let maxValue = max(items.map(\.value).max() ?? 0, 1)
         let plotW = Double(width - labelW - 150)
-        var svg = "<svg viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"bars\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"12\" font-family=\"system-ui,sans-serif\">"
+        var svg: Markup = "<svg viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"bars\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"12\" font-family=\"system-ui,sans-serif\">"
         for (i, item) in items.enumerated() {
             let y = gap + i * (barH + gap)
             let w = plotW * item.value / maxValue
-            svg += "<text x=\"\(labelW - 8)\" y=\"\(y + barH / 2 + 4)\" text-anchor=\"end\" fill=\"#1d2330\">\(HTML.esc(String(item.label.prefix(32))))</text>"
-            svg += "<rect x=\"\(labelW)\" y=\"\(y)\" width=\"\(f(max(w, 1)))\" height=\"\(barH)\" rx=\"3\" fill=\"\(colors[0])\"><title>\(HTML.esc(item.label)): \(label(item.value))</title></rect>"
-            svg += "<text x=\"\(f(Double(labelW) + max(w, 1) + 6))\" y=\"\(y + barH / 2 + 4)\" fill=\"#667085\">\(HTML.esc(label(item.value) + (item.note.isEmpty ? "" : " · " + item.note)))</text>"
+            svg += "<text x=\"\(labelW - 8)\" y=\"\(y + barH / 2 + 4)\" text-anchor=\"end\" fill=\"#1d2330\">\(String(item.label.prefix(32)))</text>"
+            svg += "<rect x=\"\(labelW)\" y=\"\(y)\" width=\"\(f(max(w, 1)))\" height=\"\(barH)\" rx=\"3\" fill=\"\(colors[0])\"><title>\(item.label): \(label(item.value))</title></rect>"
+            svg += "<text x=\"\(f(Double(labelW) + max(w, 1) + 6))\" y=\"\(y + barH / 2 + 4)\" fill=\"#667085\">\(label(item.value) + (item.note.isEmpty ? "" : " · " + item.note))</text>"
         }
         return svg + "</svg>"
     }
