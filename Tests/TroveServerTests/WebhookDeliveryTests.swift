@@ -129,6 +129,36 @@ import Testing
         }
     }
 
+    /// A queued delivery whose stored payload no longer parses (the file was edited outside Trove) is not
+    /// sent with the payload as null: it fails with a reason that names the row.
+    @Test func aDeliveryWhosePayloadDoesNotParseIsNotSent() async throws {
+        let receiver = Receiver()
+        let receiverApp = Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "receiver"))
+        try await receiverApp.test(.live) { receiverClient in
+            let port = try #require(receiverClient.port)
+            let trove = try await TestTrove(clock: .system, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
+            let transport = HTTPOutgoingTransport()
+            let deliverer = WebhookDeliverer(database: trove.services.database, transport: transport, policy: WebhookAddressPolicy(allowInsecure: true))
+            try await trove.test { app in
+                let endpoint = try #require(try await app.v3(.post, "/v3/edit/webhooks", ["url": .string("http://127.0.0.1:\(port)/hook"), "topics": ["ping"]])
+                    .json?.at("webhook.id")?.stringValue.flatMap(PublicID.decode))
+                let now = TroveClock.system.now()
+                try await trove.services.database.pool.write { db in
+                    try WebhookStore.enqueue(db, endpoint: endpoint, kind: "ping", data: ["n": 1], now: now)
+                }
+                try await StoredDataTests.corrupt(trove, "UPDATE webhook_deliveries SET data = '{\"n\":'")
+                #expect(try await deliverer.dispatch() == 1)
+                try await deliverer.drain()
+                let error = try await trove.services.database.pool.read { db in
+                    try String.fetchOne(db, sql: "SELECT last_error FROM webhook_deliveries")
+                }
+                #expect(error?.contains("the stored webhook_deliveries.data of row 1 does not parse") == true, "\(error ?? "nil")")
+                #expect(receiver.received.withLock { $0.isEmpty })
+            }
+            await transport.shutdown()
+        }
+    }
+
     /// A backlog at one endpoint (more than a dispatch reads) neither delays another endpoint nor takes
     /// more than its 4 attempts in flight.
     @Test func oneEndpointsBacklogDoesNotDelayAnother() async throws {

@@ -165,7 +165,8 @@ public actor CustomerIODeliverer {
     func perform(_ call: Call) async -> Outcome {
         let d = call.destination
         let base = d.trackBase
-        let requests = Self.requests(for: call)
+        let requests: [TrackRequest]
+        do { requests = try Self.requests(for: call) } catch { return .failed(status: nil, error: error.description) }
         let auth = "Basic " + Data("\(d.siteID):\(d.apiKey)".utf8).base64EncodedString()
         var lastStatus = 200
         for request in requests {

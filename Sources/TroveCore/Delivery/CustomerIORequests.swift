@@ -4,17 +4,21 @@ import Foundation
 extension CustomerIODeliverer {
     typealias TrackRequest = (method: String, path: String, body: JSON)
 
-    static func requests(for call: Call) -> [TrackRequest] {
+    /// The calls for one outbox call; a stored body that does not parse is an error (the call fails with
+    /// it), never sent as an empty one.
+    static func requests(for call: Call) throws(StoredDataError) -> [TrackRequest] {
         let d = call.destination
         let first = call.rows[0]
+        let body = { () throws(StoredDataError) -> JSON in
+            try StoredJSON.parse(first.body ?? "{}", "customerio_deliveries", "body", id: first.id)
+        }
         let requests: [TrackRequest]
         switch first.kind {
         case "identify":
-            let attributes = Self.attributeChunks((try? JSONParser.parse(Array((first.body ?? "{}").utf8))) ?? .object([]))
+            let attributes = Self.attributeChunks(try body())
             requests = attributes.map { ("PUT", "/api/v1/customers/\(Self.pathSegment(first.identifier))", $0) }
         case "event":
-            requests = [("POST", "/api/v1/customers/\(Self.pathSegment(first.identifier))/events",
-                         (try? JSONParser.parse(Array((first.body ?? "{}").utf8))) ?? .object([]))]
+            requests = [("POST", "/api/v1/customers/\(Self.pathSegment(first.identifier))/events", try body())]
         default:
             let action = first.kind == "segment_add" ? "add_customers" : "remove_customers"
             let idType = d.identifyBy == .email ? "?id_type=email" : ""

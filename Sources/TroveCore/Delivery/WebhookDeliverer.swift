@@ -91,14 +91,16 @@ public actor WebhookDeliverer {
             inFlight[d.endpoint]?.remove(d.id)
         }
         let sentAt = clock.now()
-        let envelope: JSON = .object([
-            JSONMember("id", .string(d.envelopeID)), JSONMember("kind", .string(d.kind)),
-            JSONMember("sent_at", .string(sentAt.iso8601)), JSONMember("data", (try? JSONParser.parse(Array(d.data.utf8))) ?? .null),
-        ])
-        let body = JSONWriter.bytes(envelope)
         var status: Int?
         var failure: String?
         do {
+            // A stored payload that does not parse fails the delivery with that reason; never sent as null.
+            let data = try StoredJSON.parse(d.data, "webhook_deliveries", "data", id: d.id)
+            let envelope: JSON = .object([
+                JSONMember("id", .string(d.envelopeID)), JSONMember("kind", .string(d.kind)),
+                JSONMember("sent_at", .string(sentAt.iso8601)), JSONMember("data", data),
+            ])
+            let body = JSONWriter.bytes(envelope)
             let url = try await policy.checkResolved(url: d.url)
             let headers = [
                 ("Content-Type", "application/json"), ("Accept", "application/json"), ("User-Agent", Self.userAgent),
@@ -109,6 +111,8 @@ public actor WebhookDeliverer {
             if !(200..<300).contains(reply.status) { failure = "HTTP \(reply.status): " + reply.bodyExcerpt }
         } catch let refusal as WebhookAddressPolicy.Refusal {
             failure = "refused: \(refusal.description)"
+        } catch let stored as StoredDataError {
+            failure = stored.description
         } catch {
             failure = "\(error)"
         }

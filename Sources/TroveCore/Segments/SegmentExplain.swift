@@ -88,9 +88,9 @@ public struct SegmentExplain: Sendable {
         let sql = test.owner == .company
             ? "SELECT (SELECT \(expression) FROM companies c WHERE c.id = p.company_id) FROM profiles p WHERE p.id = ?"
             : "SELECT \(expression) FROM profiles p WHERE p.id = ?"
-        guard let text = try String.fetchOne(db, sql: sql, arguments: [profile]),
-              let value = try? JSONParser.parse(Array(text.utf8)), value != .null
-        else { return [] }
-        return [value]
+        guard let text = try String.fetchOne(db, sql: sql, arguments: [profile]) else { return [] }
+        let value = try test.owner == .company
+            ? StoredJSON.parse(text, "companies", "properties", id: nil) : StoredJSON.parse(text, "profiles", "properties", id: profile)
+        return value == .null ? [] : [value]
     }
 }
