@@ -96,9 +96,9 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for client in 0..<4 {
                 group.addTask {
-                    var random = SystemRandomNumberGenerator()
+                    var random = SplitMix(seed: UInt64(42 + client))
                     for i in 0..<60 {
-                        let day = 10 + Int.random(in: 0..<15, using: &random)
+                        let day = 10 + random.next(15)
                         try await event(ingestor, account, uid: "u\((client * 60 + i) % 13)", at: "2026-02-\(day)T00:00:\(10 + i % 50)Z")
                     }
                 }
