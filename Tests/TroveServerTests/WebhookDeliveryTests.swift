@@ -132,13 +132,7 @@ import Testing
     /// A queued delivery whose stored payload no longer parses (the file was edited outside Trove) is not
     /// sent with the payload as null: it fails with a reason that names the row.
     @Test func aDeliveryWhosePayloadDoesNotParseIsNotSent() async throws {
-        let receiver = Receiver()
-        let receiverApp = Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "receiver"))
-        try await receiverApp.test(.live) { receiverClient in
-            let port = try #require(receiverClient.port)
-            let trove = try await TestTrove(clock: .system, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
-            let transport = HTTPOutgoingTransport()
-            let deliverer = WebhookDeliverer(database: trove.services.database, transport: transport, policy: WebhookAddressPolicy(allowInsecure: true))
+        try await Self.withReceiver { receiver, port, trove, deliverer in
             try await trove.test { app in
                 let endpoint = try #require(try await app.v3(.post, "/v3/edit/webhooks", ["url": .string("http://127.0.0.1:\(port)/hook"), "topics": ["ping"]])
                     .json?.at("webhook.id")?.stringValue.flatMap(PublicID.decode))
@@ -155,6 +149,24 @@ import Testing
                 #expect(error?.contains("the stored webhook_deliveries.data of row 1 does not parse") == true, "\(error ?? "nil")")
                 #expect(receiver.received.withLock { $0.isEmpty })
             }
+        }
+    }
+
+    /// A live receiver on loopback, a Trove on the system clock allowed to call it, and its deliverer.
+    static func withReceiver(_ body: @Sendable (Receiver, Int, TestTrove, WebhookDeliverer) async throws -> Void) async throws {
+        let receiver = Receiver()
+        let receiverApp = Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "receiver"))
+        try await receiverApp.test(.live) { receiverClient in
+            let port = try #require(receiverClient.port)
+            let trove = try await TestTrove(clock: .system, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
+            let transport = HTTPOutgoingTransport()
+            let deliverer = WebhookDeliverer(database: trove.services.database, transport: transport, policy: WebhookAddressPolicy(allowInsecure: true))
+            do {
+                try await body(receiver, port, trove, deliverer)
+            } catch {
+                await transport.shutdown()
+                throw error
+            }
             await transport.shutdown()
         }
     }
@@ -162,14 +174,7 @@ import Testing
     /// A backlog at one endpoint (more than a dispatch reads) neither delays another endpoint nor takes
     /// more than its 4 attempts in flight.
     @Test func oneEndpointsBacklogDoesNotDelayAnother() async throws {
-        let receiver = Receiver()
-        let receiverApp = Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "receiver"))
-        try await receiverApp.test(.live) { receiverClient in
-            let port = try #require(receiverClient.port)
-            let trove = try await TestTrove(clock: .system, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
-            let transport = HTTPOutgoingTransport()
-            let deliverer = WebhookDeliverer(database: trove.services.database, transport: transport,
-                                             policy: WebhookAddressPolicy(allowInsecure: true))
+        try await Self.withReceiver { _, port, trove, deliverer in
             try await trove.test { app in
                 let busy = try #require(try await app.v3(.post, "/v3/edit/webhooks", ["url": .string("http://127.0.0.1:\(port)/hook"), "topics": ["ping"]])
                     .json?.at("webhook.id")?.stringValue.flatMap(PublicID.decode))
@@ -187,7 +192,6 @@ import Testing
                 }
                 #expect(delivered == 2_001)
             }
-            await transport.shutdown()
         }
     }
 
