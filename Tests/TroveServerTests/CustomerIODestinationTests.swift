@@ -142,6 +142,28 @@ final class FakeCustomerIO: Sendable {
         #expect(CustomerIODestination.glob("/a?c/*", matches: "/abc/d/e") && !CustomerIODestination.glob("/a?c", matches: "/abbc"))
     }
 
+    /// A queued call whose stored body no longer parses fails with a reason naming the row; it is not
+    /// sent as an empty identify, and the profile's later calls go on.
+    @Test func aCallWhoseStoredBodyDoesNotParseFailsAndIsNotSent() async throws {
+        try await withFake { setup in
+            let (fake, port, trove, sender) = (setup.fake, setup.port, setup.trove, setup.sender)
+            try await trove.test { app in
+                let put = try await app.v3(.put, "/v3/edit/integrations/customerio", [
+                    "site_id": .string(fake.site), "api_key": .string(fake.key), "track_url": .string("http://127.0.0.1:\(port)"),
+                ])
+                #expect(put.status == 200, "\(put.json ?? .null)")
+                try await app.post(app.hook("profiles"), json: ["uid": "ann", "plan": "pro"])
+                try await StoredDataTests.corrupt(trove, "UPDATE customerio_deliveries SET body = '{\"plan\":' WHERE kind = 'identify'")
+                try await app.post(app.hook("events"), json: ["uid": "ann", "name": "Started Tour (Chameleon)"])
+                try await sender.drain()
+                #expect(fake.take().map(\.description) == ["POST /api/v1/customers/ann/events"], "only the event: the broken identify is not sent")
+                let failed = try await app.v3(.get, "/v3/edit/integrations/customerio/deliveries?state=failed").json?["deliveries"]?.arrayValue ?? []
+                #expect(failed.count == 1 && failed.first?["kind"] == "identify")
+                #expect(failed.first?["last_error"]?.stringValue?.contains("the stored customerio_deliveries.body of row") == true, "\(failed)")
+            }
+        }
+    }
+
     /// Identify, events and segment changes reach a live fake Track API in per-profile order, with the
     /// value and attribute limits; 5xx/429 are retried on schedule (Retry-After honoured) while the
     /// profile's later rows wait; other 4xx fail at once with the reply kept.
