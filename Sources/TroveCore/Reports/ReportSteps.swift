@@ -4,8 +4,9 @@ import GRDB
 /// value when the funnel groups — the rows of `report_step_events` under one `report_steps` row.
 ///
 /// Built on first use, but never in one go: a list is filled from the event log in slices of
-/// `sliceEvents` event ids, each its own short write transaction, so ingest waits a few milliseconds at
-/// most while a list is built (one CREATE INDEX over the log held the writer for seconds). Until a list has
+/// `sliceEvents` event ids, each read off the writer at the lowest priority and written in its own short
+/// transaction, so ingest waits a few milliseconds at most while a list is built (one CREATE INDEX over
+/// the log held the writer for seconds). Until a list has
 /// caught up the funnel answers `building`. Afterwards the same slices keep it current, and a funnel reads
 /// it plus the tail of the log past its watermark. Deleting events takes them out of the lists
 /// (`WriteSession.deleteEvents`); a list no funnel read for 30 days is dropped, and at most `most` are kept.
@@ -18,7 +19,7 @@ public struct ReportStep: Hashable, Sendable {
 public enum ReportSteps {
     static let keepUnused: Int64 = 30 * 86_400_000
     static let most = 32
-    /// Event ids one slice reads from the log (a rowid range: ~5-10 ms on the reference set).
+    /// Event ids one slice reads from the log (a rowid range).
     static let sliceEvents: Int64 = 50_000
 
     /// Where a funnel's lists stand.
@@ -78,44 +79,104 @@ public enum ReportSteps {
 
     /// One slice of work: a batch of a dropped list's rows, else the list furthest behind the log (unbuilt
     /// ones first). True if there was something to do, false when every list is current.
+    ///
+    /// A slice's scan of the log (tens of milliseconds) runs on a thread of the lowest priority, off the
+    /// writer; the writer only inserts what it found, in a short transaction, so ingest waits little and
+    /// the scan takes only the CPU nobody else wants.
     @discardableResult
     public static func step(_ database: AppDatabase, now: Timestamp) async throws -> Bool {
-        try await database.write { db in try step(db, now: now) }
-    }
-
-    static func step(_ db: Database, now: Timestamp) throws -> Bool {
-        if let dropped = try Int64.fetchOne(db, sql: "SELECT id FROM report_steps WHERE dropped = 1 LIMIT 1") {
-            try db.execute(
-                sql: """
-                    DELETE FROM report_step_events WHERE step_id = ?1 AND profile_id <= (
-                        SELECT max(profile_id) FROM (SELECT profile_id FROM report_step_events WHERE step_id = ?1 ORDER BY profile_id LIMIT 20000))
-                    """, arguments: [dropped])
-            if db.changesCount == 0 { try db.execute(sql: "DELETE FROM report_steps WHERE id = ?", arguments: [dropped]) }
+        let next = try await database.read { db in try nextSlice(db) }
+        switch next {
+        case .idle: return false
+        case .dropped: return try await database.write { db in try deleteDropped(db) }
+        case .slice(let slice):
+            let rows = try await database.backgroundRead { db in try read(slice, db) }
+            try await database.write { db in try write(slice, rows, now: now, db) }
             return true
         }
+    }
+
+    enum Work: Sendable {
+        case idle, dropped
+        case slice(Slice)
+    }
+
+    /// A range of event ids to add to one list.
+    struct Slice: Sendable {
+        var list: Int64
+        var nameID: Int64
+        var path: String
+        var from: Int64
+        var through: Int64
+        /// The log's top when the slice was chosen: the list is built once it reaches it.
+        var top: Int64
+    }
+
+    /// One event of a slice, as its list holds it.
+    struct SliceRow: Sendable {
+        var profile: Int64
+        var timestamp: Int64
+        var event: Int64
+        var value: DatabaseValue
+    }
+
+    static func nextSlice(_ db: Database) throws -> Work {
+        if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM report_steps WHERE dropped = 1)") == true { return .dropped }
         let top = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM events") ?? 0
         guard let row = try Row.fetchOne(
             db, sql: """
                 SELECT id, name_id, path, through_event_id FROM report_steps WHERE dropped = 0 AND through_event_id < ?
                 ORDER BY built_at IS NOT NULL, through_event_id LIMIT 1
                 """, arguments: [top])
-        else { return false }
-        let (id, nameID, path, from): (Int64, Int64, String, Int64) = (row[0], row[1], row[2], row[3])
-        let through = min(top, from + sliceEvents)
-        try db.execute(sql: sliceSQL(grouped: !path.isEmpty), arguments: path.isEmpty ? [id, from, through, nameID] : [id, path, from, through, nameID])
+        else { return .idle }
+        let from: Int64 = row[3]
+        return .slice(Slice(list: row[0], nameID: row[1], path: row[2], from: from, through: min(top, from + sliceEvents), top: top))
+    }
+
+    /// A batch of a dropped list's rows deleted, or the list itself once empty.
+    static func deleteDropped(_ db: Database) throws -> Bool {
+        guard let dropped = try Int64.fetchOne(db, sql: "SELECT id FROM report_steps WHERE dropped = 1 LIMIT 1") else { return true }
         try db.execute(
-            sql: "UPDATE report_steps SET through_event_id = ?, built_at = coalesce(built_at, CASE WHEN ? >= ? THEN ? END) WHERE id = ?",
-            arguments: [through, through, top, now.milliseconds, id])
+            sql: """
+                DELETE FROM report_step_events WHERE step_id = ?1 AND profile_id <= (
+                    SELECT max(profile_id) FROM (SELECT profile_id FROM report_step_events WHERE step_id = ?1 ORDER BY profile_id LIMIT 20000))
+                """, arguments: [dropped])
+        if db.changesCount == 0 { try db.execute(sql: "DELETE FROM report_steps WHERE id = ?", arguments: [dropped]) }
         return true
     }
 
-    /// One slice: a range of event ids, read by rowid (no index over the log is needed or built).
+    /// The slice's events: a range of event ids, read by rowid (no index over the log is needed or built).
+    static func read(_ slice: Slice, _ db: Database) throws -> [SliceRow] {
+        let grouped = !slice.path.isEmpty
+        let arguments: StatementArguments = grouped ? [slice.path, slice.from, slice.through, slice.nameID] : [slice.from, slice.through, slice.nameID]
+        return try Row.fetchAll(db, sql: sliceSQL(grouped: grouped), arguments: arguments).map { row in
+            SliceRow(profile: row[0], timestamp: row[1], event: row[2], value: row[3])
+        }
+    }
+
     static func sliceSQL(grouped: Bool) -> String {
         """
-        INSERT INTO report_step_events (step_id, profile_id, timestamp, event_id, value)
-        SELECT ?, profile_id, timestamp, id, \(grouped ? "json_extract(properties, ?)" : "NULL")
+        SELECT profile_id, timestamp, id, \(grouped ? "json_extract(properties, ?)" : "NULL")
         FROM events WHERE id > ? AND id <= ? AND name_id = ?
         """
+    }
+
+    /// The slice's rows into its list, and the list's watermark moved past them — unless the list moved
+    /// or was dropped meanwhile (then the slice is let go). An event deleted since the read is left out:
+    /// the deletion took its rows out of the lists only up to their watermarks.
+    static func write(_ slice: Slice, _ rows: [SliceRow], now: Timestamp, _ db: Database) throws {
+        guard try Int64.fetchOne(db, sql: "SELECT through_event_id FROM report_steps WHERE id = ? AND dropped = 0", arguments: [slice.list]) == slice.from
+        else { return }
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO report_step_events (step_id, profile_id, timestamp, event_id, value)
+            SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM events WHERE id = ?)
+            """)
+        for row in rows {
+            try insert.execute(arguments: [slice.list, row.profile, row.timestamp, row.event, row.value, row.event])
+        }
+        try db.execute(
+            sql: "UPDATE report_steps SET through_event_id = ?, built_at = coalesce(built_at, CASE WHEN ? >= ? THEN ? END) WHERE id = ?",
+            arguments: [slice.through, slice.through, slice.top, now.milliseconds, slice.list])
     }
 
     /// Builds and catches up every list now (the CLI's funnel, tests).
