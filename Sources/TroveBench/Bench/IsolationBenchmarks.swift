@@ -13,10 +13,17 @@ public enum IsolationBenchmarks {
     public struct Options: Sendable {
         public var executable: String
         public var heavy = 4
+        /// What the heavy clients ask: ad-hoc counts, or funnels that each name a new grouping property
+        /// (so each has step lists to build in the background).
+        public var heavyRequest = HeavyRequest.count
         /// Seconds of each kind of phase in all (probe alone, probe beside the heavy clients), split over
         /// three phases each.
         public var seconds = 30.0
         public init(executable: String) { self.executable = executable }
+    }
+
+    public enum HeavyRequest: String, Sendable, CaseIterable {
+        case count, funnel
     }
 
     enum Phase { case alone, heavy }
@@ -26,7 +33,7 @@ public enum IsolationBenchmarks {
         let m = workspace.manifest
         // Loaded by the binary under test itself, so an older build (`--executable`) measures on a database
         // of its own schema.
-        let secret = try load(workspace, executable: options.executable, log: log)
+        let (secret, appAPIKey) = try load(workspace, executable: options.executable, log: log)
 
         log("starting \(options.executable) serve")
         let server = try ServerProcess.start(
@@ -44,7 +51,10 @@ public enum IsolationBenchmarks {
                 alone.add(await probe.run(seconds: each))
             case .heavy:
                 log("probe beside \(options.heavy) clients keeping unindexed ad-hoc counts in flight, \(Int(each)) s")
-                let heavy = heavyCounts(port: server.port, secret: secret, clients: options.heavy)
+                let heavy = switch options.heavyRequest {
+                case .count: heavyCounts(port: server.port, secret: secret, clients: options.heavy)
+                case .funnel: heavyFunnels(port: server.port, appAPIKey: appAPIKey, clients: options.heavy, phase: i)
+                }
                 async let heavyOutcome = heavy.run()
                 // Let every heavy client get its first request in.
                 try await Task.sleep(for: .seconds(1))
@@ -57,7 +67,9 @@ public enum IsolationBenchmarks {
 
         var report = BenchReport(workload: "isolation", setup: IngestBenchmarks.setup(m))
         report.setup.append(("probe", "one connection: GET /health, GET /v3/analyze/profile?uid=, POST /v3/observe/hooks/events, in a loop"))
-        report.setup.append(("heavy", "\(options.heavy) connections: POST /v3/analyze/profiles/count, ≥ 3 of an unindexed event in 30 days"))
+        report.setup.append(("heavy", options.heavyRequest == .count
+            ? "\(options.heavy) connections: POST /v3/analyze/profiles/count, ≥ 3 of an unindexed event in 30 days"
+            : "\(options.heavy) connections: GET /v1/reports/funnel of two events grouped by a property no funnel used before (lists built in the background)"))
         report.setup.append(("phases", "alone, heavy, heavy, alone, alone, heavy; \(Int(each)) s each"))
         let answered = counts.statuses[200] ?? 0
         report.figures = [
@@ -73,6 +85,7 @@ public enum IsolationBenchmarks {
             .init("with \(options.heavy) heavy: ingest max", loadedProbe.slowest(.ingest), "ms"),
             .init("ingest rate kept", 100 * loadedProbe.roundsPerSecond / max(alone.roundsPerSecond, 1e-9), "%", target: .atLeast(80)),
             .init("heavy counts answered", Double(answered), "requests"),
+            .init("heavy requests answered 202 (building)", Double(counts.statuses[202] ?? 0), "requests"),
             .init("heavy counts refused (429)", Double(counts.statuses[429] ?? 0), "requests"),
             .init("heavy counts stopped at their budget (422)", Double(counts.statuses[422] ?? 0), "requests"),
             .init("heavy count latency, p50", counts.percentile(0.5), "ms"),
@@ -88,13 +101,14 @@ public enum IsolationBenchmarks {
              alone.failures == 0 && loadedProbe.failures == 0 && !alone.latencies.isEmpty && !loadedProbe.latencies.isEmpty),
             ("heavy counts ran (\(answered) answered)", answered > 0),
             ("no heavy count failed otherwise (statuses \(counts.statuses.sorted { $0.key < $1.key }))",
-             counts.statuses.keys.allSatisfy { [200, 429, 422].contains($0) } && counts.transportErrors == 0),
+             counts.statuses.keys.allSatisfy { [200, 202, 429, 422].contains($0) } && counts.transportErrors == 0),
         ]
         return report
     }
 
-    /// `executable accounts create default` and `executable import` of the three files; the account secret.
-    static func load(_ workspace: BenchWorkspace, executable: String, log: (String) -> Void) throws -> String {
+    /// `executable accounts create default` and `executable import` of the three files; the account secret
+    /// and App API key.
+    static func load(_ workspace: BenchWorkspace, executable: String, log: (String) -> Void) throws -> (String, String) {
         func run(_ arguments: [String]) throws -> String {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
@@ -109,12 +123,14 @@ public enum IsolationBenchmarks {
             return String(decoding: data, as: UTF8.self)
         }
         let created = try JSONParser.parse(Array(try run(["accounts", "create", AccountStore.defaultName, "--json"]).utf8))
-        guard let secret = created["account_secret"]?.stringValue else { throw BenchError("no account secret from `accounts create`") }
+        guard let secret = created["account_secret"]?.stringValue, let appAPIKey = created["app_api_key"]?.stringValue else {
+            throw BenchError("no account secret or App API key from `accounts create`")
+        }
         for (model, name) in [(Model.company, "companies"), (.profile, "profiles"), (.event, "events")] {
             log("importing \(workspace.path(of: model)) with \(executable)")
             _ = try run(["import", "--model", name, "--now", workspace.now.iso8601, workspace.path(of: model)])
         }
-        return secret
+        return (secret, appAPIKey)
     }
 
     /// Ad-hoc counts, each naming one of the non-tour event names (none is indexed: no segment exists).
@@ -124,6 +140,17 @@ public enum IsolationBenchmarks {
             let name = names[index % names.count]
             body += Array(#"{"filters_op":"and","filters":[{"kind":"event","value":"\#(name)","mod":"gte","range":3,"cond":"gt-d","int":30}]}"#.utf8)
         }, accept: { status, _ in status == 200 }, headers: "X-Account-Secret: \(secret)\r\n")
+    }
+
+    /// Funnels of two of the non-tour events, each grouped by a property named for the request (none
+    /// exists, so every group is null), so that each request registers new step lists to build.
+    static func heavyFunnels(port: Int, appAPIKey: String, clients: Int, phase: Int) -> LoadGenerator {
+        let names = Vocabulary.otherEvents.map(\.name)
+        return LoadGenerator(port: port, connections: clients, requests: .max, request: { index, request in
+            let steps = [names[index % names.count], names[(index + 1) % names.count]]
+                .map { $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0 }.joined(separator: ",")
+            request += Array("GET /v1/reports/funnel?steps=\(steps)&group_by=bench_\(phase)_\(index) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(appAPIKey)\r\n\r\n".utf8)
+        }, accept: { status, _ in status == 200 || status == 202 })
     }
 
     /// One connection looping over a health check, a profile read and a single-event ingest.
