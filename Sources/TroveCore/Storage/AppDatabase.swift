@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import TroveMigrations
 
@@ -77,7 +78,14 @@ public final class AppDatabase: Sendable {
     public func close() throws {
         checkpointer?.stop()
         if !pool.configuration.readonly {
-            try pool.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            try pool.writeWithoutTransaction { db in
+                // A reader still finishing (a background loop stopped while its read ran on) keeps the log
+                // from being reset: the checkpoint answers busy; try again for up to a second.
+                for _ in 0..<100 {
+                    if try Int.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") == 0 { return }
+                    usleep(10_000)
+                }
+            }
         }
         try pool.close()
     }
