@@ -143,10 +143,13 @@ public enum IsolationBenchmarks {
     }
 
     /// Funnels of two of the non-tour events, each grouped by a property named for the request (none
-    /// exists, so every group is null), so that each request registers new step lists to build.
+    /// exists, so every group is null), so that each request registers new step lists to build. A funnel
+    /// being built answers at once (202, `Retry-After: 2`), so each client waits those 2 s before its next
+    /// new funnel, as a client heeding the header would: the load is the building, not a flood of 202s.
     static func heavyFunnels(port: Int, appAPIKey: String, clients: Int, phase: Int) -> LoadGenerator {
         let names = Vocabulary.otherEvents.map(\.name)
         return LoadGenerator(port: port, connections: clients, requests: .max, request: { index, request in
+            if index >= clients { usleep(2_000_000) }
             let steps = [names[index % names.count], names[(index + 1) % names.count]]
                 .map { $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0 }.joined(separator: ",")
             request += Array("GET /v1/reports/funnel?steps=\(steps)&group_by=bench_\(phase)_\(index) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(appAPIKey)\r\n\r\n".utf8)
