@@ -30,15 +30,8 @@ import Testing
     }
 
     @Test func deliveriesAreSignedRetriedOnScheduleAndRetryableByHand() async throws {
-        let receiver = Receiver()
-        let receiverApp = Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "receiver"))
-        try await receiverApp.test(.live) { receiverClient in
-            let port = try #require(receiverClient.port)
-            let time = MovableClock()
-            let trove = try await TestTrove(clock: time.clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
-            let transport = HTTPOutgoingTransport()
-            let deliverer = WebhookDeliverer(database: trove.services.database, clock: time.clock, transport: transport,
-                                             policy: WebhookAddressPolicy(allowInsecure: true))
+        let time = MovableClock()
+        try await Self.withReceiver(clock: time.clock) { receiver, port, trove, deliverer in
             try await trove.test { app in
                 let created = try await app.v3(.post, "/v3/edit/webhooks", ["url": .string("http://127.0.0.1:\(port)/hook"), "topics": ["ping"], "name": "Local"])
                 #expect(created.status == 200, "\(created.json ?? .null)")
@@ -100,7 +93,6 @@ import Testing
                 let again = try await app.v3(.get, "/v3/edit/webhooks/\(id)/deliveries?limit=1").json?["deliveries"]?.arrayValue?.first
                 #expect(again?["state"] == "delivered")
             }
-            await transport.shutdown()
         }
     }
 
@@ -152,15 +144,18 @@ import Testing
         }
     }
 
-    /// A live receiver on loopback, a Trove on the system clock allowed to call it, and its deliverer.
-    static func withReceiver(_ body: @Sendable (Receiver, Int, TestTrove, WebhookDeliverer) async throws -> Void) async throws {
+    /// A live receiver on loopback, a Trove on `clock` allowed to call it, and its deliverer.
+    static func withReceiver(
+        clock: TroveClock = .system, _ body: @Sendable (Receiver, Int, TestTrove, WebhookDeliverer) async throws -> Void
+    ) async throws {
         let receiver = Receiver()
         let receiverApp = Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "receiver"))
         try await receiverApp.test(.live) { receiverClient in
             let port = try #require(receiverClient.port)
-            let trove = try await TestTrove(clock: .system, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
+            let trove = try await TestTrove(clock: clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
             let transport = HTTPOutgoingTransport()
-            let deliverer = WebhookDeliverer(database: trove.services.database, transport: transport, policy: WebhookAddressPolicy(allowInsecure: true))
+            let deliverer = WebhookDeliverer(
+                database: trove.services.database, clock: clock, transport: transport, policy: WebhookAddressPolicy(allowInsecure: true))
             do {
                 try await body(receiver, port, trove, deliverer)
             } catch {

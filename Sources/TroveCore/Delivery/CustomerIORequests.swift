@@ -9,16 +9,13 @@ extension CustomerIODeliverer {
     static func requests(for call: Call) throws(StoredDataError) -> [TrackRequest] {
         let d = call.destination
         let first = call.rows[0]
-        let body = { () throws(StoredDataError) -> JSON in
-            try StoredJSON.parse(first.body ?? "{}", "customerio_deliveries", "body", id: first.id)
-        }
         let requests: [TrackRequest]
         switch first.kind {
         case "identify":
-            let attributes = Self.attributeChunks(try body())
+            let attributes = Self.attributeChunks(try storedBody(first))
             requests = attributes.map { ("PUT", "/api/v1/customers/\(Self.pathSegment(first.identifier))", $0) }
         case "event":
-            requests = [("POST", "/api/v1/customers/\(Self.pathSegment(first.identifier))/events", try body())]
+            requests = [("POST", "/api/v1/customers/\(Self.pathSegment(first.identifier))/events", try storedBody(first))]
         default:
             let action = first.kind == "segment_add" ? "add_customers" : "remove_customers"
             let idType = d.identifyBy == .email ? "?id_type=email" : ""
@@ -26,6 +23,10 @@ extension CustomerIODeliverer {
                          ["ids": .array(call.rows.map { .string($0.identifier) })])]
         }
         return requests
+    }
+
+    static func storedBody(_ row: Queued) throws(StoredDataError) -> JSON {
+        try StoredJSON.parse(row.body ?? "{}", "customerio_deliveries", "body", id: row.id)
     }
 
     /// A profile's attributes as identify bodies: values cut to 1000 bytes (a string to its longest prefix

@@ -111,8 +111,6 @@ public actor WebhookDeliverer {
             if !(200..<300).contains(reply.status) { failure = "HTTP \(reply.status): " + reply.bodyExcerpt }
         } catch let refusal as WebhookAddressPolicy.Refusal {
             failure = "refused: \(refusal.description)"
-        } catch let stored as StoredDataError {
-            failure = stored.description
         } catch {
             failure = "\(error)"
         }

@@ -89,8 +89,8 @@ public struct SegmentExplain: Sendable {
             ? "SELECT (SELECT \(expression) FROM companies c WHERE c.id = p.company_id) FROM profiles p WHERE p.id = ?"
             : "SELECT \(expression) FROM profiles p WHERE p.id = ?"
         guard let text = try String.fetchOne(db, sql: sql, arguments: [profile]) else { return [] }
-        let value = try test.owner == .company
-            ? StoredJSON.parse(text, "companies", "properties", id: nil) : StoredJSON.parse(text, "profiles", "properties", id: profile)
+        let (table, row) = test.owner == .company ? ("companies", nil) : ("profiles", profile)
+        let value = try StoredJSON.parse(text, table, "properties", id: row)
         return value == .null ? [] : [value]
     }
 }

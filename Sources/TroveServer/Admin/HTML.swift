@@ -6,7 +6,7 @@ import TroveCore
 /// Markup for the admin UI, safe by construction: the literal text written in the source is markup, and
 /// whatever is interpolated into it is escaped — a `String` always, wherever it came from; only another
 /// `Markup` goes in as it is. There is no way to turn a `String` into markup without escaping it.
-struct Markup: ExpressibleByStringInterpolation, Sendable, Equatable {
+struct Markup: ExpressibleByStringInterpolation, Sendable {
     fileprivate(set) var html: String
 
     init(stringLiteral literal: String) { html = literal }
