@@ -202,7 +202,7 @@ struct IsolationBench: AsyncParsableCommand {
     @OptionGroup var options: BenchOptions
     @OptionGroup var dataSet: DataSetSizeOptions
     @Option(help: "Clients keeping a heavy request in flight.") var heavy = 4
-    @Option(help: "What the heavy clients ask: count (ad-hoc counts over an unindexed event) or funnel (each grouped by a new property, so its step lists are built).")
+    @Option(help: "What the heavy clients ask: count (ad-hoc counts over an unindexed event), preview (the same as a page of profiles), funnel (each grouped by a new property, so its step lists are built) or export (customers exports of every profile).")
     var heavyRequest = "count"
     @Option(help: "Seconds of each kind of phase in all (probe alone, probe beside the heavy clients), over three phases each.") var seconds = 30.0
     @Option(help: "The trove binary to serve with (default: this one), e.g. an older build for a before/after.") var executable: String?
@@ -210,7 +210,7 @@ struct IsolationBench: AsyncParsableCommand {
         var settings = IsolationBenchmarks.Options(executable: executable ?? currentExecutable)
         settings.heavy = heavy
         guard let kind = IsolationBenchmarks.HeavyRequest(rawValue: heavyRequest) else {
-            throw ValidationError("--heavy-request: expected count or funnel")
+            throw ValidationError("--heavy-request: expected \(IsolationBenchmarks.HeavyRequest.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         settings.heavyRequest = kind
         settings.seconds = seconds

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TroveCore
 
 /// `trove bench isolation`: whether heavy ad-hoc reads stall the rest of the server. On the reference data
@@ -6,9 +7,10 @@ import TroveCore
 /// `heavy` clients keep ad-hoc counts in flight whose event condition names an event no segment indexes (a
 /// full scan of the event log each, seconds on 10M events). The two phases alternate, three of each in the
 /// order alone, heavy, heavy, alone, alone, heavy, so that the host's speed drifting over the run weighs on
-/// both alike; before each alone phase the heavy clients' last counts are answered. It reports the probe's
-/// latencies and rate in both and what became of the heavy requests (answered, refused with 429, stopped
-/// at their budget).
+/// both alike; before each alone phase the heavy clients' last requests are answered and what they left to
+/// the background (step lists, export files) is done. The heavy clients may instead ask funnels that need
+/// new step lists, or customers exports (`HeavyRequest`). It reports the probe's latencies and rate in both
+/// and what became of the heavy requests (answered, refused with 429, stopped at their budget).
 public enum IsolationBenchmarks {
     public struct Options: Sendable {
         public var executable: String
@@ -23,7 +25,10 @@ public enum IsolationBenchmarks {
     }
 
     public enum HeavyRequest: String, Sendable, CaseIterable {
-        case count, funnel
+        case count, preview, funnel, export
+
+        /// Whether the requests leave work to the background (lists to build, files to write).
+        var leavesWork: Bool { self == .funnel || self == .export }
     }
 
     enum Phase { case alone, heavy }
@@ -43,6 +48,7 @@ public enum IsolationBenchmarks {
 
         let each = options.seconds / Double(phases.filter { $0 == .alone }.count)
         var alone = Probe.Outcome(), loadedProbe = Probe.Outcome(), counts = LoadGenerator.Outcome()
+        var buildWaits: [Double] = []
         for (i, phase) in phases.enumerated() {
             let probe = Probe(port: server.port, secret: secret, profiles: m.size.profiles, seed: i + 1)
             switch phase {
@@ -50,28 +56,48 @@ public enum IsolationBenchmarks {
                 log("probe alone, \(Int(each)) s")
                 alone.add(await probe.run(seconds: each))
             case .heavy:
-                log("probe beside \(options.heavy) clients keeping unindexed ad-hoc counts in flight, \(Int(each)) s")
+                log("probe beside \(options.heavy) heavy clients (\(options.heavyRequest.rawValue)), \(Int(each)) s")
                 let heavy = switch options.heavyRequest {
-                case .count: heavyCounts(port: server.port, secret: secret, clients: options.heavy)
+                case .count, .preview: heavyAudiences(port: server.port, secret: secret, clients: options.heavy, preview: options.heavyRequest == .preview)
                 case .funnel: heavyFunnels(port: server.port, appAPIKey: appAPIKey, clients: options.heavy, phase: i)
+                case .export: heavyExports(port: server.port, appAPIKey: appAPIKey, clients: options.heavy)
                 }
                 async let heavyOutcome = heavy.run()
                 // Let every heavy client get its first request in.
                 try await Task.sleep(for: .seconds(1))
-                loadedProbe.add(await probe.run(seconds: each))
+                // What the heavy clients leave to the background (step lists, export files) is probed until it
+                // is done, before the probe runs alone again.
+                let stop = Probe.Stop()
+                async let probed = probe.run(seconds: each, thenUntil: options.heavyRequest.leavesWork ? stop : nil)
+                try await Task.sleep(for: .seconds(each))
                 heavy.stop()
-                // Each client stops once its count in flight is answered: no heavy read is left running.
+                // Each client stops once its request in flight is answered: no heavy read is left running.
                 counts.add(await heavyOutcome)
+                let waited = switch options.heavyRequest {
+                case .count, .preview: 0.0
+                case .funnel: try await waitUntilBuilt(port: server.port, appAPIKey: appAPIKey, clients: options.heavy, phase: i)
+                case .export: try await waitUntilExported(port: server.port, appAPIKey: appAPIKey)
+                }
+                stop.signal()
+                loadedProbe.add(await probed)
+                if waited > 0 { log("background work done \(Int(waited)) s after the clients stopped (probed throughout)") }
+                buildWaits.append(waited)
             }
         }
 
         var report = BenchReport(workload: "isolation", setup: IngestBenchmarks.setup(m))
         report.setup.append(("probe", "one connection: GET /health, GET /v3/analyze/profile?uid=, POST /v3/observe/hooks/events, in a loop"))
-        report.setup.append(("heavy", options.heavyRequest == .count
-            ? "\(options.heavy) connections: POST /v3/analyze/profiles/count, ≥ 3 of an unindexed event in 30 days"
-            : "\(options.heavy) connections: GET /v1/reports/funnel of two events grouped by a property no funnel used before (lists built in the background)"))
-        report.setup.append(("phases", "alone, heavy, heavy, alone, alone, heavy; \(Int(each)) s each"))
-        let answered = counts.statuses[200] ?? 0
+        let heavy = switch options.heavyRequest {
+        case .count: "\(options.heavy) connections: POST /v3/analyze/profiles/count, ≥ 3 of an unindexed event in 30 days"
+        case .preview: "\(options.heavy) connections: POST /v3/analyze/profiles (limit 500), ≥ 3 of an unindexed event in 30 days"
+        case .funnel: "\(options.heavy) connections: each asks GET /v1/reports/funnel of two events grouped by a property no funnel used before (lists built in the background), again every 2 s (Retry-After) until built, then keeps reading it"
+        case .export: "\(options.heavy) connections: each POST /v1/exports/customers of every profile with 10 attributes, a new one every 2 s (files written in the background, one at a time)"
+        }
+        report.setup.append(("heavy", heavy))
+        report.setup.append(("phases", "alone, heavy, heavy, alone, alone, heavy; \(Int(each)) s each"
+            + (options.heavyRequest.leavesWork ? ", a heavy one on until the work its clients left to the background is done" : "")))
+        // A funnel still building answers 202: answered too.
+        let answered = (counts.statuses[200] ?? 0) + (options.heavyRequest == .funnel ? counts.statuses[202] ?? 0 : 0)
         report.figures = [
             .init("probe alone: rounds", alone.roundsPerSecond, "rounds/s"),
             .init("probe alone: p50", alone.percentile(0.5), "ms"),
@@ -84,12 +110,15 @@ public enum IsolationBenchmarks {
             .init("with \(options.heavy) heavy: /health max", loadedProbe.slowest(.health), "ms"),
             .init("with \(options.heavy) heavy: ingest max", loadedProbe.slowest(.ingest), "ms"),
             .init("ingest rate kept", 100 * loadedProbe.roundsPerSecond / max(alone.roundsPerSecond, 1e-9), "%", target: .atLeast(80)),
-            .init("heavy counts answered", Double(answered), "requests"),
+            .init("heavy requests answered", Double(answered), "requests"),
             .init("heavy requests answered 202 (building)", Double(counts.statuses[202] ?? 0), "requests"),
-            .init("heavy counts refused (429)", Double(counts.statuses[429] ?? 0), "requests"),
-            .init("heavy counts stopped at their budget (422)", Double(counts.statuses[422] ?? 0), "requests"),
-            .init("heavy count latency, p50", counts.percentile(0.5), "ms"),
+            .init("heavy requests refused (429)", Double(counts.statuses[429] ?? 0), "requests"),
+            .init("heavy requests stopped at their budget (422)", Double(counts.statuses[422] ?? 0), "requests"),
+            .init("heavy request latency, p50", counts.percentile(0.5), "ms"),
         ]
+        for (k, waited) in buildWaits.enumerated() where options.heavyRequest.leavesWork {
+            report.figures.append(.init("background work left after heavy phase \(k + 1)", waited, "s"))
+        }
         // Each phase's rate, in run order, to see the host drift.
         for (kind, outcome) in [("alone", alone), ("with \(options.heavy) heavy", loadedProbe)] {
             for (k, rate) in outcome.phaseRates.enumerated() {
@@ -99,8 +128,8 @@ public enum IsolationBenchmarks {
         report.checks = [
             ("every probe call answered 2xx (alone \(alone.failures) failed, with heavy \(loadedProbe.failures))",
              alone.failures == 0 && loadedProbe.failures == 0 && !alone.latencies.isEmpty && !loadedProbe.latencies.isEmpty),
-            ("heavy counts ran (\(answered) answered)", answered > 0),
-            ("no heavy count failed otherwise (statuses \(counts.statuses.sorted { $0.key < $1.key }))",
+            ("heavy requests ran (\(answered) answered)", answered > 0),
+            ("no heavy request failed otherwise (statuses \(counts.statuses.sorted { $0.key < $1.key }))",
              counts.statuses.keys.allSatisfy { [200, 202, 429, 422].contains($0) } && counts.transportErrors == 0),
         ]
         return report
@@ -133,27 +162,87 @@ public enum IsolationBenchmarks {
         return (secret, appAPIKey)
     }
 
-    /// Ad-hoc counts, each naming one of the non-tour event names (none is indexed: no segment exists).
-    static func heavyCounts(port: Int, secret: String, clients: Int) -> LoadGenerator {
+    /// Ad-hoc counts (or previews: the first 500 profiles), each naming one of the non-tour event names
+    /// (none is indexed: no segment exists).
+    static func heavyAudiences(port: Int, secret: String, clients: Int, preview: Bool) -> LoadGenerator {
         let names = Vocabulary.otherEvents.map(\.name)
-        return LoadGenerator(port: port, path: "/v3/analyze/profiles/count", connections: clients, requests: .max, body: { index, body in
-            let name = names[index % names.count]
-            body += Array(#"{"filters_op":"and","filters":[{"kind":"event","value":"\#(name)","mod":"gte","range":3,"cond":"gt-d","int":30}]}"#.utf8)
-        }, accept: { status, _ in status == 200 }, headers: "X-Account-Secret: \(secret)\r\n")
+        return LoadGenerator(
+            port: port, path: preview ? "/v3/analyze/profiles" : "/v3/analyze/profiles/count", connections: clients, requests: .max,
+            body: { index, body in
+                let name = names[index % names.count]
+                body += Array(#"{"filters_op":"and","filters":[{"kind":"event","value":"\#(name)","mod":"gte","range":3,"cond":"gt-d","int":30}]\#(preview ? #","limit":500"# : "")}"#.utf8)
+            }, accept: { status, _ in status == 200 }, headers: "X-Account-Secret: \(secret)\r\n")
     }
 
-    /// Funnels of two of the non-tour events, each grouped by a property named for the request (none
-    /// exists, so every group is null), so that each request registers new step lists to build. A funnel
-    /// being built answers at once (202, `Retry-After: 2`), so each client waits those 2 s before its next
-    /// new funnel, as a client heeding the header would: the load is the building, not a flood of 202s.
+    /// Funnels of two of the non-tour events, each client's grouped by a property named for it and the
+    /// phase (none exists, so every group is null), so that each client's first request registers new step
+    /// lists to build. A funnel being built answers at once (202, `Retry-After: 2`), so each request after
+    /// the first waits those 2 s, as a client heeding the header would; once built, the funnel is read.
     static func heavyFunnels(port: Int, appAPIKey: String, clients: Int, phase: Int) -> LoadGenerator {
-        let names = Vocabulary.otherEvents.map(\.name)
-        return LoadGenerator(port: port, connections: clients, requests: .max, request: { index, request in
+        LoadGenerator(port: port, connections: clients, requests: .max, request: { index, request in
             if index >= clients { usleep(2_000_000) }
-            let steps = [names[index % names.count], names[(index + 1) % names.count]]
-                .map { $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0 }.joined(separator: ",")
-            request += Array("GET /v1/reports/funnel?steps=\(steps)&group_by=bench_\(phase)_\(index) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(appAPIKey)\r\n\r\n".utf8)
+            request += Array("GET \(funnelPath(client: index % clients, phase: phase)) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(appAPIKey)\r\n\r\n".utf8)
         }, accept: { status, _ in status == 200 || status == 202 })
+    }
+
+    static func funnelPath(client: Int, phase: Int) -> String {
+        let names = Vocabulary.otherEvents.map(\.name)
+        let steps = [names[client % names.count], names[(client + 1) % names.count]]
+            .map { $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0 }.joined(separator: ",")
+        return "/v1/reports/funnel?steps=\(steps)&group_by=bench_\(phase)_\(client)"
+    }
+
+    /// Customers exports of every profile (the export benchmark's 10 columns), each client starting a new
+    /// one every 2 s; the files are written one at a time by the server's export service.
+    static func heavyExports(port: Int, appAPIKey: String, clients: Int) -> LoadGenerator {
+        let body = JSONWriter.bytes(["attributes": .array(ExportBenchmarks.attributes.map(JSON.string))])
+        return LoadGenerator(port: port, path: "/v1/exports/customers", connections: clients, requests: .max, body: { index, request in
+            if index >= clients { usleep(2_000_000) }
+            request += body
+        }, accept: { status, _ in (200..<300).contains(status) }, headers: "Authorization: Bearer \(appAPIKey)\r\n")
+    }
+
+    /// Lists the exports once a second until none is pending; the seconds that took.
+    static func waitUntilExported(port: Int, appAPIKey: String) async throws -> Double {
+        let start = ContinuousClock.now
+        while true {
+            let reply = try get("/v1/exports", port: port, appAPIKey: appAPIKey)
+            guard reply.status == 200, let exports = (try? JSONParser.parse(Array(reply.body)))?["exports"]?.arrayValue else {
+                throw BenchError("GET /v1/exports answered \(reply.status)")
+            }
+            if !exports.contains(where: { $0["status"]?.stringValue == "pending" }) { break }
+            guard start.duration(to: .now) < .seconds(600) else { throw BenchError("exports still pending after 10 minutes") }
+            try await Task.sleep(for: .seconds(1))
+        }
+        return seconds(since: start)
+    }
+
+    static func get(_ path: String, port: Int, appAPIKey: String) throws -> HTTPConnection.Reply {
+        guard let connection = HTTPConnection(port: port) else { throw BenchError("cannot connect to the server") }
+        defer { connection.close() }
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(appAPIKey)\r\n\r\n"
+        guard connection.send(Array(request.utf8)), let reply = connection.receive() else { throw BenchError("the server did not answer GET \(path)") }
+        return reply
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let waited = start.duration(to: .now)
+        return Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
+    }
+
+    /// Asks each client's funnel of the phase once a second until all answer 200; the seconds that took.
+    static func waitUntilBuilt(port: Int, appAPIKey: String, clients: Int, phase: Int) async throws -> Double {
+        let start = ContinuousClock.now
+        for client in 0..<clients {
+            while true {
+                let reply = try get(funnelPath(client: client, phase: phase), port: port, appAPIKey: appAPIKey)
+                if reply.status == 200 { break }
+                guard reply.status == 202 else { throw BenchError("a funnel answered \(reply.status)") }
+                guard start.duration(to: .now) < .seconds(600) else { throw BenchError("funnel lists still building after 10 minutes") }
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+        return seconds(since: start)
     }
 
     /// One connection looping over a health check, a profile read and a single-event ingest.
@@ -193,21 +282,29 @@ public enum IsolationBenchmarks {
             func slowest(_ call: Call) -> Double { Double(byCall[call.rawValue].max() ?? 0) / 1000 }
         }
 
-        func run(seconds: Double) async -> Outcome {
+        /// Set to end a probe that runs until told.
+        final class Stop: Sendable {
+            private let stopped = Atomic<Bool>(false)
+            func signal() { stopped.store(true, ordering: .relaxed) }
+            var isSignalled: Bool { stopped.load(ordering: .relaxed) }
+        }
+
+        /// Probes for `seconds`, then on until `stop` is signalled, if given.
+        func run(seconds: Double, thenUntil stop: Stop? = nil) async -> Outcome {
             await withCheckedContinuation { continuation in
-                let thread = Thread { continuation.resume(returning: runBlocking(seconds: seconds)) }
+                let thread = Thread { continuation.resume(returning: runBlocking(seconds: seconds, thenUntil: stop)) }
                 thread.stackSize = 1 << 20
                 thread.start()
             }
         }
 
-        func runBlocking(seconds: Double) -> Outcome {
+        func runBlocking(seconds: Double, thenUntil stop: Stop?) -> Outcome {
             var outcome = Outcome()
             var connection: HTTPConnection?
             let start = DispatchTime.now().uptimeNanoseconds
             let end = start + UInt64(seconds * 1e9)
             var round = 0
-            while DispatchTime.now().uptimeNanoseconds < end {
+            while DispatchTime.now().uptimeNanoseconds < end || stop.map({ !$0.isSignalled }) == true {
                 round += 1
                 let uid = "user-\((round &* 7919 &+ seed &* 104_729) % profiles + 1)"
                 for call in Call.allCases {

@@ -67,6 +67,11 @@ public final class AppDatabase: Sendable {
         try await backgroundThreads.read(pool, work)
     }
 
+    /// CPU work for the background (sorting what a `backgroundRead` found) on the same lowest-priority thread.
+    public func backgroundWork<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await backgroundThreads.perform(work)
+    }
+
     /// A write transaction on GRDB's writer queue (request-path writes other than ingest, which goes through
     /// `WriteQueue`).
     public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {

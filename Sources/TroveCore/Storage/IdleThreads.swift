@@ -40,12 +40,17 @@ final class IdleThreads: @unchecked Sendable {
         }
     }
 
+    /// `work` on one of the threads, its result awaited.
+    func perform<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            run { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
     /// `work` in a read transaction of `pool`, on one of the threads: GRDB runs a synchronous read on the
     /// thread that asks for it.
     func read<T: Sendable>(_ pool: DatabasePool, _ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            run { continuation.resume(with: Result { try pool.read(work) }) }
-        }
+        try await perform { try pool.read(work) }
     }
 
     private func loop() {

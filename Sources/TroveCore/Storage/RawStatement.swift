@@ -26,6 +26,22 @@ struct RawStatement {
         if let value { try check(sqlite3_bind_int64(handle, index, value)) } else { try check(sqlite3_bind_null(handle, index)) }
     }
 
+    @inline(__always) func bind(_ index: Int32, _ value: Double) throws {
+        try check(sqlite3_bind_double(handle, index, value))
+    }
+
+    /// A scalar as SQLite holds it (what `scalar(_:)` read): NULL, integer, real or text.
+    func bind(_ index: Int32, _ value: JSON?) throws {
+        switch value {
+        case nil, .null?: try check(sqlite3_bind_null(handle, index))
+        case .bool(let b)?: try bind(index, Int64(b ? 1 : 0))
+        case .int(let n)?: try bind(index, n)
+        case .double(let d)?: try bind(index, d)
+        case .string(let s)?: try bind(index, s)
+        case let other?: try bind(index, JSONWriter.string(other))
+        }
+    }
+
     @inline(__always) func bind(_ index: Int32, _ value: String?) throws {
         guard var value else { return try check(sqlite3_bind_null(handle, index)) }
         try value.withUTF8 { buf in

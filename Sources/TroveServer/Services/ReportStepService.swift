@@ -2,9 +2,10 @@ import Logging
 import ServiceLifecycle
 import TroveCore
 
-/// Builds the funnel's step lists and keeps them current (`ReportSteps`): one slice at a time while any
-/// list is behind the log — each a short write transaction, with a pause between so the group commits
-/// keep the writer — and a look once a second when all are current.
+/// Builds the funnel's step lists and keeps them current (`ReportSteps`): one piece of work at a time (a
+/// build pass, a slice of new events, a batch of a dropped list's rows) while any is left — their writes
+/// short transactions, each followed by a rest as long, so the group commits find the writer free — with
+/// a short pause between, and a look once a second when all lists are current.
 struct ReportStepService: Service {
     let services: TroveServices
     var pause: Duration = .milliseconds(5)
@@ -15,7 +16,7 @@ struct ReportStepService: Service {
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    let more = try await ReportSteps.step(services.database, now: services.clock.now())
+                    let more = try await ReportSteps.step(services.database, now: services.clock.now(), limits: .server)
                     try await Task.sleep(for: more ? pause : idleInterval)
                 } catch is CancellationError {
                     return
