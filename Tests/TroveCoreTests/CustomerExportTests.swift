@@ -12,11 +12,8 @@ import Testing
         let normalizer = ValueNormalizer(now: fixedNow)
 
         init() async throws {
-            db = try temporaryDatabase()
-            let accounts = AccountStore(database: db, clock: .fixed(fixedNow))
-            _ = try await accounts.ensureDefaultAccount()
-            account = try await accounts.accountID(named: AccountStore.defaultName)
-            ingestor = Ingestor(queue: WriteQueue(database: db, clock: .fixed(fixedNow)))
+            let base = try await AccountDatabase()
+            (db, account, ingestor) = (base.db, base.account, base.ingestor)
         }
 
         func ingest(_ items: [Ingestor.Item]) async throws {

@@ -35,11 +35,8 @@ import Testing
         let account: Int64
 
         init() async throws {
-            db = try temporaryDatabase()
-            let accounts = AccountStore(database: db, clock: .fixed(fixedNow))
-            _ = try await accounts.ensureDefaultAccount()
-            account = try await accounts.accountID(named: AccountStore.defaultName)
-            ingestor = Ingestor(queue: WriteQueue(database: db, clock: .fixed(fixedNow)))
+            let base = try await AccountDatabase()
+            (db, account, ingestor) = (base.db, base.account, base.ingestor)
         }
 
         func event(_ uid: String, _ name: String, second: Int, tour: String = "t") async throws {
