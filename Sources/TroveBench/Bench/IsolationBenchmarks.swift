@@ -181,7 +181,7 @@ public enum IsolationBenchmarks {
     static func heavyFunnels(port: Int, appAPIKey: String, clients: Int, phase: Int) -> LoadGenerator {
         LoadGenerator(port: port, connections: clients, requests: .max, request: { index, request in
             if index >= clients { usleep(2_000_000) }
-            request += Array("GET \(funnelPath(client: index % clients, phase: phase)) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(appAPIKey)\r\n\r\n".utf8)
+            request += getRequest(funnelPath(client: index % clients, phase: phase), appAPIKey: appAPIKey)
         }, accept: { status, _ in status == 200 || status == 202 })
     }
 
@@ -204,45 +204,52 @@ public enum IsolationBenchmarks {
 
     /// Lists the exports once a second until none is pending; the seconds that took.
     static func waitUntilExported(port: Int, appAPIKey: String) async throws -> Double {
-        let start = ContinuousClock.now
-        while true {
+        try await pollEachSecond("exports still pending") {
             let reply = try get("/v1/exports", port: port, appAPIKey: appAPIKey)
             guard reply.status == 200, let exports = (try? JSONParser.parse(Array(reply.body)))?["exports"]?.arrayValue else {
                 throw BenchError("GET /v1/exports answered \(reply.status)")
             }
-            if !exports.contains(where: { $0["status"]?.stringValue == "pending" }) { break }
-            guard start.duration(to: .now) < .seconds(600) else { throw BenchError("exports still pending after 10 minutes") }
+            return !exports.contains { $0["status"]?.stringValue == "pending" }
+        }
+    }
+
+    /// Asks each client's funnel of the phase once a second until all answer 200; the seconds that took.
+    static func waitUntilBuilt(port: Int, appAPIKey: String, clients: Int, phase: Int) async throws -> Double {
+        var client = 0
+        return try await pollEachSecond("funnel lists still building") {
+            while client < clients {
+                let reply = try get(funnelPath(client: client, phase: phase), port: port, appAPIKey: appAPIKey)
+                guard reply.status == 200 else {
+                    guard reply.status == 202 else { throw BenchError("a funnel answered \(reply.status)") }
+                    return false
+                }
+                client += 1
+            }
+            return true
+        }
+    }
+
+    /// `done` asked once a second until it says yes, for at most 10 minutes; the seconds that took.
+    static func pollEachSecond(_ failure: String, _ done: () throws -> Bool) async throws -> Double {
+        let start = ContinuousClock.now
+        while try !done() {
+            guard start.duration(to: .now) < .seconds(600) else { throw BenchError("\(failure) after 10 minutes") }
             try await Task.sleep(for: .seconds(1))
         }
-        return seconds(since: start)
+        return start.duration(to: .now).seconds
+    }
+
+    static func getRequest(_ path: String, appAPIKey: String) -> [UInt8] {
+        Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(appAPIKey)\r\n\r\n".utf8)
     }
 
     static func get(_ path: String, port: Int, appAPIKey: String) throws -> HTTPConnection.Reply {
         guard let connection = HTTPConnection(port: port) else { throw BenchError("cannot connect to the server") }
         defer { connection.close() }
-        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(appAPIKey)\r\n\r\n"
-        guard connection.send(Array(request.utf8)), let reply = connection.receive() else { throw BenchError("the server did not answer GET \(path)") }
-        return reply
-    }
-
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let waited = start.duration(to: .now)
-        return Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
-    }
-
-    /// Asks each client's funnel of the phase once a second until all answer 200; the seconds that took.
-    static func waitUntilBuilt(port: Int, appAPIKey: String, clients: Int, phase: Int) async throws -> Double {
-        let start = ContinuousClock.now
-        for client in 0..<clients {
-            while true {
-                let reply = try get(funnelPath(client: client, phase: phase), port: port, appAPIKey: appAPIKey)
-                if reply.status == 200 { break }
-                guard reply.status == 202 else { throw BenchError("a funnel answered \(reply.status)") }
-                guard start.duration(to: .now) < .seconds(600) else { throw BenchError("funnel lists still building after 10 minutes") }
-                try await Task.sleep(for: .seconds(1))
-            }
+        guard connection.send(getRequest(path, appAPIKey: appAPIKey)), let reply = connection.receive() else {
+            throw BenchError("the server did not answer GET \(path)")
         }
-        return seconds(since: start)
+        return reply
     }
 
     /// One connection looping over a health check, a profile read and a single-event ingest.

@@ -75,7 +75,7 @@ public struct NDJSONImporter: Sendable {
         // Part of getting the data in: derived tables (last_seen_at) are current when the import returns.
         try await ingestor.queue.catchUp()
         let elapsed = ContinuousClock.now - started
-        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        summary.seconds = elapsed.seconds
         return summary
     }
 }
