@@ -28,7 +28,8 @@ struct Integrations: AsyncParsableCommand {
             let database = try db.open()
             let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
             do {
-                await printJSON(try CustomerIOSourceSettings(database: database).setSigningKey(account: account, clear ? nil : signingKey))
+                let state = try await CustomerIOSourceSettings(database: database).setSigningKey(account: account, clear ? nil : signingKey)
+                print(state.signingKeyHint.map { "signatures checked with the key ending \($0.dropFirst())" } ?? "signatures not checked")
             } catch let e as IngestError {
                 throw ValidationError(e.description)
             }

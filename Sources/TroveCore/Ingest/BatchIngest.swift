@@ -1,10 +1,30 @@
 import Foundation
 import GRDB
 
-/// The reply to a batch (SPEC §3 "Batch"), kept verbatim for `Idempotency-Key` replays.
+/// What a batch did (SPEC §3 "Batch"): how many items were stored or skipped, and each refused item by index.
+public struct BatchOutcome: Sendable {
+    public struct Refusal: Sendable {
+        public var index: Int
+        public var error: IngestError
+    }
+
+    public var id: String
+    public var accepted: Int
+    public var skipped: Int
+    /// In index order.
+    public var errors: [Refusal]
+}
+
+/// The reply to a batch as the server encodes it, kept verbatim for `Idempotency-Key` replays (so a replay
+/// is the first reply byte for byte).
 public struct BatchReply: Sendable {
     public var status: Int
     public var body: [UInt8]
+
+    public init(status: Int, body: [UInt8]) {
+        self.status = status
+        self.body = body
+    }
 }
 
 extension Ingestor {
@@ -17,9 +37,11 @@ extension Ingestor {
     }
 
     /// `POST .../{profiles|companies|events}/batch`: valid items stored in one transaction, invalid ones
-    /// reported by index and stored nowhere. With an `idempotencyKey`, a retry within 24 h gets the first reply.
+    /// reported by index and stored nowhere. `reply` encodes the outcome inside the write transaction; with an
+    /// `idempotencyKey`, a retry within 24 h gets the first reply.
     public func ingestBatch(
-        _ model: Model, account: Int64, body: [UInt8], idempotencyKey: String? = nil, source: EventSource = .hook
+        _ model: Model, account: Int64, body: [UInt8], idempotencyKey: String? = nil, source: EventSource = .hook,
+        reply encode: @escaping @Sendable (BatchOutcome) -> BatchReply
     ) async throws -> BatchReply {
         guard body.count <= Self.maxBatchBytes else {
             throw IngestError.tooLarge("body is \(body.count) bytes, more than 16 MiB: split the batch")
@@ -86,15 +108,8 @@ extension Ingestor {
                 }
             }
             errors.sort { $0.index < $1.index }
-            let reply = JSON.object([
-                JSONMember("batch", ["id": .string(batchID), "accepted": .int(Int64(accepted)), "skipped": .int(Int64(skipped))]),
-                JSONMember(
-                    "errors",
-                    .array(errors.map { e in
-                        ["code": .int(Int64(e.error.status)), "index": .int(Int64(e.index)), "message": .string(e.error.description)]
-                    })),
-            ])
-            let result = BatchReply(status: 202, body: JSONWriter.bytes(reply))
+            let result = encode(BatchOutcome(
+                id: batchID, accepted: accepted, skipped: skipped, errors: errors.map { BatchOutcome.Refusal(index: $0.index, error: $0.error) }))
             if let idempotencyKey { try session.saveIdempotentReply(account: account, key: idempotencyKey, route: key, reply: result) }
             return result
         }

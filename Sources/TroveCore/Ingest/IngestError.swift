@@ -1,29 +1,19 @@
-/// Why an ingest item or request was refused. Each case maps to one HTTP status in every API family.
+/// Why an ingest item or request was refused. The server maps each case to one HTTP status in every API family.
 public enum IngestError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// 400: the body is not JSON, not UTF-8, or nests too deep.
+    /// The body is not JSON, not UTF-8, or nests too deep.
     case malformed(String)
-    /// 422: it parses but is wrong; the message names the problem and the path.
+    /// It parses but is wrong; the message names the problem and the path.
     case invalid(String)
-    /// 413: too large.
+    /// Too large.
     case tooLarge(String)
-    /// 404: names an object that does not exist.
+    /// Names an object that does not exist.
     case notFound(String)
-    /// 503: the write queue is full or storage is unavailable; retry later.
+    /// The write queue is full or storage is unavailable; retry later.
     case unavailable(String)
 
     public var description: String {
         switch self {
         case .malformed(let m), .invalid(let m), .tooLarge(let m), .notFound(let m), .unavailable(let m): return m
-        }
-    }
-
-    public var status: Int {
-        switch self {
-        case .malformed: return 400
-        case .invalid: return 422
-        case .tooLarge: return 413
-        case .notFound: return 404
-        case .unavailable: return 503
         }
     }
 

@@ -6,9 +6,18 @@ public struct CustomerIODestination: Sendable, Equatable {
     public enum Region: String, Sendable { case us, eu }
 
     /// Who a person is in Customer.io: the profile's uid, its email, or one of its properties.
-    public enum IdentifyBy: Sendable, Equatable {
+    public enum IdentifyBy: Sendable, Equatable, CustomStringConvertible {
         case id, email
         case property(PropertyPath)
+
+        /// As the settings document writes it: `id`, `email` or the property's name.
+        public var description: String {
+            switch self {
+            case .id: "id"
+            case .email: "email"
+            case .property(let name): name.description
+            }
+        }
     }
 
     public struct TriggerPath: Sendable, Equatable {
@@ -214,31 +223,23 @@ public struct CustomerIODestination: Sendable, Equatable {
 
     /// As stored (`integrations.config`), credentials included.
     var stored: JSON {
-        var members = shownMembers
+        var members = document
         members.insert(JSONMember("api_key", .string(apiKey)), at: 1)
         return .object(members)
     }
 
-    /// As the API shows it: the key only as a hint.
-    public var shown: JSON {
-        var members = shownMembers
-        members.insert(JSONMember("api_key_hint", .string("…" + String(apiKey.suffix(4)))), at: 1)
-        return .object(members)
-    }
+    /// The last four characters of the key: all that is ever shown of it.
+    public var apiKeyHint: String { "…" + String(apiKey.suffix(4)) }
 
-    var shownMembers: [JSONMember] {
-        let by: String
-        switch identifyBy {
-        case .id: by = "id"
-        case .email: by = "email"
-        case .property(let name): by = name.description
-        }
+    /// The settings in their document form (SPEC §10), without the key: the grammar `parse` reads, shared by
+    /// storage and the API (like a segment's filter tree).
+    public var document: [JSONMember] {
         let allEvents = toggles
         return [
             JSONMember("site_id", .string(siteID)),
             JSONMember("region", .string(region.rawValue)),
             JSONMember("track_url", .string(trackURL)),
-            JSONMember("identify_by", .string(by)),
+            JSONMember("identify_by", .string(identifyBy.description)),
             JSONMember("events", .object(allEvents.keys.sorted().map { JSONMember($0, .bool(allEvents[$0]!)) })),
             JSONMember("forward_all_events", .bool(forwardAllEvents)),
             JSONMember("trigger_paths", .array(triggerPaths.map { .object([JSONMember("pattern", .string($0.pattern)), JSONMember("fire", .bool($0.fire))]) })),

@@ -16,10 +16,21 @@ public struct CustomerIODestinationSettings: Sendable {
 
     static let name = "customerio-destination"
 
-    public func update(account: Int64, body: JSON) async throws -> JSON {
+    /// The settings with the outbox's counts, as the API and the admin UI show them.
+    public struct State: Sendable {
+        public var destination: CustomerIODestination
+        public var pending: Int
+        public var delivered: Int
+        public var failed: Int
+        public var updatedAt: Timestamp?
+    }
+
+    /// Sets the destination from its settings document (`CustomerIODestination.parse`); an `api_key` left out
+    /// keeps the current one.
+    public func update(account: Int64, document: JSON) async throws -> State {
         let now = clock.now()
         return try await database.write { db in
-            let destination = try CustomerIODestination.parse(body, current: try Self.load(db, account: account))
+            let destination = try CustomerIODestination.parse(document, current: try Self.load(db, account: account))
             if let url = destination.trackURL {
                 do { _ = try policy.check(url: url) } catch { throw DestinationError.invalid("track_url: \(error)") }
             }
@@ -37,7 +48,7 @@ public struct CustomerIODestinationSettings: Sendable {
         }
     }
 
-    public func show(account: Int64) async throws -> JSON {
+    public func show(account: Int64) async throws -> State {
         try await database.read { db in try Self.shown(db, account: account) }
     }
 
@@ -53,18 +64,19 @@ public struct CustomerIODestinationSettings: Sendable {
         }
     }
 
-    static func shown(_ db: Database, account: Int64) throws -> JSON {
+    static func shown(_ db: Database, account: Int64) throws -> State {
         guard let destination = try load(db, account: account) else { throw DestinationError.notFound("no Customer.io destination is set up") }
         let updated = try Int64.fetchOne(db, sql: "SELECT updated_at FROM integrations WHERE account_id = ? AND name = ?", arguments: [account, name])
-        let counts = try Row.fetchAll(db, sql: "SELECT state, count(*) FROM customerio_deliveries WHERE account_id = ? GROUP BY state", arguments: [account])
-        var deliveries: [JSONMember] = ["pending", "delivered", "failed"].map { JSONMember($0, .int(0)) }
-        for row in counts {
-            if let i = deliveries.firstIndex(where: { $0.key == row[0] as String }) { deliveries[i].value = .int(row[1]) }
+        var state = State(destination: destination, pending: 0, delivered: 0, failed: 0, updatedAt: updated.map(Timestamp.init(milliseconds:)))
+        for row in try Row.fetchAll(db, sql: "SELECT state, count(*) FROM customerio_deliveries WHERE account_id = ? GROUP BY state", arguments: [account]) {
+            switch row[0] as String {
+            case "pending": state.pending = row[1]
+            case "delivered": state.delivered = row[1]
+            case "failed": state.failed = row[1]
+            case let other: throw StoredDataError(table: "customerio_deliveries", column: "state", id: nil, reason: "unknown state \"\(other)\"")
+            }
         }
-        guard case .object(var members) = destination.shown else { return [:] }
-        members.append(JSONMember("deliveries", .object(deliveries)))
-        members.append(JSONMember("updated_at", updated.map { .string(Timestamp(milliseconds: $0).iso8601) } ?? .null))
-        return ["integration": .object([JSONMember("name", .string("customerio"))] + members)]
+        return state
     }
 
     static func load(_ db: Database, account: Int64) throws -> CustomerIODestination? {
@@ -106,24 +118,21 @@ public struct CustomerIODestinationSettings: Sendable {
     // MARK: Deliveries
 
     /// `GET /v3/edit/integrations/customerio/deliveries?state=`: newest first.
-    public func deliveries(account: Int64, state: String?, limit: Int) async throws -> JSON {
-        if let state, !["pending", "delivered", "failed"].contains(state) {
-            throw DestinationError.invalid("state: must be pending, delivered or failed")
-        }
-        return try await database.read { db in
+    public func deliveries(account: Int64, state: WebhookDelivery.State?, limit: Int) async throws -> [CustomerIODelivery] {
+        try await database.read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT d.*, p.uid FROM customerio_deliveries d LEFT JOIN profiles p ON p.id = d.profile_id
                     WHERE d.account_id = ? AND (?2 IS NULL OR d.state = ?2) ORDER BY d.id DESC LIMIT ?3
-                    """, arguments: [account, state, limit])
-            return ["deliveries": .array(rows.map(Self.delivery))]
+                    """, arguments: [account, state?.rawValue, limit])
+            return try rows.map(Self.delivery)
         }
     }
 
     /// `POST /v3/edit/integrations/customerio/deliveries/:id/retry`: a failed delivery is due again now,
     /// with a fresh 24 hours of retries.
-    public func retry(account: Int64, delivery: Int64) async throws -> JSON {
+    public func retry(account: Int64, delivery: Int64) async throws -> CustomerIODelivery {
         let now = clock.now()
         return try await database.write { db in
             guard try Self.load(db, account: account) != nil else { throw DestinationError.notFound("no Customer.io destination is set up") }
@@ -136,25 +145,37 @@ public struct CustomerIODestinationSettings: Sendable {
                 db, sql: "SELECT d.*, p.uid FROM customerio_deliveries d LEFT JOIN profiles p ON p.id = d.profile_id WHERE d.id = ? AND d.account_id = ?",
                 arguments: [delivery, account])
             else { throw DestinationError.notFound("no Customer.io delivery with id \(PublicID.encode(delivery))") }
-            return ["delivery": Self.delivery(row)]
+            return try Self.delivery(row)
         }
     }
 
-    static func delivery(_ row: Row) -> JSON {
-        let state: String = row["state"]
-        return .object([
-            JSONMember("id", .string(PublicID.encode(row["id"]))),
-            JSONMember("kind", .string(row["kind"] as String)),
-            JSONMember("profile", .object([JSONMember("id", .string(PublicID.encode(row["profile_id"]))), JSONMember("uid", .string(row["uid"] as String?))])),
-            JSONMember("identifier", .string(row["identifier"] as String?)),
-            JSONMember("customerio_segment_id", .string(row["target"] as String?)),
-            JSONMember("state", .string(state)),
-            JSONMember("attempts", .int(row["attempts"])),
-            JSONMember("next_attempt_at", state == "pending" ? ObjectReader.time(row["next_attempt_at"]) : .null),
-            JSONMember("last_status", (row["last_status"] as Int64?).map(JSON.int) ?? .null),
-            JSONMember("last_error", .string(row["last_error"] as String?)),
-            JSONMember("created_at", ObjectReader.time(row["created_at"])),
-            JSONMember("delivered_at", ObjectReader.time(row["delivered_at"])),
-        ])
+    static func delivery(_ row: Row) throws -> CustomerIODelivery {
+        let id: Int64 = row["id"]
+        let state = try WebhookDelivery.State(stored: row["state"], table: "customerio_deliveries", id: id)
+        return CustomerIODelivery(
+            id: id, kind: row["kind"], profileID: row["profile_id"], profileUID: row["uid"], identifier: row["identifier"],
+            customerIOSegmentID: row["target"], state: state, attempts: row["attempts"],
+            nextAttemptAt: state == .pending ? (row["next_attempt_at"] as Int64?).map(Timestamp.init(milliseconds:)) : nil,
+            lastStatus: row["last_status"], lastError: row["last_error"], createdAt: Timestamp(milliseconds: row["created_at"]),
+            deliveredAt: (row["delivered_at"] as Int64?).map(Timestamp.init(milliseconds:)))
     }
+}
+
+/// One call (or series of calls) to Customer.io in the outbox.
+public struct CustomerIODelivery: Sendable, Equatable {
+    public var id: Int64
+    public var kind: String
+    public var profileID: Int64
+    /// Nil once the profile is gone.
+    public var profileUID: String?
+    /// Who the person is in Customer.io; nil when the profile had no identifier.
+    public var identifier: String?
+    public var customerIOSegmentID: String?
+    public var state: WebhookDelivery.State
+    public var attempts: Int
+    public var nextAttemptAt: Timestamp?
+    public var lastStatus: Int?
+    public var lastError: String?
+    public var createdAt: Timestamp
+    public var deliveredAt: Timestamp?
 }

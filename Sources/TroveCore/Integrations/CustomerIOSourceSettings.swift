@@ -14,8 +14,15 @@ public struct CustomerIOSourceSettings: Sendable {
 
     static let name = "customerio-source"
 
+    /// What is shown of the settings: never the key, only whether one is set and its last four characters.
+    public struct State: Sendable, Equatable {
+        public var signingKeyHint: String?
+        public var updatedAt: Timestamp?
+        public var signingKeySet: Bool { signingKeyHint != nil }
+    }
+
     /// Sets (or with nil, removes) the signing key; returns the settings as the API shows them.
-    public func setSigningKey(account: Int64, _ key: String?) async throws -> JSON {
+    public func setSigningKey(account: Int64, _ key: String?) async throws -> State {
         if let key {
             guard !key.isEmpty, key.utf8.count <= 256 else { throw IngestError.invalid("signing_key: must be a non-empty string of at most 256 bytes") }
         }
@@ -35,30 +42,14 @@ public struct CustomerIOSourceSettings: Sendable {
         }
     }
 
-    /// `PUT /v3/edit/integrations/customerio-source {"signing_key": "…" | null}`.
-    public func update(account: Int64, body: JSON) async throws -> JSON {
-        guard case .object = body else { throw IngestError.invalid("body: expected {\"signing_key\": \"…\"}") }
-        switch body["signing_key"] {
-        case .string(let key)?: return try await setSigningKey(account: account, key)
-        case .null?: return try await setSigningKey(account: account, nil)
-        default: throw IngestError.invalid("signing_key: required, a string (or null to stop checking signatures)")
-        }
-    }
-
-    public func show(account: Int64) async throws -> JSON {
+    public func show(account: Int64) async throws -> State {
         try await database.read { db in try Self.shown(db, account: account) }
     }
 
-    /// The key is never shown back, only whether one is set and its last four characters.
-    static func shown(_ db: Database, account: Int64) throws -> JSON {
+    static func shown(_ db: Database, account: Int64) throws -> State {
         let key = try signingKey(db, account: account)
         let updated = try Int64.fetchOne(db, sql: "SELECT updated_at FROM integrations WHERE account_id = ? AND name = ?", arguments: [account, name])
-        return ["integration": .object([
-            JSONMember("name", .string(name)),
-            JSONMember("signing_key_set", .bool(key != nil)),
-            JSONMember("signing_key_hint", key.map { .string("…" + String($0.suffix(4))) } ?? .null),
-            JSONMember("updated_at", updated.map { .string(Timestamp(milliseconds: $0).iso8601) } ?? .null),
-        ])]
+        return State(signingKeyHint: key.map { "…" + String($0.suffix(4)) }, updatedAt: updated.map(Timestamp.init(milliseconds:)))
     }
 
     static func signingKey(_ db: Database, account: Int64) throws -> String? {

@@ -6,69 +6,80 @@ public struct CatalogReader: Sendable {
 
     public init(database: AppDatabase) { self.database = database }
 
-    public func warnings(account: Int64, model: Model?) async throws -> JSON {
+    /// What normalization changed or dropped, per model, property and kind.
+    public struct Warning: Sendable, Equatable {
+        public var kind: String
+        public var model: String
+        public var prop: String
+        public var count: Int64
+        public var firstAt: Timestamp
+        public var lastAt: Timestamp
+        public var exampleUID: String?
+        public var detail: String?
+    }
+
+    /// A property seen on a model: its normalized name, the name as first sent, its types and a few values.
+    public struct Property: Sendable, Equatable {
+        public var id: Int64
+        public var name: String
+        public var prop: String
+        public var model: String
+        public var types: [String]
+        public var examples: [JSON]
+        public var lastSeenAt: Timestamp?
+    }
+
+    public struct EventName: Sendable, Equatable {
+        public var id: Int64
+        public var name: String
+        public var uid: String
+        public var count: Int64
+        public var lastSeenAt: Timestamp?
+    }
+
+    public func warnings(account: Int64, model: Model?) async throws -> [Warning] {
         try await database.read { db in
-            var sql = "SELECT model, prop, kind, count, first_at, last_at, example_uid, detail FROM warnings WHERE account_id = ?"
-            var args: StatementArguments = [account]
-            if let model {
-                sql += " AND model = ?"
-                _ = args.append(contentsOf: [model.rawValue])
+            let rows = try Row.fetchAll(
+                db, sql: """
+                    SELECT model, prop, kind, count, first_at, last_at, example_uid, detail FROM warnings
+                    WHERE account_id = ?1 AND (?2 IS NULL OR model = ?2) ORDER BY last_at DESC, id DESC
+                    """, arguments: [account, model?.rawValue])
+            return rows.map { row in
+                Warning(kind: row["kind"], model: row["model"], prop: row["prop"], count: row["count"], firstAt: Timestamp(milliseconds: row["first_at"]),
+                        lastAt: Timestamp(milliseconds: row["last_at"]), exampleUID: row["example_uid"], detail: row["detail"])
             }
-            sql += " ORDER BY last_at DESC, id DESC"
-            let rows = try Row.fetchAll(db, sql: sql, arguments: args)
-            return ["warnings": .array(rows.map { row in
-                .object([
-                    JSONMember("kind", .string(row["kind"] as String)),
-                    JSONMember("model", .string(row["model"] as String)),
-                    JSONMember("prop", .string(row["prop"] as String)),
-                    JSONMember("count", .int(row["count"])),
-                    JSONMember("first_at", ObjectReader.time(row["first_at"])),
-                    JSONMember("last_at", ObjectReader.time(row["last_at"])),
-                    JSONMember("example_uid", .string(row["example_uid"] as String?)),
-                    JSONMember("detail", .string(row["detail"] as String?)),
-                ])
-            })]
         }
     }
 
-    public func properties(account: Int64, model: Model?) async throws -> JSON {
+    public func properties(account: Int64, model: Model?) async throws -> [Property] {
         try await database.read { db in
-            var sql = "SELECT id, model, prop, name, types, examples, last_seen_at FROM properties WHERE account_id = ?"
-            var args: StatementArguments = [account]
-            if let model {
-                sql += " AND model = ?"
-                _ = args.append(contentsOf: [model.rawValue])
+            let rows = try Row.fetchAll(
+                db, sql: """
+                    SELECT id, model, prop, name, types, examples, last_seen_at FROM properties
+                    WHERE account_id = ?1 AND (?2 IS NULL OR model = ?2) ORDER BY model, prop
+                    """, arguments: [account, model?.rawValue])
+            return try rows.map { row in
+                let id: Int64 = row["id"]
+                guard case .array(let examples) = try StoredJSON.parse(row["examples"], "properties", "examples", id: id) else {
+                    throw StoredDataError(table: "properties", column: "examples", id: id, reason: "not a JSON array")
+                }
+                return Property(
+                    id: id, name: row["name"], prop: row["prop"], model: row["model"], types: try StoredJSON.strings(row["types"], "properties", "types", id: id),
+                    examples: examples, lastSeenAt: (row["last_seen_at"] as Int64?).map(Timestamp.init(milliseconds:)))
             }
-            sql += " ORDER BY model, prop"
-            let rows = try Row.fetchAll(db, sql: sql, arguments: args)
-            return ["properties": .array(try rows.map { row in
-                .object([
-                    JSONMember("id", .string(PublicID.encode(row["id"]))),
-                    JSONMember("name", .string(row["name"] as String)),
-                    JSONMember("prop", .string(row["prop"] as String)),
-                    JSONMember("kind", .string(row["model"] as String)),
-                    JSONMember("types", try StoredJSON.parse(row["types"], "properties", "types", id: row["id"])),
-                    JSONMember("values", try StoredJSON.parse(row["examples"], "properties", "examples", id: row["id"])),
-                    JSONMember("last_seen_at", ObjectReader.time(row["last_seen_at"])),
-                ])
-            })]
         }
     }
 
-    public func eventNames(account: Int64) async throws -> JSON {
+    /// Most frequent first.
+    public func eventNames(account: Int64) async throws -> [EventName] {
         try await database.read { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT id, uid, name, count, last_seen_at FROM event_names WHERE account_id = ? ORDER BY count DESC, uid",
                 arguments: [account])
-            return ["event_names": .array(rows.map { row in
-                .object([
-                    JSONMember("id", .string(PublicID.encode(row["id"]))),
-                    JSONMember("name", .string(row["name"] as String)),
-                    JSONMember("uid", .string(row["uid"] as String)),
-                    JSONMember("count", .int(row["count"])),
-                    JSONMember("last_seen_at", ObjectReader.time(row["last_seen_at"])),
-                ])
-            })]
+            return rows.map { row in
+                EventName(id: row["id"], name: row["name"], uid: row["uid"], count: row["count"],
+                          lastSeenAt: (row["last_seen_at"] as Int64?).map(Timestamp.init(milliseconds:)))
+            }
         }
     }
 }

@@ -25,6 +25,19 @@ enum StoredJSON {
         }
     }
 
+    /// A column holding a JSON array of strings (topics, event names).
+    static func strings(_ text: String, _ table: String, _ column: String, id: Int64?) throws(StoredDataError) -> [String] {
+        guard case .array(let values) = try parse(text, table, column, id: id) else {
+            throw StoredDataError(table: table, column: column, id: id, reason: "not a JSON array")
+        }
+        var strings: [String] = []
+        for value in values {
+            guard case .string(let s) = value else { throw StoredDataError(table: table, column: column, id: id, reason: "not an array of strings") }
+            strings.append(s)
+        }
+        return strings
+    }
+
     /// A properties column: an object (`{}` when empty).
     static func properties(_ text: String?, _ table: String, id: Int64?) throws(StoredDataError) -> [JSONMember] {
         guard let text, text != "{}" else { return [] }

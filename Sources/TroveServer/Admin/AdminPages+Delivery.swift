@@ -55,38 +55,38 @@ extension AdminPages {
 
     func delivery(_ s: Session, flash: (String, Bool)?) async throws -> Markup {
         var body: Markup = "<h2>Webhook endpoints</h2>"
-        let endpoints = try await services.webhooks.list(account: s.account)["webhooks"]?.arrayValue ?? []
+        let endpoints = try await services.webhooks.list(account: s.account)
         if endpoints.isEmpty { body += "<p class=\"muted\">No endpoints. Create one with <code>POST /v3/edit/webhooks</code>.</p>" }
         for endpoint in endpoints {
-            let id = endpoint["id"]?.stringValue ?? ""
-            let state = HTML.text(endpoint["last_item_state"])
-            body += "<div class=\"box\"><b>\(HTML.text(endpoint["name"]))</b> <code>\(HTML.text(endpoint["uid"]))</code>"
-            body += " · \(endpoint["enabled"] == .bool(true) ? "enabled" : "<span class=\"bad\">disabled</span>" as Markup)"
-            body += " · topics: \((endpoint["topics"]?.arrayValue ?? []).map { HTML.text($0) }.joined(separator: ", "))"
+            let id = PublicID.encode(endpoint.id)
+            let state = HTML.text(endpoint.lastItemState)
+            body += "<div class=\"box\"><b>\(endpoint.name)</b> <code>\(endpoint.url)</code>"
+            body += " · \(endpoint.enabled ? "enabled" : "<span class=\"bad\">disabled</span>" as Markup)"
+            body += " · topics: \(endpoint.topics.joined(separator: ", "))"
             body += " · last: <span class=\"\(state == "delivered" ? "good" : state == "–" ? "muted" : "bad")\">\(state)</span>"
-            if case .string(let error)? = endpoint["last_item_error"] { body += " <span class=\"muted\">(\(error))</span>" }
-            let deliveries = (try await services.webhooks.deliveries(account: s.account, endpoint: PublicID.decode(id) ?? 0, limit: 20))["deliveries"]?.arrayValue ?? []
+            if let error = endpoint.lastItemError { body += " <span class=\"muted\">(\(error))</span>" }
+            let deliveries = try await services.webhooks.deliveries(account: s.account, endpoint: endpoint.id, limit: 20)
             body += "<h2>Recent deliveries</h2>" + HTML.table(["Kind", "State", "Attempts", "Next attempt", "Last status", "Last error", ""], deliveries.map { d in
-                ["\(HTML.text(d["kind"]))", Self.stateCell(d["state"]), "\(d["attempts"]?.intValue ?? 0)", "\(HTML.time(d["next_attempt_at"]))",
-                 "\(HTML.text(d["last_status"]))", "\(HTML.text(d["last_error"]))",
-                 d["state"] == "delivered" ? "" : HTML.form(action: "/admin/webhooks/\(id)/deliveries/\(HTML.text(d["id"]))/retry", csrf: s.csrfToken,
-                                                         "<button class=\"plain\" type=\"submit\">Retry now</button>")]
+                ["\(d.kind)", Self.stateCell(d.state), "\(d.attempts)", "\(HTML.time(d.nextAttemptAt))",
+                 "\(HTML.text(d.lastStatus))", "\(HTML.text(d.lastError))",
+                 d.state == .delivered ? "" : HTML.form(action: "/admin/webhooks/\(id)/deliveries/\(PublicID.encode(d.id))/retry", csrf: s.csrfToken,
+                                                       "<button class=\"plain\" type=\"submit\">Retry now</button>")]
             }, numeric: [2], empty: "Nothing sent yet.") + "</div>"
         }
         body += "<h2>Customer.io destination</h2>"
         do {
-            let destination = try await services.customerIODestination.show(account: s.account)["integration"] ?? .null
-            let counts = destination["deliveries"] ?? .null
-            body += "<div class=\"cards\">" + Self.card("site id", HTML.text(destination["site_id"])) + Self.card("API key", HTML.text(destination["api_key_hint"]))
-            body += Self.card("region", HTML.text(destination["region"])) + Self.card("identify by", HTML.text(destination["identify_by"]))
-            body += Self.card("pending", HTML.number(counts["pending"]?.intValue ?? 0)) + Self.card("delivered", HTML.number(counts["delivered"]?.intValue ?? 0))
-            body += Self.card("failed", HTML.number(counts["failed"]?.intValue ?? 0)) + "</div><h2>Recent calls</h2>"
-            let calls = try await services.customerIODestination.deliveries(account: s.account, state: nil, limit: 30)["deliveries"]?.arrayValue ?? []
+            let state = try await services.customerIODestination.show(account: s.account)
+            let destination = state.destination
+            body += "<div class=\"cards\">" + Self.card("site id", destination.siteID) + Self.card("API key", destination.apiKeyHint)
+            body += Self.card("region", destination.region.rawValue) + Self.card("identify by", destination.identifyBy.description)
+            body += Self.card("pending", HTML.number(Int64(state.pending))) + Self.card("delivered", HTML.number(Int64(state.delivered)))
+            body += Self.card("failed", HTML.number(Int64(state.failed))) + "</div><h2>Recent calls</h2>"
+            let calls = try await services.customerIODestination.deliveries(account: s.account, state: nil, limit: 30)
             body += HTML.table(["Kind", "Person", "State", "Attempts", "Next attempt", "Last status", "Last error", ""], calls.map { d in
-                ["\(HTML.text(d["kind"]))", "\(HTML.text(d["identifier"]))", Self.stateCell(d["state"]), "\(d["attempts"]?.intValue ?? 0)",
-                 "\(HTML.time(d["next_attempt_at"]))", "\(HTML.text(d["last_status"]))", "\(HTML.text(d["last_error"]))",
-                 d["state"] == "delivered" ? "" : HTML.form(action: "/admin/customerio/deliveries/\(HTML.text(d["id"]))/retry", csrf: s.csrfToken,
-                                                         "<button class=\"plain\" type=\"submit\">Retry now</button>")]
+                ["\(d.kind)", "\(HTML.text(d.identifier))", Self.stateCell(d.state), "\(d.attempts)",
+                 "\(HTML.time(d.nextAttemptAt))", "\(HTML.text(d.lastStatus))", "\(HTML.text(d.lastError))",
+                 d.state == .delivered ? "" : HTML.form(action: "/admin/customerio/deliveries/\(PublicID.encode(d.id))/retry", csrf: s.csrfToken,
+                                                       "<button class=\"plain\" type=\"submit\">Retry now</button>")]
             }, numeric: [3], empty: "Nothing sent yet.")
         } catch DestinationError.notFound(_) {
             body += "<p class=\"muted\">Not set up. Configure it with <code>PUT /v3/edit/integrations/customerio</code>.</p>"
@@ -94,8 +94,7 @@ extension AdminPages {
         return page(s, "Webhooks & Customer.io", active: "/admin/delivery", flash: flash, body)
     }
 
-    static func stateCell(_ state: JSON?) -> Markup {
-        let text = HTML.text(state)
-        return "<span class=\"\(text == "delivered" ? "good" : text == "failed" ? "bad" : "muted")\">\(text)</span>"
+    static func stateCell(_ state: WebhookDelivery.State) -> Markup {
+        "<span class=\"\(state == .delivered ? "good" : state == .failed ? "bad" : "muted")\">\(state.rawValue)</span>"
     }
 }

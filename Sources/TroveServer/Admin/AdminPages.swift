@@ -69,24 +69,23 @@ struct AdminPages: Sendable {
     /// Data management (SPEC §4): the catalog of event names and properties, and the warnings.
     func data(_ s: Session) async throws -> Markup {
         var body: Markup = "<h2>Event names</h2>"
-        let names = try await services.catalog.eventNames(account: s.account)["event_names"]?.arrayValue ?? []
+        let names = try await services.catalog.eventNames(account: s.account)
         body += HTML.table(["Name", "uid", "Events", "Last seen"], names.map { n in
-            ["\(HTML.text(n["name"]))", "<code>\(HTML.text(n["uid"]))</code>", "\(HTML.number(n["count"]?.intValue ?? 0))", "\(HTML.time(n["last_seen_at"]))"]
+            ["\(n.name)", "<code>\(n.uid)</code>", "\(HTML.number(n.count))", "\(HTML.time(n.lastSeenAt))"]
         }, numeric: [2], empty: "No events yet.")
         for model in [Model.profile, .company, .event] {
             body += "<h2>\(model.rawValue.capitalized) properties</h2>"
-            let props = try await services.catalog.properties(account: s.account, model: model)["properties"]?.arrayValue ?? []
+            let props = try await services.catalog.properties(account: s.account, model: model)
             body += HTML.table(["Property", "Name as sent", "Types", "Examples", "Last seen"], props.map { p in
-                ["<code>\(HTML.text(p["prop"]))</code>", "\(HTML.text(p["name"]))",
-                 "\((p["types"]?.arrayValue ?? []).map { HTML.text($0) }.joined(separator: ", "))",
-                 "\((p["values"]?.arrayValue ?? []).prefix(3).map { HTML.text($0) }.joined(separator: " · "))", "\(HTML.time(p["last_seen_at"]))"]
+                ["<code>\(p.prop)</code>", "\(p.name)", "\(p.types.joined(separator: ", "))",
+                 "\(p.examples.prefix(3).map { HTML.text($0) }.joined(separator: " · "))", "\(HTML.time(p.lastSeenAt))"]
             }, empty: "No \(model.rawValue) properties yet.")
         }
         body += "<h2>Warnings</h2><p class=\"muted\">What normalization changed or dropped (SPEC §4), per property and kind.</p>"
-        let warnings = try await services.catalog.warnings(account: s.account, model: nil)["warnings"]?.arrayValue ?? []
+        let warnings = try await services.catalog.warnings(account: s.account, model: nil)
         body += HTML.table(["Kind", "Model", "Property", "Count", "Last", "Example", "Detail"], warnings.map { w in
-            ["<span class=\"bad\">\(HTML.text(w["kind"]))</span>", "\(HTML.text(w["model"]))", "<code>\(HTML.text(w["prop"]))</code>",
-             "\(HTML.number(w["count"]?.intValue ?? 0))", "\(HTML.time(w["last_at"]))", "\(HTML.text(w["example_uid"]))", "\(HTML.text(w["detail"]))"]
+            ["<span class=\"bad\">\(w.kind)</span>", "\(w.model)", "<code>\(w.prop)</code>",
+             "\(HTML.number(w.count))", "\(HTML.time(w.lastAt))", "\(HTML.text(w.exampleUID))", "\(HTML.text(w.detail))"]
         }, numeric: [3], empty: "No warnings: everything arrived as sent.")
         return page(s, "Data", active: "/admin/data", body)
     }

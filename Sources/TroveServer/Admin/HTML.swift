@@ -63,6 +63,10 @@ enum HTML {
         }
     }
 
+    /// A value as a cell shows it, a dash when absent.
+    static func text(_ value: String?) -> String { value ?? "–" }
+    static func text(_ value: Int?) -> String { value.map(String.init) ?? "–" }
+
     static func number(_ n: Int64) -> String {
         let digits = String(abs(n))
         var out = ""

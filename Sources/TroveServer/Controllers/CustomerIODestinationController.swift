@@ -9,11 +9,11 @@ struct CustomerIODestinationController<Context: AccountContext> {
     func addRoutes(to router: Router<Context>) {
         router.get("/v3/edit/integrations/customerio") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.customerIODestination.show(account: account))
+            return Response.json(ChameleonJSON.destination(try await services.customerIODestination.show(account: account)))
         }
         router.put("/v3/edit/integrations/customerio") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.customerIODestination.update(account: account, body: try await request.jsonBody()))
+            return Response.json(ChameleonJSON.destination(try await services.customerIODestination.update(account: account, document: try await request.jsonBody())))
         }
         router.delete("/v3/edit/integrations/customerio") { request, context in
             let account = try context.requireAccount()
@@ -22,15 +22,16 @@ struct CustomerIODestinationController<Context: AccountContext> {
         }
         router.get("/v3/edit/integrations/customerio/deliveries") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.customerIODestination.deliveries(
-                account: account, state: request.query("state"), limit: try request.limit(default: 50, max: 500)))
+            let deliveries = try await services.customerIODestination.deliveries(
+                account: account, state: try ChameleonJSON.deliveryState(request.query("state")), limit: try request.limit(default: 50, max: 500))
+            return Response.json(["deliveries": .array(deliveries.map(ChameleonJSON.delivery))])
         }
         router.post("/v3/edit/integrations/customerio/deliveries/:delivery/retry") { request, context in
             let account = try context.requireAccount()
             guard let id = context.parameters.get("delivery").flatMap(PublicID.decode) else {
                 throw DestinationError.notFound("no Customer.io delivery with id \(context.parameters.get("delivery") ?? "")")
             }
-            return Response.json(try await services.customerIODestination.retry(account: account, delivery: id))
+            return Response.json(["delivery": ChameleonJSON.delivery(try await services.customerIODestination.retry(account: account, delivery: id))])
         }
         router.post("/v3/edit/segments/:id/import_from_customerio") { request, context in
             let account = try context.requireAccount()

@@ -18,11 +18,12 @@ struct CustomerIOSourceController<Context: AccountContext> {
         }
         router.get("/v3/edit/integrations/customerio-source") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.customerIOSource.settings.show(account: account))
+            return Response.json(ChameleonJSON.source(try await services.customerIOSource.settings.show(account: account)))
         }
         router.put("/v3/edit/integrations/customerio-source") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.customerIOSource.settings.update(account: account, body: try await request.jsonBody()))
+            return Response.json(ChameleonJSON.source(
+                try await services.customerIOSource.settings.setSigningKey(account: account, try ChameleonJSON.signingKey(try await request.jsonBody()))))
         }
     }
 }

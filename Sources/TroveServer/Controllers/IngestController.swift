@@ -28,14 +28,15 @@ struct IngestController<Context: AccountContext> {
         let body = try await request.bodyBytes(
             limit: Ingestor.maxObjectBytes, tooLarge: "body over 1 MiB: a single object may be at most 1 MiB (use the /batch endpoint)")
         let id = try await services.ingestor.ingest(model, account: account, body: body, source: .hook)
-        return .json(.object([JSONMember(model.rawValue, ["id": .string(PublicID.encode(id))])]))
+        return .json(ChameleonJSON.created(model, id: id))
     }
 
     func batch(_ model: Model, _ request: Request, _ context: Context) async throws -> Response {
         let account = try context.requireAccount()
         let body = try await request.bodyBytes(limit: Ingestor.maxBatchBytes, tooLarge: "body over 16 MiB: split the batch")
         let reply = try await services.ingestor.ingestBatch(
-            model, account: account, body: body, idempotencyKey: request.headers[.idempotencyKey], source: .hook)
+            model, account: account, body: body, idempotencyKey: request.headers[.idempotencyKey], source: .hook,
+            reply: { BatchReply(status: 202, body: JSONWriter.bytes(ChameleonJSON.batch($0))) })
         return .json(bytes: reply.body, status: HTTPResponse.Status(code: reply.status))
     }
 }

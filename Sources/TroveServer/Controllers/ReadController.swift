@@ -21,15 +21,15 @@ struct ReadController<Context: AccountContext> {
         }
         router.get("/v3/edit/warnings") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.catalog.warnings(account: account, model: try Self.kind(request)))
+            return Response.json(["warnings": .array(try await services.catalog.warnings(account: account, model: try Self.kind(request)).map(ChameleonJSON.warning))])
         }
         router.get("/v3/edit/properties") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.catalog.properties(account: account, model: try Self.kind(request)))
+            return Response.json(["properties": .array(try await services.catalog.properties(account: account, model: try Self.kind(request)).map(ChameleonJSON.property))])
         }
         router.get("/v3/edit/event_names") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.catalog.eventNames(account: account))
+            return Response.json(["event_names": .array(try await services.catalog.eventNames(account: account).map(ChameleonJSON.eventName))])
         }
     }
 

@@ -8,19 +8,20 @@ struct WebhookController<Context: AccountContext> {
     func addRoutes(to router: Router<Context>) {
         router.post("/v3/edit/webhooks") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.webhooks.create(account: account, body: try await request.jsonBody()))
+            return Response.json(["webhook": ChameleonJSON.endpoint(try await services.webhooks.create(account: account, try ChameleonJSON.endpointChange(try await request.jsonBody())))])
         }
         router.get("/v3/edit/webhooks") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.webhooks.list(account: account))
+            return Response.json(["webhooks": .array(try await services.webhooks.list(account: account).map(ChameleonJSON.endpoint))])
         }
         router.get("/v3/edit/webhooks/:id") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.webhooks.get(account: account, id: try Self.id(context, "id")))
+            return Response.json(["webhook": ChameleonJSON.endpoint(try await services.webhooks.get(account: account, id: try Self.id(context, "id")))])
         }
         router.patch("/v3/edit/webhooks/:id") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.webhooks.update(account: account, id: try Self.id(context, "id"), body: try await request.jsonBody()))
+            return Response.json(["webhook": ChameleonJSON.endpoint(try await services.webhooks.update(
+                account: account, id: try Self.id(context, "id"), try ChameleonJSON.endpointChange(try await request.jsonBody())))])
         }
         router.delete("/v3/edit/webhooks/:id") { request, context in
             let account = try context.requireAccount()
@@ -29,21 +30,22 @@ struct WebhookController<Context: AccountContext> {
         }
         router.post("/v3/edit/webhooks/:id/rotate_secret") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.webhooks.rotateSecret(account: account, id: try Self.id(context, "id")))
+            return Response.json(["webhook": ChameleonJSON.endpoint(try await services.webhooks.rotateSecret(account: account, id: try Self.id(context, "id")))])
         }
         router.post("/v3/edit/webhooks/:id/ping") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.webhooks.ping(account: account, id: try Self.id(context, "id")))
+            return Response.json(["delivery": ChameleonJSON.delivery(try await services.webhooks.ping(account: account, id: try Self.id(context, "id")))])
         }
         router.get("/v3/edit/webhooks/:id/deliveries") { request, context in
             let account = try context.requireAccount()
             let limit = try request.limit(default: 50, max: 500)
-            return Response.json(try await services.webhooks.deliveries(account: account, endpoint: try Self.id(context, "id"), limit: limit))
+            let deliveries = try await services.webhooks.deliveries(account: account, endpoint: try Self.id(context, "id"), limit: limit)
+            return Response.json(["deliveries": .array(deliveries.map(ChameleonJSON.delivery))])
         }
         router.post("/v3/edit/webhooks/:id/deliveries/:delivery/retry") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.webhooks.retry(
-                account: account, endpoint: try Self.id(context, "id"), delivery: try Self.id(context, "delivery")))
+            return Response.json(["delivery": ChameleonJSON.delivery(try await services.webhooks.retry(
+                account: account, endpoint: try Self.id(context, "id"), delivery: try Self.id(context, "delivery")))])
         }
     }
 

@@ -63,23 +63,23 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     static func describe(_ error: any Error, family: APIFamily = .chameleon) -> (HTTPResponse.Status, String, HTTPFields) {
         switch error {
         case let e as IngestError:
-            (HTTPResponse.Status(code: e.status), e.description, e.status == 503 ? [.retryAfter: "1"] : [:])
+            (e.httpStatus, e.description, e.httpStatus == .serviceUnavailable ? [.retryAfter: "1"] : [:])
         case let e as ReadError:
             switch e {
             case .notFound(let m): (.notFound, m, [:])
             case .invalid(let m): (.unprocessableContent, m, [:])
             }
-        case let e as SegmentError: (HTTPResponse.Status(code: e.status), e.description, [:])
+        case let e as SegmentError: (e.httpStatus, e.description, [:])
         case let e as ReadLimitError:
             switch e {
             case .busy(let seconds): (.tooManyRequests, e.description, [.retryAfter: String(seconds)])
             // The query, not the server, is the problem: retrying it unchanged would fail again.
             case .overBudget: (.unprocessableContent, e.description, [:])
             }
-        case let e as ExportError: (HTTPResponse.Status(code: e.status), e.description, [:])
+        case let e as ExportError: (e.httpStatus, e.description, [:])
         case let e as SignatureError: (.forbidden, e.description, [:])
-        case let e as WebhookError: (HTTPResponse.Status(code: e.status), e.description, [:])
-        case let e as DestinationError: (HTTPResponse.Status(code: e.status), e.description, [:])
+        case let e as WebhookError: (e.httpStatus, e.description, [:])
+        case let e as DestinationError: (e.httpStatus, e.description, [:])
         case let e as AuthenticationError: (family == .chameleon ? .forbidden : .unauthorized, e.description, [:])
         case let e as any HTTPResponseError:
             (e.status, e.status == .notFound ? "no such route" : e.status.reasonPhrase, [:])
