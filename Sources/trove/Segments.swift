@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TroveCore
+import TroveServer
 
 struct Segments: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,7 +17,7 @@ struct Segments: AsyncParsableCommand {
             let database = try db.open()
             let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
             let segments = try await SegmentStore(database: database).list(account: account)
-            if json { return printJSON(["segments": .array(segments.map(\.v3JSON))]) }
+            if json { return printJSON(["segments": .array(segments.map(ChameleonJSON.segment))]) }
             print("id".padding(8) + "kind".padding(9) + "state".padding(10) + "members".padding(10) + "computed_at".padding(26) + "name")
             for s in segments {
                 print(String(s.id).padding(8) + s.kind.rawValue.padding(9) + (s.isReady ? "ready" : "building").padding(10)
@@ -51,7 +52,7 @@ struct Segments: AsyncParsableCommand {
                 try await MembershipEvaluator(database: database, clock: clock).catchUp()
                 segment = try await store.get(account: account, id: segment.id)
             }
-            printJSON(["segment": segment.v3JSON])
+            printJSON(["segment": ChameleonJSON.segment(segment)])
         }
     }
 
@@ -100,7 +101,7 @@ struct Segments: AsyncParsableCommand {
             let database = try db.open()
             let clock = try clockOptions.clock()
             let account = try await AccountStore(database: database, clock: clock).accountID(named: accountOptions.account)
-            await printJSON(try SegmentExplain(database: database, clock: clock).explain(account: account, segment: segment, profile: .uid(uid)))
+            printJSON(ChameleonJSON.explanation(try await SegmentExplain(database: database, clock: clock).explain(account: account, segment: segment, profile: .uid(uid))))
         }
     }
 }

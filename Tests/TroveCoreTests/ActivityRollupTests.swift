@@ -18,8 +18,8 @@ import Testing
         _ = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"\#(uid)","name":"Seen","timestamp":"\#(at)"}"#.utf8))
     }
 
-    func lastSeen(_ reader: ObjectReader, _ account: Int64, _ uid: String) async throws -> JSON? {
-        try await reader.profile(account: account, .uid(uid))["last_seen_at"]
+    func lastSeen(_ reader: ObjectReader, _ account: Int64, _ uid: String) async throws -> String? {
+        try await reader.profile(account: account, .uid(uid)).profile.lastSeenAt?.iso8601
     }
 
     @Test func lastSeenIsExactFromTheTailBeforeAndFromTheRollupAfter() async throws {

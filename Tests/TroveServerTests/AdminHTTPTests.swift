@@ -87,7 +87,7 @@ import Testing
             #expect(saved.status == 303)
             let segment = try #require(try await trove.services.segments.list(account: 1).first)
             #expect(saved.headers[.location] == "/admin/segments/\(PublicID.encode(segment.id))")
-            #expect(segment.v3JSON["items"]?.arrayValue?.count == 2)
+            #expect(segment.definition?["items"]?.arrayValue?.count == 2)
             try await trove.services.membership.catchUp()
             let detail = try await app.send(.get, "/admin/segments/\(PublicID.encode(segment.id))?uid=ann", body: nil, headers: cookie)
             #expect(detail.text.contains("<div class=\"v\">1</div><div class=\"k\">members") && detail.text.contains("<svg"))

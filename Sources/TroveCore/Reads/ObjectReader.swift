@@ -6,7 +6,15 @@ public struct ObjectReader: Sendable {
 
     public init(database: AppDatabase) { self.database = database }
 
-    public func profile(account: Int64, _ lookup: ObjectLookup, expandCompany: Bool = false, expandSegments: Bool = false) async throws -> JSON {
+    /// A profile with, when asked, its company (`expand[company]`; nil inside when it has none) and the
+    /// segments it is in now (`expand[segments]`).
+    public struct ProfileView: Sendable {
+        public var profile: ProfileRecord
+        public var company: CompanyRecord??
+        public var segments: [Segment]?
+    }
+
+    public func profile(account: Int64, _ lookup: ObjectLookup, expandCompany: Bool = false, expandSegments: Bool = false) async throws -> ProfileView {
         try await database.read { db in
             let (column, value): (String, any DatabaseValueConvertible) =
                 switch lookup {
@@ -14,61 +22,28 @@ public struct ObjectReader: Sendable {
                 case .email(let e): ("email", Identifiers.normalizeEmail(e))
                 case .id(let i): ("id", i)
                 }
-            let sql = "SELECT \(Self.profileColumns) FROM profiles p WHERE p.account_id = ? AND p.\(column) = ?"
+            let sql = "SELECT \(ProfileRecord.columns) FROM profiles p WHERE p.account_id = ? AND p.\(column) = ?"
             guard let row = try Row.fetchOne(db, sql: sql, arguments: [account, value]) else {
                 throw ReadError.notFound("no profile with \(column) \(Self.describe(lookup))")
             }
-            var members = try Self.profileMembers(row)
+            let profile = try ProfileRecord(row: row)
+            var view = ProfileView(profile: profile)
             if expandCompany {
-                let company = try (row["company_id"] as Int64?).flatMap { try companyJSON(db, account: account, column: "id", value: $0) }
-                members.append(JSONMember("company", company ?? .null))
+                view.company = .some(try profile.companyID.flatMap { try Self.company(db, account: account, column: "id", value: $0) })
             }
             if expandSegments {
-                let segments = try SegmentReader.segmentsOf(profile: row["id"], account: account, db: db)
-                members.append(JSONMember("segments", .array(segments.map { $0.summaryJSON(v1: false) })))
+                view.segments = try SegmentReader.segmentsOf(profile: profile.id, account: account, db: db)
             }
-            return .object(members)
+            return view
         }
     }
 
-    /// The columns `profileMembers` reads, for a query over `profiles p`.
-    static let profileColumns = """
-        p.id, p.uid, p.email, p.created_at, p.updated_at, \(ActivityRollup.lastSeenSQL(profile: "p.id")) AS last_seen_at,
-        p.company_id, p.disabled, p.properties
-        """
-
-    /// A profile as `/v3` shows it: the fixed fields, then the properties flat.
-    static func profileMembers(_ row: Row) throws -> [JSONMember] {
-        [
-            JSONMember("id", .string(PublicID.encode(row["id"]))),
-            JSONMember("uid", .string(row["uid"] as String?)),
-            JSONMember("email", .string(row["email"] as String?)),
-            JSONMember("created_at", Self.time(row["created_at"])),
-            JSONMember("updated_at", Self.time(row["updated_at"])),
-            JSONMember("last_seen_at", Self.time(row["last_seen_at"])),
-            JSONMember("company_id", (row["company_id"] as Int64?).map { .string(PublicID.encode($0)) } ?? .null),
-            JSONMember("disabled", .bool(row["disabled"])),
-        ] + (try StoredJSON.properties(row["properties"], "profiles", id: row["id"]))
-    }
-
-    static let companyColumns = "c.id, c.uid, c.created_at, c.updated_at, c.properties"
-
-    static func companyJSON(_ row: Row) throws -> JSON {
-        .object(
-            [
-                JSONMember("id", .string(PublicID.encode(row["id"]))),
-                JSONMember("uid", .string(row["uid"] as String)),
-                JSONMember("created_at", Self.time(row["created_at"])),
-                JSONMember("updated_at", Self.time(row["updated_at"])),
-            ] + (try StoredJSON.properties(row["properties"], "companies", id: row["id"])))
-    }
-
-    public func company(account: Int64, _ lookup: ObjectLookup) async throws -> JSON {
+    public func company(account: Int64, _ lookup: ObjectLookup) async throws -> CompanyRecord {
         try await database.read { db in
-            let found: JSON?
+            let found: CompanyRecord?
             switch lookup {
-            case .uid(let u): found = try companyJSON(db, account: account, column: "uid", value: u)
-            case .id(let i): found = try companyJSON(db, account: account, column: "id", value: i)
+            case .uid(let u): found = try Self.company(db, account: account, column: "uid", value: u)
+            case .id(let i): found = try Self.company(db, account: account, column: "id", value: i)
             case .email: throw ReadError.invalid("companies are named by uid or id")
             }
             guard let found else {
@@ -78,13 +53,9 @@ public struct ObjectReader: Sendable {
         }
     }
 
-    func companyJSON(_ db: Database, account: Int64, column: String, value: any DatabaseValueConvertible) throws -> JSON? {
-        let sql = "SELECT \(Self.companyColumns) FROM companies c WHERE c.account_id = ? AND c.\(column) = ?"
-        return try Row.fetchOne(db, sql: sql, arguments: [account, value]).map { try Self.companyJSON($0) }
-    }
-
-    static func time(_ ms: Int64?) -> JSON {
-        ms.map { .string(Timestamp(milliseconds: $0).iso8601) } ?? .null
+    static func company(_ db: Database, account: Int64, column: String, value: any DatabaseValueConvertible) throws -> CompanyRecord? {
+        let sql = "SELECT \(CompanyRecord.columns) FROM companies c WHERE c.account_id = ? AND c.\(column) = ?"
+        return try Row.fetchOne(db, sql: sql, arguments: [account, value]).map { try CompanyRecord(row: $0) }
     }
 
     static func describe(_ lookup: ObjectLookup) -> String {

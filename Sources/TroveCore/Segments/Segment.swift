@@ -35,14 +35,15 @@ public struct Segment: Sendable, Equatable {
         accountID = row[1]
         name = row[2]
         description = row[3]
-        kind = Kind(rawValue: row[4]) ?? .manual
-        grammar = (row[5] as String?).flatMap(Grammar.init)
+        guard let kind = Kind(rawValue: row[4]) else { throw StoredDataError(table: "segments", column: "kind", id: row[0], reason: "unknown kind") }
+        self.kind = kind
+        grammar = try (row[5] as String?).map { text throws(StoredDataError) in
+            guard let grammar = Grammar(rawValue: text) else { throw StoredDataError(table: "segments", column: "grammar", id: row[0], reason: "unknown grammar") }
+            return grammar
+        }
         let text: String? = row[6]
         definition = try text.map { text throws(StoredDataError) in try StoredJSON.parse(text, "segments", "definition", id: row[0]) }
-        guard case .array(let tags) = try StoredJSON.parse(row[7], "segments", "tags", id: row[0]) else {
-            throw StoredDataError(table: "segments", column: "tags", id: row[0], reason: "not a JSON array")
-        }
-        self.tags = tags.compactMap(\.stringValue)
+        self.tags = try StoredJSON.strings(row[7], "segments", "tags", id: row[0])
         version = row[8]
         builtVersion = row[9]
         windowed = row[10]
@@ -77,51 +78,5 @@ public struct Segment: Sendable, Equatable {
             if segment.kind == .manual { return .manual }
             return try segment.filter().map { .dynamic($0) }
         }
-    }
-
-    // MARK: Wire forms
-
-    /// The `/v3` form: the Chameleon grammar.
-    public var v3JSON: JSON {
-        var members: [JSONMember] = [
-            JSONMember("id", .string(PublicID.encode(id))),
-            JSONMember("name", .string(name)),
-            JSONMember("description", .string(description)),
-            JSONMember("kind", .string(kind.rawValue)),
-        ]
-        if let definition {
-            if grammar == .customerio {
-                members.append(JSONMember("filters", definition))
-            } else {
-                members.append(JSONMember("items", definition["items"] ?? .array([])))
-                members.append(JSONMember("items_op", definition["items_op"] ?? .string("and")))
-            }
-        }
-        members += [
-            JSONMember("tags", .array(tags.map(JSON.string))),
-            JSONMember("state", .string(isReady ? "ready" : "building")),
-            JSONMember("computed_at", ObjectReader.time(computedAt?.milliseconds)),
-            JSONMember("member_count", .int(memberCount)),
-            JSONMember("version", .int(version)),
-            JSONMember("created_at", .string(createdAt.iso8601)),
-            JSONMember("updated_at", .string(updatedAt.iso8601)),
-        ]
-        return .object(members)
-    }
-
-    /// The `/v1` form, as Customer.io's App API returns segments.
-    public var v1JSON: JSON {
-        .object([
-            JSONMember("id", .int(id)),
-            JSONMember("deduplicate_id", .string("\(id):\(updatedAt.seconds)")),
-            JSONMember("name", .string(name)),
-            JSONMember("description", .string(description)),
-            JSONMember("state", .string(isReady ? "finished" : "build")),
-            JSONMember("progress", isReady ? .int(100) : .int(0)),
-            JSONMember("type", .string(kind.rawValue)),
-            JSONMember("tags", .array(tags.map(JSON.string))),
-            JSONMember("created_at", .int(createdAt.seconds)),
-            JSONMember("updated_at", .int(updatedAt.seconds)),
-        ])
     }
 }

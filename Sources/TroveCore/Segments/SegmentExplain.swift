@@ -11,7 +11,28 @@ public struct SegmentExplain: Sendable {
         self.clock = clock
     }
 
-    public func explain(account: Int64, segment id: Int64, profile lookup: ObjectLookup) async throws -> JSON {
+    /// Whether the profile is a member (as materialized), and each condition's result now.
+    public struct Explanation: Sendable, Equatable {
+        public var member: Bool
+        public var computedAt: Timestamp?
+        public var conditions: [Condition]
+    }
+
+    /// One condition of the filter: what it tests (`prop` is the property or event name, nil for a
+    /// segment), its result for the profile now, and the value(s) that decided it.
+    public struct Condition: Sendable, Equatable {
+        public enum Kind: String, Sendable { case property, event, segment }
+
+        public var path: String
+        public var kind: Kind
+        public var prop: String?
+        public var op: String
+        public var value: JSON
+        public var result: Bool
+        public var actual: [JSON]
+    }
+
+    public func explain(account: Int64, segment id: Int64, profile lookup: ObjectLookup) async throws -> Explanation {
         let now = clock.now()
         return try await database.heavyRead { db in
             let segment = try SegmentReader.segment(db, account: account, id: id)
@@ -20,53 +41,36 @@ public struct SegmentExplain: Sendable {
             }
             let member = try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM segment_members WHERE segment_id = ? AND profile_id = ?", arguments: [id, profile]) ?? false
-            var conditions: [JSON] = []
+            var conditions: [Condition] = []
             if let filter = try segment.filter() {
                 let compiler = SegmentCompiler.over(db, account: account, now: now, perProfile: true)
                 for condition in filter.conditions {
                     conditions.append(try explain(condition, profile: profile, compiler: compiler, segment: id, db: db))
                 }
             }
-            return .object([
-                JSONMember("member", .bool(member)),
-                JSONMember("computed_at", ObjectReader.time(segment.computedAt?.milliseconds)),
-                JSONMember("conditions", .array(conditions)),
-            ])
+            return Explanation(member: member, computedAt: segment.computedAt, conditions: conditions)
         }
     }
 
-    func explain(_ condition: FilterCondition, profile: Int64, compiler: SegmentCompiler, segment: Int64, db: Database) throws -> JSON {
+    func explain(_ condition: FilterCondition, profile: Int64, compiler: SegmentCompiler, segment: Int64, db: Database) throws -> Condition {
         var output = SegmentCompiler.Output(condition: .true)
         var visiting = [segment]
         let test = try compiler.condition(condition, into: &output, visiting: &visiting)
         let result = try Self.scalar(db, SQLFragment("coalesce((") + test + SQLFragment("), 0)"), profile: profile)
-        var members: [JSONMember] = [JSONMember("path", .string(condition.path))]
-        let actual: [JSON]
+        let passed = result == .int(1)
         switch condition.kind {
         case .property(let p):
-            members += [
-                JSONMember("kind", "property"), JSONMember("prop", .string(p.displayName)),
-                JSONMember("op", .string(p.op.rawValue)), JSONMember("value", p.value),
-            ]
-            actual = try Self.actual(p, profile: profile, db: db)
+            return Condition(path: condition.path, kind: .property, prop: p.displayName, op: p.op.rawValue, value: p.value, result: passed,
+                             actual: try Self.actual(p, profile: profile, db: db))
         case .event(let e):
-            members += [
-                JSONMember("kind", "event"), JSONMember("prop", .string(e.name)),
-                JSONMember("op", .string(e.countOp.rawValue)), JSONMember("value", .int(e.count)),
-            ]
-            actual = [try Self.scalar(db, SQLFragment("(") + (try compiler.eventCount(e)) + SQLFragment(")"), profile: profile)]
+            let count = try Self.scalar(db, SQLFragment("(") + (try compiler.eventCount(e)) + SQLFragment(")"), profile: profile)
+            return Condition(path: condition.path, kind: .event, prop: e.name, op: e.countOp.rawValue, value: .int(e.count), result: passed, actual: [count])
         case .segment(let other, let isMember):
-            members += [
-                JSONMember("kind", "segment"), JSONMember("prop", .null),
-                JSONMember("op", .string(isMember ? "eq" : "ne")), JSONMember("value", .string(PublicID.encode(other))),
-            ]
             let inOther = try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM segment_members WHERE segment_id = ? AND profile_id = ?", arguments: [other, profile]) ?? false
-            actual = [.bool(inOther)]
+            return Condition(path: condition.path, kind: .segment, prop: nil, op: isMember ? "eq" : "ne", value: .string(PublicID.encode(other)),
+                             result: passed, actual: [.bool(inOther)])
         }
-        members.append(JSONMember("result", .bool(result == .int(1))))
-        members.append(JSONMember("actual", .array(actual)))
-        return .object(members)
     }
 
     static func scalar(_ db: Database, _ expression: SQLFragment, profile: Int64) throws -> JSON {

@@ -20,8 +20,16 @@ public struct SegmentQueries: Sendable {
 
     /// `POST /v3/edit/segments/preview`: count, a sample of uids, and how many would enter or leave the
     /// segment `editing` (when given) if the body were saved.
-    public func preview(account: Int64, body: JSON, editing: Int64?) async throws -> JSON {
-        let filter = try ChameleonFilter.parse(body)
+    /// How many profiles a filter selects, a sample of their uids (newest first), and for a segment being
+    /// edited how many would enter and leave it.
+    public struct Preview: Sendable, Equatable {
+        public var count: Int64
+        public var sample: [String]
+        public var entering: Int64
+        public var exiting: Int64
+    }
+
+    public func preview(account: Int64, filter: FilterNode, editing: Int64?) async throws -> Preview {
         let now = clock.now()
         return try await database.heavyRead { db in
             if let editing { _ = try SegmentReader.segment(db, account: account, id: editing) }
@@ -36,40 +44,29 @@ public struct SegmentQueries: Sendable {
             let row = try Row.fetchOne(db.cachedStatement(sql: counts.sql), arguments: counts.statementArguments)!
             let sample = matched + SQLFragment(" SELECT coalesce(p.uid, p.email) FROM profiles p WHERE p.id IN (SELECT id FROM matched) ORDER BY p.id DESC LIMIT 20")
             let uids = try String.fetchAll(db.cachedStatement(sql: sample.sql), arguments: sample.statementArguments)
-            return .object([
-                JSONMember("count", .int(row[0])),
-                JSONMember("sample", .array(uids.map(JSON.string))),
-                JSONMember("entering", .int(editing == nil ? row[0] : row[1])),
-                JSONMember("exiting", .int(editing == nil ? 0 : row[2])),
-            ])
+            return Preview(count: row[0], sample: uids, entering: editing == nil ? row[0] : row[1], exiting: editing == nil ? 0 : row[2])
         }
     }
 
     /// `GET|POST /v3/analyze/profiles`: newest first, paged by `before`.
-    public func profiles(account: Int64, audience: Audience, limit: Int, before: Int64?) async throws -> JSON {
+    public func profiles(account: Int64, audience: Audience, limit: Int, before: Int64?) async throws -> Page<ProfileRecord> {
         try await database.heavyRead { db in
             let selection = try self.selection(db, account: account, audience: audience, subject: .profiles)
-            let query = SQLFragment("SELECT \(ObjectReader.profileColumns) FROM profiles p WHERE ") + selection
+            let query = SQLFragment("SELECT \(ProfileRecord.columns) FROM profiles p WHERE ") + selection
                 + SQLFragment(" AND p.id < ? ORDER BY p.id DESC LIMIT ?", [(before ?? .max).databaseValue, limit.databaseValue])
             let rows = try Row.fetchAll(db.cachedStatement(sql: query.sql), arguments: query.statementArguments)
-            return .object([
-                JSONMember("profiles", .array(try rows.map { .object(try ObjectReader.profileMembers($0)) })),
-                JSONMember("cursor", SegmentReader.cursor(limit: limit, last: rows.count == limit ? rows.last?["id"] : nil)),
-            ])
+            return Page(try rows.map(ProfileRecord.init), limit: limit, id: \.id)
         }
     }
 
     /// `GET|POST /v3/analyze/companies`.
-    public func companies(account: Int64, audience: Audience, limit: Int, before: Int64?) async throws -> JSON {
+    public func companies(account: Int64, audience: Audience, limit: Int, before: Int64?) async throws -> Page<CompanyRecord> {
         try await database.heavyRead { db in
             let selection = try self.selection(db, account: account, audience: audience, subject: .companies)
-            let query = SQLFragment("SELECT \(ObjectReader.companyColumns) FROM companies c WHERE ") + selection
+            let query = SQLFragment("SELECT \(CompanyRecord.columns) FROM companies c WHERE ") + selection
                 + SQLFragment(" AND c.id < ? ORDER BY c.id DESC LIMIT ?", [(before ?? .max).databaseValue, limit.databaseValue])
             let rows = try Row.fetchAll(db.cachedStatement(sql: query.sql), arguments: query.statementArguments)
-            return .object([
-                JSONMember("companies", .array(try rows.map { try ObjectReader.companyJSON($0) })),
-                JSONMember("cursor", SegmentReader.cursor(limit: limit, last: rows.count == limit ? rows.last?["id"] : nil)),
-            ])
+            return Page(try rows.map(CompanyRecord.init), limit: limit, id: \.id)
         }
     }
 

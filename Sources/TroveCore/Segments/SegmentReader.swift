@@ -10,10 +10,41 @@ public struct SegmentReader: Sendable {
 
     public static let maxPage = 500
 
+    /// Members newest first, as of now (`computedAt`) or a past time.
+    public struct Members: Sendable {
+        public var page: Page<ProfileRecord>
+        public var asOf: Timestamp?
+        public var computedAt: Timestamp?
+    }
+
+    /// One row of a segment's ledger.
+    public struct Change: Sendable, Equatable {
+        public var id: Int64
+        public var profileID: Int64
+        /// Nil once the profile is gone.
+        public var profileUID: String?
+        public var entered: Bool
+        public var at: Timestamp
+        public var version: Int64
+    }
+
+    /// Ledger rows after a cursor; `next` is the cursor to pass next time.
+    public struct Changes: Sendable {
+        public var changes: [Change]
+        public var next: Int64
+        public var computedAt: Timestamp?
+    }
+
+    /// Members in profile-id order; `next` is the cursor of the following page, nil at the end.
+    public struct Membership: Sendable {
+        public var identifiers: [CustomerIdentifiers]
+        public var next: Int64?
+    }
+
     /// `GET /v3/edit/segments/:id/members[?as_of=]`: newest profiles first, paged by `before`.
-    public func members(account: Int64, segment id: Int64, asOf: Timestamp?, limit: Int, before: Int64?) async throws -> JSON {
+    public func members(account: Int64, segment id: Int64, asOf: Timestamp?, limit: Int, before: Int64?) async throws -> Members {
         // As of a past time the segment's whole ledger is read: a heavy read.
-        let read: @Sendable (Database) throws -> JSON = { db in
+        let read: @Sendable (Database) throws -> Members = { db in
             let segment = try Self.segment(db, account: account, id: id)
             let ids: String
             var arguments: StatementArguments = [id]
@@ -30,26 +61,17 @@ public struct SegmentReader: Sendable {
             _ = arguments.append(contentsOf: [before ?? Int64.max, limit])
             let rows = try Row.fetchAll(
                 db, sql: """
-                    SELECT \(ObjectReader.profileColumns) FROM profiles p
+                    SELECT \(ProfileRecord.columns) FROM profiles p
                     WHERE p.id IN (\(ids)) AND p.id < ? ORDER BY p.id DESC LIMIT ?
                     """, arguments: arguments)
-            return .object([
-                JSONMember("profiles", .array(try rows.map { .object(try ObjectReader.profileMembers($0)) })),
-                JSONMember("as_of", .string((asOf ?? segment.computedAt)?.iso8601)),
-                JSONMember("computed_at", ObjectReader.time(segment.computedAt?.milliseconds)),
-                JSONMember("cursor", Self.cursor(limit: limit, last: rows.count == limit ? rows.last?["id"] : nil)),
-            ])
+            return Members(page: Page(try rows.map(ProfileRecord.init), limit: limit, id: \.id), asOf: asOf ?? segment.computedAt, computedAt: segment.computedAt)
         }
         return try await asOf == nil ? database.read(read) : database.heavyRead(read)
     }
 
-    static func cursor(limit: Int, last: Int64?) -> JSON {
-        .object([JSONMember("limit", .int(Int64(limit))), JSONMember("before", last.map { .string(PublicID.encode($0)) } ?? .null)])
-    }
-
     /// `GET /v3/edit/segments/:id/changes?since=`: the ledger after a cursor, oldest first. `next` is the
     /// cursor to pass next time (the last change returned, or `since` when there was none).
-    public func changes(account: Int64, segment id: Int64, since: Int64, limit: Int) async throws -> JSON {
+    public func changes(account: Int64, segment id: Int64, since: Int64, limit: Int) async throws -> Changes {
         try await database.read { db in
             let segment = try Self.segment(db, account: account, id: id)
             let rows = try Row.fetchAll(
@@ -58,21 +80,10 @@ public struct SegmentReader: Sendable {
                     LEFT JOIN profiles p ON p.id = c.profile_id
                     WHERE c.segment_id = ? AND c.id > ? ORDER BY c.id LIMIT ?
                     """, arguments: [id, since, limit])
-            let changes: [JSON] = rows.map { row in
-                .object([
-                    JSONMember("id", .string(String(row[0] as Int64))),
-                    JSONMember("profile", .object([JSONMember("id", .string(PublicID.encode(row[1]))), JSONMember("uid", .string(row[2] as String?))])),
-                    JSONMember("change", .string((row[3] as Bool) ? "entered" : "exited")),
-                    JSONMember("at", ObjectReader.time(row[4])),
-                    JSONMember("version", .int(row[5])),
-                ])
+            let changes = rows.map { row in
+                Change(id: row[0], profileID: row[1], profileUID: row[2], entered: row[3], at: Timestamp(milliseconds: row[4]), version: row[5])
             }
-            let next = rows.last.map { $0[0] as Int64 } ?? since
-            return .object([
-                JSONMember("changes", .array(changes)),
-                JSONMember("next", .string(String(next))),
-                JSONMember("computed_at", ObjectReader.time(segment.computedAt?.milliseconds)),
-            ])
+            return Changes(changes: changes, next: changes.last?.id ?? since, computedAt: segment.computedAt)
         }
     }
 
@@ -86,27 +97,24 @@ public struct SegmentReader: Sendable {
     }
 
     /// `GET /v1/customers/:id/segments`.
-    public func segmentsOf(account: Int64, customer: CustomerID) async throws -> JSON {
+    public func segmentsOf(account: Int64, customer: CustomerID) async throws -> [Segment] {
         try await database.read { db in
             guard let profile = try customer.profileID(db, account: account) else {
                 throw SegmentError.notFound("no customer \(customer.description)")
             }
-            return ["segments": .array(try Self.segmentsOf(profile: profile, account: account, db: db).map { $0.summaryJSON(v1: true) })]
+            return try Self.segmentsOf(profile: profile, account: account, db: db)
         }
     }
 
     /// `GET /v1/segments/:id/customer_count`.
-    public func customerCount(account: Int64, segment id: Int64) async throws -> JSON {
-        try await database.read { db in
-            let segment = try Self.segment(db, account: account, id: id)
-            return ["count": .int(segment.memberCount), "segment_id": .int(id)]
-        }
+    public func customerCount(account: Int64, segment id: Int64) async throws -> Int64 {
+        try await database.read { db in try Self.segment(db, account: account, id: id).memberCount }
     }
 
     public static let maxMembershipPage = 30_000
 
     /// `GET /v1/segments/:id/membership?start=&limit=`: members in profile-id order; `next` is empty at the end.
-    public func membership(account: Int64, segment id: Int64, start: String?, limit: Int) async throws -> JSON {
+    public func membership(account: Int64, segment id: Int64, start: String?, limit: Int) async throws -> Membership {
         try await database.read { db in
             _ = try Self.segment(db, account: account, id: id)
             var after: Int64 = 0
@@ -116,39 +124,16 @@ public struct SegmentReader: Sendable {
             }
             let rows = try Row.fetchAll(
                 db, sql: """
-                    SELECT p.id, p.uid, p.email FROM segment_members m JOIN profiles p ON p.id = m.profile_id
+                    SELECT \(CustomerIdentifiers.columns) FROM segment_members m JOIN profiles p ON p.id = m.profile_id
                     WHERE m.segment_id = ? AND m.profile_id > ? ORDER BY m.profile_id LIMIT ?
                     """, arguments: [id, after, limit])
-            let identifiers: [JSON] = rows.map { row in
-                .object([
-                    JSONMember("id", .string(row["uid"] as String?)),
-                    JSONMember("email", .string(row["email"] as String?)),
-                    JSONMember("cio_id", .string(PublicID.encode(row["id"]))),
-                ])
-            }
-            let next = rows.count == limit ? PublicID.encode(rows.last!["id"]) : ""
-            return .object([
-                JSONMember("identifiers", .array(identifiers)),
-                JSONMember("ids", .array(rows.map { .string($0["uid"] as String?) })),
-                JSONMember("next", .string(next)),
-                JSONMember("segment_id", .int(id)),
-            ])
+            let identifiers = rows.map(CustomerIdentifiers.init)
+            return Membership(identifiers: identifiers, next: rows.count == limit ? identifiers.last?.profileID : nil)
         }
     }
 
     static func segment(_ db: Database, account: Int64, id: Int64) throws -> Segment {
         guard let segment = try Segment.fetch(db, account: account, id: id) else { throw SegmentError.notFound("no segment with id \(id)") }
         return segment
-    }
-}
-
-extension Segment {
-    /// `{id, name, description}` as the segment lists of a profile show it.
-    public func summaryJSON(v1: Bool) -> JSON {
-        .object([
-            JSONMember("id", v1 ? .int(id) : .string(PublicID.encode(id))),
-            JSONMember("name", .string(name)),
-            JSONMember("description", .string(description)),
-        ])
     }
 }

@@ -25,7 +25,6 @@ extension AdminPages {
 
     func segment(_ s: Session, id: Int64, explainUID: String?) async throws -> Markup {
         let seg = try await services.segments.get(account: s.account, id: id)
-        let json = seg.v3JSON
         let publicID = PublicID.encode(id)
         var body: Markup = "<div class=\"cards\">" + Self.card("members", HTML.number(seg.memberCount))
         body += Self.card("state", seg.isReady ? "ready" : "building")
@@ -47,19 +46,17 @@ extension AdminPages {
         if let uid = explainUID, !uid.isEmpty {
             do {
                 let answer = try await services.explain.explain(account: s.account, segment: id, profile: .uid(uid))
-                let member = answer["member"] == .bool(true)
-                body += "<p><b>\(uid)</b> is <b class=\"\(member ? "good" : "bad")\">\(member ? "a member" : "not a member")</b> (as of \(HTML.time(answer["computed_at"])))</p>"
-                body += HTML.table(["Condition", "Kind", "Property", "Operator", "Value", "Result", "Actual"], (answer["conditions"]?.arrayValue ?? []).map { c in
-                    let ok = c["result"] == .bool(true)
-                    return ["<code>\(HTML.text(c["path"]))</code>", "\(HTML.text(c["kind"]))", "\(HTML.text(c["prop"]))",
-                            "\(HTML.text(c["op"]))", "\(HTML.text(c["value"]))",
-                            "<b class=\"\(ok ? "good" : "bad")\">\(ok ? "true" : "false")</b>", "\(HTML.text(c["actual"]))"]
+                let member = answer.member
+                body += "<p><b>\(uid)</b> is <b class=\"\(member ? "good" : "bad")\">\(member ? "a member" : "not a member")</b> (as of \(HTML.time(answer.computedAt)))</p>"
+                body += HTML.table(["Condition", "Kind", "Property", "Operator", "Value", "Result", "Actual"], answer.conditions.map { c in
+                    ["<code>\(c.path)</code>", "\(c.kind.rawValue)", "\(HTML.text(c.prop))", "\(c.op)", "\(HTML.text(c.value))",
+                     "<b class=\"\(c.result ? "good" : "bad")\">\(c.result ? "true" : "false")</b>", "\(HTML.text(.array(c.actual)))"]
                 }, empty: "No conditions (a manual segment).")
             } catch {
                 body += "<div class=\"flash bad\">\(Self.describe(error).1)</div>"
             }
         }
-        body += "</div><h2>Definition</h2><div class=\"box\"><pre>\(Self.pretty(Self.definition(json)))</pre></div><p>"
+        body += "</div><h2>Definition</h2><div class=\"box\"><pre>\(Self.pretty(Self.definition(seg.definition ?? .null)))</pre></div><p>"
         if seg.kind == .dynamic { body += "<a href=\"/admin/segments/\(publicID)/edit\">Edit</a> · " }
         body += "<a href=\"/admin/exports?segment=\(publicID)\">Export its members</a></p>"
         body += HTML.form(action: "/admin/segments/\(publicID)/delete", csrf: s.csrfToken, "<button class=\"plain\" type=\"submit\">Delete this segment</button>")
@@ -83,11 +80,11 @@ extension AdminPages {
 
     /// The editor: name, description, match all/any, a few condition rows and an event row, or the items
     /// as JSON (which, when given, is used instead of the rows). `result` is a preview or a refusal.
-    func segmentEditor(_ s: Session, id: Int64?, fields: [String: String], result: (preview: JSON?, error: String?)?) async throws -> Markup {
+    func segmentEditor(_ s: Session, id: Int64?, fields: [String: String], result: (preview: SegmentQueries.Preview?, error: String?)?) async throws -> Markup {
         var fields = fields
         if fields.isEmpty, let id {
             let seg = try await services.segments.get(account: s.account, id: id)
-            fields = ["name": seg.name, "description": seg.description, "items": Self.pretty(Self.definition(seg.v3JSON))]
+            fields = ["name": seg.name, "description": seg.description, "items": Self.pretty(Self.definition(seg.definition ?? .null))]
         }
         let action = id.map { "/admin/segments/\(PublicID.encode($0))" } ?? "/admin/segments"
         var form: Markup = "<div class=\"row\">" + HTML.input("name", label: "Name", value: fields["name"] ?? "", required: true)
@@ -108,11 +105,11 @@ extension AdminPages {
         var body: Markup = ""
         if let error = result?.error { body += "<div class=\"flash bad\">\(error)</div>" }
         if let preview = result?.preview {
-            body += "<div class=\"box\" id=\"preview\"><div class=\"cards\">" + Self.card("would match", HTML.number(preview["count"]?.intValue ?? 0))
+            body += "<div class=\"box\" id=\"preview\"><div class=\"cards\">" + Self.card("would match", HTML.number(preview.count))
             if id != nil {
-                body += Self.card("entering", HTML.number(preview["entering"]?.intValue ?? 0)) + Self.card("exiting", HTML.number(preview["exiting"]?.intValue ?? 0))
+                body += Self.card("entering", HTML.number(preview.entering)) + Self.card("exiting", HTML.number(preview.exiting))
             }
-            let sample = (preview["sample"]?.arrayValue ?? []).map { HTML.text($0) }
+            let sample = preview.sample
             body += "</div><p class=\"muted\">Sample: \(sample.isEmpty ? "none" : sample.joined(separator: ", "))</p></div>"
         }
         body += "<div class=\"box\">" + HTML.form(action: action, csrf: s.csrfToken, class: "stack", form) + "</div>"
@@ -130,7 +127,7 @@ extension AdminPages {
         }
         if fields["action"] == "preview" {
             do {
-                return HTML.response(try await segmentEditor(s, id: id, fields: fields, result: (try await services.queries.preview(account: s.account, body: body, editing: id), nil)))
+                return HTML.response(try await segmentEditor(s, id: id, fields: fields, result: (try await services.queries.preview(account: s.account, filter: try ChameleonFilter.parse(body), editing: id), nil)))
             } catch {
                 return HTML.response(try await segmentEditor(s, id: id, fields: fields, result: (nil, Self.describe(error).1)))
             }

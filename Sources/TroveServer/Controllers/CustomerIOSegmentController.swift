@@ -9,7 +9,7 @@ struct CustomerIOSegmentController<Context: AccountContext> {
     func addRoutes(to router: Router<Context>) {
         router.get("/v1/segments") { request, context in
             let account = try context.requireAccount()
-            return Response.json(["segments": .array(try await services.segments.list(account: account).map(\.v1JSON))])
+            return Response.json(["segments": .array(try await services.segments.list(account: account).map(AppAPIJSON.segment))])
         }
         router.post("/v1/segments") { request, context in
             let account = try context.requireAccount()
@@ -23,11 +23,11 @@ struct CustomerIOSegmentController<Context: AccountContext> {
             default: throw SegmentError.invalid("segment.description: must be a string")
             }
             let segment = try await services.segments.createManual(account: account, name: name, description: description)
-            return Response.json(["segment": segment.v1JSON])
+            return Response.json(["segment": AppAPIJSON.segment(segment)])
         }
         router.get("/v1/segments/:id") { request, context in
             let account = try context.requireAccount()
-            return Response.json(["segment": try await services.segments.get(account: account, id: try Self.integerID(context)).v1JSON])
+            return Response.json(["segment": AppAPIJSON.segment(try await services.segments.get(account: account, id: try Self.integerID(context)))])
         }
         router.delete("/v1/segments/:id") { request, context in
             let account = try context.requireAccount()
@@ -36,18 +36,20 @@ struct CustomerIOSegmentController<Context: AccountContext> {
         }
         router.get("/v1/segments/:id/customer_count") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.segmentReader.customerCount(account: account, segment: try Self.integerID(context)))
+            let id = try Self.integerID(context)
+            return Response.json(["count": .int(try await services.segmentReader.customerCount(account: account, segment: id)), "segment_id": .int(id)])
         }
         router.get("/v1/segments/:id/membership") { request, context in
             let account = try context.requireAccount()
             let limit = try request.limit(default: 1000, max: SegmentReader.maxMembershipPage)
-            return Response.json(try await services.segmentReader.membership(
-                account: account, segment: try Self.integerID(context), start: request.query("start"), limit: limit))
+            let id = try Self.integerID(context)
+            return Response.json(AppAPIJSON.people(
+                try await services.segmentReader.membership(account: account, segment: id, start: request.query("start"), limit: limit), segment: id))
         }
         router.get("/v1/customers/:customer/segments") { request, context in
             let account = try context.requireAccount()
             let customer = try CustomerID(context.pathParameter("customer"), idType: request.query("id_type"))
-            return Response.json(try await services.segmentReader.segmentsOf(account: account, customer: customer))
+            return Response.json(["segments": .array(try await services.segmentReader.segmentsOf(account: account, customer: customer).map(AppAPIJSON.summary))])
         }
         for (action, add) in [("add_customers", true), ("remove_customers", false)] {
             router.post(RouterPath("/api/v1/segments/:id/\(action)")) { request, context in

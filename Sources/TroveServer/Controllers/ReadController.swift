@@ -11,13 +11,13 @@ struct ReadController<Context: AccountContext> {
             let lookup = try Self.lookup(request, allowEmail: true, kind: "profile")
             let expandCompany = request.query("expand[company]") != nil
             let expandSegments = request.query("expand[segments]") != nil
-            return Response.json(["profile": try await services.objects.profile(
-                account: account, lookup, expandCompany: expandCompany, expandSegments: expandSegments)])
+            return Response.json(["profile": ChameleonJSON.profile(try await services.objects.profile(
+                account: account, lookup, expandCompany: expandCompany, expandSegments: expandSegments))])
         }
         router.get("/v3/analyze/company") { request, context in
             let account = try context.requireAccount()
             let lookup = try Self.lookup(request, allowEmail: false, kind: "company")
-            return Response.json(["company": try await services.objects.company(account: account, lookup)])
+            return Response.json(["company": ChameleonJSON.company(try await services.objects.company(account: account, lookup))])
         }
         router.get("/v3/edit/warnings") { request, context in
             let account = try context.requireAccount()

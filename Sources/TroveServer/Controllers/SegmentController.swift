@@ -8,12 +8,12 @@ struct SegmentController<Context: AccountContext> {
     func addRoutes(to router: Router<Context>) {
         router.get("/v3/edit/segments") { request, context in
             let account = try context.requireAccount()
-            return Response.json(["segments": .array(try await services.segments.list(account: account).map(\.v3JSON))])
+            return Response.json(["segments": .array(try await services.segments.list(account: account).map(ChameleonJSON.segment))])
         }
         router.post("/v3/edit/segments") { request, context in
             let account = try context.requireAccount()
             let segment = try await services.segments.create(account: account, body: try await request.jsonBody())
-            return Response.json(["segment": segment.v3JSON])
+            return Response.json(["segment": ChameleonJSON.segment(segment)])
         }
         router.post("/v3/edit/segments/preview") { request, context in
             let account = try context.requireAccount()
@@ -25,16 +25,16 @@ struct SegmentController<Context: AccountContext> {
                 guard let id = PublicID.decode(value) else { throw SegmentError.invalid("id: not a segment id") }
                 editing = id
             }
-            return Response.json(try await services.queries.preview(account: account, body: body, editing: editing))
+            return Response.json(ChameleonJSON.preview(try await services.queries.preview(account: account, filter: try ChameleonFilter.parse(body), editing: editing)))
         }
         router.get("/v3/edit/segments/:id") { request, context in
             let account = try context.requireAccount()
-            return Response.json(["segment": try await services.segments.get(account: account, id: try context.parameters.segmentID()).v3JSON])
+            return Response.json(["segment": ChameleonJSON.segment(try await services.segments.get(account: account, id: try context.parameters.segmentID()))])
         }
         router.patch("/v3/edit/segments/:id") { request, context in
             let account = try context.requireAccount()
             let segment = try await services.segments.update(account: account, id: try context.parameters.segmentID(), body: try await request.jsonBody())
-            return Response.json(["segment": segment.v3JSON])
+            return Response.json(["segment": ChameleonJSON.segment(segment)])
         }
         router.delete("/v3/edit/segments/:id") { request, context in
             let account = try context.requireAccount()
@@ -50,18 +50,18 @@ struct SegmentController<Context: AccountContext> {
                 since = n
             }
             let limit = try request.limit(default: 100, max: 1000)
-            return Response.json(try await services.segmentReader.changes(account: account, segment: try context.parameters.segmentID(), since: since, limit: limit))
+            return Response.json(ChameleonJSON.changes(try await services.segmentReader.changes(account: account, segment: try context.parameters.segmentID(), since: since, limit: limit)))
         }
         router.get("/v3/edit/segments/:id/members") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.segmentReader.members(
+            return Response.json(ChameleonJSON.members(try await services.segmentReader.members(
                 account: account, segment: try context.parameters.segmentID(), asOf: try request.time("as_of"),
-                limit: try request.limit(default: 50, max: SegmentReader.maxPage), before: try request.rowCursor("before")))
+                limit: try request.limit(default: 50, max: SegmentReader.maxPage), before: try request.rowCursor("before"))))
         }
         router.get("/v3/edit/segments/:id/explain") { request, context in
             let account = try context.requireAccount()
             let lookup = try ReadController<Context>.lookup(request, allowEmail: true, kind: "profile")
-            return Response.json(try await services.explain.explain(account: account, segment: try context.parameters.segmentID(), profile: lookup))
+            return Response.json(ChameleonJSON.explanation(try await services.explain.explain(account: account, segment: try context.parameters.segmentID(), profile: lookup)))
         }
         for companies in [false, true] {
             let base = companies ? "/v3/analyze/companies" : "/v3/analyze/profiles"
@@ -99,8 +99,8 @@ struct SegmentController<Context: AccountContext> {
         let limit = try request.limit(default: 50, max: SegmentReader.maxPage)
         let before = try request.rowCursor("before")
         return Response.json(companies
-            ? try await services.queries.companies(account: account, audience: audience, limit: limit, before: before)
-            : try await services.queries.profiles(account: account, audience: audience, limit: limit, before: before))
+            ? ChameleonJSON.companies(try await services.queries.companies(account: account, audience: audience, limit: limit, before: before))
+            : ChameleonJSON.profiles(try await services.queries.profiles(account: account, audience: audience, limit: limit, before: before)))
     }
 
     func count(_ request: Request, _ context: Context, body: JSON?, companies: Bool) async throws -> Response {

@@ -1,0 +1,133 @@
+import TroveCore
+
+/// Profiles, companies, segments and their reads (`/v3/analyze`, `/v3/edit/segments`, SPEC §5, §6).
+extension ChameleonJSON {
+    /// The fixed fields, then the properties flat.
+    static func profile(_ p: ProfileRecord) -> JSON {
+        .object([
+            JSONMember("id", .id(p.id)),
+            JSONMember("uid", .string(p.uid)),
+            JSONMember("email", .string(p.email)),
+            JSONMember("created_at", .time(p.createdAt)),
+            JSONMember("updated_at", .time(p.updatedAt)),
+            JSONMember("last_seen_at", .time(p.lastSeenAt)),
+            JSONMember("company_id", p.companyID.map(JSON.id) ?? .null),
+            JSONMember("disabled", .bool(p.disabled)),
+        ] + p.properties)
+    }
+
+    static func profile(_ view: ObjectReader.ProfileView) -> JSON {
+        guard case .object(var members) = profile(view.profile) else { return .null }
+        if let company = view.company { members.append(JSONMember("company", company.map(Self.company) ?? .null)) }
+        if let segments = view.segments { members.append(JSONMember("segments", .array(segments.map(summary)))) }
+        return .object(members)
+    }
+
+    static func company(_ c: CompanyRecord) -> JSON {
+        .object([
+            JSONMember("id", .id(c.id)),
+            JSONMember("uid", .string(c.uid)),
+            JSONMember("created_at", .time(c.createdAt)),
+            JSONMember("updated_at", .time(c.updatedAt)),
+        ] + c.properties)
+    }
+
+    static func cursor<Item>(_ page: Page<Item>) -> JSON {
+        .object([JSONMember("limit", .int(page.limit)), JSONMember("before", page.before.map(JSON.id) ?? .null)])
+    }
+
+    static func profiles(_ page: Page<ProfileRecord>) -> JSON {
+        .object([JSONMember("profiles", .array(page.items.map(profile))), JSONMember("cursor", cursor(page))])
+    }
+
+    static func companies(_ page: Page<CompanyRecord>) -> JSON {
+        .object([JSONMember("companies", .array(page.items.map(company))), JSONMember("cursor", cursor(page))])
+    }
+
+    // MARK: Segments
+
+    /// The Chameleon grammar's form of a segment.
+    public static func segment(_ s: Segment) -> JSON {
+        var members: [JSONMember] = [
+            JSONMember("id", .id(s.id)),
+            JSONMember("name", .string(s.name)),
+            JSONMember("description", .string(s.description)),
+            JSONMember("kind", .string(s.kind.rawValue)),
+        ]
+        if let definition = s.definition {
+            if s.grammar == .customerio {
+                members.append(JSONMember("filters", definition))
+            } else {
+                members.append(JSONMember("items", definition["items"] ?? .array([])))
+                members.append(JSONMember("items_op", definition["items_op"] ?? .string("and")))
+            }
+        }
+        members += [
+            JSONMember("tags", .strings(s.tags)),
+            JSONMember("state", .string(s.isReady ? "ready" : "building")),
+            JSONMember("computed_at", .time(s.computedAt)),
+            JSONMember("member_count", .int(s.memberCount)),
+            JSONMember("version", .int(s.version)),
+            JSONMember("created_at", .time(s.createdAt)),
+            JSONMember("updated_at", .time(s.updatedAt)),
+        ]
+        return .object(members)
+    }
+
+    /// `{id, name, description}`, as a profile's segment list shows each.
+    static func summary(_ s: Segment) -> JSON {
+        .object([JSONMember("id", .id(s.id)), JSONMember("name", .string(s.name)), JSONMember("description", .string(s.description))])
+    }
+
+    static func members(_ m: SegmentReader.Members) -> JSON {
+        .object([
+            JSONMember("profiles", .array(m.page.items.map(profile))),
+            JSONMember("as_of", .time(m.asOf)),
+            JSONMember("computed_at", .time(m.computedAt)),
+            JSONMember("cursor", cursor(m.page)),
+        ])
+    }
+
+    static func changes(_ c: SegmentReader.Changes) -> JSON {
+        .object([
+            JSONMember("changes", .array(c.changes.map { change in
+                .object([
+                    JSONMember("id", .string(String(change.id))),
+                    JSONMember("profile", .object([JSONMember("id", .id(change.profileID)), JSONMember("uid", .string(change.profileUID))])),
+                    JSONMember("change", .string(change.entered ? "entered" : "exited")),
+                    JSONMember("at", .time(change.at)),
+                    JSONMember("version", .int(change.version)),
+                ])
+            })),
+            JSONMember("next", .string(String(c.next))),
+            JSONMember("computed_at", .time(c.computedAt)),
+        ])
+    }
+
+    static func preview(_ p: SegmentQueries.Preview) -> JSON {
+        .object([
+            JSONMember("count", .int(p.count)),
+            JSONMember("sample", .strings(p.sample)),
+            JSONMember("entering", .int(p.entering)),
+            JSONMember("exiting", .int(p.exiting)),
+        ])
+    }
+
+    public static func explanation(_ e: SegmentExplain.Explanation) -> JSON {
+        .object([
+            JSONMember("member", .bool(e.member)),
+            JSONMember("computed_at", .time(e.computedAt)),
+            JSONMember("conditions", .array(e.conditions.map { c in
+                .object([
+                    JSONMember("path", .string(c.path)),
+                    JSONMember("kind", .string(c.kind.rawValue)),
+                    JSONMember("prop", .string(c.prop)),
+                    JSONMember("op", .string(c.op)),
+                    JSONMember("value", c.value),
+                    JSONMember("result", .bool(c.result)),
+                    JSONMember("actual", .array(c.actual)),
+                ])
+            })),
+        ])
+    }
+}
