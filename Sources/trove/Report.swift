@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TroveCore
+import TroveServer
 
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,30 +27,20 @@ struct Report: AsyncParsableCommand {
             let database = try db.open()
             let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
             let report = EventReport(database: database, clock: try clock.clock())
-            var query = ["interval": interval]
-            query["from"] = from
-            query["to"] = to
-            query["names"] = names
-            query["tz"] = tz
-            let result: JSON
+            let result: EventReport.Result
             do {
-                result = try await report.run(account: account, try report.request(query))
+                result = try await report.run(account: account, try report.request(EventReport.Parameters(from: from, to: to, names: names, interval: interval, tz: tz)))
             } catch let error as ReadError {
                 throw ValidationError(error.description)
             }
             switch format {
-            case .json: printJSON(result)
+            case .json: printJSON(AppAPIJSON.events(result))
             case .csv, .table:
-                let series = result["series"]?.arrayValue ?? []
-                let buckets = series.first?["points"]?.arrayValue?.compactMap { $0["at"]?.stringValue } ?? []
-                var rows = [["at"] + series.map { $0["name"]?.stringValue ?? "" }]
-                for (i, at) in buckets.enumerated() {
-                    rows.append([at] + series.map { s in
-                        if case .int(let n)? = s["points"]?.arrayValue?[i]["count"] { return String(n) }
-                        return "0"
-                    })
+                var rows = [["at"] + result.series.map(\.name)]
+                for (i, at) in result.buckets.enumerated() {
+                    rows.append([result.label(at)] + result.series.map { String($0.counts[i]) })
                 }
-                rows.append(["total"] + series.map { s in if case .int(let n)? = s["total"] { return String(n) } else { return "0" } })
+                rows.append(["total"] + result.series.map { String($0.total) })
                 Report.print(rows, format: format)
             }
         }
@@ -75,31 +66,21 @@ struct Report: AsyncParsableCommand {
             let database = try db.open()
             let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
             let report = FunnelReport(database: database, clock: try clock.clock())
-            var query = ["steps": steps, "within": String(within), "limit": String(limit)]
-            query["group_by"] = groupBy
-            query["from"] = from
-            query["to"] = to
-            let result: JSON
+            let parameters = FunnelReport.Parameters(steps: steps, groupBy: groupBy, within: String(within), from: from, to: to, limit: String(limit))
+            let result: FunnelReport.Result
             do {
-                result = try await report.runBuildingInPlace(account: account, try report.request(query))
+                result = try await report.runBuildingInPlace(account: account, try report.request(parameters))
             } catch let error as ReadError {
                 throw ValidationError(error.description)
             }
-            if format == .json { return printJSON(result) }
-            let names = result["steps"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
-            var rows = [[groupBy ?? "group"] + names + ["conversion"]]
-            func row(_ label: String, _ group: JSON) -> [String] {
-                let counts = group["steps"]?.arrayValue?.map { s -> String in
-                    if case .int(let n)? = s["profiles"] { return String(n) } else { return "" }
-                } ?? []
-                let conversion: String
-                if case .double(let d)? = group["conversion"] { conversion = String(format: "%.2f%%", d * 100) } else { conversion = "-" }
-                return [label] + counts + [conversion]
+            if format == .json { return printJSON(AppAPIJSON.funnel(result)) }
+            var rows = [[groupBy ?? "group"] + result.steps.map(\.name) + ["conversion"]]
+            func row(_ label: String, _ group: FunnelReport.Result.Group) -> [String] {
+                [label] + group.reached.map(String.init) + [Report.percent(group.conversion)]
             }
-            rows.append(row("(all)", result["total"] ?? .null))
-            for group in result["groups"]?.arrayValue ?? [] {
-                let value = group["value"] ?? .null
-                rows.append(row(value == .null ? "(none)" : value.stringValue ?? JSONWriter.string(value), group))
+            rows.append(row("(all)", result.total))
+            for group in result.groups ?? [] {
+                rows.append(row(group.value == .null ? "(none)" : group.value.stringValue ?? JSONWriter.string(group.value), group))
             }
             Report.print(rows, format: format)
         }
@@ -121,20 +102,14 @@ struct Report: AsyncParsableCommand {
             let database = try db.open()
             let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
             guard let segment = PublicID.decode(id) else { throw ValidationError("\(id) is not a segment id") }
-            let result: JSON
+            let result: TroveCore.SegmentHistory.Result
             do {
                 result = try await TroveCore.SegmentHistory(database: database, clock: try clock.clock()).run(account: account, segment: segment, from: from, to: to)
             } catch let error as ReadError {
                 throw ValidationError(error.description)
             }
-            if format == .json { return printJSON(result) }
-            var rows = [["date", "count", "entered", "exited"]]
-            for p in result["points"]?.arrayValue ?? [] {
-                rows.append([p["date"]?.stringValue ?? ""] + ["count", "entered", "exited"].map { k in
-                    if case .int(let n)? = p[k] { return String(n) } else { return "" }
-                })
-            }
-            Report.print(rows, format: format)
+            if format == .json { return printJSON(AppAPIJSON.segmentHistory(result)) }
+            Report.print([["date", "count", "entered", "exited"]] + result.days.map { [$0.date, String($0.count), String($0.entered), String($0.exited)] }, format: format)
         }
     }
 
@@ -155,37 +130,18 @@ struct Report: AsyncParsableCommand {
         func run() async throws {
             let database = try db.open()
             let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
-            var query: [String: String] = [:]
-            query["campaign_id"] = campaignId
-            query["newsletter_id"] = newsletterId
-            query["action_id"] = actionId
-            query["transactional_message_id"] = transactionalMessageId
-            query["from"] = from
-            query["to"] = to
-            let result: JSON
+            let given = [("campaign_id", campaignId), ("newsletter_id", newsletterId), ("action_id", actionId), ("transactional_message_id", transactionalMessageId)]
+            let message = given.compactMap { field, id in id.map { (field: field, id: $0) } }
+            let result: MessageReport.Result
             do {
-                result = try await MessageReport(database: database).run(account: account, query: query)
+                result = try await MessageReport(database: database).run(account: account, MessageReport.Parameters(message: message, from: from, to: to))
             } catch let error as ReadError {
                 throw ValidationError(error.description)
             }
-            if format == .json { return printJSON(result) }
+            if format == .json { return printJSON(AppAPIJSON.messages(result)) }
             var rows = [["metric", "events", "people"]]
-            for m in result["metrics"]?.arrayValue ?? [] {
-                rows.append([m["metric"]?.stringValue ?? ""] + ["events", "people"].map { k in
-                    if case .int(let n)? = m[k] { return String(n) } else { return "" }
-                })
-            }
-            if case .object(let rates)? = result["rates"] {
-                for r in rates {
-                    let shown: String
-                    switch r.value {
-                    case .double(let d): shown = String(format: "%.2f%%", d * 100)
-                    case .int(let i): shown = String(format: "%.2f%%", Double(i) * 100)
-                    default: shown = "-"
-                    }
-                    rows.append([r.key, shown, ""])
-                }
-            }
+            rows += result.metrics.map { [$0.metric, String($0.events), String($0.people)] }
+            rows += result.rates.map { [$0.name, Report.percent($0.value), ""] }
             Report.print(rows, format: format)
         }
     }
@@ -203,6 +159,9 @@ struct Report: AsyncParsableCommand {
             }.joined(separator: "  "))
         }
     }
+
+    /// A rate as a percentage to two decimals; a dash when there is nothing to divide by.
+    static func percent(_ rate: Double?) -> String { rate.map { String(format: "%.2f%%", $0 * 100) } ?? "-" }
 
     static func csvField(_ s: String) -> String {
         s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s

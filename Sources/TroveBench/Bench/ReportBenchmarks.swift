@@ -16,11 +16,9 @@ public enum ReportBenchmarks {
             (try Int64.fetchOne(db, sql: "SELECT min(timestamp) FROM events") ?? 0, try Int64.fetchOne(db, sql: "SELECT max(timestamp) FROM events") ?? 0)
         }
         let report = EventReport(database: database, clock: .fixed(workspace.now))
-        let request = try report.request([
-            "from": String(first / 1000), "to": String(last / 1000 + 1), "interval": "day",
-        ])
+        let request = try report.request(EventReport.Parameters(from: String(first / 1000), to: String(last / 1000 + 1), interval: "day"))
         var times: [Double] = []
-        var answer: JSON = .null
+        var answer: EventReport.Result?
         for run in 1...runs {
             let started = Date()
             answer = try await report.run(account: account, request)
@@ -44,18 +42,15 @@ public enum ReportBenchmarks {
         for row in naive { expected["\(row[0] as String)/\(row[1] as Int64)"] = row[2] }
         var got: [String: Int64] = [:]
         var total: Int64 = 0
-        for s in answer["series"]?.arrayValue ?? [] {
-            let uid = s["uid"]?.stringValue ?? ""
-            for (i, p) in (s["points"]?.arrayValue ?? []).enumerated() {
-                if case .int(let n)? = p["count"], n > 0 {
-                    got["\(uid)/\(i)"] = n
-                    total += n
-                }
+        for s in answer?.series ?? [] {
+            for (i, n) in s.counts.enumerated() where n > 0 {
+                got["\(s.uid)/\(i)"] = n
+                total += n
             }
         }
         let funnel = try await Self.funnel(database, account: account, from: first, to: last + 1, runs: runs, log: log)
         var result = BenchReport(workload: "reports", setup: IngestBenchmarks.setup(m))
-        result.setup.append(("report", "events per day, every name, \(answer["series"]?.arrayValue?.count ?? 0) names × \(request.to.milliseconds / 86_400_000 - request.from.milliseconds / 86_400_000) days, UTC"))
+        result.setup.append(("report", "events per day, every name, \(answer?.series.count ?? 0) names × \(request.to.milliseconds / 86_400_000 - request.from.milliseconds / 86_400_000) days, UTC"))
         result.figures = [
             .init("events per day (median of \(runs))", sorted[sorted.count / 2], "ms", target: .atMost(10)),
             .init("events per day (first run)", times[0], "ms"),
@@ -83,12 +78,10 @@ public enum ReportBenchmarks {
         -> (median: Double, first: Double, sqlMS: Double, groups: Int, matches: Bool)
     {
         let report = FunnelReport(database: database, clock: .fixed(Timestamp(milliseconds: to)))
-        let request = try report.request([
-            "steps": funnelSteps.joined(separator: ","), "group_by": "tour_id", "within": "7",
-            "from": String(from / 1000), "to": String(to / 1000 + 1), "limit": "1000",
-        ])
+        let request = try report.request(FunnelReport.Parameters(
+            steps: funnelSteps.joined(separator: ","), groupBy: "tour_id", within: "7", from: String(from / 1000), to: String(to / 1000 + 1), limit: "1000"))
         var times: [Double] = []
-        var answer: JSON = .null
+        var answer: FunnelReport.Result?
         for run in 1...runs {
             let started = Date()
             // First use builds the steps' lists here, in the slices a server builds them in.
@@ -137,14 +130,12 @@ public enum ReportBenchmarks {
         try await database.write { db in
             for id in checkNames { try db.execute(sql: "DROP INDEX bench_check_\(id)") }
         }
-        func counts(_ group: JSON?) -> [Int64] {
-            group?["steps"]?.arrayValue?.map { if case .int(let n)? = $0["profiles"] { n } else { -1 } } ?? []
-        }
+        func counts(_ group: FunnelReport.Result.Group?) -> [Int64] { group?.reached.map(Int64.init) ?? [] }
         var got: [String: [Int64]] = [:]
-        for group in answer["groups"]?.arrayValue ?? [] {
-            got[group["value"]?.stringValue ?? "(none)"] = counts(group)
+        for group in answer?.groups ?? [] {
+            got[group.value.stringValue ?? "(none)"] = counts(group)
         }
-        let matches = got == expected && counts(answer["total"]) == expectedTotal && (answer["groups_not_shown"] == .int(0))
+        let matches = got == expected && counts(answer?.total) == expectedTotal && answer?.groupsNotShown == 0
         let sorted = (times.count > 1 ? Array(times.dropFirst()) : times).sorted()
         return (sorted[sorted.count / 2], times[0], sqlMS, got.count, matches)
     }

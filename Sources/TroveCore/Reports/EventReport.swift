@@ -27,31 +27,71 @@ public struct EventReport: Sendable {
 
     public static let maxBuckets = 10_000
 
+    /// Counts per name per bucket: `buckets` are the bucket starts, and `end` the end of the last.
+    public struct Result: Sendable, Equatable {
+        public struct Series: Sendable, Equatable {
+            public var name: String
+            public var uid: String
+            /// One per bucket.
+            public var counts: [Int64]
+            public var total: Int64 { counts.reduce(0, +) }
+        }
+
+        public var interval: Interval
+        public var zone: TimeZone
+        public var buckets: [Timestamp]
+        public var end: Timestamp
+        public var series: [Series]
+
+        /// A bucket boundary in the report's zone: `2026-11-20T00:00:00Z`, or `2026-11-20T00:00:00-05:00`.
+        public func label(_ t: Timestamp) -> String { EventReport.format(t.milliseconds, zone: zone) }
+        /// `UTC` or the zone's IANA name.
+        public var zoneName: String { zone == ReportRange.utc ? "UTC" : zone.identifier }
+    }
+
+    /// The query's parameters as given (`from`, `to`, `names` comma-separated, `interval`, `tz`); `request`
+    /// reads them.
+    public struct Parameters: Sendable {
+        public var from: String?
+        public var to: String?
+        public var names: String?
+        public var interval: String?
+        public var tz: String?
+
+        public init(from: String? = nil, to: String? = nil, names: String? = nil, interval: String? = nil, tz: String? = nil) {
+            self.from = from
+            self.to = to
+            self.names = names
+            self.interval = interval
+            self.tz = tz
+        }
+    }
+
     /// Reads the query parameters: `from`/`to` as dates (`to` inclusive) or times (ISO 8601 or unix
     /// seconds), rounded down to the start of their bucket; default the last 30 days (48 hours by hour).
-    public func request(_ query: [String: String]) throws(ReadError) -> Request {
+    public func request(_ query: Parameters) throws(ReadError) -> Request {
         let interval: Interval
-        switch query["interval"] {
+        switch query.interval {
         case nil, "": interval = .day
         case let text?:
             guard let i = Interval(rawValue: text) else { throw .invalid("interval: must be day or hour") }
             interval = i
         }
         var zone = ReportRange.utc
-        if let name = query["tz"], !name.isEmpty {
+        if let name = query.tz, !name.isEmpty {
             guard let z = TimeZone(identifier: name) else { throw .invalid("tz: \"\(name)\" is not an IANA time zone") }
             zone = z
         }
         let now = clock.now()
         let to: Timestamp
-        if let text = query["to"], !text.isEmpty {
+        if let text = query.to, !text.isEmpty {
             guard let t = Self.time(text, zone: zone, endOfDay: true) else { throw .invalid("to: expected a date (YYYY-MM-DD) or a time (ISO 8601 or unix seconds)") }
             to = t
         } else {
             to = Self.bucketStart(now, interval: interval, zone: zone).adding(milliseconds: interval == .day ? 86_400_000 : 3_600_000)
         }
         let from: Timestamp
-        if let text = query["from"], !text.isEmpty {
+        if let text = query.from, !text.isEmpty {
             guard let t = Self.time(text, zone: zone, endOfDay: false) else { throw .invalid("from: expected a date (YYYY-MM-DD) or a time (ISO 8601 or unix seconds)") }
             from = t
         } else {
@@ -59,13 +99,13 @@ public struct EventReport: Sendable {
         }
         guard from.milliseconds < to.milliseconds else { throw .invalid("from: must be before to") }
         var names: [String]?
-        if let text = query["names"], !text.isEmpty {
+        if let text = query.names, !text.isEmpty {
             names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         return Request(from: Self.bucketStart(from, interval: interval, zone: zone), to: to, names: names, interval: interval, zone: zone)
     }
 
-    public func run(account: Int64, _ r: Request) async throws -> JSON {
+    public func run(account: Int64, _ r: Request) async throws -> Result {
         let buckets = try Self.buckets(r)
         let fromHour = EventCounts.hour(buckets.first!)
         let toHour = EventCounts.hour(buckets.last!)
@@ -119,24 +159,12 @@ public struct EventReport: Sendable {
                     counts[row[0]]![i] += 1
                 }
             }
-            let ats = buckets.dropLast().map { JSON.string(Self.format($0, zone: r.zone)) }
-            return .object([
-                JSONMember("interval", .string(r.interval.rawValue)),
-                JSONMember("tz", .string(r.zone == ReportRange.utc ? "UTC" : r.zone.identifier)),
-                JSONMember("from", .string(Self.format(buckets.first!, zone: r.zone))),
-                JSONMember("to", .string(Self.format(buckets.last!, zone: r.zone))),
-                JSONMember("series", .array(series.map { s in
-                    let values = s.id.flatMap { counts[$0] } ?? Array(repeating: 0, count: buckets.count - 1)
-                    return .object([
-                        JSONMember("name", .string(s.name)),
-                        JSONMember("uid", .string(s.uid)),
-                        JSONMember("total", .int(values.reduce(0, +))),
-                        JSONMember("points", .array(zip(ats, values).map { at, n in
-                            .object([JSONMember("at", at), JSONMember("count", .int(n))])
-                        })),
-                    ])
-                })),
-            ])
+            return Result(
+                interval: r.interval, zone: r.zone, buckets: buckets.dropLast().map(Timestamp.init(milliseconds:)),
+                end: Timestamp(milliseconds: buckets.last!),
+                series: series.map { s in
+                    Result.Series(name: s.name, uid: s.uid, counts: s.id.flatMap { counts[$0] } ?? Array(repeating: 0, count: buckets.count - 1))
+                })
         }
     }
 

@@ -42,13 +42,32 @@ public struct FunnelReport: Sendable {
 
     /// Reads the query parameters: 2–10 comma-separated step names; `within` whole days (default 30, at most
     /// 365); `from`/`to` dates (`to` inclusive) or times, default the last 30 days; `limit` groups (default 50).
-    public func request(_ query: [String: String]) throws(ReadError) -> Request {
-        guard let text = query["steps"], !text.isEmpty else { throw .invalid("steps: required, e.g. steps=Started Tour,Completed Tour") }
+    /// The query's parameters as given; `request` reads them.
+    public struct Parameters: Sendable {
+        public var steps: String?
+        public var groupBy: String?
+        public var within: String?
+        public var from: String?
+        public var to: String?
+        public var limit: String?
+
+        public init(steps: String?, groupBy: String? = nil, within: String? = nil, from: String? = nil, to: String? = nil, limit: String? = nil) {
+            self.steps = steps
+            self.groupBy = groupBy
+            self.within = within
+            self.from = from
+            self.to = to
+            self.limit = limit
+        }
+    }
+
+    public func request(_ query: Parameters) throws(ReadError) -> Request {
+        guard let text = query.steps, !text.isEmpty else { throw .invalid("steps: required, e.g. steps=Started Tour,Completed Tour") }
         let steps = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         if let empty = steps.firstIndex(where: { $0.isEmpty }) { throw .invalid("steps[\(empty)]: an empty name") }
         guard (2...10).contains(steps.count) else { throw .invalid("steps: between 2 and 10 event names, got \(steps.count)") }
         var groupBy: PropertyPath?
-        if let prop = query["group_by"], !prop.isEmpty {
+        if let prop = query.groupBy, !prop.isEmpty {
             do {
                 groupBy = try FilterValues.propertyPath(prop, path: "group_by", owner: .event, allowCompany: false).1
             } catch {
@@ -56,22 +75,53 @@ public struct FunnelReport: Sendable {
             }
         }
         var within = 30
-        if let text = query["within"], !text.isEmpty {
+        if let text = query.within, !text.isEmpty {
             guard let days = Int(text), (1...365).contains(days) else { throw .invalid("within: a whole number of days from 1 to 365") }
             within = days
         }
         var limit = 50
-        if let text = query["limit"], !text.isEmpty {
+        if let text = query.limit, !text.isEmpty {
             guard let n = Int(text), (1...1000).contains(n) else { throw .invalid("limit: a number of groups from 1 to 1000") }
             limit = n
         }
-        let (from, to) = try ReportRange.utc(from: query["from"], to: query["to"], now: clock.now())
+        let (from, to) = try ReportRange.utc(from: query.from, to: query.to, now: clock.now())
         return Request(steps: steps, groupBy: groupBy, withinDays: within, from: Timestamp(milliseconds: from), to: Timestamp(milliseconds: to), limit: limit)
+    }
+
+    /// Profiles reaching each step, over all groups (`total`) and per value of `group_by` (largest first,
+    /// at most `limit` of them; nil without `group_by`).
+    public struct Result: Sendable, Equatable {
+        public struct Step: Sendable, Equatable {
+            public var name: String
+            public var uid: String
+        }
+
+        /// One group: its value (`.null` for events without one) and how many profiles reached each step.
+        public struct Group: Sendable, Equatable {
+            public var value: JSON
+            public var reached: [Int]
+            public var entered: Int { reached[0] }
+            public var converted: Int { reached[reached.count - 1] }
+            public var conversion: Double? { reportRate(converted, entered) }
+            /// Of those who entered.
+            public func conversion(step s: Int) -> Double? { reportRate(reached[s], reached[0]) }
+            /// Of those who reached the step before.
+            public func fromPrevious(step s: Int) -> Double? { reportRate(reached[s], reached[s == 0 ? 0 : s - 1]) }
+        }
+
+        public var steps: [Step]
+        public var groupBy: PropertyPath?
+        public var withinDays: Int
+        public var from: Timestamp
+        public var to: Timestamp
+        public var total: Group
+        public var groups: [Group]?
+        public var groupsNotShown: Int
     }
 
     /// The report, or how far the lists its steps read have been built.
     public enum Outcome: Sendable {
-        case ready(JSON)
+        case ready(Result)
         case building(progress: Double)
     }
 
@@ -98,14 +148,14 @@ public struct FunnelReport: Sendable {
         let counts = try await database.heavyRead { db in
             try Self.count(db, steps: steps, path: path, request: r)
         }
-        return .ready(Self.json(counts, steps: zip(names, uids).map { ($0.name, $1) }, request: r))
+        return .ready(Self.result(counts, steps: zip(names, uids).map { Result.Step(name: $0.name, uid: $1) }, request: r))
     }
 
     /// The report, its steps' lists built here first when they are not yet (the CLI and benchmarks, where
     /// no server builds them).
-    public func runBuildingInPlace(account: Int64, _ r: Request) async throws -> JSON {
+    public func runBuildingInPlace(account: Int64, _ r: Request) async throws -> Result {
         while true {
-            if case .ready(let json) = try await run(account: account, r) { return json }
+            if case .ready(let result) = try await run(account: account, r) { return result }
             try await ReportSteps.catchUp(database, now: clock.now())
         }
     }
@@ -322,26 +372,7 @@ public struct FunnelReport: Sendable {
         }
     }
 
-    static func json(_ counts: Counts, steps: [(name: String, uid: String)], request r: Request) -> JSON {
-        func stepsJSON(_ reached: [Int]) -> JSON {
-            .array(reached.enumerated().map { s, n in
-                .object([
-                    JSONMember("name", .string(steps[s].name)),
-                    JSONMember("uid", .string(steps[s].uid)),
-                    JSONMember("profiles", .int(Int64(n))),
-                    JSONMember("conversion", JSON.rate(n, reached[0])),
-                    JSONMember("from_previous", s == 0 ? JSON.rate(n, n) : JSON.rate(n, reached[s - 1])),
-                ])
-            })
-        }
-        func groupJSON(_ value: JSON??, _ reached: [Int]) -> JSON {
-            .object((value.map { [JSONMember("value", $0 ?? .null)] } ?? []) + [
-                JSONMember("entered", .int(Int64(reached[0]))),
-                JSONMember("converted", .int(Int64(reached[reached.count - 1]))),
-                JSONMember("conversion", JSON.rate(reached[reached.count - 1], reached[0])),
-                JSONMember("steps", stepsJSON(reached)),
-            ])
-        }
+    static func result(_ counts: Counts, steps: [Result.Step], request r: Request) -> Result {
         let order = counts.reached.indices
             .filter { counts.reached[$0][0] > 0 }
             .sorted { a, b in
@@ -349,18 +380,10 @@ public struct FunnelReport: Sendable {
                 return x != y ? x > y : JSONWriter.string(counts.values[a] ?? .null) < JSONWriter.string(counts.values[b] ?? .null)
             }
         let shown = order.prefix(r.limit)
-        var members = [
-            JSONMember("steps", .array(steps.map { .object([JSONMember("name", .string($0.name)), JSONMember("uid", .string($0.uid))]) })),
-            JSONMember("group_by", r.groupBy.map { .string($0.description) } ?? .null),
-            JSONMember("within_days", .int(Int64(r.withinDays))),
-            JSONMember("from", .string(EventReport.format(r.from.milliseconds, zone: ReportRange.utc))),
-            JSONMember("to", .string(EventReport.format(r.to.milliseconds, zone: ReportRange.utc))),
-            JSONMember("total", groupJSON(.none, counts.total)),
-        ]
-        if r.groupBy != nil {
-            members.append(JSONMember("groups", .array(shown.map { groupJSON(.some(counts.values[$0]), counts.reached[$0]) })))
-            members.append(JSONMember("groups_not_shown", .int(Int64(order.count - shown.count))))
-        }
-        return .object(members)
+        return Result(
+            steps: steps, groupBy: r.groupBy, withinDays: r.withinDays, from: r.from, to: r.to,
+            total: Result.Group(value: .null, reached: counts.total),
+            groups: r.groupBy == nil ? nil : shown.map { Result.Group(value: counts.values[$0] ?? .null, reached: counts.reached[$0]) },
+            groupsNotShown: r.groupBy == nil ? 0 : order.count - shown.count)
     }
 }

@@ -18,13 +18,49 @@ public struct MessageReport: Sendable {
         ("bounce_rate", "bounced", "sent", false),
     ]
 
-    public func run(account: Int64, query: [String: String]) async throws -> JSON {
-        let given = DeliveryExport.messageFields.filter { query[$0].map { !$0.isEmpty } ?? false }
-        guard given.count == 1, let field = given.first else {
+    /// The fields that name a message.
+    public static let messageFields = DeliveryExport.messageFields
+
+    /// The message (one of `campaign_id`, `newsletter_id`, `action_id`, `transactional_message_id`, by
+    /// name) and the range, as given.
+    public struct Parameters: Sendable {
+        public var message: [(field: String, id: String)]
+        public var from: String?
+        public var to: String?
+
+        public init(message: [(field: String, id: String)], from: String? = nil, to: String? = nil) {
+            self.message = message
+            self.from = from
+            self.to = to
+        }
+    }
+
+    /// Per metric the events and distinct people, and the rates (nil where nothing divides).
+    public struct Result: Sendable, Equatable {
+        public struct Metric: Sendable, Equatable {
+            public var metric: String
+            public var events: Int64
+            public var people: Int64
+        }
+
+        public struct Rate: Sendable, Equatable {
+            public var name: String
+            public var value: Double?
+        }
+
+        public var field: String
+        public var id: Int64
+        public var metrics: [Metric]
+        public var rates: [Rate]
+    }
+
+    public func run(account: Int64, _ p: Parameters) async throws -> Result {
+        let given = p.message.filter { DeliveryExport.messageFields.contains($0.field) && !$0.id.isEmpty }
+        guard given.count == 1, let (field, text) = given.first else {
             throw ReadError.invalid("exactly one of campaign_id, newsletter_id, action_id, transactional_message_id is required")
         }
-        guard let id = Int64(query[field]!) else { throw ReadError.invalid("\(field): must be an integer") }
-        let bounds = try ReportRange.bounds(from: query["from"], to: query["to"])
+        guard let id = Int64(text) else { throw ReadError.invalid("\(field): must be an integer") }
+        let bounds = try ReportRange.bounds(from: p.from, to: p.to)
         let (from, to) = (bounds.from ?? .min, bounds.to ?? .max)
         return try await database.heavyRead { db in
             let rows = try Row.fetchAll(
@@ -40,18 +76,11 @@ public struct MessageReport: Sendable {
                 events[metric] = row[1]
                 people[metric] = row[2]
             }
-            let rates: [JSONMember] = Self.rates.map { r in
-                let n = (r.unique ? people : events)[r.metric] ?? 0
-                let d = events[r.over] ?? 0
-                return JSONMember(r.name, JSON.rate(n, d))
+            let rates = Self.rates.map { r in
+                Result.Rate(name: r.name, value: reportRate((r.unique ? people : events)[r.metric] ?? 0, events[r.over] ?? 0))
             }
-            return .object([
-                JSONMember("message", .object([JSONMember(field, .int(id))])),
-                JSONMember("metrics", .array(events.keys.sorted().map { m in
-                    .object([JSONMember("metric", .string(m)), JSONMember("events", .int(events[m]!)), JSONMember("people", .int(people[m]!))])
-                })),
-                JSONMember("rates", .object(rates)),
-            ])
+            return Result(
+                field: field, id: id, metrics: events.keys.sorted().map { Result.Metric(metric: $0, events: events[$0]!, people: people[$0]!) }, rates: rates)
         }
     }
 }

@@ -15,8 +15,23 @@ public struct SegmentHistory: Sendable {
 
     static let day: Int64 = 86_400_000
 
+    /// The member count at the end of each UTC day, with the day's entries and exits.
+    public struct Result: Sendable, Equatable {
+        public struct Day: Sendable, Equatable {
+            /// `YYYY-MM-DD`.
+            public var date: String
+            public var count: Int64
+            public var entered: Int64
+            public var exited: Int64
+        }
+
+        public var segmentID: Int64
+        public var segmentName: String
+        public var days: [Day]
+    }
+
     /// `from`/`to` are dates (both inclusive) or times; default the last 30 days.
-    public func run(account: Int64, segment id: Int64, from: String?, to: String?) async throws -> JSON {
+    public func run(account: Int64, segment id: Int64, from: String?, to: String?) async throws -> Result {
         var (start, end) = try ReportRange.utc(from: from, to: to, now: clock.now())
         start = Timestamp.floor(start, units: Self.day) * Self.day
         end = -Timestamp.floor(-end, units: Self.day) * Self.day  // up to a day's end
@@ -41,20 +56,13 @@ public struct SegmentHistory: Sendable {
                 exited[d] = row[2]
             }
             var count = current - after  // at the end of the last day
-            var points = [JSON](repeating: .null, count: days)
+            var points = [Result.Day](repeating: Result.Day(date: "", count: 0, entered: 0, exited: 0), count: days)
             for d in stride(from: days - 1, through: 0, by: -1) {
-                points[d] = .object([
-                    JSONMember("date", .string(String(Timestamp(milliseconds: start + Int64(d) * Self.day).iso8601.prefix(10)))),
-                    JSONMember("count", .int(count)),
-                    JSONMember("entered", .int(entered[d])),
-                    JSONMember("exited", .int(exited[d])),
-                ])
+                let date = String(Timestamp(milliseconds: start + Int64(d) * Self.day).iso8601.prefix(10))
+                points[d] = Result.Day(date: date, count: count, entered: entered[d], exited: exited[d])
                 count -= entered[d] - exited[d]
             }
-            return .object([
-                JSONMember("segment", .object([JSONMember("id", .int(segment.id)), JSONMember("name", .string(segment.name))])),
-                JSONMember("points", .array(points)),
-            ])
+            return Result(segmentID: segment.id, segmentName: segment.name, days: points)
         }
     }
 }

@@ -14,12 +14,11 @@ extension AdminPages {
         body += "<button type=\"submit\">Show</button></form>"
         do {
             let report = services.eventReport
-            var q: [String: String] = [:]
-            for key in ["names", "from", "to", "interval"] { q[key] = query[key] }
-            let result = try await report.run(account: s.account, try report.request(q))
+            let parameters = EventReport.Parameters(from: query["from"], to: query["to"], names: query["names"], interval: query["interval"])
+            let result = try await report.run(account: s.account, try report.request(parameters))
             body += Self.eventChart(result, top: 8)
-            let series = (result["series"]?.arrayValue ?? []).sorted { ($0["total"]?.intValue ?? 0) > ($1["total"]?.intValue ?? 0) }
-            body += HTML.table(["Event", "Total"], series.map { ["\(HTML.text($0["name"]))", "\(HTML.number($0["total"]?.intValue ?? 0))"] }, numeric: [1])
+            let series = result.series.sorted { $0.total > $1.total }
+            body += HTML.table(["Event", "Total"], series.map { ["\($0.name)", "\(HTML.number($0.total))"] }, numeric: [1])
         } catch {
             body += "<div class=\"flash bad\">\(Self.describe(error).1)</div>"
         }
@@ -36,26 +35,23 @@ extension AdminPages {
         if let steps = query["steps"], !steps.isEmpty {
             do {
                 let report = services.funnelReport
-                var q = ["steps": steps, "limit": "20"]
-                q["group_by"] = query["group_by"]
-                q["within"] = query["within"]
-                q["from"] = query["ffrom"]
-                q["to"] = query["fto"]
-                guard case .ready(let result) = try await report.run(account: s.account, try report.request(q)) else {
+                let parameters = FunnelReport.Parameters(
+                    steps: steps, groupBy: query["group_by"], within: query["within"], from: query["ffrom"], to: query["fto"], limit: "20")
+                guard case .ready(let result) = try await report.run(account: s.account, try report.request(parameters)) else {
                     // No scripts: the page asks again by itself until the lists are built.
                     body += "<p class=\"muted\" id=\"funnel-building\">Building the event lists this funnel reads; this page reloads until it is ready.</p></div>"
                     return page(s, "Reports", active: "/admin/reports", refresh: 2, body)
                 }
-                let total = result["total"] ?? .null
-                body += SVGChart.bars((total["steps"]?.arrayValue ?? []).map { step in
-                    (HTML.text(step["name"]), Double(step["profiles"]?.intValue ?? 0), HTML.percent(step["conversion"]))
+                let total = result.total
+                body += SVGChart.bars(result.steps.indices.map { s in
+                    (result.steps[s].name, Double(total.reached[s]), HTML.percent(total.conversion(step: s)))
                 })
-                let names = (result["steps"]?.arrayValue ?? []).map { HTML.text($0["name"]) }
+                let names = result.steps.map(\.name)
                 var rows: [[Markup]] = [["<b>all</b>"] + Self.funnelCells(total)]
-                for group in result["groups"]?.arrayValue ?? [] { rows.append(["\(HTML.text(group["value"]))"] + Self.funnelCells(group)) }
+                for group in result.groups ?? [] { rows.append(["\(HTML.text(group.value))"] + Self.funnelCells(group)) }
                 body += HTML.table([query["group_by"].flatMap { $0.isEmpty ? nil : $0 } ?? "Group"] + names + ["Conversion"], rows,
                                    numeric: Set(1...(names.count + 1)))
-                if let hidden = result["groups_not_shown"]?.intValue, hidden > 0 { body += "<p class=\"muted\">\(hidden) smaller groups not shown.</p>" }
+                if result.groupsNotShown > 0 { body += "<p class=\"muted\">\(result.groupsNotShown) smaller groups not shown.</p>" }
             } catch {
                 body += "<div class=\"flash bad\">\(Self.describe(error).1)</div>"
             }
@@ -67,13 +63,12 @@ extension AdminPages {
         body += "<button type=\"submit\">Show</button></form>"
         if let campaign = query["campaign_id"], !campaign.isEmpty {
             do {
-                let result = try await services.messageReport.run(account: s.account, query: ["campaign_id": campaign])
-                body += HTML.table(["Metric", "Events", "People"], (result["metrics"]?.arrayValue ?? []).map { m in
-                    ["\(HTML.text(m["metric"]))", "\(HTML.number(m["events"]?.intValue ?? 0))", "\(HTML.number(m["people"]?.intValue ?? 0))"]
+                let result = try await services.messageReport.run(account: s.account, MessageReport.Parameters(message: [(field: "campaign_id", id: campaign)]))
+                body += HTML.table(["Metric", "Events", "People"], result.metrics.map { m in
+                    ["\(m.metric)", "\(HTML.number(m.events))", "\(HTML.number(m.people))"]
                 }, numeric: [1, 2], empty: "No activity reported for this campaign.")
-                if case .object(let rates)? = result["rates"] {
-                    body += "<div class=\"cards\" style=\"margin-top:.75rem\">" + Markup.joined(rates.map { Self.card($0.key.replacingOccurrences(of: "_", with: " "), HTML.percent($0.value)) }) + "</div>"
-                }
+                body += "<div class=\"cards\" style=\"margin-top:.75rem\">"
+                    + Markup.joined(result.rates.map { Self.card($0.name.replacingOccurrences(of: "_", with: " "), HTML.percent($0.value)) }) + "</div>"
             } catch {
                 body += "<div class=\"flash bad\">\(Self.describe(error).1)</div>"
             }
@@ -82,7 +77,7 @@ extension AdminPages {
         return page(s, "Reports", active: "/admin/reports", body)
     }
 
-    static func funnelCells(_ group: JSON) -> [Markup] {
-        (group["steps"]?.arrayValue ?? []).map { "\(HTML.number($0["profiles"]?.intValue ?? 0))" } + ["\(HTML.percent(group["conversion"]))"]
+    static func funnelCells(_ group: FunnelReport.Result.Group) -> [Markup] {
+        group.reached.map { "\(HTML.number(Int64($0)))" } + ["\(HTML.percent(group.conversion))"]
     }
 }

@@ -32,12 +32,11 @@ extension AdminPages {
         if !seg.description.isEmpty { body += "<p>\(seg.description)</p>" }
 
         let history = try await services.segmentHistory.run(account: s.account, segment: id, from: nil, to: nil)
-        let points = history["points"]?.arrayValue ?? []
-        let labels = points.map { String(($0["date"]?.stringValue ?? "").dropFirst(5)) }
+        let points = history.days
+        let labels = points.map { String($0.date.dropFirst(5)) }
         body += "<h2>Size, last 30 days</h2><div class=\"box\">"
         body += SVGChart.lines([
-            ("members", points.map { Double($0["count"]?.intValue ?? 0) }), ("entered", points.map { Double($0["entered"]?.intValue ?? 0) }),
-            ("exited", points.map { Double($0["exited"]?.intValue ?? 0) }),
+            ("members", points.map { Double($0.count) }), ("entered", points.map { Double($0.entered) }), ("exited", points.map { Double($0.exited) }),
         ], labels: labels, height: 200) + "</div>"
 
         body += "<h2>Explain</h2><div class=\"box\"><form method=\"get\" action=\"/admin/segments/\(publicID)\">"

@@ -45,18 +45,15 @@ struct AdminPages: Sendable {
         body += Self.card("pending deliveries", HTML.number((backlog.outboxDepth["webhook"] ?? 0) + (backlog.outboxDepth["customerio"] ?? 0)))
         body += "</div><h2>Events per day, last 30 days</h2><div class=\"box\">"
         let report = services.eventReport
-        let result = try await report.run(account: s.account, try report.request(["interval": "day"]))
+        let result = try await report.run(account: s.account, try report.request(EventReport.Parameters(interval: "day")))
         body += Self.eventChart(result, top: 6) + "</div>"
         return page(s, "Overview", active: "/admin", body)
     }
 
     /// The busiest `top` series of an events report as lines, the rest summed as "other".
-    static func eventChart(_ report: JSON, top: Int) -> Markup {
-        let series = (report["series"]?.arrayValue ?? []).map { s in
-            (name: s["name"]?.stringValue ?? "", values: (s["points"]?.arrayValue ?? []).map { Double($0["count"]?.intValue ?? 0) },
-             total: s["total"]?.intValue ?? 0)
-        }.sorted { $0.total > $1.total }
-        let labels = (report["series"]?.arrayValue?.first?["points"]?.arrayValue ?? []).map { String(($0["at"]?.stringValue ?? "").prefix(10).dropFirst(5)) }
+    static func eventChart(_ report: EventReport.Result, top: Int) -> Markup {
+        let series = report.series.map { s in (name: s.name, values: s.counts.map(Double.init), total: s.total) }.sorted { $0.total > $1.total }
+        let labels = report.buckets.map { String(report.label($0).prefix(10).dropFirst(5)) }
         guard !series.isEmpty, series.contains(where: { $0.total > 0 }) else { return "<p class=\"muted\">No events in this range.</p>" }
         var shown = series.prefix(top).map { (name: $0.name, values: $0.values) }
         if series.count > top {

@@ -77,10 +77,9 @@ enum HTML {
         return (n < 0 ? "-" : "") + out
     }
 
-    static func percent(_ value: JSON?) -> String {
-        if case .double(let d)? = value { return String(format: "%.1f%%", d * 100) }
-        if case .int(let i)? = value { return "\(i * 100)%" }
-        return "–"
+    /// A rate as a percentage to one decimal; a dash when there is nothing to divide by.
+    static func percent(_ value: Double?) -> String {
+        value.map { String(format: "%.1f%%", $0 * 100) } ?? "–"
     }
 
     /// `<table>` in a scrolling box, so wide tables do not break a phone's layout.

@@ -9,14 +9,19 @@ struct ReportController<Context: AccountContext> {
         router.get("/v1/reports/events") { request, context in
             let account = try context.requireAccount()
             let report = services.eventReport
-            return Response.json(try await report.run(account: account, try report.request(Self.query(request, ["from", "to", "names", "interval", "tz"]))))
+            let parameters = EventReport.Parameters(
+                from: request.query("from"), to: request.query("to"), names: request.query("names"), interval: request.query("interval"), tz: request.query("tz"))
+            return Response.json(AppAPIJSON.events(try await report.run(account: account, try report.request(parameters))))
         }
         router.get("/v1/reports/funnel") { request, context in
             let account = try context.requireAccount()
             let report = services.funnelReport
-            switch try await report.run(account: account, try report.request(Self.query(request, ["steps", "group_by", "within", "from", "to", "limit"]))) {
-            case .ready(let json):
-                return Response.json(json)
+            let parameters = FunnelReport.Parameters(
+                steps: request.query("steps"), groupBy: request.query("group_by"), within: request.query("within"), from: request.query("from"),
+                to: request.query("to"), limit: request.query("limit"))
+            switch try await report.run(account: account, try report.request(parameters)) {
+            case .ready(let result):
+                return Response.json(AppAPIJSON.funnel(result))
             case .building(let progress):
                 // The lists its steps read are being built in the background (seconds on millions of events).
                 return Response.json(
@@ -28,20 +33,15 @@ struct ReportController<Context: AccountContext> {
         }
         router.get("/v1/reports/messages") { request, context in
             let account = try context.requireAccount()
-            return Response.json(try await services.messageReport.run(
-                account: account, query: Self.query(request, ["campaign_id", "newsletter_id", "action_id", "transactional_message_id", "from", "to"])))
+            let message = MessageReport.messageFields.compactMap { field in request.query(field).map { (field: field, id: $0) } }
+            return Response.json(AppAPIJSON.messages(try await services.messageReport.run(
+                account: account, MessageReport.Parameters(message: message, from: request.query("from"), to: request.query("to")))))
         }
         router.get("/v1/reports/segments/:id/history") { request, context in
             let account = try context.requireAccount()
             let id = try context.parameters.segmentID()
-            return Response.json(try await services.segmentHistory.run(account: account, segment: id, from: request.query("from"), to: request.query("to")))
+            return Response.json(AppAPIJSON.segmentHistory(
+                try await services.segmentHistory.run(account: account, segment: id, from: request.query("from"), to: request.query("to"))))
         }
-    }
-
-    /// The named query parameters that are present, percent-decoded.
-    static func query(_ request: Request, _ names: [String]) -> [String: String] {
-        var found: [String: String] = [:]
-        for name in names { found[name] = request.query(name) }
-        return found
     }
 }

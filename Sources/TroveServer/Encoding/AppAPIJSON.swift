@@ -2,7 +2,7 @@ import TroveCore
 
 /// The `/v1` family's JSON (Customer.io's App API shapes, SPEC §7, §11): segments with integer ids and
 /// unix-second times, customers with every attribute a string.
-enum AppAPIJSON {
+public enum AppAPIJSON {
     static func segment(_ s: Segment) -> JSON {
         .object([
             JSONMember("id", .int(s.id)),
