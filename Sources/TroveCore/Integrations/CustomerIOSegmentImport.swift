@@ -22,26 +22,44 @@ public struct CustomerIOSegmentImport: Sendable {
         self.policy = policy
     }
 
-    public func run(account: Int64, segment: Int64, body: JSON, transport: any OutgoingTransport) async throws -> JSON {
-        guard case .object = body else { throw DestinationError.invalid("body: expected {customerio_segment_id, app_api_key, api_url?}") }
-        let remote: String
-        switch body["customerio_segment_id"] {
-        case .int(let n)? where n > 0: remote = String(n)
-        case .string(let s)? where !s.isEmpty && s.utf8.count <= 64 && s.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }): remote = s
-        default: throw DestinationError.invalid("customerio_segment_id: required, the id of the Customer.io segment")
+    /// What to pull: the Customer.io segment (its id as text), the App API key to read it with, and the
+    /// API's base URL (nil: Customer.io's US one).
+    public struct Request: Sendable {
+        public var customerIOSegmentID: String
+        public var appAPIKey: String
+        public var apiURL: String?
+
+        public init(customerIOSegmentID: String, appAPIKey: String, apiURL: String? = nil) {
+            self.customerIOSegmentID = customerIOSegmentID
+            self.appAPIKey = appAPIKey
+            self.apiURL = apiURL
         }
-        guard case .string(let key)? = body["app_api_key"], !key.isEmpty, key.utf8.count <= 256 else {
-            throw DestinationError.invalid("app_api_key: required, a Customer.io App API key")
+    }
+
+    /// What a pull found and changed.
+    public struct Result: Sendable, Equatable {
+        public var customerIOSegmentID: String
+        public var pages: Int
+        public var people: Int
+        public var matched: Int
+        public var unmatched: Int
+        public var added: Int
+        public var removed: Int
+    }
+
+    public func run(account: Int64, segment: Int64, _ request: Request, transport: any OutgoingTransport) async throws -> Result {
+        let remote = request.customerIOSegmentID
+        guard !remote.isEmpty, remote.utf8.count <= 64, remote.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+            throw DestinationError.invalid("customerio_segment_id: required, the id of the Customer.io segment")
         }
+        let key = request.appAPIKey
+        guard !key.isEmpty, key.utf8.count <= 256 else { throw DestinationError.invalid("app_api_key: required, a Customer.io App API key") }
         var base = Self.defaultAPIURL
-        switch body["api_url"] {
-        case nil, .null?: break
-        case .string(let s)?:
+        if let s = request.apiURL {
             guard let u = URL(string: s), ["http", "https"].contains(u.scheme ?? ""), u.host != nil, u.query == nil else {
                 throw DestinationError.invalid("api_url: must be an http(s) URL such as https://api-eu.customer.io")
             }
             base = s.hasSuffix("/") ? String(s.dropLast()) : s
-        default: throw DestinationError.invalid("api_url: must be a string")
         }
         do { _ = try policy.check(url: base) } catch { throw DestinationError.invalid("api_url: \(error)") }
         // The target must be a manual segment before any call goes out.
@@ -71,15 +89,8 @@ public struct CustomerIOSegmentImport: Sendable {
             if pages >= Self.maxPages && !start.isEmpty { throw DestinationError.upstream("more than \(Self.maxPages) pages; nothing was changed") }
         } while !start.isEmpty
         let change = try await membership.replace(account: account, segment: segment, profiles: matched)
-        return ["import": .object([
-            JSONMember("customerio_segment_id", .string(remote)),
-            JSONMember("pages", .int(Int64(pages))),
-            JSONMember("people", .int(Int64(seen))),
-            JSONMember("matched", .int(Int64(matched.count))),
-            JSONMember("unmatched", .int(Int64(unmatched))),
-            JSONMember("added", .int(Int64(change.added))),
-            JSONMember("removed", .int(Int64(change.removed))),
-        ])]
+        return Result(customerIOSegmentID: remote, pages: pages, people: seen, matched: matched.count, unmatched: unmatched,
+                      added: change.added, removed: change.removed)
     }
 
     struct Page {

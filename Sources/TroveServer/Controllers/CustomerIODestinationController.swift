@@ -36,12 +36,12 @@ struct CustomerIODestinationController<Context: AccountContext> {
         router.post("/v3/edit/segments/:id/import_from_customerio") { request, context in
             let account = try context.requireAccount()
             let segment = try context.parameters.segmentID()
-            let body = try await request.jsonBody()
+            let pull = try ChameleonJSON.segmentImport(try await request.jsonBody())
             // A page of 1,000 identifiers is ~100 KB; keep up to 16 MiB of each reply.
             let result = try await HTTPOutgoingTransport.withTransport(replyLimit: 16 << 20) { transport in
-                try await services.segmentImport.run(account: account, segment: segment, body: body, transport: transport)
+                try await services.segmentImport.run(account: account, segment: segment, pull, transport: transport)
             }
-            return Response.json(result)
+            return Response.json(ChameleonJSON.segmentImport(result))
         }
     }
 }

@@ -53,4 +53,33 @@ extension ChameleonJSON {
         guard let state = WebhookDelivery.State(rawValue: text) else { throw .invalid("state: must be pending, delivered or failed") }
         return state
     }
+
+    /// `{customerio_segment_id, app_api_key, api_url?}`: the types here; the values are checked by the import.
+    static func segmentImport(_ body: JSON) throws(DestinationError) -> CustomerIOSegmentImport.Request {
+        guard case .object = body else { throw .invalid("body: expected {customerio_segment_id, app_api_key, api_url?}") }
+        let remote: String
+        switch body["customerio_segment_id"] {
+        case .int(let n)? where n > 0: remote = String(n)
+        case .string(let s)?: remote = s
+        default: throw .invalid("customerio_segment_id: required, the id of the Customer.io segment")
+        }
+        guard case .string(let key)? = body["app_api_key"] else { throw .invalid("app_api_key: required, a Customer.io App API key") }
+        switch body["api_url"] {
+        case nil, .null?: return CustomerIOSegmentImport.Request(customerIOSegmentID: remote, appAPIKey: key)
+        case .string(let url)?: return CustomerIOSegmentImport.Request(customerIOSegmentID: remote, appAPIKey: key, apiURL: url)
+        default: throw .invalid("api_url: must be a string")
+        }
+    }
+
+    static func segmentImport(_ r: CustomerIOSegmentImport.Result) -> JSON {
+        ["import": .object([
+            JSONMember("customerio_segment_id", .string(r.customerIOSegmentID)),
+            JSONMember("pages", .int(r.pages)),
+            JSONMember("people", .int(r.people)),
+            JSONMember("matched", .int(r.matched)),
+            JSONMember("unmatched", .int(r.unmatched)),
+            JSONMember("added", .int(r.added)),
+            JSONMember("removed", .int(r.removed)),
+        ])]
+    }
 }
