@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import TroveCore
 
 public struct ServerOptions: Sendable {
@@ -53,9 +54,15 @@ public func buildApplication(
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "Trove"),
         onServerRunning: { channel in onListening(channel.localAddress?.port ?? options.port) },
         logger: logger)
-    app.addServices(
+    app.addServices(backgroundServices(services, logger: logger))
+    return app
+}
+
+/// The background loops a server runs beside HTTP; each waits on `services.clock` between passes.
+public func backgroundServices(_ services: TroveServices, logger: Logger) -> [any Service] {
+    [
         MembershipService(evaluator: services.membership, logger: logger), ExportService(runner: services.exportRunner, logger: logger),
         DeliveryService(services: services, logger: logger), UpkeepService(services: services, logger: logger),
-        ReportStepService(services: services, logger: logger))
-    return app
+        ReportStepService(services: services, logger: logger),
+    ]
 }

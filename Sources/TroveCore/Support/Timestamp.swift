@@ -163,10 +163,18 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
 /// Where "now" comes from. Injected everywhere schedules, windows or expiries are computed (SPEC §2 `--now`).
 public struct TroveClock: Sendable {
     private let source: @Sendable () -> Timestamp
+    private let sleeper: @Sendable (Duration) async throws -> Void
 
-    public init(_ source: @escaping @Sendable () -> Timestamp) { self.source = source }
+    /// `sleep` waits between passes of background work; by default on the monotonic clock.
+    public init(_ source: @escaping @Sendable () -> Timestamp, sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+        self.source = source
+        self.sleeper = sleep
+    }
 
     public func now() -> Timestamp { source() }
+
+    /// Waits `duration` (a `ManualClock` waits until a test moves it that far).
+    public func sleep(for duration: Duration) async throws { try await sleeper(duration) }
 
     /// The real clock.
     public static let system = TroveClock {

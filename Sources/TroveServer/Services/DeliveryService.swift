@@ -21,12 +21,12 @@ struct DeliveryService: Service {
                 do {
                     try await webhooks.dispatch()
                     try await customerIO.dispatch()
-                    try await Task.sleep(for: interval)
+                    try await services.clock.sleep(for: interval)
                 } catch is CancellationError {
                     return
                 } catch {
                     logger.error("delivery dispatch failed; retrying in 1 s: \(error)")
-                    try await Task.sleep(for: .seconds(1))
+                    try await services.clock.sleep(for: .seconds(1))
                 }
             }
         }

@@ -14,12 +14,12 @@ struct ExportService: Service {
             while !Task.isCancelled {
                 do {
                     if try await runner.step() { continue }
-                    try await Task.sleep(for: interval)
+                    try await runner.clock.sleep(for: interval)
                 } catch is CancellationError {
                     return
                 } catch {
                     logger.error("export runner failed; retrying in 1 s: \(error)")
-                    try await Task.sleep(for: .seconds(1))
+                    try await runner.clock.sleep(for: .seconds(1))
                 }
             }
         }

@@ -24,12 +24,12 @@ struct MembershipService: Service {
                     // arrived would take the writer from the group commits in a tight loop (measured:
                     // http-single fell from ~24k to ~13k req/s).
                     if try await evaluator.step().more { continue }
-                    try await Task.sleep(for: idleInterval)
+                    try await evaluator.clock.sleep(for: idleInterval)
                 } catch is CancellationError {
                     return
                 } catch {
                     logger.error("membership evaluation failed; retrying in 1 s: \(error)")
-                    try await Task.sleep(for: .seconds(1))
+                    try await evaluator.clock.sleep(for: .seconds(1))
                 }
             }
         }

@@ -17,12 +17,12 @@ struct ReportStepService: Service {
             while !Task.isCancelled {
                 do {
                     let more = try await ReportSteps.step(services.database, now: services.clock.now(), limits: .server)
-                    try await Task.sleep(for: more ? pause : idleInterval)
+                    try await services.clock.sleep(for: more ? pause : idleInterval)
                 } catch is CancellationError {
                     return
                 } catch {
                     logger.error("building funnel step lists failed; retrying in 1 s: \(error)")
-                    try await Task.sleep(for: .seconds(1))
+                    try await services.clock.sleep(for: .seconds(1))
                 }
             }
         }

@@ -21,12 +21,12 @@ struct UpkeepService: Service {
                         let removed = try await EventRetention.prune(services.ingestor.queue, before: now.adding(milliseconds: -keep))
                         if removed > 0 { logger.info("deleted \(removed) events older than \(keep / 86_400_000) days") }
                     }
-                    try await Task.sleep(for: interval)
+                    try await services.clock.sleep(for: interval)
                 } catch is CancellationError {
                     return
                 } catch {
                     logger.error("upkeep failed; retrying in a minute: \(error)")
-                    try await Task.sleep(for: .seconds(60))
+                    try await services.clock.sleep(for: .seconds(60))
                 }
             }
         }
