@@ -45,9 +45,13 @@ struct Segments: AsyncParsableCommand {
             let account = try await AccountStore(database: database, clock: clock).accountID(named: accountOptions.account)
             let parsed = try parseJSON(items, option: "--items")
             let store = SegmentStore(database: database, clock: clock)
-            var segment = try await store.create(account: account, body: [
-                "name": .string(name), "description": .string(description), "items": parsed, "items_op": .string(itemsOp),
-            ])
+            let definition: ChameleonDefinition
+            do {
+                definition = try ChameleonDefinition(items: parsed, op: .string(itemsOp))
+            } catch {
+                throw ValidationError(error.description)
+            }
+            var segment = try await store.create(account: account, SegmentChange(name: name, description: description, definition: definition))
             if !noBuild {
                 try await MembershipEvaluator(database: database, clock: clock).catchUp()
                 segment = try await store.get(account: account, id: segment.id)

@@ -24,3 +24,17 @@ struct AccountDatabase {
         ingestor = Ingestor(queue: WriteQueue(database: db, clock: .fixed(fixedNow)))
     }
 }
+
+extension SegmentChange {
+    /// A change from a `/v3`-style body (`name`, `description`, `kind`, `items`, `items_op`), as the tests write them.
+    init(body: JSON) throws {
+        self.init(name: body["name"]?.stringValue, description: body["description"]?.stringValue,
+                  kind: body["kind"]?.stringValue.flatMap(Segment.Kind.init(rawValue:)))
+        if let items = body["items"] { definition = try ChameleonDefinition(items: items, op: body["items_op"]) }
+    }
+}
+
+extension SegmentStore {
+    func create(account: Int64, body: JSON) async throws -> Segment { try await create(account: account, SegmentChange(body: body)) }
+    func update(account: Int64, id: Int64, body: JSON) async throws -> Segment { try await update(account: account, id: id, SegmentChange(body: body)) }
+}

@@ -23,7 +23,10 @@ public enum SegmentBenchmarks {
 
         log("creating the reference segment and building its membership")
         var started = Date()
-        let segment = try await SegmentStore(database: loaded.database, clock: clock).create(account: account, body: ReferenceDataSet.referenceSegment)
+        let reference = ReferenceDataSet.referenceSegment
+        let segment = try await SegmentStore(database: loaded.database, clock: clock).create(account: account, SegmentChange(
+            name: reference["name"]?.stringValue, description: reference["description"]?.stringValue,
+            definition: try ChameleonDefinition(items: reference["items"] ?? .null, op: reference["items_op"])))
         try await MembershipEvaluator(database: loaded.database, clock: clock).catchUp()
         let buildSeconds = Date().timeIntervalSince(started)
         let built = try await SegmentStore(database: loaded.database).get(account: account, id: segment.id)

@@ -12,69 +12,25 @@ public struct SegmentStore: Sendable {
         self.clock = clock
     }
 
-    /// The fields of a segment body (`/v3`, Chameleon grammar), checked.
-    struct Fields {
-        var name: String?
-        var description: String?
-        var tags: [String]?
-        var kind: Segment.Kind?
-        var definition: JSON?
-        var filter: FilterNode?
-
-        init(_ body: JSON, requireName: Bool) throws(SegmentError) {
-            guard case .object = body else { throw .invalid("body: must be a JSON object") }
-            switch body["name"] {
-            case nil: if requireName { throw .invalid("name: required") }
-            case .string(let s)?:
-                let trimmed = s.trimmingCharacters(in: .whitespacesAndNewlines)
-                guard !trimmed.isEmpty, trimmed.utf8.count <= 255 else { throw .invalid("name: must be 1 to 255 bytes") }
-                name = trimmed
-            default: throw .invalid("name: must be a string")
-            }
-            switch body["description"] {
-            case nil, .null?: break
-            case .string(let s)?: description = s
-            default: throw .invalid("description: must be a string")
-            }
-            switch body["tags"] {
-            case nil, .null?: break
-            case .array(let elements)?:
-                var out: [String] = []
-                for (i, e) in elements.enumerated() {
-                    guard case .string(let s) = e else { throw .invalid("tags[\(i)]: must be a string") }
-                    out.append(s)
-                }
-                tags = out
-            default: throw .invalid("tags: must be an array of strings")
-            }
-            switch body["kind"] {
-            case nil, .null?: break
-            case .string(let k)?:
-                guard let kind = Segment.Kind(rawValue: k) else { throw .invalid("kind: must be \"dynamic\" or \"manual\"") }
-                self.kind = kind
-            default: throw .invalid("kind: must be \"dynamic\" or \"manual\"")
-            }
-            if body["items"] != nil {
-                if kind == .manual { throw .invalid("items: a manual segment has no filter") }
-                filter = try ChameleonFilter.parse(body)
-                definition = ["items": body["items"]!, "items_op": body["items_op"] ?? "and"]
-            }
-        }
+    public func create(account: Int64, _ change: SegmentChange) async throws -> Segment {
+        guard let name = change.name else { throw SegmentError.invalid("name: required") }
+        let kind = change.kind ?? .dynamic
+        if kind == .manual && change.definition != nil { throw SegmentError.invalid("items: a manual segment has no filter") }
+        if kind == .dynamic && change.definition == nil { throw SegmentError.invalid("items: required for a dynamic segment") }
+        return try await insert(account: account, name: try Self.checkedName(name), description: change.description ?? "", kind: kind, grammar: .chameleon,
+                                definition: change.definition?.document, filter: change.definition?.filter, tags: change.tags ?? [])
     }
 
-    public func create(account: Int64, body: JSON) async throws -> Segment {
-        let fields = try Fields(body, requireName: true)
-        let kind = fields.kind ?? .dynamic
-        if kind == .dynamic && fields.filter == nil { throw SegmentError.invalid("items: required for a dynamic segment") }
-        return try await insert(account: account, name: fields.name!, description: fields.description ?? "", kind: kind, grammar: .chameleon,
-                          definition: fields.definition, filter: fields.filter, tags: fields.tags ?? [])
+    /// A name trimmed of surrounding white space, 1 to 255 bytes.
+    static func checkedName(_ name: String, field: String = "name") throws(SegmentError) -> String {
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, trimmed.utf8.count <= 255 else { throw .invalid("\(field): must be 1 to 255 bytes") }
+        return trimmed
     }
 
     /// `POST /v1/segments`: a manual segment.
     public func createManual(account: Int64, name: String, description: String) async throws -> Segment {
-        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty, trimmed.utf8.count <= 255 else { throw SegmentError.invalid("segment.name: must be 1 to 255 bytes") }
-        return try await insert(account: account, name: trimmed, description: description, kind: .manual, grammar: nil, definition: nil, filter: nil, tags: [])
+        return try await insert(account: account, name: try Self.checkedName(name, field: "segment.name"), description: description, kind: .manual, grammar: nil, definition: nil, filter: nil, tags: [])
     }
 
     func insert(account: Int64, name: String, description: String, kind: Segment.Kind, grammar: Segment.Grammar?, definition: JSON?,
@@ -98,13 +54,13 @@ public struct SegmentStore: Sendable {
 
     /// `PATCH`: changes what the body names. A new filter makes a new version, built in the background;
     /// segments that use this one (inlined) are rebuilt too.
-    public func update(account: Int64, id: Int64, body: JSON) async throws -> Segment {
-        let fields = try Fields(body, requireName: false)
+    public func update(account: Int64, id: Int64, _ change: SegmentChange) async throws -> Segment {
+        let name = try change.name.map { name throws(SegmentError) in try Self.checkedName(name) }
         let now = clock.now()
         return try await database.write { db in
             guard let current = try Segment.fetch(db, account: account, id: id) else { throw SegmentError.notFound("no segment with id \(id)") }
-            if let kind = fields.kind, kind != current.kind { throw SegmentError.invalid("kind: a segment's kind cannot change") }
-            if let filter = fields.filter {
+            if let kind = change.kind, kind != current.kind { throw SegmentError.invalid("kind: a segment's kind cannot change") }
+            if let filter = change.definition?.filter {
                 guard current.kind == .dynamic else { throw SegmentError.invalid("items: a manual segment has no filter") }
                 _ = try SegmentCompiler.over(db, account: account, now: now, checkingOnly: true).compile(filter, segment: id)
             }
@@ -113,11 +69,11 @@ public struct SegmentStore: Sendable {
                     UPDATE segments SET name = ?, description = ?, tags = ?, definition = ?, version = version + ?, updated_at = ?
                     WHERE id = ?
                     """,
-                arguments: [fields.name ?? current.name, fields.description ?? current.description,
-                            JSONWriter.string(.array((fields.tags ?? current.tags).map(JSON.string))),
-                            (fields.definition ?? current.definition).map(JSONWriter.string),
-                            fields.filter == nil ? 0 : 1, now.milliseconds, id])
-            if fields.filter != nil {
+                arguments: [name ?? current.name, change.description ?? current.description,
+                            JSONWriter.string(.array((change.tags ?? current.tags).map(JSON.string))),
+                            (change.definition?.document ?? current.definition).map(JSONWriter.string),
+                            change.definition == nil ? 0 : 1, now.milliseconds, id])
+            if change.definition != nil {
                 let dependents = try Self.dependents(of: id, db: db, account: account, now: now).map(\.id)
                 if !dependents.isEmpty {
                     try db.execute(sql: "UPDATE segments SET version = version + 1 WHERE id IN (\(dependents.map(String.init).joined(separator: ",")))")
@@ -163,5 +119,35 @@ public struct SegmentStore: Sendable {
             let compiled = try? compiler.compile(filter, segment: segment.id)
             return compiled?.segments.contains(id) ?? false
         }
+    }
+}
+
+/// What a request sets on a segment; nil leaves a field as it is (on create, `name` is required and a
+/// dynamic segment needs a definition).
+public struct SegmentChange: Sendable {
+    public var name: String?
+    public var description: String?
+    public var tags: [String]?
+    public var kind: Segment.Kind?
+    public var definition: ChameleonDefinition?
+
+    public init(name: String? = nil, description: String? = nil, tags: [String]? = nil, kind: Segment.Kind? = nil, definition: ChameleonDefinition? = nil) {
+        self.name = name
+        self.description = description
+        self.tags = tags
+        self.kind = kind
+        self.definition = definition
+    }
+}
+
+/// A filter in the Chameleon grammar (SPEC §6.1): the document `{items, items_op}` as given (stored and
+/// shown back) and its parsed tree.
+public struct ChameleonDefinition: Sendable {
+    public let document: JSON
+    public let filter: FilterNode
+
+    public init(items: JSON, op: JSON?) throws(SegmentError) {
+        document = ["items": items, "items_op": op ?? "and"]
+        filter = try ChameleonFilter.parse(document)
     }
 }

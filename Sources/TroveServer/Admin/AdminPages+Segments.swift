@@ -133,9 +133,9 @@ extension AdminPages {
         }
         do {
             let saved = if let id {
-                try await services.segments.update(account: s.account, id: id, body: body)
+                try await services.segments.update(account: s.account, id: id, try ChameleonJSON.segmentChange(body))
             } else {
-                try await services.segments.create(account: s.account, body: body)
+                try await services.segments.create(account: s.account, try ChameleonJSON.segmentChange(body))
             }
             return HTML.redirect("/admin/segments/\(PublicID.encode(saved.id))")
         } catch {

@@ -12,7 +12,7 @@ struct SegmentController<Context: AccountContext> {
         }
         router.post("/v3/edit/segments") { request, context in
             let account = try context.requireAccount()
-            let segment = try await services.segments.create(account: account, body: try await request.jsonBody())
+            let segment = try await services.segments.create(account: account, try ChameleonJSON.segmentChange(try await request.jsonBody()))
             return Response.json(["segment": ChameleonJSON.segment(segment)])
         }
         router.post("/v3/edit/segments/preview") { request, context in
@@ -33,7 +33,7 @@ struct SegmentController<Context: AccountContext> {
         }
         router.patch("/v3/edit/segments/:id") { request, context in
             let account = try context.requireAccount()
-            let segment = try await services.segments.update(account: account, id: try context.parameters.segmentID(), body: try await request.jsonBody())
+            let segment = try await services.segments.update(account: account, id: try context.parameters.segmentID(), try ChameleonJSON.segmentChange(try await request.jsonBody()))
             return Response.json(["segment": ChameleonJSON.segment(segment)])
         }
         router.delete("/v3/edit/segments/:id") { request, context in

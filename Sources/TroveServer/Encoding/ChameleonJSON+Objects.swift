@@ -130,4 +130,40 @@ extension ChameleonJSON {
             })),
         ])
     }
+
+    /// A segment body `{name, description, tags, kind, items, items_op}`: the types here; the values are
+    /// checked by the store.
+    static func segmentChange(_ body: JSON) throws(SegmentError) -> SegmentChange {
+        guard case .object = body else { throw .invalid("body: must be a JSON object") }
+        var c = SegmentChange()
+        switch body["name"] {
+        case nil: break
+        case .string(let s)?: c.name = s
+        default: throw .invalid("name: must be a string")
+        }
+        switch body["description"] {
+        case nil, .null?: break
+        case .string(let s)?: c.description = s
+        default: throw .invalid("description: must be a string")
+        }
+        switch body["tags"] {
+        case nil, .null?: break
+        case .array(let elements)?:
+            c.tags = try elements.enumerated().map { i, e throws(SegmentError) in
+                guard case .string(let s) = e else { throw .invalid("tags[\(i)]: must be a string") }
+                return s
+            }
+        default: throw .invalid("tags: must be an array of strings")
+        }
+        switch body["kind"] {
+        case nil, .null?: break
+        case .string(let k)? where Segment.Kind(rawValue: k) != nil: c.kind = Segment.Kind(rawValue: k)
+        default: throw .invalid("kind: must be \"dynamic\" or \"manual\"")
+        }
+        if let items = body["items"] {
+            if c.kind == .manual { throw .invalid("items: a manual segment has no filter") }
+            c.definition = try ChameleonDefinition(items: items, op: body["items_op"])
+        }
+        return c
+    }
 }
