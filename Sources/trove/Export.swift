@@ -30,20 +30,19 @@ struct Export: AsyncParsableCommand {
             let database = try db.open()
             let clock = try clockOptions.clock()
             let account = try await AccountStore(database: database, clock: clock).accountID(named: accountOptions.account)
-            var body: [JSONMember] = []
+            var request = CustomerExportRequest()
             if let filter {
-                do { body.append(JSONMember("filters", try JSONParser.parse(Array(filter.utf8)))) } catch {
+                do { request.filters = try JSONParser.parse(Array(filter.utf8)) } catch {
                     throw ValidationError("--filter: not valid JSON (\(error))")
                 }
             }
-            let names = attributes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            body.append(JSONMember("attributes", .array(names.map(JSON.string))))
+            request.attributes = attributes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             let store = ExportStore(database: database, clock: clock, settings: ExportSettings(directory: "", publicURL: "", formulas: csvFormulas))
             let bar = ProgressBar()
             let started = Date()
             let result: (rows: Int64, bytes: Int64)
             do {
-                result = try await store.writeCustomers(account: account, body: .object(body), to: output) { last, max, rows in
+                result = try await store.writeCustomers(account: account, request, to: output) { last, max, rows in
                     bar.update(done: Int(last), total: Int(max), rows: Int(rows))
                 }
             } catch let e as ExportError {

@@ -25,7 +25,8 @@ import Testing
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("export-\(UUID().uuidString).csv").path
             defer { try? FileManager.default.removeItem(atPath: path) }
             let store = ExportStore(database: db, clock: .fixed(fixedNow), settings: ExportSettings(directory: "", publicURL: "", formulas: formulas))
-            let written = try await store.writeCustomers(account: account, body: body, to: path)
+            let request = CustomerExportRequest(filters: body["filters"], attributes: body["attributes"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            let written = try await store.writeCustomers(account: account, request, to: path)
             return (written.rows, String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self))
         }
     }

@@ -15,7 +15,7 @@ public enum ExportBenchmarks {
         let account = try await AccountStore(database: loaded.database).accountID(named: AccountStore.defaultName)
         try await loaded.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         let store = ExportStore(database: loaded.database, clock: .fixed(workspace.now), settings: ExportSettings(directory: workspace.directory, publicURL: ""))
-        let body: JSON = ["attributes": .array(attributes.map(JSON.string))]
+        let request = CustomerExportRequest(attributes: attributes)
         let path = workspace.directory + "/customers.csv"
         var report = BenchReport(workload: "export", setup: IngestBenchmarks.setup(m))
         var rates: [Double] = []
@@ -23,7 +23,7 @@ public enum ExportBenchmarks {
         for run in 1...runs {
             log("export run \(run) of \(runs): \(m.size.profiles) profiles × \(attributes.count) attribute columns")
             let started = Date()
-            result = try await store.writeCustomers(account: account, body: body, to: path)
+            result = try await store.writeCustomers(account: account, request, to: path)
             rates.append(Double(result.rows) / Date().timeIntervalSince(started))
         }
         rates.sort()

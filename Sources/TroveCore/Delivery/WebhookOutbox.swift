@@ -2,7 +2,7 @@ import GRDB
 
 /// Deliveries enqueued by the changes that cause them, inside their transactions (SPEC §10): the outbox
 /// row commits with the change or not at all.
-enum WebhookOutbox {
+public enum WebhookOutbox {
     /// Whether any enabled endpoint of any account takes one of `topics` (cheap; checked before the
     /// set-based inserts below).
     static func anyEndpoint(_ db: Database, for topics: [String]) throws -> Bool {
@@ -39,12 +39,32 @@ enum WebhookOutbox {
     }
 
     /// `export.finished` with `data: {export}` to the account's endpoints that take it.
-    static func enqueueExportFinished(_ db: Database, account: Int64, export: JSON, now: Timestamp) throws {
+    static func enqueueExportFinished(_ db: Database, account: Int64, export: Export, now: Timestamp) throws {
         let ids = try Int64.fetchAll(db, sql: """
             SELECT w.id FROM webhook_endpoints w WHERE w.account_id = ? AND w.enabled = 1
               AND EXISTS (SELECT 1 FROM json_each(w.topics) t WHERE t.value = 'export.finished') ORDER BY w.id
             """, arguments: [account])
-        for id in ids { try WebhookStore.enqueue(db, endpoint: id, kind: "export.finished", data: ["export": export], now: now) }
+        for id in ids { try WebhookStore.enqueue(db, endpoint: id, kind: "export.finished", data: ["export": exportData(export)], now: now) }
+    }
+
+    /// An export as `export.finished` carries it (SPEC §10): the object the App API shows (§7), which its
+    /// encoder takes from here so the two never drift. Trove has no per-user logins, so `user_email` and
+    /// `user_id` are null.
+    public static func exportData(_ export: Export) -> JSON {
+        .object([
+            JSONMember("id", .int(export.id)),
+            JSONMember("deduplicate_id", .string("\(export.id):\(export.updatedAt.seconds)")),
+            JSONMember("description", .string(export.description)),
+            JSONMember("downloads", .int(export.downloads)),
+            JSONMember("failed", .bool(export.status == .failed)),
+            JSONMember("status", .string(export.status.rawValue)),
+            JSONMember("total", .int(export.total)),
+            JSONMember("type", .string(export.type)),
+            JSONMember("user_email", .null),
+            JSONMember("user_id", .null),
+            JSONMember("created_at", .int(export.createdAt.seconds)),
+            JSONMember("updated_at", .int(export.updatedAt.seconds)),
+        ])
     }
 
     /// `event.created` with `data: {event, profile}` for the events `from…through` (one write transaction's,

@@ -5,35 +5,27 @@ import GRDBSQLite
 /// header `id,email,cio_id,<attributes in request order>`.
 public struct CustomerExport: Sendable {
     /// The filter (nil: every enabled profile of the account).
-    var filter: FilterNode?
+    var filter: FilterNode? = nil
     /// The attributes as requested (the header) and where each one's value comes from.
     var attributes: [(name: String, owner: PropertyOwner, path: PropertyPath)]
 
     static let maxAttributes = 300
 
-    /// Checks a request body; the stored form is `{"filters":…, "attributes":[…]}` as sent.
-    static func parse(_ body: JSON) throws(ExportError) -> CustomerExport {
-        guard case .object = body else { throw .invalid("the body must be a JSON object {filters, attributes}") }
-        var export = CustomerExport(filter: nil, attributes: [])
-        switch body["filters"] {
-        case nil, .null?: break
-        case let filters?:
-            do { export.filter = try CustomerIOFilter.parse(filters) } catch { throw .invalid(error.description) }
+    /// Checks a request: the filter in Customer.io's grammar, and each attribute name a property path
+    /// (`company.` for the company's).
+    init(_ request: CustomerExportRequest) throws(ExportError) {
+        if let filters = request.filters, filters != .null {
+            do { filter = try CustomerIOFilter.parse(filters) } catch { throw .invalid(error.description) }
         }
-        switch body["attributes"] {
-        case nil, .null?: break
-        case .array(let names)?:
-            guard names.count <= maxAttributes else { throw .invalid("attributes: at most \(maxAttributes) names") }
-            for (i, name) in names.enumerated() {
-                guard case .string(let text) = name, !text.isEmpty else { throw .invalid("attributes[\(i)]: must be a non-empty string") }
-                do {
-                    let (owner, keys) = try FilterValues.propertyPath(text, path: "attributes[\(i)]", owner: .profile, allowCompany: true)
-                    export.attributes.append((text, owner, keys))
-                } catch { throw .invalid(error.description) }
-            }
-        default: throw .invalid("attributes: must be an array of attribute names")
+        guard request.attributes.count <= Self.maxAttributes else { throw .invalid("attributes: at most \(Self.maxAttributes) names") }
+        attributes = []
+        for (i, text) in request.attributes.enumerated() {
+            guard !text.isEmpty else { throw .invalid("attributes[\(i)]: must be a non-empty string") }
+            do {
+                let (owner, keys) = try FilterValues.propertyPath(text, path: "attributes[\(i)]", owner: .profile, allowCompany: true)
+                attributes.append((text, owner, keys))
+            } catch { throw .invalid(error.description) }
         }
-        return export
     }
 
     /// How one column's SQL value becomes its CSV text.

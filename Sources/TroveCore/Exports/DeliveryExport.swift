@@ -18,41 +18,19 @@ struct DeliveryExport: Sendable {
     static let activityColumns = ["delivery_id", "object_type", "metric", "campaign_id", "newsletter_id", "action_id", "broadcast_id",
                                   "transactional_message_id", "journey_id", "subject", "recipient", "href", "failure_message"]
 
-    static func parse(_ body: JSON) throws(ExportError) -> DeliveryExport {
-        guard case .object = body else { throw .invalid("the body must be a JSON object {campaign_id|newsletter_id|action_id|transactional_message_id, start, end, metric, drafts, attributes}") }
-        let given = messageFields.filter { body[$0] != nil && body[$0] != .null }
-        guard given.count == 1, let field = given.first else {
+    /// Checks a request.
+    init(_ request: DeliveryExportRequest) throws(ExportError) {
+        guard Self.messageFields.contains(request.messageField) else {
             throw .invalid("exactly one of campaign_id, newsletter_id, action_id, transactional_message_id is required")
         }
-        guard let id = FilterValues.integer(body[field]!) else { throw .invalid("\(field): must be an integer") }
-        func time(_ key: String) throws(ExportError) -> Timestamp? {
-            switch body[key] {
-            case nil, .null?: return nil
-            case .int(let s)?: return Timestamp(seconds: s)
-            case .string(let s)?:
-                if let t = Timestamp.parseISO8601(s) { return t }
-                if let n = Int64(s) { return Timestamp(seconds: n) }
-                throw .invalid("\(key): must be unix seconds or an ISO-8601 time")
-            default: throw .invalid("\(key): must be unix seconds or an ISO-8601 time")
-            }
-        }
-        let start = try time("start"), end = try time("end")
-        if let start, let end, end <= start { throw .invalid("end: must be after start") }
-        var metric: String?
-        switch body["metric"] {
-        case nil, .null?: break
-        case .string(let m)? where !m.isEmpty: metric = m
-        default: throw .invalid("metric: must be a metric name such as \"opened\"")
-        }
-        var drafts = false
-        switch body["drafts"] {
-        case nil, .null?: break
-        case .bool(let b)?: drafts = b
-        default: throw .invalid("drafts: must be true or false")
-        }
-        var attributes: JSON = .object([])
-        if let list = body["attributes"] { attributes = ["attributes": list] }
-        return DeliveryExport(message: (field, id), start: start, end: end, metric: metric, drafts: drafts, customer: try CustomerExport.parse(attributes))
+        if let start = request.start, let end = request.end, end <= start { throw .invalid("end: must be after start") }
+        if let metric = request.metric, metric.isEmpty { throw .invalid("metric: must be a metric name such as \"opened\"") }
+        message = (request.messageField, request.messageID)
+        start = request.start
+        end = request.end
+        metric = request.metric
+        drafts = request.drafts
+        customer = try CustomerExport(CustomerExportRequest(attributes: request.attributes))
     }
 
     func write(_ db: Database, account: Int64, to csv: inout CSVWriter) throws -> Int64 {

@@ -48,23 +48,4 @@ public struct Export: Sendable, Equatable {
     static func fetch(_ db: Database, account: Int64, id: Int64) throws -> Export? {
         try Row.fetchOne(db, sql: "SELECT \(columns) FROM exports WHERE account_id = ? AND id = ?", arguments: [account, id]).map(Export.init)
     }
-
-    /// The `/v1` form, as Customer.io's App API returns exports. Trove has no per-user logins, so
-    /// `user_email` and `user_id` are null.
-    public var v1JSON: JSON {
-        .object([
-            JSONMember("id", .int(id)),
-            JSONMember("deduplicate_id", .string("\(id):\(updatedAt.seconds)")),
-            JSONMember("description", .string(description)),
-            JSONMember("downloads", .int(downloads)),
-            JSONMember("failed", .bool(status == .failed)),
-            JSONMember("status", .string(status.rawValue)),
-            JSONMember("total", .int(total)),
-            JSONMember("type", .string(type)),
-            JSONMember("user_email", .null),
-            JSONMember("user_id", .null),
-            JSONMember("created_at", .int(createdAt.seconds)),
-            JSONMember("updated_at", .int(updatedAt.seconds)),
-        ])
-    }
 }

@@ -67,8 +67,8 @@ public final class ExportRunner: Sendable {
             let (total, bytes) = try await database.backgroundRead { [settings] db in  // one read transaction: one snapshot
                 try CSVWriter.file(at: settings.file(export.id), formulas: settings.formulas) { csv in
                     switch export.type {
-                    case "customers": return try CustomerExport.parse(export.request).write(db, account: export.account, now: now, to: &csv)
-                    case "deliveries": return try DeliveryExport.parse(export.request).write(db, account: export.account, to: &csv)
+                    case "customers": return try CustomerExport(CustomerExportRequest(stored: export.request, id: export.id)).write(db, account: export.account, now: now, to: &csv)
+                    case "deliveries": return try DeliveryExport(DeliveryExportRequest(stored: export.request, id: export.id)).write(db, account: export.account, to: &csv)
                     default: throw ExportError.invalid("exports of type \(export.type) are not supported")
                     }
                 }
@@ -111,7 +111,7 @@ public final class ExportRunner: Sendable {
     /// `export.finished` to the account's webhook endpoints, in the transaction that finished it.
     static func announce(_ id: Int64, account: Int64, now: Timestamp, _ db: Database) throws {
         guard let export = try Export.fetch(db, account: account, id: id) else { return }
-        try WebhookOutbox.enqueueExportFinished(db, account: account, export: export.v1JSON, now: now)
+        try WebhookOutbox.enqueueExportFinished(db, account: account, export: export, now: now)
     }
 
     /// Deletes files past their retention; the rows stay (listed, with a download refused).

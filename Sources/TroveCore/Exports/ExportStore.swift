@@ -16,44 +16,35 @@ public struct ExportStore: Sendable {
 
     /// `POST /v1/exports/customers`: checked now (a bad filter is a 400 here, not a failed job later),
     /// run in the background.
-    public func createCustomers(account: Int64, body: JSON) async throws -> Export {
-        let export = try CustomerExport.parse(body)
+    public func createCustomers(account: Int64, _ request: CustomerExportRequest) async throws -> Export {
+        let export = try CustomerExport(request)
         let now = clock.now()
-        var request: [JSONMember] = []
-        if let filters = body["filters"], filters != .null { request.append(JSONMember("filters", filters)) }
-        request.append(JSONMember("attributes", .array(export.attributes.map { .string($0.name) })))
-        return try await database.write { [request] db in
+        return try await database.write { db in
             if let filter = export.filter {
                 do { _ = try SegmentCompiler.over(db, account: account, now: now, checkingOnly: true).compile(filter) } catch let e as SegmentError {
                     throw ExportError.invalid(e.description)
                 }
             }
-            return try Self.insert(db, account: account, type: "customers", request: request,
-                                   description: body["description"]?.stringValue ?? Self.describe(export), now: now)
+            return try Self.insert(db, account: account, type: "customers", request: request.stored,
+                                   description: request.description ?? Self.describe(export), now: now)
         }
     }
 
     /// `POST /v1/exports/deliveries`.
-    public func createDeliveries(account: Int64, body: JSON) async throws -> Export {
-        let export = try DeliveryExport.parse(body)
+    public func createDeliveries(account: Int64, _ request: DeliveryExportRequest) async throws -> Export {
+        let export = try DeliveryExport(request)
         let now = clock.now()
-        var request: [JSONMember] = [JSONMember(export.message.field, .int(export.message.id))]
-        if let start = export.start { request.append(JSONMember("start", .int(start.seconds))) }
-        if let end = export.end { request.append(JSONMember("end", .int(end.seconds))) }
-        if let metric = export.metric { request.append(JSONMember("metric", .string(metric))) }
-        request.append(JSONMember("drafts", .bool(export.drafts)))
-        request.append(JSONMember("attributes", .array(export.customer.attributes.map { .string($0.name) })))
-        let description = body["description"]?.stringValue
+        let description = request.description
             ?? "Deliveries of \(export.message.field.replacingOccurrences(of: "_id", with: "")) \(export.message.id)" + (export.metric.map { ", \($0)" } ?? "")
-        return try await database.write { [request] db in
-            try Self.insert(db, account: account, type: "deliveries", request: request, description: description, now: now)
+        return try await database.write { db in
+            try Self.insert(db, account: account, type: "deliveries", request: request.stored, description: description, now: now)
         }
     }
 
     /// `trove export customers`: the same file as a customers export, written straight to `path` (through
     /// `path.partial`, renamed when complete) from one snapshot. Returns rows and bytes.
-    public func writeCustomers(account: Int64, body: JSON, to path: String, progress: CustomerExport.Progress? = nil) async throws -> (rows: Int64, bytes: Int64) {
-        let export = try CustomerExport.parse(body)
+    public func writeCustomers(account: Int64, _ request: CustomerExportRequest, to path: String, progress: CustomerExport.Progress? = nil) async throws -> (rows: Int64, bytes: Int64) {
+        let export = try CustomerExport(request)
         let now = clock.now()
         do {
             let (rows, bytes) = try await database.backgroundRead { [settings] db in
@@ -66,10 +57,10 @@ public struct ExportStore: Sendable {
     }
 
     /// A new job, pending; `request` is kept as accepted for the runner.
-    static func insert(_ db: Database, account: Int64, type: String, request: [JSONMember], description: String, now: Timestamp) throws -> Export {
+    static func insert(_ db: Database, account: Int64, type: String, request: JSON, description: String, now: Timestamp) throws -> Export {
         try db.execute(
             sql: "INSERT INTO exports (account_id, type, request, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [account, type, JSONWriter.string(.object(request)), description, now.milliseconds, now.milliseconds])
+            arguments: [account, type, JSONWriter.string(request), description, now.milliseconds, now.milliseconds])
         return try Export.fetch(db, account: account, id: db.lastInsertedRowID)!
     }
 

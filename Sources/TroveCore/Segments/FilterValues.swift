@@ -1,7 +1,7 @@
 import Foundation
 
 /// Checks shared by both grammars: property paths and the values operators take.
-enum FilterValues {
+public enum FilterValues {
     /// `company.employees` → (.company, ["employees"]); names are normalized with the SPEC §4 rule, so
     /// `planName`, `plan name` and `plan_name` name one property.
     static func propertyPath(_ prop: String, path: String, owner: PropertyOwner, allowCompany: Bool) throws(SegmentError) -> (PropertyOwner, PropertyPath) {
@@ -59,7 +59,7 @@ enum FilterValues {
         }
     }
 
-    static func integer(_ value: JSON) -> Int64? {
+    public static func integer(_ value: JSON) -> Int64? {
         switch value {
         case .int(let i): return i
         case .double(let d) where d == d.rounded() && abs(d) < 1e15: return Int64(d)

@@ -36,17 +36,16 @@ extension AdminPages {
     }
 
     func createExport(_ s: Session, fields: [String: String]) async throws -> Markup {
-        var members: [JSONMember] = []
+        var request = CustomerExportRequest()
         if let text = fields["filters"]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
             guard let filter = try? JSONParser.parse(Array(text.utf8)) else { return try await exports(s, flash: ("filters: not valid JSON", true)) }
-            members.append(JSONMember("filters", filter))
+            request.filters = filter
         } else if let segment = fields["segment"], !segment.isEmpty, let id = PublicID.decode(segment) {
-            members.append(JSONMember("filters", .object([JSONMember("segment", .object([JSONMember("id", .int(id))]))])))
+            request.filters = .object([JSONMember("segment", .object([JSONMember("id", .int(id))]))])
         }
-        let attributes = (fields["attributes"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        if !attributes.isEmpty { members.append(JSONMember("attributes", .array(attributes.map(JSON.string)))) }
+        request.attributes = (fields["attributes"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         do {
-            let export = try await services.exports.createCustomers(account: s.account, body: .object(members))
+            let export = try await services.exports.createCustomers(account: s.account, request)
             return try await exports(s, flash: ("Export \(export.id) queued; it appears below when done (reload).", false))
         } catch {
             return try await exports(s, flash: (Self.describe(error).1, true))

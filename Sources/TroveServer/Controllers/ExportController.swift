@@ -9,21 +9,21 @@ struct ExportController<Context: AccountContext> {
     func addRoutes(to router: Router<Context>) {
         router.post("/v1/exports/customers") { request, context in
             let account = try context.requireAccount()
-            let export = try await services.exports.createCustomers(account: account, body: try await request.jsonBody())
-            return Response.json(["export": export.v1JSON])
+            let export = try await services.exports.createCustomers(account: account, try AppAPIJSON.customerExport(try await request.jsonBody()))
+            return Response.json(["export": AppAPIJSON.export(export)])
         }
         router.post("/v1/exports/deliveries") { request, context in
             let account = try context.requireAccount()
-            let export = try await services.exports.createDeliveries(account: account, body: try await request.jsonBody())
-            return Response.json(["export": export.v1JSON])
+            let export = try await services.exports.createDeliveries(account: account, try AppAPIJSON.deliveryExport(try await request.jsonBody()))
+            return Response.json(["export": AppAPIJSON.export(export)])
         }
         router.get("/v1/exports") { request, context in
             let account = try context.requireAccount()
-            return Response.json(["exports": .array(try await services.exports.list(account: account).map(\.v1JSON))])
+            return Response.json(["exports": .array(try await services.exports.list(account: account).map(AppAPIJSON.export))])
         }
         router.get("/v1/exports/:id") { request, context in
             let account = try context.requireAccount()
-            return Response.json(["export": try await services.exports.get(account: account, id: try Self.id(context)).v1JSON])
+            return Response.json(["export": AppAPIJSON.export(try await services.exports.get(account: account, id: try Self.id(context)))])
         }
         router.get("/v1/exports/:id/download") { request, context in
             let account = try context.requireAccount()

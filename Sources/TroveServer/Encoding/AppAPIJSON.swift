@@ -86,3 +86,64 @@ public enum AppAPIJSON {
         }
     }
 }
+
+/// Exports (`/v1/exports`, SPEC §7).
+extension AppAPIJSON {
+    /// The same object the `export.finished` webhook carries.
+    static func export(_ e: Export) -> JSON { WebhookOutbox.exportData(e) }
+
+    /// `{filters, attributes, description}`: the types here; the filter and the names are checked by the store.
+    static func customerExport(_ body: JSON) throws(ExportError) -> CustomerExportRequest {
+        guard case .object = body else { throw .invalid("the body must be a JSON object {filters, attributes}") }
+        return CustomerExportRequest(filters: body["filters"], attributes: try attributes(body["attributes"]), description: body["description"]?.stringValue)
+    }
+
+    /// `{campaign_id|newsletter_id|action_id|transactional_message_id, start, end, metric, drafts, attributes, description}`.
+    static func deliveryExport(_ body: JSON) throws(ExportError) -> DeliveryExportRequest {
+        guard case .object = body else {
+            throw .invalid("the body must be a JSON object {campaign_id|newsletter_id|action_id|transactional_message_id, start, end, metric, drafts, attributes}")
+        }
+        let given = DeliveryExportRequest.messageFields.filter { body[$0] != nil && body[$0] != .null }
+        guard given.count == 1, let field = given.first else {
+            throw .invalid("exactly one of campaign_id, newsletter_id, action_id, transactional_message_id is required")
+        }
+        guard let id = FilterValues.integer(body[field]!) else { throw .invalid("\(field): must be an integer") }
+        func time(_ key: String) throws(ExportError) -> Timestamp? {
+            switch body[key] {
+            case nil, .null?: return nil
+            case .int(let s)?: return Timestamp(seconds: s)
+            case .string(let s)?:
+                if let t = Timestamp.parseISO8601(s) { return t }
+                if let n = Int64(s) { return Timestamp(seconds: n) }
+                throw .invalid("\(key): must be unix seconds or an ISO-8601 time")
+            default: throw .invalid("\(key): must be unix seconds or an ISO-8601 time")
+            }
+        }
+        var request = DeliveryExportRequest(
+            messageField: field, messageID: id, start: try time("start"), end: try time("end"), attributes: try attributes(body["attributes"]),
+            description: body["description"]?.stringValue)
+        switch body["metric"] {
+        case nil, .null?: break
+        case .string(let m)?: request.metric = m
+        default: throw .invalid("metric: must be a metric name such as \"opened\"")
+        }
+        switch body["drafts"] {
+        case nil, .null?: break
+        case .bool(let b)?: request.drafts = b
+        default: throw .invalid("drafts: must be true or false")
+        }
+        return request
+    }
+
+    static func attributes(_ value: JSON?) throws(ExportError) -> [String] {
+        switch value {
+        case nil, .null?: return []
+        case .array(let names)?:
+            return try names.enumerated().map { i, name throws(ExportError) in
+                guard case .string(let text) = name, !text.isEmpty else { throw .invalid("attributes[\(i)]: must be a non-empty string") }
+                return text
+            }
+        default: throw .invalid("attributes: must be an array of attribute names")
+        }
+    }
+}
