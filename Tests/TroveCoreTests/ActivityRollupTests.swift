@@ -4,13 +4,15 @@ import Testing
 
 /// `last_seen_at` is derived from the event log after the fact; reads must be exact before and after.
 @Suite struct ActivityRollupTests {
-    func setUp(rollupEvery: Int = .max, rollupInterval: Duration = .seconds(3600)) async throws -> (AppDatabase, Ingestor, ObjectReader, Int64) {
+    func setUp(rollupEvery: Int = .max, rollupInterval: Duration = .seconds(3600), clock: TroveClock = .fixed(fixedNow)) async throws
+        -> (AppDatabase, Ingestor, ObjectReader, Int64)
+    {
         let db = try temporaryDatabase()
         let accounts = AccountStore(database: db, clock: .fixed(fixedNow))
         _ = try await accounts.ensureDefaultAccount()
         let account = try await accounts.accountID(named: AccountStore.defaultName)
         // By default no rollup is due during a test, so the tail stays un-rolled until the test says so.
-        let queue = WriteQueue(database: db, clock: .fixed(fixedNow), rollupEvery: rollupEvery, rollupInterval: rollupInterval)
+        let queue = WriteQueue(database: db, clock: clock, rollupEvery: rollupEvery, rollupInterval: rollupInterval)
         return (db, Ingestor(queue: queue), ObjectReader(database: db), account)
     }
 
@@ -76,14 +78,16 @@ import Testing
         #expect(caughtUp)
     }
 
+    /// The writer's timers run on a manual clock: nothing is rolled up until the interval has passed.
     @Test func theWriterRollsUpOnItsOwnOnceIdle() async throws {
-        let (db, ingestor, _, account) = try await setUp(rollupInterval: .milliseconds(50))
+        let time = ManualClock(fixedNow)
+        let (db, ingestor, _, account) = try await setUp(rollupInterval: .milliseconds(50), clock: time.clock)
         for i in 0..<20 { try await event(ingestor, account, uid: "u\(i % 5)", at: "2026-02-10T00:00:\(10 + i)Z") }
-        var rolled = 0
-        for _ in 0..<500 where rolled < 20 {
-            try await Task.sleep(for: .milliseconds(20))
-            rolled = Int(try await db.pool.read { db in try ActivityRollup.watermark(db) })
-        }
+        await ingestor.queue.settled()
+        #expect(try await db.pool.read { db in try ActivityRollup.watermark(db) } == 0, "not due before the interval")
+        time.advance(by: .milliseconds(50))
+        await ingestor.queue.settled()
+        let rolled = try await db.pool.read { db in try ActivityRollup.watermark(db) }
         #expect(rolled == 20)
         let rows = try await db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM profile_activity")! }
         #expect(rows == 5)
@@ -92,7 +96,8 @@ import Testing
     /// Rollups due every few events while the queue is busy: the first is read from the log, the later ones
     /// come from the writer's own record; the result must equal a GROUP BY over the events.
     @Test func rollupsFromTheWritersRecordMatchTheEventLog() async throws {
-        let (db, ingestor, _, account) = try await setUp(rollupEvery: 7, rollupInterval: .milliseconds(50))
+        let time = ManualClock(fixedNow)
+        let (db, ingestor, _, account) = try await setUp(rollupEvery: 7, rollupInterval: .milliseconds(50), clock: time.clock)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for client in 0..<4 {
                 group.addTask {
@@ -105,11 +110,10 @@ import Testing
             }
             try await group.waitForAll()
         }
-        var watermark: Int64 = 0
-        for _ in 0..<500 where watermark < 240 {
-            try await Task.sleep(for: .milliseconds(20))
-            watermark = try await db.pool.read { db in try ActivityRollup.watermark(db) }
-        }
+        // Past the rollup interval and the counts' idle time: both catch up, and the writer settles.
+        time.advance(by: .seconds(1))
+        await ingestor.queue.settled()
+        let watermark = try await db.pool.read { db in try ActivityRollup.watermark(db) }
         #expect(watermark == 240)
         let (rolled, expected) = try await db.pool.read { db in
             (try Row.fetchAll(db, sql: "SELECT profile_id, last_seen_at FROM profile_activity ORDER BY profile_id").map { "\($0[0] as Int64)=\($0[1] as Int64)" },

@@ -5,7 +5,7 @@ import Testing
 @testable import TroveCore
 
 /// A clock tests move by hand.
-final class ManualClock: Sendable {
+final class MovableClock: Sendable {
     let value: Mutex<Timestamp>
     init(_ t: Timestamp) { value = Mutex(t) }
     var clock: TroveClock { TroveClock { self.value.withLock { $0 } } }
@@ -19,7 +19,7 @@ final class ManualClock: Sendable {
         var db: AppDatabase
         var ingestor: Ingestor
         var account: Int64
-        var clock: ManualClock
+        var clock: MovableClock
         var store: SegmentStore
         var evaluator: MembershipEvaluator
         var queries: SegmentQueries
@@ -27,7 +27,7 @@ final class ManualClock: Sendable {
 
     func world() async throws -> World {
         let db = try temporaryDatabase()
-        let clock = ManualClock(fixedNow)
+        let clock = MovableClock(fixedNow)
         let accounts = AccountStore(database: db, clock: clock.clock)
         _ = try await accounts.ensureDefaultAccount()
         let account = try await accounts.accountID(named: AccountStore.defaultName)

@@ -189,12 +189,14 @@ extension TestTrove.Client {
         let app = buildApplication(services: trove.services, options: ServerOptions(port: 0), logger: Logger(label: "test"))
         let secret = trove.secret
         try await app.test(.live) { raw in
-            await time.parked(backgroundServices(trove.services, logger: Logger(label: "test")).count)
+            let loops = backgroundServices(trove.services, logger: Logger(label: "test")).count
+            await time.parked(loops)
             let client = TestTrove.Client(client: raw, secret: secret)
             let created = try await client.v3(.post, "/v3/edit/segments", ["name": "Doers", "items": [["kind": "event", "value": "Did It"]]])
             let id = try #require(created.json?.at("segment.id")?.stringValue)
             try await client.post(client.hook("events"), json: ["uid": "live-1", "name": "Did It"])
-            await time.advance(by: .milliseconds(50))
+            time.advance(by: .milliseconds(50))
+            await time.parked(loops)
             let count = try await client.v3(.get, "/v3/edit/segments/\(id)").json?.at("segment.member_count")
             #expect(count == 1)
         }

@@ -58,12 +58,19 @@ struct CountsMemory {
     /// Events per name and hour over `covered`.
     var total = CountTable()
     var events = 0
-    var lastApplied = ContinuousClock.now
-    var lastCommit = ContinuousClock.now
+    /// On the queue clock's `elapsed`.
+    var lastApplied: Duration
+    var lastCommit: Duration
     /// The watermark as this writer last left it; nil when unknown (at start, after a delete or a failure).
     var watermark: Int64?
 
-    mutating func record(_ written: WriteSession.EventsWritten) {
+    init(watermark: Int64? = nil, now: Duration) {
+        self.watermark = watermark
+        lastApplied = now
+        lastCommit = now
+    }
+
+    mutating func record(_ written: WriteSession.EventsWritten, now: Duration) {
         guard written.count > 0 else { return }
         if CommittedRun.extend(&covered, with: written) {
             total.merge(written.counts)
@@ -71,7 +78,7 @@ struct CountsMemory {
             total = written.counts
         }
         events += written.count
-        lastCommit = .now
+        lastCommit = now
     }
 }
 
@@ -81,8 +88,8 @@ extension WriteQueue {
         let c = counts.value
         if c.watermark == nil { return true }
         guard c.events > 0 else { return false }
-        let now = ContinuousClock.now
-        return c.events >= countsEvery || c.lastApplied.duration(to: now) >= countsInterval || c.lastCommit.duration(to: now) >= countsIdle
+        let now = clock.elapsed()
+        return c.events >= countsEvery || now - c.lastApplied >= countsInterval || now - c.lastCommit >= countsIdle
     }
 
     /// Applies the writer's sum when it starts at the watermark; otherwise counts a slice from the log.
@@ -94,19 +101,19 @@ extension WriteQueue {
                 let applied = try await database.write { db in
                     try CountsRollup.apply(from: watermark, through: covered.through, counts: sorted, db)
                 }
-                counts.value = CountsMemory(watermark: applied ? covered.through : nil)
+                counts.value = CountsMemory(watermark: applied ? covered.through : nil, now: clock.elapsed())
             } else if c.watermark != nil && c.covered == nil {
                 counts.value.events = 0
             } else {
                 // From the log, one slice per step so group commits interleave; once caught up, what the
                 // writer summed meanwhile is in the counts already.
                 if try await !database.write({ db in try CountsRollup.catchUp(db) }) {
-                    counts.value = CountsMemory(watermark: try await database.read { db in try CountsRollup.watermark(db) })
+                    counts.value = CountsMemory(watermark: try await database.read { db in try CountsRollup.watermark(db) }, now: clock.elapsed())
                 }
             }
         } catch {
             logger.error("event counts rollup failed, will count from the log: \(error)")
-            counts.value = CountsMemory()
+            counts.value = CountsMemory(now: clock.elapsed())
         }
     }
 
@@ -114,10 +121,10 @@ extension WriteQueue {
     func armCountsTimer() {
         guard counts.value.events > 0 || counts.value.watermark == nil else { return }
         let arm = rollups.withLock { r in
-            guard !r.countsTimerArmed else { return false }
-            r.countsTimerArmed = true
+            guard r.countsTimer == nil else { return false }
+            r.countsTimer = clock.elapsed() + countsIdle
             return true
         }
-        if arm { wake(after: countsIdle, disarming: \.countsTimerArmed) }
+        if arm { wake(after: countsIdle, disarming: \.countsTimer) }
     }
 }

@@ -14,11 +14,15 @@ import Synchronization
 /// no rollup at all; planned from the writer's own record, see the README.
 struct RollupState {
     var eventsSince = 0
-    var last = ContinuousClock.now
+    /// When the last plan was made, on the queue clock's `elapsed`.
+    var last: Duration
     var planning = false
     var ready: ActivityRollup.Plan?
-    var timerArmed = false
-    var countsTimerArmed = false
+    /// When the armed timers fire (on `elapsed`); nil when none is armed.
+    var rollupTimer: Duration?
+    var countsTimer: Duration?
+    /// Callers of `settled()` waiting for the writer to have nothing left to do.
+    var settledWaiters: [CheckedContinuation<Void, Never>] = []
     /// Commits that deleted events; plans made before the latest are dropped (they may count deleted
     /// events).
     var generation = 0
@@ -78,7 +82,7 @@ extension WriteQueue {
     public func requestRollup() {
         rollups.withLock { r in
             r.eventsSince = max(r.eventsSince, 1)
-            r.last = .now - rollupInterval
+            r.last = clock.elapsed() - rollupInterval
         }
         wake()
     }
@@ -114,7 +118,7 @@ extension WriteQueue {
     func rollupDue() -> Bool {
         rollups.withLock { r in
             !r.planning && r.ready == nil
-                && (r.eventsSince >= rollupEvery || (r.eventsSince > 0 && r.last.duration(to: .now) >= rollupInterval))
+                && (r.eventsSince >= rollupEvery || (r.eventsSince > 0 && clock.elapsed() - r.last >= rollupInterval))
         }
     }
 
@@ -128,7 +132,7 @@ extension WriteQueue {
         memory.value.forget()
         rollups.withLock { r in
             r.eventsSince = 0
-            r.last = .now
+            r.last = clock.elapsed()
         }
         // The writer's record serves when it covers everything past the watermark (it may reach below it:
         // a time only moves forward, so applying one again is harmless).
@@ -165,26 +169,60 @@ extension WriteQueue {
                 r.planning = false
                 r.ready = plan
             }
-            if plan != nil { wake() } else { armRollupTimer() }
+            if plan != nil {
+                wake()
+            } else {
+                armRollupTimer()
+                resumeIfSettled()
+            }
         }
     }
 
     /// With events not yet rolled up, wakes the writer after `rollupInterval` so an idle queue catches up.
     func armRollupTimer() {
         let arm = rollups.withLock { r in
-            guard r.eventsSince > 0, !r.planning, r.ready == nil, !r.timerArmed else { return false }
-            r.timerArmed = true
+            guard r.eventsSince > 0, !r.planning, r.ready == nil, r.rollupTimer == nil else { return false }
+            r.rollupTimer = clock.elapsed() + rollupInterval
             return true
         }
-        if arm { wake(after: rollupInterval, disarming: \.timerArmed) }
+        if arm { wake(after: rollupInterval, disarming: \.rollupTimer) }
     }
 
-    /// Wakes the writer after `delay`, clearing the flag that kept a second timer from being armed.
-    func wake(after delay: Duration, disarming flag: WritableKeyPath<RollupState, Bool> & Sendable) {
-        Task {
-            try? await Task.sleep(for: delay)
-            rollups.withLock { $0[keyPath: flag] = false }
-            wake()
+    /// Wakes the writer after `delay` on the queue's clock, clearing the deadline that kept a second timer
+    /// from being armed.
+    func wake(after delay: Duration, disarming timer: WritableKeyPath<RollupState, Duration?> & Sendable) {
+        clock.after(delay) {
+            self.rollups.withLock { $0[keyPath: timer] = nil }
+            self.wake()
+        }
+    }
+
+    /// Returns once the writer has nothing left to do: no job queued or being written, no rollup being
+    /// planned or waiting to be applied, and no timer due by the queue's clock that has not fired (tests that
+    /// move a `ManualClock` wait on it instead of polling).
+    public func settled() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            if isSettled() { return c.resume() }
+            rollups.withLock { $0.settledWaiters.append(c) }
+            // It may have settled in between: look again now that the waiter is registered.
+            resumeIfSettled()
+        }
+    }
+
+    func resumeIfSettled() {
+        guard isSettled() else { return }
+        let waiters = rollups.withLock { r in
+            defer { r.settledWaiters = [] }
+            return r.settledWaiters
+        }
+        for w in waiters { w.resume() }
+    }
+
+    private func isSettled() -> Bool {
+        guard !isDraining else { return false }
+        let now = clock.elapsed()
+        return rollups.withLock { r in
+            !r.planning && r.ready == nil && (r.rollupTimer.map { $0 > now } ?? true) && (r.countsTimer.map { $0 > now } ?? true)
         }
     }
 
@@ -193,7 +231,7 @@ extension WriteQueue {
     func eventsDeleted() {
         memory.value.forget()
         memory.value.watermark = nil
-        counts.value = CountsMemory()
+        counts.value = CountsMemory(now: clock.elapsed())
         applying.value = nil
         rollups.withLock { r in
             r.generation += 1

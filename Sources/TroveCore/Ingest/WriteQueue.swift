@@ -41,11 +41,11 @@ public final class WriteQueue: Sendable {
 
     private let state = Mutex(State())
     private let caches = WriteCaches()
-    let rollups = Mutex(RollupState())
+    let rollups: Mutex<RollupState>
     /// The rollup plan being applied; touched only by the task holding `draining`.
     let applying = DrainOwned<ActivityRollup.Plan?>(nil)
     let memory = DrainOwned(RollupMemory())
-    let counts = DrainOwned(CountsMemory())
+    let counts: DrainOwned<CountsMemory>
 
     public init(
         database: AppDatabase, clock: TroveClock = .system, maxPendingItems: Int = 200_000, maxItemsPerTransaction: Int = 20_000,
@@ -63,7 +63,11 @@ public final class WriteQueue: Sendable {
         self.countsInterval = countsInterval
         self.countsIdle = countsIdle
         self.logger = logger
+        rollups = Mutex(RollupState(last: clock.elapsed()))
+        counts = DrainOwned(CountsMemory(now: clock.elapsed()))
     }
+
+    var isDraining: Bool { state.withLock { $0.draining } }
 
     /// Runs `work` inside a shared write transaction and returns its result once that transaction has
     /// committed. `work` must not write before it throws an `IngestError` (see `WriteSession`).
@@ -132,6 +136,7 @@ public final class WriteQueue: Sendable {
         if done {
             armRollupTimer()
             armCountsTimer()
+            resumeIfSettled()
         }
         return done
     }
@@ -201,7 +206,7 @@ public final class WriteQueue: Sendable {
                 eventsDeleted()
             } else if events.count > 0 {
                 memory.value.record(events)
-                counts.value.record(events)
+                counts.value.record(events, now: clock.elapsed())
                 rollups.withLock { $0.eventsSince += events.count }
             }
         } catch {

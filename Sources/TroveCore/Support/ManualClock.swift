@@ -1,24 +1,22 @@
 import Synchronization
 
-/// A clock a test moves by hand: `now` and every `sleep` on its `clock` follow `advance`, so background
-/// loops run when the test says and never by wall time. A sleeper parks until the clock reaches its
-/// deadline; `advance` wakes those it passes and returns once each of them has parked again (its pass of
-/// work done).
+/// A clock a test moves by hand: `now`, `elapsed`, every `sleep` and every timer on its `clock` follow
+/// `advance`, so background work runs when the test says and never by wall time. A loop's sleep parks
+/// until the clock reaches its deadline; `advance` wakes those it passes and runs the timers due, and
+/// `parked` waits until the loops are idle again.
 public final class ManualClock: Sendable {
     struct Sleeper {
         var id: Int
-        var deadline: Int64
+        var deadline: Duration
         var resume: CheckedContinuation<Void, any Error>
     }
 
     struct State {
         var now: Timestamp
+        var elapsed = Duration.zero
         var nextID = 0
         var sleepers: [Sleeper] = []
-        /// Sleepers woken by `advance` that have not parked again.
-        var awake = 0
-        /// Waiters for `awake == 0` and for a number of parked sleepers.
-        var settled: [CheckedContinuation<Void, Never>] = []
+        var timers: [(deadline: Duration, body: @Sendable () -> Void)] = []
         var parked: [(count: Int, resume: CheckedContinuation<Void, Never>)] = []
     }
 
@@ -27,10 +25,10 @@ public final class ManualClock: Sendable {
     public init(_ now: Timestamp) { state = Mutex(State(now: now)) }
 
     public var clock: TroveClock {
-        TroveClock({ self.state.withLock { $0.now } }, sleep: { try await self.sleep(for: $0) })
+        TroveClock(
+            { self.state.withLock { $0.now } }, elapsed: { self.state.withLock { $0.elapsed } }, sleep: { try await self.sleep(for: $0) },
+            after: { delay, body in self.state.withLock { $0.timers.append(($0.elapsed + delay, body)) } })
     }
-
-    public var now: Timestamp { state.withLock { $0.now } }
 
     func sleep(for duration: Duration) async throws {
         let id = state.withLock { s in
@@ -40,15 +38,9 @@ public final class ManualClock: Sendable {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
                 let ready: [CheckedContinuation<Void, Never>] = state.withLock { s in
-                    s.sleepers.append(Sleeper(id: id, deadline: s.now.milliseconds + duration.milliseconds, resume: c))
-                    if s.awake > 0 { s.awake -= 1 }
-                    var ready: [CheckedContinuation<Void, Never>] = []
-                    if s.awake == 0 {
-                        ready = s.settled
-                        s.settled = []
-                    }
+                    s.sleepers.append(Sleeper(id: id, deadline: s.elapsed + duration, resume: c))
                     let count = s.sleepers.count
-                    ready += s.parked.filter { $0.count <= count }.map(\.resume)
+                    let ready = s.parked.filter { $0.count <= count }.map(\.resume)
                     s.parked.removeAll { $0.count <= count }
                     return ready
                 }
@@ -68,28 +60,24 @@ public final class ManualClock: Sendable {
         sleeper?.resume.resume(throwing: CancellationError())
     }
 
-    /// Moves the clock on, wakes every sleeper whose deadline it reaches, and returns when each has parked
-    /// again.
-    public func advance(by duration: Duration) async {
-        let due: [Sleeper] = state.withLock { s in
+    /// Moves the clock on, runs the timers due (here, in order) and wakes every sleeper whose deadline it
+    /// reaches (they run after this returns).
+    public func advance(by duration: Duration) {
+        let (due, timers) = state.withLock { s in
             s.now = s.now.adding(milliseconds: duration.milliseconds)
-            let due = s.sleepers.filter { $0.deadline <= s.now.milliseconds }
-            s.sleepers.removeAll { $0.deadline <= s.now.milliseconds }
-            s.awake += due.count
-            return due
+            s.elapsed += duration
+            let due = s.sleepers.filter { $0.deadline <= s.elapsed }
+            s.sleepers.removeAll { $0.deadline <= s.elapsed }
+            let timers = s.timers.filter { $0.deadline <= s.elapsed }.sorted { $0.deadline < $1.deadline }
+            s.timers.removeAll { $0.deadline <= s.elapsed }
+            return (due, timers)
         }
+        for timer in timers { timer.body() }
         for sleeper in due { sleeper.resume.resume() }
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let settled = state.withLock { s in
-                if s.awake == 0 { return true }
-                s.settled.append(c)
-                return false
-            }
-            if settled { c.resume() }
-        }
     }
 
-    /// Returns once at least `count` sleepers are parked (the background loops a test started are idle).
+    /// Returns once at least `count` sleepers are parked: the background loops a test runs are idle (each
+    /// woken one has finished its pass and waits again).
     public func parked(_ count: Int) async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let now = state.withLock { s in

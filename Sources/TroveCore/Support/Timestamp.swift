@@ -163,15 +163,39 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
 /// Where "now" comes from. Injected everywhere schedules, windows or expiries are computed (SPEC §2 `--now`).
 public struct TroveClock: Sendable {
     private let source: @Sendable () -> Timestamp
+    private let monotonic: @Sendable () -> Duration
     private let sleeper: @Sendable (Duration) async throws -> Void
+    private let scheduler: @Sendable (Duration, @escaping @Sendable () -> Void) -> Void
 
-    /// `sleep` waits between passes of background work; by default on the monotonic clock.
-    public init(_ source: @escaping @Sendable () -> Timestamp, sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+    /// `elapsed` measures intervals (when a rollup is due), `sleep` waits between passes of a background
+    /// loop and `after` runs a one-off timer; by default all on the process's monotonic clock, whatever
+    /// `source` says the time is.
+    public init(
+        _ source: @escaping @Sendable () -> Timestamp, elapsed: @escaping @Sendable () -> Duration = TroveClock.monotonicElapsed,
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
+        after: @escaping @Sendable (Duration, @escaping @Sendable () -> Void) -> Void = { delay, body in
+            Task {
+                try? await Task.sleep(for: delay)
+                body()
+            }
+        }
+    ) {
         self.source = source
+        self.monotonic = elapsed
         self.sleeper = sleep
+        self.scheduler = after
     }
 
+    /// Runs `body` once `delay` has passed.
+    public func after(_ delay: Duration, _ body: @escaping @Sendable () -> Void) { scheduler(delay, body) }
+
     public func now() -> Timestamp { source() }
+
+    /// Time since an arbitrary origin, never going back: for intervals, not for stamping data.
+    public func elapsed() -> Duration { monotonic() }
+
+    private static let origin = ContinuousClock.now
+    public static let monotonicElapsed: @Sendable () -> Duration = { ContinuousClock.now - origin }
 
     /// Waits `duration` (a `ManualClock` waits until a test moves it that far).
     public func sleep(for duration: Duration) async throws { try await sleeper(duration) }
