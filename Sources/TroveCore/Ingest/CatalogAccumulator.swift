@@ -69,14 +69,10 @@ struct CatalogAccumulator {
             var types = entry.types
             var examples = entry.examples
             if let row = try Row.fetchOne(select, arguments: [key.account, key.model.rawValue, key.prop]) {
-                if case .array(let stored)? = try? JSONParser.parse(Array((row["types"] as String).utf8)) {
-                    for t in stored { if let s = t.stringValue { types.insert(s) } }
-                }
-                if case .array(let stored)? = try? JSONParser.parse(Array((row["examples"] as String).utf8)) {
-                    // Newest first: this transaction's values, then the older ones not repeated.
-                    for old in stored where examples.count < Self.maxExamples && !examples.contains(old) {
-                        examples.append(old)
-                    }
+                for t in Self.derivedList(row["types"]) { if let s = t.stringValue { types.insert(s) } }
+                // Newest first: this transaction's values, then the older ones not repeated.
+                for old in Self.derivedList(row["examples"]) where examples.count < Self.maxExamples && !examples.contains(old) {
+                    examples.append(old)
                 }
             }
             let typesJSON = JSONWriter.string(.array(types.sorted().map(JSON.string)))
@@ -91,5 +87,13 @@ struct CatalogAccumulator {
     static func example(_ value: JSON) -> JSON {
         if case .string(let s) = value, s.utf8.count > 100 { return .string(ValueNormalizer.prefix(s, maxBytes: 100)) }
         return value
+    }
+
+    /// A stored catalog list (types seen, example values). Unlike a profile's properties it is derived — a
+    /// sample of what ingest saw — so one that does not parse is rebuilt from this write's values rather than
+    /// stopping ingest of every item carrying the property (nothing a user sent is lost).
+    static func derivedList(_ text: String) -> [JSON] {
+        guard case .array(let list)? = try? JSONParser.parse(Array(text.utf8)) else { return [] }
+        return list
     }
 }
