@@ -67,3 +67,17 @@ extension String {
         count >= width ? self + " " : self + String(repeating: " ", count: width - count)
     }
 }
+
+extension Credentials {
+    /// `{"account", "account_secret", "app_api_key", "site_id", "track_api_key"}`, as `accounts create --json`
+    /// and `serve` print them.
+    var json: JSON {
+        [
+            "account": .string(account),
+            "account_secret": .string(accountSecret),
+            "app_api_key": .string(appAPIKey),
+            "site_id": .string(siteID),
+            "track_api_key": .string(trackAPIKey),
+        ]
+    }
+}

@@ -8,17 +8,6 @@ public struct Credentials: Sendable, Equatable {
     public var siteID: String
     public var trackAPIKey: String
 
-    /// `{"account_secret", "app_api_key", "site_id", "track_api_key"}` as `accounts create --json` prints it.
-    public var json: JSON {
-        [
-            "account": .string(account),
-            "account_secret": .string(accountSecret),
-            "app_api_key": .string(appAPIKey),
-            "site_id": .string(siteID),
-            "track_api_key": .string(trackAPIKey),
-        ]
-    }
-
     static func generate(account: String) -> Credentials {
         Credentials(
             account: account, accountSecret: randomToken(bytes: 20), appAPIKey: randomToken(bytes: 20),
