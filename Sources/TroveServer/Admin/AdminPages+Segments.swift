@@ -118,24 +118,24 @@ extension AdminPages {
     /// Preview or save, from the editor's fields: the editor again (with the preview or the refusal), or a
     /// redirect to the saved segment.
     func saveSegment(_ s: Session, id: Int64?, fields: [String: String]) async throws -> Response {
-        let body: JSON
-        do {
-            body = try Self.segmentBody(fields)
-        } catch let error as SegmentError {
-            return HTML.response(try await segmentEditor(s, id: id, fields: fields, result: (nil, error.description)))
+        // (A do/catch around the typed throw here crashes Swift 6.3.1's ownership checker.)
+        let change: SegmentChange
+        switch Result(catching: { () throws(SegmentError) in try Self.segmentChange(fields) }) {
+        case .success(let c): change = c
+        case .failure(let error): return HTML.response(try await segmentEditor(s, id: id, fields: fields, result: (nil, error.description)))
         }
         if fields["action"] == "preview" {
             do {
-                return HTML.response(try await segmentEditor(s, id: id, fields: fields, result: (try await services.queries.preview(account: s.account, filter: try ChameleonFilter.parse(body), editing: id), nil)))
+                return HTML.response(try await segmentEditor(s, id: id, fields: fields, result: (try await services.queries.preview(account: s.account, filter: change.definition!.filter, editing: id), nil)))
             } catch {
                 return HTML.response(try await segmentEditor(s, id: id, fields: fields, result: (nil, Self.describe(error).1)))
             }
         }
         do {
             let saved = if let id {
-                try await services.segments.update(account: s.account, id: id, try ChameleonJSON.segmentChange(body))
+                try await services.segments.update(account: s.account, id: id, change)
             } else {
-                try await services.segments.create(account: s.account, try ChameleonJSON.segmentChange(body))
+                try await services.segments.create(account: s.account, change)
             }
             return HTML.redirect("/admin/segments/\(PublicID.encode(saved.id))")
         } catch {
@@ -143,8 +143,9 @@ extension AdminPages {
         }
     }
 
-    /// A `/v3` segment body from the editor's fields.
-    static func segmentBody(_ f: [String: String]) throws(SegmentError) -> JSON {
+    /// The segment the editor's fields describe: its name, description and items (from the rows, or the
+    /// items as JSON when given).
+    static func segmentChange(_ f: [String: String]) throws(SegmentError) -> SegmentChange {
         var items: [JSON] = []
         var itemsOp = f["match"] == "or" ? "or" : "and"
         if let text = f["items"]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
@@ -172,10 +173,8 @@ extension AdminPages {
                 items.append(.object(item))
             }
         }
-        return .object([
-            JSONMember("name", .string(f["name"] ?? "")), JSONMember("description", .string(f["description"] ?? "")),
-            JSONMember("items", .array(items)), JSONMember("items_op", .string(itemsOp)),
-        ])
+        return SegmentChange(
+            name: f["name"] ?? "", description: f["description"] ?? "", definition: try ChameleonDefinition(items: .array(items), op: .string(itemsOp)))
     }
 
     /// A typed value: numbers for the numeric and day operators, the text otherwise.
