@@ -14,7 +14,7 @@ final class MovableClock: Sendable {
 
 /// Materialized membership must equal a from-scratch evaluation once the evaluator has caught up
 /// (SPEC §6), whatever the order of ingest; the ledger must replay to the same membership.
-@Suite struct SegmentMembershipTests {
+@Suite struct PeoplePageTests {
     struct World {
         var db: AppDatabase
         var ingestor: Ingestor
@@ -219,7 +219,7 @@ struct SplitMix {
     mutating func next(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }
 
-extension SegmentMembershipTests {
+extension PeoplePageTests {
     @Test func theReferenceSegmentOnHandMadeData() async throws {
         let w = try await world()
         try await send(w, .company, #"{"uid":"big","employees":51}"#)
@@ -254,7 +254,7 @@ extension SegmentMembershipTests {
     }
 }
 
-extension SegmentMembershipTests {
+extension PeoplePageTests {
     /// The reference segment's statement reads the property and event indexes, never scanning every
     /// profile's JSON or every event (DESIGN: keep the plan in a test when it matters).
     @Test func theReferenceSegmentUsesItsIndexes() async throws {
@@ -391,7 +391,7 @@ extension SegmentMembershipTests {
     }
 }
 
-extension SegmentMembershipTests {
+extension PeoplePageTests {
     /// Found by hand against `trove serve`: the build put the profile in, then re-checking it (its profile
     /// write had marked it) took it out again, through a join plan SQLite 3.40.1 answered wrongly.
     @Test func aTouchedProfileStaysInItsSegment() async throws {

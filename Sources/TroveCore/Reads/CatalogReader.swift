@@ -6,38 +6,7 @@ public struct CatalogReader: Sendable {
 
     public init(database: AppDatabase) { self.database = database }
 
-    /// What normalization changed or dropped, per model, property and kind.
-    public struct Warning: Sendable, Equatable {
-        public var kind: String
-        public var model: String
-        public var prop: String
-        public var count: Int64
-        public var firstAt: Timestamp
-        public var lastAt: Timestamp
-        public var exampleUID: String?
-        public var detail: String?
-    }
-
-    /// A property seen on a model: its normalized name, the name as first sent, its types and a few values.
-    public struct Property: Sendable, Equatable {
-        public var id: Int64
-        public var name: String
-        public var prop: String
-        public var model: String
-        public var types: [String]
-        public var examples: [JSON]
-        public var lastSeenAt: Timestamp?
-    }
-
-    public struct EventName: Sendable, Equatable {
-        public var id: Int64
-        public var name: String
-        public var uid: String
-        public var count: Int64
-        public var lastSeenAt: Timestamp?
-    }
-
-    public func warnings(account: Int64, model: Model?) async throws -> [Warning] {
+    public func warnings(account: Int64, model: Model?) async throws -> [CatalogWarning] {
         try await database.read { db in
             let rows = try Row.fetchAll(
                 db, sql: """
@@ -45,13 +14,13 @@ public struct CatalogReader: Sendable {
                     WHERE account_id = ?1 AND (?2 IS NULL OR model = ?2) ORDER BY last_at DESC, id DESC
                     """, arguments: [account, model?.rawValue])
             return rows.map { row in
-                Warning(kind: row["kind"], model: row["model"], prop: row["prop"], count: row["count"], firstAt: Timestamp(milliseconds: row["first_at"]),
+                CatalogWarning(kind: row["kind"], model: row["model"], prop: row["prop"], count: row["count"], firstAt: Timestamp(milliseconds: row["first_at"]),
                         lastAt: Timestamp(milliseconds: row["last_at"]), exampleUID: row["example_uid"], detail: row["detail"])
             }
         }
     }
 
-    public func properties(account: Int64, model: Model?) async throws -> [Property] {
+    public func properties(account: Int64, model: Model?) async throws -> [CatalogProperty] {
         try await database.read { db in
             let rows = try Row.fetchAll(
                 db, sql: """
@@ -63,7 +32,7 @@ public struct CatalogReader: Sendable {
                 guard case .array(let examples) = try StoredJSON.parse(row["examples"], "properties", "examples", id: id) else {
                     throw StoredDataError(table: "properties", column: "examples", id: id, reason: "not a JSON array")
                 }
-                return Property(
+                return CatalogProperty(
                     id: id, name: row["name"], prop: row["prop"], model: row["model"], types: try StoredJSON.strings(row["types"], "properties", "types", id: id),
                     examples: examples, lastSeenAt: (row["last_seen_at"] as Int64?).map(Timestamp.init(milliseconds:)))
             }
@@ -71,13 +40,13 @@ public struct CatalogReader: Sendable {
     }
 
     /// Most frequent first.
-    public func eventNames(account: Int64) async throws -> [EventName] {
+    public func eventNames(account: Int64) async throws -> [EventNameSummary] {
         try await database.read { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT id, uid, name, count, last_seen_at FROM event_names WHERE account_id = ? ORDER BY count DESC, uid",
                 arguments: [account])
             return rows.map { row in
-                EventName(id: row["id"], name: row["name"], uid: row["uid"], count: row["count"],
+                EventNameSummary(id: row["id"], name: row["name"], uid: row["uid"], count: row["count"],
                           lastSeenAt: (row["last_seen_at"] as Int64?).map(Timestamp.init(milliseconds:)))
             }
         }

@@ -25,7 +25,7 @@ public struct CustomerReader: Sendable {
 
     /// `POST /v1/customers?start=&limit=` with `{"filter": …}`: matching profiles in id order; `next` is
     /// the cursor for the following page ("" at the end).
-    public func search(account: Int64, filter: FilterNode?, start: String?, limit: Int) async throws -> SegmentReader.Membership {
+    public func search(account: Int64, filter: FilterNode?, start: String?, limit: Int) async throws -> PeoplePage {
         var after: Int64 = 0
         if let start, !start.isEmpty {
             guard let decoded = PublicID.decode(start) else { throw ReadError.invalid("start: not a cursor this API returned") }
@@ -44,7 +44,7 @@ public struct CustomerReader: Sendable {
             let more = rows.count > limit
             if more { rows.removeLast() }
             let identifiers = rows.map(CustomerIdentifiers.init)
-            return SegmentReader.Membership(identifiers: identifiers, next: more ? identifiers.last?.profileID : nil)
+            return PeoplePage(identifiers: identifiers, next: more ? identifiers.last?.profileID : nil)
         }
     }
 

@@ -6,14 +6,6 @@ public struct ObjectReader: Sendable {
 
     public init(database: AppDatabase) { self.database = database }
 
-    /// A profile with, when asked, its company (`expand[company]`; nil inside when it has none) and the
-    /// segments it is in now (`expand[segments]`).
-    public struct ProfileView: Sendable {
-        public var profile: ProfileRecord
-        public var company: CompanyRecord??
-        public var segments: [Segment]?
-    }
-
     public func profile(account: Int64, _ lookup: ObjectLookup, expandCompany: Bool = false, expandSegments: Bool = false) async throws -> ProfileView {
         try await database.read { db in
             let (column, value): (String, any DatabaseValueConvertible) =

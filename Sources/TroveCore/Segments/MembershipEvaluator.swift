@@ -269,7 +269,7 @@ public final class MembershipEvaluator: Sendable {
         try db.execute(sql: "DELETE FROM temp.membership_matched")
         // Profiles by rowid only (NOT INDEXED still allows rowid lookups). A `CROSS JOIN` from the touched
         // table let SQLite 3.40.1 pick a property index plus a Bloom filter and return no rows for a
-        // matching profile (see SegmentMembershipTests.aTouchedProfileStaysInItsSegment).
+        // matching profile (see PeoplePageTests.aTouchedProfileStaysInItsSegment).
         let select = SQLFragment("""
             INSERT INTO temp.membership_matched (profile_id) SELECT p.id FROM profiles p NOT INDEXED
             WHERE p.id IN (SELECT profile_id FROM temp.membership_touched) AND p.account_id = ? AND p.disabled = 0 AND (

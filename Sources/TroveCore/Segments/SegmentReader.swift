@@ -10,41 +10,10 @@ public struct SegmentReader: Sendable {
 
     public static let maxPage = 500
 
-    /// Members newest first, as of now (`computedAt`) or a past time.
-    public struct Members: Sendable {
-        public var page: Page<ProfileRecord>
-        public var asOf: Timestamp?
-        public var computedAt: Timestamp?
-    }
-
-    /// One row of a segment's ledger.
-    public struct Change: Sendable, Equatable {
-        public var id: Int64
-        public var profileID: Int64
-        /// Nil once the profile is gone.
-        public var profileUID: String?
-        public var entered: Bool
-        public var at: Timestamp
-        public var version: Int64
-    }
-
-    /// Ledger rows after a cursor; `next` is the cursor to pass next time.
-    public struct Changes: Sendable {
-        public var changes: [Change]
-        public var next: Int64
-        public var computedAt: Timestamp?
-    }
-
-    /// Members in profile-id order; `next` is the cursor of the following page, nil at the end.
-    public struct Membership: Sendable {
-        public var identifiers: [CustomerIdentifiers]
-        public var next: Int64?
-    }
-
     /// `GET /v3/edit/segments/:id/members[?as_of=]`: newest profiles first, paged by `before`.
-    public func members(account: Int64, segment id: Int64, asOf: Timestamp?, limit: Int, before: Int64?) async throws -> Members {
+    public func members(account: Int64, segment id: Int64, asOf: Timestamp?, limit: Int, before: Int64?) async throws -> SegmentMembers {
         // As of a past time the segment's whole ledger is read: a heavy read.
-        let read: @Sendable (Database) throws -> Members = { db in
+        let read: @Sendable (Database) throws -> SegmentMembers = { db in
             let segment = try Self.segment(db, account: account, id: id)
             let ids: String
             var arguments: StatementArguments = [id]
@@ -64,14 +33,14 @@ public struct SegmentReader: Sendable {
                     SELECT \(ProfileRecord.columns) FROM profiles p
                     WHERE p.id IN (\(ids)) AND p.id < ? ORDER BY p.id DESC LIMIT ?
                     """, arguments: arguments)
-            return Members(page: Page(try rows.map(ProfileRecord.init), limit: limit, id: \.id), asOf: asOf ?? segment.computedAt, computedAt: segment.computedAt)
+            return SegmentMembers(page: Page(try rows.map(ProfileRecord.init), limit: limit, id: \.id), asOf: asOf ?? segment.computedAt, computedAt: segment.computedAt)
         }
         return try await asOf == nil ? database.read(read) : database.heavyRead(read)
     }
 
     /// `GET /v3/edit/segments/:id/changes?since=`: the ledger after a cursor, oldest first. `next` is the
     /// cursor to pass next time (the last change returned, or `since` when there was none).
-    public func changes(account: Int64, segment id: Int64, since: Int64, limit: Int) async throws -> Changes {
+    public func changes(account: Int64, segment id: Int64, since: Int64, limit: Int) async throws -> LedgerPage {
         try await database.read { db in
             let segment = try Self.segment(db, account: account, id: id)
             let rows = try Row.fetchAll(
@@ -81,9 +50,9 @@ public struct SegmentReader: Sendable {
                     WHERE c.segment_id = ? AND c.id > ? ORDER BY c.id LIMIT ?
                     """, arguments: [id, since, limit])
             let changes = rows.map { row in
-                Change(id: row[0], profileID: row[1], profileUID: row[2], entered: row[3], at: Timestamp(milliseconds: row[4]), version: row[5])
+                LedgerEntry(id: row[0], profileID: row[1], profileUID: row[2], entered: row[3], at: Timestamp(milliseconds: row[4]), version: row[5])
             }
-            return Changes(changes: changes, next: changes.last?.id ?? since, computedAt: segment.computedAt)
+            return LedgerPage(changes: changes, next: changes.last?.id ?? since, computedAt: segment.computedAt)
         }
     }
 
@@ -114,7 +83,7 @@ public struct SegmentReader: Sendable {
     public static let maxMembershipPage = 30_000
 
     /// `GET /v1/segments/:id/membership?start=&limit=`: members in profile-id order; `next` is empty at the end.
-    public func membership(account: Int64, segment id: Int64, start: String?, limit: Int) async throws -> Membership {
+    public func membership(account: Int64, segment id: Int64, start: String?, limit: Int) async throws -> PeoplePage {
         try await database.read { db in
             _ = try Self.segment(db, account: account, id: id)
             var after: Int64 = 0
@@ -128,7 +97,7 @@ public struct SegmentReader: Sendable {
                     WHERE m.segment_id = ? AND m.profile_id > ? ORDER BY m.profile_id LIMIT ?
                     """, arguments: [id, after, limit])
             let identifiers = rows.map(CustomerIdentifiers.init)
-            return Membership(identifiers: identifiers, next: rows.count == limit ? identifiers.last?.profileID : nil)
+            return PeoplePage(identifiers: identifiers, next: rows.count == limit ? identifiers.last?.profileID : nil)
         }
     }
 

@@ -32,7 +32,7 @@ public enum AppAPIJSON {
     }
 
     /// A page of people (search, segment membership): `next` is "" at the end.
-    static func people(_ m: SegmentReader.Membership, segment: Int64? = nil) -> JSON {
+    static func people(_ m: PeoplePage, segment: Int64? = nil) -> JSON {
         var members = [
             JSONMember("identifiers", .array(m.identifiers.map(identifiers))),
             JSONMember("ids", .array(m.identifiers.map { .string($0.uid) })),

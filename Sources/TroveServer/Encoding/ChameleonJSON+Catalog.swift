@@ -2,7 +2,7 @@ import TroveCore
 
 /// Data management (SPEC §4): warnings, the property catalog, event names.
 extension ChameleonJSON {
-    static func warning(_ w: CatalogReader.Warning) -> JSON {
+    static func warning(_ w: CatalogWarning) -> JSON {
         .object([
             JSONMember("kind", .string(w.kind)),
             JSONMember("model", .string(w.model)),
@@ -15,7 +15,7 @@ extension ChameleonJSON {
         ])
     }
 
-    static func property(_ p: CatalogReader.Property) -> JSON {
+    static func property(_ p: CatalogProperty) -> JSON {
         .object([
             JSONMember("id", .id(p.id)),
             JSONMember("name", .string(p.name)),
@@ -27,7 +27,7 @@ extension ChameleonJSON {
         ])
     }
 
-    static func eventName(_ n: CatalogReader.EventName) -> JSON {
+    static func eventName(_ n: EventNameSummary) -> JSON {
         .object([
             JSONMember("id", .id(n.id)),
             JSONMember("name", .string(n.name)),

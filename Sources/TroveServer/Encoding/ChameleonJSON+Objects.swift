@@ -16,7 +16,7 @@ extension ChameleonJSON {
         ] + p.properties)
     }
 
-    static func profile(_ view: ObjectReader.ProfileView) -> JSON {
+    static func profile(_ view: ProfileView) -> JSON {
         guard case .object(var members) = profile(view.profile) else { return .null }
         if let company = view.company { members.append(JSONMember("company", company.map(Self.company) ?? .null)) }
         if let segments = view.segments { members.append(JSONMember("segments", .array(segments.map(summary)))) }
@@ -79,7 +79,7 @@ extension ChameleonJSON {
         .object([JSONMember("id", .id(s.id)), JSONMember("name", .string(s.name)), JSONMember("description", .string(s.description))])
     }
 
-    static func members(_ m: SegmentReader.Members) -> JSON {
+    static func members(_ m: SegmentMembers) -> JSON {
         .object([
             JSONMember("profiles", .array(m.page.items.map(profile))),
             JSONMember("as_of", .time(m.asOf)),
@@ -88,7 +88,7 @@ extension ChameleonJSON {
         ])
     }
 
-    static func changes(_ c: SegmentReader.Changes) -> JSON {
+    static func changes(_ c: LedgerPage) -> JSON {
         .object([
             JSONMember("changes", .array(c.changes.map { change in
                 .object([

@@ -7,16 +7,16 @@ public struct TroveServices: Sendable {
     public let clock: TroveClock
     public let accounts: AccountStore
     public let ingestor: Ingestor
-    public let objects: ObjectReader
-    public let catalog: CatalogReader
+    public let objects: any ObjectStore
+    public let catalog: any CatalogStore
     public let segments: SegmentStore
-    public let segmentReader: SegmentReader
+    public let segmentReader: any MembershipStore
     public let queries: SegmentQueries
     public let explain: SegmentExplain
     public let manualMembership: ManualMembership
     public let membership: MembershipEvaluator
     public let exports: ExportStore
-    public let customers: CustomerReader
+    public let customers: any CustomerStore
     public let track: TrackAPI
     public let customerIOSource: CustomerIOSource
     public let webhooks: WebhookStore

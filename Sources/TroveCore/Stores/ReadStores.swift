@@ -1,0 +1,42 @@
+/// The read capabilities the API, the admin UI and the CLI use, as the seam an engine implements: typed in
+/// and out, async, no rule above them but the SQL itself. The SQLite engine implements each with the reader
+/// named beside it; a second engine implements the same protocols, and nothing above them changes.
+
+/// Data management (SPEC §4): what normalization changed, the property catalog, event names. SQLite: `CatalogReader`.
+public protocol CatalogStore: Sendable {
+    func warnings(account: Int64, model: Model?) async throws -> [CatalogWarning]
+    func properties(account: Int64, model: Model?) async throws -> [CatalogProperty]
+    /// Most frequent first.
+    func eventNames(account: Int64) async throws -> [EventNameSummary]
+}
+
+/// Single profiles and companies (SPEC §5). SQLite: `ObjectReader`.
+public protocol ObjectStore: Sendable {
+    func profile(account: Int64, _ lookup: ObjectLookup, expandCompany: Bool, expandSegments: Bool) async throws -> ProfileView
+    func company(account: Int64, _ lookup: ObjectLookup) async throws -> CompanyRecord
+}
+
+/// The App API's customer reads (SPEC §7). SQLite: `CustomerReader`.
+public protocol CustomerStore: Sendable {
+    func byEmail(account: Int64, email: String) async throws -> [CustomerIdentifiers]
+    /// Matching profiles in id order from the `start` cursor; `next` nil at the end.
+    func search(account: Int64, filter: FilterNode?, start: String?, limit: Int) async throws -> PeoplePage
+    func attributes(account: Int64, customer: CustomerID) async throws -> ProfileRecord
+    /// The customers found, in request order.
+    func attributes(account: Int64, ids: [CustomerID]) async throws -> [ProfileRecord]
+}
+
+/// Materialized membership (SPEC §5, §6): members now and as of a past time, the ledger, a customer's
+/// segments, counts and membership pages. SQLite: `SegmentReader`.
+public protocol MembershipStore: Sendable {
+    func members(account: Int64, segment id: Int64, asOf: Timestamp?, limit: Int, before: Int64?) async throws -> SegmentMembers
+    func changes(account: Int64, segment id: Int64, since: Int64, limit: Int) async throws -> LedgerPage
+    func segmentsOf(account: Int64, customer: CustomerID) async throws -> [Segment]
+    func customerCount(account: Int64, segment id: Int64) async throws -> Int64
+    func membership(account: Int64, segment id: Int64, start: String?, limit: Int) async throws -> PeoplePage
+}
+
+extension CatalogReader: CatalogStore {}
+extension ObjectReader: ObjectStore {}
+extension CustomerReader: CustomerStore {}
+extension SegmentReader: MembershipStore {}
