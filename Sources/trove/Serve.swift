@@ -101,7 +101,9 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("Trove serving \(path) on http://\(host):\(bound)\n".utf8))
         }
         try await app.runService()
-        // Stopped: the log copied into the database file and emptied, the connections closed.
+        // Stopped: the writer's last work (a rollup or counts step the final commits started) finished, then
+        // the log copied into the database file and emptied, the connections closed.
+        await services.ingestor.queue.settled()
         do { try database.close() } catch { logger.warning("closing the database: \(error)") }
         logger.info("stopped")
     }
