@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import TroveCore
 
-/// `--database PATH`, default `./trove.sqlite` or `TROVE_DATABASE` (SPEC §1).
+/// `--database PATH`, default `./trove.sqlite` or `TROVE_DATABASE` (contract §1).
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "The SQLite database file (default: ./trove.sqlite, or TROVE_DATABASE).")
     var database: String?
@@ -22,7 +22,7 @@ struct AccountOptions: ParsableArguments {
     var account: String = AccountStore.defaultName
 }
 
-/// `--now <ISO-8601>` or `TROVE_NOW`: a fixed clock for reproducible runs (SPEC §2).
+/// `--now <ISO-8601>` or `TROVE_NOW`: a fixed clock for reproducible runs (contract §2).
 struct ClockOptions: ParsableArguments {
     @Option(name: .long, help: "Fix \"now\" to this ISO-8601 time (or TROVE_NOW); default: the real clock.")
     var now: String?

@@ -5,7 +5,7 @@ import TroveBench
 import TroveCore
 
 /// `trove backup` while a server ingests: the copy opens, passes the integrity check, and holds a
-/// consistent moment of the database (SPEC §11, §13); `trove check` reports a damaged file.
+/// consistent moment of the database (contract §11, §13); `trove check` reports a damaged file.
 @Suite struct BackupCLITests {
     @Test func aBackupTakenUnderLoadIsConsistentAndChecksOut() async throws {
         let directory = try temporaryDirectory()

@@ -4,7 +4,7 @@ import Testing
 import TroveBench
 import TroveCore
 
-/// SPEC §13: `kill -9` under load, restart, and every 2xx'd event is there, once.
+/// contract §13: `kill -9` under load, restart, and every 2xx'd event is there, once.
 @Suite struct CrashDurabilityTests {
     @Test func everyAcknowledgedEventSurvivesSIGKILLExactlyOnce() async throws {
         let directory = try temporaryDirectory()

@@ -11,7 +11,7 @@ import Testing
 import TroveBench
 import TroveCore
 
-/// SPEC §10, §13: the outboxes survive `kill -9` in the middle of a backlog. Slow live receivers (a
+/// contract §10, §13: the outboxes survive `kill -9` in the middle of a backlog. Slow live receivers (a
 /// webhook endpoint verifying signatures, a fake Customer.io Track API) keep deliveries in flight; the
 /// server is killed, restarted, and every event reaches both at least once, Customer.io in per-profile
 /// order, with at most the ones in flight sent twice.

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TroveCore
 
-/// `trove export customers` writes the same file as the App API's customers export (SPEC §7).
+/// `trove export customers` writes the same file as the App API's customers export (contract §7).
 @Suite struct ExportCLITests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("fixtures/exports")

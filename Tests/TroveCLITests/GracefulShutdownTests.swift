@@ -16,7 +16,7 @@ import TroveCore
 import Glibc
 #endif
 
-/// SPEC §13 / issue 7: SIGTERM stops taking connections, finishes the request in flight, lets the webhook
+/// contract §13 / issue 7: SIGTERM stops taking connections, finishes the request in flight, lets the webhook
 /// sends in flight finish and records them, and exits 0; what the receiver got is exactly what the outbox
 /// says was delivered, and after a restart the rest arrive once each.
 @Suite struct GracefulShutdownTests {

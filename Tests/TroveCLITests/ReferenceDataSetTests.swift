@@ -26,7 +26,7 @@ import TroveCore
         #expect(try contents(a, "events.ndjson") != contents(c, "events.ndjson"))
     }
 
-    /// Recounts the reference segment from the written files alone, the way a reader of SPEC §12 would,
+    /// Recounts the reference segment from the written files alone, the way a reader of contract §12 would,
     /// and checks the shapes the issue asks for.
     @Test func theExpectedMemberCountMatchesAnIndependentRecount() throws {
         let (directory, manifest) = try generate(seed: 42)

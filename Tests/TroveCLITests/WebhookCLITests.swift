@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// `trove webhooks verify` (SPEC §10) on a body and signature computed independently (Python's `hmac`).
+/// `trove webhooks verify` (contract §10) on a body and signature computed independently (Python's `hmac`).
 @Suite struct WebhookCLITests {
     func verify(_ arguments: [String], body: String) throws -> (Int32, String) {
         let process = Process()

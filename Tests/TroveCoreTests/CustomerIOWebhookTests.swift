@@ -1,7 +1,7 @@
 import Testing
 @testable import TroveCore
 
-/// The pure parts of the Customer.io source (SPEC §9): signatures against vectors computed independently
+/// The pure parts of the Customer.io source (contract §9): signatures against vectors computed independently
 /// (Python's `hmac` module), event naming.
 @Suite struct CustomerIOWebhookTests {
     static let now = Timestamp(seconds: 1_772_366_400)

@@ -1,7 +1,7 @@
 import Testing
 @testable import TroveCore
 
-/// The pure rules of data out (SPEC §10): webhook signatures (a vector computed with Python's `hmac`),
+/// The pure rules of data out (contract §10): webhook signatures (a vector computed with Python's `hmac`),
 /// retry schedules, and where webhooks may be sent.
 @Suite struct DeliveryRulesTests {
     static let body = Array(#"{"id":"evt_1","kind":"ping","sent_at":"2026-03-01T12:00:00.000Z","data":{}}"#.utf8)

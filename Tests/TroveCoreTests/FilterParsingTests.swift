@@ -1,7 +1,7 @@
 import Testing
 @testable import TroveCore
 
-/// The two grammars parse into one tree, with SPEC §4 names and wire paths on every leaf.
+/// The two grammars parse into one tree, with contract §4 names and wire paths on every leaf.
 @Suite struct FilterParsingTests {
     func parse(_ text: String) throws -> JSON { try JSONParser.parse(Array(text.utf8)) }
 

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 @testable import TroveCore
 
-/// An independent evaluation of filter trees, in Swift over rows loaded into memory, written from SPEC §6
+/// An independent evaluation of filter trees, in Swift over rows loaded into memory, written from contract §6
 /// (not from the SQL compiler): what materialized membership and ad-hoc counts must agree with.
 struct ReferenceEvaluator {
     struct Profile {

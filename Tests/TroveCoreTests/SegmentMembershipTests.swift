@@ -13,7 +13,7 @@ final class MovableClock: Sendable {
 }
 
 /// Materialized membership must equal a from-scratch evaluation once the evaluator has caught up
-/// (SPEC §6), whatever the order of ingest; the ledger must replay to the same membership.
+/// (contract §6), whatever the order of ingest; the ledger must replay to the same membership.
 @Suite struct PeoplePageTests {
     struct World {
         var db: AppDatabase
@@ -353,10 +353,10 @@ extension PeoplePageTests {
     }
 
     /// Where the type check is left out for speed (`x` alone decides), booleans, numeric strings and
-    /// JSON-looking strings must still not pass for numbers or strings (SPEC §6 typing).
+    /// JSON-looking strings must still not pass for numbers or strings (contract §6 typing).
     @Test func comparisonsKeepTheirTypesWithoutReadingTheRow() async throws {
         let w = try await world()
-        // `"80"` is stored as the number 80 (SPEC §4 coercion); `"[1]"` and `"{\"a\":1}"` stay strings.
+        // `"80"` is stored as the number 80 (contract §4 coercion); `"[1]"` and `"{\"a\":1}"` stay strings.
         let values = [#"true"#, #"false"#, #"1"#, #"0"#, #"80"#, #""80""#, #"80.5"#, #""[1]""#, #"[1]"#, #""pro""#, #"{"a":1}"#, #""{\"a\":1}""#]
         for (i, value) in values.enumerated() {
             try await send(w, .profile, #"{"uid":"u\#(i)","v":\#(value),"plan":"pro"}"#)

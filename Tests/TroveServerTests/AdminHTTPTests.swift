@@ -4,7 +4,7 @@ import Testing
 @testable import TroveCore
 @testable import TroveServer
 
-/// The admin web UI (SPEC §11) through its routes: sign-in, the session cookie's flags, CSRF refusal,
+/// The admin web UI (contract §11) through its routes: sign-in, the session cookie's flags, CSRF refusal,
 /// pages rendering the account's numbers with data escaped, the segment editor's preview and save, sign-out
 /// and rotation ending the session.
 @Suite struct AdminHTTPTests {

@@ -3,7 +3,7 @@ import HTTPTypes
 import Testing
 import TroveCore
 
-/// Each API family refuses bad credentials in its own shape (SPEC §1).
+/// Each API family refuses bad credentials in its own shape (contract §1).
 @Suite struct CredentialShapeTests {
     @Test func eachFamilyHasItsErrorShape() async throws {
         let trove = try await TestTrove()

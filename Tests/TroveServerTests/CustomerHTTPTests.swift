@@ -4,7 +4,7 @@ import Testing
 @testable import TroveCore
 @testable import TroveServer
 
-/// The App API's customer lookups (SPEC §7), on the export fixtures.
+/// The App API's customer lookups (contract §7), on the export fixtures.
 @Suite struct CustomerHTTPTests {
     @Test func customersAreFoundPagedAndShownAsCustomerIODoes() async throws {
         let trove = try await TestTrove()

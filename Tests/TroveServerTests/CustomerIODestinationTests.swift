@@ -10,7 +10,7 @@ import Testing
 @testable import TroveCore
 @testable import TroveServer
 
-/// A fake Customer.io Track API, written from SPEC §10 and Customer.io's documentation: Basic auth with
+/// A fake Customer.io Track API, written from contract §10 and Customer.io's documentation: Basic auth with
 /// the site id and API key, the three call shapes, JSON bodies; it can fail on demand.
 final class FakeCustomerIO: Sendable {
     struct Call: Sendable, Equatable, CustomStringConvertible {

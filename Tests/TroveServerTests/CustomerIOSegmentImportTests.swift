@@ -6,7 +6,7 @@ import Testing
 @testable import TroveCore
 @testable import TroveServer
 
-/// Pulling a Customer.io segment into a manual segment (SPEC §10), Trove to Trove: a second live Trove
+/// Pulling a Customer.io segment into a manual segment (contract §10), Trove to Trove: a second live Trove
 /// answers `GET /v1/segments/:id/membership` as Customer.io's App API does.
 @Suite struct CustomerIOSegmentImportTests {
     @Test func membersArePulledPageByPageAndReplaceTheManualSegment() async throws {

@@ -5,7 +5,7 @@ import Testing
 @testable import TroveCore
 @testable import TroveServer
 
-/// Customer.io reporting webhooks as a source (SPEC §9), with one real-shaped payload per object type and
+/// Customer.io reporting webhooks as a source (contract §9), with one real-shaped payload per object type and
 /// metric from `fixtures/customerio`.
 @Suite struct CustomerIOSourceHTTPTests {
     static let objectTypes = ["customer", "email", "push", "sms", "whatsapp", "in_app", "slack", "webhook"]
@@ -63,7 +63,7 @@ import Testing
             #expect(unsubscribed?.at("customer.unsubscribed") == true)
             #expect(try await client.profile(uid: "cio-user-1")?["unsubscribed"] == false)
 
-            // A Customer.io segment reaches Trove as drafted messages (SPEC §9).
+            // A Customer.io segment reaches Trove as drafted messages (contract §9).
             let segment = try await client.v3(.post, "/v3/edit/segments", [
                 "name": "Campaign 12 drafted",
                 "items": [["kind": "event", "value": "Email Drafted (Customer.io)", "filters": [["prop": "campaign_id", "op": "eq", "value": 12]]]],
@@ -77,7 +77,7 @@ import Testing
         }
     }
 
-    /// `POST /v1/exports/deliveries` over the reported activity (SPEC §7).
+    /// `POST /v1/exports/deliveries` over the reported activity (contract §7).
     @Test func deliveriesExportsTheReportedActivity() async throws {
         let trove = try await TestTrove()
         let key = trove.credentials.appAPIKey

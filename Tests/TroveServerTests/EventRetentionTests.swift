@@ -4,7 +4,7 @@ import Testing
 @testable import TroveCore
 @testable import TroveServer
 
-/// `--retain-events-days` (SPEC §11): old events go in batches through the writer; the counters stay exact
+/// `--retain-events-days` (contract §11): old events go in batches through the writer; the counters stay exact
 /// and a segment whose condition rested on the deleted events loses its member.
 @Suite struct EventRetentionTests {
     @Test func oldEventsGoAndEverythingDerivedFollows() async throws {

@@ -9,7 +9,7 @@ import Testing
 @testable import TroveCore
 @testable import TroveServer
 
-/// Customer.io-style exports through the App API (SPEC §7), with payloads from `fixtures/exports`.
+/// Customer.io-style exports through the App API (contract §7), with payloads from `fixtures/exports`.
 @Suite struct ExportHTTPTests {
     func seed(_ client: TestTrove.Client) async throws {
         #expect(try await client.post(client.hook("companies/batch"), try fixture("exports/companies.json")).status == 202)

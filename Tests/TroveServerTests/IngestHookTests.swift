@@ -3,7 +3,7 @@ import HTTPTypes
 import Testing
 import TroveCore
 
-/// SPEC §3 through the hooks.
+/// contract §3 through the hooks.
 @Suite struct IngestHookTests {
     @Test func profilesMergeKeyByKeyAndNullRemoves() async throws {
         let trove = try await TestTrove()

@@ -1,7 +1,7 @@
 import Testing
 import TroveCore
 
-/// SPEC §4 through the hooks: what is sent is read back normalized, coerced and cut.
+/// contract §4 through the hooks: what is sent is read back normalized, coerced and cut.
 @Suite struct NormalizationHTTPTests {
     @Test func everyNameExampleNormalizes() async throws {
         let trove = try await TestTrove()

@@ -4,7 +4,7 @@ import Testing
 @testable import TroveCore
 @testable import TroveServer
 
-/// `/metrics` and the request log (SPEC §11, §13): series by route template, ingest, backlog gauges read
+/// `/metrics` and the request log (contract §11, §13): series by route template, ingest, backlog gauges read
 /// from the database; one log line per request with its id; no secret in either.
 @Suite struct OperationsHTTPTests {
     @Test func metricsAndRequestLogsNameRoutesNotSecrets() async throws {

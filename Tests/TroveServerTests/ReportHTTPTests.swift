@@ -5,7 +5,7 @@ import Testing
 @testable import TroveCore
 @testable import TroveServer
 
-/// `GET /v1/reports/events` (SPEC §11): counts per name per bucket from the counters plus the log's tail,
+/// `GET /v1/reports/events` (contract §11): counts per name per bucket from the counters plus the log's tail,
 /// checked against the events themselves before and after the rollup, after a delete, by hour, in a zone.
 @Suite struct ReportHTTPTests {
     /// Events of two names over three UTC days; some near midnight so zones move them across days.
@@ -77,7 +77,7 @@ import Testing
         }
     }
 
-    /// Funnels (SPEC §11): entries in [from, to), later steps in order within `within` days of the entry
+    /// Funnels (contract §11): entries in [from, to), later steps in order within `within` days of the entry
     /// (past `to` allowed), a later step of another tour does not count for this one (one with no tour does),
     /// a profile's best entry counts, each profile once in the total.
     @Test func funnelCountsProfilesReachingEachStepInOrderPerGroup() async throws {

@@ -25,7 +25,7 @@ extension TestTrove.Client {
     }
 }
 
-/// Segments through the HTTP API (SPEC §5, §6), with payloads from `fixtures/segments`.
+/// Segments through the HTTP API (contract §5, §6), with payloads from `fixtures/segments`.
 @Suite struct SegmentHTTPTests {
     func seed(_ client: TestTrove.Client) async throws {
         try await client.post(client.hook("companies/batch"), try fixture("segments/companies.json"))

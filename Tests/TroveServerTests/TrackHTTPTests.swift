@@ -5,7 +5,7 @@ import Testing
 @testable import TroveCore
 @testable import TroveServer
 
-/// Customer.io's Track API (SPEC §8) driven with the requests Customer.io's SDKs send: Basic auth with
+/// Customer.io's Track API (contract §8) driven with the requests Customer.io's SDKs send: Basic auth with
 /// site id and key, identifiers URL-encoded in the path (customerio-node's `encodeURIComponent`, the
 /// Python and Ruby clients' quoting), JSON bodies of attributes or `{name, id, timestamp, data}`.
 @Suite struct TrackHTTPTests {

@@ -10,7 +10,7 @@ import Testing
 @testable import TroveCore
 @testable import TroveServer
 
-/// Outgoing webhooks (SPEC §10) to a live local receiver that checks signatures the way a Chameleon
+/// Outgoing webhooks (contract §10) to a live local receiver that checks signatures the way a Chameleon
 /// customer's receiver does and fails on demand; the retry schedule follows an injected clock.
 @Suite struct WebhookDeliveryTests {
     final class Receiver: Sendable {
@@ -40,7 +40,7 @@ import Testing
                 #expect(created.json?.at("webhook.uid") == .string("http://127.0.0.1:\(port)/hook"))
                 #expect(try await app.v3(.get, "/v3/edit/webhooks/\(id)").json?.at("webhook.secret") == nil, "the secret is shown once")
 
-                // Delivered, signed over the exact bytes, with the envelope and headers SPEC §10 names.
+                // Delivered, signed over the exact bytes, with the envelope and headers contract §10 names.
                 let ping = try await app.v3(.post, "/v3/edit/webhooks/\(id)/ping")
                 #expect(ping.json?.at("delivery.state") == "pending")
                 try await deliverer.drain()

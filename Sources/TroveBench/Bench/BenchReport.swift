@@ -1,7 +1,7 @@
 import Foundation
 import TroveCore
 
-/// What one `trove bench` workload measured: its figures, each with the SPEC §12 target when there is one.
+/// What one `trove bench` workload measured: its figures, each with the contract §12 target when there is one.
 public struct BenchReport: Sendable {
     public struct Figure: Sendable {
         public enum Target: Sendable {

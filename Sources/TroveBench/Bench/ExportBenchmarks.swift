@@ -1,7 +1,7 @@
 import Foundation
 import TroveCore
 
-/// `trove bench export` (SPEC §12): every profile of the reference set with 10 attribute columns to CSV,
+/// `trove bench export` (contract §12): every profile of the reference set with 10 attribute columns to CSV,
 /// through the code a customers export runs (one snapshot, the file written and renamed).
 public enum ExportBenchmarks {
     /// Ten columns over profile properties and the company's (`company.employees`).

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import TroveCore
 
-/// Membership freshness (SPEC §6, §12): while a background stream sends events at a fixed rate, probes
+/// Membership freshness (contract §6, §12): while a background stream sends events at a fixed rate, probes
 /// send one event that puts a new profile into a segment, and time from the ingest reply until
 /// `/v1/customers/:id/segments` lists that segment.
 enum Freshness {

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import TroveCore
 
-/// The ingest workloads of SPEC §12: `import`, `storage`, `http-batch`, `http-single`.
+/// The ingest workloads of contract §12: `import`, `storage`, `http-batch`, `http-single`.
 public enum IngestBenchmarks {
     static let mib = 1024.0 * 1024.0
 

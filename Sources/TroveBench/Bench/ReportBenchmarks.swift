@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import TroveCore
 
-/// `trove bench reports` (SPEC §12): the events-per-day report over the whole reference data set, from
+/// `trove bench reports` (contract §12): the events-per-day report over the whole reference data set, from
 /// the counters (target ≤ 10 ms), checked against a GROUP BY over the raw events (also timed: the naive way).
 public enum ReportBenchmarks {
     public static func reports(_ workspace: BenchWorkspace, runs: Int, log: (String) -> Void) async throws -> BenchReport {

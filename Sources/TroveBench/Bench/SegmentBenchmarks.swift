@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import TroveCore
 
-/// `trove bench segments` (SPEC §12): the reference segment's full evaluation cold and warm, "segments of
+/// `trove bench segments` (contract §12): the reference segment's full evaluation cold and warm, "segments of
 /// user X" over HTTP, and how soon a membership change is visible while events stream in at 10k/s.
 public enum SegmentBenchmarks {
     public struct Options: Sendable {

@@ -1,7 +1,7 @@
 import Foundation
 import TroveCore
 
-/// The SPEC §12 reference data set: companies, profiles and events as NDJSON in the shapes the hooks take,
+/// The contract §12 reference data set: companies, profiles and events as NDJSON in the shapes the hooks take,
 /// generated from a seed (same seed and sizes → byte-identical files).
 ///
 /// Besides the files, the generator counts the members of the reference segment itself — score ≥ 80,
@@ -35,7 +35,7 @@ public struct ReferenceDataSet: Sendable {
     public static let windowDays = 30
     public static let fileNames = (profiles: "profiles.ndjson", companies: "companies.ndjson", events: "events.ndjson")
 
-    /// The reference segment in the Chameleon grammar (SPEC §6), as `trove segments create` takes it.
+    /// The reference segment in the Chameleon grammar (contract §6), as `trove segments create` takes it.
     public static let referenceSegment: JSON = [
         "name": "Reference segment",
         "description": "score ≥ 80, plan pro, company over 50 employees, 2+ completed tours in 30 days",

@@ -1,4 +1,4 @@
-/// The words the reference data set is made of (SPEC §12). Weights are relative.
+/// The words the reference data set is made of (contract §12). Weights are relative.
 enum Vocabulary {
     static let plans = ["free", "starter", "pro", "enterprise"]
     static let companyPlan = WeightedChoice([(0, 0.35), (1, 0.30), (2, 0.25), (3, 0.10)])

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// Sessions of the admin web UI (SPEC §11): opened with the account secret, held in a cookie as a random
+/// Sessions of the admin web UI (contract §11): opened with the account secret, held in a cookie as a random
 /// token (stored only as its SHA-256), each with a CSRF token its forms must send back.
 public struct AdminSessions: Sendable {
     public let database: AppDatabase

@@ -1,6 +1,6 @@
 import Crypto
 
-/// An account's four credentials, in clear. They exist only at creation or rotation (SPEC §1).
+/// An account's four credentials, in clear. They exist only at creation or rotation (contract §1).
 public struct Credentials: Sendable, Equatable {
     public var account: String
     public var accountSecret: String

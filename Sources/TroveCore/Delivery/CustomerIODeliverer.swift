@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Logging
 
-/// Sends the Customer.io outbox (SPEC §10) to each account's Track API: identifies as
+/// Sends the Customer.io outbox (contract §10) to each account's Track API: identifies as
 /// `PUT /api/v1/customers/{id}` (values cut to 1000 bytes, at most 300 attributes per call), events as
 /// `POST /api/v1/customers/{id}/events`, segment changes as `add_customers` / `remove_customers` with up
 /// to 1000 ids per call. A profile's rows go out one at a time in the order they were written; timeouts,

@@ -1,6 +1,6 @@
 import GRDB
 
-/// Calls to Customer.io, enqueued by the changes that cause them inside their transactions (SPEC §10):
+/// Calls to Customer.io, enqueued by the changes that cause them inside their transactions (contract §10):
 /// profile changes → identify, events that fire → Track events, segment changes of synced segments →
 /// add/remove. Rows of one profile keep the order they were written in.
 enum CustomerIOOutbox {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The Customer.io Track API calls one outbox call makes, shaped as SPEC §10 says.
+/// The Customer.io Track API calls one outbox call makes, shaped as contract §10 says.
 extension CustomerIODeliverer {
     typealias TrackRequest = (method: String, path: String, body: JSON)
 

@@ -1,7 +1,7 @@
 import GRDB
 
 /// Delivered outbox rows (webhooks, Customer.io) are kept 30 days for the delivery logs, then pruned
-/// (SPEC §11); pending and failed rows stay.
+/// (contract §11); pending and failed rows stay.
 public enum OutboxRetention {
     public static let keepDelivered: Int64 = 30 * 86_400_000
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A URL the SSRF guard passed, with the address its host resolved to when it was checked: the one a
-/// transport connects to, so no second resolution can lead elsewhere (SPEC §10 "SSRF guard"). Only
+/// transport connects to, so no second resolution can lead elsewhere (contract §10 "SSRF guard"). Only
 /// `WebhookAddressPolicy.checkResolved` makes one.
 public struct CheckedURL: Sendable {
     public let url: URL
@@ -62,7 +62,7 @@ public protocol OutgoingTransport: Sendable {
 }
 
 extension WebhookAddressPolicy {
-    /// The URL checked as text, then every address its host resolves to (SPEC §10 "SSRF guard"); the
+    /// The URL checked as text, then every address its host resolves to (contract §10 "SSRF guard"); the
     /// first of them is the one to connect to.
     public func checkResolved(url text: String) async throws -> CheckedURL {
         let url = try check(url: text)

@@ -1,4 +1,4 @@
-/// When a failed delivery is tried again (SPEC §10).
+/// When a failed delivery is tried again (contract §10).
 public enum RetrySchedule {
     /// Outgoing webhooks: 9 retries after 5, 10, 20 … 1280 minutes (≈ 43 h in all), then `failed`.
     public static let webhookDelays: [Duration] = (0..<9).map { .seconds(300 << $0) }

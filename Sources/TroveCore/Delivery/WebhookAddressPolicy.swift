@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where outgoing webhooks may go (SPEC §10): `https` only, and never to loopback or private addresses,
+/// Where outgoing webhooks may go (contract §10): `https` only, and never to loopback or private addresses,
 /// unless the server runs with `--allow-insecure-webhooks` (tests, local development); link-local
 /// (cloud metadata endpoints), unspecified and multicast addresses never. The check applies to every
 /// address the host resolves to, right before sending, not only to the URL's text.

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Logging
 
-/// Sends due webhook deliveries (SPEC §10): each attempt gets a fresh `sent_at` and signature over the
+/// Sends due webhook deliveries (contract §10): each attempt gets a fresh `sent_at` and signature over the
 /// exact bytes sent, the same envelope `id`; any 2xx is delivered, anything else is retried on the
 /// schedule, then `failed`. Every endpoint has its own bounded set of attempts in flight, so a slow or
 /// failing endpoint never holds up another; a crash leaves the in-flight rows pending, to be sent again.

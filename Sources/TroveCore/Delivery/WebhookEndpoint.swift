@@ -1,4 +1,4 @@
-/// A webhook endpoint as the API and the admin UI show it (SPEC §10).
+/// A webhook endpoint as the API and the admin UI show it (contract §10).
 public struct WebhookEndpoint: Sendable, Equatable {
     public var id: Int64
     public var url: String

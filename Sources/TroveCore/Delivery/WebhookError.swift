@@ -1,4 +1,4 @@
-/// What can go wrong managing webhook endpoints (SPEC §10); mapped to the `/v3` shape by the server.
+/// What can go wrong managing webhook endpoints (contract §10); mapped to the `/v3` shape by the server.
 public enum WebhookError: Error, Equatable, CustomStringConvertible {
     /// The request is wrong; the message says where.
     case invalid(String)

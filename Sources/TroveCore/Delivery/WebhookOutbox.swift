@@ -1,6 +1,6 @@
 import GRDB
 
-/// Deliveries enqueued by the changes that cause them, inside their transactions (SPEC §10): the outbox
+/// Deliveries enqueued by the changes that cause them, inside their transactions (contract §10): the outbox
 /// row commits with the change or not at all.
 public enum WebhookOutbox {
     /// Whether any enabled endpoint of any account takes one of `topics` (cheap; checked before the
@@ -47,7 +47,7 @@ public enum WebhookOutbox {
         for id in ids { try WebhookStore.enqueue(db, endpoint: id, kind: "export.finished", data: ["export": exportData(export)], now: now) }
     }
 
-    /// An export as `export.finished` carries it (SPEC §10): the object the App API shows (§7), which its
+    /// An export as `export.finished` carries it (contract §10): the object the App API shows (§7), which its
     /// encoder takes from here so the two never drift. Trove has no per-user logins, so `user_email` and
     /// `user_id` are null.
     public static func exportData(_ export: Export) -> JSON {

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 
-/// Outgoing webhook signatures (SPEC §10), Chameleon-compatible: `X-Chameleon-Signature` is the lower-case
+/// Outgoing webhook signatures (contract §10), Chameleon-compatible: `X-Chameleon-Signature` is the lower-case
 /// hex HMAC-SHA256 of the exact body bytes with the endpoint's secret. `sent_at` inside the body is set per
 /// attempt, so a receiver refuses anything older than five minutes. Receivers written in Swift call
 /// `verify`; `trove webhooks verify` wraps it.

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// Webhook endpoints and their deliveries as `/v3/edit/webhooks` shows them (SPEC §10). Deliveries are
+/// Webhook endpoints and their deliveries as `/v3/edit/webhooks` shows them (contract §10). Deliveries are
 /// enqueued here (ping, retry by hand) and by the changes that cause them, in their own transactions;
 /// `WebhookDeliverer` sends them.
 public struct WebhookStore: Sendable {

@@ -1,7 +1,7 @@
 import GRDB
 import GRDBSQLite
 
-/// `POST /v1/exports/customers` (SPEC §7): the profiles matching a Customer.io filter, one CSV row each,
+/// `POST /v1/exports/customers` (contract §7): the profiles matching a Customer.io filter, one CSV row each,
 /// header `id,email,cio_id,<attributes in request order>`.
 public struct CustomerExport: Sendable {
     /// The filter (nil: every enabled profile of the account).
@@ -223,7 +223,7 @@ public struct CustomerExport: Sendable {
         }
     }
 
-    /// Values as strings (SPEC §7): strings as they are, timestamps ISO-8601 (stored that way), numbers
+    /// Values as strings (contract §7): strings as they are, timestamps ISO-8601 (stored that way), numbers
     /// and booleans as JSON writes them, hashes and arrays as compact JSON; absent → empty.
     static func render(_ value: DatabaseValue, _ rendering: Rendering) -> CSVCell {
         switch (value.storage, rendering) {

@@ -1,6 +1,6 @@
 import GRDB
 
-/// `POST /v1/exports/deliveries` (SPEC §7): the message activity Customer.io reported (§9) for one
+/// `POST /v1/exports/deliveries` (contract §7): the message activity Customer.io reported (§9) for one
 /// campaign, newsletter, action or transactional message, one CSV row per reported metric, oldest first,
 /// with the customer's attributes asked for.
 struct DeliveryExport: Sendable {
@@ -14,7 +14,7 @@ struct DeliveryExport: Sendable {
     var customer: CustomerExport
 
     static let messageFields = ["campaign_id", "newsletter_id", "action_id", "transactional_message_id"]
-    /// The activity columns, each a property of the stored event (SPEC §9), then `timestamp`.
+    /// The activity columns, each a property of the stored event (contract §9), then `timestamp`.
     static let activityColumns = ["delivery_id", "object_type", "metric", "campaign_id", "newsletter_id", "action_id", "broadcast_id",
                                   "transactional_message_id", "journey_id", "subject", "recipient", "href", "failure_message"]
 

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import GRDB
 
-/// Signed download links (SPEC §7): `<public URL>/exports/<id>/file?expires=<unix s>&signature=<hex>`,
+/// Signed download links (contract §7): `<public URL>/exports/<id>/file?expires=<unix s>&signature=<hex>`,
 /// fetched with no credentials. The signature is HMAC-SHA256 over the export id and the expiry with a key
 /// this installation made for itself (`server_keys`), so changing either, or the key, voids the link.
 struct DownloadLink {

@@ -1,6 +1,6 @@
 import GRDB
 
-/// One export job (SPEC §7), as stored.
+/// One export job (contract §7), as stored.
 public struct Export: Sendable, Equatable {
     public enum Status: String, Sendable { case pending, done, failed }
 

@@ -1,4 +1,4 @@
-/// What can go wrong asking for an export or its file (SPEC §7); the server maps it to the `/v1` shape.
+/// What can go wrong asking for an export or its file (contract §7); the server maps it to the `/v1` shape.
 public enum ExportError: Error, Equatable, CustomStringConvertible {
     /// The body is not what an export takes.
     case invalid(String)

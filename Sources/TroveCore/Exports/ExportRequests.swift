@@ -1,4 +1,4 @@
-/// What a customers export asks for (SPEC §7): the profiles matching a filter in Customer.io's grammar
+/// What a customers export asks for (contract §7): the profiles matching a filter in Customer.io's grammar
 /// (its document as given; nil for everyone), with attribute columns in order.
 public struct CustomerExportRequest: Sendable {
     public var filters: JSON?
@@ -28,7 +28,7 @@ public struct CustomerExportRequest: Sendable {
     }
 }
 
-/// What a deliveries export asks for (SPEC §7): one message's reported activity, in a time range, of one
+/// What a deliveries export asks for (contract §7): one message's reported activity, in a time range, of one
 /// metric or all, with the customer's attribute columns.
 public struct DeliveryExportRequest: Sendable {
     /// `campaign_id`, `newsletter_id`, `action_id` or `transactional_message_id`.

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Logging
 
-/// Runs export jobs (SPEC §7) one at a time, oldest first, and removes files past their retention.
+/// Runs export jobs (contract §7) one at a time, oldest first, and removes files past their retention.
 /// A job is a row: a run that a crash interrupts leaves it `pending` with its attempt counted, and the
 /// next start redoes it from the beginning into a fresh `.partial` file; only a complete, synced file is
 /// renamed into place, and only then is the row marked done. A job that keeps dying fails after

@@ -6,9 +6,9 @@ public struct ExportSettings: Sendable {
     public var directory: String
     /// The base of download links (`--public-url`), e.g. `https://trove.example.com`.
     public var publicURL: String
-    /// How long a download link works (SPEC §7: 15 minutes).
+    /// How long a download link works (contract §7: 15 minutes).
     public var linkLifetime: Duration
-    /// How long files are kept (SPEC §7: 7 days, configurable).
+    /// How long files are kept (contract §7: 7 days, configurable).
     public var retention: Duration
     /// Text cells that start like a spreadsheet formula: escaped (the default) or kept as stored.
     public var formulas: FormulaCells

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// Export jobs as the App API sees them (SPEC §7): create, list, show, download links, and the file
+/// Export jobs as the App API sees them (contract §7): create, list, show, download links, and the file
 /// behind a link. The work itself is `ExportRunner`'s.
 public struct ExportStore: Sendable {
     public let database: AppDatabase

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// What a batch did (SPEC §3 "Batch"): how many items were stored or skipped, and each refused item by index.
+/// What a batch did (contract §3 "Batch"): how many items were stored or skipped, and each refused item by index.
 public struct BatchOutcome: Sendable {
     public struct Refusal: Sendable {
         public var index: Int

@@ -1,7 +1,7 @@
 import GRDB
 
 /// Collects what one write transaction taught us about property names, types and example values, and
-/// writes it to the catalog once per transaction (SPEC §4 "Catalog"), so the hot path pays a dictionary
+/// writes it to the catalog once per transaction (contract §4 "Catalog"), so the hot path pays a dictionary
 /// update per property and no SQL.
 struct CatalogAccumulator {
     struct Key: Hashable {

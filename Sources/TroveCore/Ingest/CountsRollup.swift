@@ -1,6 +1,6 @@
 import GRDB
 
-/// Keeps `event_counts` (events per name and UTC hour, SPEC §11) up to date from the event log, after the
+/// Keeps `event_counts` (events per name and UTC hour, contract §11) up to date from the event log, after the
 /// fact, under a watermark of its own ('counts'): every event at or below it is counted, readers add the
 /// tail above it.
 ///

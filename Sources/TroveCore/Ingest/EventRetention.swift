@@ -1,6 +1,6 @@
 import GRDB
 
-/// `serve --retain-events-days N` (SPEC §11): events older than N days are deleted by the hourly upkeep,
+/// `serve --retain-events-days N` (contract §11): events older than N days are deleted by the hourly upkeep,
 /// in batches through the writer (so ingest interleaves), each through `WriteSession.deleteEvents` — the
 /// event counters and watermarks stay exact — and with the batch's profiles marked for a membership
 /// re-check, since a condition over all time can change when old events go. Anonymous events go too.

@@ -1,6 +1,6 @@
 import GRDB
 
-/// Event inserts (SPEC §3 "events"): dedupe by `message_id`, the profile found or created, the name interned.
+/// Event inserts (contract §3 "events"): dedupe by `message_id`, the profile found or created, the name interned.
 extension WriteSession {
     public func insertEvent(_ e: EventInput, account: Int64, onMissing: OnModelMissing = .create) throws -> ItemOutcome {
         // A duplicate must leave no trace, so with a dedupe key it is looked up before anything is created —

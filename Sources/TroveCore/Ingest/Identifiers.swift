@@ -1,4 +1,4 @@
-/// Reading identity fields from payloads (SPEC §2 "Identity rules"): uids are strings or integers kept as
+/// Reading identity fields from payloads (contract §2 "Identity rules"): uids are strings or integers kept as
 /// their decimal string, emails compare trimmed and lower-cased, and none may exceed 255 bytes.
 public enum Identifiers {
     public static let maxBytes = 255

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Normalizes property keys and event names (SPEC §4 "Names"): NFC, camel-case splitting, one `_` per run
+/// Normalizes property keys and event names (contract §4 "Names"): NFC, camel-case splitting, one `_` per run
 /// of non-alphanumerics, trimmed, lower-cased. `planName` → `plan_name`, `Completed Tour (Chameleon)` →
 /// `completed_tour_chameleon`. An empty result means the name is invalid.
 public enum NameNormalizer {

@@ -1,6 +1,6 @@
 import GRDB
 
-/// Upserts of profiles and companies (SPEC §3 "profiles", "companies").
+/// Upserts of profiles and companies (contract §3 "profiles", "companies").
 extension WriteSession {
     struct StoredProfile {
         var id: Int64
@@ -146,7 +146,7 @@ extension WriteSession {
     enum MembershipDirtyKind: Int64 { case profile = 0, company = 1 }
 
     /// Tells the membership evaluator to re-check this profile (or every profile of this company), in the
-    /// same transaction as the change (SPEC §6). Events need no mark: the evaluator reads the log.
+    /// same transaction as the change (contract §6). Events need no mark: the evaluator reads the log.
     func markForMembership(_ kind: MembershipDirtyKind, _ id: Int64) throws {
         let mark = try db.cachedStatement(sql: "INSERT OR IGNORE INTO membership_dirty (kind, object_id) VALUES (?, ?)")
         try mark.execute(arguments: [kind.rawValue, id])

@@ -1,4 +1,4 @@
-/// Coerces property values (SPEC §4 "Values") and enforces the shape limits: two levels of hashes,
+/// Coerces property values (contract §4 "Values") and enforces the shape limits: two levels of hashes,
 /// scalars-only arrays, 768-byte strings. One code path for every source.
 public struct ValueNormalizer: Sendable {
     public static let maxStringBytes = 768

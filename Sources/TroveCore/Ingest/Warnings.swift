@@ -3,7 +3,7 @@ public enum Model: String, Sendable, CaseIterable, Codable {
     case profile, company, event
 }
 
-/// What normalization changed or dropped (SPEC §4 "Warnings").
+/// What normalization changed or dropped (contract §4 "Warnings").
 public enum WarningKind: String, Sendable, CaseIterable, Codable {
     case truncated
     case tooDeep = "too_deep"

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The Customer.io destination's settings for one account (SPEC §10) and the rules they imply: which
+/// The Customer.io destination's settings for one account (contract §10) and the rules they imply: which
 /// events go out, under which identifier, to which host.
 public struct CustomerIODestination: Sendable, Equatable {
     public enum Region: String, Sendable { case us, eu }
@@ -231,7 +231,7 @@ public struct CustomerIODestination: Sendable, Equatable {
     /// The last four characters of the key: all that is ever shown of it.
     public var apiKeyHint: String { "…" + String(apiKey.suffix(4)) }
 
-    /// The settings in their document form (SPEC §10), without the key: the grammar `parse` reads, shared by
+    /// The settings in their document form (contract §10), without the key: the grammar `parse` reads, shared by
     /// storage and the API (like a segment's filter tree).
     public var document: [JSONMember] {
         let allEvents = toggles

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// `PUT/GET/DELETE /v3/edit/integrations/customerio` (SPEC §10): the destination's settings per account,
+/// `PUT/GET/DELETE /v3/edit/integrations/customerio` (contract §10): the destination's settings per account,
 /// kept in `integrations` under `customerio-destination`.
 public struct CustomerIODestinationSettings: Sendable {
     public let database: AppDatabase

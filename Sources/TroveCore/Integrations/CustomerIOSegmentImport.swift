@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// `POST /v3/edit/segments/:id/import_from_customerio {customerio_segment_id, app_api_key, api_url?}`
-/// (SPEC §10): pages `GET {api_url}/v1/segments/{id}/membership` with the App API key and makes the Trove
+/// (contract §10): pages `GET {api_url}/v1/segments/{id}/membership` with the App API key and makes the Trove
 /// manual segment's members exactly the people found (by `id` as uid, else by email; others are counted
 /// as unmatched). Every page is read before anything changes, so a failure half-way changes nothing.
 /// Works against Trove's own `/v1` too.

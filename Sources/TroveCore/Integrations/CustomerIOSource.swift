@@ -1,4 +1,4 @@
-/// Receives Customer.io reporting webhooks (SPEC §9): signature check when the account set a signing key,
+/// Receives Customer.io reporting webhooks (contract §9): signature check when the account set a signing key,
 /// dedupe on `event_id`, the event and (for subscribed/unsubscribed) the profile's `unsubscribed`
 /// written in one transaction.
 public struct CustomerIOSource: Sendable {

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// The Customer.io source's settings per account (SPEC §9): the webhook signing key, when set, makes
+/// The Customer.io source's settings per account (contract §9): the webhook signing key, when set, makes
 /// Trove verify `X-CIO-Signature` on every reporting webhook.
 public struct CustomerIOSourceSettings: Sendable {
     public let database: AppDatabase

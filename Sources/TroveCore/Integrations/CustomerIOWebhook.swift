@@ -1,17 +1,17 @@
 import Crypto
 import Foundation
 
-/// A reporting webhook refused for its signature or time (SPEC §9): 403.
+/// A reporting webhook refused for its signature or time (contract §9): 403.
 public struct SignatureError: Error, Equatable, CustomStringConvertible {
     public var description: String
 }
 
-/// Customer.io reporting webhooks as a source (SPEC §9): each one becomes an event named
+/// Customer.io reporting webhooks as a source (contract §9): each one becomes an event named
 /// `"<Object type> <Metric> (Customer.io)"` on the profile it names, through the shared ingest path.
 /// Only a malformed envelope or a bad signature is refused: Customer.io holds every later webhook back
 /// behind one that keeps failing, so an unknown object type or metric is stored with a warning.
 public enum CustomerIOWebhook {
-    /// SPEC §9's metrics per object type.
+    /// contract §9's metrics per object type.
     public static let metrics: [String: [String]] = [
         "customer": ["subscribed", "unsubscribed", "cio_subscription_preferences_changed"],
         "email": ["drafted", "attempted", "sent", "delivered", "opened", "clicked", "converted", "unsubscribed", "spammed",

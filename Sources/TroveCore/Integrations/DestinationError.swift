@@ -1,4 +1,4 @@
-/// What can go wrong configuring the Customer.io destination or pulling a Customer.io segment (SPEC §10);
+/// What can go wrong configuring the Customer.io destination or pulling a Customer.io segment (contract §10);
 /// mapped to the `/v3` shape by the server.
 public enum DestinationError: Error, Equatable, CustomStringConvertible {
     /// The request is wrong; the message says where.

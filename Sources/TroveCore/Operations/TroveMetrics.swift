@@ -2,7 +2,7 @@ import Dispatch
 import GRDB
 import Metrics
 
-/// The operational series (SPEC §11 `/metrics`) the core records through swift-metrics; the server
+/// The operational series (contract §11 `/metrics`) the core records through swift-metrics; the server
 /// bootstraps the Prometheus backend. Handles are made at each use (a registry lookup, once per commit,
 /// step, delivery or export), so a value recorded before the backend is set up is the only one lost.
 public enum TroveMetrics {

@@ -1,6 +1,6 @@
 import GRDB
 
-/// The data-management reads (SPEC §4): warnings, the property catalog, event names.
+/// The data-management reads (contract §4): warnings, the property catalog, event names.
 public struct CatalogReader: Sendable {
     public let database: AppDatabase
 

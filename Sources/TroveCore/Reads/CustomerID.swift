@@ -1,6 +1,6 @@
 import GRDB
 
-/// How the Customer.io families name a customer (SPEC §2): the uid, the email with `id_type=email`, or
+/// How the Customer.io families name a customer (contract §2): the uid, the email with `id_type=email`, or
 /// `cio_<public id>`.
 public enum CustomerID: Sendable, Equatable, CustomStringConvertible {
     case uid(String)

@@ -1,6 +1,6 @@
 import GRDB
 
-/// The App API's customer reads (SPEC §7), shaped as Customer.io returns them: every attribute value a
+/// The App API's customer reads (contract §7), shaped as Customer.io returns them: every attribute value a
 /// string, timestamps as unix seconds.
 public struct CustomerReader: Sendable {
     public let database: AppDatabase

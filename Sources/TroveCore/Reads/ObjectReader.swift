@@ -1,6 +1,6 @@
 import GRDB
 
-/// Reads of single profiles and companies (SPEC §5), returning properties exactly as stored.
+/// Reads of single profiles and companies (contract §5), returning properties exactly as stored.
 public struct ObjectReader: Sendable {
     public let database: AppDatabase
 

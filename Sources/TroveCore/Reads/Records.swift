@@ -1,6 +1,6 @@
 import GRDB
 
-/// A profile as stored: its fixed fields and its properties exactly as normalized (SPEC §5).
+/// A profile as stored: its fixed fields and its properties exactly as normalized (contract §5).
 public struct ProfileRecord: Sendable, Equatable {
     public var id: Int64
     public var uid: String?

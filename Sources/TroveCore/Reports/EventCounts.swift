@@ -1,6 +1,6 @@
 import GRDB
 
-/// Events per name per UTC hour (`event_counts`, SPEC §11): written by `CountsRollup`, exact when read
+/// Events per name per UTC hour (`event_counts`, contract §11): written by `CountsRollup`, exact when read
 /// together with the tail of the log above its watermark.
 public enum EventCounts {
     public struct Key: Hashable, Sendable, Comparable {

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// `GET /v1/reports/events?from&to&names&interval=day|hour&tz=` (SPEC §11): events per name per bucket,
+/// `GET /v1/reports/events?from&to&names&interval=day|hour&tz=` (contract §11): events per name per bucket,
 /// from `event_counts` plus the tail of the log the rollup has not reached (one read snapshot, so exact
 /// under concurrent ingest). Buckets are UTC unless `tz` names an IANA zone; counts are kept per UTC hour,
 /// so a zone whose offset is not a whole number of hours is refused rather than answered approximately.

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// `GET /v1/reports/funnel?steps=A,B[,C]&group_by=<event property>&within=<days>&from&to&limit` (SPEC §11):
+/// `GET /v1/reports/funnel?steps=A,B[,C]&group_by=<event property>&within=<days>&from&to&limit` (contract §11):
 /// per group, the profiles that reached each step in order, with conversion.
 ///
 /// The rules, per profile:

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// `GET /v1/reports/messages?campaign_id=|newsletter_id=|action_id=|transactional_message_id=&from&to`
-/// (SPEC §11): the activity Customer.io reported (§9) for one message, per metric (events and distinct
+/// (contract §11): the activity Customer.io reported (§9) for one message, per metric (events and distinct
 /// people), with the rates Customer.io shows: delivered / sent, and unique opens, clicks, conversions,
 /// unsubscribes and spam reports / delivered; bounces / sent. Reads only Customer.io's events (a partial
 /// index), not the whole log.

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// `GET /v1/reports/segments/:id/history?from&to` (SPEC §11): the segment's member count at the end of
+/// `GET /v1/reports/segments/:id/history?from&to` (contract §11): the segment's member count at the end of
 /// each UTC day, with the day's entries and exits, from the ledger (`segment_changes`): the count now,
 /// walked back through the changes after each day.
 public struct SegmentHistory: Sendable {

@@ -1,4 +1,4 @@
-/// The Chameleon grammar (SPEC §6.1): `{"items":[...], "items_op":"and"|"or"}` with property, group,
+/// The Chameleon grammar (contract §6.1): `{"items":[...], "items_op":"and"|"or"}` with property, group,
 /// segment and event items.
 public enum ChameleonFilter {
     /// Parses `{items, items_op}` (other keys of `body` are ignored: a segment body also has its name).

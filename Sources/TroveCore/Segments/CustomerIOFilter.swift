@@ -1,4 +1,4 @@
-/// The Customer.io grammar (SPEC §6.2): each node has exactly one of `and`, `or`, `not`, `segment`,
+/// The Customer.io grammar (contract §6.2): each node has exactly one of `and`, `or`, `not`, `segment`,
 /// `attribute`. `eq` compares as strings, as Customer.io does; `exists` is `ex`; any §6.1 operator name is
 /// accepted as an extension.
 public enum CustomerIOFilter {

@@ -1,4 +1,4 @@
-/// One filter tree for both wire grammars (SPEC §6): Chameleon items and Customer.io filters parse into
+/// One filter tree for both wire grammars (contract §6): Chameleon items and Customer.io filters parse into
 /// it, the compiler turns it into SQL, explain walks it. Leaves keep the wire path they came from
 /// (`items[2].filters[0]`, `and[1].attribute`) so errors and explanations can point at them.
 public indirect enum FilterNode: Sendable, Equatable {
@@ -7,7 +7,7 @@ public indirect enum FilterNode: Sendable, Equatable {
     case not(FilterNode)
     case condition(FilterCondition)
 
-    /// Filters may nest this deep (SPEC §3: a filter deeper than 16 is refused with 400).
+    /// Filters may nest this deep (contract §3: a filter deeper than 16 is refused with 400).
     public static let maxDepth = 16
 
     /// Whether this is a single event condition ("did X n times").
@@ -55,9 +55,9 @@ public struct PropertyTest: Sendable, Equatable {
     public var path: PropertyPath
     public var keys: [String] { path.keys }
     public var op: FilterOperator
-    /// The value as sent (coerced per SPEC §4 when compiled, so `$now` and `-7d` follow the clock).
+    /// The value as sent (coerced per contract §4 when compiled, so `$now` and `-7d` follow the clock).
     public var value: JSON
-    /// Compare as strings (Customer.io `eq`, SPEC §6.2).
+    /// Compare as strings (Customer.io `eq`, contract §6.2).
     public var asStrings: Bool
 
     public init(owner: PropertyOwner, path: PropertyPath, op: FilterOperator, value: JSON, asStrings: Bool = false) {
@@ -84,7 +84,7 @@ public struct EventTest: Sendable, Equatable {
         case olderThan(days: Double)
     }
 
-    /// Normalized event name (SPEC §4), matched against `event_names.uid`.
+    /// Normalized event name (contract §4), matched against `event_names.uid`.
     public var name: String
     public var countOp: FilterOperator
     public var count: Int64
@@ -103,7 +103,7 @@ public struct EventTest: Sendable, Equatable {
     public var matchesZero: Bool { countOp.compare(Int64(0), count) }
 }
 
-/// SPEC §6.1 operators. `ne`, `nx` and the `nin*` family are the negations of `eq`, `ex` and `in*`, so an
+/// contract §6.1 operators. `ne`, `nx` and the `nin*` family are the negations of `eq`, `ex` and `in*`, so an
 /// absent property matches them.
 public enum FilterOperator: String, Sendable, Equatable, CaseIterable {
     case eq, ne, gt, lt, gte, lte, ex, nx

@@ -2,7 +2,7 @@ import Foundation
 
 /// Checks shared by both grammars: property paths and the values operators take.
 public enum FilterValues {
-    /// `company.employees` → (.company, ["employees"]); names are normalized with the SPEC §4 rule, so
+    /// `company.employees` → (.company, ["employees"]); names are normalized with the contract §4 rule, so
     /// `planName`, `plan name` and `plan_name` name one property.
     static func propertyPath(_ prop: String, path: String, owner: PropertyOwner, allowCompany: Bool) throws(SegmentError) -> (PropertyOwner, PropertyPath) {
         guard let parts = PropertyPath(normalizing: prop.split(separator: ".", omittingEmptySubsequences: false)) else {

@@ -1,6 +1,6 @@
 import GRDB
 
-/// Membership of manual segments, set by API (SPEC §6 "Manual segments"):
+/// Membership of manual segments, set by API (contract §6 "Manual segments"):
 /// `POST /api/v1/segments/:id/add_customers|remove_customers`.
 public struct ManualMembership: Sendable {
     public let database: AppDatabase

@@ -1,7 +1,7 @@
 import GRDB
 import Logging
 
-/// Keeps materialized membership current (SPEC §6): builds new segment versions, re-checks the profiles
+/// Keeps materialized membership current (contract §6): builds new segment versions, re-checks the profiles
 /// ingest touched, and re-evaluates time-window segments on a timer. Every step is one write
 /// transaction through the one writer, so a step sees a consistent database and a crash leaves either
 /// all of a step or none of it; what is still to do stays in SQLite (`membership_dirty`, the event log
@@ -9,7 +9,7 @@ import Logging
 public final class MembershipEvaluator: Sendable {
     public let database: AppDatabase
     public let clock: TroveClock
-    /// How often segments with time windows are fully re-evaluated (SPEC §6: 60 s by default).
+    /// How often segments with time windows are fully re-evaluated (contract §6: 60 s by default).
     public let windowRefresh: Duration
     /// Events and dirty rows one incremental step takes on.
     public let eventsPerStep: Int64

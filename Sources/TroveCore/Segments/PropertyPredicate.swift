@@ -41,7 +41,7 @@ enum ValueSource: Equatable {
 }
 
 /// The SQL for one positive operator (negations are wrapped by the caller) on one value source, with the
-/// SPEC §6 typing: the filter value's type after §4 coercion decides how to compare, and a property of
+/// contract §6 typing: the filter value's type after §4 coercion decides how to compare, and a property of
 /// another type does not match.
 struct PropertyPredicate {
     let source: ValueSource

@@ -1,6 +1,6 @@
 import GRDB
 
-/// A stored segment (SPEC §6 model).
+/// A stored segment (contract §6 model).
 public struct Segment: Sendable, Equatable {
     public enum Kind: String, Sendable { case dynamic, manual }
     public enum Grammar: String, Sendable { case chameleon, customerio }

@@ -1,6 +1,6 @@
 import GRDB
 
-/// Compiles a filter tree into one boolean SQL expression over `profiles p` (SPEC §6). Values are bound,
+/// Compiles a filter tree into one boolean SQL expression over `profiles p` (contract §6). Values are bound,
 /// never spliced; spliced are only property paths as JSON-path literals (normalized names only), so that
 /// the expression indexes `SegmentIndex` creates match them, and event-name ids read from `event_names`,
 /// so that SQLite can use the partial index of that name.

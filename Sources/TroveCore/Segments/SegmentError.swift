@@ -1,4 +1,4 @@
-/// What can go wrong with a segment or a filter (SPEC §6), mapped to HTTP once per API family.
+/// What can go wrong with a segment or a filter (contract §6), mapped to HTTP once per API family.
 public enum SegmentError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A filter nested deeper than `FilterTree.maxDepth`, or an unparseable body.
     case malformed(String)

@@ -1,6 +1,6 @@
 import GRDB
 
-/// `GET /v3/edit/segments/:id/explain?uid=` (SPEC §6): whether the profile is a member, and for each
+/// `GET /v3/edit/segments/:id/explain?uid=` (contract §6): whether the profile is a member, and for each
 /// condition of the segment's filter its result now and the actual value(s) that decided it.
 public struct SegmentExplain: Sendable {
     public let database: AppDatabase

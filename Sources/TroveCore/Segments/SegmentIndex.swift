@@ -1,6 +1,6 @@
 import GRDB
 
-/// An index segment evaluation reads (SPEC §6: "properties that segments filter on must not cost a full
+/// An index segment evaluation reads (contract §6: "properties that segments filter on must not cost a full
 /// JSON scan"), created when a segment is built and dropped when no dynamic segment needs it any more.
 /// The compiler emits the identical expressions, so SQLite can use it.
 ///

@@ -1,6 +1,6 @@
 import GRDB
 
-/// Ad-hoc audience questions answered by evaluating a filter now (SPEC §5 `/v3/analyze/profiles`, §6
+/// Ad-hoc audience questions answered by evaluating a filter now (contract §5 `/v3/analyze/profiles`, §6
 /// preview), each one prepared statement over one read snapshot.
 public struct SegmentQueries: Sendable {
     public let database: AppDatabase

@@ -1,6 +1,6 @@
 import GRDB
 
-/// Membership reads (SPEC §5, §6): members now and as of a past time, the ledger, "which segments is
+/// Membership reads (contract §5, §6): members now and as of a past time, the ledger, "which segments is
 /// this user in", and the Customer.io-style counts and membership pages. All from materialized
 /// membership; nothing is evaluated on read.
 public struct SegmentReader: Sendable {

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// Segment definitions (SPEC §6): create, change, delete, read. Membership is the evaluator's
+/// Segment definitions (contract §6): create, change, delete, read. Membership is the evaluator's
 /// (`MembershipEvaluator`); a new or changed dynamic segment is left `building` for it.
 public struct SegmentStore: Sendable {
     public let database: AppDatabase
@@ -140,7 +140,7 @@ public struct SegmentChange: Sendable {
     }
 }
 
-/// A filter in the Chameleon grammar (SPEC §6.1): the document `{items, items_op}` as given (stored and
+/// A filter in the Chameleon grammar (contract §6.1): the document `{items, items_op}` as given (stored and
 /// shown back) and its parsed tree.
 public struct ChameleonDefinition: Sendable {
     public let document: JSON

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import TroveMigrations
 
-/// How hard a commit works to survive failures (SPEC §3 "Durability").
+/// How hard a commit works to survive failures (contract §3 "Durability").
 public enum Durability: String, Sendable, CaseIterable {
     /// WAL with `synchronous=NORMAL`: a committed transaction survives a process crash.
     case normal

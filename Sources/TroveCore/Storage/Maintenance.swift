@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// Backups and integrity checks (SPEC §11 `trove backup`, `trove check`), safe while a server runs on the
+/// Backups and integrity checks (contract §11 `trove backup`, `trove check`), safe while a server runs on the
 /// same file: both only read it.
 public enum Maintenance {
     public struct BackupError: Error, CustomStringConvertible {

@@ -1,4 +1,4 @@
-/// Public ids in `/v3` (SPEC §2): 24 lower-case hex characters encoding the row id. An object may also be
+/// Public ids in `/v3` (contract §2): 24 lower-case hex characters encoding the row id. An object may also be
 /// named by its integer id; exactly 24 hex characters is the hex form.
 public enum PublicID {
     public static func encode(_ rowID: Int64) -> String {

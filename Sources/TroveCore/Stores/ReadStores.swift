@@ -2,7 +2,7 @@
 /// and out, async, no rule above them but the SQL itself. The SQLite engine implements each with the reader
 /// named beside it; a second engine implements the same protocols, and nothing above them changes.
 
-/// Data management (SPEC §4): what normalization changed, the property catalog, event names. SQLite: `CatalogReader`.
+/// Data management (contract §4): what normalization changed, the property catalog, event names. SQLite: `CatalogReader`.
 public protocol CatalogStore: Sendable {
     func warnings(account: Int64, model: Model?) async throws -> [CatalogWarning]
     func properties(account: Int64, model: Model?) async throws -> [CatalogProperty]
@@ -10,13 +10,13 @@ public protocol CatalogStore: Sendable {
     func eventNames(account: Int64) async throws -> [EventNameSummary]
 }
 
-/// Single profiles and companies (SPEC §5). SQLite: `ObjectReader`.
+/// Single profiles and companies (contract §5). SQLite: `ObjectReader`.
 public protocol ObjectStore: Sendable {
     func profile(account: Int64, _ lookup: ObjectLookup, expandCompany: Bool, expandSegments: Bool) async throws -> ProfileView
     func company(account: Int64, _ lookup: ObjectLookup) async throws -> CompanyRecord
 }
 
-/// The App API's customer reads (SPEC §7). SQLite: `CustomerReader`.
+/// The App API's customer reads (contract §7). SQLite: `CustomerReader`.
 public protocol CustomerStore: Sendable {
     func byEmail(account: Int64, email: String) async throws -> [CustomerIdentifiers]
     /// Matching profiles in id order from the `start` cursor; `next` nil at the end.
@@ -26,7 +26,7 @@ public protocol CustomerStore: Sendable {
     func attributes(account: Int64, ids: [CustomerID]) async throws -> [ProfileRecord]
 }
 
-/// Materialized membership (SPEC §5, §6): members now and as of a past time, the ledger, a customer's
+/// Materialized membership (contract §5, §6): members now and as of a past time, the ledger, a customer's
 /// segments, counts and membership pages. SQLite: `SegmentReader`.
 public protocol MembershipStore: Sendable {
     func members(account: Int64, segment id: Int64, asOf: Timestamp?, limit: Int, before: Int64?) async throws -> SegmentMembers

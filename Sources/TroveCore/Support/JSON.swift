@@ -1,7 +1,7 @@
 /// A JSON value that keeps object members in the order they were sent.
 ///
 /// Order matters to Trove: when two keys of one object normalize to the same name the later one wins
-/// (SPEC §4), and replies echo properties in a stable order. Integers are kept apart from doubles so
+/// (contract §4), and replies echo properties in a stable order. Integers are kept apart from doubles so
 /// identifiers and counts survive a round trip exactly.
 public enum JSON: Sendable, Equatable {
     case null

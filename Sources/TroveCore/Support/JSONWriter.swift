@@ -1,6 +1,6 @@
 /// Serializes `JSON` compactly, as UTF-8 bytes.
 ///
-/// Numbers follow SPEC §2: integral values are written without a fraction (`1199320`, not `1199320.0`).
+/// Numbers follow contract §2: integral values are written without a fraction (`1199320`, not `1199320.0`).
 public enum JSONWriter {
     public static func bytes(_ value: JSON) -> [UInt8] {
         var out: [UInt8] = []

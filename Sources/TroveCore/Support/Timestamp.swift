@@ -160,7 +160,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
     }
 }
 
-/// Where "now" comes from. Injected everywhere schedules, windows or expiries are computed (SPEC §2 `--now`).
+/// Where "now" comes from. Injected everywhere schedules, windows or expiries are computed (contract §2 `--now`).
 public struct TroveClock: Sendable {
     private let source: @Sendable () -> Timestamp
     private let monotonic: @Sendable () -> Duration

@@ -1,6 +1,6 @@
 import GRDB
 
-/// Customer.io's Track API (SPEC §8), so apps instrumented with a Customer.io SDK can send to Trove by
+/// Customer.io's Track API (contract §8), so apps instrumented with a Customer.io SDK can send to Trove by
 /// changing the host. Requests become the same inputs the hooks produce and go through the same
 /// normalization and writer; only the identity rules are Customer.io's: the path identifier is the uid,
 /// an email (it has an `@`; an unknown one creates a profile with just that email), or `cio_<id>`.

@@ -1,6 +1,6 @@
 import GRDB
 
-/// The Track API's writes beyond the shared profile and event upserts (SPEC §8): anonymous events, their
+/// The Track API's writes beyond the shared profile and event upserts (contract §8): anonymous events, their
 /// merge into a profile, and deleting a customer.
 extension WriteSession {
     /// An event with no profile yet, kept under its `anonymous_id`.

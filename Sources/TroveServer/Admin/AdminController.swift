@@ -2,7 +2,7 @@ import Hummingbird
 import Logging
 import TroveCore
 
-/// The admin web UI under `/admin` (SPEC §11). Signing in with the account secret opens a session held in
+/// The admin web UI under `/admin` (contract §11). Signing in with the account secret opens a session held in
 /// an HttpOnly, SameSite=Strict cookie (`Secure` when the public URL is https); every POST carries the
 /// session's CSRF token and, when the browser sends one, a same-origin `Origin`. Pages are rendered by
 /// `AdminPages` from the same core operations the APIs use.

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import TroveCore
 
-/// Reports with charts (SPEC §11): events per day or hour, a funnel, Customer.io message activity. Each
+/// Reports with charts (contract §11): events per day or hour, a funnel, Customer.io message activity. Each
 /// has its own GET form, so a report is a link that can be shared.
 extension AdminPages {
     func reports(_ s: Session, query: [String: String]) async throws -> Markup {

@@ -3,7 +3,7 @@ import Hummingbird
 import TroveCore
 
 /// Segments: the list (size, freshness), a segment's page (size history, explain a uid, its definition),
-/// and the editor with preview (SPEC §6, §11).
+/// and the editor with preview (contract §6, §11).
 extension AdminPages {
     static let operators: [(value: String, label: String)] = [
         ("eq", "equals"), ("ne", "does not equal"), ("gt", ">"), ("gte", "≥"), ("lt", "<"), ("lte", "≤"), ("ex", "is present"),

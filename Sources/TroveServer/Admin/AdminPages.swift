@@ -63,7 +63,7 @@ struct AdminPages: Sendable {
         return SVGChart.lines(shown, labels: labels)
     }
 
-    /// Data management (SPEC §4): the catalog of event names and properties, and the warnings.
+    /// Data management (contract §4): the catalog of event names and properties, and the warnings.
     func data(_ s: Session) async throws -> Markup {
         var body: Markup = "<h2>Event names</h2>"
         let names = try await services.catalog.eventNames(account: s.account)
@@ -78,7 +78,7 @@ struct AdminPages: Sendable {
                  "\(p.examples.prefix(3).map { HTML.text($0) }.joined(separator: " · "))", "\(HTML.time(p.lastSeenAt))"]
             }, empty: "No \(model.rawValue) properties yet.")
         }
-        body += "<h2>Warnings</h2><p class=\"muted\">What normalization changed or dropped (SPEC §4), per property and kind.</p>"
+        body += "<h2>Warnings</h2><p class=\"muted\">What normalization changed or dropped (contract §4), per property and kind.</p>"
         let warnings = try await services.catalog.warnings(account: s.account, model: nil)
         body += HTML.table(["Kind", "Model", "Property", "Count", "Last", "Example", "Detail"], warnings.map { w in
             ["<span class=\"bad\">\(w.kind)</span>", "\(w.model)", "<code>\(w.prop)</code>",

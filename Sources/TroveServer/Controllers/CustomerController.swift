@@ -1,7 +1,7 @@
 import Hummingbird
 import TroveCore
 
-/// The App API's customer lookups (SPEC §7), Bearer `app_api_key`.
+/// The App API's customer lookups (contract §7), Bearer `app_api_key`.
 struct CustomerController<Context: AccountContext> {
     let services: TroveServices
 

@@ -1,7 +1,7 @@
 import Hummingbird
 import TroveCore
 
-/// The Customer.io destination (SPEC §10): its settings, its deliveries, and pulling a Customer.io
+/// The Customer.io destination (contract §10): its settings, its deliveries, and pulling a Customer.io
 /// segment into a manual segment.
 struct CustomerIODestinationController<Context: AccountContext> {
     let services: TroveServices

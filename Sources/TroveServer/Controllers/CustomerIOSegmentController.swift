@@ -1,7 +1,7 @@
 import Hummingbird
 import TroveCore
 
-/// Customer.io-style segment routes (SPEC §6 APIs, §7): `/v1` with Bearer `app_api_key`, and the manual
+/// Customer.io-style segment routes (contract §6 APIs, §7): `/v1` with Bearer `app_api_key`, and the manual
 /// membership calls under `/api/v1` with Basic auth.
 struct CustomerIOSegmentController<Context: AccountContext> {
     let services: TroveServices
@@ -62,7 +62,7 @@ struct CustomerIOSegmentController<Context: AccountContext> {
         }
     }
 
-    /// `/v1` segment ids are integers (SPEC §2).
+    /// `/v1` segment ids are integers (contract §2).
     static func integerID(_ context: Context) throws -> Int64 {
         guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
             throw SegmentError.notFound("no segment with id \(context.parameters.get("id") ?? "")")

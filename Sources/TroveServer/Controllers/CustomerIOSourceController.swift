@@ -2,7 +2,7 @@ import HTTPTypes
 import Hummingbird
 import TroveCore
 
-/// Customer.io as a source (SPEC §9): its reporting webhooks, and the signing key that guards them.
+/// Customer.io as a source (contract §9): its reporting webhooks, and the signing key that guards them.
 struct CustomerIOSourceController<Context: AccountContext> {
     let services: TroveServices
 

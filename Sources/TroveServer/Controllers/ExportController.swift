@@ -1,7 +1,7 @@
 import Hummingbird
 import TroveCore
 
-/// Customer.io-style exports (SPEC §7): `/v1/exports…` with Bearer `app_api_key`, and the file behind a
+/// Customer.io-style exports (contract §7): `/v1/exports…` with Bearer `app_api_key`, and the file behind a
 /// signed link, which carries no credentials.
 struct ExportController<Context: AccountContext> {
     let services: TroveServices

@@ -1,7 +1,7 @@
 import Hummingbird
 import TroveCore
 
-/// Data in (SPEC §3): `POST /v3/observe/hooks[/:account_secret]/{profiles|companies|events}[/batch]`.
+/// Data in (contract §3): `POST /v3/observe/hooks[/:account_secret]/{profiles|companies|events}[/batch]`.
 struct IngestController<Context: AccountContext> {
     let services: TroveServices
 

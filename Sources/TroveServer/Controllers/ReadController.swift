@@ -1,7 +1,7 @@
 import Hummingbird
 import TroveCore
 
-/// Single-object reads (SPEC §5) and the data-management reads (SPEC §4).
+/// Single-object reads (contract §5) and the data-management reads (contract §4).
 struct ReadController<Context: AccountContext> {
     let services: TroveServices
 

@@ -1,7 +1,7 @@
 import Hummingbird
 import TroveCore
 
-/// Batch reports (SPEC §11) under `/v1/reports`, with the App API key.
+/// Batch reports (contract §11) under `/v1/reports`, with the App API key.
 struct ReportController<Context: AccountContext> {
     let services: TroveServices
 

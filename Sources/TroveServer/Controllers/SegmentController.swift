@@ -1,7 +1,7 @@
 import Hummingbird
 import TroveCore
 
-/// `/v3` segments and audience reads (SPEC §5, §6), Chameleon grammar, `X-Account-Secret`.
+/// `/v3` segments and audience reads (contract §5, §6), Chameleon grammar, `X-Account-Secret`.
 struct SegmentController<Context: AccountContext> {
     let services: TroveServices
 

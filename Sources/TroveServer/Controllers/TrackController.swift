@@ -1,7 +1,7 @@
 import Hummingbird
 import TroveCore
 
-/// Customer.io's Track API (SPEC §8) under `/api/v1`, HTTP Basic `site_id:track_api_key`; success is
+/// Customer.io's Track API (contract §8) under `/api/v1`, HTTP Basic `site_id:track_api_key`; success is
 /// `200 {}` as Customer.io answers, errors `{"meta":{"errors":[…]}}`.
 struct TrackController<Context: AccountContext> {
     let services: TroveServices

@@ -1,7 +1,7 @@
 import Hummingbird
 import TroveCore
 
-/// Outgoing webhook endpoints (SPEC §10) under `/v3/edit/webhooks`.
+/// Outgoing webhook endpoints (contract §10) under `/v3/edit/webhooks`.
 struct WebhookController<Context: AccountContext> {
     let services: TroveServices
 

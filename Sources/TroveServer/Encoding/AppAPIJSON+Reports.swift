@@ -1,6 +1,6 @@
 import TroveCore
 
-/// Batch reports (`/v1/reports`, SPEC §11).
+/// Batch reports (`/v1/reports`, contract §11).
 extension AppAPIJSON {
     static func rate(_ value: Double?) -> JSON { value.map(JSON.double) ?? .null }
 

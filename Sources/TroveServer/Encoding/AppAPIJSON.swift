@@ -1,6 +1,6 @@
 import TroveCore
 
-/// The `/v1` family's JSON (Customer.io's App API shapes, SPEC §7, §11): segments with integer ids and
+/// The `/v1` family's JSON (Customer.io's App API shapes, contract §7, §11): segments with integer ids and
 /// unix-second times, customers with every attribute a string.
 public enum AppAPIJSON {
     static func segment(_ s: Segment) -> JSON {
@@ -87,7 +87,7 @@ public enum AppAPIJSON {
     }
 }
 
-/// Exports (`/v1/exports`, SPEC §7).
+/// Exports (`/v1/exports`, contract §7).
 extension AppAPIJSON {
     /// The same object the `export.finished` webhook carries.
     static func export(_ e: Export) -> JSON { WebhookOutbox.exportData(e) }

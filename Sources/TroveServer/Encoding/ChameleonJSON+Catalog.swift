@@ -1,6 +1,6 @@
 import TroveCore
 
-/// Data management (SPEC §4): warnings, the property catalog, event names.
+/// Data management (contract §4): warnings, the property catalog, event names.
 extension ChameleonJSON {
     static func warning(_ w: CatalogWarning) -> JSON {
         .object([

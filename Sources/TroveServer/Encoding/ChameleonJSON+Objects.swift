@@ -1,6 +1,6 @@
 import TroveCore
 
-/// Profiles, companies, segments and their reads (`/v3/analyze`, `/v3/edit/segments`, SPEC §5, §6).
+/// Profiles, companies, segments and their reads (`/v3/analyze`, `/v3/edit/segments`, contract §5, §6).
 extension ChameleonJSON {
     /// The fixed fields, then the properties flat.
     static func profile(_ p: ProfileRecord) -> JSON {

@@ -1,6 +1,6 @@
 import TroveCore
 
-/// Webhook endpoints and their deliveries (`/v3/edit/webhooks`, SPEC §10).
+/// Webhook endpoints and their deliveries (`/v3/edit/webhooks`, contract §10).
 extension ChameleonJSON {
     static func endpoint(_ e: WebhookEndpoint) -> JSON {
         var members = [

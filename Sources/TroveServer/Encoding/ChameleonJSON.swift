@@ -1,6 +1,6 @@
 import TroveCore
 
-/// The `/v3` family's JSON (Chameleon's shapes, SPEC §3–§6, §10): every reply body of the family is built
+/// The `/v3` family's JSON (Chameleon's shapes, contract §3–§6, §10): every reply body of the family is built
 /// here from the core's typed results (public for the CLI's `--json` output, which prints the same shapes).
 public enum ChameleonJSON {
     static func created(_ model: Model, id: Int64) -> JSON {

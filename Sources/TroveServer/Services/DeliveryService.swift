@@ -2,7 +2,7 @@ import Logging
 import ServiceLifecycle
 import TroveCore
 
-/// Sends the outboxes in the background (SPEC §10): webhook deliveries and Customer.io calls. Every
+/// Sends the outboxes in the background (contract §10): webhook deliveries and Customer.io calls. Every
 /// `interval` each deliverer starts what is due; the calls themselves run on their own, so a slow
 /// receiver holds up nothing but its own endpoint (or account). It owns the HTTP clients while it runs.
 struct DeliveryService: Service {

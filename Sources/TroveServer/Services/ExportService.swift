@@ -2,7 +2,7 @@ import Logging
 import ServiceLifecycle
 import TroveCore
 
-/// Runs export jobs in the background (SPEC §7): at start it picks up whatever a stop left pending, then
+/// Runs export jobs in the background (contract §7): at start it picks up whatever a stop left pending, then
 /// looks for new jobs and expired files every `interval`.
 struct ExportService: Service {
     let runner: ExportRunner

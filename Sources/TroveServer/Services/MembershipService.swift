@@ -2,7 +2,7 @@ import Logging
 import ServiceLifecycle
 import TroveCore
 
-/// Runs the membership evaluator in the background for as long as the server runs (SPEC §6): steps back
+/// Runs the membership evaluator in the background for as long as the server runs (contract §6): steps back
 /// to back while a backlog remains, otherwise one every `idleInterval` (a cheap read-only look when there
 /// is nothing to do), which bounds how stale membership gets after an ingest reply.
 struct MembershipService: Service {

@@ -2,7 +2,7 @@ import Logging
 import ServiceLifecycle
 import TroveCore
 
-/// Hourly upkeep (SPEC §11): prunes delivered outbox rows past 30 days, drops funnel step lists no report
+/// Hourly upkeep (contract §11): prunes delivered outbox rows past 30 days, drops funnel step lists no report
 /// has read for 30 days, and with `--retain-events-days` deletes older events. The first round runs at start.
 struct UpkeepService: Service {
     let services: TroveServices

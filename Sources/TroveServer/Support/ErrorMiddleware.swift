@@ -2,7 +2,7 @@ import Hummingbird
 import Logging
 import TroveCore
 
-/// The three API families, each with its own credential and error shape (SPEC §1, §3).
+/// The three API families, each with its own credential and error shape (contract §1, §3).
 enum APIFamily {
     /// `/v3/...` (Chameleon): `X-Account-Secret`; `{"code":N,"messages":["..."]}`.
     case chameleon

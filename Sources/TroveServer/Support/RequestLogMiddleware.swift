@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// One structured log line per request (SPEC §13: no secrets): method, the route template rather than
+/// One structured log line per request (contract §13: no secrets): method, the route template rather than
 /// the path (hook paths carry the account's secret; query strings may carry keys), status, duration and a
 /// request id — the caller's `X-Request-Id` when it is a plain token, else Hummingbird's own — which the
 /// response echoes and every line logged while handling the request carries (as `hb.request.id`).

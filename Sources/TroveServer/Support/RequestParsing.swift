@@ -39,7 +39,7 @@ extension Request {
         return id
     }
 
-    /// A time parameter: ISO-8601 or unix seconds (SPEC §2).
+    /// A time parameter: ISO-8601 or unix seconds (contract §2).
     func time(_ name: String) throws -> Timestamp? {
         guard let text = query(name), !text.isEmpty else { return nil }
         if let seconds = Int64(text) { return Timestamp(seconds: seconds) }

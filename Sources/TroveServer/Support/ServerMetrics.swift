@@ -2,7 +2,7 @@ import Metrics
 import Prometheus
 import TroveCore
 
-/// `/metrics` (SPEC §11): one Prometheus registry for the process, behind swift-metrics. Requests and
+/// `/metrics` (contract §11): one Prometheus registry for the process, behind swift-metrics. Requests and
 /// latency by route come from Hummingbird's `MetricsMiddleware` (the route template, never the raw path:
 /// hook paths carry the account's secret); the core records ingest, evaluation, delivery and export
 /// series; the backlog gauges (membership lag, outbox depth) are read from the database at each scrape.
