@@ -1,9 +1,9 @@
 import ArgumentParser
 import TroveCore
 
-struct Accounts: AsyncParsableCommand {
+struct AccountsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create, list and rotate accounts.", subcommands: [Create.self, List.self, Rotate.self])
+        commandName: "accounts", abstract: "Create, list and rotate accounts.", subcommands: [Create.self, List.self, Rotate.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an account and print its credentials (shown once).")
@@ -12,7 +12,7 @@ struct Accounts: AsyncParsableCommand {
         @Flag(help: "Print the credentials as one JSON object.") var json = false
 
         func run() async throws {
-            let credentials = try await AccountStore(database: try db.open()).create(name: name)
+            let credentials = try await Accounts(database: try db.open()).create(name: name)
             printCredentials(credentials, json: json)
         }
     }
@@ -23,7 +23,7 @@ struct Accounts: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let accounts = try await AccountStore(database: try db.open()).list()
+            let accounts = try await Accounts(database: try db.open()).list()
             if json {
                 printJSON(["accounts": .array(accounts.map { a in
                     ["name": .string(a.name), "site_id": .string(a.siteID), "created_at": .string(a.createdAt.iso8601),
@@ -43,7 +43,7 @@ struct Accounts: AsyncParsableCommand {
         @Flag(help: "Print the credentials as one JSON object.") var json = false
 
         func run() async throws {
-            let credentials = try await AccountStore(database: try db.open()).rotate(name: name)
+            let credentials = try await Accounts(database: try db.open()).rotate(name: name)
             printCredentials(credentials, json: json)
         }
     }

@@ -29,7 +29,7 @@ struct Export: AsyncParsableCommand {
         func run() async throws {
             let database = try db.open()
             let clock = try clockOptions.clock()
-            let account = try await AccountStore(database: database, clock: clock).accountID(named: accountOptions.account)
+            let account = try await Accounts(database: database, clock: clock).accountID(named: accountOptions.account)
             var request = CustomerExportRequest()
             if let filter {
                 do { request.filters = try JSONParser.parse(Array(filter.utf8)) } catch {
@@ -37,7 +37,7 @@ struct Export: AsyncParsableCommand {
                 }
             }
             request.attributes = attributes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            let store = ExportStore(database: database, clock: clock, settings: ExportSettings(directory: "", publicURL: "", formulas: csvFormulas))
+            let store = ExportJobs(database: database, clock: clock, settings: ExportSettings(directory: "", publicURL: "", formulas: csvFormulas))
             let bar = ProgressBar()
             let started = Date()
             let result: (rows: Int64, bytes: Int64)

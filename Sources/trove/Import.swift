@@ -33,7 +33,7 @@ struct Import: AsyncParsableCommand {
     func run() async throws {
         let database = try db.open(durability: durability)
         let clock = try clockOptions.clock()
-        let account = try await AccountStore(database: database, clock: clock).accountID(named: accountOptions.account)
+        let account = try await Accounts(database: database, clock: clock).accountID(named: accountOptions.account)
         let ingestor = Ingestor(queue: WriteQueue(database: database, clock: clock))
         let bar = ProgressBar()
         let summary = try await NDJSONImporter(ingestor: ingestor).run(path: file, model: model.model, account: account) {

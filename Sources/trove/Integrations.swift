@@ -26,7 +26,7 @@ struct Integrations: AsyncParsableCommand {
 
         func run() async throws {
             let database = try db.open()
-            let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
+            let account = try await Accounts(database: database).accountID(named: accountOptions.account)
             do {
                 let state = try await CustomerIOSourceSettings(database: database).setSigningKey(account: account, clear ? nil : signingKey)
                 print(state.signingKeyHint.map { "signatures checked with the key ending \($0.dropFirst())" } ?? "signatures not checked")

@@ -19,7 +19,7 @@ struct DatabaseOptions: ParsableArguments {
 /// `--account NAME`, default `default`.
 struct AccountOptions: ParsableArguments {
     @Option(name: .long, help: "The account to act for.")
-    var account: String = AccountStore.defaultName
+    var account: String = Accounts.defaultName
 }
 
 /// `--now <ISO-8601>` or `TROVE_NOW`: a fixed clock for reproducible runs (contract §2).

@@ -25,7 +25,7 @@ struct Report: AsyncParsableCommand {
 
         func run() async throws {
             let database = try db.open()
-            let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
+            let account = try await Accounts(database: database).accountID(named: accountOptions.account)
             let report = EventReport(database: database, clock: try clock.clock())
             let result: EventReport.Result
             do {
@@ -64,7 +64,7 @@ struct Report: AsyncParsableCommand {
 
         func run() async throws {
             let database = try db.open()
-            let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
+            let account = try await Accounts(database: database).accountID(named: accountOptions.account)
             let report = FunnelReport(database: database, clock: try clock.clock())
             let parameters = FunnelReport.Parameters(steps: steps, groupBy: groupBy, within: String(within), from: from, to: to, limit: String(limit))
             let result: FunnelReport.Result
@@ -100,7 +100,7 @@ struct Report: AsyncParsableCommand {
 
         func run() async throws {
             let database = try db.open()
-            let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
+            let account = try await Accounts(database: database).accountID(named: accountOptions.account)
             guard let segment = PublicID.decode(id) else { throw ValidationError("\(id) is not a segment id") }
             let result: TroveCore.SegmentHistory.Result
             do {
@@ -129,7 +129,7 @@ struct Report: AsyncParsableCommand {
 
         func run() async throws {
             let database = try db.open()
-            let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
+            let account = try await Accounts(database: database).accountID(named: accountOptions.account)
             let given = [("campaign_id", campaignId), ("newsletter_id", newsletterId), ("action_id", actionId), ("transactional_message_id", transactionalMessageId)]
             let message = given.compactMap { field, id in id.map { (field: field, id: $0) } }
             let result: MessageReport.Result

@@ -15,8 +15,8 @@ struct Segments: AsyncParsableCommand {
 
         func run() async throws {
             let database = try db.open()
-            let account = try await AccountStore(database: database).accountID(named: accountOptions.account)
-            let segments = try await SegmentStore(database: database).list(account: account)
+            let account = try await Accounts(database: database).accountID(named: accountOptions.account)
+            let segments = try await SegmentDefinitions(database: database).list(account: account)
             if json { return printJSON(["segments": .array(segments.map(ChameleonJSON.segment))]) }
             print("id".padding(8) + "kind".padding(9) + "state".padding(10) + "members".padding(10) + "computed_at".padding(26) + "name")
             for s in segments {
@@ -42,9 +42,9 @@ struct Segments: AsyncParsableCommand {
         func run() async throws {
             let database = try db.open()
             let clock = try clockOptions.clock()
-            let account = try await AccountStore(database: database, clock: clock).accountID(named: accountOptions.account)
+            let account = try await Accounts(database: database, clock: clock).accountID(named: accountOptions.account)
             let parsed = try parseJSON(items, option: "--items")
-            let store = SegmentStore(database: database, clock: clock)
+            let store = SegmentDefinitions(database: database, clock: clock)
             let definition: ChameleonDefinition
             do {
                 definition = try ChameleonDefinition(items: parsed, op: .string(itemsOp))
@@ -74,7 +74,7 @@ struct Segments: AsyncParsableCommand {
             guard let segment = PublicID.decode(id) else { throw ValidationError("\"\(id)\" is not a segment id") }
             let database = try db.open()
             let clock = try clockOptions.clock()
-            let account = try await AccountStore(database: database, clock: clock).accountID(named: accountOptions.account)
+            let account = try await Accounts(database: database, clock: clock).accountID(named: accountOptions.account)
             let queries = SegmentQueries(database: database, clock: clock)
             var timings: [Double] = []
             var count: Int64 = 0
@@ -104,7 +104,7 @@ struct Segments: AsyncParsableCommand {
             guard let segment = PublicID.decode(id) else { throw ValidationError("\"\(id)\" is not a segment id") }
             let database = try db.open()
             let clock = try clockOptions.clock()
-            let account = try await AccountStore(database: database, clock: clock).accountID(named: accountOptions.account)
+            let account = try await Accounts(database: database, clock: clock).accountID(named: accountOptions.account)
             printJSON(ChameleonJSON.explanation(try await SegmentExplain(database: database, clock: clock).explain(account: account, segment: segment, profile: .uid(uid))))
         }
     }

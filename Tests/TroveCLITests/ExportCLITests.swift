@@ -13,9 +13,9 @@ import TroveCore
         let path = directory + "/trove.sqlite"
         do {
             let database = try AppDatabase(path: path)
-            let accounts = AccountStore(database: database)
+            let accounts = Accounts(database: database)
             _ = try await accounts.ensureDefaultAccount()
-            let account = try await accounts.accountID(named: AccountStore.defaultName)
+            let account = try await accounts.accountID(named: Accounts.defaultName)
             let ingestor = Ingestor(queue: WriteQueue(database: database))
             for (model, file, key) in [(Model.company, "companies.json", "companies"), (.profile, "profiles.json", "profiles")] {
                 let batch = try JSONParser.parse(Array(try Data(contentsOf: Self.fixtures.appendingPathComponent(file))))

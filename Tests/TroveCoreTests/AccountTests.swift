@@ -5,7 +5,7 @@ import Testing
 @Suite struct AccountTests {
     @Test func storesOnlyDigestsAndAuthenticatesEachCredential() async throws {
         let db = try temporaryDatabase()
-        let store = AccountStore(database: db)
+        let store = Accounts(database: db)
         let c = try await store.create(name: "acme")
         #expect(c.accountSecret.count == 40 && c.appAPIKey.count == 40 && c.trackAPIKey.count == 40 && c.siteID.count == 32)
         let id = try await store.accountID(named: "acme")
@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func rotationReplacesCredentials() async throws {
-        let store = AccountStore(database: try temporaryDatabase())
+        let store = Accounts(database: try temporaryDatabase())
         let old = try await store.create(name: "acme")
         // Authenticated once, so remembered by the credential cache: rotation must forget it.
         #expect(try await store.authenticate(accountSecret: old.accountSecret) != nil)
@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func createsTheDefaultAccountOnlyOnAnEmptyDatabase() async throws {
-        let store = AccountStore(database: try temporaryDatabase())
+        let store = Accounts(database: try temporaryDatabase())
         #expect(try await store.ensureDefaultAccount()?.account == "default")
         #expect(try await store.ensureDefaultAccount() == nil)
         #expect(try await store.list().map(\.name) == ["default"])

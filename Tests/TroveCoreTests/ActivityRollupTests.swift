@@ -8,9 +8,9 @@ import Testing
         -> (AppDatabase, Ingestor, ObjectReader, Int64)
     {
         let db = try temporaryDatabase()
-        let accounts = AccountStore(database: db, clock: .fixed(fixedNow))
+        let accounts = Accounts(database: db, clock: .fixed(fixedNow))
         _ = try await accounts.ensureDefaultAccount()
-        let account = try await accounts.accountID(named: AccountStore.defaultName)
+        let account = try await accounts.accountID(named: Accounts.defaultName)
         // By default no rollup is due during a test, so the tail stays un-rolled until the test says so.
         let queue = WriteQueue(database: db, clock: clock, rollupEvery: rollupEvery, rollupInterval: rollupInterval)
         return (db, Ingestor(queue: queue), ObjectReader(database: db), account)

@@ -31,9 +31,9 @@ import Testing
 
     @Test func theWritersSumsAreAppliedOnceEachAndDeletesSendItBackToTheLog() async throws {
         let db = try temporaryDatabase()
-        let accounts = AccountStore(database: db, clock: .fixed(fixedNow))
+        let accounts = Accounts(database: db, clock: .fixed(fixedNow))
         _ = try await accounts.ensureDefaultAccount()
-        let account = try await accounts.accountID(named: AccountStore.defaultName)
+        let account = try await accounts.accountID(named: Accounts.defaultName)
         // Applied after every commit (countsEvery 1); no activity rollup, no timers during the test.
         let queue = WriteQueue(
             database: db, clock: .fixed(fixedNow), rollupEvery: .max, rollupInterval: .seconds(3600),

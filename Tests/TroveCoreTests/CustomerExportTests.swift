@@ -24,7 +24,7 @@ import Testing
         func export(_ body: JSON, formulas: FormulaCells = .escape) async throws -> (rows: Int64, text: String) {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("export-\(UUID().uuidString).csv").path
             defer { try? FileManager.default.removeItem(atPath: path) }
-            let store = ExportStore(database: db, clock: .fixed(fixedNow), settings: ExportSettings(directory: "", publicURL: "", formulas: formulas))
+            let store = ExportJobs(database: db, clock: .fixed(fixedNow), settings: ExportSettings(directory: "", publicURL: "", formulas: formulas))
             let request = CustomerExportRequest(filters: body["filters"], attributes: body["attributes"]?.arrayValue?.compactMap(\.stringValue) ?? [])
             let written = try await store.writeCustomers(account: account, request, to: path)
             return (written.rows, String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self))

@@ -35,7 +35,7 @@ import Testing
 
     @Test func theSchemaRefusesInvalidRows() async throws {
         let db = try temporaryDatabase()
-        let credentials = try await AccountStore(database: db).create(name: "a")
+        let credentials = try await Accounts(database: db).create(name: "a")
         _ = credentials
         try await db.pool.write { db in
             #expect(throws: DatabaseError.self) {

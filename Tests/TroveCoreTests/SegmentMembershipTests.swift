@@ -20,7 +20,7 @@ final class MovableClock: Sendable {
         var ingestor: Ingestor
         var account: Int64
         var clock: MovableClock
-        var store: SegmentStore
+        var store: SegmentDefinitions
         var evaluator: MembershipEvaluator
         var queries: SegmentQueries
     }
@@ -28,13 +28,13 @@ final class MovableClock: Sendable {
     func world() async throws -> World {
         let db = try temporaryDatabase()
         let clock = MovableClock(fixedNow)
-        let accounts = AccountStore(database: db, clock: clock.clock)
+        let accounts = Accounts(database: db, clock: clock.clock)
         _ = try await accounts.ensureDefaultAccount()
-        let account = try await accounts.accountID(named: AccountStore.defaultName)
+        let account = try await accounts.accountID(named: Accounts.defaultName)
         let queue = WriteQueue(database: db, clock: clock.clock)
         return World(
             db: db, ingestor: Ingestor(queue: queue), account: account, clock: clock,
-            store: SegmentStore(database: db, clock: clock.clock),
+            store: SegmentDefinitions(database: db, clock: clock.clock),
             evaluator: MembershipEvaluator(database: db, clock: clock.clock, eventsPerStep: 7, dirtyPerStep: 5, fullRefreshThreshold: 400),
             queries: SegmentQueries(database: db, clock: clock.clock))
     }

@@ -18,9 +18,9 @@ struct AccountDatabase {
 
     init() async throws {
         db = try temporaryDatabase()
-        let accounts = AccountStore(database: db, clock: .fixed(fixedNow))
+        let accounts = Accounts(database: db, clock: .fixed(fixedNow))
         _ = try await accounts.ensureDefaultAccount()
-        account = try await accounts.accountID(named: AccountStore.defaultName)
+        account = try await accounts.accountID(named: Accounts.defaultName)
         ingestor = Ingestor(queue: WriteQueue(database: db, clock: .fixed(fixedNow)))
     }
 }
@@ -34,7 +34,7 @@ extension SegmentChange {
     }
 }
 
-extension SegmentStore {
+extension SegmentDefinitions {
     func create(account: Int64, body: JSON) async throws -> Segment { try await create(account: account, SegmentChange(body: body)) }
     func update(account: Int64, id: Int64, body: JSON) async throws -> Segment { try await update(account: account, id: id, SegmentChange(body: body)) }
 }

@@ -130,7 +130,7 @@ import Testing
                     .json?.at("webhook.id")?.stringValue.flatMap(PublicID.decode))
                 let now = TroveClock.system.now()
                 try await trove.services.database.pool.write { db in
-                    try WebhookStore.enqueue(db, endpoint: endpoint, kind: "ping", data: ["n": 1], now: now)
+                    try SQLiteWebhookStore.enqueue(db, endpoint: endpoint, kind: "ping", data: ["n": 1], now: now)
                 }
                 try await StoredDataTests.corrupt(trove, "UPDATE webhook_deliveries SET data = '{\"n\":'")
                 #expect(try await deliverer.dispatch() == 1)
@@ -177,8 +177,8 @@ import Testing
                     .json?.at("webhook.id")?.stringValue.flatMap(PublicID.decode))
                 let now = TroveClock.system.now()
                 try await trove.services.database.pool.write { db in
-                    for _ in 0..<2_000 { try WebhookStore.enqueue(db, endpoint: busy, kind: "ping", data: [:], now: now) }
-                    try WebhookStore.enqueue(db, endpoint: quiet, kind: "ping", data: ["quiet": true], now: now.adding(milliseconds: 1))
+                    for _ in 0..<2_000 { try SQLiteWebhookStore.enqueue(db, endpoint: busy, kind: "ping", data: [:], now: now) }
+                    try SQLiteWebhookStore.enqueue(db, endpoint: quiet, kind: "ping", data: ["quiet": true], now: now.adding(milliseconds: 1))
                 }
                 #expect(try await deliverer.dispatch() == 5, "4 for the busy endpoint, 1 for the quiet one")
                 try await deliverer.drain()

@@ -48,9 +48,9 @@ public struct BenchWorkspace: Sendable {
     /// same path as `trove import`.
     public func load(_ models: [Model], durability: Durability = .normal, log: (String) -> Void) async throws -> Loaded {
         let database = try AppDatabase(path: databasePath, durability: durability)
-        let accounts = AccountStore(database: database)
+        let accounts = Accounts(database: database)
         guard let credentials = try await accounts.ensureDefaultAccount() else { throw BenchError("\(databasePath) is not new") }
-        let account = try await accounts.accountID(named: AccountStore.defaultName)
+        let account = try await accounts.accountID(named: Accounts.defaultName)
         let ingestor = Ingestor(queue: WriteQueue(database: database, clock: .fixed(now)))
         var summaries: [Model: NDJSONImporter.Summary] = [:]
         for model in models {

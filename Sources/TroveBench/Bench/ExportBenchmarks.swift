@@ -12,9 +12,9 @@ public enum ExportBenchmarks {
     public static func export(_ workspace: BenchWorkspace, runs: Int, log: (String) -> Void) async throws -> BenchReport {
         let m = workspace.manifest
         let loaded = try await workspace.load([.company, .profile], log: log)
-        let account = try await AccountStore(database: loaded.database).accountID(named: AccountStore.defaultName)
+        let account = try await Accounts(database: loaded.database).accountID(named: Accounts.defaultName)
         try await loaded.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-        let store = ExportStore(database: loaded.database, clock: .fixed(workspace.now), settings: ExportSettings(directory: workspace.directory, publicURL: ""))
+        let store = ExportJobs(database: loaded.database, clock: .fixed(workspace.now), settings: ExportSettings(directory: workspace.directory, publicURL: ""))
         let request = CustomerExportRequest(attributes: attributes)
         let path = workspace.directory + "/customers.csv"
         var report = BenchReport(workload: "export", setup: IngestBenchmarks.setup(m))

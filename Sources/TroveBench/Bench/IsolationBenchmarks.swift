@@ -151,7 +151,7 @@ public enum IsolationBenchmarks {
             guard process.terminationStatus == 0 else { throw BenchError("`trove \(arguments.joined(separator: " "))` failed") }
             return String(decoding: data, as: UTF8.self)
         }
-        let created = try JSONParser.parse(Array(try run(["accounts", "create", AccountStore.defaultName, "--json"]).utf8))
+        let created = try JSONParser.parse(Array(try run(["accounts", "create", Accounts.defaultName, "--json"]).utf8))
         guard let secret = created["account_secret"]?.stringValue, let appAPIKey = created["app_api_key"]?.stringValue else {
             throw BenchError("no account secret or App API key from `accounts create`")
         }

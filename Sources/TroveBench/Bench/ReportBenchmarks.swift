@@ -9,7 +9,7 @@ public enum ReportBenchmarks {
         let m = workspace.manifest
         let loaded = try await workspace.load([.company, .profile, .event], log: log)
         let database = loaded.database
-        let account = try await AccountStore(database: database).accountID(named: AccountStore.defaultName)
+        let account = try await Accounts(database: database).accountID(named: Accounts.defaultName)
         try await ActivityRollup.catchUp(database)
         try await CountsRollup.catchUp(database)
         let (first, last) = try await database.pool.read { db in

@@ -18,18 +18,18 @@ public enum SegmentBenchmarks {
         let m = workspace.manifest
         let loaded = try await workspace.load([.company, .profile, .event], log: log)
         let clock = TroveClock.fixed(workspace.now)
-        let account = try await AccountStore(database: loaded.database).accountID(named: AccountStore.defaultName)
+        let account = try await Accounts(database: loaded.database).accountID(named: Accounts.defaultName)
         var report = BenchReport(workload: "segments", setup: IngestBenchmarks.setup(m))
 
         log("creating the reference segment and building its membership")
         var started = Date()
         let reference = ReferenceDataSet.referenceSegment
-        let segment = try await SegmentStore(database: loaded.database, clock: clock).create(account: account, SegmentChange(
+        let segment = try await SegmentDefinitions(database: loaded.database, clock: clock).create(account: account, SegmentChange(
             name: reference["name"]?.stringValue, description: reference["description"]?.stringValue,
             definition: try ChameleonDefinition(items: reference["items"] ?? .null, op: reference["items_op"])))
         try await MembershipEvaluator(database: loaded.database, clock: clock).catchUp()
         let buildSeconds = Date().timeIntervalSince(started)
-        let built = try await SegmentStore(database: loaded.database).get(account: account, id: segment.id)
+        let built = try await SegmentDefinitions(database: loaded.database).get(account: account, id: segment.id)
         try await loaded.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
 
         // Cold: a new connection pool (empty SQLite page cache) and, when allowed, an empty OS page cache.

@@ -77,7 +77,7 @@ public actor CustomerIODeliverer {
         let busy = callsInFlight
         let (due, destinations) = try await database.pool.read { db in
             // A broken destination's rows wait (its settings page reports why).
-            let destinations = try CustomerIODestinationSettings.all(db).usable
+            let destinations = try SQLiteIntegrationStore.destinations(db).usable
             var due: [Queued] = []
             // Each account's own earliest due rows, so a backlog in one account never hides another's;
             // within it the head of each profile's queue (nothing earlier of that profile still pending).

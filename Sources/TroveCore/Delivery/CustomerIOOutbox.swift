@@ -8,7 +8,7 @@ enum CustomerIOOutbox {
     /// at commit), then the events that fire. Nothing at all when no account has a destination.
     static func enqueue(_ db: Database, session s: WriteSession) throws {
         guard !s.changedProfiles.isEmpty || s.events.count > 0 else { return }
-        let destinations = try CustomerIODestinationSettings.all(db, cache: s.caches)
+        let destinations = try SQLiteIntegrationStore.destinations(db, cache: s.caches)
         guard !destinations.isEmpty else { return }
         for (account, error) in destinations.broken {
             if s.changedProfiles.values.contains(account) { throw error }
@@ -94,7 +94,7 @@ enum CustomerIOOutbox {
     /// `segment_add` / `segment_remove` for the ledger rows after `ledgerID` of segments synced to a
     /// Customer.io segment (called in each membership step's transaction).
     static func enqueueSegmentChanges(_ db: Database, after ledgerID: Int64, now: Timestamp) throws {
-        let destinations = try CustomerIODestinationSettings.all(db)
+        let destinations = try SQLiteIntegrationStore.destinations(db)
         for (account, error) in destinations.broken {
             let concerned = try Bool.fetchOne(
                 db, sql: "SELECT EXISTS (SELECT 1 FROM segment_changes c JOIN segments s ON s.id = c.segment_id WHERE c.id > ? AND s.account_id = ?)",

@@ -46,4 +46,7 @@ public struct WebhookDelivery: Sendable, Equatable {
     public var nextAttemptAt: Timestamp?
     public var lastStatus: Int?
     public var lastError: String?
+
+    /// The envelope id a new delivery carries on every attempt (`whd_…`).
+    static func newEnvelopeID() -> String { "whd_" + Credentials.randomToken(bytes: 12) }
 }

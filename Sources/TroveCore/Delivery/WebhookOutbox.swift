@@ -44,7 +44,7 @@ public enum WebhookOutbox {
             SELECT w.id FROM webhook_endpoints w WHERE w.account_id = ? AND w.enabled = 1
               AND EXISTS (SELECT 1 FROM json_each(w.topics) t WHERE t.value = 'export.finished') ORDER BY w.id
             """, arguments: [account])
-        for id in ids { try WebhookStore.enqueue(db, endpoint: id, kind: "export.finished", data: ["export": exportData(export)], now: now) }
+        for id in ids { try SQLiteWebhookStore.enqueue(db, endpoint: id, kind: "export.finished", data: ["export": exportData(export)], now: now) }
     }
 
     /// An export as `export.finished` carries it (contract §10): the object the App API shows (§7), which its

@@ -67,44 +67,6 @@ public struct EventReport: Sendable {
         }
     }
 
-    /// Reads the query parameters: `from`/`to` as dates (`to` inclusive) or times (ISO 8601 or unix
-    /// seconds), rounded down to the start of their bucket; default the last 30 days (48 hours by hour).
-    public func request(_ query: Parameters) throws(ReadError) -> Request {
-        let interval: Interval
-        switch query.interval {
-        case nil, "": interval = .day
-        case let text?:
-            guard let i = Interval(rawValue: text) else { throw .invalid("interval: must be day or hour") }
-            interval = i
-        }
-        var zone = ReportRange.utc
-        if let name = query.tz, !name.isEmpty {
-            guard let z = TimeZone(identifier: name) else { throw .invalid("tz: \"\(name)\" is not an IANA time zone") }
-            zone = z
-        }
-        let now = clock.now()
-        let to: Timestamp
-        if let text = query.to, !text.isEmpty {
-            guard let t = Self.time(text, zone: zone, endOfDay: true) else { throw .invalid("to: expected a date (YYYY-MM-DD) or a time (ISO 8601 or unix seconds)") }
-            to = t
-        } else {
-            to = Self.bucketStart(now, interval: interval, zone: zone).adding(milliseconds: interval == .day ? 86_400_000 : 3_600_000)
-        }
-        let from: Timestamp
-        if let text = query.from, !text.isEmpty {
-            guard let t = Self.time(text, zone: zone, endOfDay: false) else { throw .invalid("from: expected a date (YYYY-MM-DD) or a time (ISO 8601 or unix seconds)") }
-            from = t
-        } else {
-            from = to.adding(milliseconds: interval == .day ? -30 * 86_400_000 : -48 * 3_600_000)
-        }
-        guard from.milliseconds < to.milliseconds else { throw .invalid("from: must be before to") }
-        var names: [String]?
-        if let text = query.names, !text.isEmpty {
-            names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        }
-        return Request(from: Self.bucketStart(from, interval: interval, zone: zone), to: to, names: names, interval: interval, zone: zone)
-    }
-
     public func run(account: Int64, _ r: Request) async throws -> Result {
         let buckets = try Self.buckets(r)
         let fromHour = EventCounts.hour(buckets.first!)

@@ -61,33 +61,6 @@ public struct FunnelReport: Sendable {
         }
     }
 
-    public func request(_ query: Parameters) throws(ReadError) -> Request {
-        guard let text = query.steps, !text.isEmpty else { throw .invalid("steps: required, e.g. steps=Started Tour,Completed Tour") }
-        let steps = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        if let empty = steps.firstIndex(where: { $0.isEmpty }) { throw .invalid("steps[\(empty)]: an empty name") }
-        guard (2...10).contains(steps.count) else { throw .invalid("steps: between 2 and 10 event names, got \(steps.count)") }
-        var groupBy: PropertyPath?
-        if let prop = query.groupBy, !prop.isEmpty {
-            do {
-                groupBy = try FilterValues.propertyPath(prop, path: "group_by", owner: .event, allowCompany: false).1
-            } catch {
-                throw .invalid(error.description)
-            }
-        }
-        var within = 30
-        if let text = query.within, !text.isEmpty {
-            guard let days = Int(text), (1...365).contains(days) else { throw .invalid("within: a whole number of days from 1 to 365") }
-            within = days
-        }
-        var limit = 50
-        if let text = query.limit, !text.isEmpty {
-            guard let n = Int(text), (1...1000).contains(n) else { throw .invalid("limit: a number of groups from 1 to 1000") }
-            limit = n
-        }
-        let (from, to) = try ReportRange.utc(from: query.from, to: query.to, now: clock.now())
-        return Request(steps: steps, groupBy: groupBy, withinDays: within, from: Timestamp(milliseconds: from), to: Timestamp(milliseconds: to), limit: limit)
-    }
-
     /// Profiles reaching each step, over all groups (`total`) and per value of `group_by` (largest first,
     /// at most `limit` of them; nil without `group_by`).
     public struct Result: Sendable, Equatable {

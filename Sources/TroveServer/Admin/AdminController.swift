@@ -17,7 +17,7 @@ struct AdminController<Context: RequestContext> {
 
     init(services: TroveServices) {
         self.services = services
-        self.sessions = AdminSessions(database: services.database, accounts: services.accounts, clock: services.clock)
+        self.sessions = AdminSessions(accounts: services.accounts, clock: services.clock)
         self.pages = AdminPages(services: services)
         let publicURL = services.exports.settings.publicURL.lowercased()
         self.secureCookies = publicURL.hasPrefix("https://")

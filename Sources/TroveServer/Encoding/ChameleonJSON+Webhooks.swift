@@ -52,10 +52,10 @@ extension ChameleonJSON {
         case nil: break
         case .array(let values)?:
             c.topics = try values.enumerated().map { i, value throws(WebhookError) in
-                guard case .string(let topic) = value else { throw .invalid("topics[\(i)]: must be one of \(WebhookStore.topics.joined(separator: ", "))") }
+                guard case .string(let topic) = value else { throw .invalid("topics[\(i)]: must be one of \(Webhooks.topics.joined(separator: ", "))") }
                 return topic
             }
-        default: throw .invalid("topics: required, an array of \(WebhookStore.topics.joined(separator: ", "))")
+        default: throw .invalid("topics: required, an array of \(Webhooks.topics.joined(separator: ", "))")
         }
         switch body["event_names"] {
         case nil: break

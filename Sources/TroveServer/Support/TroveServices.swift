@@ -5,28 +5,28 @@ import TroveCore
 public struct TroveServices: Sendable {
     public let database: AppDatabase
     public let clock: TroveClock
-    public let accounts: AccountStore
+    public let accounts: Accounts
     public let ingestor: Ingestor
     public let objects: any ObjectStore
     public let catalog: any CatalogStore
-    public let segments: SegmentStore
+    public let segments: SegmentDefinitions
     public let segmentReader: any MembershipStore
-    public let queries: SegmentQueries
-    public let explain: SegmentExplain
-    public let manualMembership: ManualMembership
+    public let queries: any AudienceStore
+    public let explain: any ExplainStore
+    public let manualMembership: any ManualMembershipStore
     public let membership: MembershipEvaluator
-    public let exports: ExportStore
+    public let exports: ExportJobs
     public let customers: any CustomerStore
     public let track: TrackAPI
     public let customerIOSource: CustomerIOSource
-    public let webhooks: WebhookStore
+    public let webhooks: Webhooks
     public let customerIODestination: CustomerIODestinationSettings
     public let segmentImport: CustomerIOSegmentImport
     public let exportRunner: ExportRunner
-    public let eventReport: EventReport
-    public let funnelReport: FunnelReport
-    public let segmentHistory: SegmentHistory
-    public let messageReport: MessageReport
+    public let eventReport: any EventReportStore
+    public let funnelReport: any FunnelReportStore
+    public let segmentHistory: any SegmentHistoryStore
+    public let messageReport: any MessageReportStore
     /// `--retain-events-days`: events older than this are deleted hourly; nil keeps them.
     public let retainEvents: Int64?
 
@@ -38,25 +38,26 @@ public struct TroveServices: Sendable {
         self.database = database
         self.retainEvents = retainEventsDays.map { Int64($0) * 86_400_000 }
         self.clock = clock
-        self.accounts = AccountStore(database: database, clock: clock)
+        self.accounts = Accounts(database: database, clock: clock)
         self.ingestor = Ingestor(queue: WriteQueue(database: database, clock: clock, logger: logger))
         ingestor.queue.requestRollup()  // a tail of the event log left by a crash
         self.objects = ObjectReader(database: database)
         self.catalog = CatalogReader(database: database)
-        self.segments = SegmentStore(database: database, clock: clock)
+        self.segments = SegmentDefinitions(database: database, clock: clock)
         self.segmentReader = SegmentReader(database: database)
         self.queries = SegmentQueries(database: database, clock: clock)
         self.explain = SegmentExplain(database: database, clock: clock)
-        self.manualMembership = ManualMembership(database: database, clock: clock)
+        let manualMembership = ManualMembership(database: database, clock: clock)
+        self.manualMembership = manualMembership
         self.membership = MembershipEvaluator(database: database, clock: clock, logger: logger)
         let exportSettings = exports ?? ExportSettings(directory: ExportSettings.defaultDirectory(database: database.path), publicURL: "http://127.0.0.1:8080")
         self.customers = CustomerReader(database: database, clock: clock)
         self.track = TrackAPI(ingestor: ingestor)
-        self.webhooks = WebhookStore(database: database, clock: clock, policy: webhookPolicy)
+        self.webhooks = Webhooks(database: database, clock: clock, policy: webhookPolicy)
         self.customerIODestination = CustomerIODestinationSettings(database: database, clock: clock, policy: webhookPolicy)
         self.segmentImport = CustomerIOSegmentImport(database: database, membership: manualMembership, policy: webhookPolicy)
         self.customerIOSource = CustomerIOSource(ingestor: ingestor, settings: CustomerIOSourceSettings(database: database, clock: clock))
-        self.exports = ExportStore(database: database, clock: clock, settings: exportSettings)
+        self.exports = ExportJobs(database: database, clock: clock, settings: exportSettings)
         self.eventReport = EventReport(database: database, clock: clock)
         self.funnelReport = FunnelReport(database: database, clock: clock)
         self.segmentHistory = SegmentHistory(database: database, clock: clock)

@@ -1,61 +1,16 @@
 import Foundation
 import GRDB
 
-/// Webhook endpoints and their deliveries as `/v3/edit/webhooks` shows them (contract §10). Deliveries are
-/// enqueued here (ping, retry by hand) and by the changes that cause them, in their own transactions;
-/// `WebhookDeliverer` sends them.
-public struct WebhookStore: Sendable {
+/// `WebhookStore` on SQLite: `webhook_endpoints` and `webhook_deliveries`.
+public struct SQLiteWebhookStore: WebhookStore {
     public let database: AppDatabase
-    public let clock: TroveClock
-    public let policy: WebhookAddressPolicy
 
-    public init(database: AppDatabase, clock: TroveClock = .system, policy: WebhookAddressPolicy = WebhookAddressPolicy()) {
-        self.database = database
-        self.clock = clock
-        self.policy = policy
-    }
-
-    public static let topics = ["ping", "segment.entered", "segment.exited", "export.finished", "event.created"]
-
-    /// The change with its values checked (the address against the policy, topics known and not empty, event
-    /// names normalized); `creating` requires `url` and `topics`.
-    func checked(_ change: WebhookEndpointChange, creating: Bool) throws(WebhookError) -> WebhookEndpointChange {
-        var c = change
-        if let url = c.url {
-            do { _ = try policy.check(url: url) } catch { throw .invalid(error.description) }
-        } else if creating {
-            throw .invalid("url: required, an https URL")
-        }
-        if let name = c.name, name.utf8.count > 255 { throw .invalid("name: must be a string of at most 255 bytes") }
-        if let topics = c.topics {
-            var unique: [String] = []
-            for (i, topic) in topics.enumerated() {
-                guard Self.topics.contains(topic) else { throw .invalid("topics[\(i)]: must be one of \(Self.topics.joined(separator: ", "))") }
-                if !unique.contains(topic) { unique.append(topic) }
-            }
-            guard !unique.isEmpty else { throw .invalid("topics: at least one topic") }
-            c.topics = unique
-        } else if creating {
-            throw .invalid("topics: required, an array of \(Self.topics.joined(separator: ", "))")
-        }
-        if case .some(.some(let names)) = c.eventNames {
-            c.eventNames = .some(try names.enumerated().map { i, name throws(WebhookError) in
-                let normalized = NameNormalizer.normalize(name)
-                guard !normalized.isEmpty else { throw .invalid("event_names[\(i)]: must be an event name") }
-                return normalized
-            })
-        }
-        return c
-    }
+    public init(database: AppDatabase) { self.database = database }
 
     static func stored(_ list: [String]) -> String { JSONWriter.string(.array(list.map(JSON.string))) }
 
-    /// `POST /v3/edit/webhooks`: the only reply that shows the secret.
-    public func create(account: Int64, _ change: WebhookEndpointChange) async throws -> WebhookEndpoint {
-        let f = try checked(change, creating: true)
-        let now = clock.now()
-        let secret = "whsec_" + Credentials.randomToken(bytes: 24)
-        return try await database.write { db in
+    public func insert(account: Int64, _ f: WebhookEndpointChange, secret: String, now: Timestamp) async throws -> WebhookEndpoint {
+        try await database.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO webhook_endpoints (account_id, url, name, topics, event_names, secret, enabled, created_at, updated_at)
@@ -67,22 +22,19 @@ public struct WebhookStore: Sendable {
         }
     }
 
-    public func list(account: Int64) async throws -> [WebhookEndpoint] {
+    public func endpoints(account: Int64) async throws -> [WebhookEndpoint] {
         try await database.read { db in
             let ids = try Int64.fetchAll(db, sql: "SELECT id FROM webhook_endpoints WHERE account_id = ? ORDER BY id", arguments: [account])
             return try ids.map { try Self.endpoint(db, account: account, id: $0) }
         }
     }
 
-    public func get(account: Int64, id: Int64) async throws -> WebhookEndpoint {
+    public func endpoint(account: Int64, id: Int64) async throws -> WebhookEndpoint {
         try await database.read { db in try Self.endpoint(db, account: account, id: id) }
     }
 
-    /// `PATCH /v3/edit/webhooks/:id {url?, topics?, enabled?, name?, event_names?}`.
-    public func update(account: Int64, id: Int64, _ change: WebhookEndpointChange) async throws -> WebhookEndpoint {
-        let f = try checked(change, creating: false)
-        let now = clock.now()
-        return try await database.write { db in
+    public func update(account: Int64, id: Int64, _ f: WebhookEndpointChange, now: Timestamp) async throws -> WebhookEndpoint {
+        try await database.write { db in
             _ = try Self.endpoint(db, account: account, id: id)
             try db.execute(
                 sql: """
@@ -96,13 +48,10 @@ public struct WebhookStore: Sendable {
         }
     }
 
-    /// `POST /:id/rotate_secret`: a new secret, shown once; deliveries from now on are signed with it.
-    public func rotateSecret(account: Int64, id: Int64) async throws -> WebhookEndpoint {
-        let now = clock.now()
-        return try await database.write { db in
+    public func replaceSecret(account: Int64, id: Int64, secret: String, now: Timestamp) async throws -> WebhookEndpoint {
+        try await database.write { db in
             _ = try Self.endpoint(db, account: account, id: id)
-            try db.execute(sql: "UPDATE webhook_endpoints SET secret = ?, updated_at = ? WHERE id = ?",
-                           arguments: ["whsec_" + Credentials.randomToken(bytes: 24), now.milliseconds, id])
+            try db.execute(sql: "UPDATE webhook_endpoints SET secret = ?, updated_at = ? WHERE id = ?", arguments: [secret, now.milliseconds, id])
             return try Self.endpoint(db, account: account, id: id, showingSecret: true)
         }
     }
@@ -114,17 +63,14 @@ public struct WebhookStore: Sendable {
         }
     }
 
-    /// `POST /:id/ping`: a `ping` delivery, due now.
-    public func ping(account: Int64, id: Int64) async throws -> WebhookDelivery {
-        let now = clock.now()
-        return try await database.write { db in
+    public func enqueue(account: Int64, endpoint id: Int64, kind: String, data: JSON, now: Timestamp) async throws -> WebhookDelivery {
+        try await database.write { db in
             _ = try Self.endpoint(db, account: account, id: id)
-            let delivery = try Self.enqueue(db, endpoint: id, kind: "ping", data: ["webhook_id": .string(PublicID.encode(id))], now: now)
+            let delivery = try Self.enqueue(db, endpoint: id, kind: kind, data: data, now: now)
             return try Self.delivery(db, id: delivery)
         }
     }
 
-    /// `GET /:id/deliveries`: newest first.
     public func deliveries(account: Int64, endpoint: Int64, limit: Int) async throws -> [WebhookDelivery] {
         try await database.read { db in
             _ = try Self.endpoint(db, account: account, id: endpoint)
@@ -134,11 +80,8 @@ public struct WebhookStore: Sendable {
         }
     }
 
-    /// `POST /:id/deliveries/:delivery_id/retry`: a failed (or pending) delivery is due again now, with a
-    /// fresh set of retries.
-    public func retry(account: Int64, endpoint: Int64, delivery: Int64) async throws -> WebhookDelivery {
-        let now = clock.now()
-        return try await database.write { db in
+    public func resetDelivery(account: Int64, endpoint: Int64, delivery: Int64, now: Timestamp) async throws -> WebhookDelivery {
+        try await database.write { db in
             _ = try Self.endpoint(db, account: account, id: endpoint)
             try db.execute(
                 sql: "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND endpoint_id = ? AND state <> 'delivered'",
@@ -160,7 +103,7 @@ public struct WebhookStore: Sendable {
                 INSERT INTO webhook_deliveries (endpoint_id, envelope_id, kind, data, next_attempt_at, created_at)
                 VALUES (?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [endpoint, "whd_" + Credentials.randomToken(bytes: 12), kind, JSONWriter.string(data), now.milliseconds, now.milliseconds])
+            arguments: [endpoint, WebhookDelivery.newEnvelopeID(), kind, JSONWriter.string(data), now.milliseconds, now.milliseconds])
         return db.lastInsertedRowID
     }
 
@@ -193,5 +136,12 @@ extension WebhookDelivery.State {
     init(stored text: String, table: String, id: Int64) throws {
         guard let state = Self(rawValue: text) else { throw StoredDataError(table: table, column: "state", id: id, reason: "unknown state \"\(text)\"") }
         self = state
+    }
+}
+
+extension Webhooks {
+    /// On the SQLite engine.
+    public init(database: AppDatabase, clock: TroveClock = .system, policy: WebhookAddressPolicy = WebhookAddressPolicy()) {
+        self.init(store: SQLiteWebhookStore(database: database), clock: clock, policy: policy)
     }
 }

@@ -1,0 +1,102 @@
+import Crypto
+
+/// The capabilities that change data, as the seam an engine implements: typed in and out, async. The rules
+/// (what a value may be, what a request means) sit above, in the capability's own type, and reach the
+/// rows only through these; a second engine implements the same protocols and no rule changes. The SQLite
+/// engine's implementations are in `SQLite/`.
+
+/// Webhook endpoints and their outbox rows (contract §10), under `Webhooks`. Every call is scoped to the
+/// account and throws `WebhookError.notFound` for an endpoint it does not hold.
+public protocol WebhookStore: Sendable {
+    /// `change` is checked and complete (`url`, `topics`); the reply shows the secret.
+    func insert(account: Int64, _ change: WebhookEndpointChange, secret: String, now: Timestamp) async throws -> WebhookEndpoint
+    func endpoints(account: Int64) async throws -> [WebhookEndpoint]
+    func endpoint(account: Int64, id: Int64) async throws -> WebhookEndpoint
+    /// Sets what `change` names; nil leaves a field as it is.
+    func update(account: Int64, id: Int64, _ change: WebhookEndpointChange, now: Timestamp) async throws -> WebhookEndpoint
+    /// The reply shows the new secret.
+    func replaceSecret(account: Int64, id: Int64, secret: String, now: Timestamp) async throws -> WebhookEndpoint
+    func delete(account: Int64, id: Int64) async throws
+    /// A delivery due now.
+    func enqueue(account: Int64, endpoint: Int64, kind: String, data: JSON, now: Timestamp) async throws -> WebhookDelivery
+    /// Newest first.
+    func deliveries(account: Int64, endpoint: Int64, limit: Int) async throws -> [WebhookDelivery]
+    /// A delivery not yet delivered is due again now with no attempts counted.
+    func resetDelivery(account: Int64, endpoint: Int64, delivery: Int64, now: Timestamp) async throws -> WebhookDelivery
+}
+
+/// Segment definitions (contract §6), under `SegmentDefinitions`. A definition is checked against the
+/// account's other segments where it is written (one it names must exist; none may use itself), and a
+/// segment that is not there is `SegmentError.notFound`.
+public protocol SegmentStore: Sendable {
+    func insert(account: Int64, _ segment: NewSegment, now: Timestamp) async throws -> Segment
+    /// In one transaction: `decide` sees the segment as it is and says what to change (or throws); a new
+    /// definition makes a new version of it and of the segments that use it.
+    func update(account: Int64, id: Int64, now: Timestamp,
+                _ decide: @escaping @Sendable (Segment) throws(SegmentError) -> SegmentChange) async throws -> Segment
+    /// Deletes the segment unless others use it; returns those (then nothing is deleted).
+    func delete(account: Int64, id: Int64, now: Timestamp) async throws -> [Segment]
+    func segment(account: Int64, id: Int64) async throws -> Segment
+    func segments(account: Int64) async throws -> [Segment]
+}
+
+/// Export jobs (contract §7), under `ExportJobs`. `ExportError.notFound` for a job the account does not hold.
+public protocol ExportStore: Sendable {
+    /// A pending job; a filter is checked where it is written (`SegmentError` when it names a segment that
+    /// is not there).
+    func insert(account: Int64, _ job: NewExport, now: Timestamp) async throws -> Export
+    func export(account: Int64, id: Int64) async throws -> Export
+    /// Newest first.
+    func exports(account: Int64) async throws -> [Export]
+    /// Whichever account's job a signed link names.
+    func linkedExport(id: Int64) async throws -> Export
+    func countDownload(id: Int64) async throws
+    /// The installation's key for download links, made on first use and kept.
+    func downloadLinkKey() async throws -> SymmetricKey
+    /// A customers file written from one snapshot (`trove export`); rows and bytes.
+    func writeCustomers(account: Int64, _ export: CustomerExport, now: Timestamp, to path: String, formulas: FormulaCells,
+                        progress: CustomerExport.Progress?) async throws -> (rows: Int64, bytes: Int64)
+}
+
+/// The integrations' settings per account (contract §9, §10) and the Customer.io outbox as its API shows
+/// it, under `CustomerIODestinationSettings` and `CustomerIOSourceSettings`. A stored setting that does not
+/// parse is a `StoredDataError`, never "not set up".
+public protocol IntegrationStore: Sendable {
+    /// In one transaction: `make` sees the current destination (nil when none) and returns the new one;
+    /// every segment it syncs must exist (`DestinationError.invalid`).
+    func saveDestination(account: Int64, now: Timestamp,
+                         _ make: @escaping @Sendable (CustomerIODestination?) throws -> CustomerIODestination) async throws -> CustomerIODestinationSettings.State
+    /// `DestinationError.notFound` when none is set up.
+    func destinationState(account: Int64) async throws -> CustomerIODestinationSettings.State
+    /// Removes the destination; deliveries still pending fail with "destination removed".
+    func deleteDestination(account: Int64, now: Timestamp) async throws
+    /// Newest first.
+    func destinationDeliveries(account: Int64, state: WebhookDelivery.State?, limit: Int) async throws -> [CustomerIODelivery]
+    /// A failed delivery that has someone to send to is due again now, its attempts and age reset.
+    func retryDestinationDelivery(account: Int64, delivery: Int64, now: Timestamp) async throws -> CustomerIODelivery
+    /// Sets the source's signing key, or removes it with nil.
+    func saveSourceSigningKey(account: Int64, _ key: String?, now: Timestamp) async throws -> CustomerIOSourceSettings.State
+    func sourceState(account: Int64) async throws -> CustomerIOSourceSettings.State
+    func sourceSigningKey(account: Int64) async throws -> String?
+}
+
+/// Accounts and admin sessions (contract §1, §11), under `Accounts` and `AdminSessions`. Secrets arrive
+/// and are found as digests only.
+public protocol AccountStore: Sendable {
+    /// False, and nothing written, when the name is taken (or with `onlyIfNone`, when any account exists).
+    func insert(_ credentials: CredentialDigests, onlyIfNone: Bool, now: Timestamp) async throws -> Bool
+    /// Replaces the named account's credentials and ends its admin sessions; false when there is no such account.
+    func replace(_ credentials: CredentialDigests, now: Timestamp) async throws -> Bool
+    /// In id order.
+    func summaries() async throws -> [AccountSummary]
+    func accountID(named name: String) async throws -> Int64?
+    /// The account holding this digest, with the digest as stored (for a constant-time comparison).
+    func account(_ credential: CredentialKind, digest: [UInt8]) async throws -> (id: Int64, digest: [UInt8])?
+    /// The account with this site id and its track API key's digest.
+    func trackKey(siteID: String) async throws -> (id: Int64, digest: [UInt8])?
+    /// Opens a session (dropping expired ones); returns the account's name.
+    func openSession(tokenDigest: [UInt8], account: Int64, csrfToken: String, now: Timestamp, expires: Timestamp) async throws -> String
+    /// The live session with this token, or nil.
+    func session(tokenDigest: [UInt8], now: Timestamp) async throws -> AdminSessions.Session?
+    func closeSession(tokenDigest: [UInt8]) async throws
+}
