@@ -34,7 +34,7 @@ struct Import: AsyncParsableCommand {
         let database = try db.open(durability: durability)
         let clock = try clockOptions.clock()
         let account = try await Accounts(database: database, clock: clock).accountID(named: accountOptions.account)
-        let ingestor = Ingestor(queue: WriteQueue(database: database, clock: clock))
+        let ingestor = Ingestor(store: WriteQueue(database: database, clock: clock))
         let bar = ProgressBar()
         let summary = try await NDJSONImporter(ingestor: ingestor).run(path: file, model: model.model, account: account) {
             read, size, rows in bar.update(done: read, total: size, rows: rows)

@@ -103,7 +103,7 @@ struct Serve: AsyncParsableCommand {
         try await app.runService()
         // Stopped: the writer's last work (a rollup or counts step the final commits started) finished, then
         // the log copied into the database file and emptied, the connections closed.
-        await services.ingestor.queue.settled()
+        await services.ingestor.store.settled()
         do { try database.close() } catch { logger.warning("closing the database: \(error)") }
         logger.info("stopped")
     }

@@ -16,7 +16,7 @@ import TroveCore
             let accounts = Accounts(database: database)
             _ = try await accounts.ensureDefaultAccount()
             let account = try await accounts.accountID(named: Accounts.defaultName)
-            let ingestor = Ingestor(queue: WriteQueue(database: database))
+            let ingestor = Ingestor(store: WriteQueue(database: database))
             for (model, file, key) in [(Model.company, "companies.json", "companies"), (.profile, "profiles.json", "profiles")] {
                 let batch = try JSONParser.parse(Array(try Data(contentsOf: Self.fixtures.appendingPathComponent(file))))
                 for item in batch[key]?.arrayValue ?? [] {

@@ -13,7 +13,7 @@ import Testing
         let account = try await accounts.accountID(named: Accounts.defaultName)
         // By default no rollup is due during a test, so the tail stays un-rolled until the test says so.
         let queue = WriteQueue(database: db, clock: clock, rollupEvery: rollupEvery, rollupInterval: rollupInterval)
-        return (db, Ingestor(queue: queue), ObjectReader(database: db), account)
+        return (db, Ingestor(store: queue), ObjectReader(database: db), account)
     }
 
     func event(_ ingestor: Ingestor, _ account: Int64, uid: String, at: String) async throws {
@@ -83,10 +83,10 @@ import Testing
         let time = ManualClock(fixedNow)
         let (db, ingestor, _, account) = try await setUp(rollupInterval: .milliseconds(50), clock: time.clock)
         for i in 0..<20 { try await event(ingestor, account, uid: "u\(i % 5)", at: "2026-02-10T00:00:\(10 + i)Z") }
-        await ingestor.queue.settled()
+        await ingestor.store.settled()
         #expect(try await db.pool.read { db in try ActivityRollup.watermark(db) } == 0, "not due before the interval")
         time.advance(by: .milliseconds(50))
-        await ingestor.queue.settled()
+        await ingestor.store.settled()
         let rolled = try await db.pool.read { db in try ActivityRollup.watermark(db) }
         #expect(rolled == 20)
         let rows = try await db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM profile_activity")! }
@@ -112,7 +112,7 @@ import Testing
         }
         // Past the rollup interval and the counts' idle time: both catch up, and the writer settles.
         time.advance(by: .seconds(1))
-        await ingestor.queue.settled()
+        await ingestor.store.settled()
         let watermark = try await db.pool.read { db in try ActivityRollup.watermark(db) }
         #expect(watermark == 240)
         let (rolled, expected) = try await db.pool.read { db in

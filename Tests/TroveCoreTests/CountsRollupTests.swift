@@ -38,7 +38,7 @@ import Testing
         let queue = WriteQueue(
             database: db, clock: .fixed(fixedNow), rollupEvery: .max, rollupInterval: .seconds(3600),
             countsEvery: 1, countsInterval: .seconds(3600), countsIdle: .seconds(3600))
-        let ingestor = Ingestor(queue: queue)
+        let ingestor = Ingestor(store: queue)
         func send(_ i: Int) async throws {
             let body = #"{"uid":"u\#(i % 4)","name":"N\#(i % 3)","timestamp":"2026-02-0\#(i % 5 + 1)T0\#(i % 7):00:00Z"}"#
             _ = try await ingestor.ingest(.event, account: account, body: Array(body.utf8))
@@ -57,7 +57,7 @@ import Testing
 
         // Another writer (a second queue, as `trove import` beside a server) appends: each counts its own
         // or reads the log, never both.
-        let other = Ingestor(queue: WriteQueue(
+        let other = Ingestor(store: WriteQueue(
             database: db, clock: .fixed(fixedNow), rollupEvery: .max, rollupInterval: .seconds(3600),
             countsEvery: 1, countsInterval: .seconds(3600), countsIdle: .seconds(3600)))
         for i in 60..<80 {

@@ -33,7 +33,7 @@ final class MovableClock: Sendable {
         let account = try await accounts.accountID(named: Accounts.defaultName)
         let queue = WriteQueue(database: db, clock: clock.clock)
         return World(
-            db: db, ingestor: Ingestor(queue: queue), account: account, clock: clock,
+            db: db, ingestor: Ingestor(store: queue), account: account, clock: clock,
             store: SegmentDefinitions(database: db, clock: clock.clock),
             evaluator: MembershipEvaluator(database: db, clock: clock.clock, eventsPerStep: 7, dirtyPerStep: 5, fullRefreshThreshold: 400),
             queries: SegmentQueries(database: db, clock: clock.clock))

@@ -21,7 +21,7 @@ struct AccountDatabase {
         let accounts = Accounts(database: db, clock: .fixed(fixedNow))
         _ = try await accounts.ensureDefaultAccount()
         account = try await accounts.accountID(named: Accounts.defaultName)
-        ingestor = Ingestor(queue: WriteQueue(database: db, clock: .fixed(fixedNow)))
+        ingestor = Ingestor(store: WriteQueue(database: db, clock: .fixed(fixedNow)))
     }
 }
 

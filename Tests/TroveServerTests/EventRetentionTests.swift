@@ -21,7 +21,7 @@ import Testing
             let segment = try await app.v3(.post, "/v3/edit/segments", ["name": "Ever started", "items": [["kind": "event", "value": "Started Tour"]]])
             let id = try #require(segment.json?.at("segment.id")?.stringValue)
             try await trove.services.membership.catchUp()
-            try await trove.services.ingestor.queue.catchUp()
+            try await trove.services.ingestor.store.catchUp()
             func members() async throws -> Int64? { try await app.v3(.get, "/v3/edit/segments/\(id)", nil).json?.at("segment.member_count")?.int }
             #expect(try await members() == 3)
             let report = "/v1/reports/events?from=2026-01-01&to=2026-02-28&names=Started%20Tour"
@@ -31,18 +31,18 @@ import Testing
             let cutoff = trove.services.clock.now().adding(milliseconds: -30 * 86_400_000)
             var removed = 0
             while true {
-                let n = try await trove.services.ingestor.queue.perform { session in try session.deleteEvents(before: cutoff, limit: 2) }
+                let n = try await trove.services.ingestor.store.write { session in try session.deleteEvents(before: cutoff, limit: 2) }
                 removed += n
                 if n < 2 { break }
             }
             #expect(removed == 3)
-            #expect(try await EventRetention.prune(trove.services.ingestor.queue, before: cutoff) == 0, "nothing left to delete")
+            #expect(try await EventRetention.prune(trove.services.ingestor.store, before: cutoff) == 0, "nothing left to delete")
             let left = try await trove.services.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") }
             #expect(left == 2)
             #expect(try await app.v1(.get, report, key: key).json?["series"]?.arrayValue?.first?["total"] == 2, "the counters lost the deleted events")
             let names = try await app.get("/v3/edit/event_names").json?["event_names"]?.arrayValue
             #expect(names?.first?["count"] == 2, "the name's total counts the events stored under it")
-            try await trove.services.ingestor.queue.catchUp()
+            try await trove.services.ingestor.store.catchUp()
             let counted = try await trove.services.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT sum(count) FROM event_counts") }
             #expect(counted == 2)
             try await trove.services.membership.catchUp()

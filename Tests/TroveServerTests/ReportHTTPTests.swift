@@ -39,7 +39,7 @@ import Testing
             #expect(series(before, "completed_tour_chameleon") == [0, 1, 1])
             #expect(before.json?["series"]?.arrayValue?.first?["points"]?.arrayValue?.first?["at"] == "2026-11-18T00:00:00Z")
             #expect(before.json?["tz"] == "UTC")
-            try await trove.services.ingestor.queue.catchUp()
+            try await trove.services.ingestor.store.catchUp()
             let rolled = try await trove.services.database.pool.read { db in try Int64.fetchOne(db, sql: "SELECT sum(count) FROM event_counts") }
             #expect(rolled == 7, "the counters hold every event now")
             let after = try await app.v1(.get, path, key: key)
@@ -68,7 +68,7 @@ import Testing
             #expect(names.first { $0["uid"] == "started_tour_chameleon" }?["count"] == 3, "cat's two starts are gone from the name's total")
             try await app.post(app.hook("events"), json: ["uid": "dan", "name": "Started Tour (Chameleon)", "timestamp": "2026-11-20T09:00:00Z"])
             #expect(series(try await app.v1(.get, path, key: key), "started_tour_chameleon") == [2, 1, 1])
-            try await trove.services.ingestor.queue.catchUp()
+            try await trove.services.ingestor.store.catchUp()
             #expect(series(try await app.v1(.get, path, key: key), "started_tour_chameleon") == [2, 1, 1])
             let stored = try await trove.services.database.pool.read { db in
                 (try Int64.fetchOne(db, sql: "SELECT sum(count) FROM event_counts"), try Int64.fetchOne(db, sql: "SELECT count(*) FROM events"))

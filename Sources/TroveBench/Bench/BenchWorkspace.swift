@@ -51,7 +51,7 @@ public struct BenchWorkspace: Sendable {
         let accounts = Accounts(database: database)
         guard let credentials = try await accounts.ensureDefaultAccount() else { throw BenchError("\(databasePath) is not new") }
         let account = try await accounts.accountID(named: Accounts.defaultName)
-        let ingestor = Ingestor(queue: WriteQueue(database: database, clock: .fixed(now)))
+        let ingestor = Ingestor(store: WriteQueue(database: database, clock: .fixed(now)))
         var summaries: [Model: NDJSONImporter.Summary] = [:]
         for model in models {
             log("importing \(path(of: model))")

@@ -73,7 +73,7 @@ public struct NDJSONImporter: Sendable {
             inFlight = (Task { try await ingestor.ingest(items: chunk, account: account) }, lines)
         }
         // Part of getting the data in: derived tables (last_seen_at) are current when the import returns.
-        try await ingestor.queue.catchUp()
+        try await ingestor.store.catchUp()
         let elapsed = ContinuousClock.now - started
         summary.seconds = elapsed.seconds
         return summary

@@ -92,7 +92,7 @@ extension Ingestor {
         let validItems = valid
         let missing = onMissing
         let batchID = Credentials.randomToken(bytes: 12)
-        return try await queue.perform(weight: max(1, validItems.count)) { session -> BatchReply in
+        return try await store.write(weight: max(1, validItems.count)) { session -> BatchReply in
             if let idempotencyKey, let replay = try session.idempotentReply(account: account, key: idempotencyKey) {
                 return replay
             }
@@ -119,7 +119,7 @@ extension Ingestor {
 extension WriteSession {
     static let idempotencyWindowMs: Int64 = 24 * 3_600_000
 
-    func idempotentReply(account: Int64, key: String) throws -> BatchReply? {
+    public func idempotentReply(account: Int64, key: String) throws -> BatchReply? {
         let s = try db.cachedStatement(
             sql: "SELECT status, response FROM idempotency_keys WHERE account_id = ? AND key = ? AND created_at > ?")
         guard let row = try Row.fetchOne(s, arguments: [account, key, now.milliseconds - Self.idempotencyWindowMs]) else { return nil }
@@ -127,7 +127,7 @@ extension WriteSession {
         return BatchReply(status: row[0], body: Array(data))
     }
 
-    func saveIdempotentReply(account: Int64, key: String, route: String, reply: BatchReply) throws {
+    public func saveIdempotentReply(account: Int64, key: String, route: String, reply: BatchReply) throws {
         let s = try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO idempotency_keys (account_id, key, route, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)")
         try s.execute(arguments: [account, key, route, reply.status, Data(reply.body), now.milliseconds])

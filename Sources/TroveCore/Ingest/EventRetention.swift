@@ -9,10 +9,10 @@ public enum EventRetention {
 
     /// Deletes every event with a time before `cutoff`; returns how many.
     @discardableResult
-    public static func prune(_ queue: WriteQueue, before cutoff: Timestamp) async throws -> Int {
+    public static func prune(_ store: any IngestStore, before cutoff: Timestamp) async throws -> Int {
         var total = 0
         while true {
-            let removed = try await queue.perform(weight: batch) { session in try session.deleteEvents(before: cutoff, limit: batch) }
+            let removed = try await store.write(weight: batch) { session in try session.deleteEvents(before: cutoff, limit: batch) }
             total += removed
             if removed < batch { return total }
         }
@@ -22,7 +22,7 @@ public enum EventRetention {
 extension WriteSession {
     /// Up to `limit` events before `cutoff` (oldest ids first: the log is mostly in time order, so the
     /// scan stops early), and the anonymous ones; returns how many events went.
-    func deleteEvents(before cutoff: Timestamp, limit: Int) throws -> Int {
+    public func deleteEvents(before cutoff: Timestamp, limit: Int) throws -> Int {
         try uncount(sql: "SELECT name_id, count(*) FROM anonymous_events WHERE timestamp < ? GROUP BY name_id", arguments: [cutoff.milliseconds])
         try db.execute(sql: "DELETE FROM anonymous_events WHERE timestamp < ?", arguments: [cutoff.milliseconds])
         // The first `limit` old events are exactly the old ones up to the last of them: every later statement

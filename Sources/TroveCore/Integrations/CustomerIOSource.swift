@@ -23,7 +23,7 @@ public struct CustomerIOSource: Sendable {
             try CustomerIOWebhook.verify(body: body, signature: signature, timestamp: timestamp, key: key, now: now)
         }
         let parsed = try CustomerIOWebhook.parse(try Ingestor.parseBody(body), now: now)
-        let outcome = try await ingestor.queue.perform { session in
+        let outcome = try await ingestor.store.write { session in
             let outcome = try session.insertEvent(parsed.event, account: account, onMissing: .create)
             if case .stored = outcome, let profile = parsed.profile {
                 _ = try session.upsertProfile(profile, account: account, onMissing: .create)

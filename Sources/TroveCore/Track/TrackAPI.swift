@@ -1,5 +1,3 @@
-import GRDB
-
 /// Customer.io's Track API (contract §8), so apps instrumented with a Customer.io SDK can send to Trove by
 /// changing the host. Requests become the same inputs the hooks produce and go through the same
 /// normalization and writer; only the identity rules are Customer.io's: the path identifier is the uid,
@@ -46,7 +44,7 @@ public struct TrackAPI: Sendable {
         var input = try ProfileInput.parse(.object(identity.members + members), normalizer: ValueNormalizer(now: ingestor.clock.now()))
         input.createsByEmail = true
         let (profile, merge) = (input, anonymousID)
-        _ = try await ingestor.queue.perform { session in
+        _ = try await ingestor.store.write { session in
             let outcome = try session.upsertProfile(profile, account: account, onMissing: .create)
             if let merge, let profile = outcome.rowID {
                 try session.mergeAnonymousEvents(merge, into: profile, account: account, days: Self.anonymousMergeDays)
@@ -60,7 +58,7 @@ public struct TrackAPI: Sendable {
         var input = try Self.event(body, identity: try Self.customer(identifier).members, now: ingestor.clock.now())
         input.createsByEmail = true
         let event = input
-        _ = try await ingestor.queue.perform { session in try session.insertEvent(event, account: account, onMissing: .create) }
+        _ = try await ingestor.store.write { session in try session.insertEvent(event, account: account, onMissing: .create) }
     }
 
     /// `POST /api/v1/events` `{name, anonymous_id, id?, type?, timestamp?, data}`: kept unattached.
@@ -71,15 +69,15 @@ public struct TrackAPI: Sendable {
         guard anonymousID.utf8.count <= Identifiers.maxBytes else { throw IngestError.invalid("anonymous_id: longer than \(Identifiers.maxBytes) bytes") }
         // The parser wants an identity; an anonymous event is stored without a profile, so it is a placeholder.
         let input = try Self.event(body, identity: [JSONMember("uid", .string("anonymous"))], now: ingestor.clock.now())
-        _ = try await ingestor.queue.perform { session in try session.insertAnonymousEvent(input, anonymousID: anonymousID, account: account) }
+        _ = try await ingestor.store.write { session in try session.insertAnonymousEvent(input, anonymousID: anonymousID, account: account) }
     }
 
     /// `DELETE /api/v1/customers/:identifier`: the profile and its events; deleting an unknown customer is
     /// not an error (as in Customer.io).
     public func delete(account: Int64, identifier: String) async throws {
         let customer = try Self.customer(identifier)
-        try await ingestor.queue.perform { session in
-            if let found = try customer.profileID(session.db, account: account) { try session.deleteProfile(found, account: account) }
+        try await ingestor.store.write { session in
+            if let found = try session.profileID(customer, account: account) { try session.deleteProfile(found, account: account) }
         }
     }
 

@@ -4,7 +4,7 @@ import GRDB
 /// merge into a profile, and deleting a customer.
 extension WriteSession {
     /// An event with no profile yet, kept under its `anonymous_id`.
-    func insertAnonymousEvent(_ e: EventInput, anonymousID: String, account: Int64) throws -> ItemOutcome {
+    public func insertAnonymousEvent(_ e: EventInput, anonymousID: String, account: Int64) throws -> ItemOutcome {
         if let key = e.dedupeKey,
            let id = try Int64.fetchOne(db, sql: "SELECT id FROM anonymous_events WHERE account_id = ? AND dedupe_key = ?", arguments: [account, key])
             ?? existingEvent(account: account, key: key)
@@ -28,7 +28,7 @@ extension WriteSession {
     /// Moves the anonymous events of `anonymousID` from the last `days` into the profile's events (an event
     /// whose `id` the profile's events already have is dropped, not doubled). Returns how many moved.
     @discardableResult
-    func mergeAnonymousEvents(_ anonymousID: String, into profile: Int64, account: Int64, days: Int64 = 30) throws -> Int {
+    public func mergeAnonymousEvents(_ anonymousID: String, into profile: Int64, account: Int64, days: Int64 = 30) throws -> Int {
         let since = now.milliseconds - days * 86_400_000
         let rows = try Row.fetchAll(
             db, sql: """
@@ -55,7 +55,7 @@ extension WriteSession {
 
     /// Deletes a profile and its events. Its segment memberships end through the evaluator (the mark
     /// below), so the ledger records the exits.
-    func deleteProfile(_ id: Int64, account: Int64) throws {
+    public func deleteProfile(_ id: Int64, account: Int64) throws {
         guard let uid = try String?.fetchOne(db, sql: "SELECT uid FROM profiles WHERE account_id = ? AND id = ?", arguments: [account, id])
         else { return }
         try deleteEvents(where: "profile_id = ? AND account_id = ?", arguments: [id, account])

@@ -18,7 +18,7 @@ struct UpkeepService: Service {
                     let dropped = try await ReportSteps.pruneUnused(services.database, now: now)
                     if dropped > 0 { logger.info("dropping \(dropped) funnel step lists unused for 30 days") }
                     if let keep = services.retainEvents {
-                        let removed = try await EventRetention.prune(services.ingestor.queue, before: now.adding(milliseconds: -keep))
+                        let removed = try await EventRetention.prune(services.ingestor.store, before: now.adding(milliseconds: -keep))
                         if removed > 0 { logger.info("deleted \(removed) events older than \(keep / 86_400_000) days") }
                     }
                     try await services.clock.sleep(for: interval)

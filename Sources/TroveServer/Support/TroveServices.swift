@@ -39,8 +39,8 @@ public struct TroveServices: Sendable {
         self.retainEvents = retainEventsDays.map { Int64($0) * 86_400_000 }
         self.clock = clock
         self.accounts = Accounts(database: database, clock: clock)
-        self.ingestor = Ingestor(queue: WriteQueue(database: database, clock: clock, logger: logger))
-        ingestor.queue.requestRollup()  // a tail of the event log left by a crash
+        self.ingestor = Ingestor(store: WriteQueue(database: database, clock: clock, logger: logger))
+        ingestor.store.requestRollup()  // a tail of the event log left by a crash
         self.objects = ObjectReader(database: database)
         self.catalog = CatalogReader(database: database)
         self.segments = SegmentDefinitions(database: database, clock: clock)
