@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 
 /// Sends the Customer.io outbox (contract §10) to each account's Track API: identifies as
@@ -9,7 +8,7 @@ import Logging
 /// 5xx and 429 are retried (10 s doubling to 5 min, `Retry-After` honoured, given up after 24 h), other
 /// 4xx fail at once with the reply recorded. A crash leaves the rows in flight pending: they go again.
 public actor CustomerIODeliverer {
-    public let database: AppDatabase
+    public let store: any IntegrationStore
     public let clock: TroveClock
     let transport: any OutgoingTransport
     let policy: WebhookAddressPolicy
@@ -33,19 +32,16 @@ public actor CustomerIODeliverer {
 
     struct ProfileKey: Hashable { var account: Int64, profile: Int64 }
 
-    public init(database: AppDatabase, clock: TroveClock = .system, transport: any OutgoingTransport, policy: WebhookAddressPolicy,
+    public init(store: any IntegrationStore, clock: TroveClock = .system, transport: any OutgoingTransport, policy: WebhookAddressPolicy,
                 logger: Logger = Logger(label: "trove.customerio")) {
-        self.database = database
+        self.store = store
         self.clock = clock
         self.transport = transport
         self.policy = policy
         self.logger = logger
     }
 
-    struct Queued: Sendable {
-        var id: Int64, account: Int64, profile: Int64, kind: String, identifier: String, target: String?, body: String?
-        var attempts: Int, createdAt: Int64
-    }
+    typealias Queued = CustomerIOQueued
 
     /// One call: one identify or event row, or the segment rows it batches.
     struct Call: Sendable {
@@ -75,26 +71,8 @@ public actor CustomerIODeliverer {
         let now = clock.now().milliseconds
         let read = settled.beginRead()
         let busy = callsInFlight
-        let (due, destinations) = try await database.pool.read { db in
-            // A broken destination's rows wait (its settings page reports why).
-            let destinations = try SQLiteIntegrationStore.destinations(db).usable
-            var due: [Queued] = []
-            // Each account's own earliest due rows, so a backlog in one account never hides another's;
-            // within it the head of each profile's queue (nothing earlier of that profile still pending).
-            for account in destinations.keys.sorted() where (busy[account] ?? 0) < Self.perAccount {
-                due += try Row.fetchAll(db, sql: """
-                    SELECT d.id, d.account_id, d.profile_id, d.kind, d.identifier, d.target, d.body, d.attempts, d.created_at
-                    FROM customerio_deliveries d
-                    WHERE d.account_id = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
-                      AND NOT EXISTS (SELECT 1 FROM customerio_deliveries x
-                                      WHERE x.account_id = d.account_id AND x.profile_id = d.profile_id AND x.state = 'pending' AND x.id < d.id)
-                    ORDER BY d.next_attempt_at, d.id LIMIT ?
-                    """, arguments: [account, now, Self.maxIDsPerCall * 2]).map {
-                    Queued(id: $0[0], account: $0[1], profile: $0[2], kind: $0[3], identifier: $0[4], target: $0[5], body: $0[6],
-                         attempts: $0[7], createdAt: $0[8])
-                }
-            }
-            return (due, destinations)
+        let (due, destinations) = try await store.dueCustomerIO(now: Timestamp(milliseconds: now), limit: Self.maxIDsPerCall * 2) { account in
+            (busy[account] ?? 0) < Self.perAccount
         }
         settled.trust(read: read)
         var calls: [Call] = []
@@ -200,37 +178,23 @@ public actor CustomerIODeliverer {
         if case .retry(let status, _, let retryAfter?) = outcome, status == 429 {
             pausedUntil[call.account] = now.milliseconds + min(retryAfter, RetrySchedule.customerIOCap.components.seconds) * 1000
         }
-        do {
-            let outcomes = try await database.pool.write { db in
-                var outcomes: [String] = []
-                for row in call.rows {
-                    let attempts = row.attempts + 1
-                    switch outcome {
-                    case .delivered(let status):
-                        try db.execute(
-                            sql: "UPDATE customerio_deliveries SET state = 'delivered', attempts = ?, last_status = ?, last_error = NULL, delivered_at = ? WHERE id = ?",
-                            arguments: [attempts, status, now.milliseconds, row.id])
-                        outcomes.append("delivered")
-                    case .failed(let status, let error):
-                        try db.execute(
-                            sql: "UPDATE customerio_deliveries SET state = 'failed', attempts = ?, last_status = ?, last_error = ? WHERE id = ? AND state = 'pending'",
-                            arguments: [attempts, status, error, row.id])
-                        outcomes.append("failed")
-                    case .retry(let status, let error, let retryAfter):
-                        let next = RetrySchedule.nextCustomerIOAttempt(
-                            after: attempts, firstAttempt: Timestamp(milliseconds: row.createdAt), retryAfter: retryAfter, at: now)
-                        try db.execute(
-                            sql: """
-                                UPDATE customerio_deliveries SET state = ?, attempts = ?, last_status = ?, last_error = ?, next_attempt_at = coalesce(?, next_attempt_at)
-                                WHERE id = ? AND state = 'pending'
-                                """,
-                            arguments: [next == nil ? "failed" : "pending", attempts, status,
-                                        next == nil ? "gave up after 24 hours; last: \(error)" : error, next?.milliseconds, row.id])
-                        outcomes.append(next == nil ? "failed" : "retrying")
-                    }
-                }
-                return outcomes
+        let results = call.rows.map { row -> CustomerIOAttempt in
+            let attempts = row.attempts + 1
+            switch outcome {
+            case .delivered(let status):
+                return CustomerIOAttempt(id: row.id, attempts: attempts, status: status, error: nil, retryAt: nil)
+            case .failed(let status, let error):
+                return CustomerIOAttempt(id: row.id, attempts: attempts, status: status, error: error, retryAt: nil)
+            case .retry(let status, let error, let retryAfter):
+                let next = RetrySchedule.nextCustomerIOAttempt(
+                    after: attempts, firstAttempt: Timestamp(milliseconds: row.createdAt), retryAfter: retryAfter, at: now)
+                return CustomerIOAttempt(id: row.id, attempts: attempts, status: status,
+                                         error: next == nil ? "gave up after 24 hours; last: \(error)" : error, retryAt: next)
             }
+        }
+        do {
+            try await store.recordCustomerIO(results, now: now)
+            let outcomes = results.map { $0.error == nil ? "delivered" : $0.retryAt == nil ? "failed" : "retrying" }
             for outcome in outcomes { TroveMetrics.delivery("customerio", outcome: outcome) }
         } catch {
             logger.error("could not record Customer.io delivery \(call.rows.map(\.id)): \(error)")

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 
 /// Sends due webhook deliveries (contract §10): each attempt gets a fresh `sent_at` and signature over the
@@ -7,7 +6,7 @@ import Logging
 /// schedule, then `failed`. Every endpoint has its own bounded set of attempts in flight, so a slow or
 /// failing endpoint never holds up another; a crash leaves the in-flight rows pending, to be sent again.
 public actor WebhookDeliverer {
-    public let database: AppDatabase
+    public let store: any WebhookStore
     public let clock: TroveClock
     let transport: any OutgoingTransport
     let policy: WebhookAddressPolicy
@@ -19,17 +18,13 @@ public actor WebhookDeliverer {
     private var inFlight: [Int64: Set<Int64>] = [:]  // endpoint → deliveries being sent
     private var settled = SettledRows()
 
-    public init(database: AppDatabase, clock: TroveClock = .system, transport: any OutgoingTransport, policy: WebhookAddressPolicy,
+    public init(store: any WebhookStore, clock: TroveClock = .system, transport: any OutgoingTransport, policy: WebhookAddressPolicy,
                 logger: Logger = Logger(label: "trove.webhooks")) {
-        self.database = database
+        self.store = store
         self.clock = clock
         self.transport = transport
         self.policy = policy
         self.logger = logger
-    }
-
-    struct Due: Sendable {
-        var id: Int64, endpoint: Int64, url: String, secret: String, envelopeID: String, kind: String, data: String, attempts: Int
     }
 
     /// Starts sending what is due (without waiting for it); returns how many attempts it started.
@@ -39,21 +34,10 @@ public actor WebhookDeliverer {
         let read = settled.beginRead()
         // Each endpoint's own earliest due rows, so a backlog at one endpoint never hides another's.
         let busy = inFlight.mapValues(\.count)
-        let due = try await database.pool.read { db in
-            var due: [Due] = []
-            for e in try Row.fetchAll(db, sql: "SELECT id, url, secret FROM webhook_endpoints WHERE enabled = 1 ORDER BY id") {
-                let endpoint: Int64 = e[0]
-                let room = Self.perEndpoint - (busy[endpoint] ?? 0)
-                guard room > 0 else { continue }
-                due += try Row.fetchAll(db, sql: """
-                    SELECT id, envelope_id, kind, data, attempts FROM webhook_deliveries
-                    WHERE endpoint_id = ? AND state = 'pending' AND next_attempt_at <= ?
-                    ORDER BY next_attempt_at, id LIMIT ?
-                    """, arguments: [endpoint, now.milliseconds, room + Self.perEndpoint]).map {
-                    Due(id: $0[0], endpoint: endpoint, url: e[1], secret: e[2], envelopeID: $0[1], kind: $0[2], data: $0[3], attempts: $0[4])
-                }
-            }
-            return due
+        let due = try await store.due(now: now) { endpoint in
+            // A few more than there is room for: rows another dispatch just settled are skipped below.
+            let room = Self.perEndpoint - (busy[endpoint] ?? 0)
+            return room > 0 ? room + Self.perEndpoint : 0
         }
         settled.trust(read: read)
         var started = 0
@@ -85,7 +69,7 @@ public actor WebhookDeliverer {
         while !inFlight.values.allSatisfy(\.isEmpty), !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
     }
 
-    func attempt(_ d: Due) async {
+    func attempt(_ d: WebhookDue) async {
         defer {
             settled.settle(d.id)
             inFlight[d.endpoint]?.remove(d.id)
@@ -95,7 +79,7 @@ public actor WebhookDeliverer {
         var failure: String?
         do {
             // A stored payload that does not parse fails the delivery with that reason; never sent as null.
-            let data = try StoredJSON.parse(d.data, "webhook_deliveries", "data", id: d.id)
+            let data = try d.data()
             let envelope: JSON = .object([
                 JSONMember("id", .string(d.envelopeID)), JSONMember("kind", .string(d.kind)),
                 JSONMember("sent_at", .string(sentAt.iso8601)), JSONMember("data", data),
@@ -117,34 +101,13 @@ public actor WebhookDeliverer {
         await record(d, status: status, failure: failure)
     }
 
-    func record(_ d: Due, status: Int?, failure: String?) async {
+    func record(_ d: WebhookDue, status: Int?, failure: String?) async {
         let now = clock.now()
         let attempts = d.attempts + 1
+        let next = failure == nil ? nil : RetrySchedule.nextWebhookAttempt(after: attempts, at: now)
         do {
-            let outcome = try await database.pool.write { db in
-                if let failure {
-                    let next = RetrySchedule.nextWebhookAttempt(after: attempts, at: now)
-                    try db.execute(
-                        sql: """
-                            UPDATE webhook_deliveries SET attempts = ?, last_status = ?, last_error = ?, state = ?, next_attempt_at = coalesce(?, next_attempt_at)
-                            WHERE id = ? AND state = 'pending'
-                            """,
-                        arguments: [attempts, status, failure, next == nil ? "failed" : "pending", next?.milliseconds, d.id])
-                    try db.execute(
-                        sql: "UPDATE webhook_endpoints SET last_item_at = ?, last_item_state = ?, last_item_error = ? WHERE id = ?",
-                        arguments: [now.milliseconds, next == nil ? "failed" : "retrying", failure, d.endpoint])
-                    return next == nil ? "failed" : "retrying"
-                } else {
-                    try db.execute(
-                        sql: "UPDATE webhook_deliveries SET attempts = ?, last_status = ?, last_error = NULL, state = 'delivered', delivered_at = ? WHERE id = ?",
-                        arguments: [attempts, status, now.milliseconds, d.id])
-                    try db.execute(
-                        sql: "UPDATE webhook_endpoints SET last_item_at = ?, last_item_state = 'delivered', last_item_error = NULL WHERE id = ?",
-                        arguments: [now.milliseconds, d.endpoint])
-                    return "delivered"
-                }
-            }
-            TroveMetrics.delivery("webhook", outcome: outcome)
+            try await store.recordAttempt(d, attempts: attempts, status: status, failure: failure, retryAt: next, now: now)
+            TroveMetrics.delivery("webhook", outcome: failure == nil ? "delivered" : next == nil ? "failed" : "retrying")
         } catch {
             logger.error("could not record webhook delivery \(d.id): \(error)")
         }

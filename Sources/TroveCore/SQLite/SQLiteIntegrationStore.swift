@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 
 /// `IntegrationStore` on SQLite: `integrations` (one row per account and integration: `customerio-destination`,
 /// `customerio-source`) and the Customer.io outbox `customerio_deliveries`.
@@ -144,6 +145,49 @@ public struct SQLiteIntegrationStore: IntegrationStore {
             deliveredAt: (row["delivered_at"] as Int64?).map(Timestamp.init(milliseconds:)))
     }
 
+    // MARK: Customer.io outbox
+
+    public func dueCustomerIO(now: Timestamp, limit: Int, open: @escaping @Sendable (Int64) -> Bool) async throws
+        -> (rows: [CustomerIOQueued], destinations: [Int64: CustomerIODestination]) {
+        try await database.pool.read { db in
+            let destinations = try Self.destinations(db).usable
+            var due: [CustomerIOQueued] = []
+            for account in destinations.keys.sorted() where open(account) {
+                due += try Row.fetchAll(db, sql: """
+                    SELECT d.id, d.account_id, d.profile_id, d.kind, d.identifier, d.target, d.body, d.attempts, d.created_at
+                    FROM customerio_deliveries d
+                    WHERE d.account_id = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
+                      AND NOT EXISTS (SELECT 1 FROM customerio_deliveries x
+                                      WHERE x.account_id = d.account_id AND x.profile_id = d.profile_id AND x.state = 'pending' AND x.id < d.id)
+                    ORDER BY d.next_attempt_at, d.id LIMIT ?
+                    """, arguments: [account, now.milliseconds, limit]).map {
+                    CustomerIOQueued(id: $0[0], account: $0[1], profile: $0[2], kind: $0[3], identifier: $0[4], target: $0[5], body: $0[6],
+                                     attempts: $0[7], createdAt: $0[8])
+                }
+            }
+            return (due, destinations)
+        }
+    }
+
+    public func recordCustomerIO(_ attempts: [CustomerIOAttempt], now: Timestamp) async throws {
+        try await database.pool.write { db in
+            for a in attempts {
+                if a.error == nil {
+                    try db.execute(
+                        sql: "UPDATE customerio_deliveries SET state = 'delivered', attempts = ?, last_status = ?, last_error = NULL, delivered_at = ? WHERE id = ?",
+                        arguments: [a.attempts, a.status, now.milliseconds, a.id])
+                } else {
+                    try db.execute(
+                        sql: """
+                            UPDATE customerio_deliveries SET state = ?, attempts = ?, last_status = ?, last_error = ?, next_attempt_at = coalesce(?, next_attempt_at)
+                            WHERE id = ? AND state = 'pending'
+                            """,
+                        arguments: [a.retryAt == nil ? "failed" : "pending", a.attempts, a.status, a.error, a.retryAt?.milliseconds, a.id])
+                }
+            }
+        }
+    }
+
     // MARK: Source
 
     public func saveSourceSigningKey(account: Int64, _ key: String?, now: Timestamp) async throws -> CustomerIOSourceSettings.State {
@@ -172,6 +216,14 @@ public struct SQLiteIntegrationStore: IntegrationStore {
     static func signingKey(_ db: Database, account: Int64) throws -> String? {
         try String.fetchOne(
             db, sql: "SELECT json_extract(config, '$.signing_key') FROM integrations WHERE account_id = ? AND name = ?", arguments: [account, Self.source])
+    }
+}
+
+extension CustomerIODeliverer {
+    /// On the SQLite engine.
+    public init(database: AppDatabase, clock: TroveClock = .system, transport: any OutgoingTransport, policy: WebhookAddressPolicy,
+                logger: Logger = Logger(label: "trove.customerio")) {
+        self.init(store: SQLiteIntegrationStore(database: database), clock: clock, transport: transport, policy: policy, logger: logger)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 
 /// `WebhookStore` on SQLite: `webhook_endpoints` and `webhook_deliveries`.
 public struct SQLiteWebhookStore: WebhookStore {
@@ -93,6 +94,48 @@ public struct SQLiteWebhookStore: WebhookStore {
         }
     }
 
+    public func due(now: Timestamp, room: @escaping @Sendable (Int64) -> Int) async throws -> [WebhookDue] {
+        try await database.pool.read { db in
+            var due: [WebhookDue] = []
+            for e in try Row.fetchAll(db, sql: "SELECT id, url, secret FROM webhook_endpoints WHERE enabled = 1 ORDER BY id") {
+                let endpoint: Int64 = e[0]
+                let limit = room(endpoint)
+                guard limit > 0 else { continue }
+                due += try Row.fetchAll(db, sql: """
+                    SELECT id, envelope_id, kind, data, attempts FROM webhook_deliveries
+                    WHERE endpoint_id = ? AND state = 'pending' AND next_attempt_at <= ?
+                    ORDER BY next_attempt_at, id LIMIT ?
+                    """, arguments: [endpoint, now.milliseconds, limit]).map {
+                    WebhookDue(id: $0[0], endpoint: endpoint, url: e[1], secret: e[2], envelopeID: $0[1], kind: $0[2], storedData: $0[3], attempts: $0[4])
+                }
+            }
+            return due
+        }
+    }
+
+    public func recordAttempt(_ d: WebhookDue, attempts: Int, status: Int?, failure: String?, retryAt next: Timestamp?, now: Timestamp) async throws {
+        try await database.pool.write { db in
+            if let failure {
+                try db.execute(
+                    sql: """
+                        UPDATE webhook_deliveries SET attempts = ?, last_status = ?, last_error = ?, state = ?, next_attempt_at = coalesce(?, next_attempt_at)
+                        WHERE id = ? AND state = 'pending'
+                        """,
+                    arguments: [attempts, status, failure, next == nil ? "failed" : "pending", next?.milliseconds, d.id])
+                try db.execute(
+                    sql: "UPDATE webhook_endpoints SET last_item_at = ?, last_item_state = ?, last_item_error = ? WHERE id = ?",
+                    arguments: [now.milliseconds, next == nil ? "failed" : "retrying", failure, d.endpoint])
+            } else {
+                try db.execute(
+                    sql: "UPDATE webhook_deliveries SET attempts = ?, last_status = ?, last_error = NULL, state = 'delivered', delivered_at = ? WHERE id = ?",
+                    arguments: [attempts, status, now.milliseconds, d.id])
+                try db.execute(
+                    sql: "UPDATE webhook_endpoints SET last_item_at = ?, last_item_state = 'delivered', last_item_error = NULL WHERE id = ?",
+                    arguments: [now.milliseconds, d.endpoint])
+            }
+        }
+    }
+
     // MARK: Rows
 
     /// A delivery row in the outbox, due now; its envelope id is fixed here for every attempt.
@@ -136,6 +179,14 @@ extension WebhookDelivery.State {
     init(stored text: String, table: String, id: Int64) throws {
         guard let state = Self(rawValue: text) else { throw StoredDataError(table: table, column: "state", id: id, reason: "unknown state \"\(text)\"") }
         self = state
+    }
+}
+
+extension WebhookDeliverer {
+    /// On the SQLite engine.
+    public init(database: AppDatabase, clock: TroveClock = .system, transport: any OutgoingTransport, policy: WebhookAddressPolicy,
+                logger: Logger = Logger(label: "trove.webhooks")) {
+        self.init(store: SQLiteWebhookStore(database: database), clock: clock, transport: transport, policy: policy, logger: logger)
     }
 }
 

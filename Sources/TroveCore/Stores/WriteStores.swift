@@ -23,6 +23,42 @@ public protocol WebhookStore: Sendable {
     func deliveries(account: Int64, endpoint: Int64, limit: Int) async throws -> [WebhookDelivery]
     /// A delivery not yet delivered is due again now with no attempts counted.
     func resetDelivery(account: Int64, endpoint: Int64, delivery: Int64, now: Timestamp) async throws -> WebhookDelivery
+
+    // The sender's side (`WebhookDeliverer`), across accounts.
+
+    /// Each enabled endpoint's earliest due deliveries, at most `room(endpoint)` of them (none when it is 0
+    /// or less), so a backlog at one endpoint never hides another's.
+    func due(now: Timestamp, room: @escaping @Sendable (Int64) -> Int) async throws -> [WebhookDue]
+    /// Records an attempt on a pending delivery and on its endpoint: delivered when `failure` is nil, else
+    /// retrying at `retryAt`, or failed when that is nil.
+    func recordAttempt(_ delivery: WebhookDue, attempts: Int, status: Int?, failure: String?, retryAt: Timestamp?, now: Timestamp) async throws
+}
+
+/// A delivery due to be sent, with what signing and sending it takes.
+public struct WebhookDue: Sendable {
+    public var id: Int64
+    public var endpoint: Int64
+    public var url: String
+    public var secret: String
+    public var envelopeID: String
+    public var kind: String
+    /// The payload as stored.
+    public var storedData: String
+    public var attempts: Int
+
+    public init(id: Int64, endpoint: Int64, url: String, secret: String, envelopeID: String, kind: String, storedData: String, attempts: Int) {
+        self.id = id
+        self.endpoint = endpoint
+        self.url = url
+        self.secret = secret
+        self.envelopeID = envelopeID
+        self.kind = kind
+        self.storedData = storedData
+        self.attempts = attempts
+    }
+
+    /// The payload; one that does not parse fails the delivery with that reason, never sent as null.
+    func data() throws(StoredDataError) -> JSON { try StoredJSON.parse(storedData, "webhook_deliveries", "data", id: id) }
 }
 
 /// Segment definitions (contract §6), under `SegmentDefinitions`. A definition is checked against the
@@ -78,6 +114,44 @@ public protocol IntegrationStore: Sendable {
     func saveSourceSigningKey(account: Int64, _ key: String?, now: Timestamp) async throws -> CustomerIOSourceSettings.State
     func sourceState(account: Int64) async throws -> CustomerIOSourceSettings.State
     func sourceSigningKey(account: Int64) async throws -> String?
+
+    // The Customer.io sender's side (`CustomerIODeliverer`), across accounts.
+
+    /// Every usable destination, and for each account `open` lets through its earliest due rows (at most
+    /// `limit`), each the head of its profile's queue (nothing earlier of that profile still pending). A
+    /// destination whose stored settings do not parse is left out: its rows wait.
+    func dueCustomerIO(now: Timestamp, limit: Int, open: @escaping @Sendable (Int64) -> Bool) async throws
+        -> (rows: [CustomerIOQueued], destinations: [Int64: CustomerIODestination])
+    /// Records attempts on pending rows: delivered when `error` is nil, else retrying at `retryAt`, or
+    /// failed when that is nil.
+    func recordCustomerIO(_ attempts: [CustomerIOAttempt], now: Timestamp) async throws
+}
+
+/// A row of the Customer.io outbox due to be sent.
+public struct CustomerIOQueued: Sendable {
+    public var id: Int64, account: Int64, profile: Int64, kind: String, identifier: String, target: String?, body: String?
+    public var attempts: Int, createdAt: Int64
+
+    public init(id: Int64, account: Int64, profile: Int64, kind: String, identifier: String, target: String?, body: String?, attempts: Int, createdAt: Int64) {
+        self.id = id
+        self.account = account
+        self.profile = profile
+        self.kind = kind
+        self.identifier = identifier
+        self.target = target
+        self.body = body
+        self.attempts = attempts
+        self.createdAt = createdAt
+    }
+}
+
+/// What one attempt made of an outbox row.
+public struct CustomerIOAttempt: Sendable {
+    public var id: Int64
+    public var attempts: Int
+    public var status: Int?
+    public var error: String?
+    public var retryAt: Timestamp?
 }
 
 /// Accounts and admin sessions (contract §1, §11), under `Accounts` and `AdminSessions`. Secrets arrive
