@@ -99,7 +99,7 @@ import Testing
                     arguments: [state, at, at, state == "delivered" ? at : nil])
             }
         }
-        #expect(try await OutboxRetention.prune(database, now: now) == 2)
+        #expect(try await OutboxRetention.prune(SQLiteUpkeepStore(database: database), now: now) == 2)
         let left = try await database.pool.read { db in
             try String.fetchAll(db, sql: "SELECT state FROM webhook_deliveries UNION ALL SELECT state FROM customerio_deliveries")
         }

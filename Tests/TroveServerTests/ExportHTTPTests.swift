@@ -138,7 +138,7 @@ import Testing
         }
         let ids = made.withLock { $0 }
         // The first run of export 1 is cut off: its attempt counted, half a file written, then the process dies.
-        let claimed = try #require(try await trove.services.exportRunner.claim())
+        let claimed = try #require(try await ExportRunner(database: trove.services.database, clock: trove.services.clock, settings: trove.services.exports.settings).claim())
         #expect(claimed.id == ids[0])
         let settings = trove.services.exports.settings
         try FileManager.default.createDirectory(atPath: settings.directory, withIntermediateDirectories: true)

@@ -5,14 +5,19 @@ import GRDB
 public enum OutboxRetention {
     public static let keepDelivered: Int64 = 30 * 86_400_000
 
-    /// Removes delivered rows older than 30 days; returns how many.
+    /// The upkeep's round: delivered rows older than 30 days go.
     @discardableResult
-    public static func prune(_ database: AppDatabase, now: Timestamp) async throws -> Int {
-        let before = now.milliseconds - keepDelivered
-        return try await database.pool.write { db in
-            try db.execute(sql: "DELETE FROM webhook_deliveries WHERE state = 'delivered' AND delivered_at < ?", arguments: [before])
+    public static func prune(_ store: any UpkeepStore, now: Timestamp) async throws -> Int {
+        try await store.pruneDelivered(before: now.adding(milliseconds: -keepDelivered))
+    }
+
+    /// Removes rows delivered before `before`; returns how many.
+    @discardableResult
+    public static func prune(_ database: AppDatabase, before: Timestamp) async throws -> Int {
+        try await database.pool.write { db in
+            try db.execute(sql: "DELETE FROM webhook_deliveries WHERE state = 'delivered' AND delivered_at < ?", arguments: [before.milliseconds])
             var removed = db.changesCount
-            try db.execute(sql: "DELETE FROM customerio_deliveries WHERE state = 'delivered' AND delivered_at < ?", arguments: [before])
+            try db.execute(sql: "DELETE FROM customerio_deliveries WHERE state = 'delivered' AND delivered_at < ?", arguments: [before.milliseconds])
             removed += db.changesCount
             return removed
         }

@@ -35,8 +35,8 @@ struct AdminPages: Sendable {
 
     /// Overview: headline counts, the backlog, events per day for the busiest names.
     func overview(_ s: Session) async throws -> Markup {
-        let o = try await AccountOverview.read(services.database, account: s.account)
-        let backlog = try await TroveMetrics.backlog(services.database, now: services.clock.now())
+        let o = try await services.upkeep.overview(account: s.account)
+        let backlog = try await services.upkeep.backlog(now: services.clock.now())
         var body: Markup = "<div class=\"cards\">"
         body += Self.card("profiles", HTML.number(o.profiles)) + Self.card("companies", HTML.number(o.companies))
         body += Self.card("events", HTML.number(o.events)) + Self.card("event names", HTML.number(o.eventNames))

@@ -13,9 +13,9 @@ struct DeliveryService: Service {
     func run() async throws {
         let transport = HTTPOutgoingTransport()
         let webhooks = WebhookDeliverer(
-            database: services.database, clock: services.clock, transport: transport, policy: services.webhooks.policy, logger: logger)
+            store: services.webhooks.store, clock: services.clock, transport: transport, policy: services.webhooks.policy, logger: logger)
         let customerIO = CustomerIODeliverer(
-            database: services.database, clock: services.clock, transport: transport, policy: services.webhooks.policy, logger: logger)
+            store: services.customerIODestination.store, clock: services.clock, transport: transport, policy: services.webhooks.policy, logger: logger)
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {

@@ -5,7 +5,7 @@ import TroveCore
 /// Runs export jobs in the background (contract §7): at start it picks up whatever a stop left pending, then
 /// looks for new jobs and expired files every `interval`.
 struct ExportService: Service {
-    let runner: ExportRunner
+    let runner: any ExportWork
     var interval: Duration = .milliseconds(200)
     let logger: Logger
 

@@ -6,7 +6,7 @@ import TroveCore
 /// to back while a backlog remains, otherwise one every `idleInterval` (a cheap read-only look when there
 /// is nothing to do), which bounds how stale membership gets after an ingest reply.
 struct MembershipService: Service {
-    let evaluator: MembershipEvaluator
+    let evaluator: any MembershipWork
     var idleInterval: Duration = .milliseconds(50)
     let logger: Logger
 

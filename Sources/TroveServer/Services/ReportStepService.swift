@@ -16,7 +16,7 @@ struct ReportStepService: Service {
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    let more = try await ReportSteps.step(services.database, now: services.clock.now(), limits: .server)
+                    let more = try await services.upkeep.stepReportLists(now: services.clock.now())
                     try await services.clock.sleep(for: more ? pause : idleInterval)
                 } catch is CancellationError {
                     return

@@ -14,8 +14,8 @@ struct UpkeepService: Service {
             while !Task.isCancelled {
                 do {
                     let now = services.clock.now()
-                    try await OutboxRetention.prune(services.database, now: now)
-                    let dropped = try await ReportSteps.pruneUnused(services.database, now: now)
+                    try await OutboxRetention.prune(services.upkeep, now: now)
+                    let dropped = try await services.upkeep.dropUnusedReportLists(now: now)
                     if dropped > 0 { logger.info("dropping \(dropped) funnel step lists unused for 30 days") }
                     if let keep = services.retainEvents {
                         let removed = try await EventRetention.prune(services.ingestor.store, before: now.adding(milliseconds: -keep))

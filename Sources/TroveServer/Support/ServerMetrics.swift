@@ -25,7 +25,7 @@ enum ServerMetrics {
 
     /// The text exposition, with the backlog gauges read now.
     static func scrape(_ services: TroveServices) async throws -> [UInt8] {
-        let backlog = try await TroveMetrics.backlog(services.database, now: services.clock.now())
+        let backlog = try await services.upkeep.backlog(now: services.clock.now())
         registry.makeGauge(name: "trove_membership_events_behind", labels: [], help: "Events not yet evaluated for segment membership").set(Double(backlog.membershipEventsBehind))
         registry.makeGauge(name: "trove_membership_lag_seconds", labels: [], help: "Age of the oldest event not yet evaluated for membership").set(backlog.membershipLagSeconds)
         registry.makeGauge(name: "trove_membership_dirty_rows", labels: [], help: "Profiles and companies waiting to be re-evaluated").set(Double(backlog.membershipDirtyRows))

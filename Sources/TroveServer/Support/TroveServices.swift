@@ -14,7 +14,7 @@ public struct TroveServices: Sendable {
     public let queries: any AudienceStore
     public let explain: any ExplainStore
     public let manualMembership: any ManualMembershipStore
-    public let membership: MembershipEvaluator
+    public let membership: any MembershipWork
     public let exports: ExportJobs
     public let customers: any CustomerStore
     public let track: TrackAPI
@@ -22,7 +22,8 @@ public struct TroveServices: Sendable {
     public let webhooks: Webhooks
     public let customerIODestination: CustomerIODestinationSettings
     public let segmentImport: CustomerIOSegmentImport
-    public let exportRunner: ExportRunner
+    public let exportRunner: any ExportWork
+    public let upkeep: any UpkeepStore
     public let eventReport: any EventReportStore
     public let funnelReport: any FunnelReportStore
     public let segmentHistory: any SegmentHistoryStore
@@ -62,6 +63,7 @@ public struct TroveServices: Sendable {
         self.funnelReport = FunnelReport(database: database, clock: clock)
         self.segmentHistory = SegmentHistory(database: database, clock: clock)
         self.messageReport = MessageReport(database: database)
+        self.upkeep = SQLiteUpkeepStore(database: database)
         self.exportRunner = ExportRunner(database: database, clock: clock, settings: exportSettings, logger: logger)
     }
 }
