@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// `POST /v3/edit/segments/:id/import_from_customerio {customerio_segment_id, app_api_key, api_url?}`
 /// (contract §10): pages `GET {api_url}/v1/segments/{id}/membership` with the App API key and makes the Trove
@@ -7,8 +6,7 @@ import GRDB
 /// as unmatched). Every page is read before anything changes, so a failure half-way changes nothing.
 /// Works against Trove's own `/v1` too.
 public struct CustomerIOSegmentImport: Sendable {
-    public let database: AppDatabase
-    public let membership: ManualMembership
+    public let membership: any ManualMembershipStore
     public let policy: WebhookAddressPolicy
 
     public static let defaultAPIURL = "https://api.customer.io"
@@ -16,8 +14,7 @@ public struct CustomerIOSegmentImport: Sendable {
     /// A bound on the pages one pull reads (10M people).
     public static let maxPages = 10_000
 
-    public init(database: AppDatabase, membership: ManualMembership, policy: WebhookAddressPolicy) {
-        self.database = database
+    public init(membership: any ManualMembershipStore, policy: WebhookAddressPolicy) {
         self.membership = membership
         self.policy = policy
     }
@@ -63,7 +60,7 @@ public struct CustomerIOSegmentImport: Sendable {
         }
         do { _ = try policy.check(url: base) } catch { throw DestinationError.invalid("api_url: \(error)") }
         // The target must be a manual segment before any call goes out.
-        _ = try await database.pool.read { db in try ManualMembership.manualSegment(db, account: account, id: segment) }
+        _ = try await membership.manualSegment(account: account, id: segment)
 
         var start = ""
         var pages = 0
@@ -74,13 +71,7 @@ public struct CustomerIOSegmentImport: Sendable {
             let page = try await fetch(base: base, segment: remote, key: key, start: start, transport: transport)
             pages += 1
             seen += page.people.count
-            let found = try await database.pool.read { db in
-                try page.people.map { person -> Int64? in
-                    if let uid = person.id, let id = try ObjectLookup.uid(uid).profileID(db, account: account) { return id }
-                    if let email = person.email, let id = try ObjectLookup.email(email).profileID(db, account: account) { return id }
-                    return nil
-                }
-            }
+            let found = try await membership.profileIDs(account: account, page.people.map { (uid: $0.id, email: $0.email) })
             for id in found {
                 if let id { matched.insert(id) } else { unmatched += 1 }
             }

@@ -1,23 +1,18 @@
 import GRDB
 
-/// Membership of manual segments, set by API (contract §6 "Manual segments"):
-/// `POST /api/v1/segments/:id/add_customers|remove_customers`.
+/// `ManualMembershipStore` on SQLite: membership of manual segments, set by API (contract §6 "Manual
+/// segments": `POST /api/v1/segments/:id/add_customers|remove_customers`) or replaced by an import.
 public struct ManualMembership: Sendable {
     public let database: AppDatabase
     public let clock: TroveClock
-
-    public static let maxIDs = 1000
 
     public init(database: AppDatabase, clock: TroveClock = .system) {
         self.database = database
         self.clock = clock
     }
 
-    /// Adds (or removes) the named customers; unknown ids are ignored. Returns how many changed.
-    @discardableResult
-    public func change(account: Int64, segment id: Int64, ids: [String], idType: String?, add: Bool) async throws -> Int {
-        guard ids.count <= Self.maxIDs else { throw SegmentError.invalid("ids: at most \(Self.maxIDs) per request, got \(ids.count)") }
-        let customers = try ids.map { try CustomerID($0, idType: idType) }
+    /// Adds (or removes) the named customers; unknown ones are ignored. Returns how many changed.
+    public func change(account: Int64, segment id: Int64, customers: [CustomerID], add: Bool) async throws -> Int {
         let now = clock.now()
         return try await database.write { db in
             let segment = try Self.manualSegment(db, account: account, id: id)
@@ -35,6 +30,20 @@ public struct ManualMembership: Sendable {
             let removed = try Self.apply(db, segment: segment, profiles: current.subtracting(profiles).sorted(), add: false, now: now)
             let added = try Self.apply(db, segment: segment, profiles: profiles.subtracting(current).sorted(), add: true, now: now)
             return (added, removed)
+        }
+    }
+
+    public func manualSegment(account: Int64, id: Int64) async throws -> Segment {
+        try await database.read { db in try Self.manualSegment(db, account: account, id: id) }
+    }
+
+    public func profileIDs(account: Int64, _ people: [(uid: String?, email: String?)]) async throws -> [Int64?] {
+        try await database.read { db in
+            try people.map { person -> Int64? in
+                if let uid = person.uid, let id = try ObjectLookup.uid(uid).profileID(db, account: account) { return id }
+                if let email = person.email, let id = try ObjectLookup.email(email).profileID(db, account: account) { return id }
+                return nil
+            }
         }
     }
 

@@ -22,9 +22,27 @@ public protocol ExplainStore: Sendable {
 
 /// Members of manual segments, added and removed by hand or replaced by an import.
 public protocol ManualMembershipStore: Sendable {
-    /// Adds (or removes) the customers named by `ids` of `idType`; returns how many changed.
-    func change(account: Int64, segment id: Int64, ids: [String], idType: String?, add: Bool) async throws -> Int
+    /// Adds (or removes) the customers, each with its ledger row and the outboxes told; unknown ones are
+    /// ignored. Returns how many changed.
+    func change(account: Int64, segment id: Int64, customers: [CustomerID], add: Bool) async throws -> Int
+    /// Makes the members exactly `profiles`: adds the missing, removes the rest.
     func replace(account: Int64, segment id: Int64, profiles: Set<Int64>) async throws -> (added: Int, removed: Int)
+    /// The segment, which must be manual (`SegmentError.invalid` for a dynamic one).
+    func manualSegment(account: Int64, id: Int64) async throws -> Segment
+    /// The profile each person names, by uid first, then email; nil for none.
+    func profileIDs(account: Int64, _ people: [(uid: String?, email: String?)]) async throws -> [Int64?]
+}
+
+extension ManualMembershipStore {
+    /// At most this many ids per request.
+    public static var maxIDs: Int { 1000 }
+
+    /// `add_customers` / `remove_customers`: the ids read as `idType` (contract §7).
+    @discardableResult
+    public func change(account: Int64, segment id: Int64, ids: [String], idType: String?, add: Bool) async throws -> Int {
+        guard ids.count <= Self.maxIDs else { throw SegmentError.invalid("ids: at most \(Self.maxIDs) per request, got \(ids.count)") }
+        return try await change(account: account, segment: id, customers: try ids.map { try CustomerID($0, idType: idType) }, add: add)
+    }
 }
 
 /// Events per name and bucket.

@@ -56,7 +56,7 @@ public struct TroveServices: Sendable {
         self.track = TrackAPI(ingestor: ingestor)
         self.webhooks = Webhooks(database: database, clock: clock, policy: webhookPolicy)
         self.customerIODestination = CustomerIODestinationSettings(database: database, clock: clock, policy: webhookPolicy)
-        self.segmentImport = CustomerIOSegmentImport(database: database, membership: manualMembership, policy: webhookPolicy)
+        self.segmentImport = CustomerIOSegmentImport(membership: manualMembership, policy: webhookPolicy)
         self.customerIOSource = CustomerIOSource(ingestor: ingestor, settings: CustomerIOSourceSettings(database: database, clock: clock))
         self.exports = ExportJobs(database: database, clock: clock, settings: exportSettings)
         self.eventReport = EventReport(database: database, clock: clock)
