@@ -1,5 +1,3 @@
-import GRDB
-
 /// How the Customer.io families name a customer (contract §2): the uid, the email with `id_type=email`, or
 /// `cio_<public id>`.
 public enum CustomerID: Sendable, Equatable, CustomStringConvertible {
@@ -30,24 +28,5 @@ public enum CustomerID: Sendable, Equatable, CustomStringConvertible {
         case .profileID(let i): return "cio_\(PublicID.encode(i))"
         }
     }
-
-    func profileID(_ db: Database, account: Int64) throws -> Int64? {
-        switch self {
-        case .uid(let u): return try ObjectLookup.uid(u).profileID(db, account: account)
-        case .email(let e): return try ObjectLookup.email(e).profileID(db, account: account)
-        case .profileID(let i): return try ObjectLookup.id(i).profileID(db, account: account)
-        }
-    }
 }
 
-extension ObjectLookup {
-    /// The row id of the profile this names in the account, or nil.
-    func profileID(_ db: Database, account: Int64) throws -> Int64? {
-        switch self {
-        case .uid(let u): return try Int64.fetchOne(db, sql: "SELECT id FROM profiles WHERE account_id = ? AND uid = ?", arguments: [account, u])
-        case .email(let e):
-            return try Int64.fetchOne(db, sql: "SELECT id FROM profiles WHERE account_id = ? AND email = ?", arguments: [account, Identifiers.normalizeEmail(e)])
-        case .id(let i): return try Int64.fetchOne(db, sql: "SELECT id FROM profiles WHERE account_id = ? AND id = ?", arguments: [account, i])
-        }
-    }
-}

@@ -1,5 +1,3 @@
-import GRDB
-
 /// A profile as stored: its fixed fields and its properties exactly as normalized (contract §5).
 public struct ProfileRecord: Sendable, Equatable {
     public var id: Int64
@@ -11,24 +9,6 @@ public struct ProfileRecord: Sendable, Equatable {
     public var companyID: Int64?
     public var disabled: Bool
     public var properties: [JSONMember]
-
-    /// The columns `init(row:)` reads, for a query over `profiles p`.
-    static let columns = """
-        p.id, p.uid, p.email, p.created_at, p.updated_at, \(ActivityRollup.lastSeenSQL(profile: "p.id")) AS last_seen_at,
-        p.company_id, p.disabled, p.properties
-        """
-
-    init(row: Row) throws {
-        id = row["id"]
-        uid = row["uid"]
-        email = row["email"]
-        createdAt = Timestamp(milliseconds: row["created_at"])
-        updatedAt = Timestamp(milliseconds: row["updated_at"])
-        lastSeenAt = (row["last_seen_at"] as Int64?).map(Timestamp.init(milliseconds:))
-        companyID = row["company_id"]
-        disabled = row["disabled"]
-        properties = try StoredJSON.properties(row["properties"], "profiles", id: id)
-    }
 }
 
 /// A company as stored.
@@ -38,17 +18,6 @@ public struct CompanyRecord: Sendable, Equatable {
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
     public var properties: [JSONMember]
-
-    /// The columns `init(row:)` reads, for a query over `companies c`.
-    static let columns = "c.id, c.uid, c.created_at, c.updated_at, c.properties"
-
-    init(row: Row) throws {
-        id = row["id"]
-        uid = row["uid"]
-        createdAt = Timestamp(milliseconds: row["created_at"])
-        updatedAt = Timestamp(milliseconds: row["updated_at"])
-        properties = try StoredJSON.properties(row["properties"], "companies", id: id)
-    }
 }
 
 /// One page of a list read newest first: `before` is the cursor for the next page, nil at the end.
@@ -71,17 +40,9 @@ public struct CustomerIdentifiers: Sendable, Equatable {
     public var uid: String?
     public var email: String?
 
-    static let columns = "p.id, p.uid, p.email"
-
     public init(profileID: Int64, uid: String?, email: String?) {
         self.profileID = profileID
         self.uid = uid
         self.email = email
-    }
-
-    init(row: Row) {
-        profileID = row["id"]
-        uid = row["uid"]
-        email = row["email"]
     }
 }

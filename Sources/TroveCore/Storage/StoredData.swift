@@ -1,5 +1,3 @@
-import GRDB
-
 /// A stored value that does not parse — the database was edited by hand, or a bug wrote it. It is never read
 /// as "nothing": the write that met it stops (merging new properties into "none" would wipe the stored
 /// ones), and a read reports it, naming the row.
@@ -48,9 +46,3 @@ enum StoredJSON {
     }
 }
 
-/// Whether a storage error means "busy right now" (another connection holds a lock past the busy timeout):
-/// worth a retry, so a 503 rather than a 500.
-public func isStorageBusy(_ error: any Error) -> Bool {
-    guard let e = error as? DatabaseError else { return false }
-    return e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED
-}

@@ -1,0 +1,23 @@
+import GRDB
+
+extension CustomerID {
+    func profileID(_ db: Database, account: Int64) throws -> Int64? {
+        switch self {
+        case .uid(let u): return try ObjectLookup.uid(u).profileID(db, account: account)
+        case .email(let e): return try ObjectLookup.email(e).profileID(db, account: account)
+        case .profileID(let i): return try ObjectLookup.id(i).profileID(db, account: account)
+        }
+    }
+}
+
+extension ObjectLookup {
+    /// The row id of the profile this names in the account, or nil.
+    func profileID(_ db: Database, account: Int64) throws -> Int64? {
+        switch self {
+        case .uid(let u): return try Int64.fetchOne(db, sql: "SELECT id FROM profiles WHERE account_id = ? AND uid = ?", arguments: [account, u])
+        case .email(let e):
+            return try Int64.fetchOne(db, sql: "SELECT id FROM profiles WHERE account_id = ? AND email = ?", arguments: [account, Identifiers.normalizeEmail(e)])
+        case .id(let i): return try Int64.fetchOne(db, sql: "SELECT id FROM profiles WHERE account_id = ? AND id = ?", arguments: [account, i])
+        }
+    }
+}

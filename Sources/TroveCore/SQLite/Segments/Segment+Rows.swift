@@ -1,0 +1,50 @@
+import GRDB
+
+extension Segment {
+    static let columns =
+        "id, account_id, name, description, kind, grammar, definition, tags, version, built_version, windowed, member_count, computed_at, created_at, updated_at"
+
+    /// `columns` for a query over `segments s`.
+    static let qualifiedColumns = columns.split(separator: ",").map { "s." + $0.drop(while: { $0 == " " }) }.joined(separator: ", ")
+
+    init(row: Row) throws(StoredDataError) {
+        id = row[0]
+        accountID = row[1]
+        name = row[2]
+        description = row[3]
+        guard let kind = Kind(rawValue: row[4]) else { throw StoredDataError(table: "segments", column: "kind", id: row[0], reason: "unknown kind") }
+        self.kind = kind
+        grammar = try (row[5] as String?).map { text throws(StoredDataError) in
+            guard let grammar = Grammar(rawValue: text) else { throw StoredDataError(table: "segments", column: "grammar", id: row[0], reason: "unknown grammar") }
+            return grammar
+        }
+        let text: String? = row[6]
+        definition = try text.map { text throws(StoredDataError) in try StoredJSON.parse(text, "segments", "definition", id: row[0]) }
+        self.tags = try StoredJSON.strings(row[7], "segments", "tags", id: row[0])
+        version = row[8]
+        builtVersion = row[9]
+        windowed = row[10]
+        memberCount = row[11]
+        computedAt = (row[12] as Int64?).map(Timestamp.init(milliseconds:))
+        createdAt = Timestamp(milliseconds: row[13])
+        updatedAt = Timestamp(milliseconds: row[14])
+    }
+
+    static func fetch(_ db: Database, account: Int64, id: Int64) throws -> Segment? {
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM segments WHERE account_id = ? AND id = ?", arguments: [account, id]).map(Segment.init)
+    }
+
+    static func fetchAll(_ db: Database, account: Int64) throws -> [Segment] {
+        try Row.fetchAll(db, sql: "SELECT \(columns) FROM segments WHERE account_id = ? ORDER BY id", arguments: [account]).map(Segment.init)
+    }
+
+    /// The resolver the compiler uses for segment conditions: manual segments by membership, dynamic
+    /// ones inlined.
+    static func resolver(_ db: Database, account: Int64) -> (Int64) throws -> SegmentCompiler.Reference? {
+        { id in
+            guard let segment = try fetch(db, account: account, id: id) else { return nil }
+            if segment.kind == .manual { return .manual }
+            return try segment.filter().map { .dynamic($0) }
+        }
+    }
+}
