@@ -54,6 +54,9 @@ import Testing
         ("64:ff9b::a9fe:a9fe", .linkLocal), ("64:ff9b::7f00:1", .loopback), ("64:ff9b::8.8.8.8", .global),
         ("64:ff9b:1::1", .privateNetwork), ("2002:a9fe:a9fe::1", .linkLocal), ("2002:c0a8:0101::1", .privateNetwork),
         ("2002:0808:0808::1", .global),
+        // The legacy IPv4 forms the resolver reads in a host name.
+        ("127.1", .loopback), ("0x7f000001", .loopback), ("2130706433", .loopback), ("0177.0.0.1", .loopback), ("10.1", .privateNetwork),
+        ("0xa9.0xfe.0xa9.0xfe", .linkLocal),
     ])
     func addressesAreClassified(_ address: String, _ kind: WebhookAddressPolicy.Kind) {
         #expect(WebhookAddressPolicy.kind(of: address) == kind)
@@ -63,7 +66,8 @@ import Testing
         let strict = WebhookAddressPolicy(), loose = WebhookAddressPolicy(allowInsecure: true)
         _ = try strict.check(url: "https://hooks.example.com/trove")
         for refused in ["http://hooks.example.com/x", "https://127.0.0.1/x", "https://[::1]/x", "https://10.0.0.5/x", "https://localhost/x",
-                        "https://169.254.169.254/latest/meta-data", "https://user:pw@hooks.example.com/", "ftp://x/y", "not a url"] {
+                        "https://169.254.169.254/latest/meta-data", "https://user:pw@hooks.example.com/", "ftp://x/y", "not a url",
+                        "https://0x7f000001/x", "https://2130706433/x", "https://127.1/x", "https://0xa9fea9fe/latest"] {
             #expect(throws: WebhookAddressPolicy.Refusal.self, "\(refused)") { try strict.check(url: refused) }
         }
         _ = try loose.check(url: "http://127.0.0.1:9000/hook")

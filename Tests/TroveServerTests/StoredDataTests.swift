@@ -75,6 +75,28 @@ import TroveCore
         }
     }
 
+    @Test func aWebhookEndpointWhoseTopicsDoNotParseStopsOnlyItsOwnAccount() async throws {
+        let trove = try await TestTrove()
+        let other = try await trove.services.accounts.create(name: "other")
+        try await trove.test(.live) { app in
+            let made = try await app.v3(.post, "/v3/edit/webhooks", ["url": "https://hooks.example.com/a", "topics": ["event.created"]])
+            #expect(made.status == 200)
+            try await Self.corrupt(trove, "UPDATE webhook_endpoints SET topics = '[\"event.created\"' ")
+
+            let listed = try await app.v3(.get, "/v3/edit/webhooks")
+            #expect(listed.status == 500)
+            #expect(listed.json?["messages"]?.arrayValue?.first?.stringValue?.contains("stored webhook_endpoints.topics of row 1") == true)
+            // This account's event would owe the endpoint a delivery the row cannot say it wants: refused,
+            // naming the row; another account's events are taken as ever.
+            let mine = try await app.post(app.hook("events"), json: ["uid": "u-1", "name": "Signed Up"])
+            #expect(mine.status == 500)
+            #expect(mine.json?["messages"]?.arrayValue?.first?.stringValue?.contains("stored webhook_endpoints.topics of row 1") == true)
+            let theirs = try await app.post("/v3/observe/hooks/\(other.accountSecret)/events", json: ["uid": "u-1", "name": "Signed Up"])
+            #expect(theirs.status == 200)
+            #expect(try await trove.services.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") } == 1)
+        }
+    }
+
     @Test func aCatalogRowThatDoesNotParseIsReportedNotShownEmpty() async throws {
         let trove = try await TestTrove()
         try await trove.test(.live) { app in
@@ -95,5 +117,8 @@ import TroveCore
         #expect(unforeseen.status == .internalServerError)
         let busy = ErrorMiddleware<BasicRequestContext>.describe(DatabaseError(resultCode: .SQLITE_BUSY))
         #expect(busy.0 == .serviceUnavailable && busy.2[.retryAfter] == "1")
+        #expect(ErrorMiddleware<BasicRequestContext>.describe(DatabaseError(resultCode: .SQLITE_FULL)).0 == .serviceUnavailable)
+        // A statement that fails (here as malformed JSON in a row would make it) is a fault, not a busy server.
+        #expect(ErrorMiddleware<BasicRequestContext>.describe(DatabaseError(resultCode: .SQLITE_ERROR, message: "malformed JSON")).0 == .internalServerError)
     }
 }

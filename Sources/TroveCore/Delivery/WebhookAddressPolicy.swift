@@ -61,7 +61,9 @@ public struct WebhookAddressPolicy: Sendable {
     public static func kind(of text: String) -> Kind? {
         let address = String(text.split(separator: "%", maxSplits: 1).first ?? "")  // fe80::1%eth0
         var v4 = in_addr()
-        if inet_pton(AF_INET, address, &v4) == 1 {
+        // inet_aton also reads the legacy forms the resolver accepts for a host name (127.1, 0x7f000001,
+        // 2130706433, 0177.0.0.1), so an address cannot pass as a name in them.
+        if inet_pton(AF_INET, address, &v4) == 1 || inet_aton(address, &v4) != 0 {
             return kind(ipv4: withUnsafeBytes(of: v4.s_addr) { Array($0) })
         }
         var v6 = in6_addr()

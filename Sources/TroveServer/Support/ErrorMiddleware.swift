@@ -84,7 +84,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let e as any HTTPResponseError:
             (e.status, e.status == .notFound ? "no such route" : e.status.reasonPhrase, [:])
         case let e as StoredDataError: (.internalServerError, e.description, [:])
-        case let e where isStorageBusy(e): (.serviceUnavailable, "the database is busy; retry shortly", [.retryAfter: "1"])
+        case let e where storageUnavailability(e) != nil: (.serviceUnavailable, storageUnavailability(e)!, [.retryAfter: "1"])
         default:
             // 503 is for overload and unavailability (above); anything unforeseen is a 500, logged.
             (.internalServerError, "internal error", [:])

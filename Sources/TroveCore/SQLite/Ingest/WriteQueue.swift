@@ -181,8 +181,9 @@ public final class WriteQueue: Sendable {
                     job.complete(.success(()))
                 } catch {
                     logger.error("write failed: \(error)")
-                    // Stored data that does not parse is reported as it is; anything else is the storage's.
-                    job.complete(.failure(error is StoredDataError ? error : IngestError.unavailable("storage error; retry shortly")))
+                    // Storage that cannot take work now is a 503 to retry; any other failure (stored data that
+                    // does not parse, a fault) is reported as it is: a 500 with its cause logged.
+                    job.complete(.failure(storageUnavailability(error).map(IngestError.unavailable) ?? error))
                 }
             }
         }

@@ -1,8 +1,13 @@
 import GRDB
 
-/// Whether a storage error means "busy right now" (another connection holds a lock past the busy timeout):
-/// worth a retry, so a 503 rather than a 500.
-public func isStorageBusy(_ error: any Error) -> Bool {
-    guard let e = error as? DatabaseError else { return false }
-    return e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED
+/// Why storage cannot take work right now (busy, the disk full or failing), as a message worth a retry
+/// later: a 503. Nil for every other error, which is a fault to report (a 500), not a state to wait out.
+public func storageUnavailability(_ error: any Error) -> String? {
+    guard let e = error as? DatabaseError else { return nil }
+    switch e.resultCode {
+    case .SQLITE_BUSY, .SQLITE_LOCKED: return "the database is busy; retry shortly"
+    case .SQLITE_FULL: return "the disk holding the database is full; retry once space is freed"
+    case .SQLITE_IOERR: return "the database could not be read or written (I/O error); retry shortly"
+    default: return nil
+    }
 }
