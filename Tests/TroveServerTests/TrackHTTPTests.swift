@@ -105,6 +105,22 @@ import Testing
             let left = try await trove.services.database.pool.read { db in try String.fetchAll(db, sql: "SELECT anonymous_id FROM anonymous_events ORDER BY id") }
             #expect(left == ["anon-7f3a", "anon-other"])  // the 40-day-old one and another visitor's stay apart
             #expect(try await client.profile(uid: "carol")?["anonymous_id"] == nil)
+
+            // Never claimed within the merge window, anonymous events go (the upkeep's hourly round): the
+            // 40-day-old one now, the other visitor's once it is 30 days old; their names' totals follow.
+            let store = trove.services.ingestor.store
+            func count(_ name: String) async throws -> Int64? {
+                let names = try await client.get("/v3/edit/event_names").json?["event_names"]?.arrayValue ?? []
+                return names.first { $0["name"]?.stringValue == name }?["count"]?.int
+            }
+            #expect(try await count("Viewed Home") == 1)
+            #expect(try await EventRetention.pruneAnonymous(store, now: testNow) == 1)
+            #expect(try await count("Viewed Home") == 0)
+            #expect(try await EventRetention.pruneAnonymous(store, now: testNow.adding(milliseconds: 29 * 86_400_000)) == 0)
+            #expect(try await EventRetention.pruneAnonymous(store, now: testNow.adding(milliseconds: 31 * 86_400_000)) == 1)
+            #expect(try await trove.services.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM anonymous_events") } == 0)
+            #expect(try await count("Other") == 0)
+            #expect(try await events(trove, uid: "carol").count == 1, "merged events are the profile's, kept as any other")
         }
     }
 

@@ -15,5 +15,20 @@ public enum EventRetention {
             if removed < batch { return total }
         }
     }
-}
 
+    /// How long an anonymous event waits for an identify that claims it (contract §8): the Track API's merge
+    /// window, after which it could never be merged.
+    public static var anonymousDays: Int64 { TrackAPI.anonymousMergeDays }
+
+    /// The hourly upkeep's round for anonymous events: those older than the merge window go; returns how many.
+    @discardableResult
+    public static func pruneAnonymous(_ store: any IngestStore, now: Timestamp) async throws -> Int {
+        let cutoff = now.adding(milliseconds: -anonymousDays * 86_400_000)
+        var total = 0
+        while true {
+            let removed = try await store.write(weight: batch) { session in try session.deleteAnonymousEvents(before: cutoff, limit: batch) }
+            total += removed
+            if removed < batch { return total }
+        }
+    }
+}

@@ -39,6 +39,8 @@ public protocol IngestWrites {
     func deleteProfile(_ id: Int64, account: Int64) throws
     /// Up to `limit` events older than `cutoff` (and the anonymous ones); returns how many went.
     func deleteEvents(before cutoff: Timestamp, limit: Int) throws -> Int
+    /// Up to `limit` anonymous events older than `cutoff`; returns how many went.
+    func deleteAnonymousEvents(before cutoff: Timestamp, limit: Int) throws -> Int
     /// The reply stored for this Idempotency-Key within its 24 hours, if any.
     func idempotentReply(account: Int64, key: String) throws -> BatchReply?
     func saveIdempotentReply(account: Int64, key: String, route: String, reply: BatchReply) throws

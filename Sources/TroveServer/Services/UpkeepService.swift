@@ -3,7 +3,8 @@ import ServiceLifecycle
 import TroveCore
 
 /// Hourly upkeep (contract §11): prunes delivered outbox rows past 30 days, drops funnel step lists no report
-/// has read for 30 days, and with `--retain-events-days` deletes older events. The first round runs at start.
+/// has read for 30 days, deletes anonymous events no identify claimed within 30 days (§8), and with
+/// `--retain-events-days` deletes older events. The first round runs at start.
 struct UpkeepService: Service {
     let services: TroveServices
     var interval: Duration = .seconds(3600)
@@ -17,6 +18,8 @@ struct UpkeepService: Service {
                     try await OutboxRetention.prune(services.upkeep, now: now)
                     let dropped = try await services.upkeep.dropUnusedReportLists(now: now)
                     if dropped > 0 { logger.info("dropping \(dropped) funnel step lists unused for 30 days") }
+                    let anonymous = try await EventRetention.pruneAnonymous(services.ingestor.store, now: now)
+                    if anonymous > 0 { logger.info("deleted \(anonymous) anonymous events no identify claimed within \(EventRetention.anonymousDays) days") }
                     if let keep = services.retainEvents {
                         let removed = try await EventRetention.prune(services.ingestor.store, before: now.adding(milliseconds: -keep))
                         if removed > 0 { logger.info("deleted \(removed) events older than \(keep / 86_400_000) days") }

@@ -20,4 +20,17 @@ extension WriteSession {
         try deleteEvents(where: condition, arguments: arguments)
         return batch[0]
     }
+
+    /// Up to `limit` anonymous events (never merged into a profile) with a time before `cutoff`, oldest ids
+    /// first; returns how many went. Their names' totals lose them.
+    public func deleteAnonymousEvents(before cutoff: Timestamp, limit: Int) throws -> Int {
+        guard let last = try Int64.fetchOne(
+            db, sql: "SELECT max(id) FROM (SELECT id FROM anonymous_events WHERE timestamp < ? ORDER BY id LIMIT ?)",
+            arguments: [cutoff.milliseconds, limit])
+        else { return 0 }
+        try uncount(sql: "SELECT name_id, count(*) FROM anonymous_events WHERE id <= ? AND timestamp < ? GROUP BY name_id",
+                    arguments: [last, cutoff.milliseconds])
+        try db.execute(sql: "DELETE FROM anonymous_events WHERE id <= ? AND timestamp < ?", arguments: [last, cutoff.milliseconds])
+        return db.changesCount
+    }
 }
