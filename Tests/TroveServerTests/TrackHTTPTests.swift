@@ -124,6 +124,48 @@ import Testing
         }
     }
 
+    @Test func anonymousEventsCountInReportsThroughMergeDedupeAndRetention() async throws {
+        let trove = try await TestTrove()
+        let c = trove.credentials
+        try await trove.test { client in
+            func track(_ method: HTTPRequest.Method, _ path: String, _ body: String) async throws -> Int {
+                try await client.track(method, path, site: c.siteID, key: c.trackAPIKey, try JSONParser.parse(Array(body.utf8))).status
+            }
+            func total() async throws -> Int64? {
+                let report = try await client.v1(.get, "/v1/reports/events?from=2026-02-01&to=2026-03-01&names=Viewed%20Pricing", key: c.appAPIKey)
+                return report.json?["series"]?.arrayValue?.first?["total"]?.int
+            }
+            func named() async throws -> Int64? {
+                let names = try await client.get("/v3/edit/event_names").json?["event_names"]?.arrayValue ?? []
+                return names.first { $0["name"]?.stringValue == "Viewed Pricing" }?["count"]?.int
+            }
+            let now = testNow.seconds
+            #expect(try await track(.post, "/api/v1/events", #"{"name":"Viewed Pricing","anonymous_id":"anon-1","id":"k-1","timestamp":\#(now - 3600)}"#) == 200)
+            #expect(try await track(.post, "/api/v1/events", #"{"name":"Viewed Pricing","anonymous_id":"anon-1","timestamp":\#(now - 7200)}"#) == 200)
+            #expect(try await track(.post, "/api/v1/events", #"{"name":"Viewed Pricing","anonymous_id":"anon-2","timestamp":\#(now - 2 * 86_400)}"#) == 200)
+            #expect(try await total() == 3, "anonymous events count in the reports")
+            #expect(try await named() == 3)
+
+            // Carol's own event carries the id of the first anonymous one: when she identifies with anon-1,
+            // that copy is dropped as a duplicate and the other moves to her.
+            #expect(try await track(.post, "/api/v1/customers/carol/events", #"{"name":"Viewed Pricing","id":"k-1","timestamp":\#(now - 3600)}"#) == 200)
+            #expect(try await total() == 4)
+            #expect(try await track(.put, "/api/v1/customers/carol", #"{"anonymous_id":"anon-1"}"#) == 200)
+            #expect(try await events(trove, uid: "carol").count == 2)
+            #expect(try await total() == 3, "carol's two events and anon-2's")
+            #expect(try await named() == 3, "the dropped duplicate left its name's total")
+            try await trove.services.ingestor.store.catchUp()
+            #expect(try await total() == 3, "the same once the moved event is rolled up")
+            let counted = try await trove.services.database.read { db in try Int64.fetchOne(db, sql: "SELECT sum(count) FROM event_counts") }
+            #expect(counted == 3)
+
+            // anon-2 is never claimed: 30 days on, it goes, from the reports too.
+            #expect(try await EventRetention.pruneAnonymous(trove.services.ingestor.store, now: testNow.adding(milliseconds: 31 * 86_400_000)) == 1)
+            #expect(try await total() == 2)
+            #expect(try await named() == 2)
+        }
+    }
+
     @Test func badTrackRequestsGetCustomerIOErrors() async throws {
         let trove = try await TestTrove()
         let c = trove.credentials

@@ -5,6 +5,7 @@ extension WriteSession {
     /// scan stops early), and the anonymous ones; returns how many events went.
     public func deleteEvents(before cutoff: Timestamp, limit: Int) throws -> Int {
         try uncount(sql: "SELECT name_id, count(*) FROM anonymous_events WHERE timestamp < ? GROUP BY name_id", arguments: [cutoff.milliseconds])
+        try EventCounts.subtract(anonymousWhere: "timestamp < ?", arguments: [cutoff.milliseconds], db)
         try db.execute(sql: "DELETE FROM anonymous_events WHERE timestamp < ?", arguments: [cutoff.milliseconds])
         // The first `limit` old events are exactly the old ones up to the last of them: every later statement
         // reads that id range, not the log again.
@@ -30,6 +31,7 @@ extension WriteSession {
         else { return 0 }
         try uncount(sql: "SELECT name_id, count(*) FROM anonymous_events WHERE id <= ? AND timestamp < ? GROUP BY name_id",
                     arguments: [last, cutoff.milliseconds])
+        try EventCounts.subtract(anonymousWhere: "id <= ? AND timestamp < ?", arguments: [last, cutoff.milliseconds], db)
         try db.execute(sql: "DELETE FROM anonymous_events WHERE id <= ? AND timestamp < ?", arguments: [last, cutoff.milliseconds])
         return db.changesCount
     }

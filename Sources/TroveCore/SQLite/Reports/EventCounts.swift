@@ -1,7 +1,8 @@
 import GRDB
 
 /// Events per name per UTC hour (`event_counts`, contract §11): written by `CountsRollup`, exact when read
-/// together with the tail of the log above its watermark.
+/// together with the tail of the log above its watermark; anonymous events (contract §8) are added as they
+/// are stored and taken out when merged or deleted.
 public enum EventCounts {
     public struct Key: Hashable, Sendable, Comparable {
         public var name: Int64
@@ -45,6 +46,17 @@ public enum EventCounts {
                 FROM (SELECT name_id, \(hourSQL("timestamp")) AS hour, count(*) AS n FROM events
                       WHERE \(condition) AND id <= (SELECT through_event_id FROM event_rollups WHERE name = 'counts')
                       GROUP BY 1, 2) AS d
+                WHERE event_counts.name_id = d.name_id AND event_counts.hour = d.hour
+                """, arguments: arguments)
+    }
+
+    /// Before anonymous events matching `condition` are deleted or merged: takes them out of the counts, which
+    /// hold every anonymous event from when it is stored (no watermark: they are few, and added one by one).
+    static func subtract(anonymousWhere condition: String, arguments: StatementArguments, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                UPDATE event_counts SET count = event_counts.count - d.n
+                FROM (SELECT name_id, \(hourSQL("timestamp")) AS hour, count(*) AS n FROM anonymous_events WHERE \(condition) GROUP BY 1, 2) AS d
                 WHERE event_counts.name_id = d.name_id AND event_counts.hour = d.hour
                 """, arguments: arguments)
     }

@@ -19,10 +19,13 @@ extension WriteSession {
                 """,
             arguments: [account, anonymousID, name.id, e.timestamp.milliseconds, now.milliseconds, e.dedupeKey,
                         name.name == e.name ? nil : e.name, e.propertiesJSON.map { String(decoding: $0, as: UTF8.self) }])
+        let id = db.lastInsertedRowID
         let usage = nameUsage[name.id] ?? (0, e.timestamp.milliseconds)
         nameUsage[name.id] = (usage.count + 1, max(usage.last, e.timestamp.milliseconds))
+        // Counted in the reports at once: anonymous events have no place in the log the counts roll up.
+        try EventCounts.add([(EventCounts.Key(name: name.id, hour: EventCounts.hour(e.timestamp.milliseconds)), 1)], db)
         if !e.properties.isEmpty { catalog.record(account: account, model: .event, properties: e.properties) }
-        return .stored(db.lastInsertedRowID)
+        return .stored(id)
     }
 
     /// Moves the anonymous events of `anonymousID` from the last `days` into the profile's events (an event
@@ -47,7 +50,12 @@ extension WriteSession {
             if db.changesCount > 0 {
                 moved += 1
                 events.record(id: db.lastInsertedRowID, profile: profile, name: row["name_id"], at: row["timestamp"])
+            } else {
+                // The profile already has this event (its `id`): the anonymous copy goes, and its name's total with it.
+                try uncount(sql: "SELECT name_id, 1 FROM anonymous_events WHERE id = ?", arguments: [row["id"] as Int64])
             }
+            // The moved copy is counted as an event of the log; the anonymous one leaves the counts either way.
+            try EventCounts.subtract(anonymousWhere: "id = ?", arguments: [row["id"] as Int64], db)
             try db.execute(sql: "DELETE FROM anonymous_events WHERE id = ?", arguments: [row["id"] as Int64])
         }
         return moved
