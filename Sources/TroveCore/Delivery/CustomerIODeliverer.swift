@@ -194,8 +194,7 @@ public actor CustomerIODeliverer {
         }
         do {
             try await store.recordCustomerIO(results, now: now)
-            let outcomes = results.map { $0.error == nil ? "delivered" : $0.retryAt == nil ? "failed" : "retrying" }
-            for outcome in outcomes { TroveMetrics.delivery("customerio", outcome: outcome) }
+            for result in results { TroveMetrics.delivery("customerio", outcome: result.outcome) }
         } catch {
             logger.error("could not record Customer.io delivery \(call.rows.map(\.id)): \(error)")
         }

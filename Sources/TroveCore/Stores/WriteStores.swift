@@ -152,6 +152,9 @@ public struct CustomerIOAttempt: Sendable {
     public var status: Int?
     public var error: String?
     public var retryAt: Timestamp?
+
+    /// As the delivery metrics name it.
+    var outcome: String { error == nil ? "delivered" : retryAt == nil ? "failed" : "retrying" }
 }
 
 /// Accounts and admin sessions (contract §1, §11), under `Accounts` and `AdminSessions`. Secrets arrive

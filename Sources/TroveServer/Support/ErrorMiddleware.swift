@@ -84,10 +84,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let e as any HTTPResponseError:
             (e.status, e.status == .notFound ? "no such route" : e.status.reasonPhrase, [:])
         case let e as StoredDataError: (.internalServerError, e.description, [:])
-        case let e where storageUnavailability(e) != nil: (.serviceUnavailable, storageUnavailability(e)!, [.retryAfter: "1"])
         default:
-            // 503 is for overload and unavailability (above); anything unforeseen is a 500, logged.
-            (.internalServerError, "internal error", [:])
+            // 503 is for overload and unavailability; anything unforeseen is a 500, logged.
+            if let message = storageUnavailability(error) { (.serviceUnavailable, message, [.retryAfter: "1"]) } else { (.internalServerError, "internal error", [:]) }
         }
     }
 }

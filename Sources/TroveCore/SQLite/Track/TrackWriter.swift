@@ -33,11 +33,15 @@ extension WriteSession {
     @discardableResult
     public func mergeAnonymousEvents(_ anonymousID: String, into profile: Int64, account: Int64, days: Int64 = 30) throws -> Int {
         let since = now.milliseconds - days * 86_400_000
+        let merged = "account_id = ? AND anonymous_id = ? AND timestamp >= ?"
+        let arguments: StatementArguments = [account, anonymousID, since]
         let rows = try Row.fetchAll(
             db, sql: """
                 SELECT id, name_id, timestamp, received_at, dedupe_key, display_name, properties FROM anonymous_events
-                WHERE account_id = ? AND anonymous_id = ? AND timestamp >= ? ORDER BY timestamp, id
-                """, arguments: [account, anonymousID, since])
+                WHERE \(merged) ORDER BY timestamp, id
+                """, arguments: arguments)
+        // Every one of them leaves the anonymous counts: a moved copy is counted as an event of the log.
+        try EventCounts.subtract(anonymousWhere: merged, arguments: arguments, db)
         var moved = 0
         for row in rows {
             try db.execute(
@@ -54,8 +58,6 @@ extension WriteSession {
                 // The profile already has this event (its `id`): the anonymous copy goes, and its name's total with it.
                 try uncount(sql: "SELECT name_id, 1 FROM anonymous_events WHERE id = ?", arguments: [row["id"] as Int64])
             }
-            // The moved copy is counted as an event of the log; the anonymous one leaves the counts either way.
-            try EventCounts.subtract(anonymousWhere: "id = ?", arguments: [row["id"] as Int64], db)
             try db.execute(sql: "DELETE FROM anonymous_events WHERE id = ?", arguments: [row["id"] as Int64])
         }
         return moved
