@@ -18,5 +18,6 @@ public enum TroveMigrations {
         ("0014_event_counts_watermark", String(decoding: PackageResources._014_event_counts_watermark_sql, as: UTF8.self)),
         ("0015_report_step_builds", String(decoding: PackageResources._015_report_step_builds_sql, as: UTF8.self)),
         ("0016_anonymous_event_counts", String(decoding: PackageResources._016_anonymous_event_counts_sql, as: UTF8.self)),
+        ("0017_person_chain", String(decoding: PackageResources._017_person_chain_sql, as: UTF8.self)),
     ]
 }

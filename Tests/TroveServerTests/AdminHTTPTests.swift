@@ -59,7 +59,7 @@ import Testing
             #expect(overview.text.contains("<div class=\"v\">4</div><div class=\"k\">profiles"))
             let data = try await app.send(.get, "/admin/data", body: nil, headers: cookie)
             #expect(data.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !data.text.contains("<script>alert"), "data is escaped")
-            for path in ["/admin/segments", "/admin/segments/new", "/admin/exports", "/admin/delivery", "/admin/reports?steps=A,B"] {
+            for path in ["/admin/people", "/admin/segments", "/admin/segments/new", "/admin/exports", "/admin/delivery", "/admin/reports?steps=A,B"] {
                 #expect(try await app.send(.get, path, body: nil, headers: cookie).status == 200, "\(path)")
             }
 
@@ -92,6 +92,26 @@ import Testing
             let detail = try await app.send(.get, "/admin/segments/\(PublicID.encode(segment.id))?uid=ann", body: nil, headers: cookie)
             #expect(detail.text.contains("<div class=\"v\">1</div><div class=\"k\">members") && detail.text.contains("<svg"))
             #expect(detail.text.contains("is <b class=\"good\">a member</b>"))
+            #expect(detail.text.contains("href=\"/admin/people?uid=ann\""), "explain links to the person's page")
+
+            // The person's page: from a search by uid or email, with the segments and the timeline.
+            try await app.post(app.hook("profiles"), json: ["uid": "ann", "email": "ann@example.com"])
+            try await app.post(app.hook("events/batch"), json: ["events": .array((0..<60).map { i in
+                ["uid": "ann", "name": i % 2 == 0 ? "Clicked <b>" : "Viewed Page", "timestamp": .int(1_772_000_000 + Int64(i)), "n": .int(Int64(i))]
+            })])
+            for search in ["q=ann", "q=ann%40example.com"] {
+                let person = try await app.send(.get, "/admin/people?\(search)", body: nil, headers: cookie)
+                #expect(person.status == 200, "\(search)")
+                #expect(person.text.contains("Pro upsell") && person.text.contains("Clicked &lt;b&gt;") && person.text.contains("{&quot;n&quot;:59}"), "\(search)")
+                #expect(!person.text.contains("{&quot;n&quot;:9}"), "the first page is the newest 50")
+                let older = try #require(person.text.range(of: #"/admin/people\?uid=ann&amp;before=[0-9.]+"#, options: .regularExpression))
+                let next = try await app.send(.get, String(person.text[older]).replacingOccurrences(of: "&amp;", with: "&"), body: nil, headers: cookie)
+                #expect(next.text.contains("{&quot;n&quot;:9}") && !next.text.contains("{&quot;n&quot;:10}"))
+            }
+            let filtered = try await app.send(.get, "/admin/people?uid=ann&name=Viewed+Page", body: nil, headers: cookie)
+            #expect(filtered.text.contains("{&quot;n&quot;:59}") && !filtered.text.contains("{&quot;n&quot;:58}"))
+            let missing = try await app.send(.get, "/admin/people?q=nobody", body: nil, headers: cookie)
+            #expect(missing.status == 200 && missing.text.contains("no profile with uid"))
 
             // Sign-out ends the session; so does rotating the account's credentials.
             let out = try await app.send(.post, "/admin/logout", body: Self.form([("csrf", csrf)]), headers: formAndCookie)

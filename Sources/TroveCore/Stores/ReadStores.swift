@@ -16,6 +16,11 @@ public protocol ObjectStore: Sendable {
     func company(account: Int64, _ lookup: ObjectLookup) async throws -> CompanyRecord
 }
 
+/// A person's events newest first (contract §5). SQLite: `TimelineReader`.
+public protocol TimelineStore: Sendable {
+    func timeline(account: Int64, _ request: TimelineRequest) async throws -> TimelinePage
+}
+
 /// The App API's customer reads (contract §7). SQLite: `CustomerReader`.
 public protocol CustomerStore: Sendable {
     func byEmail(account: Int64, email: String) async throws -> [CustomerIdentifiers]
@@ -39,4 +44,5 @@ public protocol MembershipStore: Sendable {
 extension CatalogReader: CatalogStore {}
 extension ObjectReader: ObjectStore {}
 extension CustomerReader: CustomerStore {}
+extension TimelineReader: TimelineStore {}
 extension SegmentReader: MembershipStore {}

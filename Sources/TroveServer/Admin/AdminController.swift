@@ -53,6 +53,7 @@ struct AdminController<Context: RequestContext> {
 
         get(router, "/admin") { s, request, _ in try await pages.overview(s) }
         get(router, "/admin/data") { s, request, _ in try await pages.data(s) }
+        get(router, "/admin/people") { s, request, _ in try await pages.person(s, query: Self.query(request)) }
         get(router, "/admin/segments") { s, request, _ in try await pages.segments(s) }
         get(router, "/admin/segments/new") { s, request, _ in try await pages.segmentEditor(s, id: nil, fields: [:], result: nil) }
         get(router, "/admin/segments/:id") { s, request, context in

@@ -47,6 +47,7 @@ extension AdminPages {
                 let answer = try await services.explain.explain(account: s.account, segment: id, profile: .uid(uid))
                 let member = answer.member
                 body += "<p><b>\(uid)</b> is <b class=\"\(member ? "good" : "bad")\">\(member ? "a member" : "not a member")</b> (as of \(HTML.time(answer.computedAt)))</p>"
+                body += "<p><a href=\"/admin/people?uid=\(Self.queryValue(uid))\">\(uid)'s page: profile and activity</a></p>"
                 body += HTML.table(["Condition", "Kind", "Property", "Operator", "Value", "Result", "Actual"], answer.conditions.map { c in
                     ["<code>\(c.path)</code>", "\(c.kind.rawValue)", "\(HTML.text(c.prop))", "\(c.op)", "\(HTML.text(c.value))",
                      "<b class=\"\(c.result ? "good" : "bad")\">\(c.result ? "true" : "false")</b>", "\(HTML.text(.array(c.actual)))"]

@@ -113,7 +113,7 @@ enum HTML {
     }
 
     static let navigation: [(path: String, label: String)] = [
-        ("/admin", "Overview"), ("/admin/data", "Data"), ("/admin/segments", "Segments"), ("/admin/exports", "Exports"),
+        ("/admin", "Overview"), ("/admin/data", "Data"), ("/admin/people", "People"), ("/admin/segments", "Segments"), ("/admin/exports", "Exports"),
         ("/admin/delivery", "Webhooks & Customer.io"), ("/admin/reports", "Reports"),
     ]
 

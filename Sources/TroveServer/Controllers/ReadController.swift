@@ -14,6 +14,14 @@ struct ReadController<Context: AccountContext> {
             return Response.json(["profile": ChameleonJSON.profile(try await services.objects.profile(
                 account: account, lookup, expandCompany: expandCompany, expandSegments: expandSegments))])
         }
+        router.get("/v3/analyze/events") { request, context in
+            let account = try context.requireAccount()
+            let timeline = try TimelineRequest(
+                person: try Self.person(request), name: request.query("name").flatMap { $0.isEmpty ? nil : $0 },
+                limit: try request.limit(default: TimelineRequest.defaultLimit, max: TimelineRequest.maxLimit),
+                before: try request.query("before").flatMap { $0.isEmpty ? nil : try TimelineCursor(text: $0) })
+            return Response.json(ChameleonJSON.timeline(try await services.timelines.timeline(account: account, timeline)))
+        }
         router.get("/v3/analyze/company") { request, context in
             let account = try context.requireAccount()
             let lookup = try Self.lookup(request, allowEmail: false, kind: "company")
@@ -41,6 +49,19 @@ struct ReadController<Context: AccountContext> {
             return .id(row)
         }
         throw ReadError.invalid(allowEmail ? "query: give uid, email or id" : "query: give uid or id")
+    }
+
+    /// A timeline's person: `uid`, `email` or `profile_id` (contract §5), or `id` as the other reads take.
+    static func person(_ request: Request) throws -> ObjectLookup {
+        if let id = request.query("profile_id"), !id.isEmpty {
+            guard let row = PublicID.decode(id) else { throw ReadError.invalid("profile_id: not a valid id (24 hex characters or an integer)") }
+            return .id(row)
+        }
+        do {
+            return try lookup(request, allowEmail: true, kind: "profile")
+        } catch ReadError.invalid {
+            throw ReadError.invalid("query: give uid, email or profile_id")
+        }
     }
 
     static func kind(_ request: Request) throws -> Model? {

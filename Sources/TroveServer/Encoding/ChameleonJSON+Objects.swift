@@ -44,6 +44,23 @@ extension ChameleonJSON {
         .object([JSONMember("companies", .array(page.items.map(company))), JSONMember("cursor", cursor(page))])
     }
 
+    /// A person's timeline (`GET /v3/analyze/events`): each event with the person's uid, newest first.
+    public static func timeline(_ page: TimelinePage) -> JSON {
+        let uid = JSON.string(page.uid)
+        let events = page.events.map { e in
+            JSON.object([
+                JSONMember("id", .id(e.id)),
+                JSONMember("name", .string(e.name)),
+                JSONMember("uid", uid),
+                JSONMember("profile_id", .id(page.profileID)),
+                JSONMember("timestamp", .time(e.timestamp)),
+                JSONMember("properties", .object(e.properties)),
+            ])
+        }
+        let cursor = JSON.object([JSONMember("limit", .int(page.limit)), JSONMember("before", page.before.map { .string($0.text) } ?? .null)])
+        return .object([JSONMember("events", .array(events)), JSONMember("cursor", cursor)])
+    }
+
     // MARK: Segments
 
     /// The Chameleon grammar's form of a segment.

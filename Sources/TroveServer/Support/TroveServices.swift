@@ -8,6 +8,7 @@ public struct TroveServices: Sendable {
     public let accounts: Accounts
     public let ingestor: Ingestor
     public let objects: any ObjectStore
+    public let timelines: any TimelineStore
     public let catalog: any CatalogStore
     public let segments: SegmentDefinitions
     public let segmentReader: any MembershipStore
@@ -43,6 +44,7 @@ public struct TroveServices: Sendable {
         self.ingestor = Ingestor(store: WriteQueue(database: database, clock: clock, logger: logger))
         ingestor.store.requestRollup()  // a tail of the event log left by a crash
         self.objects = ObjectReader(database: database)
+        self.timelines = TimelineReader(database: database)
         self.catalog = CatalogReader(database: database)
         self.segments = SegmentDefinitions(database: database, clock: clock)
         self.segmentReader = SegmentReader(database: database)

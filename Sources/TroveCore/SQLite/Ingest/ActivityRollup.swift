@@ -1,7 +1,7 @@
 import GRDB
 
-/// Keeps `profile_activity.last_seen_at` up to date from the event log, after the fact (`event_counts`
-/// has a rollup of its own, `CountsRollup`).
+/// Keeps `profile_activity` (`last_seen_at`, and `head_event_id`: the newest linked event, `PersonChain`) up
+/// to date from the event log, after the fact (`event_counts` has a rollup of its own, `CountsRollup`).
 ///
 /// Ingest transactions only append events. Doing this upsert inside each of them cost more than half of
 /// the import throughput on the reference data set (see 0002_event_rollups.sql). Here a plan — the latest
@@ -12,12 +12,28 @@ import GRDB
 public enum ActivityRollup {
     static let name = "activity"
 
+    /// A profile's latest event time and newest linked event (0: none) over some events.
+    struct Latest: Sendable, Equatable {
+        var time: Int64 = .min
+        var head: Int64 = 0
+
+        mutating func add(id: Int64, at t: Int64, linked: Bool) {
+            time = max(time, t)
+            if linked { head = max(head, id) }
+        }
+
+        func merged(_ other: Latest) -> Latest {
+            Latest(time: max(time, other.time), head: max(head, other.head))
+        }
+    }
+
     /// The rows that bring `profile_activity` up to `through`, applied from `next` on.
     public struct Plan: Sendable {
         let from: Int64
         let through: Int64
         let profiles: [Int64]
         let times: [Int64]
+        let heads: [Int64]
         /// The writer's deletion count when the plan was made; a plan from before a deletion is dropped.
         var generation = 0
         var next = 0
@@ -27,9 +43,10 @@ public enum ActivityRollup {
     }
 
     /// A plan from what the writer saw itself: `activity` must hold every event in (from, through].
-    static func plan(from: Int64, through: Int64, activity: [Int64: Int64]) -> Plan {
+    static func plan(from: Int64, through: Int64, activity: [Int64: Latest]) -> Plan {
         let profiles = activity.keys.sorted()
-        return Plan(from: from, through: through, profiles: profiles, times: profiles.map { activity[$0]! })
+        let latest = profiles.map { activity[$0]! }
+        return Plan(from: from, through: through, profiles: profiles, times: latest.map(\.time), heads: latest.map(\.head))
     }
 
     /// Plans a rollup of at most `limit` event ids past the watermark from the event log; nil when caught up.
@@ -39,14 +56,20 @@ public enum ActivityRollup {
         let through = min(top, from + Int64(limit))
         var profiles: [Int64] = []
         var times: [Int64] = []
+        var heads: [Int64] = []
         let rows = try Row.fetchCursor(
-            db, sql: "SELECT profile_id, max(timestamp) FROM events WHERE id > ? AND id <= ? GROUP BY profile_id ORDER BY profile_id",
+            db,
+            sql: """
+                SELECT profile_id, max(timestamp), max(CASE WHEN prev_id IS NULL THEN 0 ELSE id END) FROM events
+                WHERE id > ? AND id <= ? GROUP BY profile_id ORDER BY profile_id
+                """,
             arguments: [from, through])
         while let row = try rows.next() {
             profiles.append(row[0])
             times.append(row[1])
+            heads.append(row[2])
         }
-        return Plan(from: from, through: through, profiles: profiles, times: times)
+        return Plan(from: from, through: through, profiles: profiles, times: times, heads: heads)
     }
 
     /// Applies up to `rows` more rows of `plan`; once all are applied, moves the watermark to its end and
@@ -58,13 +81,15 @@ public enum ActivityRollup {
             let upsert = try RawStatement(
                 db,
                 sql: """
-                    INSERT INTO profile_activity (profile_id, last_seen_at) VALUES (?1, ?2)
-                    ON CONFLICT (profile_id) DO UPDATE SET last_seen_at = excluded.last_seen_at
-                    WHERE excluded.last_seen_at > last_seen_at
+                    INSERT INTO profile_activity (profile_id, last_seen_at, head_event_id) VALUES (?1, ?2, ?3)
+                    ON CONFLICT (profile_id) DO UPDATE
+                    SET last_seen_at = max(last_seen_at, excluded.last_seen_at), head_event_id = max(head_event_id, excluded.head_event_id)
+                    WHERE excluded.last_seen_at > last_seen_at OR excluded.head_event_id > head_event_id
                     """)
             for i in plan.next..<end {
                 try upsert.bind(1, plan.profiles[i])
                 try upsert.bind(2, plan.times[i])
+                try upsert.bind(3, plan.heads[i])
                 try upsert.execute(db)
             }
             plan.next = end

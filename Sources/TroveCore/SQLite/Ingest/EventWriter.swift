@@ -17,6 +17,7 @@ extension WriteSession {
             profileID = found
             name = try internEventName(account: account, uid: e.nameUID, name: e.name)
         }
+        let link = try chainLink(profile: profileID, at: e.timestamp.milliseconds)
         let insert = try statement(.insertEvent)
         try insert.bind(1, account)
         try insert.bind(2, profileID)
@@ -27,6 +28,7 @@ extension WriteSession {
         try insert.bind(7, e.dedupeKey)
         try insert.bind(8, name.name == e.name ? nil : e.name)
         try insert.bind(9, text: e.propertiesJSON)
+        try insert.bind(10, link)
         try insert.execute(db)
         if db.changesCount == 0 {  // only the dedupe key can conflict
             guard let key = e.dedupeKey, let id = try existingEvent(account: account, key: key) else {
@@ -35,8 +37,8 @@ extension WriteSession {
             return .duplicate(id)
         }
         let eventID = db.lastInsertedRowID
-
-        events.record(id: eventID, profile: profileID, name: name.id, at: e.timestamp.milliseconds)
+        if link != nil { linked(event: eventID, profile: profileID, at: e.timestamp.milliseconds) }
+        events.record(id: eventID, profile: profileID, name: name.id, at: e.timestamp.milliseconds, linked: link != nil)
         let usage = nameUsage[name.id] ?? (0, e.timestamp.milliseconds)
         nameUsage[name.id] = (usage.count + 1, max(usage.last, e.timestamp.milliseconds))
         if !e.properties.isEmpty { catalog.record(account: account, model: .event, properties: e.properties) }
@@ -57,6 +59,7 @@ extension WriteSession {
         try EventCounts.lowerWatermarks(db)
         try ReportSteps.lowerWatermarks(db)
         deletedEvents = true
+        forgetHeads()
     }
 
     /// Takes deleted events out of their names' totals (`event_names.count`: events stored under it), through

@@ -1,7 +1,7 @@
 /// The statements run once per ingested item, prepared once per transaction. Fetching them from GRDB's
 /// statement cache hashes the whole SQL text on every call, which showed up in `perf` on the writer.
 enum HotStatement: Int, CaseIterable {
-    case eventByDedupeKey, insertEvent, profileByUID, insertProfile
+    case eventByDedupeKey, insertEvent, profileByUID, insertProfile, activityHead
 
     var sql: String {
         switch self {
@@ -9,12 +9,14 @@ enum HotStatement: Int, CaseIterable {
             return "SELECT id FROM events WHERE account_id = ? AND dedupe_key = ?"
         case .insertEvent:
             return """
-                INSERT INTO events (account_id, profile_id, name_id, timestamp, received_at, source, dedupe_key, display_name, properties)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO events (account_id, profile_id, name_id, timestamp, received_at, source, dedupe_key, display_name, properties, prev_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT DO NOTHING
                 """
         case .profileByUID:
             return "SELECT id FROM profiles WHERE account_id = ? AND uid = ?"
+        case .activityHead:
+            return "SELECT head_event_id, last_seen_at FROM profile_activity WHERE profile_id = ?"
         case .insertProfile:
             return """
                 INSERT INTO profiles (account_id, uid, email, company_id, disabled, admin, created_at, updated_at, properties)

@@ -13,6 +13,10 @@ final class WriteCaches: @unchecked Sendable {
     var eventNames: [Key: (id: Int64, name: String)] = [:]
     /// Customer.io destination settings parsed, by their stored text.
     var destinations: [String: CustomerIODestination] = [:]
+    /// Each profile's newest linked event (`PersonChain`), for every profile with one past the activity
+    /// watermark as it stood when they were read, up to event id `headsThrough`; nil: to be read again.
+    var heads: [Int64: PersonChain.Head] = [:]
+    var headsThrough: Int64?
 
     func merge(profiles newProfiles: [Key: Int64], eventNames newNames: [Key: (id: Int64, name: String)]) {
         if profiles.count + newProfiles.count > Self.maxProfiles { profiles.removeAll(keepingCapacity: true) }
@@ -20,9 +24,24 @@ final class WriteCaches: @unchecked Sendable {
         eventNames.merge(newNames) { _, new in new }
     }
 
+    /// After a commit: the heads it moved, and the top event id they now reflect.
+    func merge(heads newHeads: [Int64: PersonChain.Head], through: Int64?) {
+        guard let through, headsThrough != nil else { return }
+        if heads.count + newHeads.count > Self.maxProfiles {
+            // Too many to keep: read them again from the rolled-up table and the log's tail when next needed.
+            heads.removeAll()
+            headsThrough = nil
+            return
+        }
+        heads.merge(newHeads) { _, new in new }
+        headsThrough = through
+    }
+
     /// Forget everything (after a transaction failed, or when rows are deleted).
     func reset() {
         profiles.removeAll()
         eventNames.removeAll()
+        heads.removeAll()
+        headsThrough = nil
     }
 }

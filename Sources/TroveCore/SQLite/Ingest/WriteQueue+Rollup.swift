@@ -49,8 +49,8 @@ struct CommittedRun {
 
 /// What the writer saw since its last plan. Touched only by the task holding `draining`.
 struct RollupMemory {
-    /// Latest event time per profile over the events in `covered`.
-    var activity: [Int64: Int64] = [:]
+    /// Latest event time and newest linked event per profile over the events in `covered`.
+    var activity: [Int64: ActivityRollup.Latest] = [:]
     var covered: CommittedRun?
     /// The watermark as the last completed plan left it; nil until one completed.
     var watermark: Int64?
@@ -58,7 +58,7 @@ struct RollupMemory {
     mutating func record(_ events: WriteSession.EventsWritten) {
         guard events.count > 0 else { return }
         if CommittedRun.extend(&covered, with: events) {
-            activity.merge(events.latestByProfile) { max($0, $1) }
+            activity.merge(events.latestByProfile) { $0.merged($1) }
         } else {
             activity = events.latestByProfile
         }

@@ -25,21 +25,21 @@ public enum ItemOutcome: Sendable, Equatable {
 /// Every `apply` validates before it writes: an `IngestError` is only ever thrown before the first write
 /// of that item, so a refused item leaves no trace while the rest of the transaction goes on.
 public final class WriteSession {
-    /// The events one transaction inserted: how many, the last one's id (they are consecutive), and the
-    /// latest event time per profile.
+    /// The events one transaction inserted: how many, the last one's id (they are consecutive), and per
+    /// profile the latest event time and newest linked event (`PersonChain`).
     struct EventsWritten: Sendable {
         var count = 0
         var firstID: Int64 = 0
         var lastID: Int64 = 0
-        var latestByProfile: [Int64: Int64] = [:]
+        var latestByProfile: [Int64: ActivityRollup.Latest] = [:]
         /// Events per name and UTC hour (`event_counts`).
         var counts = CountTable()
 
-        mutating func record(id: Int64, profile: Int64, name: Int64, at time: Int64) {
+        mutating func record(id: Int64, profile: Int64, name: Int64, at time: Int64, linked: Bool) {
             if count == 0 { firstID = id }
             count += 1
             lastID = id
-            latestByProfile[profile] = max(latestByProfile[profile] ?? .min, time)
+            latestByProfile[profile, default: ActivityRollup.Latest()].add(id: id, at: time, linked: linked)
             counts.add(name: name, hour: EventCounts.hour(time))
         }
     }
@@ -62,6 +62,10 @@ public final class WriteSession {
     let caches: WriteCaches
     var profileIDs: [AccountKey: Int64] = [:]
     var eventNames: [AccountKey: (id: Int64, name: String)] = [:]
+    /// Heads of the profiles this transaction linked events to, and the log's top id when it first looked
+    /// (`PersonChain`); merged into `caches` once committed.
+    var heads: [Int64: PersonChain.Head] = [:]
+    var headsTop: Int64?
 
     typealias AccountKey = WriteCaches.Key
 

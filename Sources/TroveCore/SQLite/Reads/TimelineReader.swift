@@ -1,0 +1,129 @@
+import GRDB
+
+/// A person's events newest first (contract §5), merged from the two orders `PersonChain` keeps: the linked
+/// events, walked from the profile's newest by their `prev_id` links, and the events stored out of order,
+/// read from `events_late` in time order. Timeline order is (timestamp, id), newest first.
+///
+/// A page costs one rowid lookup per linked event it passes and one index range for the rest. The newest
+/// linked event is the rolled-up head or one in the log's tail past the activity watermark (a scan of that
+/// tail, which the rollup keeps short). With a name filter the walk passes every linked event of other names
+/// on its way, so such a read runs as a heavy read.
+public struct TimelineReader: Sendable {
+    public let database: AppDatabase
+
+    public init(database: AppDatabase) { self.database = database }
+
+    public func timeline(account: Int64, _ request: TimelineRequest) async throws -> TimelinePage {
+        let work: @Sendable (Database) throws -> TimelinePage = { db in try Self.page(db, account: account, request) }
+        return try await request.nameUID == nil ? database.read(work) : database.heavyRead(work)
+    }
+
+    struct StoredEvent {
+        var id: Int64
+        var time: Int64
+        var nameID: Int64
+        var prev: Int64
+        var displayName: String?
+        var properties: String?
+
+        func isBefore(time t: Int64, id i: Int64) -> Bool { time < t || (time == t && id < i) }
+    }
+
+    static func page(_ db: Database, account: Int64, _ request: TimelineRequest) throws -> TimelinePage {
+        let (column, value): (String, any DatabaseValueConvertible) =
+            switch request.person {
+            case .uid(let u): ("uid", u)
+            case .email(let e): ("email", Identifiers.normalizeEmail(e))
+            case .id(let i): ("id", i)
+            }
+        guard let person = try Row.fetchOne(db, sql: "SELECT id, uid FROM profiles WHERE account_id = ? AND \(column) = ?", arguments: [account, value])
+        else { throw ReadError.notFound("no profile with \(column) \(ObjectReader.describe(request.person))") }
+        let profile: Int64 = person[0]
+        var page = TimelinePage(profileID: profile, uid: person[1], events: [], limit: request.limit, before: nil)
+
+        var nameID: Int64?
+        if let uid = request.nameUID {
+            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM event_names WHERE account_id = ? AND uid = ?", arguments: [account, uid])
+            else { return page }
+            nameID = id
+        }
+        let bound = request.before.map { (time: $0.time, id: $0.id) } ?? (time: .max, id: .max)
+        let walk = try db.cachedStatement(
+            sql: "SELECT id, timestamp, name_id, prev_id, display_name, properties, profile_id FROM events WHERE id = ?")
+        // The linked event `id`, if it is one of this profile's and comes after `below` in timeline order: a
+        // link to anything else (an id handed out again after a deletion) ends the walk.
+        func linked(_ id: Int64, below: (time: Int64, id: Int64)) throws -> StoredEvent? {
+            guard id > 0, let row = try Row.fetchOne(walk, arguments: [id]), row[6] == profile, let prev = row[3] as Int64? else { return nil }
+            let event = StoredEvent(id: row[0], time: row[1], nameID: row[2], prev: prev, displayName: row[4], properties: row[5])
+            return event.isBefore(time: below.time, id: below.id) ? event : nil
+        }
+        func matching(_ start: StoredEvent?) throws -> StoredEvent? {
+            var event = start
+            while let e = event, let nameID, e.nameID != nameID { event = try linked(e.prev, below: (e.time, e.id)) }
+            return event
+        }
+
+        let start = try request.before.map(\.next) ?? head(db, profile: profile)
+        var chain = try matching(linked(start, below: bound))
+        let late = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT id, timestamp, name_id, display_name, properties FROM events INDEXED BY events_late
+                WHERE profile_id = ?1 AND prev_id IS NULL AND (timestamp < ?2 OR (timestamp = ?2 AND id < ?3))
+                AND (?5 IS NULL OR name_id = ?5)
+                ORDER BY timestamp DESC, id DESC LIMIT ?4
+                """,
+            arguments: [profile, bound.time, bound.id, request.limit, nameID]
+        ).map { StoredEvent(id: $0[0], time: $0[1], nameID: $0[2], prev: 0, displayName: $0[3], properties: $0[4]) }
+
+        var names: [Int64: String] = [:]
+        var lateIndex = 0
+        var last: StoredEvent?
+        while page.events.count < request.limit {
+            let next: StoredEvent
+            if let c = chain, lateIndex == late.count || late[lateIndex].isBefore(time: c.time, id: c.id) {
+                next = c
+                chain = try matching(linked(c.prev, below: (c.time, c.id)))
+            } else if lateIndex < late.count {
+                next = late[lateIndex]
+                lateIndex += 1
+            } else {
+                break
+            }
+            page.events.append(try event(db, next, names: &names))
+            last = next
+        }
+        if page.events.count == request.limit, let last {
+            page.before = TimelineCursor(time: last.time, id: last.id, next: chain?.id ?? 0)
+        }
+        return page
+    }
+
+    /// The profile's newest linked event: in the tail past the activity watermark, else the rolled-up head.
+    static func head(_ db: Database, profile: Int64) throws -> Int64 {
+        let tail = try Int64.fetchOne(
+            db,
+            sql: """
+                SELECT id FROM events WHERE id > (SELECT through_event_id FROM event_rollups WHERE name = ?)
+                AND profile_id = ? AND prev_id IS NOT NULL ORDER BY id DESC LIMIT 1
+                """,
+            arguments: [ActivityRollup.name, profile])
+        if let tail { return tail }
+        return try Int64.fetchOne(db, sql: "SELECT head_event_id FROM profile_activity WHERE profile_id = ?", arguments: [profile]) ?? 0
+    }
+
+    static func event(_ db: Database, _ row: StoredEvent, names: inout [Int64: String]) throws -> TimelineEvent {
+        let name: String
+        if let display = row.displayName {
+            name = display
+        } else if let known = names[row.nameID] {
+            name = known
+        } else {
+            name = try String.fetchOne(db, sql: "SELECT name FROM event_names WHERE id = ?", arguments: [row.nameID]) ?? ""
+            names[row.nameID] = name
+        }
+        return TimelineEvent(
+            id: row.id, name: name, timestamp: Timestamp(milliseconds: row.time),
+            properties: try StoredJSON.properties(row.properties, "events", id: row.id))
+    }
+}
