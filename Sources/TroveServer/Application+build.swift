@@ -32,6 +32,7 @@ public func buildRouter(services: TroveServices) -> Router<TroveRequestContext> 
     }
     IngestController(services: services).addRoutes(to: router)
     ReadController(services: services).addRoutes(to: router)
+    ErasureController(services: services).addRoutes(to: router)
     SegmentController(services: services).addRoutes(to: router)
     CustomerIOSegmentController(services: services).addRoutes(to: router)
     ExportController(services: services).addRoutes(to: router)

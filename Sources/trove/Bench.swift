@@ -11,7 +11,7 @@ struct Bench: AsyncParsableCommand {
             (or uses --data DIR from `trove generate`), loads it, measures, and checks its own results. Build \
             with `swift build -c release` first: debug builds are several times slower.
             """,
-        subcommands: [ImportBench.self, StorageBench.self, HTTPBatchBench.self, HTTPSingleBench.self, SegmentsBench.self, ExportBench.self, ReportsBench.self, IsolationBench.self])
+        subcommands: [ImportBench.self, StorageBench.self, HTTPBatchBench.self, HTTPSingleBench.self, SegmentsBench.self, ExportBench.self, ReportsBench.self, PersonBench.self, IsolationBench.self])
 }
 
 /// What every workload takes.
@@ -189,6 +189,26 @@ struct ReportsBench: AsyncParsableCommand {
 
     func run() async throws {
         try await options.run(dataSet.size) { try await ReportBenchmarks.reports($0, runs: runs, log: note) }
+    }
+}
+
+struct PersonBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "person",
+        abstract: """
+            A person's timeline over HTTP for the 50 most active people and for people with one event (targets p50 ≤ 5 ms, \
+            p99 ≤ 20 ms), checked against SQL; the erasure of a person with 10,000 events (≤ 2 s) beside single-event ingest \
+            (max ≤ 250 ms).
+            """)
+
+    @OptionGroup var options: BenchOptions
+    @OptionGroup var dataSet: DataSetSizeOptions
+    @Option(help: "Timeline requests per group.") var lookups = 4_000
+
+    func run() async throws {
+        var settings = PersonBenchmarks.Options(executable: currentExecutable)
+        settings.lookups = lookups
+        try await options.run(dataSet.size) { try await PersonBenchmarks.person($0, settings, log: note) }
     }
 }
 

@@ -36,6 +36,7 @@ final class FakeCustomerIO: Sendable {
     var router: Router<BasicRequestContext> {
         let router = Router()
         router.put("/api/v1/customers/:id") { request, context in try await self.handle(request, context) }
+        router.delete("/api/v1/customers/:id") { request, context in try await self.handle(request, context) }
         router.post("/api/v1/customers/:id/events") { request, context in try await self.handle(request, context) }
         router.post("/api/v1/segments/:segment/add_customers") { request, context in try await self.handle(request, context) }
         router.post("/api/v1/segments/:segment/remove_customers") { request, context in try await self.handle(request, context) }
@@ -48,8 +49,14 @@ final class FakeCustomerIO: Sendable {
             problems.withLock { $0.append("bad auth on \(request.uri.path)") }
             return Response(status: .unauthorized)
         }
-        if request.headers[.contentType] != "application/json" { problems.withLock { $0.append("content type on \(request.uri.path)") } }
         let bytes = Array(try await request.body.collect(upTo: 1 << 20).readableBytesView)
+        if request.method == .delete {
+            // Customer.io's customer delete takes no body.
+            if !bytes.isEmpty { problems.withLock { $0.append("a body on DELETE \(request.uri.path)") } }
+            calls.withLock { $0.append(Call(method: "DELETE", path: request.uri.path, query: request.uri.query ?? "", body: .null)) }
+            return Response(status: .ok, body: .init(byteBuffer: .init(string: "{}")))
+        }
+        if request.headers[.contentType] != "application/json" { problems.withLock { $0.append("content type on \(request.uri.path)") } }
         guard let body = try? JSONParser.parse(bytes), case .object = body else {
             problems.withLock { $0.append("body not a JSON object on \(request.uri.path)") }
             return Response(status: .badRequest)

@@ -150,14 +150,17 @@ public actor CustomerIODeliverer {
         for request in requests {
             do {
                 let url = try await policy.checkResolved(url: base + request.path)
+                // A DELETE carries no body, as Customer.io documents it.
+                let bodyless = request.method == "DELETE"
                 let reply = try await transport.send(OutgoingRequest(
                     method: request.method, to: url,
-                    headers: [("Authorization", auth), ("Content-Type", "application/json"), ("Accept", "application/json"),
+                    headers: (bodyless ? [] : [("Content-Type", "application/json")]) + [("Authorization", auth), ("Accept", "application/json"),
                               ("User-Agent", Self.userAgent)],
-                    body: JSONWriter.bytes(request.body), timeout: Self.timeout))
+                    body: bodyless ? [] : JSONWriter.bytes(request.body), timeout: Self.timeout))
                 lastStatus = reply.status
                 switch reply.status {
                 case 200..<300: continue
+                case 404 where request.method == "DELETE": continue  // not there: nothing to erase
                 case 429, 500...:
                     let retryAfter = reply.header("Retry-After").flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
                     return .retry(status: reply.status, error: "HTTP \(reply.status): " + reply.bodyExcerpt, retryAfter: retryAfter)

@@ -16,6 +16,8 @@ extension CustomerIODeliverer {
             requests = attributes.map { ("PUT", "/api/v1/customers/\(Self.pathSegment(first.identifier))", $0) }
         case "event":
             requests = [("POST", "/api/v1/customers/\(Self.pathSegment(first.identifier))/events", try storedBody(first))]
+        case "delete":
+            requests = [("DELETE", "/api/v1/customers/\(Self.pathSegment(first.identifier))", .object([]))]
         default:
             let action = first.kind == "segment_add" ? "add_customers" : "remove_customers"
             let idType = d.identifyBy == .email ? "?id_type=email" : ""

@@ -35,12 +35,20 @@ public protocol IngestWrites {
     func mergeAnonymousEvents(_ anonymousID: String, into profile: Int64, account: Int64, days: Int64) throws -> Int
     /// The profile a customer id names, if any.
     func profileID(_ customer: CustomerID, account: Int64) throws -> Int64?
-    /// The profile and its events.
-    func deleteProfile(_ id: Int64, account: Int64) throws
     /// Up to `limit` events older than `cutoff` (and the anonymous ones); returns how many went.
     func deleteEvents(before cutoff: Timestamp, limit: Int) throws -> Int
     /// Up to `limit` anonymous events older than `cutoff`; returns how many went.
     func deleteAnonymousEvents(before cutoff: Timestamp, limit: Int) throws -> Int
+    /// An erasure's batch (`Erasure`): those of `ids` that are events of the profile go; returns how many,
+    /// and the strings among their properties.
+    func deletePersonEvents(_ ids: [Int64], profile: Int64, account: Int64) throws -> ErasedEvents
+    /// An erasure's last step (`Erasure`): the profile's events above `eventsAfter` (written while the
+    /// batches ran) go with everything else of it; nil when the profile is gone already.
+    func eraseProfile(_ id: Int64, account: Int64, values: PersonValues, events: Int64, eventsAfter: Int64, source: Deletion.Source) throws
+        -> ErasureReceipt?
+    /// A company erasure's last step: its remaining people unlinked, the company gone and recorded; nil when
+    /// it is gone already.
+    func eraseCompany(_ id: Int64, account: Int64, erasedProfiles: Int64) throws -> CompanyErasureReceipt?
     /// The reply stored for this Idempotency-Key within its 24 hours, if any.
     func idempotentReply(account: Int64, key: String) throws -> BatchReply?
     func saveIdempotentReply(account: Int64, key: String, route: String, reply: BatchReply) throws

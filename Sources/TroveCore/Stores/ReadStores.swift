@@ -21,6 +21,20 @@ public protocol TimelineStore: Sendable {
     func timeline(account: Int64, _ request: TimelineRequest) async throws -> TimelinePage
 }
 
+/// Erasure's reads (contract §5 forget) and the record of erasures. SQLite: `ErasureReader`.
+public protocol ErasureStore: Sendable {
+    func profileID(account: Int64, _ person: ObjectLookup) async throws -> Int64?
+    func companyExists(account: Int64, _ company: Int64) async throws -> Bool
+    /// The profiles linked to the company now.
+    func profileIDs(account: Int64, company: Int64) async throws -> [Int64]
+    /// Every event id of the profile, as a reader sees the log now, and the log's top id then.
+    func eventIDs(account: Int64, profile: Int64) async throws -> PersonEventIDs
+    /// Newest first.
+    func deletions(account: Int64, limit: Int, before: Int64?) async throws -> Page<Deletion>
+    /// After an erasure: the engine makes the erased bytes leave its logs soon.
+    func erased()
+}
+
 /// The App API's customer reads (contract §7). SQLite: `CustomerReader`.
 public protocol CustomerStore: Sendable {
     func byEmail(account: Int64, email: String) async throws -> [CustomerIdentifiers]
@@ -45,4 +59,5 @@ extension CatalogReader: CatalogStore {}
 extension ObjectReader: ObjectStore {}
 extension CustomerReader: CustomerStore {}
 extension TimelineReader: TimelineStore {}
+extension ErasureReader: ErasureStore {}
 extension SegmentReader: MembershipStore {}

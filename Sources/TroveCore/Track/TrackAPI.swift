@@ -4,9 +4,11 @@
 /// an email (it has an `@`; an unknown one creates a profile with just that email), or `cio_<id>`.
 public struct TrackAPI: Sendable {
     public let ingestor: Ingestor
+    let erasure: Erasure
 
-    public init(ingestor: Ingestor) {
+    public init(ingestor: Ingestor, erasure: Erasure) {
         self.ingestor = ingestor
+        self.erasure = erasure
     }
 
     /// How long anonymous events wait for an identify carrying their `anonymous_id`.
@@ -72,12 +74,15 @@ public struct TrackAPI: Sendable {
         _ = try await ingestor.store.write { session in try session.insertAnonymousEvent(input, anonymousID: anonymousID, account: account) }
     }
 
-    /// `DELETE /api/v1/customers/:identifier`: the profile and its events; deleting an unknown customer is
-    /// not an error (as in Customer.io).
+    /// `DELETE /api/v1/customers/:identifier`: the person erased as `/v3/edit/profiles/forget` does (contract §5);
+    /// deleting an unknown customer is not an error (as in Customer.io).
     public func delete(account: Int64, identifier: String) async throws {
         let customer = try Self.customer(identifier)
-        try await ingestor.store.write { session in
-            if let found = try session.profileID(customer, account: account) { try session.deleteProfile(found, account: account) }
+        guard let found = try await ingestor.store.write({ session in try session.profileID(customer, account: account) }) else { return }
+        do {
+            _ = try await erasure.forget(account: account, profile: found, source: .track)
+        } catch ReadError.notFound {
+            // Erased meanwhile by another request: gone either way.
         }
     }
 

@@ -61,6 +61,37 @@ extension ChameleonJSON {
         return .object([JSONMember("events", .array(events)), JSONMember("cursor", cursor)])
     }
 
+    /// `{"profile":{"id"},"deletion":{...}}` (contract §5 forget).
+    public static func erasure(_ r: ErasureReceipt) -> JSON {
+        .object([JSONMember("profile", .object([JSONMember("id", .id(r.profileID))])), JSONMember("deletion", deletion(r.deletion))])
+    }
+
+    /// `{"company":{"id"},"unlinked":N,"deletion":{...}}`.
+    static func erasure(_ r: CompanyErasureReceipt) -> JSON {
+        .object([JSONMember("company", .object([JSONMember("id", .id(r.companyID))])), JSONMember("unlinked", .int(r.unlinked)),
+                 JSONMember("deletion", deletion(r.deletion))])
+    }
+
+    /// An erasure's record: when, what kind, and counts — never who.
+    public static func deletion(_ d: Deletion) -> JSON {
+        .object([
+            JSONMember("id", .id(d.id)),
+            JSONMember("kind", .string(d.kind.rawValue)),
+            JSONMember("source", .string(d.source.rawValue)),
+            JSONMember("created_at", .time(d.createdAt)),
+            JSONMember("completed_at", .time(d.completedAt)),
+            JSONMember("counts", .object([
+                JSONMember("profiles", .int(d.profiles)), JSONMember("events", .int(d.events)), JSONMember("memberships", .int(d.memberships)),
+                JSONMember("ledger_rows", .int(d.ledgerRows)), JSONMember("deliveries", .int(d.deliveries)),
+                JSONMember("notifications", .int(d.notifications)),
+            ])),
+        ])
+    }
+
+    static func deletions(_ page: Page<Deletion>) -> JSON {
+        .object([JSONMember("deletions", .array(page.items.map(deletion))), JSONMember("cursor", cursor(page))])
+    }
+
     // MARK: Segments
 
     /// The Chameleon grammar's form of a segment.

@@ -55,9 +55,9 @@ extension Parameters {
         return id
     }
 
-    /// Any public id from the path (24-hex or integer).
-    func publicID(_ name: String) throws -> Int64 {
-        guard let text = get(name), let id = PublicID.decode(text) else { throw ReadError.notFound("no \(name) with id \(get(name) ?? "")") }
+    /// Any public id from the path (24-hex or integer); `kind` names it in the 404 (default: the parameter).
+    func publicID(_ name: String, kind: String? = nil) throws -> Int64 {
+        guard let text = get(name), let id = PublicID.decode(text) else { throw ReadError.notFound("no \(kind ?? name) with id \(get(name) ?? "")") }
         return id
     }
 }

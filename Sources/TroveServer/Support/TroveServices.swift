@@ -9,6 +9,8 @@ public struct TroveServices: Sendable {
     public let ingestor: Ingestor
     public let objects: any ObjectStore
     public let timelines: any TimelineStore
+    public let erasure: Erasure
+    public let deletions: any ErasureStore
     public let catalog: any CatalogStore
     public let segments: SegmentDefinitions
     public let segmentReader: any MembershipStore
@@ -45,6 +47,9 @@ public struct TroveServices: Sendable {
         ingestor.store.requestRollup()  // a tail of the event log left by a crash
         self.objects = ObjectReader(database: database)
         self.timelines = TimelineReader(database: database)
+        let deletions = ErasureReader(database: database)
+        self.deletions = deletions
+        self.erasure = Erasure(store: ingestor.store, reads: deletions)
         self.catalog = CatalogReader(database: database)
         self.segments = SegmentDefinitions(database: database, clock: clock)
         self.segmentReader = SegmentReader(database: database)
@@ -55,7 +60,7 @@ public struct TroveServices: Sendable {
         self.membership = MembershipEvaluator(database: database, clock: clock, logger: logger)
         let exportSettings = exports ?? ExportSettings(directory: ExportSettings.defaultDirectory(database: database.path), publicURL: "http://127.0.0.1:8080")
         self.customers = CustomerReader(database: database, clock: clock)
-        self.track = TrackAPI(ingestor: ingestor)
+        self.track = TrackAPI(ingestor: ingestor, erasure: erasure)
         self.webhooks = Webhooks(database: database, clock: clock, policy: webhookPolicy)
         self.customerIODestination = CustomerIODestinationSettings(database: database, clock: clock, policy: webhookPolicy)
         self.segmentImport = CustomerIOSegmentImport(membership: manualMembership, policy: webhookPolicy)

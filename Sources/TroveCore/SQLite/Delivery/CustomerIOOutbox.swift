@@ -35,6 +35,19 @@ enum CustomerIOOutbox {
                 "CASE WHEN \(id) IS NULL THEN 'the profile has no \(what) to name it in Customer.io' END")
     }
 
+    /// An erased person (contract §5 forget): one `DELETE /api/v1/customers/:id`, marked as the erasure's
+    /// notification (its identifier is wiped once sent). Nothing without a usable destination.
+    static func enqueueDeletion(_ db: Database, account: Int64, profile: Int64, deletion: Int64, now: Timestamp, cache: WriteCaches) throws {
+        guard let destination = try SQLiteIntegrationStore.destinations(db, cache: cache).usable[account] else { return }
+        let c = identified(destination)
+        try db.execute(
+            sql: """
+                INSERT INTO customerio_deliveries (account_id, profile_id, kind, identifier, state, last_error, next_attempt_at, created_at, deletion_id)
+                SELECT p.account_id, p.id, 'delete', \(c.identifier), \(c.state), \(c.error), ?1, ?1, ?2
+                FROM profiles p WHERE p.id = ?3
+                """, arguments: [now.milliseconds, deletion, profile])
+    }
+
     static func enqueueIdentifies(_ db: Database, account: Int64, profiles: [Int64], destination: CustomerIODestination, now: Timestamp) throws {
         let c = identified(destination)
         try db.execute(

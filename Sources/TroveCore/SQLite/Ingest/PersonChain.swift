@@ -13,7 +13,7 @@ import GRDB
 ///    that with the log's top id: equal, the cache is current; higher (another process wrote), the events in
 ///    between are read; lower, or no cache (start, a failure, a deletion), it is read again from the tail;
 /// 3. `profile_activity.head_event_id`, the rolled-up head (`ActivityRollup`), exact for a profile absent
-///    from a current cache. Its time is taken as `last_seen_at`, the profile's latest event time, which is
+///    from a current cache — unless the cache was read from the log's start: then there is none. Its time is taken as `last_seen_at`, the profile's latest event time, which is
 ///    never earlier than the head's: an event between the two is merely stored unlinked, still found.
 ///
 /// Readers trust a link only while it descends (a smaller id, the same profile): ids of deleted events can
@@ -58,6 +58,7 @@ extension WriteSession {
         if let head = heads[profile] { return head }
         try refreshHeads()
         if let head = caches.heads[profile] { return head }
+        if caches.headsComplete { return nil }
         let s = try statement(.activityHead)
         try s.bind(1, profile)
         guard try s.step(db) else { return nil }
@@ -72,6 +73,7 @@ extension WriteSession {
         headsTop = nil
         caches.heads = [:]
         caches.headsThrough = nil
+        caches.headsComplete = false
     }
 
     /// Brings the writer's cache of heads up to the log as this transaction found it (once per transaction).
@@ -82,7 +84,9 @@ extension WriteSession {
         if let through = caches.headsThrough, through <= top {
             if through < top { caches.heads.merge(try PersonChain.heads(db, after: through, through: top)) { _, new in new } }
         } else {
-            caches.heads = try PersonChain.heads(db, after: ActivityRollup.watermark(db), through: top)
+            let watermark = try ActivityRollup.watermark(db)
+            caches.heads = try PersonChain.heads(db, after: watermark, through: top)
+            caches.headsComplete = watermark == 0
         }
         caches.headsThrough = top
     }

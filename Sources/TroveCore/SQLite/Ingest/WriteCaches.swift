@@ -17,6 +17,9 @@ final class WriteCaches: @unchecked Sendable {
     /// watermark as it stood when they were read, up to event id `headsThrough`; nil: to be read again.
     var heads: [Int64: PersonChain.Head] = [:]
     var headsThrough: Int64?
+    /// The heads were read from the log's start (the activity watermark was 0): a profile absent from them
+    /// has no linked event, with no need to look (a fresh import meets a million profiles that way).
+    var headsComplete = false
 
     func merge(profiles newProfiles: [Key: Int64], eventNames newNames: [Key: (id: Int64, name: String)]) {
         if profiles.count + newProfiles.count > Self.maxProfiles { profiles.removeAll(keepingCapacity: true) }
@@ -31,6 +34,7 @@ final class WriteCaches: @unchecked Sendable {
             // Too many to keep: read them again from the rolled-up table and the log's tail when next needed.
             heads.removeAll()
             headsThrough = nil
+            headsComplete = false
             return
         }
         heads.merge(newHeads) { _, new in new }
@@ -43,5 +47,6 @@ final class WriteCaches: @unchecked Sendable {
         eventNames.removeAll()
         heads.removeAll()
         headsThrough = nil
+        headsComplete = false
     }
 }

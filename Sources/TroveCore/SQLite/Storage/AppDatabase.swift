@@ -33,6 +33,9 @@ public final class AppDatabase: Sendable {
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
             try db.execute(sql: "PRAGMA cache_size = -65536")  // 64 MiB page cache per connection
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            // Deleted content is overwritten with zeros, in the file and in the log's copies of its pages:
+            // an erased person (contract §5 forget) leaves no bytes behind once the log is checkpointed.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
             // WALCheckpointer copies the log back off the writer; when the log passes 64 MiB the writer
             // checkpoints too, which finds nearly everything copied already and lets the log start over.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
@@ -82,17 +85,25 @@ public final class AppDatabase: Sendable {
     /// connections close. Nothing may use the database afterwards.
     public func close() throws {
         checkpointer?.stop()
-        if !pool.configuration.readonly {
-            try pool.writeWithoutTransaction { db in
-                // A reader still finishing (a background loop stopped while its read ran on) keeps the log
-                // from being reset: the checkpoint answers busy; try again for up to a second.
-                for _ in 0..<100 {
-                    if try Int.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") == 0 { return }
-                    usleep(10_000)
-                }
-            }
-        }
+        if !pool.configuration.readonly { _ = try truncateLog() }
         try pool.close()
+    }
+
+    /// Asks the checkpointer to empty the log soon (after an erasure, or once its notifications were wiped).
+    public func requestLogTruncation() { checkpointer?.requestTruncation() }
+
+    /// Copies the whole log into the database file and empties it (after an erasure: the log's copies of
+    /// the erased pages go). A reader still finishing keeps the log from being reset; tries again for up to a
+    /// second. True when the log was emptied.
+    @discardableResult
+    public func truncateLog() throws -> Bool {
+        try pool.writeWithoutTransaction { db in
+            for _ in 0..<100 {
+                if try Int.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") == 0 { return true }
+                usleep(10_000)
+            }
+            return false
+        }
     }
 
     /// `trove_fold(text)`: case folding for the `in-i` filter operators, the same as Swift's, so non-ASCII

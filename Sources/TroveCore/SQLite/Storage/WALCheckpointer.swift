@@ -16,6 +16,7 @@ final class WALCheckpointer: Sendable {
     }
 
     private let stopped = StopFlag()
+    private let truncate = StopFlag()
     static let interval: TimeInterval = 0.2
 
     init(path: String, durability: Durability) throws {
@@ -26,12 +27,20 @@ final class WALCheckpointer: Sendable {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         let connection = try DatabaseQueue(path: path, configuration: config)
-        let thread = Thread { [stopped] in
+        let thread = Thread { [stopped, truncate] in
             while !stopped.value.load(ordering: .relaxed) {
                 Thread.sleep(forTimeInterval: Self.interval)
                 // Failures (a busy lock, a full disk) are retried on the next round; the backstop remains.
                 try? connection.writeWithoutTransaction { db in
-                    _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
+                    // After an erasure the log is emptied, not only copied: its old frames hold the erased
+                    // pages as they were. TRUNCATE waits for readers on older snapshots (busy: next round).
+                    if truncate.value.load(ordering: .relaxed) {
+                        if try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")?[0] == 0 as Int64 {
+                            truncate.value.store(false, ordering: .relaxed)
+                        }
+                    } else {
+                        _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
+                    }
                 }
             }
         }
@@ -40,4 +49,7 @@ final class WALCheckpointer: Sendable {
     }
 
     func stop() { stopped.value.store(true, ordering: .relaxed) }
+
+    /// Empties the log on a coming round, once no reader holds an older snapshot.
+    func requestTruncation() { truncate.value.store(true, ordering: .relaxed) }
 }

@@ -170,7 +170,8 @@ public struct SQLiteIntegrationStore: IntegrationStore {
     }
 
     public func recordCustomerIO(_ attempts: [CustomerIOAttempt], now: Timestamp) async throws {
-        try await database.pool.write { db in
+        let wiped = try await database.pool.write { db in
+            var wiped = false
             for a in attempts {
                 if a.error == nil {
                     try db.execute(
@@ -184,8 +185,11 @@ public struct SQLiteIntegrationStore: IntegrationStore {
                             """,
                         arguments: [a.retryAt == nil ? "failed" : "pending", a.attempts, a.status, a.error, a.retryAt?.milliseconds, a.id])
                 }
+                if try DeletionRecords.settled(db, table: "customerio_deliveries", id: a.id, now: now) { wiped = true }
             }
+            return wiped
         }
+        if wiped { database.requestLogTruncation() }
     }
 
     // MARK: Source

@@ -114,7 +114,7 @@ public struct SQLiteWebhookStore: WebhookStore {
     }
 
     public func recordAttempt(_ d: WebhookDue, attempts: Int, status: Int?, failure: String?, retryAt next: Timestamp?, now: Timestamp) async throws {
-        try await database.pool.write { db in
+        let wiped = try await database.pool.write { db in
             if let failure {
                 try db.execute(
                     sql: """
@@ -133,7 +133,9 @@ public struct SQLiteWebhookStore: WebhookStore {
                     sql: "UPDATE webhook_endpoints SET last_item_at = ?, last_item_state = 'delivered', last_item_error = NULL WHERE id = ?",
                     arguments: [now.milliseconds, d.endpoint])
             }
+            return try DeletionRecords.settled(db, table: "webhook_deliveries", id: d.id, now: now)
         }
+        if wiped { database.requestLogTruncation() }
     }
 
     // MARK: Rows

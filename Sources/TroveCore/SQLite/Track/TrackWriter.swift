@@ -62,17 +62,4 @@ extension WriteSession {
         }
         return moved
     }
-
-    /// Deletes a profile and its events. Its segment memberships end through the evaluator (the mark
-    /// below), so the ledger records the exits.
-    public func deleteProfile(_ id: Int64, account: Int64) throws {
-        guard let uid = try String?.fetchOne(db, sql: "SELECT uid FROM profiles WHERE account_id = ? AND id = ?", arguments: [account, id])
-        else { return }
-        try deleteEvents(where: "profile_id = ? AND account_id = ?", arguments: [id, account])
-        try db.execute(sql: "DELETE FROM profile_activity WHERE profile_id = ?", arguments: [id])
-        try db.execute(sql: "DELETE FROM profiles WHERE id = ?", arguments: [id])
-        try markForMembership(.profile, id)
-        if let uid { profileIDs[AccountKey(account: account, key: uid)] = nil }
-        caches.reset()  // the uid may be cached from earlier transactions
-    }
 }
