@@ -7,12 +7,12 @@ import GRDB
 /// (`TimelineReader`).
 ///
 /// The writer links an event to its profile's head, found in order:
-/// 1. this transaction's heads (`WriteSession.heads`);
-/// 2. the writer's cache (`WriteCaches.heads`), which holds every profile's head past the activity watermark
-///    as it stood when it was read, up to event id `headsThrough`. At its first link a transaction compares
-///    that with the log's top id: equal, the cache is current; higher (another process wrote), the events in
-///    between are read; lower, or no cache (start, a failure, a deletion), it is read again from the tail;
-/// 3. `profile_activity.head_event_id`, the rolled-up head (`ActivityRollup`), exact for a profile absent
+/// 1. the writer's cache (`WriteCaches.heads`), which holds every profile's head past the activity watermark
+///    as it stood when it was read, up to event id `headsThrough`, and the heads this transaction moved (a
+///    failed transaction resets the caches). At its first link a transaction compares `headsThrough` with
+///    the log's top id: equal, the cache is current; higher (another process wrote), the events in between
+///    are read; lower, or no cache (start, a failure, a deletion), it is read again from the tail;
+/// 2. `profile_activity.head_event_id`, the rolled-up head (`ActivityRollup`), exact for a profile absent
 ///    from a current cache — unless the cache was read from the log's start: then there is none. Its time is taken as `last_seen_at`, the profile's latest event time, which is
 ///    never earlier than the head's: an event between the two is merely stored unlinked, still found.
 ///
@@ -51,11 +51,10 @@ extension WriteSession {
 
     /// Records a linked event as its profile's new head.
     func linked(event id: Int64, profile: Int64, at time: Int64) {
-        heads[profile] = PersonChain.Head(id: id, time: time)
+        caches.heads[profile] = PersonChain.Head(id: id, time: time)
     }
 
     private func chainHead(_ profile: Int64) throws -> PersonChain.Head? {
-        if let head = heads[profile] { return head }
         try refreshHeads()
         if let head = caches.heads[profile] { return head }
         if caches.headsComplete { return nil }
@@ -69,7 +68,6 @@ extension WriteSession {
 
     /// After a deletion: heads may name deleted events, and their ids may be handed out again.
     func forgetHeads() {
-        heads = [:]
         headsTop = nil
         caches.heads = [:]
         caches.headsThrough = nil

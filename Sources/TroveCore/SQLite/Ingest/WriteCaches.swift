@@ -14,7 +14,8 @@ final class WriteCaches: @unchecked Sendable {
     /// Customer.io destination settings parsed, by their stored text.
     var destinations: [String: CustomerIODestination] = [:]
     /// Each profile's newest linked event (`PersonChain`), for every profile with one past the activity
-    /// watermark as it stood when they were read, up to event id `headsThrough`; nil: to be read again.
+    /// watermark as it stood when they were read, up to event id `headsThrough` (nil: to be read again), and
+    /// the heads the transaction in progress moved: a failed one resets the caches.
     var heads: [Int64: PersonChain.Head] = [:]
     var headsThrough: Int64?
     /// The heads were read from the log's start (the activity watermark was 0): a profile absent from them
@@ -27,17 +28,16 @@ final class WriteCaches: @unchecked Sendable {
         eventNames.merge(newNames) { _, new in new }
     }
 
-    /// After a commit: the heads it moved, and the top event id they now reflect.
-    func merge(heads newHeads: [Int64: PersonChain.Head], through: Int64?) {
+    /// After a commit that linked events: the heads (moved in place) reflect the log up to `through`. Past
+    /// `maxProfiles` they are dropped, to be read again from the rolled-up table and the log's tail.
+    func committedHeads(through: Int64?) {
         guard let through, headsThrough != nil else { return }
-        if heads.count + newHeads.count > Self.maxProfiles {
-            // Too many to keep: read them again from the rolled-up table and the log's tail when next needed.
+        if heads.count > Self.maxProfiles {
             heads.removeAll()
             headsThrough = nil
             headsComplete = false
             return
         }
-        heads.merge(newHeads) { _, new in new }
         headsThrough = through
     }
 

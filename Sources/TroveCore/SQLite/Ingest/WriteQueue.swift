@@ -198,12 +198,12 @@ public final class WriteQueue: Sendable {
                 for job in jobs { try job.run(session) }
                 try session.flush()
                 let headsThrough = session.headsTop.map { max($0, session.events.lastID) }
-                return (session.profileIDs, session.eventNames, session.events, session.deletedEvents, session.stored, session.heads, headsThrough)
+                return (session.profileIDs, session.eventNames, session.events, session.deletedEvents, session.stored, headsThrough)
             }
             TroveMetrics.ingested(profiles: learned.4.profiles, companies: learned.4.companies, events: learned.2.count)
             // Committed. Jobs commit one batch after another, so nothing else touches the caches now.
             caches.merge(profiles: learned.0, eventNames: learned.1)
-            caches.merge(heads: learned.5, through: learned.6)
+            caches.committedHeads(through: learned.5)
             let events = learned.2
             if learned.3 {
                 eventsDeleted()

@@ -62,9 +62,8 @@ public final class WriteSession {
     let caches: WriteCaches
     var profileIDs: [AccountKey: Int64] = [:]
     var eventNames: [AccountKey: (id: Int64, name: String)] = [:]
-    /// Heads of the profiles this transaction linked events to, and the log's top id when it first looked
-    /// (`PersonChain`); merged into `caches` once committed.
-    var heads: [Int64: PersonChain.Head] = [:]
+    /// The log's top id when this transaction first linked an event (`PersonChain`): with its own events,
+    /// what the writer's heads reflect once it commits.
     var headsTop: Int64?
 
     typealias AccountKey = WriteCaches.Key
