@@ -1,17 +1,22 @@
 import GRDB
 
-/// Every event id of a profile: its linked events walked from the newest (`PersonChain`), and its unlinked
-/// ones from `events_late`. A link that does not descend to an older event of the same profile ends the walk.
+/// Every event id of a profile: both of its chains walked from their newest (`PersonChain`), and the events
+/// stored before them (`events_late`). A link that does not descend to an older event of the same profile
+/// ends a walk.
 enum PersonEvents {
     static func ids(_ db: Database, profile: Int64) throws -> [Int64] {
         var ids: [Int64] = []
         let walk = try db.cachedStatement(sql: "SELECT prev_id, profile_id FROM events WHERE id = ?")
-        var next = try TimelineReader.head(db, profile: profile)
-        var below = Int64.max
-        while next > 0, next < below, let row = try Row.fetchOne(walk, arguments: [next]), row[1] == profile, let prev = row[0] as Int64? {
-            ids.append(next)
-            below = next
-            next = prev
+        let heads = try TimelineReader.heads(db, profile: profile)
+        for (start, ordered) in [(heads.ordered, true), (heads.late, false)] {
+            var next = start
+            var below = Int64.max
+            while next > 0, next < below, let row = try Row.fetchOne(walk, arguments: [next]), row[1] == profile, let prev = row[0] as Int64?,
+                  (prev >= 0) == ordered {
+                ids.append(next)
+                below = next
+                next = ordered ? prev : PersonChain.latePrevious(prev)
+            }
         }
         ids += try Int64.fetchAll(
             db, sql: "SELECT id FROM events INDEXED BY events_late WHERE profile_id = ? AND prev_id IS NULL", arguments: [profile])

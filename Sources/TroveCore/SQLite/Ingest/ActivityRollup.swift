@@ -1,7 +1,7 @@
 import GRDB
 
-/// Keeps `profile_activity` (`last_seen_at`, and `head_event_id`: the newest linked event, `PersonChain`) up
-/// to date from the event log, after the fact (`event_counts` has a rollup of its own, `CountsRollup`).
+/// Keeps `profile_activity` (`last_seen_at`, and `head_event_id` / `late_head_id`: the newest event of each of
+/// the profile's chains, `PersonChain`) up to date from the event log, after the fact (`event_counts` has a rollup of its own, `CountsRollup`).
 ///
 /// Ingest transactions only append events. Doing this upsert inside each of them cost more than half of
 /// the import throughput on the reference data set (see 0002_event_rollups.sql). Here a plan — the latest
@@ -12,18 +12,23 @@ import GRDB
 public enum ActivityRollup {
     static let name = "activity"
 
-    /// A profile's latest event time and newest linked event (0: none) over some events.
+    /// A profile's latest event time and the newest event of each of its chains (0: none) over some events.
     struct Latest: Sendable, Equatable {
         var time: Int64 = .min
         var head: Int64 = 0
+        var late: Int64 = 0
 
-        mutating func add(id: Int64, at t: Int64, linked: Bool) {
+        mutating func add(id: Int64, at t: Int64, prev: Int64?) {
             time = max(time, t)
-            if linked { head = max(head, id) }
+            switch prev {
+            case let p? where p >= 0: head = max(head, id)
+            case _?: late = max(late, id)
+            case nil: break
+            }
         }
 
         func merged(_ other: Latest) -> Latest {
-            Latest(time: max(time, other.time), head: max(head, other.head))
+            Latest(time: max(time, other.time), head: max(head, other.head), late: max(late, other.late))
         }
     }
 
@@ -34,6 +39,7 @@ public enum ActivityRollup {
         let profiles: [Int64]
         let times: [Int64]
         let heads: [Int64]
+        let lates: [Int64]
         /// The writer's deletion count when the plan was made; a plan from before a deletion is dropped.
         var generation = 0
         var next = 0
@@ -46,7 +52,7 @@ public enum ActivityRollup {
     static func plan(from: Int64, through: Int64, activity: [Int64: Latest]) -> Plan {
         let profiles = activity.keys.sorted()
         let latest = profiles.map { activity[$0]! }
-        return Plan(from: from, through: through, profiles: profiles, times: latest.map(\.time), heads: latest.map(\.head))
+        return Plan(from: from, through: through, profiles: profiles, times: latest.map(\.time), heads: latest.map(\.head), lates: latest.map(\.late))
     }
 
     /// Plans a rollup of at most `limit` event ids past the watermark from the event log; nil when caught up.
@@ -57,19 +63,22 @@ public enum ActivityRollup {
         var profiles: [Int64] = []
         var times: [Int64] = []
         var heads: [Int64] = []
+        var lates: [Int64] = []
         let rows = try Row.fetchCursor(
             db,
             sql: """
-                SELECT profile_id, max(timestamp), max(CASE WHEN prev_id IS NULL THEN 0 ELSE id END) FROM events
-                WHERE id > ? AND id <= ? GROUP BY profile_id ORDER BY profile_id
+                SELECT profile_id, max(timestamp), max(CASE WHEN prev_id >= 0 THEN id ELSE 0 END),
+                    max(CASE WHEN prev_id < 0 THEN id ELSE 0 END)
+                FROM events WHERE id > ? AND id <= ? GROUP BY profile_id ORDER BY profile_id
                 """,
             arguments: [from, through])
         while let row = try rows.next() {
             profiles.append(row[0])
             times.append(row[1])
             heads.append(row[2])
+            lates.append(row[3])
         }
-        return Plan(from: from, through: through, profiles: profiles, times: times, heads: heads)
+        return Plan(from: from, through: through, profiles: profiles, times: times, heads: heads, lates: lates)
     }
 
     /// Applies up to `rows` more rows of `plan`; once all are applied, moves the watermark to its end and
@@ -81,15 +90,17 @@ public enum ActivityRollup {
             let upsert = try RawStatement(
                 db,
                 sql: """
-                    INSERT INTO profile_activity (profile_id, last_seen_at, head_event_id) VALUES (?1, ?2, ?3)
+                    INSERT INTO profile_activity (profile_id, last_seen_at, head_event_id, late_head_id) VALUES (?1, ?2, ?3, ?4)
                     ON CONFLICT (profile_id) DO UPDATE
-                    SET last_seen_at = max(last_seen_at, excluded.last_seen_at), head_event_id = max(head_event_id, excluded.head_event_id)
-                    WHERE excluded.last_seen_at > last_seen_at OR excluded.head_event_id > head_event_id
+                    SET last_seen_at = max(last_seen_at, excluded.last_seen_at), head_event_id = max(head_event_id, excluded.head_event_id),
+                        late_head_id = max(late_head_id, excluded.late_head_id)
+                    WHERE excluded.last_seen_at > last_seen_at OR excluded.head_event_id > head_event_id OR excluded.late_head_id > late_head_id
                     """)
             for i in plan.next..<end {
                 try upsert.bind(1, plan.profiles[i])
                 try upsert.bind(2, plan.times[i])
                 try upsert.bind(3, plan.heads[i])
+                try upsert.bind(4, plan.lates[i])
                 try upsert.execute(db)
             }
             plan.next = end

@@ -17,7 +17,8 @@ extension WriteSession {
             profileID = found
             name = try internEventName(account: account, uid: e.nameUID, name: e.name)
         }
-        let link = try chainLink(profile: profileID, at: e.timestamp.milliseconds)
+        let head = try chainHead(profileID)
+        let link = head.link(at: e.timestamp.milliseconds)
         let insert = try statement(.insertEvent)
         try insert.bind(1, account)
         try insert.bind(2, profileID)
@@ -37,8 +38,8 @@ extension WriteSession {
             return .duplicate(id)
         }
         let eventID = db.lastInsertedRowID
-        if link != nil { linked(event: eventID, profile: profileID, at: e.timestamp.milliseconds) }
-        events.record(id: eventID, profile: profileID, name: name.id, at: e.timestamp.milliseconds, linked: link != nil)
+        linked(head, event: eventID, profile: profileID, at: e.timestamp.milliseconds, prev: link)
+        events.record(id: eventID, profile: profileID, name: name.id, at: e.timestamp.milliseconds, prev: link)
         let usage = nameUsage[name.id] ?? (0, e.timestamp.milliseconds)
         nameUsage[name.id] = (usage.count + 1, max(usage.last, e.timestamp.milliseconds))
         if !e.properties.isEmpty { catalog.record(account: account, model: .event, properties: e.properties) }

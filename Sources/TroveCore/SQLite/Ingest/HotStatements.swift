@@ -16,7 +16,7 @@ enum HotStatement: Int, CaseIterable {
         case .profileByUID:
             return "SELECT id FROM profiles WHERE account_id = ? AND uid = ?"
         case .activityHead:
-            return "SELECT head_event_id, last_seen_at FROM profile_activity WHERE profile_id = ?"
+            return "SELECT head_event_id, last_seen_at, late_head_id FROM profile_activity WHERE profile_id = ?"
         case .insertProfile:
             return """
                 INSERT INTO profiles (account_id, uid, email, company_id, disabled, admin, created_at, updated_at, properties)

@@ -1,69 +1,85 @@
 import GRDB
 
-/// A person's events in time order without a per-person index (0017_person_chain.sql): each event stores the
-/// id of its profile's previous event (`prev_id`) when its time is not before that one's, so the events of a
-/// profile form a chain from its newest (`head`) back to its first; an event older than the head is stored
-/// unlinked and found through the partial index `events_late`. A timeline merges the two
-/// (`TimelineReader`).
+/// A person's events in time order without a per-person index (0017_person_chain.sql). Each event stores one
+/// link in `prev_id`:
+/// - an event whose time is not before its profile's newest linked event's links to it (`prev_id` >= 0, 0 for
+///   the first): these form a chain in time order from the profile's `head`;
+/// - an event that arrives out of order (older than the head) links to the profile's previous out-of-order
+///   event (`prev_id` = -(that id) - 1, so -1 for the first): a second chain, in arrival order from `late`,
+///   which a timeline reads whole and sorts. Events sent in time order (the usual case) never enter it, and
+///   either way the link costs ingest a dictionary lookup: an index kept at insert time for them cost a random
+///   b-tree leaf per event (the http benchmarks send events at random times and lost half their rate).
+/// `TimelineReader` merges the two.
 ///
-/// The writer links an event to its profile's head, found in order:
-/// 1. the writer's cache (`WriteCaches.heads`), which holds every profile's head past the activity watermark
-///    as it stood when it was read, up to event id `headsThrough`, and the heads this transaction moved (a
-///    failed transaction resets the caches). At its first link a transaction compares `headsThrough` with
-///    the log's top id: equal, the cache is current; higher (another process wrote), the events in between
-///    are read; lower, or no cache (start, a failure, a deletion), it is read again from the tail;
-/// 2. `profile_activity.head_event_id`, the rolled-up head (`ActivityRollup`), exact for a profile absent
-///    from a current cache — unless the cache was read from the log's start: then there is none. Its time is taken as `last_seen_at`, the profile's latest event time, which is
-///    never earlier than the head's: an event between the two is merely stored unlinked, still found.
+/// The writer finds a profile's heads in order:
+/// 1. its cache (`WriteCaches.heads`), which holds the heads of every profile with events past the activity
+///    watermark as it stood when it was read, up to event id `headsThrough`, and the heads this transaction
+///    moved (a failed transaction resets the caches). At its first link a transaction compares `headsThrough`
+///    with the log's top id: equal, the cache is current; higher (another process wrote), the events in
+///    between are read; lower, or no cache (start, a failure, a deletion), it is read again from the tail;
+/// 2. `profile_activity.head_event_id` / `late_head_id`, rolled up (`ActivityRollup`), exact for a profile
+///    absent from a current cache — unless the cache was read from the log's start: then it has none. The
+///    head's time is taken as `last_seen_at`, the profile's latest event time, never earlier than the head's:
+///    an event between the two merely goes to the second chain, still found.
 ///
 /// Readers trust a link only while it descends (a smaller id, the same profile): ids of deleted events can
 /// be handed out again, and a link to one ends the walk.
 enum PersonChain {
     struct Head: Sendable, Equatable {
+        /// The newest event of the time-ordered chain (0: none) and its time.
         var id: Int64
         var time: Int64
+        /// The newest out-of-order event (0: none).
+        var late: Int64
+
+        /// A profile known to have no linked event yet.
+        static let none = Head(id: 0, time: .min, late: 0)
+
+        /// The `prev_id` of a new event at `time`.
+        func link(at t: Int64) -> Int64 { t >= time ? id : -(late + 1) }
+
+        /// The heads once event `event` with link `prev` is stored.
+        mutating func add(event: Int64, at t: Int64, prev: Int64) {
+            if prev >= 0 {
+                id = event
+                time = t
+            } else {
+                late = event
+            }
+        }
     }
 
-    /// The heads of linked events with ids in (after, through]: the newest per profile.
-    static func heads(_ db: Database, after: Int64, through: Int64) throws -> [Int64: Head] {
-        var heads: [Int64: Head] = [:]
-        let rows = try Row.fetchCursor(
-            db,
-            sql: """
-                SELECT profile_id, max(id), timestamp FROM events
-                WHERE id > ? AND id <= ? AND prev_id IS NOT NULL GROUP BY profile_id
-                """,
-            arguments: [after, through])
-        while let row = try rows.next() {
-            heads[row[0]] = Head(id: row[1], time: row[2])
-        }
-        return heads
-    }
+    /// The previous out-of-order event a negative `prev_id` names (0: none).
+    static func latePrevious(_ prev: Int64) -> Int64 { -prev - 1 }
 }
 
 extension WriteSession {
-    /// The `prev_id` for a new event of `profile` at `time`: the head's id (0 with none), or nil when the
-    /// event is older than the head and goes unlinked.
-    func chainLink(profile: Int64, at time: Int64) throws -> Int64? {
-        guard let head = try chainHead(profile) else { return 0 }
-        return time >= head.time ? head.id : nil
-    }
-
-    /// Records a linked event as its profile's new head.
-    func linked(event id: Int64, profile: Int64, at time: Int64) {
-        caches.heads[profile] = PersonChain.Head(id: id, time: time)
-    }
-
-    private func chainHead(_ profile: Int64) throws -> PersonChain.Head? {
+    /// The heads a new event of `profile` links to (`Head.link`).
+    func chainHead(_ profile: Int64) throws -> PersonChain.Head {
         try refreshHeads()
+        return try storedHead(profile)
+    }
+
+    /// Records a stored event in its profile's heads (`head`: as `chainHead` gave them for it).
+    func linked(_ head: PersonChain.Head, event id: Int64, profile: Int64, at time: Int64, prev: Int64) {
+        var moved = head
+        moved.add(event: id, at: time, prev: prev)
+        caches.heads[profile] = moved
+    }
+
+    /// The cached heads, else the rolled-up ones (then cached: exact now, later links move them).
+    private func storedHead(_ profile: Int64) throws -> PersonChain.Head {
         if let head = caches.heads[profile] { return head }
-        if caches.headsComplete { return nil }
+        if caches.headsComplete { return .none }
         let s = try statement(.activityHead)
         try s.bind(1, profile)
-        guard try s.step(db) else { return nil }
-        defer { s.reset() }
-        let id = s.int64(0)
-        return id > 0 ? PersonChain.Head(id: id, time: s.int64(1)) : nil
+        var head = PersonChain.Head.none
+        if try s.step(db) {
+            head = PersonChain.Head(id: s.int64(0), time: s.int64(0) > 0 ? s.int64(1) : .min, late: s.int64(2))
+            s.reset()
+        }
+        caches.heads[profile] = head
+        return head
     }
 
     /// After a deletion: heads may name deleted events, and their ids may be handed out again.
@@ -79,13 +95,24 @@ extension WriteSession {
         if headsTop != nil { return }
         let top = try Int64.fetchOne(db, sql: "SELECT max(id) FROM events") ?? 0
         headsTop = top
+        let from: Int64
         if let through = caches.headsThrough, through <= top {
-            if through < top { caches.heads.merge(try PersonChain.heads(db, after: through, through: top)) { _, new in new } }
+            from = through
         } else {
-            let watermark = try ActivityRollup.watermark(db)
-            caches.heads = try PersonChain.heads(db, after: watermark, through: top)
-            caches.headsComplete = watermark == 0
+            from = try ActivityRollup.watermark(db)
+            caches.heads = [:]
+            caches.headsComplete = from == 0
         }
         caches.headsThrough = top
+        guard from < top else { return }
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT id, profile_id, timestamp, prev_id FROM events WHERE id > ? AND id <= ? AND prev_id IS NOT NULL ORDER BY id",
+            arguments: [from, top])
+        while let row = try rows.next() {
+            let profile: Int64 = row[1]
+            var head = try storedHead(profile)
+            head.add(event: row[0], at: row[2], prev: row[3])
+            caches.heads[profile] = head
+        }
     }
 }

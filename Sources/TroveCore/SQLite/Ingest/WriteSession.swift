@@ -26,7 +26,7 @@ public enum ItemOutcome: Sendable, Equatable {
 /// of that item, so a refused item leaves no trace while the rest of the transaction goes on.
 public final class WriteSession {
     /// The events one transaction inserted: how many, the last one's id (they are consecutive), and per
-    /// profile the latest event time and newest linked event (`PersonChain`).
+    /// profile the latest event time and newest event of each chain (`PersonChain`).
     struct EventsWritten: Sendable {
         var count = 0
         var firstID: Int64 = 0
@@ -35,11 +35,12 @@ public final class WriteSession {
         /// Events per name and UTC hour (`event_counts`).
         var counts = CountTable()
 
-        mutating func record(id: Int64, profile: Int64, name: Int64, at time: Int64, linked: Bool) {
+        /// `prev`: the event's `prev_id` (`PersonChain`), nil when it is stored without one.
+        mutating func record(id: Int64, profile: Int64, name: Int64, at time: Int64, prev: Int64?) {
             if count == 0 { firstID = id }
             count += 1
             lastID = id
-            latestByProfile[profile, default: ActivityRollup.Latest()].add(id: id, at: time, linked: linked)
+            latestByProfile[profile, default: ActivityRollup.Latest()].add(id: id, at: time, prev: prev)
             counts.add(name: name, hour: EventCounts.hour(time))
         }
     }

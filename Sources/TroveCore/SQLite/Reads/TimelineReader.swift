@@ -1,13 +1,14 @@
 import GRDB
 
-/// A person's events newest first (contract §5), merged from the two orders `PersonChain` keeps: the linked
-/// events, walked from the profile's newest by their `prev_id` links, and the events stored out of order,
-/// read from `events_late` in time order. Timeline order is (timestamp, id), newest first.
+/// A person's events newest first (contract §5), merged from what `PersonChain` keeps: the chain in time
+/// order, walked from the profile's newest by the `prev_id` links; the out-of-order chain, read whole and
+/// sorted (usually empty or short); and events stored before the chains (`events_late`), read in time order.
+/// Timeline order is (timestamp, id), newest first.
 ///
-/// A page costs one rowid lookup per linked event it passes and one index range for the rest. The newest
-/// linked event is the rolled-up head or one in the log's tail past the activity watermark (a scan of that
-/// tail, which the rollup keeps short). With a name filter the walk passes every linked event of other names
-/// on its way, so such a read runs as a heavy read.
+/// A page costs one rowid lookup per time-ordered event it passes, one per out-of-order event of the person,
+/// and one index range. The chains' newest events are the rolled-up heads or ones in the log's tail past the
+/// activity watermark (a scan of that tail, which the rollup keeps short). With a name filter the walk
+/// passes every linked event of other names on its way, so such a read runs as a heavy read.
 public struct TimelineReader: Sendable {
     public let database: AppDatabase
 
@@ -53,7 +54,7 @@ public struct TimelineReader: Sendable {
         // The linked event `id`, if it is one of this profile's and comes after `below` in timeline order: a
         // link to anything else (an id handed out again after a deletion) ends the walk.
         func linked(_ id: Int64, below: (time: Int64, id: Int64)) throws -> StoredEvent? {
-            guard id > 0, let row = try Row.fetchOne(walk, arguments: [id]), row[6] == profile, let prev = row[3] as Int64? else { return nil }
+            guard id > 0, let row = try Row.fetchOne(walk, arguments: [id]), row[6] == profile, let prev = row[3] as Int64?, prev >= 0 else { return nil }
             let event = StoredEvent(id: row[0], time: row[1], nameID: row[2], prev: prev, displayName: row[4], properties: row[5])
             return event.isBefore(time: below.time, id: below.id) ? event : nil
         }
@@ -63,9 +64,20 @@ public struct TimelineReader: Sendable {
             return event
         }
 
-        let start = try request.before.map(\.next) ?? head(db, profile: profile)
+        let heads = try self.heads(db, profile: profile)
+        let start = request.before.map(\.next) ?? heads.ordered
         var chain = try matching(linked(start, below: bound))
-        let late = try Row.fetchAll(
+        // Out of order: the whole chain of them, then the events stored before the chains, in one sorted list.
+        var late: [StoredEvent] = []
+        var next = heads.late
+        var below = Int64.max
+        while next > 0, next < below, let row = try Row.fetchOne(walk, arguments: [next]), row[6] == profile, let prev = row[3] as Int64?, prev < 0 {
+            let event = StoredEvent(id: row[0], time: row[1], nameID: row[2], prev: prev, displayName: row[4], properties: row[5])
+            if event.isBefore(time: bound.time, id: bound.id), nameID == nil || event.nameID == nameID { late.append(event) }
+            below = event.id
+            next = PersonChain.latePrevious(prev)
+        }
+        late += try Row.fetchAll(
             db,
             sql: """
                 SELECT id, timestamp, name_id, display_name, properties FROM events INDEXED BY events_late
@@ -75,6 +87,7 @@ public struct TimelineReader: Sendable {
                 """,
             arguments: [profile, bound.time, bound.id, request.limit, nameID]
         ).map { StoredEvent(id: $0[0], time: $0[1], nameID: $0[2], prev: 0, displayName: $0[3], properties: $0[4]) }
+        late.sort { !$0.isBefore(time: $1.time, id: $1.id) }
 
         var names: [Int64: String] = [:]
         var lateIndex = 0
@@ -99,17 +112,18 @@ public struct TimelineReader: Sendable {
         return page
     }
 
-    /// The profile's newest linked event: in the tail past the activity watermark, else the rolled-up head.
-    static func head(_ db: Database, profile: Int64) throws -> Int64 {
-        let tail = try Int64.fetchOne(
+    /// The newest event of each of the profile's chains (0: none): in the log's tail past the activity
+    /// watermark, else the rolled-up ones.
+    static func heads(_ db: Database, profile: Int64) throws -> (ordered: Int64, late: Int64) {
+        let rolled = try Row.fetchOne(db, sql: "SELECT head_event_id, late_head_id FROM profile_activity WHERE profile_id = ?", arguments: [profile])
+        let tail = try Row.fetchOne(
             db,
             sql: """
-                SELECT id FROM events WHERE id > (SELECT through_event_id FROM event_rollups WHERE name = ?)
-                AND profile_id = ? AND prev_id IS NOT NULL ORDER BY id DESC LIMIT 1
+                SELECT max(CASE WHEN prev_id >= 0 THEN id END), max(CASE WHEN prev_id < 0 THEN id END) FROM events
+                WHERE id > (SELECT through_event_id FROM event_rollups WHERE name = ?) AND profile_id = ?
                 """,
             arguments: [ActivityRollup.name, profile])
-        if let tail { return tail }
-        return try Int64.fetchOne(db, sql: "SELECT head_event_id FROM profile_activity WHERE profile_id = ?", arguments: [profile]) ?? 0
+        return ((tail?[0] as Int64?) ?? (rolled?[0] as Int64?) ?? 0, (tail?[1] as Int64?) ?? (rolled?[1] as Int64?) ?? 0)
     }
 
     static func event(_ db: Database, _ row: StoredEvent, names: inout [Int64: String]) throws -> TimelineEvent {

@@ -53,7 +53,7 @@ extension WriteSession {
                             row["dedupe_key"], row["display_name"], row["properties"]])
             if db.changesCount > 0 {
                 moved += 1
-                events.record(id: db.lastInsertedRowID, profile: profile, name: row["name_id"], at: row["timestamp"], linked: false)
+                events.record(id: db.lastInsertedRowID, profile: profile, name: row["name_id"], at: row["timestamp"], prev: nil)
             } else {
                 // The profile already has this event (its `id`): the anonymous copy goes, and its name's total with it.
                 try uncount(sql: "SELECT name_id, 1 FROM anonymous_events WHERE id = ?", arguments: [row["id"] as Int64])
