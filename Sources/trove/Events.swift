@@ -9,24 +9,14 @@ struct Events: AsyncParsableCommand {
 
     @OptionGroup var db: DatabaseOptions
     @OptionGroup var accountOptions: AccountOptions
-    @Option(help: "The person's uid.") var uid: String?
-    @Option(help: "The person's email.") var email: String?
-    @Option(help: "The person's profile id (24 hex characters or an integer).") var profileID: String?
+    @OptionGroup var person: PersonOptions
     @Option(help: "Only events of this name (matched as stored names are normalized).") var name: String?
     @Option(help: "How many events (1 to 500).") var limit = TimelineRequest.defaultLimit
     @Option(help: "The cursor a previous page printed, to continue after it.") var before: String?
     @Option(help: "table, csv or json.") var format: Report.Format = .table
 
     func run() async throws {
-        let person: ObjectLookup
-        switch (uid, email, profileID) {
-        case (let uid?, nil, nil): person = .uid(uid)
-        case (nil, let email?, nil): person = .email(email)
-        case (nil, nil, let id?):
-            guard let row = PublicID.decode(id) else { throw ValidationError("--profile-id: not a valid id (24 hex characters or an integer)") }
-            person = .id(row)
-        default: throw ValidationError("give one of --uid, --email or --profile-id")
-        }
+        guard let person = try person.lookup() else { throw ValidationError("give one of --uid, --email or --profile-id") }
         let database = try db.open()
         let account = try await Accounts(database: database).accountID(named: accountOptions.account)
         let page: TimelinePage

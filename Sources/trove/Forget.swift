@@ -11,9 +11,7 @@ struct Forget: AsyncParsableCommand {
     @OptionGroup var db: DatabaseOptions
     @OptionGroup var accountOptions: AccountOptions
     @OptionGroup var clockOptions: ClockOptions
-    @Option(help: "The person's uid.") var uid: String?
-    @Option(help: "The person's email.") var email: String?
-    @Option(help: "The person's profile id (24 hex characters or an integer).") var profileID: String?
+    @OptionGroup var person: PersonOptions
     @Flag(help: "List the erasures recorded (newest first) instead.") var list = false
 
     func run() async throws {
@@ -26,15 +24,7 @@ struct Forget: AsyncParsableCommand {
             for d in page.items { printJSON(ChameleonJSON.deletion(d)) }
             return
         }
-        let person: ObjectLookup
-        switch (uid, email, profileID) {
-        case (let uid?, nil, nil): person = .uid(uid)
-        case (nil, let email?, nil): person = .email(email)
-        case (nil, nil, let id?):
-            guard let row = PublicID.decode(id) else { throw ValidationError("--profile-id: not a valid id (24 hex characters or an integer)") }
-            person = .id(row)
-        default: throw ValidationError("give one of --uid, --email or --profile-id (or --list)")
-        }
+        guard let person = try person.lookup() else { throw ValidationError("give one of --uid, --email or --profile-id (or --list)") }
         let queue = WriteQueue(database: database, clock: clock)
         let receipt: ErasureReceipt
         do {

@@ -22,6 +22,26 @@ struct AccountOptions: ParsableArguments {
     var account: String = Accounts.defaultName
 }
 
+/// A person named by one of `--uid`, `--email` or `--profile-id` (`trove events`, `trove forget`).
+struct PersonOptions: ParsableArguments {
+    @Option(help: "The person's uid.") var uid: String?
+    @Option(help: "The person's email.") var email: String?
+    @Option(help: "The person's profile id (24 hex characters or an integer).") var profileID: String?
+
+    /// nil when none is given.
+    func lookup() throws -> ObjectLookup? {
+        switch (uid, email, profileID) {
+        case (nil, nil, nil): return nil
+        case (let uid?, nil, nil): return .uid(uid)
+        case (nil, let email?, nil): return .email(email)
+        case (nil, nil, let id?):
+            guard let row = PublicID.decode(id) else { throw ValidationError("--profile-id: not a valid id (24 hex characters or an integer)") }
+            return .id(row)
+        default: throw ValidationError("give only one of --uid, --email or --profile-id")
+        }
+    }
+}
+
 /// `--now <ISO-8601>` or `TROVE_NOW`: a fixed clock for reproducible runs (contract §2).
 struct ClockOptions: ParsableArguments {
     @Option(name: .long, help: "Fix \"now\" to this ISO-8601 time (or TROVE_NOW); default: the real clock.")

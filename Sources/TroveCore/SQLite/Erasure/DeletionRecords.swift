@@ -59,12 +59,7 @@ public struct ErasureReader: Sendable {
 
     public func profileID(account: Int64, _ person: ObjectLookup) async throws -> Int64? {
         try await database.read { db in
-            let (column, value): (String, any DatabaseValueConvertible) =
-                switch person {
-                case .uid(let u): ("uid", u)
-                case .email(let e): ("email", Identifiers.normalizeEmail(e))
-                case .id(let i): ("id", i)
-                }
+            let (column, value) = person.profileMatch
             return try Int64.fetchOne(db, sql: "SELECT id FROM profiles WHERE account_id = ? AND \(column) = ?", arguments: [account, value])
         }
     }

@@ -8,12 +8,7 @@ public struct ObjectReader: Sendable {
 
     public func profile(account: Int64, _ lookup: ObjectLookup, expandCompany: Bool = false, expandSegments: Bool = false) async throws -> ProfileView {
         try await database.read { db in
-            let (column, value): (String, any DatabaseValueConvertible) =
-                switch lookup {
-                case .uid(let u): ("uid", u)
-                case .email(let e): ("email", Identifiers.normalizeEmail(e))
-                case .id(let i): ("id", i)
-                }
+            let (column, value) = lookup.profileMatch
             let sql = "SELECT \(ProfileRecord.columns) FROM profiles p WHERE p.account_id = ? AND p.\(column) = ?"
             guard let row = try Row.fetchOne(db, sql: sql, arguments: [account, value]) else {
                 throw ReadError.notFound("no profile with \(column) \(Self.describe(lookup))")
@@ -60,6 +55,15 @@ public struct ObjectReader: Sendable {
 }
 
 extension ObjectLookup {
+    /// The `profiles` column and value this lookup matches (emails as stored: normalized).
+    var profileMatch: (column: String, value: any DatabaseValueConvertible) {
+        switch self {
+        case .uid(let u): ("uid", u)
+        case .email(let e): ("email", Identifiers.normalizeEmail(e))
+        case .id(let i): ("id", i)
+        }
+    }
+
     var column: String {
         switch self {
         case .uid: return "uid"

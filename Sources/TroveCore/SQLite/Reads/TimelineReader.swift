@@ -31,12 +31,7 @@ public struct TimelineReader: Sendable {
     }
 
     static func page(_ db: Database, account: Int64, _ request: TimelineRequest) throws -> TimelinePage {
-        let (column, value): (String, any DatabaseValueConvertible) =
-            switch request.person {
-            case .uid(let u): ("uid", u)
-            case .email(let e): ("email", Identifiers.normalizeEmail(e))
-            case .id(let i): ("id", i)
-            }
+        let (column, value) = request.person.profileMatch
         guard let person = try Row.fetchOne(db, sql: "SELECT id, uid FROM profiles WHERE account_id = ? AND \(column) = ?", arguments: [account, value])
         else { throw ReadError.notFound("no profile with \(column) \(ObjectReader.describe(request.person))") }
         let profile: Int64 = person[0]
