@@ -150,13 +150,11 @@ public actor CustomerIODeliverer {
         for request in requests {
             do {
                 let url = try await policy.checkResolved(url: base + request.path)
-                // A DELETE carries no body, as Customer.io documents it.
-                let bodyless = request.method == "DELETE"
                 let reply = try await transport.send(OutgoingRequest(
                     method: request.method, to: url,
-                    headers: (bodyless ? [] : [("Content-Type", "application/json")]) + [("Authorization", auth), ("Accept", "application/json"),
-                              ("User-Agent", Self.userAgent)],
-                    body: bodyless ? [] : JSONWriter.bytes(request.body), timeout: Self.timeout))
+                    headers: (request.body == nil ? [] : [("Content-Type", "application/json")])
+                        + [("Authorization", auth), ("Accept", "application/json"), ("User-Agent", Self.userAgent)],
+                    body: request.body.map(JSONWriter.bytes) ?? [], timeout: Self.timeout))
                 lastStatus = reply.status
                 switch reply.status {
                 case 200..<300: continue

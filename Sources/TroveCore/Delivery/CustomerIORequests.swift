@@ -2,7 +2,8 @@ import Foundation
 
 /// The Customer.io Track API calls one outbox call makes, shaped as contract §10 says.
 extension CustomerIODeliverer {
-    typealias TrackRequest = (method: String, path: String, body: JSON)
+    /// `body` nil: none is sent (a customer delete).
+    typealias TrackRequest = (method: String, path: String, body: JSON?)
 
     /// The calls for one outbox call; a stored body that does not parse is an error (the call fails with
     /// it), never sent as an empty one.
@@ -17,7 +18,7 @@ extension CustomerIODeliverer {
         case "event":
             requests = [("POST", "/api/v1/customers/\(Self.pathSegment(first.identifier))/events", try storedBody(first))]
         case "delete":
-            requests = [("DELETE", "/api/v1/customers/\(Self.pathSegment(first.identifier))", .object([]))]
+            requests = [("DELETE", "/api/v1/customers/\(Self.pathSegment(first.identifier))", nil)]
         default:
             let action = first.kind == "segment_add" ? "add_customers" : "remove_customers"
             let idType = d.identifyBy == .email ? "?id_type=email" : ""

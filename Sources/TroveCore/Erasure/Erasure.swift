@@ -56,17 +56,6 @@ public struct Erasure: Sendable {
     }
 }
 
-extension ObjectLookup {
-    /// "uid \"ann\"", for an error message to the caller who sent it.
-    public var describedForErrors: String {
-        switch self {
-        case .uid(let u): return "uid \"\(u)\""
-        case .email(let e): return "email \"\(e)\""
-        case .id(let i): return "id \(PublicID.encode(i))"
-        }
-    }
-}
-
 extension Erasure {
     /// `DELETE /v3/edit/companies/:id` (contract §5): without `cascade` its people stay, unlinked (their company
     /// conditions are evaluated again); with it each of them is erased as `forget` does, then the company.

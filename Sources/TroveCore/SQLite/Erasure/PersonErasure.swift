@@ -6,18 +6,15 @@ import GRDB
 enum PersonEvents {
     static func ids(_ db: Database, profile: Int64) throws -> [Int64] {
         var ids: [Int64] = []
-        let walk = try db.cachedStatement(sql: "SELECT prev_id, profile_id FROM events WHERE id = ?")
         let heads = try TimelineReader.heads(db, profile: profile)
-        for (start, ordered) in [(heads.ordered, true), (heads.late, false)] {
-            var next = start
-            var below = Int64.max
-            while next > 0, next < below, let row = try Row.fetchOne(walk, arguments: [next]), row[1] == profile, let prev = row[0] as Int64?,
-                  (prev >= 0) == ordered {
-                ids.append(next)
-                below = next
-                next = ordered ? prev : PersonChain.latePrevious(prev)
-            }
+        let walk = try db.cachedStatement(sql: "SELECT prev_id, profile_id FROM events WHERE id = ?")
+        var next = heads.ordered
+        while next > 0, next < (ids.last ?? .max), let row = try Row.fetchOne(walk, arguments: [next]), row[1] == profile,
+              let prev = row[0] as Int64?, prev >= 0 {
+            ids.append(next)
+            next = prev
         }
+        try TimelineReader.walkOutOfOrder(db, profile: profile, from: heads.late) { ids.append($0.id) }
         ids += try Int64.fetchAll(
             db, sql: "SELECT id FROM events INDEXED BY events_late WHERE profile_id = ? AND prev_id IS NULL", arguments: [profile])
         return ids

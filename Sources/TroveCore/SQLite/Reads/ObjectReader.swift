@@ -11,7 +11,7 @@ public struct ObjectReader: Sendable {
             let (column, value) = lookup.profileMatch
             let sql = "SELECT \(ProfileRecord.columns) FROM profiles p WHERE p.account_id = ? AND p.\(column) = ?"
             guard let row = try Row.fetchOne(db, sql: sql, arguments: [account, value]) else {
-                throw ReadError.notFound("no profile with \(column) \(Self.describe(lookup))")
+                throw ReadError.notFound("no profile with \(lookup.describedForErrors)")
             }
             let profile = try ProfileRecord(row: row)
             var view = ProfileView(profile: profile)
@@ -34,7 +34,7 @@ public struct ObjectReader: Sendable {
             case .email: throw ReadError.invalid("companies are named by uid or id")
             }
             guard let found else {
-                throw ReadError.notFound("no company with \(lookup.column) \(Self.describe(lookup))")
+                throw ReadError.notFound("no company with \(lookup.describedForErrors)")
             }
             return found
         }
@@ -45,13 +45,6 @@ public struct ObjectReader: Sendable {
         return try Row.fetchOne(db, sql: sql, arguments: [account, value]).map { try CompanyRecord(row: $0) }
     }
 
-    static func describe(_ lookup: ObjectLookup) -> String {
-        switch lookup {
-        case .uid(let u): return "\"\(u)\""
-        case .email(let e): return "\"\(e)\""
-        case .id(let i): return PublicID.encode(i)
-        }
-    }
 }
 
 extension ObjectLookup {
@@ -61,14 +54,6 @@ extension ObjectLookup {
         case .uid(let u): ("uid", u)
         case .email(let e): ("email", Identifiers.normalizeEmail(e))
         case .id(let i): ("id", i)
-        }
-    }
-
-    var column: String {
-        switch self {
-        case .uid: return "uid"
-        case .email: return "email"
-        case .id: return "id"
         }
     }
 }

@@ -33,7 +33,7 @@ public struct TimelineReader: Sendable {
     static func page(_ db: Database, account: Int64, _ request: TimelineRequest) throws -> TimelinePage {
         let (column, value) = request.person.profileMatch
         guard let person = try Row.fetchOne(db, sql: "SELECT id, uid FROM profiles WHERE account_id = ? AND \(column) = ?", arguments: [account, value])
-        else { throw ReadError.notFound("no profile with \(column) \(ObjectReader.describe(request.person))") }
+        else { throw ReadError.notFound("no profile with \(request.person.describedForErrors)") }
         let profile: Int64 = person[0]
         var page = TimelinePage(profileID: profile, uid: person[1], events: [], limit: request.limit, before: nil)
 
@@ -64,13 +64,8 @@ public struct TimelineReader: Sendable {
         var chain = try matching(linked(start, below: bound))
         // Out of order: the whole chain of them, then the events stored before the chains, in one sorted list.
         var late: [StoredEvent] = []
-        var next = heads.late
-        var below = Int64.max
-        while next > 0, next < below, let row = try Row.fetchOne(walk, arguments: [next]), row[6] == profile, let prev = row[3] as Int64?, prev < 0 {
-            let event = StoredEvent(id: row[0], time: row[1], nameID: row[2], prev: prev, displayName: row[4], properties: row[5])
+        try walkOutOfOrder(db, profile: profile, from: heads.late) { event in
             if event.isBefore(time: bound.time, id: bound.id), nameID == nil || event.nameID == nameID { late.append(event) }
-            below = event.id
-            next = PersonChain.latePrevious(prev)
         }
         late += try Row.fetchAll(
             db,
@@ -105,6 +100,19 @@ public struct TimelineReader: Sendable {
             page.before = TimelineCursor(time: last.time, id: last.id, next: chain?.id ?? 0)
         }
         return page
+    }
+
+    /// The profile's out-of-order chain from `start`, newest first; a link that does not descend to an older
+    /// out-of-order event of the same profile ends it.
+    static func walkOutOfOrder(_ db: Database, profile: Int64, from start: Int64, _ visit: (StoredEvent) throws -> Void) throws {
+        let walk = try db.cachedStatement(sql: "SELECT id, timestamp, name_id, prev_id, display_name, properties, profile_id FROM events WHERE id = ?")
+        var next = start
+        var below = Int64.max
+        while next > 0, next < below, let row = try Row.fetchOne(walk, arguments: [next]), row[6] == profile, let prev = row[3] as Int64?, prev < 0 {
+            try visit(StoredEvent(id: row[0], time: row[1], nameID: row[2], prev: prev, displayName: row[4], properties: row[5]))
+            below = next
+            next = PersonChain.latePrevious(prev)
+        }
     }
 
     /// The newest event of each of the profile's chains (0: none): in the log's tail past the activity

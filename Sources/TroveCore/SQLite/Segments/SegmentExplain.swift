@@ -37,7 +37,7 @@ public struct SegmentExplain: Sendable {
         return try await database.heavyRead { db in
             let segment = try SegmentReader.segment(db, account: account, id: id)
             guard let profile = try lookup.profileID(db, account: account) else {
-                throw SegmentError.notFound("no profile with \(lookup.column) \(ObjectReader.describe(lookup))")
+                throw SegmentError.notFound("no profile with \(lookup.describedForErrors)")
             }
             let member = try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM segment_members WHERE segment_id = ? AND profile_id = ?", arguments: [id, profile]) ?? false
