@@ -15,35 +15,46 @@ public struct ServerOptions: Sendable {
 
 /// The router with every route Trove serves; tests drive it directly or over a live socket.
 public func buildRouter(services: TroveServices) -> Router<TroveRequestContext> {
+    buildRoutes(services: services).router
+}
+
+/// Every route Trove serves (method and path template), as registered: what the API document must describe.
+public func registeredRoutes(services: TroveServices) -> [Route] {
+    buildRoutes(services: services).routes
+}
+
+private func buildRoutes(services: TroveServices) -> RouteTable<TroveRequestContext> {
     ServerMetrics.bootstrap()
-    let router = Router(context: TroveRequestContext.self)
-    router.add(middleware: RequestLogMiddleware())
-    router.add(middleware: MetricsMiddleware())
-    router.add(middleware: ErrorMiddleware())
-    router.add(middleware: AccountMiddleware(services: services))
-    router.get("/health") { _, _ in
+    let routes = RouteTable(router: Router(context: TroveRequestContext.self, options: .autoGenerateHeadEndpoints))
+    routes.add(middleware: RequestLogMiddleware())
+    routes.add(middleware: RequestMetricsMiddleware(known: routes.known))
+    routes.add(middleware: ErrorMiddleware())
+    routes.add(middleware: AccountMiddleware(services: services, known: routes.known))
+    routes.get("/health") { _, _ in
         Response.json(["status": "ok"])
     }
-    router.get("/metrics") { _, _ in
+    routes.get("/metrics") { _, _ in
         let body = try await ServerMetrics.scrape(services)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
-    IngestController(services: services).addRoutes(to: router)
-    ReadController(services: services).addRoutes(to: router)
-    ErasureController(services: services).addRoutes(to: router)
-    SegmentController(services: services).addRoutes(to: router)
-    CustomerIOSegmentController(services: services).addRoutes(to: router)
-    ExportController(services: services).addRoutes(to: router)
-    CustomerController(services: services).addRoutes(to: router)
-    TrackController(services: services).addRoutes(to: router)
-    CustomerIOSourceController(services: services).addRoutes(to: router)
-    WebhookController(services: services).addRoutes(to: router)
-    CustomerIODestinationController(services: services).addRoutes(to: router)
-    ReportController(services: services).addRoutes(to: router)
-    AdminController(services: services).addRoutes(to: router)
-    return router
+    IngestController(services: services).addRoutes(to: routes)
+    ReadController(services: services).addRoutes(to: routes)
+    ErasureController(services: services).addRoutes(to: routes)
+    SegmentController(services: services).addRoutes(to: routes)
+    CustomerIOSegmentController(services: services).addRoutes(to: routes)
+    ExportController(services: services).addRoutes(to: routes)
+    CustomerController(services: services).addRoutes(to: routes)
+    TrackController(services: services).addRoutes(to: routes)
+    CustomerIOSourceController(services: services).addRoutes(to: routes)
+    WebhookController(services: services).addRoutes(to: routes)
+    CustomerIODestinationController(services: services).addRoutes(to: routes)
+    ReportController(services: services).addRoutes(to: routes)
+    AdminController(services: services).addRoutes(to: routes)
+    routes.refuseOtherMethods()
+    ServerMetrics.register(routes: routes.routes)
+    return routes
 }
 
 /// `onListening` receives the bound port (useful with port 0) once the server accepts connections.

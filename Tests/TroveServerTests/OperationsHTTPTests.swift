@@ -34,9 +34,9 @@ import Testing
                 lines.first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
             }
             let route = "/v3/observe/hooks/{account_secret}/events"
-            #expect((value(#"hb_requests{http_route="\#(route)",http_request_method="POST",http_response_status_code="200"}"#) ?? 0) >= 1)
-            #expect((value(#"hb_requests{http_route="\#(route)",http_request_method="POST",http_response_status_code="400"}"#) ?? 0) >= 1)
-            #expect(lines.contains { $0.hasPrefix(#"http_server_request_duration_bucket{http_route="\#(route)""#) }, "latency by route")
+            #expect((value(#"trove_http_requests_total{route="\#(route)",method="POST",status="2xx"}"#) ?? 0) >= 1)
+            #expect((value(#"trove_http_requests_total{route="\#(route)",method="POST",status="4xx"}"#) ?? 0) >= 1)
+            #expect((value(#"trove_http_request_duration_seconds_count{family="v3"}"#) ?? 0) >= 3, "latency by API family")
             #expect((value(#"trove_ingested_rows_total{model="event"}"#) ?? 0) >= 1)
             #expect((value(#"trove_ingested_rows_total{model="profile"}"#) ?? 0) >= 1)
             // The backlog of this database: nothing evaluated yet (no evaluator runs here), 5 s old; one export.
@@ -56,6 +56,56 @@ import Testing
             for secret in [c.accountSecret, c.appAPIKey, c.trackAPIKey] {
                 #expect(!line.contains(secret), "\(line)")
             }
+        }
+    }
+
+    /// Every series exists from the first scrape, at zero, with its HELP and TYPE; counters end in `_total`;
+    /// what no route took is counted under one label set, so a scan of made-up paths cannot grow the scrape.
+    @Test func everySeriesIsThereFromTheStartAndStaysBounded() async throws {
+        let trove = try await TestTrove()
+        try await trove.test { app in
+            let first = try await app.get("/metrics").text
+            let routes = registeredRoutes(services: trove.services)
+            for series in TroveMetrics.catalog + [ServerMetrics.requests, ServerMetrics.duration] {
+                #expect(first.contains("# HELP \(series.name) \(series.help)\n"), "\(series.name)")
+                if case .counter = series.kind { #expect(series.name.hasSuffix("_total")) }
+            }
+            for route in routes {
+                #expect(first.contains(#"trove_http_requests_total{route="\#(route.path)",method="\#(route.method)",status="5xx"} 0"#), "\(route)")
+            }
+            #expect(first.contains(#"trove_deliveries_total{outbox="customerio",outcome="failed"} 0"#))
+            #expect(first.contains(#"trove_segment_evaluation_seconds_count{kind="build"} 0"#))
+            for n in 0..<50 {
+                _ = try await app.get("/no/such/path/\(n)")
+                _ = try await app.send(.put, "/v3/edit/segments/\(n)/changes", body: nil, headers: [:])
+            }
+            let after = try await app.get("/metrics").text
+            func names(_ text: String) -> Set<String> { Set(text.split(separator: "\n").map { String($0.split(separator: " ").dropLast().joined(separator: " ")) }) }
+            #expect(names(after).subtracting(names(first)).isEmpty, "no new series: \(names(after).subtracting(names(first)))")
+            let unrouted = after.split(separator: "\n").first { $0.hasPrefix(#"trove_http_requests_total{route="(unrouted)",method="(other)",status="4xx"}"#) }
+            #expect((unrouted.flatMap { Int($0.split(separator: " ").last!) } ?? 0) >= 100)
+        }
+    }
+
+    /// A known path asked with a method it does not take: 405 with `Allow`, in the family's error shape;
+    /// HEAD is answered wherever GET is.
+    @Test func aKnownPathWithAnotherMethodIs405WithAllow() async throws {
+        let trove = try await TestTrove()
+        try await trove.test { app in
+            let put = try await app.send(.put, "/v3/edit/segments/1/members", body: nil, headers: [HTTPField.Name("X-Account-Secret")!: trove.secret])
+            #expect(put.status == 405)
+            #expect(put.headers[.allow] == "GET, HEAD")
+            #expect(put.json?["code"] == 405)
+            let health = try await app.send(.delete, "/health", body: nil, headers: [:])
+            #expect(health.status == 405 && health.headers[.allow] == "GET, HEAD")
+            let segments = try await app.send(.put, "/v1/segments", body: nil, headers: [.authorization: "Bearer \(trove.credentials.appAPIKey)"])
+            #expect(segments.status == 405 && segments.headers[.allow] == "GET, HEAD, POST")
+            #expect(segments.text.contains(#""status":"405""#))
+            let hook = try await app.send(.get, app.hook("events"), body: nil, headers: [:])
+            #expect(hook.status == 405 && hook.headers[.allow] == "POST")
+            let head = try await app.send(.head, "/health", body: nil, headers: [:])
+            #expect(head.status == 200 && head.body.isEmpty)
+            #expect(try await app.get("/v3/no/such/route").status == 404)
         }
     }
 }

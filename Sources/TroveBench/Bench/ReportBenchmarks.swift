@@ -29,7 +29,7 @@ public enum ReportBenchmarks {
         // The same figures the slow way, straight from the events.
         log("the same with GROUP BY over every event (the naive way) …")
         let started = Date()
-        let naive = try await database.pool.read { db in
+        let naive = try database.pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT n.uid, (e.timestamp - \(request.from.milliseconds)) / 86400000 AS day, count(*) FROM events e
                 JOIN event_names n ON n.id = e.name_id

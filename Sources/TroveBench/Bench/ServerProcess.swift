@@ -19,8 +19,8 @@ public final class ServerProcess: @unchecked Sendable {
     ) throws -> ServerProcess {
         let stdoutPath = logDirectory + "/serve.stdout"
         let logPath = logDirectory + "/serve.log"
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["serve", "--database", database, "--host", "127.0.0.1", "--port", "0"] + extra

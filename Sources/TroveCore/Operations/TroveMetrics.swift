@@ -1,10 +1,31 @@
 import Dispatch
 import Metrics
 
-/// The operational series (contract §11 `/metrics`) the core records through swift-metrics; the server
-/// bootstraps the Prometheus backend. Handles are made at each use (a registry lookup, once per commit,
-/// step, delivery or export), so a value recorded before the backend is set up is the only one lost.
+/// The operational series (`/metrics`) the core records through swift-metrics; the server bootstraps the
+/// Prometheus backend. Handles are made at each use (a registry lookup, once per commit, step, delivery or
+/// export), so a value recorded before the backend is set up is the only one lost. Every series and each of
+/// its label sets is listed in `catalog`, so a scrape shows them all (at zero) from the start.
 public enum TroveMetrics {
+    /// The core's series: names, help, kinds and every label set they take.
+    public static let catalog: [MetricSeries] = [
+        MetricSeries("trove_ingested_rows_total", "Rows stored by ingest, per model", .counter,
+                     labels: ["model": ["profile", "company", "event"]]),
+        MetricSeries("trove_segment_evaluation_seconds", "Duration of membership evaluation steps that did work, per kind", .histogram(stepBuckets),
+                     labels: ["kind": ["build", "refresh", "touched"]]),
+        MetricSeries("trove_deliveries_total", "Delivery attempts per outbox and outcome", .counter,
+                     labels: ["outbox": ["webhook", "customerio"], "outcome": ["delivered", "retrying", "failed"]]),
+        MetricSeries("trove_export_duration_seconds", "Duration of finished export jobs, per kind and outcome", .histogram(exportBuckets),
+                     labels: ["kind": ["customers", "deliveries"], "outcome": ["done", "failed"]]),
+        MetricSeries("trove_membership_events_behind", "Events not yet evaluated for segment membership", .gauge),
+        MetricSeries("trove_membership_lag_seconds", "Age of the oldest event not yet evaluated for membership", .gauge),
+        MetricSeries("trove_membership_dirty_rows", "Profiles and companies waiting to be re-evaluated", .gauge),
+        MetricSeries("trove_outbox_depth", "Pending rows per outbox", .gauge, labels: ["outbox": ["webhook", "customerio", "export"]]),
+    ]
+
+    /// Evaluation steps run from a millisecond (a touched profile) to a minute (a first build at scale).
+    static let stepBuckets: [Double] = [0.001, 0.01, 0.1, 1, 10, 60]
+    static let exportBuckets: [Double] = [0.1, 1, 10, 60, 600]
+
     /// Rows one write transaction stored, per model.
     static func ingested(profiles: Int, companies: Int, events: Int) {
         for (model, n) in [("profile", profiles), ("company", companies), ("event", events)] where n > 0 {
@@ -41,5 +62,33 @@ public enum TroveMetrics {
         public var membershipDirtyRows: Int64 = 0
         /// Pending rows per outbox: `webhook`, `customerio`, `export`.
         public var outboxDepth: [String: Int64] = [:]
+    }
+}
+
+/// One exported series: its name, help text, kind, and the values each label takes (every combination
+/// exists from the start).
+public struct MetricSeries: Sendable {
+    public enum Kind: Sendable {
+        case counter
+        case gauge
+        /// Upper bounds in seconds.
+        case histogram([Double])
+    }
+
+    public var name: String
+    public var help: String
+    public var kind: Kind
+    public var labels: KeyValuePairs<String, [String]>
+
+    public init(_ name: String, _ help: String, _ kind: Kind, labels: KeyValuePairs<String, [String]> = [:]) {
+        self.name = name
+        self.help = help
+        self.kind = kind
+        self.labels = labels
+    }
+
+    /// Every label set the series takes, in label order.
+    public var labelSets: [[(String, String)]] {
+        labels.reduce([[]]) { sets, label in sets.flatMap { set in label.value.map { set + [(label.key, $0)] } } }
     }
 }

@@ -30,7 +30,7 @@ struct AdminController<Context: RequestContext> {
         "\(Self.cookieName)=\(value); Path=/admin; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (secureCookies ? "; Secure" : "")
     }
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: RouteTable<Context>) {
         router.get("/admin/login") { _, _ in
             HTML.response(AdminPages.login(flash: nil))
         }
@@ -95,14 +95,14 @@ struct AdminController<Context: RequestContext> {
     typealias GetPage = @Sendable (AdminSessions.Session, Request, Context) async throws -> Markup
     typealias PostAction = @Sendable (AdminSessions.Session, [String: String], Context) async throws -> Response
 
-    func get(_ router: Router<Context>, _ path: RouterPath, _ page: @escaping GetPage) {
+    func get(_ router: RouteTable<Context>, _ path: RouterPath, _ page: @escaping GetPage) {
         router.get(path) { request, context in
             try await guarded(request, context, post: false) { session, _ in HTML.response(try await page(session, request, context)) }
         }
     }
 
     /// A form post: a page, or a redirect after a change.
-    func post(_ router: Router<Context>, _ path: RouterPath, _ action: @escaping PostAction) {
+    func post(_ router: RouteTable<Context>, _ path: RouterPath, _ action: @escaping PostAction) {
         router.post(path) { request, context in
             try await guarded(request, context, post: true) { session, fields in try await action(session, fields, context) }
         }

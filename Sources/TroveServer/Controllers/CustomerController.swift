@@ -5,7 +5,7 @@ import TroveCore
 struct CustomerController<Context: AccountContext> {
     let services: TroveServices
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: RouteTable<Context>) {
         router.get("/v1/customers") { request, context in
             let account = try context.requireAccount()
             guard let email = request.query("email"), !email.isEmpty else { throw ReadError.invalid("email: required") }

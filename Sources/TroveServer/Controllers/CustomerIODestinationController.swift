@@ -6,7 +6,7 @@ import TroveCore
 struct CustomerIODestinationController<Context: AccountContext> {
     let services: TroveServices
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: RouteTable<Context>) {
         router.get("/v3/edit/integrations/customerio") { request, context in
             let account = try context.requireAccount()
             return Response.json(ChameleonJSON.destination(try await services.customerIODestination.show(account: account)))

@@ -6,7 +6,7 @@ import TroveCore
 struct CustomerIOSegmentController<Context: AccountContext> {
     let services: TroveServices
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: RouteTable<Context>) {
         router.get("/v1/segments") { request, context in
             let account = try context.requireAccount()
             return Response.json(["segments": .array(try await services.segments.list(account: account).map(AppAPIJSON.segment))])

@@ -6,7 +6,7 @@ import TroveCore
 struct CustomerIOSourceController<Context: AccountContext> {
     let services: TroveServices
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: RouteTable<Context>) {
         for path in ["/v3/observe/hooks/:account_secret/customerio", "/v3/observe/hooks/customerio"] {
             router.post(RouterPath(path)) { request, context in
                 let account = try context.requireAccount()

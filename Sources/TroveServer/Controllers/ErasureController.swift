@@ -5,7 +5,7 @@ import TroveCore
 struct ErasureController<Context: AccountContext> {
     let services: TroveServices
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: RouteTable<Context>) {
         router.delete("/v3/edit/profiles/forget") { request, context in
             let account = try context.requireAccount()
             let person: ObjectLookup

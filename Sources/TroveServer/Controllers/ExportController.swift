@@ -6,7 +6,7 @@ import TroveCore
 struct ExportController<Context: AccountContext> {
     let services: TroveServices
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: RouteTable<Context>) {
         router.post("/v1/exports/customers") { request, context in
             let account = try context.requireAccount()
             let export = try await services.exports.createCustomers(account: account, try AppAPIJSON.customerExport(try await request.jsonBody()))

@@ -5,7 +5,7 @@ import TroveCore
 struct IngestController<Context: AccountContext> {
     let services: TroveServices
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: RouteTable<Context>) {
         for prefix in ["/v3/observe/hooks/:account_secret", "/v3/observe/hooks"] {
             for model in Model.allCases {
                 let path = "\(prefix)/\(Self.pathName(model))"

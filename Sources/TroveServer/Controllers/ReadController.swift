@@ -5,7 +5,7 @@ import TroveCore
 struct ReadController<Context: AccountContext> {
     let services: TroveServices
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: RouteTable<Context>) {
         router.get("/v3/analyze/profile") { request, context in
             let account = try context.requireAccount()
             let lookup = try Self.lookup(request, allowEmail: true, kind: "profile")

@@ -5,7 +5,7 @@ import TroveCore
 struct ReportController<Context: AccountContext> {
     let services: TroveServices
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: RouteTable<Context>) {
         router.get("/v1/reports/events") { request, context in
             let account = try context.requireAccount()
             let report = services.eventReport

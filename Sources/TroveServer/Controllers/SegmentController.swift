@@ -5,7 +5,7 @@ import TroveCore
 struct SegmentController<Context: AccountContext> {
     let services: TroveServices
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: RouteTable<Context>) {
         router.get("/v3/edit/segments") { request, context in
             let account = try context.requireAccount()
             return Response.json(["segments": .array(try await services.segments.list(account: account).map(ChameleonJSON.segment))])

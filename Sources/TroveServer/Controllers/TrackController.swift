@@ -6,7 +6,7 @@ import TroveCore
 struct TrackController<Context: AccountContext> {
     let services: TroveServices
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: RouteTable<Context>) {
         router.put("/api/v1/customers/:identifier") { request, context in
             let account = try context.requireAccount()
             try await services.track.identify(account: account, identifier: context.pathParameter("identifier"), body: try await request.jsonBody())

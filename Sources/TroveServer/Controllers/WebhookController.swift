@@ -5,7 +5,7 @@ import TroveCore
 struct WebhookController<Context: AccountContext> {
     let services: TroveServices
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: RouteTable<Context>) {
         router.post("/v3/edit/webhooks") { request, context in
             let account = try context.requireAccount()
             return Response.json(["webhook": ChameleonJSON.endpoint(try await services.webhooks.create(account: account, try ChameleonJSON.endpointChange(try await request.jsonBody())))])

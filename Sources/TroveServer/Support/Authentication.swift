@@ -71,12 +71,16 @@ public struct TroveRequestContext: AccountContext {
 /// Resolves the account once per request, by the credential of the path's API family (one place each):
 /// the account secret for `/v3` (a hook path's `:account_secret` segment or `X-Account-Secret`), the App
 /// API key for `/v1`, the Track API key for `/api/v1`. A bad credential gets its family's answer (403 in
-/// `/v3`, 401 in the Customer.io families) whatever the path; an unknown `/v3` path stays a 404.
+/// `/v3`, 401 in the Customer.io families) whatever the path; an unknown `/v3` path stays a 404, and a known
+/// path asked with a method it does not take a 405.
 struct AccountMiddleware<Context: AccountContext>: RouterMiddleware {
     let services: TroveServices
+    let known: KnownRoutes
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
+        // A method a known path does not take is answered 405 whatever the credentials.
+        if context.endpointPath != nil, !known.contains(request.method, context.endpointPath) { return try await next(request, context) }
         switch APIFamily(path: request.uri.path) {
         case .appAPI: context.account = try await services.appAPIAccount(request)
         case .trackAPI: context.account = try await services.trackAPIAccount(request)

@@ -81,6 +81,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let e as WebhookError: (e.httpStatus, e.description, [:])
         case let e as DestinationError: (e.httpStatus, e.description, [:])
         case let e as AuthenticationError: (family == .chameleon ? .forbidden : .unauthorized, e.description, [:])
+        case let e as MethodNotAllowed: (.methodNotAllowed, e.description, [.allow: e.allow])
         case let e as any HTTPResponseError:
             (e.status, e.status == .notFound ? "no such route" : e.status.reasonPhrase, [:])
         case let e as StoredDataError: (.internalServerError, e.description, [:])

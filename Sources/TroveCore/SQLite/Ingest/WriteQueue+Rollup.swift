@@ -190,7 +190,7 @@ extension WriteQueue {
 
     /// Wakes the writer after `delay` on the queue's clock, clearing the deadline that kept a second timer
     /// from being armed.
-    func wake(after delay: Duration, disarming timer: WritableKeyPath<RollupState, Duration?> & Sendable) {
+    func wake(after delay: Duration, disarming timer: any WritableKeyPath<RollupState, Duration?> & Sendable) {
         clock.after(delay) {
             self.rollups.withLock { $0[keyPath: timer] = nil }
             self.wake()
