@@ -25,12 +25,19 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(
             name: "TroveMigrations",
             path: "Migrations",
             resources: [.embedInCode("0001_initial.sql"), .embedInCode("0002_event_rollups.sql"), .embedInCode("0003_segments.sql"), .embedInCode("0004_event_name_indexes.sql"), .embedInCode("0005_exports.sql"), .embedInCode("0006_anonymous_events.sql"), .embedInCode("0007_integrations.sql"), .embedInCode("0008_webhooks.sql"), .embedInCode("0009_customerio_destination.sql"), .embedInCode("0010_event_counts.sql"), .embedInCode("0011_report_indexes.sql"), .embedInCode("0012_admin_sessions.sql"), .embedInCode("0013_report_steps.sql"), .embedInCode("0014_event_counts_watermark.sql"), .embedInCode("0015_report_step_builds.sql"), .embedInCode("0016_anonymous_event_counts.sql"), .embedInCode("0017_person_chain.sql"), .embedInCode("0018_deletions.sql")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TroveOpenAPI",
+            path: "OpenAPI",
+            resources: [.embedInCode("openapi.yaml")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -49,6 +56,8 @@ let package = Package(
             name: "TroveServer",
             dependencies: [
                 "TroveCore",
+                "TroveOpenAPI",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -70,6 +79,7 @@ let package = Package(
                 "TroveCore",
                 "TroveServer",
                 "TroveBench",
+                "TroveOpenAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

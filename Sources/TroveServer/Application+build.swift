@@ -39,6 +39,9 @@ private func buildRoutes(services: TroveServices) -> RouteTable<TroveRequestCont
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
+    routes.get("/openapi.json") { _, _ in
+        Response.json(bytes: APIDocument.bytes)
+    }
     IngestController(services: services).addRoutes(to: routes)
     ReadController(services: services).addRoutes(to: routes)
     ErasureController(services: services).addRoutes(to: routes)

@@ -57,6 +57,7 @@ import Testing
             #expect(overview.status == 200)
             #expect(overview.headers[.contentSecurityPolicy]?.contains("default-src 'none'") == true)
             #expect(overview.text.contains("<div class=\"v\">4</div><div class=\"k\">profiles"))
+            #expect(overview.text.contains("<a href=\"/openapi.json\">"), "every page links the API document")
             let data = try await app.send(.get, "/admin/data", body: nil, headers: cookie)
             #expect(data.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !data.text.contains("<script>alert"), "data is escaped")
             for path in ["/admin/people", "/admin/segments", "/admin/segments/new", "/admin/exports", "/admin/delivery", "/admin/reports?steps=A,B"] {

@@ -91,9 +91,13 @@ struct TestTrove {
             try await send(.get, path, body: nil, headers: [HTTPField.Name("X-Account-Secret")!: secret ?? self.secret])
         }
 
-        func send(_ method: HTTPRequest.Method, _ path: String, body: [UInt8]?, headers: HTTPFields) async throws -> Reply {
+        /// Sends a request; the reply is checked against the API document (`DocumentedResponses`).
+        func send(_ method: HTTPRequest.Method, _ path: String, body: [UInt8]?, headers: HTTPFields,
+                  sourceLocation: SourceLocation = #_sourceLocation) async throws -> Reply {
             try await client.execute(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) }) { response in
                 let bytes = Array(response.body.readableBytesView)
+                DocumentedResponses.check(
+                    method: method, uri: path, status: Int(response.status.code), headers: response.headers, body: bytes, sourceLocation: sourceLocation)
                 return Reply(status: Int(response.status.code), json: try? JSONParser.parse(bytes), headers: response.headers, body: bytes)
             }
         }

@@ -140,10 +140,12 @@ enum HTML {
         svg{max-width:100%;height:auto;display:block}.legend{display:flex;flex-wrap:wrap;gap:.3rem 1rem;font-size:.85rem;margin:.4rem 0}
         .legend i{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.3rem;vertical-align:-1px}
         .row{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(320px,100%),1fr));gap:1rem}
+        footer{max-width:1160px;margin:0 auto;padding:1rem;font-size:.85rem;color:var(--muted)}
         @media(max-width:640px){header .in{justify-content:space-between}nav{order:3;flex-basis:100%}main{padding:.75rem}}
         """
 
-    /// The page frame: header with navigation (when signed in), a flash message, the content.
+    /// The page frame: header with navigation (when signed in), a flash message, the content, and a footer
+/// linking the API document.
     /// `refresh`: seconds after which the browser loads the page again (a report still being prepared).
     static func page(
         title: String, active: String?, account: String?, flash: (text: String, bad: Bool)? = nil, csrf: String? = nil, refresh: Int? = nil,
@@ -162,7 +164,7 @@ enum HTML {
         }
         out += "</div></header><main><h1>\(title)</h1>"
         if let flash { out += "<div class=\"flash\(flash.bad ? " bad" as Markup : "")\">\(flash.text)</div>" }
-        return out + body + "</main></body></html>"
+        return out + body + "</main><footer><a href=\"/openapi.json\">API document (OpenAPI 3.1)</a></footer></body></html>"
     }
 
     /// Security headers every admin page carries: no scripts at all, no framing, no caching.
