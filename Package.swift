@@ -1,10 +1,16 @@
 // swift-tools-version: 6.1
+import Foundation
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
 ]
+
+/// Trove's own code (Sources/, OpenAPI/, Migrations/) builds without warnings: CI sets
+/// TROVE_WARNINGS_AS_ERRORS=1, which makes any warning there an error (dependencies are not affected).
+let sourceSettings: [SwiftSetting] =
+    swiftSettings + (ProcessInfo.processInfo.environment["TROVE_WARNINGS_AS_ERRORS"] == "1" ? [.unsafeFlags(["-warnings-as-errors"])] : [])
 
 let package = Package(
     name: "Trove",
@@ -32,13 +38,13 @@ let package = Package(
             name: "TroveMigrations",
             path: "Migrations",
             resources: [.embedInCode("0001_initial.sql"), .embedInCode("0002_event_rollups.sql"), .embedInCode("0003_segments.sql"), .embedInCode("0004_event_name_indexes.sql"), .embedInCode("0005_exports.sql"), .embedInCode("0006_anonymous_events.sql"), .embedInCode("0007_integrations.sql"), .embedInCode("0008_webhooks.sql"), .embedInCode("0009_customerio_destination.sql"), .embedInCode("0010_event_counts.sql"), .embedInCode("0011_report_indexes.sql"), .embedInCode("0012_admin_sessions.sql"), .embedInCode("0013_report_steps.sql"), .embedInCode("0014_event_counts_watermark.sql"), .embedInCode("0015_report_step_builds.sql"), .embedInCode("0016_anonymous_event_counts.sql"), .embedInCode("0017_person_chain.sql"), .embedInCode("0018_deletions.sql")],
-            swiftSettings: swiftSettings
+            swiftSettings: sourceSettings
         ),
         .target(
             name: "TroveOpenAPI",
             path: "OpenAPI",
             resources: [.embedInCode("openapi.yaml")],
-            swiftSettings: swiftSettings
+            swiftSettings: sourceSettings
         ),
         .target(
             name: "TroveCore",
@@ -50,7 +56,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: sourceSettings
         ),
         .target(
             name: "TroveServer",
@@ -66,12 +72,12 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: sourceSettings
         ),
         .target(
             name: "TroveBench",
             dependencies: ["TroveCore", .product(name: "GRDB", package: "GRDB.swift")],
-            swiftSettings: swiftSettings
+            swiftSettings: sourceSettings
         ),
         .executableTarget(
             name: "trove",
@@ -82,7 +88,7 @@ let package = Package(
                 "TroveOpenAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: sourceSettings
         ),
         .testTarget(
             name: "TroveCoreTests",

@@ -5,7 +5,7 @@ import TroveCore
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run one contract §12 workload on a fresh database and print its figures.",
+        abstract: "Run one reference workload (docs/contract.md §12) on a fresh database and print its figures.",
         discussion: """
             Each run works in a temporary directory (removed afterwards unless --keep): it generates a data set \
             (or uses --data DIR from `trove generate`), loads it, measures, and checks its own results. Build \

@@ -4,7 +4,7 @@ import TroveBench
 
 struct Generate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write the contract §12 reference data set (profiles, companies, events as NDJSON) from a seed.",
+        abstract: "Write the reference data set (docs/contract.md §12: profiles, companies, events as NDJSON) from a seed.",
         discussion: """
             The same seed and sizes give byte-identical files. Prints the reference segment's expected member \
             count, which the generator computes from the values it drew (not through Trove's segment engine).

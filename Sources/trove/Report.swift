@@ -5,7 +5,7 @@ import TroveServer
 
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Batch reports (contract §11) as tables, CSV or JSON.", subcommands: [Events.self, Funnel.self, SegmentHistory.self, Messages.self])
+        abstract: "Batch reports (events per day, funnels, segment history, message activity) as tables, CSV or JSON.", subcommands: [Events.self, Funnel.self, SegmentHistory.self, Messages.self])
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
 

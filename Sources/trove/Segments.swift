@@ -35,7 +35,7 @@ struct Segments: AsyncParsableCommand {
         @OptionGroup var clockOptions: ClockOptions
         @Option(help: "The segment's name.") var name: String
         @Option(help: "A description.") var description: String = ""
-        @Option(help: "The filter items, a JSON array (contract §6.1).") var items: String
+        @Option(help: "The filter items, a JSON array of Chameleon items (docs/filters.md).") var items: String
         @Option(help: "and | or") var itemsOp: String = "and"
         @Flag(help: "Leave the build to a running server.") var noBuild = false
 
