@@ -16,8 +16,19 @@ enum ServerMetrics {
     static let duration = MetricSeries(
         "trove_http_request_duration_seconds", "Time to answer HTTP requests, per API family",
         .histogram([0.001, 0.005, 0.025, 0.1, 0.5, 2.5, 10]),
-        labels: ["family": RequestMetricsMiddleware<TroveRequestContext>.families])
+        labels: ["family": families])
     static let statusClasses = ["2xx", "3xx", "4xx", "5xx"]
+    static let families = ["v3", "v1", "api_v1", "admin", "other"]
+    /// Where requests no route took (or with a method their path does not take) are counted.
+    static let unrouted = Route(method: "(other)", path: "(unrouted)")
+
+    static func family(_ path: String) -> String {
+        if path.hasPrefix("/v3/") { return "v3" }
+        if path.hasPrefix("/api/v1/") { return "api_v1" }
+        if path.hasPrefix("/v1/") { return "v1" }
+        if path.hasPrefix("/admin") { return "admin" }
+        return "other"
+    }
 
     private static let bootstrapped: Void = {
         for series in TroveMetrics.catalog + [duration] {
@@ -31,7 +42,7 @@ enum ServerMetrics {
 
     /// Creates the request counters for the routes a router serves (and one for requests no route took).
     static func register(routes: [Route]) {
-        for route in routes + [RequestMetricsMiddleware<TroveRequestContext>.unrouted] {
+        for route in routes + [unrouted] {
             for status in statusClasses { _ = requestCounter(route, statusClass: status) }
         }
     }
@@ -111,25 +122,14 @@ struct CatalogMetricsFactory: MetricsFactory {
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let known: KnownRoutes
 
-    static var families: [String] { ["v3", "v1", "api_v1", "admin", "other"] }
-    static var unrouted: Route { Route(method: "(other)", path: "(unrouted)") }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         let response = try await next(request, context)
         let route = known.contains(request.method, context.endpointPath)
-            ? Route(method: (request.method == .head ? .get : request.method).rawValue, path: context.endpointPath!) : Self.unrouted
+            ? Route(method: (request.method == .head ? .get : request.method).rawValue, path: context.endpointPath!) : ServerMetrics.unrouted
         ServerMetrics.requestCounter(route, statusClass: "\(response.status.code / 100)xx").increment()
-        let duration = ServerMetrics.make(ServerMetrics.duration, [("family", Self.family(request.uri.path))]) as! DurationHistogram
+        let duration = ServerMetrics.make(ServerMetrics.duration, [("family", ServerMetrics.family(request.uri.path))]) as! DurationHistogram
         duration.record(ContinuousClock.now - started)
         return response
-    }
-
-    static func family(_ path: String) -> String {
-        if path.hasPrefix("/v3/") { return "v3" }
-        if path.hasPrefix("/api/v1/") { return "api_v1" }
-        if path.hasPrefix("/v1/") { return "v1" }
-        if path.hasPrefix("/admin") { return "admin" }
-        return "other"
     }
 }
