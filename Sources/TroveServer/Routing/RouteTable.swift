@@ -8,7 +8,7 @@ import Synchronization
 final class RouteTable<Context: RequestContext>: RouterMethods {
     let router: Router<Context>
     let known = KnownRoutes()
-    private(set) var methods: [String: Set<HTTPRequest.Method>] = [:]
+    /// Path templates in the order they were first added.
     private var order: [String] = []
 
     init(router: Router<Context>) {
@@ -18,8 +18,7 @@ final class RouteTable<Context: RequestContext>: RouterMethods {
     @discardableResult func on<Responder: HTTPResponder>(_ path: RouterPath, method: HTTPRequest.Method, responder: Responder) -> Self
     where Responder.Context == Context {
         let template = path.description
-        if methods[template] == nil { order.append(template) }
-        methods[template, default: []].insert(method)
+        if !order.contains(template) { order.append(template) }
         known.insert(Route(method: method.rawValue, path: template))
         router.on(path, method: method, responder: responder)
         return self
@@ -32,16 +31,20 @@ final class RouteTable<Context: RequestContext>: RouterMethods {
 
     /// The routes added so far, in the order they were added.
     var routes: [Route] {
-        order.flatMap { path in Self.methodOrder.filter { methods[path]!.contains($0) }.map { Route(method: $0.rawValue, path: path) } }
+        order.flatMap { path in methods(path).map { Route(method: $0.rawValue, path: path) } }
+    }
+
+    /// The methods registered for a path template (HEAD only where registered itself).
+    func methods(_ path: String) -> [HTTPRequest.Method] {
+        Self.methodOrder.filter { $0 != .head && known.contains($0, path) }
     }
 
     /// Answers every method a known path does not take with 405 and its `Allow` list; HEAD is answered
     /// wherever GET is (the router generates those from the GET handlers).
     func refuseOtherMethods() {
         for path in order {
-            var allowed = methods[path]!
-            if allowed.contains(.get) { allowed.insert(.head) }
-            let allow = Self.methodOrder.filter { allowed.contains($0) }.map(\.rawValue).joined(separator: ", ")
+            let allowed = Self.methodOrder.filter { known.contains($0, path) }
+            let allow = allowed.map(\.rawValue).joined(separator: ", ")
             for method in Self.methodOrder where !allowed.contains(method) {
                 router.on(RouterPath(path), method: method) { _, _ -> Response in throw MethodNotAllowed(allow: allow) }
             }
