@@ -3,6 +3,36 @@ import TroveCore
 
 /// contract §4 through the hooks: what is sent is read back normalized, coerced and cut.
 @Suite struct NormalizationHTTPTests {
+    /// Times outside the years 0000–9999 (which ISO-8601's four-digit year cannot write) are refused with a
+    /// 422 wherever they come in — an event's timestamp, a time parameter, an export's window — never stored,
+    /// never a crash (the API fuzzer once stored year −2 through an event and brought the server down
+    /// rendering it).
+    @Test func timesOutsideTheYears0000To9999AreRefused() async throws {
+        let trove = try await TestTrove()
+        let key = trove.credentials.appAPIKey
+        try await trove.test { app in
+            for timestamp: JSON in [-62_167_219_201, -9_223_372_036_854_775_807, 9_223_372_036_854_775_807, 1e15, "-0001-01-01", "0000-01-01T00:00:00+01:00"] {
+                let sent = try await app.post(app.hook("events"), json: ["uid": "ann", "name": "Old", "timestamp": timestamp])
+                #expect(sent.status == 422, "\(timestamp): \(sent.text)")
+            }
+            for edge: JSON in [-62_167_219_200, 253_402_300_799, "9999-12-31T23:59:59.999Z"] {
+                #expect(try await app.post(app.hook("events"), json: ["uid": "ann", "name": "Edge", "timestamp": edge]).status == 200, "\(edge)")
+            }
+            let timeline = try await app.get("/v3/analyze/events?uid=ann")
+            #expect(timeline.status == 200)
+            #expect(timeline.text.contains("0000-01-01T00:00:00.000Z") && timeline.text.contains("9999-12-31T23:59:59"))
+            #expect(try await app.get("/v3/edit/event_names").status == 200)
+            let segment = try await app.v3(.post, "/v3/edit/segments", ["name": "All", "items": [["kind": "property", "prop": "plan", "op": "ex"]]])
+            let id = try #require(segment.json?.at("segment.id")?.stringValue)
+            for asOf in ["-9223372036854775808", "9223372036854775807", "-62167219201"] {
+                #expect(try await app.get("/v3/edit/segments/\(id)/members?as_of=\(asOf)").status == 422, "\(asOf)")
+            }
+            #expect(try await app.v1(.get, "/v1/reports/events?from=9223372036854775807", key: key).status == 422)
+            let export = try await app.v1(.post, "/v1/exports/deliveries", key: key, ["campaign_id": 1, "start": -9_223_372_036_854_775_807])
+            #expect(export.status == 400, "\(export.text)")
+        }
+    }
+
     @Test func everyNameExampleNormalizes() async throws {
         let trove = try await TestTrove()
         let table = try fixtureJSON("normalization/names.json").arrayValue!

@@ -163,11 +163,19 @@ public struct EventInput: Sendable {
     /// ISO-8601, or unix seconds (values above 10^11 are milliseconds); absent means now.
     static func eventTime(_ value: JSON?, now: Timestamp) throws(IngestError) -> Timestamp {
         guard let value, value != .null else { return now }
+        let outOfRange = IngestError.invalid("timestamp: \(JSONWriter.string(value).prefix(64)) is outside the years 0000–9999")
         switch value {
         case .int(let i):
-            return i > 100_000_000_000 ? Timestamp(milliseconds: i) : Timestamp(seconds: i)
+            if i > 100_000_000_000 {
+                guard Timestamp.representable.contains(i) else { throw outOfRange }
+                return Timestamp(milliseconds: i)
+            }
+            guard let t = Timestamp(unixSeconds: i) else { throw outOfRange }
+            return t
         case .double(let d) where d.isFinite && abs(d) < 1e16:
-            return d > 1e11 ? Timestamp(milliseconds: Int64(d)) : Timestamp(milliseconds: Int64((d * 1000).rounded()))
+            let t = d > 1e11 ? Timestamp(milliseconds: Int64(d)) : Timestamp(milliseconds: Int64((d * 1000).rounded()))
+            guard t.isRepresentable else { throw outOfRange }
+            return t
         case .string(let s):
             if let t = Timestamp.parseISO8601(s) { return t }
             if let i = Int64(s) { return try eventTime(.int(i), now: now) }

@@ -29,8 +29,10 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
     }
 
     /// `2026-03-01T12:00:00.000Z`: fixed width for years 0000–9999, so the text compares chronologically.
+    /// Every time Trove takes in is in that range; one outside it (a row written by hand) is shown clamped
+    /// to its nearer end rather than stopping the process.
     public var iso8601: String {
-        let ms = milliseconds
+        let ms = min(max(milliseconds, Self.representable.lowerBound), Self.representable.upperBound)
         let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
         let msOfDay = ms - days * 86_400_000
         let (y, m, d) = Self.civil(fromDays: days)
@@ -156,7 +158,28 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
             om = m
         }
         guard i == n else { return nil }
-        return Timestamp(milliseconds: ms - sign * (oh * 3_600_000 + om * 60_000))
+        let t = Timestamp(milliseconds: ms - sign * (oh * 3_600_000 + om * 60_000))
+        // An offset can carry 0000-01-01 back past the first representable instant (or 9999-12-31 past the last).
+        return t.isRepresentable ? t : nil
+    }
+
+    /// Years 0000 through 9999: what a four-digit ISO-8601 year can write, and so every time Trove takes in.
+    public static let representable: ClosedRange<Int64> =
+        days(year: 0, month: 1, day: 1) * 86_400_000...(days(year: 10_000, month: 1, day: 1) * 86_400_000 - 1)
+
+    public var isRepresentable: Bool { Self.representable.contains(milliseconds) }
+
+    /// Unix seconds, when they name a representable time (never an overflow).
+    public init?(unixSeconds: Int64) {
+        guard unixSeconds >= Self.representable.lowerBound / 1000, unixSeconds <= Self.representable.upperBound / 1000 else { return nil }
+        self.init(seconds: unixSeconds)
+    }
+
+    /// A time as query parameters and bodies give one: unix seconds or ISO-8601; nil for anything else or a
+    /// time outside the years 0000–9999.
+    public static func parse(unixSecondsOrISO8601 text: String) -> Timestamp? {
+        if let seconds = Int64(text) { return Timestamp(unixSeconds: seconds) }
+        return parseISO8601(text)
     }
 }
 

@@ -111,11 +111,14 @@ extension AppAPIJSON {
         func time(_ key: String) throws(ExportError) -> Timestamp? {
             switch body[key] {
             case nil, .null?: return nil
-            case .int(let s)?: return Timestamp(seconds: s)
+            case .int(let s)?:
+                guard let t = Timestamp(unixSeconds: s) else { throw .invalid("\(key): outside the years 0000–9999") }
+                return t
             case .string(let s)?:
-                if let t = Timestamp.parseISO8601(s) { return t }
-                if let n = Int64(s) { return Timestamp(seconds: n) }
-                throw .invalid("\(key): must be unix seconds or an ISO-8601 time")
+                guard let t = Timestamp.parse(unixSecondsOrISO8601: s) else {
+                    throw .invalid("\(key): must be unix seconds or an ISO-8601 time in the years 0000–9999")
+                }
+                return t
             default: throw .invalid("\(key): must be unix seconds or an ISO-8601 time")
             }
         }

@@ -42,8 +42,9 @@ extension Request {
     /// A time parameter: ISO-8601 or unix seconds (contract §2).
     func time(_ name: String) throws -> Timestamp? {
         guard let text = query(name), !text.isEmpty else { return nil }
-        if let seconds = Int64(text) { return Timestamp(seconds: seconds) }
-        guard let t = Timestamp.parseISO8601(text) else { throw SegmentError.invalid("\(name): not an ISO-8601 time or unix seconds") }
+        guard let t = Timestamp.parse(unixSecondsOrISO8601: text) else {
+            throw SegmentError.invalid("\(name): not an ISO-8601 time or unix seconds in the years 0000–9999")
+        }
         return t
     }
 }

@@ -200,8 +200,7 @@ public struct EventReport: Sendable {
             let start = endOfDay ? calendar.date(byAdding: .day, value: 1, to: day)! : day
             return Timestamp(milliseconds: Int64((start.timeIntervalSince1970 * 1000).rounded()))
         }
-        if let seconds = Int64(text) { return Timestamp(milliseconds: seconds * 1000) }
-        return Timestamp.parseISO8601(text)
+        return Timestamp.parse(unixSecondsOrISO8601: text)
     }
 
     /// `2026-11-20T00:00:00Z`, or with the zone's offset then: `2026-11-20T00:00:00-05:00`.
