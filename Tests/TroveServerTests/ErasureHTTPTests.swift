@@ -73,7 +73,7 @@ import Testing
                 #expect(deletion["id"] == .string(deletionID) && deletion["kind"] == "profile" && deletion["source"] == "api")
                 #expect(deletion["completed_at"]?.stringValue != nil, "its one notification was delivered")
                 #expect(deletion.at("counts.notifications") == 1)
-                #expect(deletion.at("counts.deliveries")?.intValue ?? 0 >= 300, "the event.created and segment.entered deliveries about her went")
+                #expect(deletion.at("counts.deliveries")?.int ?? 0 >= 300, "the event.created and segment.entered deliveries about her went")
 
                 // Bob is untouched.
                 #expect(try await app.get("/v3/analyze/events?uid=bob&limit=500").json?["events"]?.arrayValue?.count == 300)

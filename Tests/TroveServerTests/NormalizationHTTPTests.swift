@@ -33,6 +33,32 @@ import TroveCore
         }
     }
 
+    /// Day windows of any size are taken (a window past 10,000 years covers every time there is), never a
+    /// crash: `"int": 1e300` once brought the server down multiplying it into milliseconds.
+    @Test func hugeDayWindowsSelectEveryTime() async throws {
+        let trove = try await TestTrove()
+        try await trove.test { app in
+            #expect(try await app.post(app.hook("events"), json: ["uid": "ann", "name": "Completed Tour", "timestamp": "1990-01-01"]).status == 200)
+            #expect(try await app.post(app.hook("profiles"), json: ["uid": "ann", "signup_at": "1990-01-01", "trial_end": "+99999999d"]).status == 200)
+            let cases: [(JSON, Int64)] = [
+                ([["kind": "event", "value": "Completed Tour", "cond": "gt-d", "int": 1e300]], 1),
+                ([["kind": "event", "value": "Completed Tour", "cond": "lt-d", "int": 1e300]], 0),
+                ([["kind": "property", "prop": "signup_at", "op": "gt-d", "value": 1e300]], 1),
+                ([["kind": "property", "prop": "signup_at", "op": "lt-d", "value": 1e300]], 0),
+            ]
+            for (items, count) in cases {
+                let preview = try await app.v3(.post, "/v3/edit/segments/preview", ["items": items])
+                #expect(preview.status == 200 && preview.json?["count"] == .int(count), "\(items): \(preview.text)")
+            }
+            let explain = try await app.v3(.post, "/v3/edit/segments", ["name": "Ever", "items": cases[0].0])
+            let id = try #require(explain.json?.at("segment.id")?.stringValue)
+            #expect(try await app.get("/v3/edit/segments/\(id)/explain?uid=ann").status == 200)
+            // "+99999999d" is past the year 9999: kept as the string it was, not as a time.
+            #expect(try await app.profile(uid: "ann")?["trial_end"] == "+99999999d")
+            #expect(try await app.get("/health").status == 200)
+        }
+    }
+
     @Test func everyNameExampleNormalizes() async throws {
         let trove = try await TestTrove()
         let table = try fixtureJSON("normalization/names.json").arrayValue!

@@ -131,7 +131,8 @@ public struct ValueNormalizer: Sendable {
             n = n * 10 + Int64(b[i] - 0x30)
         }
         let delta = n * unitMs
-        return now.adding(milliseconds: b[0] == UInt8(ascii: "+") ? delta : -delta)
+        let t = now.adding(milliseconds: b[0] == UInt8(ascii: "+") ? delta : -delta)
+        return t.isRepresentable ? t : nil
     }
 
     static func boolean(_ b: UnsafeBufferPointer<UInt8>) -> Bool? {

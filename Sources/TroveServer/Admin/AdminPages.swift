@@ -99,13 +99,3 @@ struct AdminPages: Sendable {
         }
     }
 }
-
-extension JSON {
-    var intValue: Int64? {
-        switch self {
-        case .int(let i): return i
-        case .double(let d): return Int64(d)
-        default: return nil
-        }
-    }
-}

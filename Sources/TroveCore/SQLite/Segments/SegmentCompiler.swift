@@ -334,7 +334,13 @@ struct SegmentCompiler {
 
     static let countSQL: [FilterOperator: String] = [.eq: "=", .ne: "<>", .gt: ">", .lt: "<", .gte: ">=", .lte: "<="]
 
+    /// The instant `days` before `now`. A window is clamped to ±3,660,000 days (10,000 years): every
+    /// representable time is within that of any other, so a wider window selects the same rows — and the
+    /// product of a huge filter value (`"int": 1e300`) cannot overflow.
     static func daysAgo(_ days: Double, from now: Timestamp) -> Int64 {
-        now.milliseconds - Int64((days * 86_400_000).rounded())
+        let clamped = min(max(days, -maxWindowDays), maxWindowDays)
+        return now.milliseconds - Int64((clamped * 86_400_000).rounded())
     }
+
+    static let maxWindowDays: Double = 3_660_000
 }
