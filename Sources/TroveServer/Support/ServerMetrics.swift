@@ -1,6 +1,7 @@
 import Hummingbird
 import Metrics
 import Prometheus
+import Synchronization
 import TroveCore
 
 /// `/metrics`: one Prometheus registry for the process. Every series is declared up front (the core's in
@@ -17,6 +18,7 @@ enum ServerMetrics {
         "trove_http_request_duration_seconds", "Time to answer HTTP requests, per API family",
         .histogram([0.001, 0.005, 0.025, 0.1, 0.5, 2.5, 10]),
         labels: ["family": families])
+    /// In the order of their first digit, from 2.
     static let statusClasses = ["2xx", "3xx", "4xx", "5xx"]
     static let families = ["v3", "v1", "api_v1", "admin", "other"]
     /// Where requests no route took (or with a method their path does not take) are counted.
@@ -40,10 +42,28 @@ enum ServerMetrics {
     /// Installs the backend and every catalogued series once per process (every application built in it shares it).
     static func bootstrap() { _ = bootstrapped }
 
-    /// Creates the request counters for the routes a router serves (and one for requests no route took).
+    /// Creates the request counters for the routes a router serves (and one for requests no route took),
+    /// and keeps them at hand so that counting a request takes no registry lookup.
     static func register(routes: [Route]) {
         for route in routes + [unrouted] {
-            for status in statusClasses { _ = requestCounter(route, statusClass: status) }
+            let made = statusClasses.map { requestCounter(route, statusClass: $0) }
+            counters.withLock { $0[route] = made }
+        }
+    }
+
+    private static let counters = Mutex<[Route: [Prometheus.Counter]]>([:])
+
+    /// The latency histogram of each family, made once.
+    static let durations: [String: DurationHistogram] = Dictionary(
+        uniqueKeysWithValues: families.map { ($0, make(duration, [("family", $0)]) as! DurationHistogram) })
+
+    /// One answered request: its route's counter for the status class.
+    static func count(_ route: Route, status: Int) {
+        let index = status / 100 - 2
+        if statusClasses.indices.contains(index), let counter = counters.withLock({ $0[route] })?[index] {
+            counter.increment()
+        } else {
+            requestCounter(route, statusClass: "\(status / 100)xx").increment()
         }
     }
 
@@ -127,9 +147,8 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let response = try await next(request, context)
         let route = known.contains(request.method, context.endpointPath)
             ? Route(method: (request.method == .head ? .get : request.method).rawValue, path: context.endpointPath!) : ServerMetrics.unrouted
-        ServerMetrics.requestCounter(route, statusClass: "\(response.status.code / 100)xx").increment()
-        let duration = ServerMetrics.make(ServerMetrics.duration, [("family", ServerMetrics.family(request.uri.path))]) as! DurationHistogram
-        duration.record(ContinuousClock.now - started)
+        ServerMetrics.count(route, status: response.status.code)
+        ServerMetrics.durations[ServerMetrics.family(request.uri.path)]?.record(ContinuousClock.now - started)
         return response
     }
 }
