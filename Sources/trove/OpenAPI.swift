@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import TroveOpenAPI
 import TroveServer
-import TroveCore
 
 /// `trove openapi`: the API document the server serves at `/openapi.json`, for client generators and tools
 /// that read a file.

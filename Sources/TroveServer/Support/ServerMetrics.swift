@@ -24,12 +24,14 @@ enum ServerMetrics {
     /// Where requests no route took (or with a method their path does not take) are counted.
     static let unrouted = Route(method: "(other)", path: "(unrouted)")
 
+    /// The latency family of a path: its API family (`APIFamily`, the one place that tells them apart),
+    /// or the admin UI, or anything else.
     static func family(_ path: String) -> String {
-        if path.hasPrefix("/v3/") { return "v3" }
-        if path.hasPrefix("/api/v1/") { return "api_v1" }
-        if path.hasPrefix("/v1/") { return "v1" }
-        if path.hasPrefix("/admin") { return "admin" }
-        return "other"
+        switch APIFamily(path: path) {
+        case .appAPI: return "v1"
+        case .trackAPI: return "api_v1"
+        case .chameleon: return path.hasPrefix("/v3/") ? "v3" : path.hasPrefix("/admin") ? "admin" : "other"
+        }
     }
 
     private static let bootstrapped: Void = {
