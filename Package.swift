@@ -32,12 +32,22 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .target(
             name: "TroveMigrations",
             path: "Migrations",
+            exclude: ["postgres"],
             resources: [.embedInCode("0001_initial.sql"), .embedInCode("0002_event_rollups.sql"), .embedInCode("0003_segments.sql"), .embedInCode("0004_event_name_indexes.sql"), .embedInCode("0005_exports.sql"), .embedInCode("0006_anonymous_events.sql"), .embedInCode("0007_integrations.sql"), .embedInCode("0008_webhooks.sql"), .embedInCode("0009_customerio_destination.sql"), .embedInCode("0010_event_counts.sql"), .embedInCode("0011_report_indexes.sql"), .embedInCode("0012_admin_sessions.sql"), .embedInCode("0013_report_steps.sql"), .embedInCode("0014_event_counts_watermark.sql"), .embedInCode("0015_report_step_builds.sql"), .embedInCode("0016_anonymous_event_counts.sql"), .embedInCode("0017_person_chain.sql"), .embedInCode("0018_deletions.sql")],
+            swiftSettings: sourceSettings
+        ),
+        .target(
+            name: "TrovePostgresMigrations",
+            path: "Migrations/postgres",
+            resources: [.embedInCode("0001_initial.sql")],
             swiftSettings: sourceSettings
         ),
         .target(
@@ -55,6 +65,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: sourceSettings
+        ),
+        .target(
+            name: "TrovePostgres",
+            dependencies: [
+                "TroveCore",
+                "TrovePostgresMigrations",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: sourceSettings
         ),
@@ -84,6 +107,7 @@ let package = Package(
             dependencies: [
                 "TroveCore",
                 "TroveServer",
+                "TrovePostgres",
                 "TroveBench",
                 "TroveOpenAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -106,6 +130,15 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TrovePostgresTests",
+            dependencies: [
+                "TrovePostgres",
+                "TroveCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

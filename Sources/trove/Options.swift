@@ -1,18 +1,32 @@
 import ArgumentParser
 import Foundation
 import TroveCore
+import TrovePostgres
 
-/// `--database PATH`, default `./trove.sqlite` or `TROVE_DATABASE` (contract §1).
+/// `--database PATH|URL`, default `./trove.sqlite` or `TROVE_DATABASE` (contract §1): a SQLite file, or a
+/// PostgreSQL database named by a `postgres://` URL.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: "The SQLite database file (default: ./trove.sqlite, or TROVE_DATABASE).")
+    @Option(name: .long, help: "The SQLite database file, or a postgres://user:password@host:port/database URL (default: ./trove.sqlite, or TROVE_DATABASE).")
     var database: String?
 
     var path: String {
         database ?? ProcessInfo.processInfo.environment["TROVE_DATABASE"] ?? "./trove.sqlite"
     }
 
+    /// The PostgreSQL database `--database` names, or nil for a SQLite file.
+    var postgres: PostgresLocation? {
+        get throws {
+            guard PostgresLocation.isURL(path) else { return nil }
+            do { return try PostgresLocation(url: path) } catch { throw ValidationError(error.description) }
+        }
+    }
+
+    /// The SQLite file. PostgreSQL serves only `trove migrate` so far (issue 19 is bringing the rest).
     func open(durability: Durability = .normal, readLimits: ReadLimits = .forThisMachine()) throws -> AppDatabase {
-        try AppDatabase(path: path, durability: durability, readLimits: readLimits)
+        if try postgres != nil {
+            throw ValidationError("--database: this command does not run on PostgreSQL yet (only `trove migrate` does); give a SQLite file")
+        }
+        return try AppDatabase(path: path, durability: durability, readLimits: readLimits)
     }
 }
 

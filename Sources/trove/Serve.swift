@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import TroveCore
+import TrovePostgres
 import TroveServer
 
 struct Serve: AsyncParsableCommand {
@@ -84,12 +85,13 @@ struct Serve: AsyncParsableCommand {
         if let q = heavyReadQueue { limits.queued = q }
         limits.budget = .milliseconds(Int64(readBudget * 1000))
         let database = try db.open(durability: durability, readLimits: limits)
+        let engine = SQLiteEngine(database: database, clock: try clockOptions.clock(), logger: logger)
         let exports = ExportSettings(
-            directory: exportsDir ?? ExportSettings.defaultDirectory(database: database.path),
+            directory: exportsDir ?? engine.defaultExportDirectory,
             publicURL: publicURL ?? env["TROVE_PUBLIC_URL"] ?? "http://\(host):\(port)",
             retention: .seconds(Int64(exportRetentionDays) * 86_400), formulas: csvFormulas)
         let services = TroveServices(
-            database: database, clock: try clockOptions.clock(), exports: exports,
+            engine: engine, exports: exports,
             webhookPolicy: WebhookAddressPolicy(allowInsecure: allowInsecureWebhooks), retainEventsDays: retainEventsDays, logger: logger)
         if let credentials = try await services.accounts.ensureDefaultAccount() {
             FileHandle.standardError.write(Data("Created account \"default\". Its credentials are shown once:\n".utf8))
@@ -104,7 +106,7 @@ struct Serve: AsyncParsableCommand {
         // Stopped: the writer's last work (a rollup or counts step the final commits started) finished, then
         // the log copied into the database file and emptied, the connections closed.
         await services.ingestor.store.settled()
-        do { try database.close() } catch { logger.warning("closing the database: \(error)") }
+        do { try await services.engine.close() } catch { logger.warning("closing the database: \(error)") }
         logger.info("stopped")
     }
 }
@@ -115,6 +117,14 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var db: DatabaseOptions
 
     func run() async throws {
+        if let location = try db.postgres {
+            let database = try await PostgresAppDatabase.connect(location)
+            let now = try await database.migrate()
+            let applied = try await database.appliedMigrations()
+            print("\(location): \(applied.count) migrations applied (latest \(applied.last ?? "none"); \(now.count) now)")
+            await database.close()
+            return
+        }
         let database = try db.open()
         let applied = try database.appliedMigrations()
         print("\(db.path): \(applied.count) migrations applied (latest \(applied.last ?? "none"))")

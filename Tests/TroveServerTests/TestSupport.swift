@@ -31,6 +31,15 @@ final class MovableClock: Sendable {
     func advance(seconds: Int64) { value.withLock { $0 = $0.adding(milliseconds: seconds * 1000) } }
 }
 
+extension TroveServices {
+    /// The SQLite file under a test that reads or writes rows directly (file-level and stored-row checks:
+    /// SQLite only).
+    var database: AppDatabase {
+        guard let engine = engine as? SQLiteEngine else { fatalError("this test reads SQLite rows directly") }
+        return engine.database
+    }
+}
+
 /// A Trove server over a fresh database file, with one account, driven through its router.
 struct TestTrove {
     let services: TroveServices

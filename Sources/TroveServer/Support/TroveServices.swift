@@ -3,7 +3,8 @@ import TroveCore
 
 /// Everything the HTTP layer calls into, built once per server.
 public struct TroveServices: Sendable {
-    public let database: AppDatabase
+    /// The storage engine every store below comes from.
+    public let engine: any TroveEngine
     public let clock: TroveClock
     public let accounts: Accounts
     public let ingestor: Ingestor
@@ -34,43 +35,51 @@ public struct TroveServices: Sendable {
     /// `--retain-events-days`: events older than this are deleted hourly; nil keeps them.
     public let retainEvents: Int64?
 
-    /// `exports`: where export files go and the base of their links (default: beside the database,
+    /// `exports`: where export files go and the base of their links (default: the engine's default directory,
     /// links to http://127.0.0.1:8080).
     /// `webhookPolicy`: where outgoing calls (webhooks, Customer.io) may go (`--allow-insecure-webhooks` loosens it).
-    public init(database: AppDatabase, clock: TroveClock = .system, exports: ExportSettings? = nil,
-                webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy(), retainEventsDays: Int? = nil, logger: Logger = Logger(label: "trove")) {
-        self.database = database
+    public init(engine: any TroveEngine, exports: ExportSettings? = nil, webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy(),
+                retainEventsDays: Int? = nil, logger: Logger = Logger(label: "trove")) {
+        self.engine = engine
+        let clock = engine.clock
         self.retainEvents = retainEventsDays.map { Int64($0) * 86_400_000 }
         self.clock = clock
-        self.accounts = Accounts(database: database, clock: clock)
-        self.ingestor = Ingestor(store: WriteQueue(database: database, clock: clock, logger: logger))
+        self.accounts = Accounts(store: engine.accountStore, clock: clock)
+        self.ingestor = Ingestor(store: engine.ingestStore)
         ingestor.store.requestRollup()  // a tail of the event log left by a crash
-        self.objects = ObjectReader(database: database)
-        self.timelines = TimelineReader(database: database)
-        let deletions = ErasureReader(database: database)
+        self.objects = engine.objectStore
+        self.timelines = engine.timelineStore
+        let deletions = engine.erasureStore
         self.deletions = deletions
         self.erasure = Erasure(store: ingestor.store, reads: deletions)
-        self.catalog = CatalogReader(database: database)
-        self.segments = SegmentDefinitions(database: database, clock: clock)
-        self.segmentReader = SegmentReader(database: database)
-        self.queries = SegmentQueries(database: database, clock: clock)
-        self.explain = SegmentExplain(database: database, clock: clock)
-        let manualMembership = ManualMembership(database: database, clock: clock)
+        self.catalog = engine.catalogStore
+        self.segments = SegmentDefinitions(store: engine.segmentStore, clock: clock)
+        self.segmentReader = engine.membershipStore
+        self.queries = engine.audienceStore
+        self.explain = engine.explainStore
+        let manualMembership = engine.manualMembershipStore
         self.manualMembership = manualMembership
-        self.membership = MembershipEvaluator(database: database, clock: clock, logger: logger)
-        let exportSettings = exports ?? ExportSettings(directory: ExportSettings.defaultDirectory(database: database.path), publicURL: "http://127.0.0.1:8080")
-        self.customers = CustomerReader(database: database, clock: clock)
+        self.membership = engine.membershipWork
+        let exportSettings = exports ?? ExportSettings(directory: engine.defaultExportDirectory, publicURL: "http://127.0.0.1:8080")
+        self.customers = engine.customerStore
         self.track = TrackAPI(ingestor: ingestor, erasure: erasure)
-        self.webhooks = Webhooks(database: database, clock: clock, policy: webhookPolicy)
-        self.customerIODestination = CustomerIODestinationSettings(database: database, clock: clock, policy: webhookPolicy)
+        self.webhooks = Webhooks(store: engine.webhookStore, clock: clock, policy: webhookPolicy)
+        self.customerIODestination = CustomerIODestinationSettings(store: engine.integrationStore, clock: clock, policy: webhookPolicy)
         self.segmentImport = CustomerIOSegmentImport(membership: manualMembership, policy: webhookPolicy)
-        self.customerIOSource = CustomerIOSource(ingestor: ingestor, settings: CustomerIOSourceSettings(database: database, clock: clock))
-        self.exports = ExportJobs(database: database, clock: clock, settings: exportSettings)
-        self.eventReport = EventReport(database: database, clock: clock)
-        self.funnelReport = FunnelReport(database: database, clock: clock)
-        self.segmentHistory = SegmentHistory(database: database, clock: clock)
-        self.messageReport = MessageReport(database: database)
-        self.upkeep = SQLiteUpkeepStore(database: database)
-        self.exportRunner = ExportRunner(database: database, clock: clock, settings: exportSettings, logger: logger)
+        self.customerIOSource = CustomerIOSource(ingestor: ingestor, settings: CustomerIOSourceSettings(store: engine.integrationStore, clock: clock))
+        self.exports = ExportJobs(store: engine.exportStore, clock: clock, settings: exportSettings)
+        self.eventReport = engine.eventReportStore
+        self.funnelReport = engine.funnelReportStore
+        self.segmentHistory = engine.segmentHistoryStore
+        self.messageReport = engine.messageReportStore
+        self.upkeep = engine.upkeepStore
+        self.exportRunner = engine.exportWork(settings: exportSettings, logger: logger)
+    }
+
+    /// On a SQLite file (tests, embedding).
+    public init(database: AppDatabase, clock: TroveClock = .system, exports: ExportSettings? = nil,
+                webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy(), retainEventsDays: Int? = nil, logger: Logger = Logger(label: "trove")) {
+        self.init(engine: SQLiteEngine(database: database, clock: clock, logger: logger), exports: exports, webhookPolicy: webhookPolicy,
+                  retainEventsDays: retainEventsDays, logger: logger)
     }
 }

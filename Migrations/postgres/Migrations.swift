@@ -1,0 +1,7 @@
+/// The PostgreSQL engine's migrations (a second set beside SQLite's, for the same data), embedded in the
+/// binary. Applied in this order; a landed migration is never edited, a change is a new file listed last.
+public enum TrovePostgresMigrations {
+    public static let all: [(name: String, sql: String)] = [
+        ("0001_initial", String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
+    ]
+}

@@ -1,0 +1,43 @@
+import Logging
+
+/// One storage engine: its implementation of every store protocol, built once per process over one
+/// database. The server (`TroveServices`) and the CLI compose the rules (`Accounts`, `Ingestor`,
+/// `Webhooks`, …) over these, the same for every engine. SQLite: `SQLiteEngine`; PostgreSQL:
+/// `PostgresEngine` (TrovePostgres).
+public protocol TroveEngine: Sendable {
+    var clock: TroveClock { get }
+    /// What and where the database is, for logs and messages (a file path, or a URL without its password).
+    var location: String { get }
+    /// Where export files go when `--exports-dir` does not say.
+    var defaultExportDirectory: String { get }
+
+    var accountStore: any AccountStore { get }
+    /// The one ingest writer of this process (it holds state: caches, group commit).
+    var ingestStore: any IngestStore { get }
+    var objectStore: any ObjectStore { get }
+    var timelineStore: any TimelineStore { get }
+    var erasureStore: any ErasureStore { get }
+    var catalogStore: any CatalogStore { get }
+    var customerStore: any CustomerStore { get }
+    var segmentStore: any SegmentStore { get }
+    var membershipStore: any MembershipStore { get }
+    var audienceStore: any AudienceStore { get }
+    var explainStore: any ExplainStore { get }
+    var manualMembershipStore: any ManualMembershipStore { get }
+    /// The one membership evaluator of this process.
+    var membershipWork: any MembershipWork { get }
+    var webhookStore: any WebhookStore { get }
+    var integrationStore: any IntegrationStore { get }
+    var exportStore: any ExportStore { get }
+    var upkeepStore: any UpkeepStore { get }
+    var eventReportStore: any EventReportStore { get }
+    var funnelReportStore: any FunnelReportStore { get }
+    var segmentHistoryStore: any SegmentHistoryStore { get }
+    var messageReportStore: any MessageReportStore { get }
+
+    /// The runner of export jobs, writing files as `settings` say.
+    func exportWork(settings: ExportSettings, logger: Logger) -> any ExportWork
+    /// At a graceful stop, after the ingest writer settled: the database closed cleanly. Nothing may use
+    /// the engine afterwards.
+    func close() async throws
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+import TrovePostgresMigrations
+
+/// One PostgreSQL database: a connection pool (postgres-nio's `PostgresClient`, run for as long as this
+/// lives) and the schema's migrations. Everything is async on the pool's event loops; nothing here blocks a
+/// thread.
+public final class PostgresAppDatabase: Sendable {
+    public let location: PostgresLocation
+    public let client: PostgresClient
+    let logger: Logger
+    private let runner: Task<Void, Never>
+
+    private init(location: PostgresLocation, client: PostgresClient, logger: Logger) {
+        self.location = location
+        self.client = client
+        self.logger = logger
+        self.runner = Task { await client.run() }
+    }
+
+    deinit { runner.cancel() }
+
+    /// Opens one connection first, so that a server that is not there, a wrong password or a missing
+    /// database is a clear error at once (the pool would retry quietly), then starts the pool.
+    public static func connect(_ location: PostgresLocation, maxConnections: Int = 20, logger: Logger = Logger(label: "trove.postgres"))
+        async throws(PostgresStoreError) -> PostgresAppDatabase
+    {
+        do {
+            let probe = try await PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: try connectionConfiguration(location), id: 0, logger: logger
+            ).get()
+            try await probe.close().get()
+        } catch {
+            throw PostgresStoreError.from(error, location: location)
+        }
+        var configuration = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
+            tls: try clientTLS(location.tls))
+        configuration.options.maximumConnections = maxConnections
+        configuration.options.connectTimeout = .seconds(5)
+        // The pool's own log: only errors (it warns about a lease that comes before its run loop started, a
+        // race with no consequence: the lease waits for it).
+        var poolLogger = logger
+        poolLogger.logLevel = .error
+        return PostgresAppDatabase(location: location, client: PostgresClient(configuration: configuration, backgroundLogger: poolLogger), logger: logger)
+    }
+
+    /// Stops the pool; nothing may use the database afterwards.
+    public func close() async {
+        runner.cancel()
+        _ = await runner.result
+    }
+
+    // MARK: Statements
+
+    /// Runs one statement and collects its rows.
+    @discardableResult
+    public func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        do {
+            var rows: [PostgresRow] = []
+            for try await row in try await client.query(query, logger: logger) { rows.append(row) }
+            return rows
+        } catch {
+            throw PostgresStoreError.from(error, location: location)
+        }
+    }
+
+    /// Runs `work` in one transaction on one connection: committed when it returns, rolled back when it throws.
+    public func transaction<T: Sendable>(_ work: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await work(connection) }
+        } catch let error as PostgresTransactionError {
+            throw PostgresStoreError.from(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? error, location: location)
+        } catch {
+            throw PostgresStoreError.from(error, location: location)
+        }
+    }
+
+    // MARK: Migrations
+
+    /// Migrations this database has applied, in order.
+    public func appliedMigrations() async throws -> [String] {
+        let exists = try await query("SELECT to_regclass('trove_migrations') IS NOT NULL")
+        guard try exists.first?.decode(Bool.self) == true else { return [] }
+        return try await query("SELECT name FROM trove_migrations ORDER BY name").map { try $0.decode(String.self) }
+    }
+
+    /// Applies the migrations not yet applied, each in its own transaction, under an advisory lock so that
+    /// several nodes starting at once migrate once. Returns the names applied now.
+    @discardableResult
+    public func migrate() async throws -> [String] {
+        try await transaction { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS trove_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                logger: logger)
+        }
+        var applied: [String] = []
+        for migration in TrovePostgresMigrations.all {
+            let done = try await transaction { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+                let rows = try await connection.query("SELECT 1 FROM trove_migrations WHERE name = \(migration.name)", logger: logger)
+                for try await _ in rows { return true }
+                for statement in SQLScript.statements(migration.sql) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO trove_migrations (name) VALUES (\(migration.name))", logger: logger)
+                return false
+            }
+            if !done { applied.append(migration.name) }
+        }
+        return applied
+    }
+
+    /// Refuses a database this binary cannot serve: no schema, an older one, or a newer one.
+    public func checkSchema() async throws {
+        let applied = try await appliedMigrations()
+        let known = TrovePostgresMigrations.all.map(\.name)
+        let unknown = applied.filter { !known.contains($0) }
+        if !unknown.isEmpty { throw PostgresStoreError.schemaNewer(location: location.description, unknown: unknown) }
+        if applied.count < known.count {
+            throw PostgresStoreError.schemaMissing(location: location.description, applied: applied.count, known: known.count)
+        }
+    }
+
+    public static var migrationNames: [String] { TrovePostgresMigrations.all.map(\.name) }
+
+    /// The advisory lock key migrations hold ("trove" as a number).
+    static let migrationLock: Int64 = 0x74_72_6f_76_65
+
+    // MARK: Configuration
+
+    static func connectionConfiguration(_ location: PostgresLocation) throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS
+        switch location.tls {
+        case .disable: tls = .disable
+        case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+        var configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
+            tls: tls)
+        configuration.options.connectTimeout = .seconds(5)
+        return configuration
+    }
+
+    static func clientTLS(_ mode: PostgresLocation.TLSMode) throws(PostgresStoreError) -> PostgresClient.Configuration.TLS {
+        switch mode {
+        case .disable: return .disable
+        case .prefer: return .prefer(.makeClientConfiguration())
+        case .require: return .require(.makeClientConfiguration())
+        }
+    }
+}

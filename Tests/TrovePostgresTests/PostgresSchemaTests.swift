@@ -1,0 +1,107 @@
+import PostgresNIO
+import Testing
+import TrovePostgres
+
+/// The schema as PostgreSQL's own catalog describes it: Citus-ready by construction (issue 19 §5).
+@Suite(.enabled(if: TestPostgres.available, "needs TROVE_TEST_POSTGRES (.ci/run starts a cluster)"))
+struct PostgresSchemaTests {
+    /// Installation-wide tables, replicated whole to every node under Citus (`create_reference_table`).
+    static let referenceTables: Set<String> = ["accounts", "server_keys", "trove_migrations"]
+
+    @Test func everyAccountTableLeadsItsKeysWithAccountID() async throws {
+        try await TestPostgres.withDatabase { db in
+            let tables = try await db.query(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1"
+            ).map { try $0.decode(String.self) }
+            #expect(tables.count >= 25)
+            var problems: [String] = []
+            for table in tables where !Self.referenceTables.contains(table) {
+                // The primary key and every unique index: their first column.
+                let keys = try await db.query(
+                    """
+                    SELECT i.relname, a.attname, x.indisprimary
+                    FROM pg_index x
+                    JOIN pg_class t ON t.oid = x.indrelid
+                    JOIN pg_class i ON i.oid = x.indexrelid
+                    LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.indkey[0]
+                    WHERE t.relname = \(table) AND (x.indisunique OR x.indisprimary)
+                    """
+                ).map { try $0.decode((String, String?, Bool).self) }
+                if !keys.contains(where: { $0.2 }) { problems.append("\(table): no primary key") }
+                for (index, first, _) in keys where first != "account_id" {
+                    problems.append("\(table): \(index) leads with \(first ?? "an expression"), not account_id")
+                }
+                // Foreign keys to other account tables name account_id too (Citus co-location).
+                let foreign = try await db.query(
+                    """
+                    SELECT c.conname, r.relname,
+                           EXISTS (SELECT 1 FROM unnest(c.conkey) k JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k WHERE a.attname = 'account_id')
+                    FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class r ON r.oid = c.confrelid
+                    WHERE c.contype = 'f' AND t.relname = \(table)
+                    """
+                ).map { try $0.decode((String, String, Bool).self) }
+                for (name, target, named) in foreign where !Self.referenceTables.contains(target) && !named {
+                    problems.append("\(table): foreign key \(name) to \(target) does not include account_id")
+                }
+            }
+            #expect(problems == [])
+        }
+    }
+
+    @Test func migratingTwiceAtOnceAppliesEachMigrationOnce() async throws {
+        try await TestPostgres.withDatabase(migrated: false) { db in
+            await #expect(throws: PostgresStoreError.schemaMissing(location: db.location.description, applied: 0, known: PostgresAppDatabase.migrationNames.count)) {
+                try await db.checkSchema()
+            }
+            async let first = db.migrate()
+            async let second = db.migrate()
+            let (a, b) = try await (first, second)
+            #expect((a + b).sorted() == PostgresAppDatabase.migrationNames)
+            #expect(try await db.appliedMigrations() == PostgresAppDatabase.migrationNames)
+            try await db.checkSchema()
+        }
+    }
+
+    @Test func aServerThatIsNotThereOrRefusesSaysSo() async throws {
+        var wrongPort = TestPostgres.server
+        wrongPort.port = 1
+        await #expect(throws: PostgresStoreError.self) { try await PostgresAppDatabase.connect(wrongPort) }
+        do {
+            _ = try await PostgresAppDatabase.connect(wrongPort)
+        } catch {
+            guard case .unreachable(let location, _) = error else { Issue.record("expected unreachable, got \(error)"); return }
+            #expect(location.contains("127.0.0.1:1/"))
+        }
+        var wrongPassword = TestPostgres.server
+        wrongPassword.password = "not-the-password"
+        await #expect(throws: PostgresStoreError.authentication(location: wrongPassword.description, user: wrongPassword.user)) {
+            try await PostgresAppDatabase.connect(wrongPassword)
+        }
+        var noDatabase = TestPostgres.server
+        noDatabase.database = "trove_no_such_database"
+        await #expect(throws: PostgresStoreError.noDatabase(location: noDatabase.description, database: "trove_no_such_database")) {
+            try await PostgresAppDatabase.connect(noDatabase)
+        }
+    }
+}
+
+struct PostgresLocationTests {
+    @Test func urlsAreReadAndTheirMistakesNamed() throws {
+        let l = try PostgresLocation(url: "postgres://us%40er:p%3Ass@db.example:6543/trove?sslmode=require")
+        #expect(l == PostgresLocation(host: "db.example", port: 6543, user: "us@er", password: "p:ss", database: "trove", tls: .require))
+        #expect(l.description == "postgres://us@er@db.example:6543/trove")
+        #expect(try PostgresLocation(url: "postgresql://u@h/d") == PostgresLocation(host: "h", user: "u", password: nil, database: "d"))
+        for (bad, says) in [
+            ("postgres://u:secret@h:5432", "no database name"), ("postgres://h/d", "no user name"), ("postgres://u:secret@/d", "no host"),
+            ("postgres://u@h/d?sslmode=maybe", "sslmode"), ("postgres://u@h/d?foo=1", "unknown parameter"),
+        ] {
+            do {
+                _ = try PostgresLocation(url: bad)
+                Issue.record("\(bad) was accepted")
+            } catch {
+                #expect(error.description.contains(says), "\(bad): \(error)")
+                #expect(!error.description.contains("secret"))
+            }
+        }
+    }
+}
