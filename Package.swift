@@ -116,7 +116,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TroveCoreTests",
-            dependencies: ["TroveCore"],
+            dependencies: ["TroveCore", "TroveTestEngines"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -133,9 +133,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What the test targets share: the engines a parameterized test runs on (SQLite, and PostgreSQL when
+        // TROVE_TEST_POSTGRES names a server).
+        .target(
+            name: "TroveTestEngines",
+            dependencies: ["TroveCore", "TrovePostgres", .product(name: "PostgresNIO", package: "postgres-nio")],
+            path: "Tests/TroveTestEngines",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TrovePostgresTests",
             dependencies: [
+                "TroveTestEngines",
                 "TrovePostgres",
                 "TroveCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),

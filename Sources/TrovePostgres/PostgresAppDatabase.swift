@@ -12,7 +12,7 @@ import TrovePostgresMigrations
 public final class PostgresAppDatabase: Sendable {
     public let location: PostgresLocation
     public let client: PostgresClient
-    let logger: Logger
+    public let logger: Logger
     private let runner: Task<Void, Never>
 
     private init(location: PostgresLocation, client: PostgresClient, logger: Logger) {

@@ -12,7 +12,7 @@ struct AccountsCommand: AsyncParsableCommand {
         @Flag(help: "Print the credentials as one JSON object.") var json = false
 
         func run() async throws {
-            let credentials = try await Accounts(database: try db.open()).create(name: name)
+            let credentials = try await db.withAccounts { try await $0.create(name: name) }
             printCredentials(credentials, json: json)
         }
     }
@@ -23,7 +23,7 @@ struct AccountsCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let accounts = try await Accounts(database: try db.open()).list()
+            let accounts = try await db.withAccounts { try await $0.list() }
             if json {
                 printJSON(["accounts": .array(accounts.map { a in
                     ["name": .string(a.name), "site_id": .string(a.siteID), "created_at": .string(a.createdAt.iso8601),
@@ -43,7 +43,7 @@ struct AccountsCommand: AsyncParsableCommand {
         @Flag(help: "Print the credentials as one JSON object.") var json = false
 
         func run() async throws {
-            let credentials = try await Accounts(database: try db.open()).rotate(name: name)
+            let credentials = try await db.withAccounts { try await $0.rotate(name: name) }
             printCredentials(credentials, json: json)
         }
     }

@@ -21,10 +21,26 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 
-    /// The SQLite file. PostgreSQL serves only `trove migrate` so far (issue 19 is bringing the rest).
+    /// Runs `body` on the accounts of the database `--database` names (either engine), closing it after.
+    func withAccounts<T>(clock: TroveClock = .system, _ body: (Accounts) async throws -> T) async throws -> T {
+        guard let location = try postgres else { return try await body(Accounts(database: try open(), clock: clock)) }
+        let database = try await PostgresAppDatabase.connect(location, maxConnections: 2)
+        do {
+            try await database.checkSchema()
+            let result = try await body(Accounts(store: PostgresAccountStore(database: database), clock: clock))
+            await database.close()
+            return result
+        } catch {
+            await database.close()
+            throw error
+        }
+    }
+
+    /// The SQLite file. PostgreSQL serves only `trove migrate` and `trove accounts` so far (issue 19 is
+    /// bringing the rest).
     func open(durability: Durability = .normal, readLimits: ReadLimits = .forThisMachine()) throws -> AppDatabase {
         if try postgres != nil {
-            throw ValidationError("--database: this command does not run on PostgreSQL yet (only `trove migrate` does); give a SQLite file")
+            throw ValidationError("--database: this command does not run on PostgreSQL yet (only `trove migrate` and `trove accounts` do); give a SQLite file")
         }
         return try AppDatabase(path: path, durability: durability, readLimits: readLimits)
     }

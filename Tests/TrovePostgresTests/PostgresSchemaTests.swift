@@ -1,6 +1,7 @@
 import PostgresNIO
 import Testing
 import TrovePostgres
+import TroveTestEngines
 
 /// The schema as PostgreSQL's own catalog describes it: Citus-ready by construction (issue 19 §5).
 @Suite(.enabled(if: TestPostgres.available, "needs TROVE_TEST_POSTGRES (.ci/run starts a cluster)"))

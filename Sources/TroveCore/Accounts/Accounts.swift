@@ -20,6 +20,14 @@ public struct AccountSummary: Sendable, Equatable {
     public var siteID: String
     public var createdAt: Timestamp
     public var rotatedAt: Timestamp?
+
+    public init(id: Int64, name: String, siteID: String, createdAt: Timestamp, rotatedAt: Timestamp?) {
+        self.id = id
+        self.name = name
+        self.siteID = siteID
+        self.createdAt = createdAt
+        self.rotatedAt = rotatedAt
+    }
 }
 
 /// Creating, rotating and authenticating accounts: the rules (names, credentials, digests, the credential

@@ -173,7 +173,7 @@ public protocol AccountStore: Sendable {
     func trackKey(siteID: String) async throws -> (id: Int64, digest: [UInt8])?
     /// Opens a session (dropping expired ones); returns the account's name.
     func openSession(tokenDigest: [UInt8], account: Int64, csrfToken: String, now: Timestamp, expires: Timestamp) async throws -> String
-    /// The live session with this token, or nil.
-    func session(tokenDigest: [UInt8], now: Timestamp) async throws -> AdminSessions.Session?
-    func closeSession(tokenDigest: [UInt8]) async throws
+    /// The account's live session with this token, or nil.
+    func session(account: Int64, tokenDigest: [UInt8], now: Timestamp) async throws -> AdminSessions.Session?
+    func closeSession(account: Int64, tokenDigest: [UInt8]) async throws
 }

@@ -77,20 +77,20 @@ public struct SQLiteAccountStore: AccountStore {
         }
     }
 
-    public func session(tokenDigest: [UInt8], now: Timestamp) async throws -> AdminSessions.Session? {
+    public func session(account: Int64, tokenDigest: [UInt8], now: Timestamp) async throws -> AdminSessions.Session? {
         try await database.read { db in
             try Row.fetchOne(
                 db, sql: """
                     SELECT s.account_id, a.name, s.csrf_token, s.expires_at FROM admin_sessions s JOIN accounts a ON a.id = s.account_id
-                    WHERE s.token_hash = ? AND s.expires_at > ?
-                    """, arguments: [Data(tokenDigest), now.milliseconds]
+                    WHERE s.token_hash = ? AND s.account_id = ? AND s.expires_at > ?
+                    """, arguments: [Data(tokenDigest), account, now.milliseconds]
             ).map { AdminSessions.Session(account: $0[0], accountName: $0[1], csrfToken: $0[2], expiresAt: Timestamp(milliseconds: $0[3])) }
         }
     }
 
-    public func closeSession(tokenDigest: [UInt8]) async throws {
+    public func closeSession(account: Int64, tokenDigest: [UInt8]) async throws {
         try await database.write { db in
-            try db.execute(sql: "DELETE FROM admin_sessions WHERE token_hash = ?", arguments: [Data(tokenDigest)])
+            try db.execute(sql: "DELETE FROM admin_sessions WHERE token_hash = ? AND account_id = ?", arguments: [Data(tokenDigest), account])
         }
     }
 }

@@ -1,0 +1,34 @@
+import Foundation
+import TroveCore
+import TrovePostgres
+
+/// The engines a parameterized test runs on: SQLite always, PostgreSQL when `TROVE_TEST_POSTGRES` names a
+/// server (`.ci/run` starts one). Each run gets a database of its own, removed after.
+public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible {
+    case sqlite, postgres
+
+    public static var available: [TestEngine] { TestPostgres.available ? [.sqlite, .postgres] : [.sqlite] }
+
+    public var description: String { rawValue }
+
+    /// The stores of a fresh database of this engine.
+    public func withStores(_ body: (TestStores) async throws -> Void) async throws {
+        switch self {
+        case .sqlite:
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trove-engine-tests-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let database = try AppDatabase(path: dir.appendingPathComponent("trove.sqlite").path)
+            return try await body(TestStores(accounts: SQLiteAccountStore(database: database)))
+        case .postgres:
+            return try await TestPostgres.withDatabase { database in
+                try await body(TestStores(accounts: PostgresAccountStore(database: database)))
+            }
+        }
+    }
+}
+
+/// One engine's stores over one test database.
+public struct TestStores: Sendable {
+    public let accounts: any AccountStore
+}
