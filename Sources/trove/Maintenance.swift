@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TroveCore
+import TrovePostgres
 
 struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,11 +28,27 @@ struct Backup: AsyncParsableCommand {
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run SQLite's integrity and foreign-key checks on the database (safe while serving); exit 1 on problems.")
+        abstract: "Check the database (safe while serving); exit 1 on problems.",
+        discussion: "SQLite: its integrity and foreign-key checks. PostgreSQL: the schema is this binary's, and every reference Trove keeps without a declared foreign key (an event's profile and name, a member's profile, …) leads somewhere.")
 
     @OptionGroup var db: DatabaseOptions
 
     func run() async throws {
+        if let location = try db.postgres {
+            let database = try await PostgresAppDatabase.connect(location, maxConnections: 1)
+            let problems: [String]
+            do {
+                problems = try await database.check()
+            } catch {
+                await database.close()
+                throw error
+            }
+            await database.close()
+            for p in problems { print(p) }
+            if !problems.isEmpty { throw ExitCode(1) }
+            print("\(location): ok")
+            return
+        }
         let problems: [String]
         do {
             problems = try Maintenance.check(path: db.path)

@@ -36,11 +36,11 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 
-    /// The SQLite file. PostgreSQL serves only `trove migrate` and `trove accounts` so far (issue 19 is
+    /// The SQLite file. PostgreSQL serves only `trove migrate`, `trove accounts` and `trove check` so far (issue 19 is
     /// bringing the rest).
     func open(durability: Durability = .normal, readLimits: ReadLimits = .forThisMachine()) throws -> AppDatabase {
         if try postgres != nil {
-            throw ValidationError("--database: this command does not run on PostgreSQL yet (only `trove migrate` and `trove accounts` do); give a SQLite file")
+            throw ValidationError("--database: this command does not run on PostgreSQL yet (only `trove migrate`, `trove accounts` and `trove check` do); give a SQLite file")
         }
         return try AppDatabase(path: path, durability: durability, readLimits: readLimits)
     }

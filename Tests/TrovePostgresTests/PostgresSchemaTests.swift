@@ -106,3 +106,26 @@ struct PostgresLocationTests {
         }
     }
 }
+
+@Suite(.enabled(if: TestPostgres.available, "needs TROVE_TEST_POSTGRES (.ci/run starts a cluster)"))
+struct PostgresCheckTests {
+    @Test func referencesThatLeadNowhereAreCounted() async throws {
+        try await TestPostgres.withDatabase { db in
+            #expect(try await db.check() == [])
+            try await db.query(
+                """
+                INSERT INTO accounts (id, name, account_secret_hash, app_api_key_hash, site_id, track_api_key_hash, created_at)
+                VALUES (1, 'a', decode(repeat('01', 32), 'hex'), decode(repeat('02', 32), 'hex'), 's1', decode(repeat('03', 32), 'hex'), 0),
+                       (2, 'b', decode(repeat('04', 32), 'hex'), decode(repeat('05', 32), 'hex'), 's2', decode(repeat('06', 32), 'hex'), 0)
+                """)
+            try await db.query("INSERT INTO profiles (account_id, id, uid, created_at, updated_at) VALUES (1, 10, 'u', 0, 0)")
+            try await db.query("INSERT INTO event_names (account_id, id, uid, name) VALUES (1, 5, 'x', 'X')")
+            try await db.query("INSERT INTO events (account_id, profile_id, name_id, timestamp, received_at, source) VALUES (1, 10, 5, 0, 0, 0)")
+            #expect(try await db.check() == [])
+            // The profile exists, but in account 1: an event of account 2 naming it is broken.
+            try await db.query("INSERT INTO events (account_id, profile_id, name_id, timestamp, received_at, source) VALUES (2, 10, 5, 0, 0, 0)")
+            try await db.query("INSERT INTO events (account_id, profile_id, name_id, timestamp, received_at, source) VALUES (1, 99, 5, 0, 0, 0)")
+            #expect(try await db.check() == ["2 events whose profile is gone", "1 events whose name is unknown"])
+        }
+    }
+}
