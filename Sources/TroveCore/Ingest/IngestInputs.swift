@@ -137,7 +137,7 @@ public struct EventInput: Sendable {
         let timestamp = try eventTime(r["timestamp"], now: normalizer.now)
         let dedupeKey = try Identifiers.key(r["message_id"], field: "message_id")
         let properties = n.properties.filter { $0.value != .null }
-        try WriteSession.checkPropertyCount(properties)
+        try IngestMerge.checkPropertyCount(properties)
         return EventInput(
             uid: uid, email: email, profileID: id, name: name, nameUID: nameUID, timestamp: timestamp,
             dedupeKey: dedupeKey, source: source, properties: properties,
@@ -155,7 +155,7 @@ public struct EventInput: Sendable {
             }
         }
         properties = n.properties.filter { $0.value != .null }
-        try WriteSession.checkPropertyCount(properties)
+        try IngestMerge.checkPropertyCount(properties)
         propertiesJSON = properties.isEmpty ? nil : JSONWriter.bytes(.object(properties))
         warnings += n.warnings
     }

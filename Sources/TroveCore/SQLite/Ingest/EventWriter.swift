@@ -1,22 +1,10 @@
 import GRDB
 
-/// Event inserts (contract §3 "events"): dedupe by `message_id`, the profile found or created, the name interned.
+/// Event rows on SQLite (`IngestRows`: the insert, the name interned, the dedupe lookup) and their deletion;
+/// the rules that decide them are `IngestRules`.
 extension WriteSession {
-    public func insertEvent(_ e: EventInput, account: Int64, onMissing: OnModelMissing = .create) throws -> ItemOutcome {
-        // A duplicate must leave no trace, so with a dedupe key it is looked up before anything is created —
-        // unless the profile and the name are already known (the common case): then the insert itself finds
-        // the duplicate on the unique index, one index probe instead of two.
-        let known = e.dedupeKey == nil ? nil : knownProfileAndName(e, account: account)
-        if let key = e.dedupeKey, known == nil, let id = try existingEvent(account: account, key: key) { return .duplicate(id) }
-        let profileID: Int64
-        let name: (id: Int64, name: String)
-        if let known {
-            (profileID, name) = known
-        } else {
-            guard let found = try eventProfile(e, account: account, onMissing: onMissing) else { return .skipped }
-            profileID = found
-            name = try internEventName(account: account, uid: e.nameUID, name: e.name)
-        }
+    /// Links the event into its profile's chain (`PersonChain`) and notes it for the rollups.
+    public func insertEventRow(_ e: EventInput, account: Int64, profile profileID: Int64, name: EventNameRow) throws -> Int64? {
         let head = try chainHead(profileID)
         let link = head.link(at: e.timestamp.milliseconds)
         let insert = try statement(.insertEvent)
@@ -31,22 +19,16 @@ extension WriteSession {
         try insert.bind(9, text: e.propertiesJSON)
         try insert.bind(10, link)
         try insert.execute(db)
-        if db.changesCount == 0 {  // only the dedupe key can conflict
-            guard let key = e.dedupeKey, let id = try existingEvent(account: account, key: key) else {
-                throw DatabaseError(resultCode: .SQLITE_INTERNAL, message: "event insert changed nothing without a duplicate")
-            }
-            return .duplicate(id)
-        }
+        if db.changesCount == 0 { return nil }  // the dedupe key was taken
         let eventID = db.lastInsertedRowID
         linked(head, event: eventID, profile: profileID, at: e.timestamp.milliseconds, prev: link)
         events.record(id: eventID, profile: profileID, name: name.id, at: e.timestamp.milliseconds, prev: link)
-        let usage = nameUsage[name.id] ?? (0, e.timestamp.milliseconds)
-        nameUsage[name.id] = (usage.count + 1, max(usage.last, e.timestamp.milliseconds))
-        if !e.properties.isEmpty { catalog.record(account: account, model: .event, properties: e.properties) }
-        if !e.warnings.isEmpty {
-            warnings.record(account: account, model: .event, warnings: e.warnings, exampleUID: e.uid ?? e.email)
-        }
-        return .stored(eventID)
+        return eventID
+    }
+
+    public func countName(_ name: Int64, at time: Int64) {
+        let usage = nameUsage[name] ?? (0, time)
+        nameUsage[name] = (usage.count + 1, max(usage.last, time))
     }
 
     /// Deletes the events matching `condition` and keeps what is derived from the log exact: their rolled-up
@@ -74,15 +56,14 @@ extension WriteSession {
         }
     }
 
-    func existingEvent(account: Int64, key: String) throws -> Int64? {
+    public func eventID(account: Int64, dedupeKey key: String) throws -> Int64? {
         let s = try statement(.eventByDedupeKey)
         try s.bind(1, account)
         try s.bind(2, key)
         return try s.fetchInt64(db)
     }
 
-    /// The profile and interned name of an event by uid when both are cached, without touching the database.
-    func knownProfileAndName(_ e: EventInput, account: Int64) -> (Int64, (id: Int64, name: String))? {
+    public func knownProfileAndName(_ e: EventInput, account: Int64) -> (profile: Int64, name: EventNameRow)? {
         guard let uid = e.uid, e.email == nil, e.profileID == nil,
             let profile = cachedProfileID(AccountKey(account: account, key: uid))
         else { return nil }
@@ -91,42 +72,18 @@ extension WriteSession {
         return (profile, name)
     }
 
-    /// The event's profile: found by uid, email or id; an unknown uid creates it.
-    func eventProfile(_ e: EventInput, account: Int64, onMissing: OnModelMissing) throws -> Int64? {
-        if let uid = e.uid, e.email == nil, e.profileID == nil {
-            // The common case, served from this transaction's cache when the uid was seen already.
-            let key = AccountKey(account: account, key: uid)
-            if let id = cachedProfileID(key) { return id }
-            let s = try statement(.profileByUID)
-            try s.bind(1, account)
-            try s.bind(2, uid)
-            if let id = try s.fetchInt64(db) {
-                profileIDs[key] = id
-                return id
-            }
-        } else if let found = try resolveProfile(account: account, uid: e.uid, email: e.email, id: e.profileID) {
-            return found.id
-        }
-        guard e.uid != nil || (e.createsByEmail && e.email != nil) else {
-            throw IngestError.invalid("uid: required to create the event's profile; no profile has email \"\(e.email ?? "")\"")
-        }
-        if onMissing == .ignore { return nil }
-        return try insertProfile(
-            account: account, uid: e.uid, email: e.email, companyID: nil, disabled: false, admin: false, createdAt: now, properties: "{}")
-    }
-
-    func internEventName(account: Int64, uid: String, name: String) throws -> (id: Int64, name: String) {
+    public func internEventName(account: Int64, uid: String, name: String) throws -> EventNameRow {
         let key = AccountKey(account: account, key: uid)
         if let cached = caches.eventNames[key] ?? eventNames[key] { return cached }
         let select = try db.cachedStatement(sql: "SELECT id, name FROM event_names WHERE account_id = ? AND uid = ?")
         if let row = try Row.fetchOne(select, arguments: [account, uid]) {
-            let found = (id: row[0] as Int64, name: row[1] as String)
+            let found = EventNameRow(id: row[0], name: row[1])
             eventNames[key] = found
             return found
         }
         let insert = try db.cachedStatement(sql: "INSERT INTO event_names (account_id, uid, name) VALUES (?, ?, ?)")
         try insert.execute(arguments: [account, uid, name])
-        let created = (id: db.lastInsertedRowID, name: name)
+        let created = EventNameRow(id: db.lastInsertedRowID, name: name)
         eventNames[key] = created
         return created
     }

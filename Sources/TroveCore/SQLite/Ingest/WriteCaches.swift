@@ -10,7 +10,7 @@ final class WriteCaches: @unchecked Sendable {
     static let maxProfiles = 2_000_000
 
     var profiles: [Key: Int64] = [:]
-    var eventNames: [Key: (id: Int64, name: String)] = [:]
+    var eventNames: [Key: EventNameRow] = [:]
     /// Customer.io destination settings parsed, by their stored text.
     var destinations: [String: CustomerIODestination] = [:]
     /// Each profile's newest linked event (`PersonChain`), for every profile with one past the activity
@@ -22,7 +22,7 @@ final class WriteCaches: @unchecked Sendable {
     /// has no linked event, with no need to look (a fresh import meets a million profiles that way).
     var headsComplete = false
 
-    func merge(profiles newProfiles: [Key: Int64], eventNames newNames: [Key: (id: Int64, name: String)]) {
+    func merge(profiles newProfiles: [Key: Int64], eventNames newNames: [Key: EventNameRow]) {
         if profiles.count + newProfiles.count > Self.maxProfiles { profiles.removeAll(keepingCapacity: true) }
         profiles.merge(newProfiles) { _, new in new }
         eventNames.merge(newNames) { _, new in new }

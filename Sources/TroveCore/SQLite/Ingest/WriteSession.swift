@@ -18,13 +18,11 @@ public enum ItemOutcome: Sendable, Equatable {
     }
 }
 
-/// One write transaction shared by many requests (group commit). Applies ingest items and accumulates
-/// what is cheaper to write once per transaction: catalog, warnings, event-name counts.
+/// One write transaction shared by many requests (group commit): the SQLite engine's `IngestRows`, under
+/// the ingest rules (`IngestRules`). Accumulates what is cheaper to write once per transaction: catalog,
+/// warnings, event-name counts.
 /// (`last_seen_at` is derived from the event log afterwards: `ActivityRollup`.)
-///
-/// Every `apply` validates before it writes: an `IngestError` is only ever thrown before the first write
-/// of that item, so a refused item leaves no trace while the rest of the transaction goes on.
-public final class WriteSession {
+public final class WriteSession: IngestRows {
     /// The events one transaction inserted: how many, the last one's id (they are consecutive), and per
     /// profile the latest event time and newest event of each chain (`PersonChain`).
     struct EventsWritten: Sendable {
@@ -47,8 +45,8 @@ public final class WriteSession {
 
     public let db: Database
     public let now: Timestamp
-    var catalog = CatalogAccumulator()
-    var warnings = WarningAccumulator()
+    public var catalog = CatalogAccumulator()
+    public var warnings = WarningAccumulator()
     var hotStatements = [RawStatement?](repeating: nil, count: HotStatement.allCases.count)
     /// What this transaction's events mean for `last_seen_at`, rolled up later (`ActivityRollup`).
     var events = EventsWritten()
@@ -62,7 +60,7 @@ public final class WriteSession {
     /// Ids resolved in earlier, committed transactions, and the ones learned in this one.
     let caches: WriteCaches
     var profileIDs: [AccountKey: Int64] = [:]
-    var eventNames: [AccountKey: (id: Int64, name: String)] = [:]
+    var eventNames: [AccountKey: EventNameRow] = [:]
     /// The log's top id when this transaction first linked an event (`PersonChain`): with its own events,
     /// what the writer's heads reflect once it commits.
     var headsTop: Int64?
@@ -90,42 +88,5 @@ public final class WriteSession {
         try warnings.flush(db, now: now)
         if events.count > 0 { try WebhookOutbox.enqueueEventsCreated(db, from: events.firstID, through: events.lastID, now: now) }
         try CustomerIOOutbox.enqueue(db, session: self)
-    }
-
-    static func propertiesText(_ members: [JSONMember]) -> String {
-        members.isEmpty ? "{}" : String(decoding: JSONWriter.bytes(.object(members)), as: UTF8.self)
-    }
-
-    /// Merges key by key: a `.null` value removes the key, others replace or append.
-    static func merge(_ stored: [JSONMember], _ updates: [JSONMember]) -> [JSONMember] {
-        guard !stored.isEmpty else { return updates.filter { $0.value != .null } }
-        var merged = stored
-        var index: [String: Int] = [:]
-        for (i, m) in merged.enumerated() { index[m.key] = i }
-        var removed = false
-        for u in updates {
-            if let i = index[u.key] {
-                if u.value == .null {
-                    merged[i].key = ""
-                    index[u.key] = nil
-                    removed = true
-                } else {
-                    merged[i].value = u.value
-                }
-            } else if u.value != .null {
-                index[u.key] = merged.count
-                merged.append(u)
-            }
-        }
-        if removed { merged.removeAll { $0.key.isEmpty } }
-        return merged
-    }
-
-    static let maxProperties = 1000
-
-    static func checkPropertyCount(_ members: [JSONMember]) throws(IngestError) {
-        if members.count > maxProperties {
-            throw .invalid("properties: \(members.count) top-level properties (after merging), more than \(maxProperties)")
-        }
     }
 }

@@ -7,7 +7,7 @@ extension WriteSession {
     public func insertAnonymousEvent(_ e: EventInput, anonymousID: String, account: Int64) throws -> ItemOutcome {
         if let key = e.dedupeKey,
            let id = try Int64.fetchOne(db, sql: "SELECT id FROM anonymous_events WHERE account_id = ? AND dedupe_key = ?", arguments: [account, key])
-            ?? existingEvent(account: account, key: key)
+            ?? eventID(account: account, dedupeKey: key)
         {
             return .duplicate(id)
         }
@@ -20,8 +20,7 @@ extension WriteSession {
             arguments: [account, anonymousID, name.id, e.timestamp.milliseconds, now.milliseconds, e.dedupeKey,
                         name.name == e.name ? nil : e.name, e.propertiesJSON.map { String(decoding: $0, as: UTF8.self) }])
         let id = db.lastInsertedRowID
-        let usage = nameUsage[name.id] ?? (0, e.timestamp.milliseconds)
-        nameUsage[name.id] = (usage.count + 1, max(usage.last, e.timestamp.milliseconds))
+        countName(name.id, at: e.timestamp.milliseconds)
         // Counted in the reports at once: anonymous events have no place in the log the counts roll up.
         try EventCounts.add([(EventCounts.Key(name: name.id, hour: EventCounts.hour(e.timestamp.milliseconds)), 1)], db)
         if !e.properties.isEmpty { catalog.record(account: account, model: .event, properties: e.properties) }

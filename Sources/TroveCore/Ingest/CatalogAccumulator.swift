@@ -1,16 +1,14 @@
-import GRDB
-
 /// Collects what one write transaction taught us about property names, types and example values, and
 /// writes it to the catalog once per transaction (contract §4 "Catalog"), so the hot path pays a dictionary
 /// update per property and no SQL.
-struct CatalogAccumulator {
-    struct Key: Hashable {
+public struct CatalogAccumulator: Sendable {
+    struct Key: Hashable, Sendable {
         var account: Int64
         var model: Model
         var prop: String
     }
 
-    struct Entry {
+    struct Entry: Sendable {
         var types: Set<String> = []
         var examples: [JSON] = []
 
@@ -25,7 +23,9 @@ struct CatalogAccumulator {
     static let maxExamples = 5
     private(set) var entries: [Key: Entry] = [:]
 
-    mutating func record(account: Int64, model: Model, properties: [JSONMember]) {
+    public init() {}
+
+    public mutating func record(account: Int64, model: Model, properties: [JSONMember]) {
         for member in properties where member.value != .null {
             record(account: account, model: model, path: member.key, value: member.value)
         }
@@ -56,31 +56,17 @@ struct CatalogAccumulator {
         }.joined(separator: " ")
     }
 
-    func flush(_ db: Database, now: Timestamp) throws {
-        guard !entries.isEmpty else { return }
-        let select = try db.cachedStatement(sql: "SELECT types, examples FROM properties WHERE account_id = ? AND model = ? AND prop = ?")
-        let upsert = try db.cachedStatement(
-            sql: """
-                INSERT INTO properties (account_id, model, prop, name, types, examples, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (account_id, model, prop) DO UPDATE SET
-                    types = excluded.types, examples = excluded.examples, last_seen_at = excluded.last_seen_at
-                """)
-        for (key, entry) in entries {
-            var types = entry.types
-            var examples = entry.examples
-            if let row = try Row.fetchOne(select, arguments: [key.account, key.model.rawValue, key.prop]) {
-                for t in Self.derivedList(row["types"]) { if let s = t.stringValue { types.insert(s) } }
-                // Newest first: this transaction's values, then the older ones not repeated.
-                for old in Self.derivedList(row["examples"]) where examples.count < Self.maxExamples && !examples.contains(old) {
-                    examples.append(old)
-                }
-            }
-            let typesJSON = JSONWriter.string(.array(types.sorted().map(JSON.string)))
-            let examplesJSON = JSONWriter.string(.array(examples.map(Self.example)))
-            try upsert.execute(arguments: [
-                key.account, key.model.rawValue, key.prop, Self.displayName(key.prop), typesJSON, examplesJSON, now.milliseconds,
-            ])
+    /// What the catalog row of `entry` says after this transaction: its types joined with the stored ones
+    /// (sorted), and its examples newest first — this transaction's, then the older ones not repeated, at
+    /// most `maxExamples`, long strings cut.
+    static func merged(_ entry: Entry, storedTypes: String?, storedExamples: String?) -> (types: [String], examples: [JSON]) {
+        var types = entry.types
+        var examples = entry.examples
+        for t in storedTypes.map(derivedList) ?? [] { if let s = t.stringValue { types.insert(s) } }
+        for old in storedExamples.map(derivedList) ?? [] where examples.count < maxExamples && !examples.contains(old) {
+            examples.append(old)
         }
+        return (types.sorted(), examples.map(example))
     }
 
     /// Example values are kept short: long strings are cut to 100 bytes.
