@@ -12,17 +12,26 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
     public var description: String { rawValue }
 
     /// The stores of a fresh database of this engine.
-    public func withStores(_ body: (TestStores) async throws -> Void) async throws {
+    public func withStores(clock: TroveClock = .system, _ body: (TestStores) async throws -> Void) async throws {
         switch self {
         case .sqlite:
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trove-engine-tests-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: dir) }
             let database = try AppDatabase(path: dir.appendingPathComponent("trove.sqlite").path)
-            return try await body(TestStores(accounts: SQLiteAccountStore(database: database)))
+            let queue = WriteQueue(database: database, clock: clock)
+            try await body(TestStores(accounts: SQLiteAccountStore(database: database), ingest: queue, objects: ObjectReader(database: database)))
+            await queue.settled()
         case .postgres:
-            return try await TestPostgres.withDatabase { database in
-                try await body(TestStores(accounts: PostgresAccountStore(database: database)))
+            try await TestPostgres.withDatabase { database in
+                let ingest = PostgresIngestStore(location: database.location, clock: clock, writers: 2)
+                do {
+                    try await body(TestStores(accounts: PostgresAccountStore(database: database), ingest: ingest, objects: PostgresObjectStore(database: database)))
+                } catch {
+                    await ingest.close()
+                    throw error
+                }
+                await ingest.close()
             }
         }
     }
@@ -31,4 +40,6 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
 /// One engine's stores over one test database.
 public struct TestStores: Sendable {
     public let accounts: any AccountStore
+    public let ingest: any IngestStore
+    public let objects: any ObjectStore
 }

@@ -2,13 +2,13 @@
 /// writes it to the catalog once per transaction (contract §4 "Catalog"), so the hot path pays a dictionary
 /// update per property and no SQL.
 public struct CatalogAccumulator: Sendable {
-    struct Key: Hashable, Sendable {
-        var account: Int64
-        var model: Model
-        var prop: String
+    public struct Key: Hashable, Sendable {
+        public var account: Int64
+        public var model: Model
+        public var prop: String
     }
 
-    struct Entry: Sendable {
+    public struct Entry: Sendable {
         var types: Set<String> = []
         var examples: [JSON] = []
 
@@ -21,7 +21,7 @@ public struct CatalogAccumulator: Sendable {
     }
 
     static let maxExamples = 5
-    private(set) var entries: [Key: Entry] = [:]
+    public private(set) var entries: [Key: Entry] = [:]
 
     public init() {}
 
@@ -50,7 +50,7 @@ public struct CatalogAccumulator: Sendable {
     }
 
     /// A display name from a normalized path: `plan_name` → `Plan Name`, `address.city` → `Address City`.
-    static func displayName(_ prop: String) -> String {
+    public static func displayName(_ prop: String) -> String {
         prop.split(whereSeparator: { $0 == "_" || $0 == "." }).map { word in
             word.prefix(1).uppercased() + word.dropFirst()
         }.joined(separator: " ")
@@ -59,7 +59,7 @@ public struct CatalogAccumulator: Sendable {
     /// What the catalog row of `entry` says after this transaction: its types joined with the stored ones
     /// (sorted), and its examples newest first — this transaction's, then the older ones not repeated, at
     /// most `maxExamples`, long strings cut.
-    static func merged(_ entry: Entry, storedTypes: String?, storedExamples: String?) -> (types: [String], examples: [JSON]) {
+    public static func merged(_ entry: Entry, storedTypes: String?, storedExamples: String?) -> (types: [String], examples: [JSON]) {
         var types = entry.types
         var examples = entry.examples
         for t in storedTypes.map(derivedList) ?? [] { if let s = t.stringValue { types.insert(s) } }

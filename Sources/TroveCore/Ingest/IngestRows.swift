@@ -20,7 +20,7 @@ public protocol IngestRows: AnyObject {
     func company(account: Int64, id: Int64) throws -> StoredCompany?
 
     func insertProfile(_ row: ProfileRow, account: Int64) throws -> Int64
-    func updateProfile(id: Int64, _ row: ProfileRow) throws
+    func updateProfile(id: Int64, account: Int64, _ row: ProfileRow) throws
     func insertCompany(account: Int64, uid: String, createdAt: Int64, properties: String) throws -> Int64
     func updateCompany(id: Int64, account: Int64, createdAt: Int64, properties: String) throws
     /// The membership evaluator must look at this profile (or every profile of this company) again, in the
@@ -40,7 +40,7 @@ public protocol IngestRows: AnyObject {
     /// Stores the event; nil when its dedupe key is taken (nothing stored).
     func insertEventRow(_ e: EventInput, account: Int64, profile: Int64, name: EventNameRow) throws -> Int64?
     /// Events stored under a name in this transaction (its count and latest time), written once before commit.
-    func countName(_ name: Int64, at time: Int64)
+    func countName(_ name: Int64, account: Int64, at time: Int64)
 }
 
 /// A profile as stored, as the rules read it.

@@ -72,7 +72,7 @@ extension IngestRows {
             createdAt: input.createdAt?.milliseconds ?? existing?.createdAt ?? now.milliseconds, properties: IngestMerge.text(properties))
         let rowID: Int64
         if let existing {
-            try updateProfile(id: existing.id, row)
+            try updateProfile(id: existing.id, account: account, row)
             rowID = existing.id
         } else {
             rowID = try insertProfile(row, account: account)
@@ -156,7 +156,7 @@ extension IngestRows {
             }
             return .duplicate(id)
         }
-        countName(name.id, at: e.timestamp.milliseconds)
+        countName(name.id, account: account, at: e.timestamp.milliseconds)
         if !e.properties.isEmpty { catalog.record(account: account, model: .event, properties: e.properties) }
         if !e.warnings.isEmpty {
             warnings.record(account: account, model: .event, warnings: e.warnings, exampleUID: e.uid ?? e.email)

@@ -1,20 +1,20 @@
 /// Aggregates normalization warnings within one write transaction, then adds them to the `warnings`
 /// table in one statement per distinct (account, model, prop, kind).
 public struct WarningAccumulator: Sendable {
-    struct Key: Hashable, Sendable {
-        var account: Int64
-        var model: Model
-        var prop: String
-        var kind: WarningKind
+    public struct Key: Hashable, Sendable {
+        public var account: Int64
+        public var model: Model
+        public var prop: String
+        public var kind: WarningKind
     }
 
-    struct Entry: Sendable {
-        var count: Int
-        var exampleUID: String?
-        var detail: String?
+    public struct Entry: Sendable {
+        public var count: Int
+        public var exampleUID: String?
+        public var detail: String?
     }
 
-    private(set) var entries: [Key: Entry] = [:]
+    public private(set) var entries: [Key: Entry] = [:]
 
     var isEmpty: Bool { entries.isEmpty }
 

@@ -27,7 +27,7 @@ public enum TroveMetrics {
     static let exportBuckets: [Double] = [0.1, 1, 10, 60, 600]
 
     /// Rows one write transaction stored, per model.
-    static func ingested(profiles: Int, companies: Int, events: Int) {
+    public static func ingested(profiles: Int, companies: Int, events: Int) {
         for (model, n) in [("profile", profiles), ("company", companies), ("event", events)] where n > 0 {
             Counter(label: "trove_ingested_rows_total", dimensions: [("model", model)]).increment(by: n)
         }

@@ -9,6 +9,20 @@ public struct ProfileRecord: Sendable, Equatable {
     public var companyID: Int64?
     public var disabled: Bool
     public var properties: [JSONMember]
+
+    /// From stored columns (any engine); `properties` is the stored JSON object's text.
+    public init(id: Int64, uid: String?, email: String?, createdAt: Int64, updatedAt: Int64, lastSeenAt: Int64?, companyID: Int64?,
+                disabled: Bool, properties: String) throws(StoredDataError) {
+        self.id = id
+        self.uid = uid
+        self.email = email
+        self.createdAt = Timestamp(milliseconds: createdAt)
+        self.updatedAt = Timestamp(milliseconds: updatedAt)
+        self.lastSeenAt = lastSeenAt.map(Timestamp.init(milliseconds:))
+        self.companyID = companyID
+        self.disabled = disabled
+        self.properties = try StoredJSON.properties(properties, "profiles", id: id)
+    }
 }
 
 /// A company as stored.
@@ -18,6 +32,15 @@ public struct CompanyRecord: Sendable, Equatable {
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
     public var properties: [JSONMember]
+
+    /// From stored columns (any engine); `properties` is the stored JSON object's text.
+    public init(id: Int64, uid: String, createdAt: Int64, updatedAt: Int64, properties: String) throws(StoredDataError) {
+        self.id = id
+        self.uid = uid
+        self.createdAt = Timestamp(milliseconds: createdAt)
+        self.updatedAt = Timestamp(milliseconds: updatedAt)
+        self.properties = try StoredJSON.properties(properties, "companies", id: id)
+    }
 }
 
 /// One page of a list read newest first: `before` is the cursor for the next page, nil at the end.

@@ -38,6 +38,12 @@ public struct ProfileView: Sendable {
     public var profile: ProfileRecord
     public var company: CompanyRecord??
     public var segments: [Segment]?
+
+    public init(profile: ProfileRecord, company: CompanyRecord?? = nil, segments: [Segment]? = nil) {
+        self.profile = profile
+        self.company = company
+        self.segments = segments
+    }
 }
 
 /// Members newest first, as of now (`computedAt`) or a past time.

@@ -18,7 +18,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
     public func adding(milliseconds delta: Int64) -> Timestamp { Timestamp(milliseconds: milliseconds + delta) }
 
     /// floor(ms / unit): the start of the `unit`-long period holding `ms`, counted in units (also before 1970).
-    static func floor(_ ms: Int64, units unit: Int64) -> Int64 {
+    public static func floor(_ ms: Int64, units unit: Int64) -> Int64 {
         let (q, r) = ms.quotientAndRemainder(dividingBy: unit)
         return r < 0 ? q - 1 : q
     }

@@ -26,7 +26,7 @@ extension WriteSession {
         return eventID
     }
 
-    public func countName(_ name: Int64, at time: Int64) {
+    public func countName(_ name: Int64, account: Int64, at time: Int64) {
         let usage = nameUsage[name] ?? (0, time)
         nameUsage[name] = (usage.count + 1, max(usage.last, time))
     }

@@ -54,7 +54,7 @@ extension WriteSession {
         return id
     }
 
-    public func updateProfile(id: Int64, _ p: ProfileRow) throws {
+    public func updateProfile(id: Int64, account: Int64, _ p: ProfileRow) throws {
         let update = try db.cachedStatement(
             sql: """
                 UPDATE profiles SET uid = ?, email = ?, company_id = ?, disabled = ?, admin = ?, created_at = ?,

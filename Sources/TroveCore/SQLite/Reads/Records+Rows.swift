@@ -10,15 +10,9 @@ extension ProfileRecord {
         """
 
     init(row: Row) throws {
-        id = row["id"]
-        uid = row["uid"]
-        email = row["email"]
-        createdAt = Timestamp(milliseconds: row["created_at"])
-        updatedAt = Timestamp(milliseconds: row["updated_at"])
-        lastSeenAt = (row["last_seen_at"] as Int64?).map(Timestamp.init(milliseconds:))
-        companyID = row["company_id"]
-        disabled = row["disabled"]
-        properties = try StoredJSON.properties(row["properties"], "profiles", id: id)
+        try self.init(
+            id: row["id"], uid: row["uid"], email: row["email"], createdAt: row["created_at"], updatedAt: row["updated_at"],
+            lastSeenAt: row["last_seen_at"], companyID: row["company_id"], disabled: row["disabled"], properties: row["properties"])
     }
 }
 
@@ -27,11 +21,7 @@ extension CompanyRecord {
     static let columns = "c.id, c.uid, c.created_at, c.updated_at, c.properties"
 
     init(row: Row) throws {
-        id = row["id"]
-        uid = row["uid"]
-        createdAt = Timestamp(milliseconds: row["created_at"])
-        updatedAt = Timestamp(milliseconds: row["updated_at"])
-        properties = try StoredJSON.properties(row["properties"], "companies", id: id)
+        try self.init(id: row["id"], uid: row["uid"], createdAt: row["created_at"], updatedAt: row["updated_at"], properties: row["properties"])
     }
 }
 

@@ -8,26 +8,10 @@ extension Segment {
     static let qualifiedColumns = columns.split(separator: ",").map { "s." + $0.drop(while: { $0 == " " }) }.joined(separator: ", ")
 
     init(row: Row) throws(StoredDataError) {
-        id = row[0]
-        accountID = row[1]
-        name = row[2]
-        description = row[3]
-        guard let kind = Kind(rawValue: row[4]) else { throw StoredDataError(table: "segments", column: "kind", id: row[0], reason: "unknown kind") }
-        self.kind = kind
-        grammar = try (row[5] as String?).map { text throws(StoredDataError) in
-            guard let grammar = Grammar(rawValue: text) else { throw StoredDataError(table: "segments", column: "grammar", id: row[0], reason: "unknown grammar") }
-            return grammar
-        }
-        let text: String? = row[6]
-        definition = try text.map { text throws(StoredDataError) in try StoredJSON.parse(text, "segments", "definition", id: row[0]) }
-        self.tags = try StoredJSON.strings(row[7], "segments", "tags", id: row[0])
-        version = row[8]
-        builtVersion = row[9]
-        windowed = row[10]
-        memberCount = row[11]
-        computedAt = (row[12] as Int64?).map(Timestamp.init(milliseconds:))
-        createdAt = Timestamp(milliseconds: row[13])
-        updatedAt = Timestamp(milliseconds: row[14])
+        try self.init(
+            id: row[0], accountID: row[1], name: row[2], description: row[3], kind: row[4], grammar: row[5], definition: row[6], tags: row[7],
+            version: row[8], builtVersion: row[9], windowed: row[10], memberCount: row[11], computedAt: row[12], createdAt: row[13],
+            updatedAt: row[14])
     }
 
     static func fetch(_ db: Database, account: Int64, id: Int64) throws -> Segment? {

@@ -20,7 +20,7 @@ extension WriteSession {
             arguments: [account, anonymousID, name.id, e.timestamp.milliseconds, now.milliseconds, e.dedupeKey,
                         name.name == e.name ? nil : e.name, e.propertiesJSON.map { String(decoding: $0, as: UTF8.self) }])
         let id = db.lastInsertedRowID
-        countName(name.id, at: e.timestamp.milliseconds)
+        countName(name.id, account: account, at: e.timestamp.milliseconds)
         // Counted in the reports at once: anonymous events have no place in the log the counts roll up.
         try EventCounts.add([(EventCounts.Key(name: name.id, hour: EventCounts.hour(e.timestamp.milliseconds)), 1)], db)
         if !e.properties.isEmpty { catalog.record(account: account, model: .event, properties: e.properties) }

@@ -16,8 +16,10 @@ public enum PostgresStoreError: Error, Sendable, Equatable, CustomStringConverti
     case schemaNewer(location: String, unknown: [String])
     /// The server is gone while serving (restarted, stopped, the network lost): try again soon.
     case unavailable(String)
-    /// A statement failed for another reason (a bug or a constraint): the server's message.
-    case server(String)
+    /// A part of Trove the PostgreSQL engine does not run yet (issue 19 is bringing it).
+    case notYet(String)
+    /// A statement failed for another reason (a bug or a constraint): the server's message and SQLSTATE.
+    case server(String, sqlState: String? = nil)
 
     public var description: String {
         switch self {
@@ -35,12 +37,20 @@ public enum PostgresStoreError: Error, Sendable, Equatable, CustomStringConverti
         case .schemaNewer(let location, let unknown):
             return "\(location) was migrated by a newer Trove (migrations \(unknown.joined(separator: ", ")) are unknown to this one): run the newer binary"
         case .unavailable(let reason): return "PostgreSQL is unavailable: \(reason)"
-        case .server(let message): return message
+        case .server(let message, _): return message
+        case .notYet(let what): return "\(what) does not run on PostgreSQL yet; use a SQLite database for it"
         }
     }
 
     /// SQLSTATE classes that mean the server or the connection went away, not that the statement was wrong:
     /// 08 connection exception, 57P01–57P03 admin shutdown / crash shutdown / cannot connect now.
+    /// Another transaction got there first (a unique key, a serialization failure, a deadlock): the work
+    /// may be tried again and then see what the other one committed.
+    public var isRetryable: Bool {
+        guard case .server(_, let state?) = self else { return false }
+        return state == "23505" || state == "40001" || state == "40P01"
+    }
+
     static func isUnavailable(sqlState: String) -> Bool {
         sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(sqlState)
     }
@@ -55,7 +65,7 @@ public enum PostgresStoreError: Error, Sendable, Equatable, CustomStringConverti
             case "28P01", "28000": return .authentication(location: location.description, user: location.user)
             case "3D000": return .noDatabase(location: location.description, database: location.database)
             case _ where isUnavailable(sqlState: state): return .unavailable("\(location): \(message)")
-            default: return .server("\(message) (SQLSTATE \(state))")
+            default: return .server("\(message) (SQLSTATE \(state))", sqlState: state)
             }
         }
         switch psql.code {

@@ -1,0 +1,53 @@
+import Synchronization
+import TroveCore
+
+/// Identifiers the writers have resolved, kept across transactions and shared by the writer threads:
+/// uid → profile id, event name → interned row. Entries learned in a transaction are merged only after it
+/// commits, so a rollback never leaves a dangling id behind; an erasure or a deletion clears them.
+final class PostgresWriteCaches: Sendable {
+    struct Key: Hashable, Sendable {
+        var account: Int64
+        var key: String
+    }
+
+    static let maxProfiles = 2_000_000
+
+    private struct State {
+        var profiles: [Key: Int64] = [:]
+        var names: [Key: EventNameRow] = [:]
+    }
+
+    private let state = Mutex(State())
+    let eventIDs = EventIDAllocator()
+
+    func profile(_ key: Key) -> Int64? { state.withLock { $0.profiles[key] } }
+    func eventName(_ key: Key) -> EventNameRow? { state.withLock { $0.names[key] } }
+
+    func merge(profiles: [Key: Int64], names: [Key: EventNameRow]) {
+        state.withLock { s in
+            if s.profiles.count + profiles.count > Self.maxProfiles { s.profiles.removeAll(keepingCapacity: true) }
+            s.profiles.merge(profiles) { _, new in new }
+            s.names.merge(names) { _, new in new }
+        }
+    }
+
+    func reset() { state.withLock { $0 = State() } }
+}
+
+/// Event ids taken from the identity sequence a block at a time, so a buffered event needs no round trip
+/// for its id. Ids are unique, not gapless, and not in commit order (on PostgreSQL they never are).
+final class EventIDAllocator: Sendable {
+    static let block = 1000
+    private let free = Mutex<[Int64]>([])
+
+    func next(_ connection: BlockingConnection) throws -> Int64 {
+        if let id = free.withLock({ $0.popLast() }) { return id }
+        let ids = try connection.query(
+            "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, \(Self.block))"
+        ).map { try $0.decode(Int64.self) }
+        return free.withLock { list in
+            list.append(contentsOf: ids.reversed())
+            return list.popLast()!
+        }
+    }
+}

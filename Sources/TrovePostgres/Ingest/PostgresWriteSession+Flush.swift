@@ -1,0 +1,134 @@
+import PostgresNIO
+import TroveCore
+
+/// What a transaction writes once, just before it commits: the buffered events and everything derived from
+/// them, the membership marks, the catalog and the warnings, each as one statement (or a few, for many rows).
+extension PostgresWriteSession {
+    func flush() throws {
+        try insertPending()
+        if !latest.isEmpty {
+            let rows = latest.sorted { ($0.key.account, $0.key.id) < ($1.key.account, $1.key.id) }  // one lock order for every writer
+            try connection.query(
+                """
+                INSERT INTO profile_activity (account_id, profile_id, last_seen_at)
+                SELECT * FROM unnest(\(rows.map(\.key.account))::bigint[], \(rows.map(\.key.id))::bigint[], \(rows.map(\.value))::bigint[])
+                ON CONFLICT (account_id, profile_id) DO UPDATE SET last_seen_at = greatest(profile_activity.last_seen_at, excluded.last_seen_at)
+                """)
+        }
+        if !counts.isEmpty {
+            let rows = counts.sorted { ($0.key.account, $0.key.name, $0.key.hour) < ($1.key.account, $1.key.name, $1.key.hour) }
+            try connection.query(
+                """
+                INSERT INTO event_counts (account_id, name_id, hour, count)
+                SELECT * FROM unnest(\(rows.map(\.key.account))::bigint[], \(rows.map(\.key.name))::bigint[], \(rows.map(\.key.hour))::bigint[],
+                                     \(rows.map(\.value))::bigint[])
+                ON CONFLICT (account_id, name_id, hour) DO UPDATE SET count = event_counts.count + excluded.count
+                """)
+        }
+        if !nameUsage.isEmpty {
+            let rows = nameUsage.sorted { ($0.key.account, $0.key.id) < ($1.key.account, $1.key.id) }
+            try connection.query(
+                """
+                UPDATE event_names n SET count = n.count + u.n, last_seen_at = greatest(coalesce(n.last_seen_at, u.last), u.last)
+                FROM unnest(\(rows.map(\.key.account))::bigint[], \(rows.map(\.key.id))::bigint[], \(rows.map(\.value.count))::bigint[],
+                            \(rows.map(\.value.last))::bigint[]) AS u(account_id, id, n, last)
+                WHERE n.account_id = u.account_id AND n.id = u.id
+                """)
+        }
+        if !dirty.isEmpty {
+            let rows = dirty.sorted { ($0.account, $0.kind, $0.id) < ($1.account, $1.kind, $1.id) }
+            try connection.query(
+                """
+                INSERT INTO membership_dirty (account_id, kind, object_id)
+                SELECT * FROM unnest(\(rows.map(\.account))::bigint[], \(rows.map { Int16($0.kind) })::smallint[], \(rows.map(\.id))::bigint[])
+                ON CONFLICT DO NOTHING
+                """)
+        }
+        try flushCatalog()
+        try flushWarnings()
+    }
+
+    /// The buffered events, in statements of at most `chunk` rows (a statement takes at most 65,535 values).
+    private func insertPending() throws {
+        let chunk = 4000
+        var start = 0
+        while start < pending.count {
+            let rows = pending[start..<min(start + chunk, pending.count)]
+            var sql = "INSERT INTO events (account_id, id, profile_id, name_id, timestamp, received_at, source, display_name, properties) VALUES "
+            var binds = PostgresBindings(capacity: rows.count * 9)
+            var n = 0
+            for (i, e) in rows.enumerated() {
+                if i > 0 { sql += "," }
+                sql += "($\(n + 1),$\(n + 2),$\(n + 3),$\(n + 4),$\(n + 5),$\(n + 6),$\(n + 7)::smallint,$\(n + 8),$\(n + 9)::jsonb)"
+                n += 9
+                binds.append(e.account)
+                binds.append(e.id)
+                binds.append(e.profile)
+                binds.append(e.name)
+                binds.append(e.timestamp)
+                binds.append(now.milliseconds)
+                binds.append(e.source)
+                binds.append(e.displayName)
+                binds.append(e.properties)
+            }
+            try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds))
+            start += chunk
+        }
+    }
+
+    private func flushCatalog() throws {
+        let entries = catalog.entries
+        guard !entries.isEmpty else { return }
+        let keys = entries.keys.sorted { ($0.account, $0.model.rawValue, $0.prop) < ($1.account, $1.model.rawValue, $1.prop) }
+        struct Found: Hashable { var account: Int64; var model: String; var prop: String }
+        var stored: [Found: (types: String, examples: String)] = [:]
+        for account in Set(keys.map(\.account)).sorted() {
+            let props = Array(Set(keys.filter { $0.account == account }.map(\.prop)))
+            for row in try connection.query(
+                """
+                SELECT model, prop, types::text, examples::text FROM properties WHERE account_id = \(account) AND prop = ANY(\(props)::text[])
+                """)
+            {
+                let (model, prop, types, examples) = try row.decode((String, String, String, String).self)
+                stored[Found(account: account, model: model, prop: prop)] = (types, examples)
+            }
+        }
+        var accounts: [Int64] = [], models: [String] = [], props: [String] = [], names: [String] = [], types: [String] = [], examples: [String] = []
+        for key in keys {
+            let old = stored[Found(account: key.account, model: key.model.rawValue, prop: key.prop)]
+            let (t, e) = CatalogAccumulator.merged(entries[key]!, storedTypes: old?.types, storedExamples: old?.examples)
+            accounts.append(key.account)
+            models.append(key.model.rawValue)
+            props.append(key.prop)
+            names.append(CatalogAccumulator.displayName(key.prop))
+            types.append(JSONWriter.string(.array(t.map(JSON.string))))
+            examples.append(JSONWriter.string(.array(e)))
+        }
+        try connection.query(
+            """
+            INSERT INTO properties (account_id, model, prop, name, types, examples, last_seen_at)
+            SELECT a, m, p, n, t::jsonb, e::jsonb, \(now.milliseconds)
+            FROM unnest(\(accounts)::bigint[], \(models)::text[], \(props)::text[], \(names)::text[], \(types)::text[], \(examples)::text[])
+                AS u(a, m, p, n, t, e)
+            ON CONFLICT (account_id, model, prop) DO UPDATE SET
+                types = excluded.types, examples = excluded.examples, last_seen_at = excluded.last_seen_at
+            """)
+    }
+
+    private func flushWarnings() throws {
+        let entries = warnings.entries.sorted {
+            ($0.key.account, $0.key.model.rawValue, $0.key.prop, $0.key.kind.rawValue) < ($1.key.account, $1.key.model.rawValue, $1.key.prop, $1.key.kind.rawValue)
+        }
+        for (key, e) in entries {
+            try connection.query(
+                """
+                INSERT INTO warnings (account_id, model, prop, kind, count, first_at, last_at, example_uid, detail)
+                VALUES (\(key.account), \(key.model.rawValue), \(key.prop), \(key.kind.rawValue), \(Int64(e.count)), \(now.milliseconds),
+                        \(now.milliseconds), \(e.exampleUID), \(e.detail))
+                ON CONFLICT (account_id, model, prop, kind) DO UPDATE SET
+                    count = warnings.count + excluded.count, last_at = excluded.last_at,
+                    example_uid = coalesce(excluded.example_uid, warnings.example_uid), detail = coalesce(excluded.detail, warnings.detail)
+                """)
+        }
+    }
+}

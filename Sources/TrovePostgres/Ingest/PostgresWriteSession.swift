@@ -1,0 +1,294 @@
+import Foundation
+import NIOCore
+import PostgresNIO
+import TroveCore
+
+/// One ingest transaction on PostgreSQL: the engine's `IngestRows` under the ingest rules (`IngestRules`),
+/// run on a writer thread over a `BlockingConnection` between BEGIN and COMMIT (`PostgresIngestStore`).
+///
+/// Round trips are kept few: uid → profile id and event names come from the writer's caches; events
+/// without a `message_id` are buffered with ids taken from the sequence in blocks, and written before
+/// commit in one multi-row insert, together with what derives from them — `profile_activity` (last seen),
+/// `event_counts`, the names' totals — as set-based upserts in the same transaction. (SQLite derives those
+/// after the fact, behind a watermark, because its one writer pays for every dirtied page; here they commit
+/// with the events, so readers need no tail and several writers need no watermark.)
+final class PostgresWriteSession: IngestRows, IngestWrites {
+    let connection: BlockingConnection
+    let now: Timestamp
+    var catalog = CatalogAccumulator()
+    var warnings = WarningAccumulator()
+    let caches: PostgresWriteCaches
+    /// Ids learned in this transaction, merged into the caches only after it commits.
+    var learnedProfiles: [PostgresWriteCaches.Key: Int64] = [:]
+    var learnedNames: [PostgresWriteCaches.Key: EventNameRow] = [:]
+    /// Events to insert before commit (no dedupe key: nothing can conflict).
+    var pending: [PendingEvent] = []
+    /// Per (account, profile) the latest event time written; per (account, name, hour) how many.
+    var latest: [AccountRow: Int64] = [:]
+    var counts: [CountKey: Int64] = [:]
+    var nameUsage: [AccountRow: (count: Int64, last: Int64)] = [:]
+    var dirty: Set<DirtyKey> = []
+    var stored = (profiles: 0, companies: 0, events: 0)
+    /// Profiles created or updated (→ account), for the Customer.io destination.
+    var changedProfiles: [Int64: Int64] = [:]
+
+    struct AccountRow: Hashable { var account: Int64; var id: Int64 }
+    struct CountKey: Hashable { var account: Int64; var name: Int64; var hour: Int64 }
+    struct DirtyKey: Hashable { var account: Int64; var kind: Int64; var id: Int64 }
+    struct PendingEvent {
+        var account: Int64, id: Int64, profile: Int64, name: Int64, timestamp: Int64, source: Int64
+        var displayName: String?
+        var properties: String?
+    }
+
+    init(connection: BlockingConnection, now: Timestamp, caches: PostgresWriteCaches) {
+        self.connection = connection
+        self.now = now
+        self.caches = caches
+    }
+
+    // MARK: Profiles
+
+    // The rows the rules read to merge into are locked (FOR UPDATE) until commit: another writer's upsert of
+    // the same profile waits, then reads what this one wrote, so no merge is lost. Two transactions that
+    // lock in opposite orders deadlock; PostgreSQL ends one, and the store runs it again.
+
+    static let profileColumns = "id, uid, email, company_id, disabled, admin, created_at, properties::text"
+
+    static func storedProfile(_ row: PostgresRow) throws -> StoredProfile {
+        let (id, uid, email, company, disabled, admin, created, properties) =
+            try row.decode((Int64, String?, String?, Int64?, Bool, Bool, Int64, String).self)
+        return StoredProfile(id: id, uid: uid, email: email, companyID: company, disabled: disabled, admin: admin, createdAt: created, properties: properties)
+    }
+
+    func profile(account: Int64, uid: String) throws -> StoredProfile? {
+        try connection.query("SELECT \(unescaped: Self.profileColumns) FROM profiles WHERE account_id = \(account) AND uid = \(uid) FOR UPDATE")
+            .first.map(Self.storedProfile)
+    }
+
+    func profile(account: Int64, email: String) throws -> StoredProfile? {
+        try connection.query("SELECT \(unescaped: Self.profileColumns) FROM profiles WHERE account_id = \(account) AND email = \(email) FOR UPDATE")
+            .first.map(Self.storedProfile)
+    }
+
+    func profile(account: Int64, id: Int64) throws -> StoredProfile? {
+        try connection.query("SELECT \(unescaped: Self.profileColumns) FROM profiles WHERE account_id = \(account) AND id = \(id) FOR UPDATE")
+            .first.map(Self.storedProfile)
+    }
+
+    func profileID(account: Int64, uid: String) throws -> Int64? {
+        let key = PostgresWriteCaches.Key(account: account, key: uid)
+        if let id = learnedProfiles[key] ?? caches.profile(key) { return id }
+        guard let id = try connection.query("SELECT id FROM profiles WHERE account_id = \(account) AND uid = \(uid)").first?.decode(Int64.self)
+        else { return nil }
+        learnedProfiles[key] = id
+        return id
+    }
+
+    /// A profile created at the same moment by another transaction fails this one on the uid's unique index;
+    /// the store runs the work again, and then the rules find that profile.
+    func insertProfile(_ p: ProfileRow, account: Int64) throws -> Int64 {
+        let id = try connection.query(
+            """
+            INSERT INTO profiles (account_id, uid, email, company_id, disabled, admin, created_at, updated_at, properties)
+            VALUES (\(account), \(p.uid), \(p.email), \(p.companyID), \(p.disabled), \(p.admin), \(p.createdAt), \(now.milliseconds),
+                    \(p.properties)::jsonb)
+            RETURNING id
+            """
+        ).first!.decode(Int64.self)
+        if let uid = p.uid { learnedProfiles[PostgresWriteCaches.Key(account: account, key: uid)] = id }
+        changedProfiles[id] = account
+        return id
+    }
+
+    func updateProfile(id: Int64, account: Int64, _ p: ProfileRow) throws {
+        try connection.query(
+            """
+            UPDATE profiles SET uid = \(p.uid), email = \(p.email), company_id = \(p.companyID), disabled = \(p.disabled), admin = \(p.admin),
+                created_at = \(p.createdAt), updated_at = \(now.milliseconds), properties = \(p.properties)::jsonb
+            WHERE account_id = \(account) AND id = \(id)
+            """)
+    }
+
+    func markForMembership(_ kind: MembershipDirtyKind, _ id: Int64, account: Int64) throws {
+        dirty.insert(DirtyKey(account: account, kind: kind.rawValue, id: id))
+    }
+
+    func profileStored(_ id: Int64, account: Int64) {
+        changedProfiles[id] = account
+        stored.profiles += 1
+    }
+
+    func companyStored(_ id: Int64, account: Int64) {
+        stored.companies += 1
+    }
+
+    // MARK: Companies
+
+    static func storedCompany(_ row: PostgresRow) throws -> StoredCompany {
+        let (id, uid, created, properties) = try row.decode((Int64, String, Int64, String).self)
+        return StoredCompany(id: id, uid: uid, createdAt: created, properties: properties)
+    }
+
+    func company(account: Int64, uid: String) throws -> StoredCompany? {
+        try connection.query("SELECT id, uid, created_at, properties::text FROM companies WHERE account_id = \(account) AND uid = \(uid) FOR UPDATE")
+            .first.map(Self.storedCompany)
+    }
+
+    func company(account: Int64, id: Int64) throws -> StoredCompany? {
+        try connection.query("SELECT id, uid, created_at, properties::text FROM companies WHERE account_id = \(account) AND id = \(id) FOR UPDATE")
+            .first.map(Self.storedCompany)
+    }
+
+    func insertCompany(account: Int64, uid: String, createdAt: Int64, properties: String) throws -> Int64 {
+        try connection.query(
+            """
+            INSERT INTO companies (account_id, uid, created_at, updated_at, properties)
+            VALUES (\(account), \(uid), \(createdAt), \(now.milliseconds), \(properties)::jsonb) RETURNING id
+            """
+        ).first!.decode(Int64.self)
+    }
+
+    func updateCompany(id: Int64, account: Int64, createdAt: Int64, properties: String) throws {
+        try connection.query(
+            """
+            UPDATE companies SET created_at = \(createdAt), updated_at = \(now.milliseconds), properties = \(properties)::jsonb
+            WHERE account_id = \(account) AND id = \(id)
+            """)
+    }
+
+    // MARK: Events
+
+    func eventID(account: Int64, dedupeKey: String) throws -> Int64? {
+        try connection.query("SELECT id FROM events WHERE account_id = \(account) AND dedupe_key = \(dedupeKey)").first?.decode(Int64.self)
+    }
+
+    func knownProfileAndName(_ e: EventInput, account: Int64) -> (profile: Int64, name: EventNameRow)? {
+        guard let uid = e.uid, e.email == nil, e.profileID == nil else { return nil }
+        let key = PostgresWriteCaches.Key(account: account, key: uid)
+        guard let profile = learnedProfiles[key] ?? caches.profile(key) else { return nil }
+        let nameKey = PostgresWriteCaches.Key(account: account, key: e.nameUID)
+        guard let name = learnedNames[nameKey] ?? caches.eventName(nameKey) else { return nil }
+        return (profile, name)
+    }
+
+    /// Created on first use; a name another transaction is creating at the same moment is waited for and read.
+    func internEventName(account: Int64, uid: String, name: String) throws -> EventNameRow {
+        let key = PostgresWriteCaches.Key(account: account, key: uid)
+        if let cached = learnedNames[key] ?? caches.eventName(key) { return cached }
+        let row = try connection.query(
+            """
+            INSERT INTO event_names (account_id, uid, name) VALUES (\(account), \(uid), \(name))
+            ON CONFLICT (account_id, uid) DO NOTHING RETURNING id, name
+            """
+        ).first ?? connection.query("SELECT id, name FROM event_names WHERE account_id = \(account) AND uid = \(uid)").first!
+        let (id, stored) = try row.decode((Int64, String).self)
+        let found = EventNameRow(id: id, name: stored)
+        learnedNames[key] = found
+        return found
+    }
+
+    func insertEventRow(_ e: EventInput, account: Int64, profile: Int64, name: EventNameRow) throws -> Int64? {
+        let time = e.timestamp.milliseconds
+        let display = name.name == e.name ? nil : e.name
+        let properties = e.propertiesJSON.map { String(decoding: $0, as: UTF8.self) }
+        let id: Int64
+        if let key = e.dedupeKey {
+            // Only a keyed event can conflict: it is written now, and a taken key stores nothing.
+            guard let row = try connection.query(
+                """
+                INSERT INTO events (account_id, profile_id, name_id, timestamp, received_at, source, dedupe_key, display_name, properties)
+                VALUES (\(account), \(profile), \(name.id), \(time), \(now.milliseconds), \(Int16(e.source.rawValue)), \(key), \(display),
+                        \(properties)::jsonb)
+                ON CONFLICT DO NOTHING RETURNING id
+                """
+            ).first else { return nil }
+            id = try row.decode(Int64.self)
+        } else {
+            id = try caches.eventIDs.next(connection)
+            pending.append(PendingEvent(
+                account: account, id: id, profile: profile, name: name.id, timestamp: time, source: Int64(e.source.rawValue), displayName: display,
+                properties: properties))
+        }
+        let profileKey = AccountRow(account: account, id: profile)
+        latest[profileKey] = max(latest[profileKey] ?? .min, time)
+        counts[CountKey(account: account, name: name.id, hour: Self.hour(time)), default: 0] += 1
+        stored.events += 1
+        return id
+    }
+
+    /// The UTC hour a time falls in, counted in hours since 1970 (as `event_counts.hour` holds it).
+    static func hour(_ time: Int64) -> Int64 { Timestamp.floor(time, units: 3_600_000) }
+
+    func countName(_ name: Int64, account: Int64, at time: Int64) {
+        let key = AccountRow(account: account, id: name)
+        let usage = nameUsage[key] ?? (0, time)
+        nameUsage[key] = (usage.count + 1, max(usage.last, time))
+    }
+
+    // MARK: The rest of IngestWrites
+
+    func profileID(_ customer: CustomerID, account: Int64) throws -> Int64? {
+        switch customer {
+        case .uid(let u): return try profileID(account: account, uid: u)
+        case .email(let e):
+            return try connection.query("SELECT id FROM profiles WHERE account_id = \(account) AND email = \(Identifiers.normalizeEmail(e))")
+                .first?.decode(Int64.self)
+        case .profileID(let i):
+            return try connection.query("SELECT id FROM profiles WHERE account_id = \(account) AND id = \(i)").first?.decode(Int64.self)
+        }
+    }
+
+    static let idempotencyWindowMs: Int64 = 24 * 3_600_000
+
+    func idempotentReply(account: Int64, key: String) throws -> BatchReply? {
+        guard let row = try connection.query(
+            """
+            SELECT status, response FROM idempotency_keys
+            WHERE account_id = \(account) AND key = \(key) AND created_at > \(now.milliseconds - Self.idempotencyWindowMs)
+            """
+        ).first else { return nil }
+        let (status, body) = try row.decode((Int64, ByteBuffer).self)
+        return BatchReply(status: Int(status), body: Array(body.readableBytesView))
+    }
+
+    func saveIdempotentReply(account: Int64, key: String, route: String, reply: BatchReply) throws {
+        try connection.query(
+            """
+            INSERT INTO idempotency_keys (account_id, key, route, status, response, created_at)
+            VALUES (\(account), \(key), \(route), \(Int64(reply.status)), \(ByteBuffer(bytes: reply.body)), \(now.milliseconds))
+            ON CONFLICT (account_id, key) DO UPDATE SET route = excluded.route, status = excluded.status, response = excluded.response,
+                created_at = excluded.created_at
+            """)
+    }
+
+    func insertAnonymousEvent(_ input: EventInput, anonymousID: String, account: Int64) throws -> ItemOutcome {
+        throw PostgresStoreError.notYet("anonymous events (the Track API's anonymous_id)")
+    }
+
+    func mergeAnonymousEvents(_ anonymousID: String, into profile: Int64, account: Int64, days: Int64) throws -> Int {
+        throw PostgresStoreError.notYet("merging anonymous events")
+    }
+
+    func deleteEvents(before cutoff: Timestamp, limit: Int) throws -> Int {
+        throw PostgresStoreError.notYet("event retention")
+    }
+
+    func deleteAnonymousEvents(before cutoff: Timestamp, limit: Int) throws -> Int {
+        throw PostgresStoreError.notYet("event retention")
+    }
+
+    func deletePersonEvents(_ ids: [Int64], profile: Int64, account: Int64) throws -> ErasedEvents {
+        throw PostgresStoreError.notYet("erasure")
+    }
+
+    func eraseProfile(_ id: Int64, account: Int64, values: PersonValues, events: Int64, eventsAfter: Int64, source: Deletion.Source) throws
+        -> ErasureReceipt?
+    {
+        throw PostgresStoreError.notYet("erasure")
+    }
+
+    func eraseCompany(_ id: Int64, account: Int64, erasedProfiles: Int64) throws -> CompanyErasureReceipt? {
+        throw PostgresStoreError.notYet("erasure")
+    }
+}

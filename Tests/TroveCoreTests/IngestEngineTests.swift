@@ -1,0 +1,98 @@
+import Testing
+import TroveTestEngines
+@testable import TroveCore
+
+/// The ingest rules (contract §3–§4) on every engine: the same items, the same stored records.
+@Suite struct IngestEngineTests {
+    static let now = Timestamp.parseISO8601("2026-03-01T12:00:00Z")!
+
+    static func item(_ model: Model, _ body: String) throws -> Ingestor.Item {
+        try Ingestor.parseItem(try JSONParser.parse(Array(body.utf8)), model: model, normalizer: ValueNormalizer(now: now), source: .hook)
+    }
+
+    func account(_ stores: TestStores) async throws -> Int64 {
+        let accounts = Accounts(store: stores.accounts)
+        _ = try await accounts.create(name: "acme")
+        return try #require(try await accounts.accountID(named: "acme"))
+    }
+
+    @Test(arguments: TestEngine.available)
+    func profilesCompaniesAndEventsAreStoredAndMerged(engine: TestEngine) async throws {
+        try await engine.withStores(clock: .fixed(Self.now)) { (stores: TestStores) async throws in
+            let account = try await account(stores)
+            let ingestor = Ingestor(store: stores.ingest)
+            let id = try await ingestor.ingest(.profile, account: account, body: Array(#"""
+                {"uid":"u1","email":"Ada@Example.com","plan":"pro","score":80,"company":{"uid":"c1","tier":"gold"}}
+                """#.utf8))
+            // A second upsert merges: a null removes a key, others replace or join.
+            #expect(try await ingestor.ingest(.profile, account: account, body: Array(#"{"uid":"u1","plan":null,"seats":3}"#.utf8)) == id)
+            _ = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"u1","name":"Completed Tour","timestamp":"2026-02-28T10:00:00Z","step":2}"#.utf8))
+            _ = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"u1","name":"Completed Tour","timestamp":"2026-02-27T10:00:00Z"}"#.utf8))
+            // An event for an unknown uid creates its profile.
+            _ = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"u2","name":"Signed Up"}"#.utf8))
+
+            let view = try await stores.objects.profile(account: account, .uid("u1"), expandCompany: true, expandSegments: true)
+            #expect(view.profile.id == id)
+            #expect(view.profile.email == "ada@example.com")
+            #expect(Dictionary(uniqueKeysWithValues: view.profile.properties.map { ($0.key, $0.value) }) == ["score": .int(80), "seats": .int(3)])
+            #expect(view.profile.lastSeenAt == Timestamp.parseISO8601("2026-02-28T10:00:00Z"))
+            let company = try #require(view.company ?? nil)
+            #expect(company.uid == "c1" && company.properties.map(\.key) == ["tier"])
+            #expect(view.segments == [])
+            let created = try await stores.objects.profile(account: account, .uid("u2"), expandCompany: false, expandSegments: false)
+            #expect(created.profile.lastSeenAt == Self.now)
+            #expect(try await stores.objects.company(account: account, .uid("c1")).id == company.id)
+        }
+    }
+
+    @Test(arguments: TestEngine.available)
+    func conflictingIdentifiersAndDuplicatesLeaveNoTrace(engine: TestEngine) async throws {
+        try await engine.withStores(clock: .fixed(Self.now)) { (stores: TestStores) async throws in
+            let account = try await account(stores)
+            let ingestor = Ingestor(store: stores.ingest)
+            _ = try await ingestor.ingest(.profile, account: account, body: Array(#"{"uid":"a","email":"a@x.io"}"#.utf8))
+            _ = try await ingestor.ingest(.profile, account: account, body: Array(#"{"uid":"b","email":"b@x.io"}"#.utf8))
+            await #expect(throws: IngestError.self) {
+                try await ingestor.ingest(.profile, account: account, body: Array(#"{"uid":"a","email":"b@x.io","plan":"x"}"#.utf8))
+            }
+            let a = try await stores.objects.profile(account: account, .uid("a"), expandCompany: false, expandSegments: false)
+            #expect(a.profile.properties.isEmpty && a.profile.email == "a@x.io")
+            let first = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"a","name":"Paid","message_id":"m-1"}"#.utf8))
+            let outcomes = try await ingestor.ingest(items: [try Self.item(.event, #"{"uid":"a","name":"Paid","message_id":"m-1"}"#)], account: account)
+            #expect(outcomes == [.duplicate(first)])
+            // A batch: a bad item fails alone, the rest is stored.
+            let batch = try await ingestor.ingest(
+                items: [
+                    try Self.item(.profile, #"{"uid":"c","plan":"pro"}"#), try Self.item(.profile, #"{"uid":"a","email":"b@x.io"}"#),
+                    try Self.item(.company, #"{"uid":"co"}"#),
+                ], account: account)
+            #expect(batch.count == 3)
+            #expect(batch[0].rowID != nil && batch[2].rowID != nil)
+            if case .failed = batch[1] {} else { Issue.record("expected the conflicting item to fail, got \(batch[1])") }
+            #expect(try await stores.objects.profile(account: account, .uid("c"), expandCompany: false, expandSegments: false).profile.properties.map(\.key) == ["plan"])
+        }
+    }
+}
+
+extension IngestEngineTests {
+    /// Writers at the same moment (PostgreSQL runs them concurrently): one profile, and every merge kept.
+    @Test(arguments: TestEngine.available)
+    func concurrentUpsertsOfOneNewProfileKeepEveryMerge(engine: TestEngine) async throws {
+        try await engine.withStores(clock: .fixed(Self.now)) { (stores: TestStores) async throws in
+            let account = try await account(stores)
+            let ingestor = Ingestor(store: stores.ingest)
+            let ids = try await withThrowingTaskGroup(of: Int64.self) { group in
+                for i in 0..<12 {
+                    group.addTask {
+                        try await ingestor.ingest(.profile, account: account, body: Array(#"{"uid":"race","k\#(i)":\#(i),"company":{"uid":"co","n\#(i)":1}}"#.utf8))
+                    }
+                }
+                return try await group.reduce(into: Set<Int64>()) { $0.insert($1) }
+            }
+            #expect(ids.count == 1)
+            let view = try await stores.objects.profile(account: account, .uid("race"), expandCompany: true, expandSegments: false)
+            #expect(Set(view.profile.properties.map(\.key)) == Set((0..<12).map { "k\($0)" }))
+            #expect(Set((view.company ?? nil)?.properties.map(\.key) ?? []) == Set((0..<12).map { "n\($0)" }))
+        }
+    }
+}
