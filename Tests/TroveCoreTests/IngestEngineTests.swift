@@ -96,3 +96,31 @@ extension IngestEngineTests {
         }
     }
 }
+
+extension IngestEngineTests {
+    @Test(arguments: TestEngine.available)
+    func theCatalogLearnsNamesTypesExamplesAndWarnings(engine: TestEngine) async throws {
+        try await engine.withStores(clock: .fixed(Self.now)) { (stores: TestStores) async throws in
+            let account = try await account(stores)
+            let ingestor = Ingestor(store: stores.ingest)
+            _ = try await ingestor.ingest(.profile, account: account, body: Array(#"{"uid":"a","Plan Name":"pro","address":{"city":"Oslo"}}"#.utf8))
+            _ = try await ingestor.ingest(.profile, account: account, body: Array(#"{"uid":"b","plan_name":"team","score":"2026-01-02T00:00:00Z"}"#.utf8))
+            for uid in ["c", "d"] { _ = try await ingestor.ingest(.profile, account: account, body: Array(#"{"uid":"\#(uid)","list":[{"a":1}]}"#.utf8)) }
+            for _ in 0..<3 { _ = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"a","name":"Completed Tour"}"#.utf8)) }
+            _ = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"b","name":"Signed Up","timestamp":"2026-02-01T00:00:00Z"}"#.utf8))
+
+            let properties = try await stores.catalog.properties(account: account, model: .profile)
+            #expect(properties.map(\.prop) == ["address", "address.city", "list", "plan_name", "score"])
+            let plan = try #require(properties.first { $0.prop == "plan_name" })
+            #expect(plan.name == "Plan Name" && plan.types == ["string"] && plan.examples == [.string("team"), .string("pro")])
+            #expect(properties.first { $0.prop == "score" }?.types == ["timestamp"])
+            #expect(properties.first { $0.prop == "address" }?.types == ["hash"])
+            let names = try await stores.catalog.eventNames(account: account)
+            #expect(names.map(\.name) == ["Completed Tour", "Signed Up"] && names.map(\.count) == [3, 1])
+            #expect(names.map(\.lastSeenAt) == [Self.now, Timestamp.parseISO8601("2026-02-01T00:00:00Z")])
+            let warnings = try await stores.catalog.warnings(account: account, model: nil)
+            #expect(warnings.map { "\($0.model) \($0.prop) \($0.kind) \($0.count)" } == ["profile list hash_in_array 2"])
+            #expect(warnings.first?.exampleUID == "d")
+        }
+    }
+}

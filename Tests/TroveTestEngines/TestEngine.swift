@@ -20,13 +20,15 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
             defer { try? FileManager.default.removeItem(at: dir) }
             let database = try AppDatabase(path: dir.appendingPathComponent("trove.sqlite").path)
             let queue = WriteQueue(database: database, clock: clock)
-            try await body(TestStores(accounts: SQLiteAccountStore(database: database), ingest: queue, objects: ObjectReader(database: database)))
+            try await body(TestStores(accounts: SQLiteAccountStore(database: database), ingest: queue, objects: ObjectReader(database: database),
+                                      catalog: CatalogReader(database: database)))
             await queue.settled()
         case .postgres:
             try await TestPostgres.withDatabase { database in
                 let ingest = PostgresIngestStore(location: database.location, clock: clock, writers: 2)
                 do {
-                    try await body(TestStores(accounts: PostgresAccountStore(database: database), ingest: ingest, objects: PostgresObjectStore(database: database)))
+                    try await body(TestStores(accounts: PostgresAccountStore(database: database), ingest: ingest, objects: PostgresObjectStore(database: database),
+                                                     catalog: PostgresCatalogStore(database: database)))
                 } catch {
                     await ingest.close()
                     throw error
@@ -42,4 +44,5 @@ public struct TestStores: Sendable {
     public let accounts: any AccountStore
     public let ingest: any IngestStore
     public let objects: any ObjectStore
+    public let catalog: any CatalogStore
 }

@@ -10,6 +10,17 @@ public struct CatalogWarning: Sendable, Equatable {
     public var lastAt: Timestamp
     public var exampleUID: String?
     public var detail: String?
+
+    public init(kind: String, model: String, prop: String, count: Int64, firstAt: Timestamp, lastAt: Timestamp, exampleUID: String?, detail: String?) {
+        self.kind = kind
+        self.model = model
+        self.prop = prop
+        self.count = count
+        self.firstAt = firstAt
+        self.lastAt = lastAt
+        self.exampleUID = exampleUID
+        self.detail = detail
+    }
 }
 
 /// A property seen on a model: its normalized name, the name as first sent, its types and a few values.
@@ -21,6 +32,20 @@ public struct CatalogProperty: Sendable, Equatable {
     public var types: [String]
     public var examples: [JSON]
     public var lastSeenAt: Timestamp?
+
+    /// From stored columns (any engine): `types` and `examples` are the stored JSON arrays' text.
+    public init(id: Int64, name: String, prop: String, model: String, types: String, examples: String, lastSeenAt: Int64?) throws(StoredDataError) {
+        guard case .array(let list) = try StoredJSON.parse(examples, "properties", "examples", id: id) else {
+            throw StoredDataError(table: "properties", column: "examples", id: id, reason: "not a JSON array")
+        }
+        self.id = id
+        self.name = name
+        self.prop = prop
+        self.model = model
+        self.types = try StoredJSON.strings(types, "properties", "types", id: id)
+        self.examples = list
+        self.lastSeenAt = lastSeenAt.map(Timestamp.init(milliseconds:))
+    }
 }
 
 /// An event name as sent and normalized, how many events carry it, and when the last came.
@@ -30,6 +55,14 @@ public struct EventNameSummary: Sendable, Equatable {
     public var uid: String
     public var count: Int64
     public var lastSeenAt: Timestamp?
+
+    public init(id: Int64, name: String, uid: String, count: Int64, lastSeenAt: Timestamp?) {
+        self.id = id
+        self.name = name
+        self.uid = uid
+        self.count = count
+        self.lastSeenAt = lastSeenAt
+    }
 }
 
 /// A profile with, when asked, its company (`expand[company]`; nil inside when it has none) and the

@@ -28,13 +28,9 @@ public struct CatalogReader: Sendable {
                     WHERE account_id = ?1 AND (?2 IS NULL OR model = ?2) ORDER BY model, prop
                     """, arguments: [account, model?.rawValue])
             return try rows.map { row in
-                let id: Int64 = row["id"]
-                guard case .array(let examples) = try StoredJSON.parse(row["examples"], "properties", "examples", id: id) else {
-                    throw StoredDataError(table: "properties", column: "examples", id: id, reason: "not a JSON array")
-                }
-                return CatalogProperty(
-                    id: id, name: row["name"], prop: row["prop"], model: row["model"], types: try StoredJSON.strings(row["types"], "properties", "types", id: id),
-                    examples: examples, lastSeenAt: (row["last_seen_at"] as Int64?).map(Timestamp.init(milliseconds:)))
+                try CatalogProperty(
+                    id: row["id"], name: row["name"], prop: row["prop"], model: row["model"], types: row["types"], examples: row["examples"],
+                    lastSeenAt: row["last_seen_at"])
             }
         }
     }
