@@ -21,14 +21,15 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
             let database = try AppDatabase(path: dir.appendingPathComponent("trove.sqlite").path)
             let queue = WriteQueue(database: database, clock: clock)
             try await body(TestStores(accounts: SQLiteAccountStore(database: database), ingest: queue, objects: ObjectReader(database: database),
-                                      catalog: CatalogReader(database: database)))
+                                      catalog: CatalogReader(database: database), webhooks: SQLiteWebhookStore(database: database)))
             await queue.settled()
         case .postgres:
             try await TestPostgres.withDatabase { database in
                 let ingest = PostgresIngestStore(location: database.location, clock: clock, writers: 2)
                 do {
                     try await body(TestStores(accounts: PostgresAccountStore(database: database), ingest: ingest, objects: PostgresObjectStore(database: database),
-                                                     catalog: PostgresCatalogStore(database: database)))
+                                                     catalog: PostgresCatalogStore(database: database),
+                                                     webhooks: PostgresWebhookStore(database: database)))
                 } catch {
                     await ingest.close()
                     throw error
@@ -45,4 +46,5 @@ public struct TestStores: Sendable {
     public let ingest: any IngestStore
     public let objects: any ObjectStore
     public let catalog: any CatalogStore
+    public let webhooks: any WebhookStore
 }

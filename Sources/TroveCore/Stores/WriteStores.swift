@@ -37,6 +37,7 @@ public protocol WebhookStore: Sendable {
 /// A delivery due to be sent, with what signing and sending it takes.
 public struct WebhookDue: Sendable {
     public var id: Int64
+    public var account: Int64
     public var endpoint: Int64
     public var url: String
     public var secret: String
@@ -46,8 +47,9 @@ public struct WebhookDue: Sendable {
     public var storedData: String
     public var attempts: Int
 
-    public init(id: Int64, endpoint: Int64, url: String, secret: String, envelopeID: String, kind: String, storedData: String, attempts: Int) {
+    public init(id: Int64, account: Int64, endpoint: Int64, url: String, secret: String, envelopeID: String, kind: String, storedData: String, attempts: Int) {
         self.id = id
+        self.account = account
         self.endpoint = endpoint
         self.url = url
         self.secret = secret

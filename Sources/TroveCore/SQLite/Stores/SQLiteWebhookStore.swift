@@ -97,7 +97,7 @@ public struct SQLiteWebhookStore: WebhookStore {
     public func due(now: Timestamp, room: @escaping @Sendable (Int64) -> Int) async throws -> [WebhookDue] {
         try await database.pool.read { db in
             var due: [WebhookDue] = []
-            for e in try Row.fetchAll(db, sql: "SELECT id, url, secret FROM webhook_endpoints WHERE enabled = 1 ORDER BY id") {
+            for e in try Row.fetchAll(db, sql: "SELECT id, url, secret, account_id FROM webhook_endpoints WHERE enabled = 1 ORDER BY id") {
                 let endpoint: Int64 = e[0]
                 let limit = room(endpoint)
                 guard limit > 0 else { continue }
@@ -106,7 +106,7 @@ public struct SQLiteWebhookStore: WebhookStore {
                     WHERE endpoint_id = ? AND state = 'pending' AND next_attempt_at <= ?
                     ORDER BY next_attempt_at, id LIMIT ?
                     """, arguments: [endpoint, now.milliseconds, limit]).map {
-                    WebhookDue(id: $0[0], endpoint: endpoint, url: e[1], secret: e[2], envelopeID: $0[1], kind: $0[2], storedData: $0[3], attempts: $0[4])
+                    WebhookDue(id: $0[0], account: e[3], endpoint: endpoint, url: e[1], secret: e[2], envelopeID: $0[1], kind: $0[2], storedData: $0[3], attempts: $0[4])
                 }
             }
             return due
@@ -156,31 +156,17 @@ public struct SQLiteWebhookStore: WebhookStore {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM webhook_endpoints WHERE account_id = ? AND id = ?", arguments: [account, id]) else {
             throw WebhookError.notFound("no webhook with id \(PublicID.encode(id))")
         }
-        func names(_ column: String) throws -> [String]? {
-            try (row[column] as String?).map { try StoredJSON.strings($0, "webhook_endpoints", column, id: id) }
-        }
-        return WebhookEndpoint(
-            id: id, url: row["url"], name: row["name"], topics: try names("topics") ?? [], eventNames: try names("event_names"),
-            secret: showingSecret ? row["secret"] : nil, enabled: row["enabled"],
-            lastItemAt: (row["last_item_at"] as Int64?).map(Timestamp.init(milliseconds:)), lastItemState: row["last_item_state"],
-            lastItemError: row["last_item_error"], createdAt: Timestamp(milliseconds: row["created_at"]))
+        return try WebhookEndpoint(
+            id: id, url: row["url"], name: row["name"], topics: row["topics"], eventNames: row["event_names"],
+            secret: showingSecret ? row["secret"] : nil, enabled: row["enabled"], lastItemAt: row["last_item_at"], lastItemState: row["last_item_state"],
+            lastItemError: row["last_item_error"], createdAt: row["created_at"])
     }
 
     static func delivery(_ db: Database, id: Int64) throws -> WebhookDelivery {
         let row = try Row.fetchOne(db, sql: "SELECT * FROM webhook_deliveries WHERE id = ?", arguments: [id])!
-        let state = try WebhookDelivery.State(stored: row["state"], table: "webhook_deliveries", id: id)
-        return WebhookDelivery(
-            id: id, envelopeID: row["envelope_id"], kind: row["kind"], state: state, attempts: row["attempts"],
-            nextAttemptAt: state == .pending ? (row["next_attempt_at"] as Int64?).map(Timestamp.init(milliseconds:)) : nil,
-            lastStatus: row["last_status"], lastError: row["last_error"])
-    }
-}
-
-extension WebhookDelivery.State {
-    /// A state column's value; anything else is stored data Trove did not write.
-    init(stored text: String, table: String, id: Int64) throws {
-        guard let state = Self(rawValue: text) else { throw StoredDataError(table: table, column: "state", id: id, reason: "unknown state \"\(text)\"") }
-        self = state
+        return try WebhookDelivery(
+            id: id, envelopeID: row["envelope_id"], kind: row["kind"], state: row["state"], attempts: row["attempts"],
+            nextAttemptAt: row["next_attempt_at"], lastStatus: row["last_status"], lastError: row["last_error"])
     }
 }
 
