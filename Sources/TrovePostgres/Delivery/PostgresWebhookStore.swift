@@ -16,6 +16,7 @@ public struct PostgresWebhookStore: WebhookStore {
 
     static func list(_ names: [String]) -> String { JSONWriter.string(.array(names.map(JSON.string))) }
 
+    @inline(never)
     static func endpoint(_ row: PostgresRow, showingSecret: Bool = false) throws -> WebhookEndpoint {
         let (id, url, name, topics, eventNames, secret, enabled, lastAt, lastState, lastError, created) =
             try row.decode((Int64, String, String, String, String?, String, Bool, Int64?, String?, String?, Int64).self)
@@ -24,6 +25,7 @@ public struct PostgresWebhookStore: WebhookStore {
             lastItemAt: lastAt, lastItemState: lastState, lastItemError: lastError, createdAt: created)
     }
 
+    @inline(never)
     static func delivery(_ row: PostgresRow) throws -> WebhookDelivery {
         let (id, envelope, kind, state, attempts, next, status, error) =
             try row.decode((Int64, String, String, String, Int64, Int64, Int64?, String?).self)

@@ -55,6 +55,7 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
 
     static let profileColumns = "id, uid, email, company_id, disabled, admin, created_at, properties::text"
 
+    @inline(never)
     static func storedProfile(_ row: PostgresRow) throws -> StoredProfile {
         let (id, uid, email, company, disabled, admin, created, properties) =
             try row.decode((Int64, String?, String?, Int64?, Bool, Bool, Int64, String).self)
@@ -125,6 +126,7 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
 
     // MARK: Companies
 
+    @inline(never)
     static func storedCompany(_ row: PostgresRow) throws -> StoredCompany {
         let (id, uid, created, properties) = try row.decode((Int64, String, Int64, String).self)
         return StoredCompany(id: id, uid: uid, createdAt: created, properties: properties)

@@ -11,6 +11,7 @@ enum PostgresRows {
         p.company_id, p.disabled, p.properties::text
         """
 
+    @inline(never)
     static func profile(_ row: PostgresRow) throws -> ProfileRecord {
         let (id, uid, email, created, updated, lastSeen, company, disabled, properties) =
             try row.decode((Int64, String?, String?, Int64, Int64, Int64?, Int64?, Bool, String).self)
@@ -22,6 +23,7 @@ enum PostgresRows {
     /// For a query over `companies c`.
     static let companyColumns = "c.id, c.uid, c.created_at, c.updated_at, c.properties::text"
 
+    @inline(never)
     static func company(_ row: PostgresRow) throws -> CompanyRecord {
         let (id, uid, created, updated, properties) = try row.decode((Int64, String, Int64, Int64, String).self)
         return try CompanyRecord(id: id, uid: uid, createdAt: created, updatedAt: updated, properties: properties)
@@ -33,6 +35,7 @@ enum PostgresRows {
         s.windowed, s.member_count, s.computed_at, s.created_at, s.updated_at
         """
 
+    @inline(never)
     static func segment(_ row: PostgresRow) throws -> Segment {
         let (id, account, name, description, kind, grammar, definition, tags, version, built, windowed, members, computed, created, updated) =
             try row.decode((Int64, Int64, String, String, String, String?, String?, String, Int64, Int64, Bool, Int64, Int64?, Int64, Int64).self)
