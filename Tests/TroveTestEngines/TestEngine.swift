@@ -21,7 +21,8 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
             let database = try AppDatabase(path: dir.appendingPathComponent("trove.sqlite").path)
             let queue = WriteQueue(database: database, clock: clock)
             try await body(TestStores(accounts: SQLiteAccountStore(database: database), ingest: queue, objects: ObjectReader(database: database),
-                                      catalog: CatalogReader(database: database), webhooks: SQLiteWebhookStore(database: database)))
+                                      catalog: CatalogReader(database: database), webhooks: SQLiteWebhookStore(database: database),
+                                      integrations: SQLiteIntegrationStore(database: database)))
             await queue.settled()
         case .postgres:
             try await TestPostgres.withDatabase { database in
@@ -29,7 +30,8 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
                 do {
                     try await body(TestStores(accounts: PostgresAccountStore(database: database), ingest: ingest, objects: PostgresObjectStore(database: database),
                                                      catalog: PostgresCatalogStore(database: database),
-                                                     webhooks: PostgresWebhookStore(database: database)))
+                                                     webhooks: PostgresWebhookStore(database: database),
+                                                     integrations: PostgresIntegrationStore(database: database)))
                 } catch {
                     await ingest.close()
                     throw error
@@ -47,4 +49,5 @@ public struct TestStores: Sendable {
     public let objects: any ObjectStore
     public let catalog: any CatalogStore
     public let webhooks: any WebhookStore
+    public let integrations: any IntegrationStore
 }

@@ -183,13 +183,13 @@ public actor CustomerIODeliverer {
             let attempts = row.attempts + 1
             switch outcome {
             case .delivered(let status):
-                return CustomerIOAttempt(id: row.id, attempts: attempts, status: status, error: nil, retryAt: nil)
+                return CustomerIOAttempt(id: row.id, account: row.account, attempts: attempts, status: status, error: nil, retryAt: nil)
             case .failed(let status, let error):
-                return CustomerIOAttempt(id: row.id, attempts: attempts, status: status, error: error, retryAt: nil)
+                return CustomerIOAttempt(id: row.id, account: row.account, attempts: attempts, status: status, error: error, retryAt: nil)
             case .retry(let status, let error, let retryAfter):
                 let next = RetrySchedule.nextCustomerIOAttempt(
                     after: attempts, firstAttempt: Timestamp(milliseconds: row.createdAt), retryAfter: retryAfter, at: now)
-                return CustomerIOAttempt(id: row.id, attempts: attempts, status: status,
+                return CustomerIOAttempt(id: row.id, account: row.account, attempts: attempts, status: status,
                                          error: next == nil ? "gave up after 24 hours; last: \(error)" : error, retryAt: next)
             }
         }

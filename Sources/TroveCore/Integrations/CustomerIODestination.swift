@@ -222,7 +222,7 @@ public struct CustomerIODestination: Sendable, Equatable {
     }
 
     /// As stored (`integrations.config`), credentials included.
-    var stored: JSON {
+    public var stored: JSON {
         var members = document
         members.insert(JSONMember("api_key", .string(apiKey)), at: 1)
         return .object(members)
@@ -251,7 +251,7 @@ public struct CustomerIODestination: Sendable, Equatable {
     }
 
     /// Reads the stored form back (written by `stored`, so valid unless changed outside Trove).
-    static func fromStored(_ text: String, account: Int64) throws(StoredDataError) -> CustomerIODestination {
+    public static func fromStored(_ text: String, account: Int64) throws(StoredDataError) -> CustomerIODestination {
         let json = try StoredJSON.parse(text, "integrations", "config", id: account)
         var body = json
         if case .object(var members) = json {

@@ -20,6 +20,21 @@ public struct CustomerIODestinationSettings: Sendable {
         public var delivered: Int
         public var failed: Int
         public var updatedAt: Timestamp?
+
+        /// `counts`: the outbox's rows per stored state; an unknown state is stored data Trove did not write.
+        public init(destination: CustomerIODestination, counts: [(state: String, count: Int)], updatedAt: Int64?) throws(StoredDataError) {
+            self.destination = destination
+            (pending, delivered, failed) = (0, 0, 0)
+            self.updatedAt = updatedAt.map(Timestamp.init(milliseconds:))
+            for (state, count) in counts {
+                switch state {
+                case "pending": pending = count
+                case "delivered": delivered = count
+                case "failed": failed = count
+                case let other: throw StoredDataError(table: "customerio_deliveries", column: "state", id: nil, reason: "unknown state \"\(other)\"")
+                }
+            }
+        }
     }
 
     /// Sets the destination from its settings document (`CustomerIODestination.parse`); an `api_key` left out
@@ -72,4 +87,23 @@ public struct CustomerIODelivery: Sendable, Equatable {
     public var lastError: String?
     public var createdAt: Timestamp
     public var deliveredAt: Timestamp?
+
+    /// From stored columns (any engine); `profileUID` from the profile, nil once it is gone.
+    public init(id: Int64, kind: String, profileID: Int64, profileUID: String?, identifier: String?, target: String?, state: String, attempts: Int64,
+                nextAttemptAt: Int64, lastStatus: Int64?, lastError: String?, createdAt: Int64, deliveredAt: Int64?) throws(StoredDataError) {
+        let state = try WebhookDelivery.State(stored: state, table: "customerio_deliveries", id: id)
+        self.id = id
+        self.kind = kind
+        self.profileID = profileID
+        self.profileUID = profileUID
+        self.identifier = identifier
+        self.customerIOSegmentID = target
+        self.state = state
+        self.attempts = Int(attempts)
+        self.nextAttemptAt = state == .pending ? Timestamp(milliseconds: nextAttemptAt) : nil
+        self.lastStatus = lastStatus.map(Int.init)
+        self.lastError = lastError
+        self.createdAt = Timestamp(milliseconds: createdAt)
+        self.deliveredAt = deliveredAt.map(Timestamp.init(milliseconds:))
+    }
 }

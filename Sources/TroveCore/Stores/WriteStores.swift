@@ -150,6 +150,7 @@ public struct CustomerIOQueued: Sendable {
 /// What one attempt made of an outbox row.
 public struct CustomerIOAttempt: Sendable {
     public var id: Int64
+    public var account: Int64
     public var attempts: Int
     public var status: Int?
     public var error: String?

@@ -74,6 +74,8 @@ public final class PostgresAppDatabase: Sendable {
         do {
             return try await client.withTransaction(logger: logger) { connection in try await work(connection) }
         } catch let error as PostgresTransactionError {
+            // The work's own errors (a rule said no) pass as they are; the database's are mapped.
+            if let closure = error.closureError, !(closure is PSQLError) { throw closure }
             throw PostgresStoreError.from(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? error, location: location)
         } catch {
             throw PostgresStoreError.from(error, location: location)

@@ -85,17 +85,10 @@ public struct SQLiteIntegrationStore: IntegrationStore {
 
     static func shown(_ db: Database, account: Int64) throws -> CustomerIODestinationSettings.State {
         guard let destination = try load(db, account: account) else { throw DestinationError.notFound("no Customer.io destination is set up") }
-        var state = CustomerIODestinationSettings.State(destination: destination, pending: 0, delivered: 0, failed: 0,
-                                                        updatedAt: try updatedAt(db, account: account, name: Self.destination))
-        for row in try Row.fetchAll(db, sql: "SELECT state, count(*) FROM customerio_deliveries WHERE account_id = ? GROUP BY state", arguments: [account]) {
-            switch row[0] as String {
-            case "pending": state.pending = row[1]
-            case "delivered": state.delivered = row[1]
-            case "failed": state.failed = row[1]
-            case let other: throw StoredDataError(table: "customerio_deliveries", column: "state", id: nil, reason: "unknown state \"\(other)\"")
-            }
-        }
-        return state
+        let counts = try Row.fetchAll(db, sql: "SELECT state, count(*) FROM customerio_deliveries WHERE account_id = ? GROUP BY state", arguments: [account])
+            .map { (state: $0[0] as String, count: $0[1] as Int) }
+        return try CustomerIODestinationSettings.State(
+            destination: destination, counts: counts, updatedAt: try updatedAt(db, account: account, name: Self.destination)?.milliseconds)
     }
 
     static func load(_ db: Database, account: Int64) throws -> CustomerIODestination? {
@@ -135,14 +128,10 @@ public struct SQLiteIntegrationStore: IntegrationStore {
     }
 
     static func delivery(_ row: Row) throws -> CustomerIODelivery {
-        let id: Int64 = row["id"]
-        let state = try WebhookDelivery.State(stored: row["state"], table: "customerio_deliveries", id: id)
-        return CustomerIODelivery(
-            id: id, kind: row["kind"], profileID: row["profile_id"], profileUID: row["uid"], identifier: row["identifier"],
-            customerIOSegmentID: row["target"], state: state, attempts: row["attempts"],
-            nextAttemptAt: state == .pending ? (row["next_attempt_at"] as Int64?).map(Timestamp.init(milliseconds:)) : nil,
-            lastStatus: row["last_status"], lastError: row["last_error"], createdAt: Timestamp(milliseconds: row["created_at"]),
-            deliveredAt: (row["delivered_at"] as Int64?).map(Timestamp.init(milliseconds:)))
+        try CustomerIODelivery(
+            id: row["id"], kind: row["kind"], profileID: row["profile_id"], profileUID: row["uid"], identifier: row["identifier"], target: row["target"],
+            state: row["state"], attempts: row["attempts"], nextAttemptAt: row["next_attempt_at"], lastStatus: row["last_status"],
+            lastError: row["last_error"], createdAt: row["created_at"], deliveredAt: row["delivered_at"])
     }
 
     // MARK: Customer.io outbox
