@@ -102,7 +102,8 @@ CREATE TABLE events (
     PRIMARY KEY (account_id, id)
 );
 CREATE UNIQUE INDEX events_by_dedupe_key ON events (account_id, dedupe_key) WHERE dedupe_key IS NOT NULL;
-CREATE INDEX events_by_profile ON events (account_id, profile_id, timestamp);
+-- A person's events in timeline order (timestamp, id): the timeline's pages and a profile's latest event.
+CREATE INDEX events_by_profile ON events (account_id, profile_id, timestamp, id);
 CREATE INDEX events_from_customerio ON events (account_id, timestamp) WHERE source = 2;
 
 -- Events of visitors not yet identified, kept under their anonymous_id until a merge moves them.

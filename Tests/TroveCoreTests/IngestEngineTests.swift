@@ -124,3 +124,35 @@ extension IngestEngineTests {
         }
     }
 }
+
+extension IngestEngineTests {
+    /// Newest first by (timestamp, id), whatever order the events came in; pages by cursor; a name filter.
+    @Test(arguments: TestEngine.available)
+    func aPersonsTimelinePagesNewestFirst(engine: TestEngine) async throws {
+        try await engine.withStores(clock: .fixed(Self.now)) { (stores: TestStores) async throws in
+            let account = try await account(stores)
+            let ingestor = Ingestor(store: stores.ingest)
+            let sent = [("A", "2026-02-01T00:00:00Z"), ("B", "2026-02-03T00:00:00Z"), ("A", "2026-01-15T00:00:00Z"), ("C", "2026-02-03T00:00:00Z"), ("B", "2026-02-02T00:00:00Z")]
+            var ids: [Int64] = []
+            for (name, time) in sent {
+                ids.append(try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"t","name":"\#(name)","timestamp":"\#(time)","n":"\#(name)\#(time)"}"#.utf8)))
+            }
+            _ = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"other","name":"A"}"#.utf8))
+            let expected = [ids[3], ids[1], ids[4], ids[0], ids[2]]  // C and B share a time: the later id first
+            var seen: [Int64] = []
+            var cursor: TimelineCursor?
+            repeat {
+                let page = try await stores.timelines.timeline(account: account, try TimelineRequest(person: .uid("t"), limit: 2, before: cursor))
+                seen += page.events.map(\.id)
+                cursor = page.before
+            } while cursor != nil
+            #expect(seen == expected)
+            let onlyA = try await stores.timelines.timeline(account: account, try TimelineRequest(person: .uid("t"), name: "a"))
+            #expect(onlyA.events.map(\.id) == [ids[0], ids[2]] && onlyA.events.map(\.name) == ["A", "A"])
+            #expect(onlyA.events.first?.properties.first?.value == .string("A2026-02-01T00:00:00Z"))
+            let none = try await stores.timelines.timeline(account: account, try TimelineRequest(person: .uid("t"), name: "never"))
+            #expect(none.events.isEmpty)
+            await #expect(throws: ReadError.self) { try await stores.timelines.timeline(account: account, try TimelineRequest(person: .uid("nobody"))) }
+        }
+    }
+}

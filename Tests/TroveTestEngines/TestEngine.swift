@@ -22,7 +22,7 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
             let queue = WriteQueue(database: database, clock: clock)
             try await body(TestStores(accounts: SQLiteAccountStore(database: database), ingest: queue, objects: ObjectReader(database: database),
                                       catalog: CatalogReader(database: database), webhooks: SQLiteWebhookStore(database: database),
-                                      integrations: SQLiteIntegrationStore(database: database)))
+                                      integrations: SQLiteIntegrationStore(database: database), timelines: TimelineReader(database: database)))
             await queue.settled()
         case .postgres:
             try await TestPostgres.withDatabase { database in
@@ -31,7 +31,8 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
                     try await body(TestStores(accounts: PostgresAccountStore(database: database), ingest: ingest, objects: PostgresObjectStore(database: database),
                                                      catalog: PostgresCatalogStore(database: database),
                                                      webhooks: PostgresWebhookStore(database: database),
-                                                     integrations: PostgresIntegrationStore(database: database)))
+                                                     integrations: PostgresIntegrationStore(database: database),
+                                                     timelines: PostgresTimelineStore(database: database)))
                 } catch {
                     await ingest.close()
                     throw error
@@ -50,4 +51,5 @@ public struct TestStores: Sendable {
     public let catalog: any CatalogStore
     public let webhooks: any WebhookStore
     public let integrations: any IntegrationStore
+    public let timelines: any TimelineStore
 }

@@ -52,6 +52,14 @@ public struct TimelineEvent: Sendable, Equatable {
     public var name: String
     public var timestamp: Timestamp
     public var properties: [JSONMember]
+
+    /// From stored columns (any engine): the name as shown, the stored properties' text (nil: none).
+    public init(id: Int64, name: String, timestamp: Int64, properties: String?) throws(StoredDataError) {
+        self.id = id
+        self.name = name
+        self.timestamp = Timestamp(milliseconds: timestamp)
+        self.properties = try StoredJSON.properties(properties, "events", id: id)
+    }
 }
 
 public struct TimelinePage: Sendable, Equatable {
@@ -61,4 +69,12 @@ public struct TimelinePage: Sendable, Equatable {
     public var limit: Int
     /// The cursor for the next page; nil when this one is the last.
     public var before: TimelineCursor?
+
+    public init(profileID: Int64, uid: String?, events: [TimelineEvent], limit: Int, before: TimelineCursor?) {
+        self.profileID = profileID
+        self.uid = uid
+        self.events = events
+        self.limit = limit
+        self.before = before
+    }
 }

@@ -139,8 +139,6 @@ public struct TimelineReader: Sendable {
             name = try String.fetchOne(db, sql: "SELECT name FROM event_names WHERE id = ?", arguments: [row.nameID]) ?? ""
             names[row.nameID] = name
         }
-        return TimelineEvent(
-            id: row.id, name: name, timestamp: Timestamp(milliseconds: row.time),
-            properties: try StoredJSON.properties(row.properties, "events", id: row.id))
+        return try TimelineEvent(id: row.id, name: name, timestamp: row.time, properties: row.properties)
     }
 }
