@@ -50,7 +50,7 @@ public struct Page<Item: Sendable>: Sendable {
     public var before: Int64?
 
     /// A full page may have more after it; its last id is the cursor.
-    init(_ items: [Item], limit: Int, id: (Item) -> Int64) {
+    public init(_ items: [Item], limit: Int, id: (Item) -> Int64) {
         self.items = items
         self.limit = limit
         before = items.count == limit ? items.last.map(id) : nil

@@ -84,6 +84,12 @@ public struct SegmentMembers: Sendable {
     public var page: Page<ProfileRecord>
     public var asOf: Timestamp?
     public var computedAt: Timestamp?
+
+    public init(page: Page<ProfileRecord>, asOf: Timestamp?, computedAt: Timestamp?) {
+        self.page = page
+        self.asOf = asOf
+        self.computedAt = computedAt
+    }
 }
 
 /// One row of a segment's ledger.
@@ -95,6 +101,15 @@ public struct LedgerEntry: Sendable, Equatable {
     public var entered: Bool
     public var at: Timestamp
     public var version: Int64
+
+    public init(id: Int64, profileID: Int64, profileUID: String?, entered: Bool, at: Timestamp, version: Int64) {
+        self.id = id
+        self.profileID = profileID
+        self.profileUID = profileUID
+        self.entered = entered
+        self.at = at
+        self.version = version
+    }
 }
 
 /// Ledger rows after a cursor; `next` is the cursor to pass next time.
@@ -102,10 +117,21 @@ public struct LedgerPage: Sendable {
     public var changes: [LedgerEntry]
     public var next: Int64
     public var computedAt: Timestamp?
+
+    public init(changes: [LedgerEntry], next: Int64, computedAt: Timestamp?) {
+        self.changes = changes
+        self.next = next
+        self.computedAt = computedAt
+    }
 }
 
 /// Members in profile-id order; `next` is the cursor of the following page, nil at the end.
 public struct PeoplePage: Sendable {
     public var identifiers: [CustomerIdentifiers]
     public var next: Int64?
+
+    public init(identifiers: [CustomerIdentifiers], next: Int64?) {
+        self.identifiers = identifiers
+        self.next = next
+    }
 }
