@@ -30,3 +30,13 @@ public enum CustomerID: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+extension CustomerID {
+    /// The same person as a profile lookup.
+    public var lookup: ObjectLookup {
+        switch self {
+        case .uid(let u): .uid(u)
+        case .email(let e): .email(e)
+        case .profileID(let i): .id(i)
+        }
+    }
+}

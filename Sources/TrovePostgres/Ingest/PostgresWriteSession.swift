@@ -231,14 +231,8 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
     // MARK: The rest of IngestWrites
 
     func profileID(_ customer: CustomerID, account: Int64) throws -> Int64? {
-        switch customer {
-        case .uid(let u): return try profileID(account: account, uid: u)
-        case .email(let e):
-            return try connection.query("SELECT id FROM profiles WHERE account_id = \(account) AND email = \(Identifiers.normalizeEmail(e))")
-                .first?.decode(Int64.self)
-        case .profileID(let i):
-            return try connection.query("SELECT id FROM profiles WHERE account_id = \(account) AND id = \(i)").first?.decode(Int64.self)
-        }
+        if case .uid(let u) = customer { return try profileID(account: account, uid: u) }  // through the caches
+        return try connection.query(PostgresRows.profileQuery("p.id", account: account, customer.lookup)).first?.decode(Int64.self)
     }
 
     static let idempotencyWindowMs: Int64 = 24 * 3_600_000

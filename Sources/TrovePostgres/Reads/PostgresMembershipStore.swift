@@ -49,13 +49,7 @@ public struct PostgresMembershipStore: MembershipStore {
     }
 
     public func segmentsOf(account: Int64, customer: CustomerID) async throws -> [Segment] {
-        let person: PostgresQuery
-        switch customer {
-        case .uid(let u): person = "SELECT id FROM profiles WHERE account_id = \(account) AND uid = \(u)"
-        case .email(let e): person = "SELECT id FROM profiles WHERE account_id = \(account) AND email = \(Identifiers.normalizeEmail(e))"
-        case .profileID(let i): person = "SELECT id FROM profiles WHERE account_id = \(account) AND id = \(i)"
-        }
-        guard let profile = try await database.query(person).first?.decode(Int64.self) else {
+        guard let profile = try await database.query(PostgresRows.profileQuery("p.id", account: account, customer.lookup)).first?.decode(Int64.self) else {
             throw SegmentError.notFound("no customer \(customer.description)")
         }
         return try await database.query(

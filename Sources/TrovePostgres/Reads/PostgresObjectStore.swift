@@ -8,20 +8,15 @@ public struct PostgresObjectStore: ObjectStore {
     public init(database: PostgresAppDatabase) { self.database = database }
 
     public func profile(account: Int64, _ lookup: ObjectLookup, expandCompany: Bool, expandSegments: Bool) async throws -> ProfileView {
-        let columns = PostgresRows.profileColumns
-        let query: PostgresQuery
-        switch lookup {
-        case .uid(let u): query = "SELECT \(unescaped: columns) FROM profiles p WHERE p.account_id = \(account) AND p.uid = \(u)"
-        case .email(let e): query = "SELECT \(unescaped: columns) FROM profiles p WHERE p.account_id = \(account) AND p.email = \(Identifiers.normalizeEmail(e))"
-        case .id(let i): query = "SELECT \(unescaped: columns) FROM profiles p WHERE p.account_id = \(account) AND p.id = \(i)"
-        }
-        guard let row = try await database.query(query).first else {
+        guard let row = try await database.query(PostgresRows.profileQuery(PostgresRows.profileColumns, account: account, lookup)).first else {
             throw ReadError.notFound("no profile with \(lookup.describedForErrors)")
         }
         let profile = try PostgresRows.profile(row)
         var view = ProfileView(profile: profile)
         if expandCompany {
-            view.company = .some(try await profile.companyID.asyncFlatMap { try await company(account: account, id: $0) })
+            var company: CompanyRecord?
+            if let id = profile.companyID { company = try await self.company(account: account, id: id) }
+            view.company = .some(company)
         }
         if expandSegments {
             view.segments = try await database.query(
@@ -51,12 +46,5 @@ public struct PostgresObjectStore: ObjectStore {
     func company(account: Int64, id: Int64) async throws -> CompanyRecord? {
         try await database.query("SELECT \(unescaped: PostgresRows.companyColumns) FROM companies c WHERE c.account_id = \(account) AND c.id = \(id)")
             .first.map(PostgresRows.company)
-    }
-}
-
-extension Optional {
-    func asyncFlatMap<U>(_ transform: (Wrapped) async throws -> U?) async rethrows -> U? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }

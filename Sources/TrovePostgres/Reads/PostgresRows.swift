@@ -11,6 +11,15 @@ enum PostgresRows {
         p.company_id, p.disabled, p.properties::text
         """
 
+    /// The profile a lookup names: `columns` of it, over `profiles p` (emails as stored: normalized).
+    static func profileQuery(_ columns: String, account: Int64, _ lookup: ObjectLookup) -> PostgresQuery {
+        switch lookup {
+        case .uid(let u): "SELECT \(unescaped: columns) FROM profiles p WHERE p.account_id = \(account) AND p.uid = \(u)"
+        case .email(let e): "SELECT \(unescaped: columns) FROM profiles p WHERE p.account_id = \(account) AND p.email = \(Identifiers.normalizeEmail(e))"
+        case .id(let i): "SELECT \(unescaped: columns) FROM profiles p WHERE p.account_id = \(account) AND p.id = \(i)"
+        }
+    }
+
     @inline(never)
     static func profile(_ row: PostgresRow) throws -> ProfileRecord {
         let (id, uid, email, created, updated, lastSeen, company, disabled, properties) =

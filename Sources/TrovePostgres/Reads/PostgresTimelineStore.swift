@@ -11,13 +11,7 @@ public struct PostgresTimelineStore: TimelineStore {
     public init(database: PostgresAppDatabase) { self.database = database }
 
     public func timeline(account: Int64, _ request: TimelineRequest) async throws -> TimelinePage {
-        let person: PostgresQuery
-        switch request.person {
-        case .uid(let u): person = "SELECT id, uid FROM profiles WHERE account_id = \(account) AND uid = \(u)"
-        case .email(let e): person = "SELECT id, uid FROM profiles WHERE account_id = \(account) AND email = \(Identifiers.normalizeEmail(e))"
-        case .id(let i): person = "SELECT id, uid FROM profiles WHERE account_id = \(account) AND id = \(i)"
-        }
-        guard let row = try await database.query(person).first else {
+        guard let row = try await database.query(PostgresRows.profileQuery("p.id, p.uid", account: account, request.person)).first else {
             throw ReadError.notFound("no profile with \(request.person.describedForErrors)")
         }
         let (profile, uid) = try row.decode((Int64, String?).self)

@@ -2,11 +2,7 @@ import GRDB
 
 extension CustomerID {
     func profileID(_ db: Database, account: Int64) throws -> Int64? {
-        switch self {
-        case .uid(let u): return try ObjectLookup.uid(u).profileID(db, account: account)
-        case .email(let e): return try ObjectLookup.email(e).profileID(db, account: account)
-        case .profileID(let i): return try ObjectLookup.id(i).profileID(db, account: account)
-        }
+        try lookup.profileID(db, account: account)
     }
 }
 
