@@ -56,3 +56,12 @@ public struct Segment: Sendable, Equatable {
         }
     }
 }
+
+extension Segment {
+    /// What a segment condition naming this segment compiles to: membership for a manual segment, the
+    /// filter inlined for a dynamic one (nil: one without a filter).
+    public func reference() throws -> SegmentCompiler.Reference? {
+        if kind == .manual { return .manual }
+        return try filter().map { .dynamic($0) }
+    }
+}

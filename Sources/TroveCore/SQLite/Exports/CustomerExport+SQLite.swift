@@ -7,7 +7,7 @@ extension CustomerExport {
 
     /// The column for an attribute: an SQL expression over `profiles p` and how to render what it gives.
     func column(owner: PropertyOwner, path: PropertyPath) -> (sql: String, rendering: Rendering) {
-        let (expression, rendering) = Self.expression(owner == .company ? ValueSource.company(path) : ValueSource.profile(path))
+        let (expression, rendering) = Self.expression(owner == .company ? ValueSource.company(path) : ValueSource.profile(path, dialect: SQLiteDialect()))
         guard owner == .company else { return (expression, rendering) }
         return ("(SELECT \(expression) FROM companies c WHERE c.id = p.company_id)", rendering)
     }

@@ -9,10 +9,10 @@ extension DeliveryExport {
         var query = SQLFragment(
             // `source` as a literal, so SQLite can use the partial index over Customer.io's events.
             select + " FROM events e JOIN profiles p ON p.id = e.profile_id WHERE e.account_id = ? AND e.source = \(EventSource.customerio.rawValue) AND e.properties ->> '$.\"\(message.field)\"' = ?",
-            [account.databaseValue, message.id.databaseValue])
-        if let start { query = query + SQLFragment(" AND e.timestamp >= ?", [start.milliseconds.databaseValue]) }
-        if let end { query = query + SQLFragment(" AND e.timestamp < ?", [end.milliseconds.databaseValue]) }
-        if let metric { query = query + SQLFragment(" AND e.properties ->> '$.metric' = ?", [metric.databaseValue]) }
+            [account.sqlValue, message.id.sqlValue])
+        if let start { query = query + SQLFragment(" AND e.timestamp >= ?", [start.milliseconds.sqlValue]) }
+        if let end { query = query + SQLFragment(" AND e.timestamp < ?", [end.milliseconds.sqlValue]) }
+        if let metric { query = query + SQLFragment(" AND e.properties ->> '$.metric' = ?", [metric.sqlValue]) }
         if !drafts { query = query + SQLFragment(" AND e.properties ->> '$.metric' IS NOT 'drafted'") }
         query = query + SQLFragment(" ORDER BY e.timestamp, e.id")
 

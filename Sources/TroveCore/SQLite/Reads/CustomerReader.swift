@@ -39,7 +39,7 @@ public struct CustomerReader: Sendable {
             } catch let e as SegmentError {
                 throw ReadError.invalid(e.description)
             }
-            select = select + SQLFragment(" AND p.id > ? ORDER BY p.id LIMIT ?", [after.databaseValue, (limit + 1).databaseValue])
+            select = select + SQLFragment(" AND p.id > ? ORDER BY p.id LIMIT ?", [after.sqlValue, (limit + 1).sqlValue])
             var rows = try Row.fetchAll(db.cachedStatement(sql: select.sql), arguments: select.statementArguments)
             let more = rows.count > limit
             if more { rows.removeLast() }

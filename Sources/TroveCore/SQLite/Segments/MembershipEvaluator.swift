@@ -273,7 +273,7 @@ public final class MembershipEvaluator: Sendable {
         let select = SQLFragment("""
             INSERT INTO temp.membership_matched (profile_id) SELECT p.id FROM profiles p NOT INDEXED
             WHERE p.id IN (SELECT profile_id FROM temp.membership_touched) AND p.account_id = ? AND p.disabled = 0 AND (
-            """, [account.databaseValue]) + output.condition + SQLFragment(")")
+            """, [account.sqlValue]) + output.condition + SQLFragment(")")
         try db.cachedStatement(sql: select.sql).execute(arguments: select.statementArguments)
         var change = Change()
         change.entered = try recordEntries(segment: id, at: now, version: segment.builtVersion, db)

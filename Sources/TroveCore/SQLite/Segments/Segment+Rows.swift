@@ -26,9 +26,7 @@ extension Segment {
     /// ones inlined.
     static func resolver(_ db: Database, account: Int64) -> (Int64) throws -> SegmentCompiler.Reference? {
         { id in
-            guard let segment = try fetch(db, account: account, id: id) else { return nil }
-            if segment.kind == .manual { return .manual }
-            return try segment.filter().map { .dynamic($0) }
+            try fetch(db, account: account, id: id)?.reference()
         }
     }
 }

@@ -53,9 +53,7 @@ public struct SegmentExplain: Sendable {
     }
 
     func explain(_ condition: FilterCondition, profile: Int64, compiler: SegmentCompiler, segment: Int64, db: Database) throws -> Condition {
-        var output = SegmentCompiler.Output(condition: .true)
-        var visiting = [segment]
-        let test = try compiler.condition(condition, into: &output, visiting: &visiting)
+        let test = try compiler.test(condition, segment: segment)
         let result = try Self.scalar(db, SQLFragment("coalesce((") + test + SQLFragment("), 0)"), profile: profile)
         let passed = result == .int(1)
         switch condition.kind {
@@ -74,14 +72,14 @@ public struct SegmentExplain: Sendable {
     }
 
     static func scalar(_ db: Database, _ expression: SQLFragment, profile: Int64) throws -> JSON {
-        let query = SQLFragment("SELECT ") + expression + SQLFragment(" FROM profiles p WHERE p.id = ?", [profile.databaseValue])
+        let query = SQLFragment("SELECT ") + expression + SQLFragment(" FROM profiles p WHERE p.id = ?", [profile.sqlValue])
         let value = try DatabaseValue.fetchOne(db, sql: query.sql, arguments: query.statementArguments) ?? .null
         return Int64.fromDatabaseValue(value).map(JSON.int) ?? .null
     }
 
     /// The stored value(s) of the property the condition reads: `[]` when absent.
     static func actual(_ test: PropertyTest, profile: Int64, db: Database) throws -> [JSON] {
-        let source = test.owner == .company ? ValueSource.company(test.path) : ValueSource.profile(test.path)
+        let source = test.owner == .company ? ValueSource.company(test.path) : ValueSource.profile(test.path, dialect: SQLiteDialect())
         let expression: String
         switch source {
         case .json(let alias, let path): expression = "\(alias).properties -> \(path.sqlLiteral)"

@@ -35,7 +35,7 @@ public struct SegmentQueries: Sendable {
             if let editing { _ = try SegmentReader.segment(db, account: account, id: editing) }
             let compiler = SegmentCompiler.over(db, account: account, now: now)
             let matched = try compiler.membersQuery(filter, segment: editing, columns: "p.id").named("matched")
-            let segment = (editing ?? 0).databaseValue
+            let segment = (editing ?? 0).sqlValue
             let counts = matched + SQLFragment("""
                  SELECT (SELECT count(*) FROM matched),
                   (SELECT count(*) FROM matched WHERE id NOT IN (SELECT profile_id FROM segment_members WHERE segment_id = ?)),
@@ -53,7 +53,7 @@ public struct SegmentQueries: Sendable {
         try await database.heavyRead { db in
             let selection = try self.selection(db, account: account, audience: audience, subject: .profiles)
             let query = SQLFragment("SELECT \(ProfileRecord.columns) FROM profiles p WHERE ") + selection
-                + SQLFragment(" AND p.id < ? ORDER BY p.id DESC LIMIT ?", [(before ?? .max).databaseValue, limit.databaseValue])
+                + SQLFragment(" AND p.id < ? ORDER BY p.id DESC LIMIT ?", [(before ?? .max).sqlValue, limit.sqlValue])
             let rows = try Row.fetchAll(db.cachedStatement(sql: query.sql), arguments: query.statementArguments)
             return Page(try rows.map(ProfileRecord.init), limit: limit, id: \.id)
         }
@@ -64,7 +64,7 @@ public struct SegmentQueries: Sendable {
         try await database.heavyRead { db in
             let selection = try self.selection(db, account: account, audience: audience, subject: .companies)
             let query = SQLFragment("SELECT \(CompanyRecord.columns) FROM companies c WHERE ") + selection
-                + SQLFragment(" AND c.id < ? ORDER BY c.id DESC LIMIT ?", [(before ?? .max).databaseValue, limit.databaseValue])
+                + SQLFragment(" AND c.id < ? ORDER BY c.id DESC LIMIT ?", [(before ?? .max).sqlValue, limit.sqlValue])
             let rows = try Row.fetchAll(db.cachedStatement(sql: query.sql), arguments: query.statementArguments)
             return Page(try rows.map(CompanyRecord.init), limit: limit, id: \.id)
         }
@@ -95,14 +95,14 @@ public struct SegmentQueries: Sendable {
 
     func selection(_ db: Database, account: Int64, audience: Audience, subject: SegmentCompiler.Subject) throws -> SQLFragment {
         let alias = subject == .profiles ? "p" : "c"
-        let scope = SQLFragment("\(alias).account_id = ?", [account.databaseValue])
+        let scope = SQLFragment("\(alias).account_id = ?", [account.sqlValue])
         switch audience {
         case .everyone:
             return scope
         case .segment(let id):
             guard subject == .profiles else { throw SegmentError.invalid("segment_id: selects profiles, not companies") }
             _ = try SegmentReader.segment(db, account: account, id: id)
-            return scope + SQLFragment(" AND p.id IN (SELECT profile_id FROM segment_members WHERE segment_id = ?)", [id.databaseValue])
+            return scope + SQLFragment(" AND p.id IN (SELECT profile_id FROM segment_members WHERE segment_id = ?)", [id.sqlValue])
         case .filter(let filter):
             var compiler = SegmentCompiler.over(db, account: account, now: clock.now())
             compiler.subject = subject

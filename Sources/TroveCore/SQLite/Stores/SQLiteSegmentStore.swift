@@ -77,14 +77,7 @@ public struct SQLiteSegmentStore: SegmentStore {
 
     /// Dynamic segments that refer to `id`, directly or through others.
     static func dependents(of id: Int64, db: Database, account: Int64, now: Timestamp) throws -> [Segment] {
-        let compiler = SegmentCompiler.over(db, account: account, now: now, checkingOnly: true)
-        return try Segment.fetchAll(db, account: account).filter { segment in
-            // A stored definition that does not parse is an error, not "refers to nothing"; one that no
-            // longer compiles (a segment it names is gone) refers to nothing that exists.
-            guard segment.id != id, let filter = try segment.filter() else { return false }
-            let compiled = try? compiler.compile(filter, segment: segment.id)
-            return compiled?.segments.contains(id) ?? false
-        }
+        try SegmentCompiler.over(db, account: account, now: now, checkingOnly: true).dependents(of: id, among: Segment.fetchAll(db, account: account))
     }
 }
 

@@ -1,5 +1,3 @@
-import GRDB
-
 /// Compiles a filter tree into one boolean SQL expression over `profiles p` (contract §6). Values are bound,
 /// never spliced; spliced are only property paths as JSON-path literals (normalized names only), so that
 /// the expression indexes `SegmentIndex` creates match them, and event-name ids read from `event_names`,
@@ -11,29 +9,36 @@ import GRDB
 /// surviving profile with one seek each into the name's index (about 28k seeks, not a 260k-entry window
 /// grouped with a sort). Where no property narrows the profiles first (an event-only segment, a
 /// condition under OR or NOT), an event condition is the set of profiles grouped in index order instead.
-struct SegmentCompiler {
+public struct SegmentCompiler {
     /// What a segment condition refers to.
-    enum Reference {
+    public enum Reference {
         case manual
         case dynamic(FilterNode)
     }
 
-    struct Output {
-        var condition: SQLFragment
+    /// Resolves segment conditions among `segments` (an account's).
+    public static func resolver(_ segments: [Segment]) -> (Int64) throws -> Reference? {
+        let byID = Dictionary(segments.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        return { id in try byID[id]?.reference() }
+    }
+
+    public struct Output {
+        public var condition: SQLFragment
         /// Whether membership can change with time alone (event windows, `gt-d`/`lt-d`, `$now`, `-7d`).
-        var windowed = false
+        public var windowed = false
         /// Indexes the condition is meant to use (`SegmentIndex.ensure` creates them before a build).
-        var indexes: Set<SegmentIndex> = []
+        public var indexes: Set<SegmentIndex> = []
         /// Segments referred to, directly or through others.
-        var segments: Set<Int64> = []
+        public var segments: Set<Int64> = []
     }
 
     /// What the filter selects: profiles (`profiles p`), or companies (`companies c`, property items only).
-    enum Subject { case profiles, companies }
+    public enum Subject: Sendable { case profiles, companies }
 
     let account: Int64
     let now: Timestamp
-    var subject = Subject.profiles
+    public let dialect: any SQLDialect
+    public var subject = Subject.profiles
     /// Segment conditions: what segment `id` is (nil: none such).
     let resolve: (Int64) throws -> Reference?
     /// Event conditions: an event name's id (nil: never seen, so nobody did it), and whether its index
@@ -43,13 +48,19 @@ struct SegmentCompiler {
     /// than as the set of all profiles that qualify.
     var perProfile = false
 
-    struct EventName {
+    public struct EventName {
         var id: Int64
         /// Without its index, counting per profile would scan every event once per profile: the set form
         /// scans them once.
         var indexed: Bool
         /// How many events have the name (`event_names.count`): what the set form reads.
         var events: Int64 = 0
+
+        public init(id: Int64, indexed: Bool, events: Int64) {
+            self.id = id
+            self.indexed = indexed
+            self.events = events
+        }
     }
 
     /// How many profiles pass `condition` (the top-level AND's properties), counted no further than
@@ -60,38 +71,27 @@ struct SegmentCompiler {
     /// index in order (measured on the reference set: 24k seeks ≈ 30 ms, 778k entries grouped ≈ 100 ms).
     static let seekCost: Int64 = 8
 
-    init(account: Int64, now: Timestamp, perProfile: Bool = false, resolve: @escaping (Int64) throws -> Reference?,
+    public init(account: Int64, now: Timestamp, dialect: any SQLDialect, perProfile: Bool = false, resolve: @escaping (Int64) throws -> Reference?,
          eventName: @escaping (String) throws -> EventName?,
          candidates: ((SQLFragment, Int64, SegmentIndex) throws -> Int64?)? = nil) {
         self.account = account
         self.now = now
+        self.dialect = dialect
         self.perProfile = perProfile
         self.resolve = resolve
         self.eventName = eventName
         self.candidates = candidates
     }
 
-    /// A compiler resolving segments and event names in `db`. `createsIndexes`: the caller runs
-    /// `SegmentIndex.ensure` on the output before the statement (the evaluator); otherwise only indexes
-    /// that exist already are counted on. `checkingOnly`: the caller wants the output's checks, indexes
-    /// and references, not a statement to run, so no candidates are counted to choose the event form.
-    static func over(_ db: Database, account: Int64, now: Timestamp, perProfile: Bool = false, createsIndexes: Bool = false,
-                     checkingOnly: Bool = false) -> SegmentCompiler {
-        SegmentCompiler(
-            account: account, now: now, perProfile: perProfile, resolve: Segment.resolver(db, account: account),
-            eventName: { name in
-                guard let row = try Row.fetchOne(db, sql: "SELECT id, count FROM event_names WHERE account_id = ? AND uid = ?", arguments: [account, name])
-                else { return nil }
-                let id: Int64 = row[0]
-                let indexed = try createsIndexes || SegmentIndex.exists(.eventName(id), db)
-                return EventName(id: id, indexed: indexed, events: row[1])
-            },
-            candidates: checkingOnly ? nil : { condition, limit, index in
-                guard try SegmentIndex.exists(index, db) else { return nil }
-                let count = SQLFragment("SELECT count(*) FROM (SELECT 1 FROM profiles p WHERE p.account_id = ? AND p.disabled = 0 AND (", [account.databaseValue])
-                    + condition + SQLFragment(") LIMIT ?)", [limit.databaseValue])
-                return try Int64.fetchOne(db.cachedStatement(sql: count.sql), arguments: count.statementArguments)
-            })
+    /// The segments among `segments` that refer to `id`, directly or through others.
+    public func dependents(of id: Int64, among segments: [Segment]) throws -> [Segment] {
+        try segments.filter { segment in
+            // A stored definition that does not parse is an error, not "refers to nothing"; one that no
+            // longer compiles (a segment it names is gone) refers to nothing that exists.
+            guard segment.id != id, let filter = try segment.filter() else { return false }
+            let compiled = try? compile(filter, segment: segment.id)
+            return compiled?.segments.contains(id) ?? false
+        }
     }
 
     /// Where a condition stands in the filter.
@@ -107,8 +107,8 @@ struct SegmentCompiler {
         var candidates: Int64?
     }
 
-    func compile(_ node: FilterNode, segment: Int64? = nil) throws -> Output {
-        var output = Output(condition: .true)
+    public func compile(_ node: FilterNode, segment: Int64? = nil) throws -> Output {
+        var output = Output(condition: dialect.true)
         var visiting: [Int64] = segment.map { [$0] } ?? []
         guard subject == .profiles, case .all = node else {
             output.condition = try compile(node, into: &output, visiting: &visiting)
@@ -134,7 +134,7 @@ struct SegmentCompiler {
             }
         }
         parts += try events.map { try compile($0, into: &output, visiting: &visiting, placement: placement) }
-        output.condition = parts.isEmpty ? .true : .joined(parts, separator: " AND ")
+        output.condition = parts.isEmpty ? dialect.true : .joined(parts, separator: " AND ")
         return output
     }
 
@@ -153,10 +153,10 @@ struct SegmentCompiler {
         for case .condition(let c) in items {
             guard case .property(let test) = c.kind else { continue }
             if test.owner == .company { company = true; continue }
-            guard test.owner == .profile, case .json(_, let path) = ValueSource.profile(test.path) else { continue }
+            guard test.owner == .profile, case .json(_, let path) = ValueSource.profile(test.path, dialect: dialect) else { continue }
             switch test.op {
             case .eq where !test.asStrings:
-                if case .bool = PropertyPredicate(source: .text(""), now: now).typed(test.value, key: test.keys.last ?? "") {
+                if case .bool = PropertyPredicate(source: .text(""), now: now, dialect: dialect).typed(test.value, key: test.keys.last ?? "") {
                     others.append(path)
                 } else {
                     equalities.append(path)
@@ -179,28 +179,19 @@ struct SegmentCompiler {
     static let maxIndexedProperties = 8
 
     /// A statement selecting from the members of a filter.
-    struct MembersQuery {
-        var select: SQLFragment
-        var output: Output
+    public struct MembersQuery {
+        public var select: SQLFragment
+        public var output: Output
 
         /// `[INSERT INTO table (profile_id)] SELECT …`.
-        func statement(insertingInto table: String? = nil) -> SQLFragment {
+        public func statement(insertingInto table: String? = nil) -> SQLFragment {
             table.map { SQLFragment("INSERT INTO \($0) (profile_id) ") + select } ?? select
         }
 
         /// `WITH name(id) AS MATERIALIZED (SELECT …)`, to be followed by a statement over `name`.
-        func named(_ name: String) -> SQLFragment {
+        public func named(_ name: String) -> SQLFragment {
             SQLFragment("WITH \(name)(id) AS MATERIALIZED (") + select + SQLFragment(")")
         }
-    }
-
-    /// `SELECT columns FROM profiles p WHERE …` for the members of `filter`, or for every enabled profile
-    /// of the account when there is no filter (exports, customer searches); more conditions may follow.
-    static func select(_ db: Database, account: Int64, now: Timestamp, filter: FilterNode?, columns: String) throws -> SQLFragment {
-        guard let filter else {
-            return SQLFragment("SELECT \(columns) FROM profiles p WHERE p.account_id = ? AND p.disabled = 0", [account.databaseValue])
-        }
-        return try over(db, account: account, now: now).membersQuery(filter, columns: columns).select
     }
 
     /// Selects `columns` from the members of `node` (enabled profiles of the account), as one statement.
@@ -208,9 +199,9 @@ struct SegmentCompiler {
     /// Measured on the reference set: SQLite already checks `p.id IN (<event subquery>)` on the rowid from
     /// the property index before it reads the row, so the event subquery acts as the first filter and only
     /// the few survivors have their JSON read. Selecting event-free candidates first (a CTE) was 2× slower.
-    func membersQuery(_ node: FilterNode, segment: Int64? = nil, columns: String) throws -> MembersQuery {
+    public func membersQuery(_ node: FilterNode, segment: Int64? = nil, columns: String) throws -> MembersQuery {
         let output = try compile(node, segment: segment)
-        let select = SQLFragment("SELECT \(columns) FROM profiles p WHERE p.account_id = ? AND p.disabled = 0 AND (", [account.databaseValue])
+        let select = SQLFragment("SELECT \(columns) FROM profiles p WHERE p.account_id = ? AND \(dialect.enabledProfile) AND (", [account.sqlValue])
             + output.condition + SQLFragment(")")
         return MembersQuery(select: select, output: output)
     }
@@ -218,13 +209,13 @@ struct SegmentCompiler {
     private func compile(_ node: FilterNode, into output: inout Output, visiting: inout [Int64], placement: Placement = Placement()) throws -> SQLFragment {
         switch node {
         case .all(let nodes):
-            if nodes.isEmpty { return .true }
+            if nodes.isEmpty { return dialect.true }
             return .joined(try nodes.map { try compile($0, into: &output, visiting: &visiting) }, separator: " AND ")
         case .any(let nodes):
-            if nodes.isEmpty { return .false }
+            if nodes.isEmpty { return dialect.false }
             return .joined(try nodes.map { try compile($0, into: &output, visiting: &visiting) }, separator: " OR ")
         case .not(let inner):
-            return try compile(inner, into: &output, visiting: &visiting).negated
+            return dialect.not(try compile(inner, into: &output, visiting: &visiting))
         case .condition(let c):
             return try condition(c, into: &output, visiting: &visiting, placement: placement)
         }
@@ -247,13 +238,13 @@ struct SegmentCompiler {
             let positive: SQLFragment
             switch reference {
             case .manual:
-                positive = SQLFragment("p.id IN (SELECT profile_id FROM segment_members WHERE segment_id = ?)", [id.databaseValue])
+                positive = dialect.manualMember(account: account, segment: id)
             case .dynamic(let node):
                 visiting.append(id)
                 positive = try compile(node, into: &output, visiting: &visiting)
                 visiting.removeLast()
             }
-            return member ? positive : positive.negated
+            return member ? positive : dialect.not(positive)
         }
     }
 
@@ -269,22 +260,22 @@ struct SegmentCompiler {
         case .company where subject == .companies:
             let source = ValueSource.company(test.path)
             if case .json(_, let path) = source { output.indexes.insert(.companyProperty(path)) }
-            fragment = PropertyPredicate(source: source, now: now).sql(for: positive)
+            fragment = PropertyPredicate(source: source, now: now, dialect: dialect).sql(for: positive)
         case .profile:
-            let source = ValueSource.profile(test.path)
+            let source = ValueSource.profile(test.path, dialect: dialect)
             if case .json(_, let path) = source, !placement.covered { output.indexes.insert(.profileProperties([path])) }
-            fragment = PropertyPredicate(source: source, now: now).sql(for: positive)
+            fragment = PropertyPredicate(source: source, now: now, dialect: dialect).sql(for: positive)
         case .company:
             let source = ValueSource.company(test.path)
             if case .json(_, let path) = source { output.indexes.insert(.companyProperty(path)) }
-            let inner = PropertyPredicate(source: source, now: now).sql(for: positive)
+            let inner = PropertyPredicate(source: source, now: now, dialect: dialect).sql(for: positive)
             // `+` keeps SQLite from driving the plan by `profiles_by_company` when the properties are narrower.
-            fragment = SQLFragment("\(placement.narrowed ? "+" : "")p.company_id IN (SELECT c.id FROM companies c WHERE c.account_id = ? AND ", [account.databaseValue])
+            fragment = SQLFragment("\(placement.narrowed ? "+" : "")p.company_id IN (SELECT c.id FROM companies c WHERE c.account_id = ? AND ", [account.sqlValue])
                 + inner + SQLFragment(")")
         case .event:
-            fragment = PropertyPredicate(source: .json(alias: "e", path: test.path), now: now).sql(for: positive)
+            fragment = PropertyPredicate(source: .json(alias: "e", path: test.path), now: now, dialect: dialect).sql(for: positive)
         }
-        return test.op.negated == nil ? fragment : fragment.negated
+        return test.op.negated == nil ? fragment : dialect.not(fragment)
     }
 
     // MARK: Events
@@ -295,29 +286,29 @@ struct SegmentCompiler {
     func event(_ test: EventTest, into output: inout Output, placement: Placement = Placement()) throws -> SQLFragment {
         if test.window != .ever { output.windowed = true }
         guard let name = try eventName(test.name) else {
-            return test.matchesZero ? .true : .false  // nobody did it (yet): re-evaluated when it arrives
+            return test.matchesZero ? dialect.true : dialect.false  // nobody did it (yet): re-evaluated when it arrives
         }
         output.indexes.insert(.eventName(name.id))
         var matching = try events(test, name: name.id, into: &output)
         let op = Self.countSQL[test.countOp] ?? ">="
         let fewCandidates = placement.narrowed && (placement.candidates.map { $0 <= name.events / Self.seekCost } ?? true)
         if (perProfile || fewCandidates) && name.indexed {
-            return SQLFragment("(SELECT count(*) FROM events e WHERE ") + matching + SQLFragment(" AND e.profile_id = p.id) \(op) ?", [test.count.databaseValue])
+            return SQLFragment("(SELECT count(*) FROM events e WHERE ") + matching + SQLFragment(" AND e.profile_id = p.id) \(op) ?", [test.count.sqlValue])
         }
         matching = SQLFragment("SELECT e.profile_id FROM events e WHERE ") + matching + SQLFragment(" GROUP BY e.profile_id HAVING ")
         if test.matchesZero {
-            return SQLFragment("p.id NOT IN (") + matching + SQLFragment("NOT (count(*) \(op) ?))", [test.count.databaseValue])
+            return SQLFragment("p.id NOT IN (") + matching + SQLFragment("NOT (count(*) \(op) ?))", [test.count.sqlValue])
         }
-        return SQLFragment("p.id IN (") + matching + SQLFragment("count(*) \(op) ?)", [test.count.databaseValue])
+        return SQLFragment("p.id IN (") + matching + SQLFragment("count(*) \(op) ?)", [test.count.sqlValue])
     }
 
     /// The events a test counts: its name (spliced: the partial index's own term), window and filters.
     func events(_ test: EventTest, name: Int64, into output: inout Output) throws -> SQLFragment {
-        var matching = SQLFragment("e.name_id = \(name)")
+        var matching = SQLFragment("e.name_id = \(name)") + dialect.eventsOfAccount(account)
         switch test.window {
         case .ever: break
-        case .newerThan(let days): matching = matching + SQLFragment(" AND e.timestamp > ?", [Self.daysAgo(days, from: now).databaseValue])
-        case .olderThan(let days): matching = matching + SQLFragment(" AND e.timestamp < ?", [Self.daysAgo(days, from: now).databaseValue])
+        case .newerThan(let days): matching = matching + SQLFragment(" AND e.timestamp > ?", [Self.daysAgo(days, from: now).sqlValue])
+        case .olderThan(let days): matching = matching + SQLFragment(" AND e.timestamp < ?", [Self.daysAgo(days, from: now).sqlValue])
         }
         for filter in test.filters {
             matching = matching + SQLFragment(" AND ") + (try property(filter, into: &output))
@@ -325,10 +316,17 @@ struct SegmentCompiler {
         return matching
     }
 
+    /// One condition of segment `segment`'s filter alone, as a test of profile `p` (explain).
+    public func test(_ c: FilterCondition, segment: Int64) throws -> SQLFragment {
+        var output = Output(condition: dialect.true)
+        var visiting = [segment]
+        return try condition(c, into: &output, visiting: &visiting)
+    }
+
     /// How many events of this test's name, window and filters the profile `p` did (explain's "actual").
-    func eventCount(_ test: EventTest) throws -> SQLFragment {
+    public func eventCount(_ test: EventTest) throws -> SQLFragment {
         guard let name = try eventName(test.name) else { return SQLFragment("0") }
-        var output = Output(condition: .true)
+        var output = Output(condition: dialect.true)
         return SQLFragment("SELECT count(*) FROM events e WHERE ") + (try events(test, name: name.id, into: &output)) + SQLFragment(" AND e.profile_id = p.id")
     }
 

@@ -1,0 +1,35 @@
+import GRDB
+
+extension SegmentCompiler {
+    /// A compiler resolving segments and event names in `db`. `createsIndexes`: the caller runs
+    /// `SegmentIndex.ensure` on the output before the statement (the evaluator); otherwise only indexes
+    /// that exist already are counted on. `checkingOnly`: the caller wants the output's checks, indexes
+    /// and references, not a statement to run, so no candidates are counted to choose the event form.
+    static func over(_ db: Database, account: Int64, now: Timestamp, perProfile: Bool = false, createsIndexes: Bool = false,
+                     checkingOnly: Bool = false) -> SegmentCompiler {
+        SegmentCompiler(
+            account: account, now: now, dialect: SQLiteDialect(), perProfile: perProfile, resolve: Segment.resolver(db, account: account),
+            eventName: { name in
+                guard let row = try Row.fetchOne(db, sql: "SELECT id, count FROM event_names WHERE account_id = ? AND uid = ?", arguments: [account, name])
+                else { return nil }
+                let id: Int64 = row[0]
+                let indexed = try createsIndexes || SegmentIndex.exists(.eventName(id), db)
+                return EventName(id: id, indexed: indexed, events: row[1])
+            },
+            candidates: checkingOnly ? nil : { condition, limit, index in
+                guard try SegmentIndex.exists(index, db) else { return nil }
+                let count = SQLFragment("SELECT count(*) FROM (SELECT 1 FROM profiles p WHERE p.account_id = ? AND p.disabled = 0 AND (", [.integer(account)])
+                    + condition + SQLFragment(") LIMIT ?)", [.integer(limit)])
+                return try Int64.fetchOne(db.cachedStatement(sql: count.sql), arguments: count.statementArguments)
+            })
+    }
+
+    /// `SELECT columns FROM profiles p WHERE …` for the members of `filter`, or for every enabled profile
+    /// of the account when there is no filter (exports, customer searches); more conditions may follow.
+    static func select(_ db: Database, account: Int64, now: Timestamp, filter: FilterNode?, columns: String) throws -> SQLFragment {
+        guard let filter else {
+            return SQLFragment("SELECT \(columns) FROM profiles p WHERE p.account_id = ? AND p.disabled = 0", [.integer(account)])
+        }
+        return try over(db, account: account, now: now).membersQuery(filter, columns: columns).select
+    }
+}

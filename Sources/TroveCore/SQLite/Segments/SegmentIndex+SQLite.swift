@@ -1,0 +1,47 @@
+import GRDB
+
+extension SegmentIndex {
+    var createSQL: String { SQLiteDialect().createSQL(self) }
+
+    /// Creates the missing ones and gathers statistics for them, so the planner can tell a selective
+    /// property from a common one. Returns how many it created.
+    @discardableResult
+    static func ensure(_ indexes: Set<SegmentIndex>, _ db: Database) throws -> Int {
+        let existing = try existingNames(db)
+        var created = 0
+        for index in indexes.sorted(by: { $0.name < $1.name }) where !existing.contains(index.name) {
+            try db.execute(sql: index.createSQL)
+            try db.execute(sql: "PRAGMA analysis_limit = 1000")
+            try db.execute(sql: "ANALYZE \"\(index.name)\"")
+            created += 1
+        }
+        return created
+    }
+
+    /// Drops the managed indexes that no dynamic segment of any account needs: each one costs every
+    /// insert into its table. Returns the names dropped.
+    @discardableResult
+    static func reconcile(_ db: Database, now: Timestamp) throws -> [String] {
+        var needed: Set<String> = []
+        for row in try Row.fetchAll(db, sql: "SELECT id, account_id FROM segments WHERE kind = 'dynamic'") {
+            let (id, account): (Int64, Int64) = (row[0], row[1])
+            // A definition that no longer compiles (a segment it refers to is gone) cannot be evaluated.
+            guard let filter = try Segment.fetch(db, account: account, id: id)?.filter(),
+                  let output = try? SegmentCompiler.over(db, account: account, now: now, checkingOnly: true).compile(filter, segment: id)
+            else { continue }
+            needed.formUnion(output.indexes.map(\.name))
+        }
+        let dropped = try existingNames(db).subtracting(needed).sorted()
+        for name in dropped { try db.execute(sql: "DROP INDEX IF EXISTS \"\(name)\"") }
+        return dropped
+    }
+
+    static func exists(_ index: SegmentIndex, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [index.name]) ?? false
+    }
+
+    static func existingNames(_ db: Database) throws -> Set<String> {
+        let names = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'")
+        return Set(names.filter { name in managedPrefixes.contains { name.hasPrefix($0) } })
+    }
+}
