@@ -22,7 +22,10 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
             let queue = WriteQueue(database: database, clock: clock)
             try await body(TestStores(accounts: SQLiteAccountStore(database: database), ingest: queue, objects: ObjectReader(database: database),
                                       catalog: CatalogReader(database: database), webhooks: SQLiteWebhookStore(database: database),
-                                      integrations: SQLiteIntegrationStore(database: database), timelines: TimelineReader(database: database)))
+                                      integrations: SQLiteIntegrationStore(database: database), timelines: TimelineReader(database: database),
+                                      segments: SQLiteSegmentStore(database: database), membership: SegmentReader(database: database),
+                                      audiences: SegmentQueries(database: database, clock: clock),
+                                      membershipWork: MembershipEvaluator(database: database, clock: clock)))
             await queue.settled()
         case .postgres:
             try await TestPostgres.withDatabase { database in
@@ -32,7 +35,11 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
                                                      catalog: PostgresCatalogStore(database: database),
                                                      webhooks: PostgresWebhookStore(database: database),
                                                      integrations: PostgresIntegrationStore(database: database),
-                                                     timelines: PostgresTimelineStore(database: database)))
+                                                     timelines: PostgresTimelineStore(database: database),
+                                                     segments: PostgresSegmentStore(database: database),
+                                                     membership: PostgresMembershipStore(database: database),
+                                                     audiences: PostgresAudienceStore(database: database, clock: clock),
+                                                     membershipWork: PostgresMembershipWork(database: database, clock: clock)))
                 } catch {
                     await ingest.close()
                     throw error
@@ -52,4 +59,8 @@ public struct TestStores: Sendable {
     public let webhooks: any WebhookStore
     public let integrations: any IntegrationStore
     public let timelines: any TimelineStore
+    public let segments: any SegmentStore
+    public let membership: any MembershipStore
+    public let audiences: any AudienceStore
+    public let membershipWork: any MembershipWork
 }

@@ -35,7 +35,7 @@ public enum TroveMetrics {
 
     /// One membership evaluation step that did work: `build` (a new segment version), `refresh` (time
     /// windows), or `touched` (profiles ingest changed).
-    static func segmentEvaluation(kind: String, nanoseconds: UInt64) {
+    public static func segmentEvaluation(kind: String, nanoseconds: UInt64) {
         Timer(label: "trove_segment_evaluation_seconds", dimensions: [("kind", kind)], preferredDisplayUnit: .seconds)
             .recordNanoseconds(Int64(clamping: nanoseconds))
     }
@@ -51,7 +51,7 @@ public enum TroveMetrics {
             .recordNanoseconds(Int64(clamping: nanoseconds))
     }
 
-    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    public static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     /// The series read from the database when scraped: how far membership trails ingest, and what waits
     /// in each outbox.

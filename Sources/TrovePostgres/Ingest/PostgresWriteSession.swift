@@ -212,6 +212,8 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
                 account: account, id: id, profile: profile, name: name.id, timestamp: time, source: Int64(e.source.rawValue), displayName: display,
                 properties: properties))
         }
+        // No event watermark on PostgreSQL: the profile is marked for the evaluator in this transaction.
+        dirty.insert(DirtyKey(account: account, kind: MembershipDirtyKind.profile.rawValue, id: profile))
         let profileKey = AccountRow(account: account, id: profile)
         latest[profileKey] = max(latest[profileKey] ?? .min, time)
         counts[CountKey(account: account, name: name.id, hour: Self.hour(time)), default: 0] += 1

@@ -41,6 +41,8 @@ public final class MembershipEvaluator: Sendable {
         /// Work was left for the next step (a batch limit was reached, or a build is done and others may wait).
         public var more = false
         public var didWork: Bool { !built.isEmpty || !refreshed.isEmpty || touchedProfiles > 0 }
+
+        public init() {}
     }
 
     /// One unit of work: a pending build, else a batch of touched profiles, else due timer refreshes.

@@ -27,6 +27,13 @@ public struct SegmentQueries: Sendable {
         public var sample: [String]
         public var entering: Int64
         public var exiting: Int64
+
+        public init(count: Int64, sample: [String], entering: Int64, exiting: Int64) {
+            self.count = count
+            self.sample = sample
+            self.entering = entering
+            self.exiting = exiting
+        }
     }
 
     public func preview(account: Int64, filter: FilterNode, editing: Int64?) async throws -> Preview {
