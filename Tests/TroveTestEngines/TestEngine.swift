@@ -25,7 +25,8 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
                                       integrations: SQLiteIntegrationStore(database: database), timelines: TimelineReader(database: database),
                                       segments: SQLiteSegmentStore(database: database), membership: SegmentReader(database: database),
                                       audiences: SegmentQueries(database: database, clock: clock),
-                                      membershipWork: MembershipEvaluator(database: database, clock: clock)))
+                                      membershipWork: MembershipEvaluator(database: database, clock: clock),
+                                      manual: ManualMembership(database: database, clock: clock)))
             await queue.settled()
         case .postgres:
             try await TestPostgres.withDatabase { database in
@@ -39,7 +40,8 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
                                                      segments: PostgresSegmentStore(database: database),
                                                      membership: PostgresMembershipStore(database: database),
                                                      audiences: PostgresAudienceStore(database: database, clock: clock),
-                                                     membershipWork: PostgresMembershipWork(database: database, clock: clock)))
+                                                     membershipWork: PostgresMembershipWork(database: database, clock: clock),
+                                                     manual: PostgresManualMembership(database: database, clock: clock)))
                 } catch {
                     await ingest.close()
                     throw error
@@ -63,4 +65,5 @@ public struct TestStores: Sendable {
     public let membership: any MembershipStore
     public let audiences: any AudienceStore
     public let membershipWork: any MembershipWork
+    public let manual: any ManualMembershipStore
 }

@@ -94,3 +94,20 @@ public struct Webhooks: Sendable {
         try await store.resetDelivery(account: account, endpoint: endpoint, delivery: delivery, now: clock.now())
     }
 }
+
+extension Webhooks {
+    /// `segment.entered` / `segment.exited`'s `data` (contract §10) for one ledger row. (SQLite's outbox
+    /// writes the same object in SQL, `WebhookOutbox.enqueueSegmentChanges`.)
+    public static func segmentChangeData(segment: Int64, name: String, profile: Int64, uid: String?, email: String?, at: Timestamp,
+                                         version: Int64) -> JSON {
+        .object([
+            JSONMember("segment", .object([JSONMember("id", .string(PublicID.encode(segment))), JSONMember("name", .string(name))])),
+            JSONMember("profile", .object([
+                JSONMember("id", .string(PublicID.encode(profile))), JSONMember("uid", uid.map(JSON.string) ?? .null),
+                JSONMember("email", email.map(JSON.string) ?? .null),
+            ])),
+            JSONMember("at", .string(at.iso8601)),
+            JSONMember("version", .int(version)),
+        ])
+    }
+}

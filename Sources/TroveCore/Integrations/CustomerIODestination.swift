@@ -114,17 +114,27 @@ public struct CustomerIODestination: Sendable, Equatable {
     }
 
     /// The SQL expression of the person's identifier over `profiles p`.
-    var identifierSQL: String {
+    var identifierSQL: String { identifierSQL(SQLiteDialect()) }
+
+    /// For an outbox row of profile `p`: its identifier, its state (failed at once without an identifier)
+    /// and the error that says why, in `dialect`'s SQL.
+    public func identified(_ dialect: any SQLDialect) -> (identifier: String, state: String, error: String) {
+        let id = identifierSQL(dialect)
+        return (id, "CASE WHEN \(id) IS NULL THEN 'failed' ELSE 'pending' END",
+                "CASE WHEN \(id) IS NULL THEN 'the profile has no \(identifierDescription) to name it in Customer.io' END")
+    }
+
+    /// The identifier of profile `p` in Customer.io, in `dialect`'s SQL (NULL: the profile has none).
+    public func identifierSQL(_ dialect: any SQLDialect) -> String {
         switch identifyBy {
         case .id: return "p.uid"
         case .email: return "p.email"
-        case .property(let name):
-            return "CASE WHEN json_type(p.properties, \(name.sqlLiteral)) IN ('text', 'integer', 'real') THEN CAST(json_extract(p.properties, \(name.sqlLiteral)) AS TEXT) END"
+        case .property(let name): return dialect.json(alias: "p", path: name).scalarText()
         }
     }
 
     /// What `identifierSQL` reads, for the reason a row without one fails.
-    var identifierDescription: String {
+    public var identifierDescription: String {
         switch identifyBy {
         case .id: return "uid"
         case .email: return "email"

@@ -14,7 +14,7 @@ public struct StoredDataError: Error, CustomStringConvertible, Sendable, Equatab
 }
 
 /// Parsing of JSON Trove itself stored.
-enum StoredJSON {
+public enum StoredJSON {
     static func parse(_ text: String, _ table: String, _ column: String, id: Int64?) throws(StoredDataError) -> JSON {
         do {
             return try JSONParser.parse(Array(text.utf8))
@@ -24,7 +24,7 @@ enum StoredJSON {
     }
 
     /// A column holding a JSON array of strings (topics, event names).
-    static func strings(_ text: String, _ table: String, _ column: String, id: Int64?) throws(StoredDataError) -> [String] {
+    public static func strings(_ text: String, _ table: String, _ column: String, id: Int64?) throws(StoredDataError) -> [String] {
         guard case .array(let values) = try parse(text, table, column, id: id) else {
             throw StoredDataError(table: table, column: column, id: id, reason: "not a JSON array")
         }

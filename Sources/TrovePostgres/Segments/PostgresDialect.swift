@@ -84,6 +84,8 @@ struct PostgresJSON: JSONOperand {
         SQLFragment("jsonb_typeof(\(x)) = 'string' AND strpos(\(folded ? "lower(\(text))" : text), ?) > 0", [.text(needle)])
     }
 
+    func scalarText() -> String { "CASE WHEN jsonb_typeof(\(x)) IN ('string', 'number') THEN \(text) END" }
+
     func arrayContains(_ element: (any JSONOperand) -> SQLFragment) -> SQLFragment {
         SQLFragment("jsonb_typeof(\(x)) = 'array' AND EXISTS (SELECT 1 FROM jsonb_array_elements(\(x)) j(value) WHERE ")
             + element(PostgresJSON(x: "j.value")) + SQLFragment(")")

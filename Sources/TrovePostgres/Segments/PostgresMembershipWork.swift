@@ -124,7 +124,7 @@ public final class PostgresMembershipWork: MembershipWork {
         try await indexes.ensure(try compiler.compile(filter, segment: id).indexes)
         return try await database.transaction { connection in
             let run = connection.collecting(self.logger)
-            try await PostgresLedger.lock(account: account, run)
+            let ledgerID = try await PostgresLedger.lock(account: account, run)
             // As it stands now, locked: a definition changed meanwhile is built as changed.
             let segments = try await run(
                 "SELECT \(unescaped: PostgresRows.segmentColumns) FROM segments s WHERE s.account_id = \(account) ORDER BY s.id FOR SHARE"
@@ -141,6 +141,7 @@ public final class PostgresMembershipWork: MembershipWork {
                     windowed = \(members.output.windowed), built_version = \(build ? segment.version : segment.builtVersion)
                 WHERE account_id = \(account) AND id = \(id)
                 """)
+            if change.entered + change.exited > 0 { try await PostgresSegmentChangeOutbox.enqueue(account: account, after: ledgerID, now: now, run) }
             return change
         }
     }
@@ -170,7 +171,7 @@ public final class PostgresMembershipWork: MembershipWork {
         let perStep = dirtyPerStep
         let (change, touched, more) = try await database.transaction { connection in
             let run = connection.collecting(self.logger)
-            try await PostgresLedger.lock(account: account, run)
+            let ledgerID = try await PostgresLedger.lock(account: account, run)
             let taken = try await run(
                 """
                 DELETE FROM membership_dirty WHERE account_id = \(account) AND (kind, object_id) IN (
@@ -209,6 +210,7 @@ public final class PostgresMembershipWork: MembershipWork {
                 change.entered += one.entered
                 change.exited += one.exited
             }
+            if change.entered + change.exited > 0 { try await PostgresSegmentChangeOutbox.enqueue(account: account, after: ledgerID, now: now, run) }
             return (change, profiles.count, taken.count == perStep)
         }
         result.touchedProfiles = max(1, touched)
@@ -253,7 +255,10 @@ public final class PostgresMembershipWork: MembershipWork {
 /// The order of an account's ledger: every transaction writing `segment_changes` for an account first takes
 /// its lock, so the account's ledger ids are handed out in commit order.
 enum PostgresLedger {
-    static func lock(account: Int64, _ run: PostgresCompiling.Run) async throws {
+    /// Takes the lock; returns the account's last ledger id, after which this transaction's rows come.
+    @discardableResult
+    static func lock(account: Int64, _ run: PostgresCompiling.Run) async throws -> Int64 {
         try await run("SELECT pg_advisory_xact_lock(\(Int32(0x7472)), \(Int32(truncatingIfNeeded: account)))")
+        return try await PostgresSegmentChangeOutbox.lastLedgerID(account: account, run)
     }
 }

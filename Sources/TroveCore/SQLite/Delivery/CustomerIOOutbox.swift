@@ -29,10 +29,7 @@ enum CustomerIOOutbox {
 
     /// The columns shared by every insert: a row without an identifier is failed at once, saying why.
     static func identified(_ destination: CustomerIODestination) -> (identifier: String, state: String, error: String) {
-        let what = destination.identifierDescription
-        let id = destination.identifierSQL
-        return (id, "CASE WHEN \(id) IS NULL THEN 'failed' ELSE 'pending' END",
-                "CASE WHEN \(id) IS NULL THEN 'the profile has no \(what) to name it in Customer.io' END")
+        destination.identified(SQLiteDialect())
     }
 
     /// An erased person (contract §5 forget): one `DELETE /api/v1/customers/:id`, marked as the erasure's

@@ -92,6 +92,8 @@ struct SQLiteJSON: JSONOperand {
         SQLFragment("\(t) = 'text' AND instr(\(folded ? "trove_fold(\(x))" : x), ?) > 0", [.text(text)])
     }
 
+    func scalarText() -> String { "CASE WHEN \(t) IN ('text', 'integer', 'real') THEN CAST(\(x) AS TEXT) END" }
+
     func arrayContains(_ element: (any JSONOperand) -> SQLFragment) -> SQLFragment {
         guard let each else { return SQLFragment("0") }
         return SQLFragment("\(t) = 'array' AND EXISTS (SELECT 1 FROM \(each) j WHERE ") + element(SQLiteJSON(x: "j.value", t: "j.type"))
