@@ -66,6 +66,19 @@ import TroveTestEngines
                     let count = try await stores.audiences.count(account: account, audience: .filter(try CustomerIOFilter.parse(json(filter))), companies: false)
                     lines.append("\(filter): \(count)")
                 }
+                // Customer search pages through a filter, and attributes in request order.
+                let pro = try CustomerIOFilter.parse(json(Self.filters[1]))
+                var start: String?
+                var pages: [String] = []
+                repeat {
+                    let page = try await stores.customers.search(account: account, filter: pro, start: start, limit: 3)
+                    pages.append(page.identifiers.compactMap(\.uid).joined(separator: ","))
+                    start = page.next.map(PublicID.encode)
+                } while start != nil
+                lines.append("search: " + pages.joined(separator: " | "))
+                let everyone = try await stores.customers.search(account: account, filter: nil, start: nil, limit: 100).identifiers.count
+                let attributes = try await stores.customers.attributes(account: account, ids: [.uid("u3"), .uid("nobody"), .uid("u1")])
+                lines.append("customers: \(everyone), attributes: \(attributes.map { "\($0.uid ?? "") \($0.properties.count)" })")
                 states.append(lines.joined(separator: "\n"))
             }
             try await stores.membershipWork.catchUp()

@@ -26,7 +26,8 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
                                       segments: SQLiteSegmentStore(database: database), membership: SegmentReader(database: database),
                                       audiences: SegmentQueries(database: database, clock: clock),
                                       membershipWork: MembershipEvaluator(database: database, clock: clock),
-                                      manual: ManualMembership(database: database, clock: clock)))
+                                      manual: ManualMembership(database: database, clock: clock),
+                                      customers: CustomerReader(database: database, clock: clock)))
             await queue.settled()
         case .postgres:
             try await TestPostgres.withDatabase { database in
@@ -41,7 +42,8 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
                                                      membership: PostgresMembershipStore(database: database),
                                                      audiences: PostgresAudienceStore(database: database, clock: clock),
                                                      membershipWork: PostgresMembershipWork(database: database, clock: clock),
-                                                     manual: PostgresManualMembership(database: database, clock: clock)))
+                                                     manual: PostgresManualMembership(database: database, clock: clock),
+                                                     customers: PostgresCustomerStore(database: database, clock: clock)))
                 } catch {
                     await ingest.close()
                     throw error
@@ -66,4 +68,5 @@ public struct TestStores: Sendable {
     public let audiences: any AudienceStore
     public let membershipWork: any MembershipWork
     public let manual: any ManualMembershipStore
+    public let customers: any CustomerStore
 }

@@ -26,11 +26,7 @@ public struct CustomerReader: Sendable {
     /// `POST /v1/customers?start=&limit=` with `{"filter": …}`: matching profiles in id order; `next` is
     /// the cursor for the following page ("" at the end).
     public func search(account: Int64, filter: FilterNode?, start: String?, limit: Int) async throws -> PeoplePage {
-        var after: Int64 = 0
-        if let start, !start.isEmpty {
-            guard let decoded = PublicID.decode(start) else { throw ReadError.invalid("start: not a cursor this API returned") }
-            after = decoded
-        }
+        let after = try Self.cursor(start)
         let now = clock.now()
         return try await database.heavyRead { [after] db in
             var select: SQLFragment
@@ -60,10 +56,21 @@ public struct CustomerReader: Sendable {
 
     /// `POST /v1/customers/attributes` with `{"ids": […]}` (≤ 100): the customers found, in request order.
     public func attributes(account: Int64, ids: [CustomerID]) async throws -> [ProfileRecord] {
-        guard ids.count <= Self.maxAttributesBatch else { throw ReadError.invalid("ids: at most \(Self.maxAttributesBatch) per request") }
+        try Self.checkBatch(ids)
         return try await database.read { db in
             try ids.compactMap { id in try id.profileID(db, account: account).flatMap { try Self.profile(db, id: $0) } }
         }
+    }
+
+    /// The profile id a search's `start` cursor stands after (0: from the first).
+    public static func cursor(_ start: String?) throws(ReadError) -> Int64 {
+        guard let start, !start.isEmpty else { return 0 }
+        guard let decoded = PublicID.decode(start) else { throw ReadError.invalid("start: not a cursor this API returned") }
+        return decoded
+    }
+
+    public static func checkBatch(_ ids: [CustomerID]) throws(ReadError) {
+        guard ids.count <= maxAttributesBatch else { throw ReadError.invalid("ids: at most \(maxAttributesBatch) per request") }
     }
 
     static func profile(_ db: Database, id: Int64) throws -> ProfileRecord? {
