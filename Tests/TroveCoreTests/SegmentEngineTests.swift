@@ -79,6 +79,19 @@ import TroveTestEngines
                 let everyone = try await stores.customers.search(account: account, filter: nil, start: nil, limit: 100).identifiers.count
                 let attributes = try await stores.customers.attributes(account: account, ids: [.uid("u3"), .uid("nobody"), .uid("u1")])
                 lines.append("customers: \(everyone), attributes: \(attributes.map { "\($0.uid ?? "") \($0.properties.count)" })")
+                // Explanations, condition by condition, for two people.
+                for uid in ["u1", "u5"] {
+                    for id in ids.dropLast() {
+                        guard let e = try? await stores.explain.explain(account: account, segment: id, profile: .uid(uid)) else {
+                            lines.append("explain \(uid) \(id): none")
+                            continue
+                        }
+                        let conditions = e.conditions.map { c in
+                            "\(c.path) \(c.kind) \(c.prop ?? "") \(c.op) \(c.result) \(c.actual.map { Self.canonical(JSONWriter.string($0)) })"
+                        }
+                        lines.append("explain \(uid) \(id): \(e.member) \(conditions.joined(separator: "; "))")
+                    }
+                }
                 states.append(lines.joined(separator: "\n"))
             }
             try await stores.membershipWork.catchUp()

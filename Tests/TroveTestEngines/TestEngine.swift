@@ -27,7 +27,8 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
                                       audiences: SegmentQueries(database: database, clock: clock),
                                       membershipWork: MembershipEvaluator(database: database, clock: clock),
                                       manual: ManualMembership(database: database, clock: clock),
-                                      customers: CustomerReader(database: database, clock: clock)))
+                                      customers: CustomerReader(database: database, clock: clock),
+                                      explain: SegmentExplain(database: database, clock: clock)))
             await queue.settled()
         case .postgres:
             try await TestPostgres.withDatabase { database in
@@ -43,7 +44,8 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
                                                      audiences: PostgresAudienceStore(database: database, clock: clock),
                                                      membershipWork: PostgresMembershipWork(database: database, clock: clock),
                                                      manual: PostgresManualMembership(database: database, clock: clock),
-                                                     customers: PostgresCustomerStore(database: database, clock: clock)))
+                                                     customers: PostgresCustomerStore(database: database, clock: clock),
+                                                     explain: PostgresExplainStore(database: database, clock: clock)))
                 } catch {
                     await ingest.close()
                     throw error
@@ -69,4 +71,5 @@ public struct TestStores: Sendable {
     public let membershipWork: any MembershipWork
     public let manual: any ManualMembershipStore
     public let customers: any CustomerStore
+    public let explain: any ExplainStore
 }

@@ -15,7 +15,7 @@ public struct StoredDataError: Error, CustomStringConvertible, Sendable, Equatab
 
 /// Parsing of JSON Trove itself stored.
 public enum StoredJSON {
-    static func parse(_ text: String, _ table: String, _ column: String, id: Int64?) throws(StoredDataError) -> JSON {
+    public static func parse(_ text: String, _ table: String, _ column: String, id: Int64?) throws(StoredDataError) -> JSON {
         do {
             return try JSONParser.parse(Array(text.utf8))
         } catch {

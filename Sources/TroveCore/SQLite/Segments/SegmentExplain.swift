@@ -16,6 +16,12 @@ public struct SegmentExplain: Sendable {
         public var member: Bool
         public var computedAt: Timestamp?
         public var conditions: [Condition]
+
+        public init(member: Bool, computedAt: Timestamp?, conditions: [Condition]) {
+            self.member = member
+            self.computedAt = computedAt
+            self.conditions = conditions
+        }
     }
 
     /// One condition of the filter: what it tests (`prop` is the property or event name, nil for a
@@ -30,6 +36,19 @@ public struct SegmentExplain: Sendable {
         public var value: JSON
         public var result: Bool
         public var actual: [JSON]
+
+        /// `condition` explained, once the engine answered whether it holds now and with what: the
+        /// property's stored value(s) (`[]` when absent), the event count, or membership of the other segment.
+        public init(_ condition: FilterCondition, result: Bool, actual: [JSON]) {
+            self.path = condition.path
+            self.result = result
+            self.actual = actual
+            switch condition.kind {
+            case .property(let p): (kind, prop, op, value) = (.property, p.displayName, p.op.rawValue, p.value)
+            case .event(let e): (kind, prop, op, value) = (.event, e.name, e.countOp.rawValue, .int(e.count))
+            case .segment(let other, let isMember): (kind, prop, op, value) = (.segment, nil, isMember ? "eq" : "ne", .string(PublicID.encode(other)))
+            }
+        }
     }
 
     public func explain(account: Int64, segment id: Int64, profile lookup: ObjectLookup) async throws -> Explanation {
@@ -56,19 +75,17 @@ public struct SegmentExplain: Sendable {
         let test = try compiler.test(condition, segment: segment)
         let result = try Self.scalar(db, SQLFragment("coalesce((") + test + SQLFragment("), 0)"), profile: profile)
         let passed = result == .int(1)
+        let actual: [JSON]
         switch condition.kind {
         case .property(let p):
-            return Condition(path: condition.path, kind: .property, prop: p.displayName, op: p.op.rawValue, value: p.value, result: passed,
-                             actual: try Self.actual(p, profile: profile, db: db))
+            actual = try Self.actual(p, profile: profile, db: db)
         case .event(let e):
-            let count = try Self.scalar(db, SQLFragment("(") + (try compiler.eventCount(e)) + SQLFragment(")"), profile: profile)
-            return Condition(path: condition.path, kind: .event, prop: e.name, op: e.countOp.rawValue, value: .int(e.count), result: passed, actual: [count])
-        case .segment(let other, let isMember):
-            let inOther = try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM segment_members WHERE segment_id = ? AND profile_id = ?", arguments: [other, profile]) ?? false
-            return Condition(path: condition.path, kind: .segment, prop: nil, op: isMember ? "eq" : "ne", value: .string(PublicID.encode(other)),
-                             result: passed, actual: [.bool(inOther)])
+            actual = [try Self.scalar(db, SQLFragment("(") + (try compiler.eventCount(e)) + SQLFragment(")"), profile: profile)]
+        case .segment(let other, _):
+            actual = [.bool(try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM segment_members WHERE segment_id = ? AND profile_id = ?", arguments: [other, profile]) ?? false)]
         }
+        return Condition(condition, result: passed, actual: actual)
     }
 
     static func scalar(_ db: Database, _ expression: SQLFragment, profile: Int64) throws -> JSON {

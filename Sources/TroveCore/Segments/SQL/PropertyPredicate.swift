@@ -1,5 +1,5 @@
 /// Where a property's value comes from: a JSON path in a properties column, or a built-in column.
-enum ValueSource: Equatable {
+public enum ValueSource: Equatable {
     case json(alias: String, path: PropertyPath)
     /// A text column (`uid`, `email`).
     case text(String)
@@ -8,7 +8,7 @@ enum ValueSource: Equatable {
     /// A 0/1 column (`admin`).
     case flag(String)
 
-    static func profile(_ path: PropertyPath, dialect: any SQLDialect) -> ValueSource {
+    public static func profile(_ path: PropertyPath, dialect: any SQLDialect) -> ValueSource {
         let keys = path.keys
         if keys.count == 1 {
             switch keys[0] {
@@ -24,7 +24,7 @@ enum ValueSource: Equatable {
         return .json(alias: "p", path: path)
     }
 
-    static func company(_ path: PropertyPath) -> ValueSource {
+    public static func company(_ path: PropertyPath) -> ValueSource {
         let keys = path.keys
         if keys.count == 1 {
             switch keys[0] {
