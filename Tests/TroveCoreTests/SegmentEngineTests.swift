@@ -145,6 +145,20 @@ import TroveTestEngines
             _ = try await definitions.update(account: account, id: ids[3], SegmentChange(body: json(#"{"items":[{"prop":"score","op":"gte","value":90}]}"#)))
             try await stores.membershipWork.catchUp()
             try await snapshot("after a new version")
+            // Reports over what is there: events per day and per hour in a zone, each segment's history.
+            var reports: [String] = []
+            for parameters in [EventReport.Parameters(from: "2026-01-15", to: "2026-03-31"),
+                               EventReport.Parameters(from: "2026-02-20", to: "2026-02-22", names: "Viewed Page,Never Seen", interval: "hour", tz: "America/New_York")] {
+                let report = try await stores.eventReports.run(account: account, try stores.eventReports.request(parameters))
+                reports.append("events \(report.buckets.count) buckets: " + report.series.map { "\($0.uid) \($0.counts)" }.joined(separator: "; "))
+            }
+            for id in ids {
+                let history = try await stores.segmentHistory.run(account: account, segment: id, from: "2026-02-20", to: "2026-03-15")
+                reports.append("history \(id): " + history.days.map { "\($0.date) \($0.count) +\($0.entered) -\($0.exited)" }.joined(separator: ", "))
+            }
+            let message = try await stores.messageReports.run(account: account, MessageReport.Parameters(message: [(field: "campaign_id", id: "7")]))
+            reports.append("message: \(message.metrics.count) \(message.rates.map(\.name))")
+            states.append(reports.joined(separator: "\n"))
         }
         return states
     }
@@ -171,6 +185,7 @@ import TroveTestEngines
         let everyone = sqlite.joined(separator: "\n")
         for id in 1...(Self.segments.count + 2) { #expect(everyone.contains("\n\(id): [\"u"), "segment \(id) never had members (seed \(seed))") }
         #expect(everyone.contains("-\""))
+        #expect(everyone.contains("viewed_page [") && everyone.contains("+1"), "the reports counted something")
         #expect(everyone.contains("segment.entered {") && everyone.contains("segment.exited {"), "webhooks heard entries and exits")
     }
 }

@@ -28,7 +28,10 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
                                       membershipWork: MembershipEvaluator(database: database, clock: clock),
                                       manual: ManualMembership(database: database, clock: clock),
                                       customers: CustomerReader(database: database, clock: clock),
-                                      explain: SegmentExplain(database: database, clock: clock)))
+                                      explain: SegmentExplain(database: database, clock: clock),
+                                      eventReports: EventReport(database: database, clock: clock),
+                                      segmentHistory: SegmentHistory(database: database, clock: clock),
+                                      messageReports: MessageReport(database: database)))
             await queue.settled()
         case .postgres:
             try await TestPostgres.withDatabase { database in
@@ -45,7 +48,10 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
                                                      membershipWork: PostgresMembershipWork(database: database, clock: clock),
                                                      manual: PostgresManualMembership(database: database, clock: clock),
                                                      customers: PostgresCustomerStore(database: database, clock: clock),
-                                                     explain: PostgresExplainStore(database: database, clock: clock)))
+                                                     explain: PostgresExplainStore(database: database, clock: clock),
+                                                     eventReports: PostgresEventReportStore(database: database, clock: clock),
+                                                     segmentHistory: PostgresSegmentHistoryStore(database: database, clock: clock),
+                                                     messageReports: PostgresMessageReportStore(database: database)))
                 } catch {
                     await ingest.close()
                     throw error
@@ -72,4 +78,7 @@ public struct TestStores: Sendable {
     public let manual: any ManualMembershipStore
     public let customers: any CustomerStore
     public let explain: any ExplainStore
+    public let eventReports: any EventReportStore
+    public let segmentHistory: any SegmentHistoryStore
+    public let messageReports: any MessageReportStore
 }

@@ -14,7 +14,7 @@ public enum EventCounts {
     static let hourMilliseconds: Int64 = 3_600_000
 
     /// floor(ms / 1 hour), also before 1970.
-    static func hour(_ milliseconds: Int64) -> Int64 { Timestamp.floor(milliseconds, units: hourMilliseconds) }
+    public static func hour(_ milliseconds: Int64) -> Int64 { Timestamp.floor(milliseconds, units: hourMilliseconds) }
 
     /// The same in SQL over a millisecond column.
     static func hourSQL(_ column: String) -> String {

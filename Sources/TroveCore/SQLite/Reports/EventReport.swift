@@ -121,17 +121,23 @@ public struct EventReport: Sendable {
                     counts[row[0]]![i] += 1
                 }
             }
-            return Result(
-                interval: r.interval, zone: r.zone, buckets: buckets.dropLast().map(Timestamp.init(milliseconds:)),
-                end: Timestamp(milliseconds: buckets.last!),
-                series: series.map { s in
-                    Result.Series(name: s.name, uid: s.uid, counts: s.id.flatMap { counts[$0] } ?? Array(repeating: 0, count: buckets.count - 1))
-                })
+            return Self.result(r, buckets: buckets, series: series, counts: counts)
         }
     }
 
+    /// The report from the series asked for (`id` nil: a name never seen) and each known name's counts per
+    /// bucket.
+    public static func result(_ r: Request, buckets: [Int64], series: [(id: Int64?, name: String, uid: String)], counts: [Int64: [Int64]]) -> Result {
+        Result(
+            interval: r.interval, zone: r.zone, buckets: buckets.dropLast().map(Timestamp.init(milliseconds:)),
+            end: Timestamp(milliseconds: buckets.last!),
+            series: series.map { s in
+                Result.Series(name: s.name, uid: s.uid, counts: s.id.flatMap { counts[$0] } ?? Array(repeating: 0, count: buckets.count - 1))
+            })
+    }
+
     /// The bucket holding `hour`: the last boundary at or before it.
-    static func bucketIndex(hour: Int64, hours: [Int64]) -> Int {
+    public static func bucketIndex(hour: Int64, hours: [Int64]) -> Int {
         var lo = 0, hi = hours.count - 1
         while hi - lo > 1 {
             let mid = (lo + hi) / 2
@@ -142,7 +148,7 @@ public struct EventReport: Sendable {
 
     /// The bucket boundaries from `from` to `to` (both included; `to` rounded up to a boundary), each a
     /// whole UTC hour.
-    static func buckets(_ r: Request) throws(ReadError) -> [Int64] {
+    public static func buckets(_ r: Request) throws(ReadError) -> [Int64] {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = r.zone
         var boundaries: [Int64] = [r.from.milliseconds]

@@ -1,0 +1,113 @@
+import PostgresNIO
+import TroveCore
+
+/// `GET /v1/reports/events` on PostgreSQL (contract §11): `event_counts` is kept exact in the ingest
+/// transaction, so the report reads it alone (no tail past a watermark).
+public struct PostgresEventReportStore: EventReportStore {
+    public let database: PostgresAppDatabase
+    public let clock: TroveClock
+
+    public init(database: PostgresAppDatabase, clock: TroveClock) {
+        self.database = database
+        self.clock = clock
+    }
+
+    public func run(account: Int64, _ r: EventReport.Request) async throws -> EventReport.Result {
+        let buckets = try EventReport.buckets(r)
+        let hours = buckets.map(EventCounts.hour)
+        var series: [(id: Int64?, name: String, uid: String)] = []
+        if let names = r.names {
+            let uids = names.map(NameNormalizer.normalize)
+            var known: [String: (Int64, String)] = [:]
+            for row in try await database.query("SELECT uid, id, name FROM event_names WHERE account_id = \(account) AND uid = ANY(\(uids))") {
+                let (uid, id, name) = try row.decode((String, Int64, String).self)
+                known[uid] = (id, name)
+            }
+            series = zip(names, uids).map { name, uid in (known[uid]?.0, known[uid]?.1 ?? name, uid) }
+        } else {
+            series = try await database.query("SELECT id, name, uid FROM event_names WHERE account_id = \(account) ORDER BY name COLLATE \"C\"")
+                .map { row in
+                    let (id, name, uid) = try row.decode((Int64, String, String).self)
+                    return (id, name, uid)
+                }
+        }
+        let ids = series.compactMap(\.id)
+        var counts: [Int64: [Int64]] = [:]
+        for id in ids { counts[id] = Array(repeating: 0, count: buckets.count - 1) }
+        if !ids.isEmpty {
+            let rows = try await database.query(
+                """
+                SELECT name_id, hour, count FROM event_counts
+                WHERE account_id = \(account) AND name_id = ANY(\(ids)) AND hour >= \(hours.first!) AND hour < \(hours.last!)
+                """)
+            for row in rows {
+                let (id, hour, count) = try row.decode((Int64, Int64, Int64).self)
+                counts[id]![EventReport.bucketIndex(hour: hour, hours: hours)] += count
+            }
+        }
+        return EventReport.result(r, buckets: buckets, series: series, counts: counts)
+    }
+}
+
+/// `GET /v1/reports/segments/:id/history` on PostgreSQL, from the ledger.
+public struct PostgresSegmentHistoryStore: SegmentHistoryStore {
+    public let database: PostgresAppDatabase
+    public let clock: TroveClock
+
+    public init(database: PostgresAppDatabase, clock: TroveClock) {
+        self.database = database
+        self.clock = clock
+    }
+
+    public func run(account: Int64, segment id: Int64, from: String?, to: String?) async throws -> SegmentHistory.Result {
+        let range = try SegmentHistory.range(from: from, to: to, now: clock.now())
+        // One snapshot for the three reads: the count now and the changes must agree.
+        return try await database.transaction { connection in
+            let run = connection.collecting(database.logger)
+            try await run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            guard let row = try await run("SELECT \(unescaped: PostgresRows.segmentColumns) FROM segments s WHERE s.account_id = \(account) AND s.id = \(id)").first
+            else { throw ReadError.notFound("no segment with id \(id)") }
+            let segment = try PostgresRows.segment(row)
+            let current = try await run("SELECT count(*) FROM segment_members WHERE account_id = \(account) AND segment_id = \(id)")[0].decode(Int64.self)
+            let after = try await run(
+                """
+                SELECT coalesce(sum(CASE WHEN entered THEN 1 ELSE -1 END), 0)::bigint FROM segment_changes
+                WHERE account_id = \(account) AND segment_id = \(id) AND at >= \(range.end)
+                """)[0].decode(Int64.self)
+            let perDay = try await run(
+                """
+                SELECT (at - \(range.start)) / 86400000 AS day, count(*) FILTER (WHERE entered), count(*) FILTER (WHERE NOT entered)
+                FROM segment_changes WHERE account_id = \(account) AND segment_id = \(id) AND at >= \(range.start) AND at < \(range.end)
+                GROUP BY day
+                """
+            ).map { row in
+                let (day, entered, exited) = try row.decode((Int64, Int64, Int64).self)
+                return (day: Int(day), entered: entered, exited: exited)
+            }
+            return SegmentHistory.result(segment, range, current: current, after: after, perDay: perDay)
+        }
+    }
+}
+
+/// `GET /v1/reports/messages` on PostgreSQL: Customer.io's events of one message, per metric.
+public struct PostgresMessageReportStore: MessageReportStore {
+    public let database: PostgresAppDatabase
+
+    public init(database: PostgresAppDatabase) { self.database = database }
+
+    public func run(account: Int64, _ p: MessageReport.Parameters) async throws -> MessageReport.Result {
+        let q = try MessageReport.query(p)
+        // A number stored under the field matches (as on SQLite, where `->>` gives the number itself).
+        let rows = try await database.query(
+            """
+            SELECT properties ->> 'metric' AS metric, count(*), count(DISTINCT profile_id) FROM events
+            WHERE account_id = \(account) AND source = \(Int16(EventSource.customerio.rawValue)) AND timestamp >= \(q.from) AND timestamp < \(q.to)
+              AND properties -> \(q.field) = to_jsonb(\(q.id))
+            GROUP BY metric ORDER BY metric
+            """)
+        return MessageReport.result(q, try rows.compactMap { row in
+            let (metric, events, people) = try row.decode((String?, Int64, Int64).self)
+            return metric.map { ($0, events, people) }
+        })
+    }
+}
