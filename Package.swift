@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "TrovePostgresMigrations",
             path: "Migrations/postgres",
-            resources: [.embedInCode("0001_initial.sql")],
+            resources: [.embedInCode("0001_initial.sql"), .embedInCode("0002_membership_marked_at.sql")],
             swiftSettings: sourceSettings
         ),
         .target(

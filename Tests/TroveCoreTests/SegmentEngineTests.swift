@@ -158,6 +158,23 @@ import TroveTestEngines
             }
             let message = try await stores.messageReports.run(account: account, MessageReport.Parameters(message: [(field: "campaign_id", id: "7")]))
             reports.append("message: \(message.metrics.count) \(message.rates.map(\.name))")
+            for parameters in [FunnelReport.Parameters(steps: "Viewed Page,Completed Tour", from: "2026-01-01", to: "2026-03-10"),
+                               FunnelReport.Parameters(steps: "Completed Tour,Completed Tour,Never Seen", groupBy: "tour_id", within: "20",
+                                                       from: "2026-01-01", to: "2026-03-10"),
+                               FunnelReport.Parameters(steps: "Completed Tour,Viewed Page", groupBy: "tour_id", within: "3", from: "2026-01-20", to: "2026-03-10")] {
+                let request = try stores.funnels.request(parameters)
+                var funnel: FunnelReport.Result?
+                while funnel == nil {
+                    switch try await stores.funnels.run(account: account, request) {
+                    case .ready(let result): funnel = result
+                    case .building: while try await stores.upkeep.stepReportLists(now: clock.clock.now()) {}
+                    }
+                }
+                let f = try #require(funnel)
+                reports.append("funnel \(f.steps.map(\.name)) \(f.total.reached) \((f.groups ?? []).map { "\(JSONWriter.string($0.value)) \($0.reached)" })")
+            }
+            let overview = try await stores.upkeep.overview(account: account)
+            reports.append("overview \(overview)")
             states.append(reports.joined(separator: "\n"))
         }
         return states
@@ -185,6 +202,7 @@ import TroveTestEngines
         let everyone = sqlite.joined(separator: "\n")
         for id in 1...(Self.segments.count + 2) { #expect(everyone.contains("\n\(id): [\"u"), "segment \(id) never had members (seed \(seed))") }
         #expect(everyone.contains("-\""))
+        #expect(everyone.contains("funnel [\"Viewed Page\", \"Completed Tour\"] [") && !everyone.contains("] [0, 0]"), "the funnels counted someone")
         #expect(everyone.contains("viewed_page [") && everyone.contains("+1"), "the reports counted something")
         #expect(everyone.contains("segment.entered {") && everyone.contains("segment.exited {"), "webhooks heard entries and exits")
     }

@@ -31,7 +31,9 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
                                       explain: SegmentExplain(database: database, clock: clock),
                                       eventReports: EventReport(database: database, clock: clock),
                                       segmentHistory: SegmentHistory(database: database, clock: clock),
-                                      messageReports: MessageReport(database: database)))
+                                      messageReports: MessageReport(database: database),
+                                      funnels: FunnelReport(database: database, clock: clock),
+                                      upkeep: SQLiteUpkeepStore(database: database)))
             await queue.settled()
         case .postgres:
             try await TestPostgres.withDatabase { database in
@@ -51,7 +53,9 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
                                                      explain: PostgresExplainStore(database: database, clock: clock),
                                                      eventReports: PostgresEventReportStore(database: database, clock: clock),
                                                      segmentHistory: PostgresSegmentHistoryStore(database: database, clock: clock),
-                                                     messageReports: PostgresMessageReportStore(database: database)))
+                                                     messageReports: PostgresMessageReportStore(database: database),
+                                                     funnels: PostgresFunnelReportStore(database: database, clock: clock),
+                                                     upkeep: PostgresUpkeepStore(database: database)))
                 } catch {
                     await ingest.close()
                     throw error
@@ -81,4 +85,6 @@ public struct TestStores: Sendable {
     public let eventReports: any EventReportStore
     public let segmentHistory: any SegmentHistoryStore
     public let messageReports: any MessageReportStore
+    public let funnels: any FunnelReportStore
+    public let upkeep: any UpkeepStore
 }

@@ -62,6 +62,8 @@ public enum TroveMetrics {
         public var membershipDirtyRows: Int64 = 0
         /// Pending rows per outbox: `webhook`, `customerio`, `export`.
         public var outboxDepth: [String: Int64] = [:]
+
+        public init() {}
     }
 }
 

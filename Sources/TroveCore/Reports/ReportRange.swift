@@ -2,8 +2,8 @@ import Foundation
 
 /// The UTC range a report covers, from its `from`/`to` parameters: dates (`to` inclusive, so its day's
 /// end) or times (ISO 8601 or unix seconds).
-enum ReportRange {
-    static let day: Int64 = 86_400_000
+public enum ReportRange {
+    public static let day: Int64 = 86_400_000
     static let utc = TimeZone(identifier: "UTC")!
 
     /// The bounds given (nil where a parameter is absent or empty), `to` exclusive.

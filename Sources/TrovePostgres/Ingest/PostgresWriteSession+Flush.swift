@@ -39,8 +39,9 @@ extension PostgresWriteSession {
             let rows = dirty.sorted { ($0.account, $0.kind, $0.id) < ($1.account, $1.kind, $1.id) }
             try connection.query(
                 """
-                INSERT INTO membership_dirty (account_id, kind, object_id)
-                SELECT * FROM unnest(\(rows.map(\.account))::bigint[], \(rows.map { Int16($0.kind) })::smallint[], \(rows.map(\.id))::bigint[])
+                INSERT INTO membership_dirty (account_id, kind, object_id, marked_at)
+                SELECT u.*, \(now.milliseconds) FROM unnest(\(rows.map(\.account))::bigint[], \(rows.map { Int16($0.kind) })::smallint[],
+                                                            \(rows.map(\.id))::bigint[]) AS u
                 ON CONFLICT DO NOTHING
                 """)
         }

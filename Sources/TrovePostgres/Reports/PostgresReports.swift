@@ -111,3 +111,76 @@ public struct PostgresMessageReportStore: MessageReportStore {
         })
     }
 }
+
+/// `GET /v1/reports/funnel` on PostgreSQL (contract §11): the steps' events read in one statement in
+/// profile, step and time order, streamed through the core's `FunnelCounter` a profile at a time. No step
+/// lists are kept (SQLite's `ReportSteps`): the report reads the log, so it is always ready.
+public struct PostgresFunnelReportStore: FunnelReportStore {
+    public let database: PostgresAppDatabase
+    public let clock: TroveClock
+
+    public init(database: PostgresAppDatabase, clock: TroveClock) {
+        self.database = database
+        self.clock = clock
+    }
+
+    public func run(account: Int64, _ r: FunnelReport.Request) async throws -> FunnelReport.Outcome {
+        let uids = r.steps.map(NameNormalizer.normalize)
+        var known: [String: (Int64, String)] = [:]
+        for row in try await database.query("SELECT uid, id, name FROM event_names WHERE account_id = \(account) AND uid = ANY(\(uids))") {
+            let (uid, id, name) = try row.decode((String, Int64, String).self)
+            known[uid] = (id, name)
+        }
+        let nameIDs = uids.map { known[$0]?.0 }
+        var counter = FunnelCounter(request: r, nameIDs: nameIDs)
+        var values: [JSON?] = [nil]
+        var groupIDs: [String: Int32] = [:]
+        let window = Int64(r.withinDays) * ReportRange.day
+        // Step n (from 1) of a known name; the first step's entries fall in [from, to), later ones may run past `to`.
+        let steps = nameIDs.enumerated().compactMap { n, id in id.map { (n: Int64(n), id: $0, until: r.to.milliseconds + (n == 0 ? 0 : window)) } }
+        if nameIDs[0] != nil {
+            let value = r.groupBy.map { "nullif(e.properties\(PostgresDialect.chain($0)), 'null'::jsonb)::text" } ?? "NULL::text"
+            let query: PostgresQuery = """
+                SELECT e.profile_id, s.n, e.timestamp, \(unescaped: value) FROM events e
+                JOIN unnest(\(steps.map(\.n))::bigint[], \(steps.map(\.id))::bigint[], \(steps.map(\.until))::bigint[]) AS s(n, name_id, until)
+                  ON e.name_id = s.name_id
+                WHERE e.account_id = \(account) AND e.timestamp >= \(r.from.milliseconds) AND e.timestamp < s.until
+                ORDER BY e.profile_id, s.n, e.timestamp
+                """
+            var times = Array(repeating: [Int64](), count: nameIDs.count)
+            var groups = Array(repeating: [Int32](), count: nameIDs.count)
+            var current: Int64?
+            do {
+                for try await row in try await database.client.query(query, logger: database.logger) {
+                    let (profile, n, time, text) = try row.decode((Int64, Int64, Int64, String?).self)
+                    if profile != current {
+                        if current != nil { counter.add(times: times, groups: groups) }
+                        current = profile
+                        for s in times.indices {
+                            times[s].removeAll(keepingCapacity: true)
+                            groups[s].removeAll(keepingCapacity: true)
+                        }
+                    }
+                    var group: Int32 = 0
+                    if let text {
+                        if let id = groupIDs[text] {
+                            group = id
+                        } else {
+                            group = Int32(values.count)
+                            values.append(try StoredJSON.parse(text, "events", "properties", id: nil))
+                            groupIDs[text] = group
+                            counter.meet(group: group)
+                        }
+                    }
+                    times[Int(n)].append(time)
+                    groups[Int(n)].append(group)
+                }
+            } catch {
+                throw PostgresStoreError.from(error, location: database.location)
+            }
+            if current != nil { counter.add(times: times, groups: groups) }
+        }
+        let named = zip(r.steps, uids).map { step, uid in FunnelReport.Result.Step(name: known[uid]?.1 ?? step, uid: uid) }
+        return .ready(FunnelReport.result(counter, values: values, steps: named, request: r))
+    }
+}

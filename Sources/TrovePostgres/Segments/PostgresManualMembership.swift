@@ -88,7 +88,7 @@ public struct PostgresManualMembership: ManualMembershipStore {
                 INSERT INTO segment_changes (account_id, segment_id, profile_id, entered, at, version)
                 SELECT $2, $3, w.id, $4, $5, $6 FROM wanted w JOIN changed c ON c.profile_id = w.id ORDER BY w.n
                 RETURNING profile_id),
-            marked AS (INSERT INTO membership_dirty (account_id, kind, object_id) SELECT $2, 0, profile_id FROM ledger ON CONFLICT DO NOTHING)
+            marked AS (INSERT INTO membership_dirty (account_id, kind, object_id, marked_at) SELECT $2, 0, profile_id, $5 FROM ledger ON CONFLICT DO NOTHING)
             SELECT count(*) FROM ledger
             """
         var binds = PostgresBindings(capacity: 6)

@@ -67,6 +67,11 @@ public struct FunnelReport: Sendable {
         public struct Step: Sendable, Equatable {
             public var name: String
             public var uid: String
+
+            public init(name: String, uid: String) {
+                self.name = name
+                self.uid = uid
+            }
         }
 
         /// One group: its value (`.null` for events without one) and how many profiles reached each step.
@@ -139,11 +144,10 @@ public struct FunnelReport: Sendable {
         var list: Int64?
     }
 
-    /// Profiles per group and step (`reached[g][s]`: how many reached step s), and over all groups.
+    /// The grouping values met (`GroupInterner`) and the profiles counted per group and step.
     struct Counts {
         var groups = GroupInterner()
-        var reached: [[Int]] = [[]]
-        var total: [Int]
+        var counter: FunnelCounter
         var values: [JSON?] { groups.values }
     }
 
@@ -190,7 +194,7 @@ public struct FunnelReport: Sendable {
     static func count(_ db: Database, steps: [Step], path: String?, request r: Request) throws -> Counts {
         let k = steps.count
         let window = Int64(r.withinDays) * day
-        var counts = Counts(reached: [Array(repeating: 0, count: k)], total: Array(repeating: 0, count: k))
+        var counts = Counts(counter: FunnelCounter(request: r, nameIDs: steps.map(\.nameID)))
 
         var scans: [Scan] = try steps.enumerated().map { s, step in
             guard let nameID = step.nameID, let list = step.list else { return Scan() }
@@ -222,7 +226,7 @@ public struct FunnelReport: Sendable {
             if path != nil {
                 // Read before the source steps on: the value's bytes live until then.
                 let id = counts.groups.id(source.statement.scalar(2))
-                if Int(id) == counts.reached.count { counts.reached.append(Array(repeating: 0, count: k)) }
+                counts.counter.meet(group: id)
                 scans[s].group = id
             }
             try scans[s].sources[i].next(db)
@@ -232,8 +236,6 @@ public struct FunnelReport: Sendable {
         // One profile's events per step, reused across profiles.
         var times = Array(repeating: [Int64](), count: k)
         var groups = Array(repeating: [Int32](), count: k)
-        var depthByGroup: [(group: Int32, depth: Int)] = []  // a profile has few groups: a list beats hashing
-        let sameAsPrevious = (0..<k).map { $0 > 0 && steps[$0].nameID == steps[$0 - 1].nameID }
         while scans[0].profile != .max {
             let profile = scans[0].profile
             for s in 0..<k {
@@ -246,33 +248,7 @@ public struct FunnelReport: Sendable {
                     try advance(s)
                 }
             }
-            // The furthest step per group, over every entry.
-            depthByGroup.removeAll(keepingCapacity: true)
-            for (t0, g) in zip(times[0], groups[0]) {
-                let slot = depthByGroup.firstIndex { $0.group == g } ?? {
-                    depthByGroup.append((g, 0))
-                    return depthByGroup.count - 1
-                }()
-                if depthByGroup[slot].depth == k { continue }
-                let deadline = t0 + window
-                var depth = 1
-                var t = t0
-                for s in 1..<k {
-                    // First event at or after t (after t for a repeated name), then the first in the group.
-                    var i = lowerBound(times[s], sameAsPrevious[s] ? t + 1 : t)
-                    while i < times[s].count, times[s][i] <= deadline, path != nil, groups[s][i] != g, groups[s][i] != 0 { i += 1 }
-                    guard i < times[s].count, times[s][i] <= deadline else { break }
-                    depth += 1
-                    t = times[s][i]
-                }
-                depthByGroup[slot].depth = max(depthByGroup[slot].depth, depth)
-            }
-            var best = 0
-            for (g, depth) in depthByGroup {
-                for s in 0..<depth { counts.reached[Int(g)][s] += 1 }
-                best = max(best, depth)
-            }
-            for s in 0..<best { counts.total[s] += 1 }
+            counts.counter.add(times: times, groups: groups)
         }
         return counts
     }
@@ -346,17 +322,81 @@ public struct FunnelReport: Sendable {
     }
 
     static func result(_ counts: Counts, steps: [Result.Step], request r: Request) -> Result {
-        let order = counts.reached.indices
-            .filter { counts.reached[$0][0] > 0 }
+        result(counts.counter, values: counts.values, steps: steps, request: r)
+    }
+
+    /// The report from the counts, the grouping values by group id (0: none), and the steps as named.
+    public static func result(_ counter: FunnelCounter, values: [JSON?], steps: [Result.Step], request r: Request) -> Result {
+        let reached = counter.reached
+        let order = reached.indices
+            .filter { reached[$0][0] > 0 }
             .sorted { a, b in
-                let (x, y) = (counts.reached[a][0], counts.reached[b][0])
-                return x != y ? x > y : JSONWriter.string(counts.values[a] ?? .null) < JSONWriter.string(counts.values[b] ?? .null)
+                let (x, y) = (reached[a][0], reached[b][0])
+                return x != y ? x > y : JSONWriter.string(values[a] ?? .null) < JSONWriter.string(values[b] ?? .null)
             }
         let shown = order.prefix(r.limit)
         return Result(
             steps: steps, groupBy: r.groupBy, withinDays: r.withinDays, from: r.from, to: r.to,
-            total: Result.Group(value: .null, reached: counts.total),
-            groups: r.groupBy == nil ? nil : shown.map { Result.Group(value: counts.values[$0] ?? .null, reached: counts.reached[$0]) },
+            total: Result.Group(value: .null, reached: counter.total),
+            groups: r.groupBy == nil ? nil : shown.map { Result.Group(value: values[$0] ?? .null, reached: reached[$0]) },
             groupsNotShown: r.groupBy == nil ? 0 : order.count - shown.count)
+    }
+}
+
+/// The funnel's rules (see `FunnelReport`) applied to one profile at a time, whatever engine read its
+/// events: per step, the profile's event times in order and each one's group (0: no value).
+public struct FunnelCounter: Sendable {
+    let k: Int
+    let window: Int64
+    let grouped: Bool
+    /// Whether a step repeats the name of the one before (its event must then be strictly later).
+    let sameAsPrevious: [Bool]
+    /// `reached[g][s]`: how many profiles reached step s in group g; `total`, over all groups.
+    public private(set) var reached: [[Int]]
+    public private(set) var total: [Int]
+    private var depthByGroup: [(group: Int32, depth: Int)] = []  // a profile has few groups: a list beats hashing
+
+    public init(request r: FunnelReport.Request, nameIDs: [Int64?]) {
+        k = nameIDs.count
+        window = Int64(r.withinDays) * ReportRange.day
+        grouped = r.groupBy != nil
+        sameAsPrevious = (0..<nameIDs.count).map { $0 > 0 && nameIDs[$0] == nameIDs[$0 - 1] }
+        reached = [Array(repeating: 0, count: nameIDs.count)]
+        total = Array(repeating: 0, count: nameIDs.count)
+    }
+
+    /// A group id met for the first time is the next one.
+    public mutating func meet(group id: Int32) {
+        if Int(id) == reached.count { reached.append(Array(repeating: 0, count: k)) }
+    }
+
+    /// Counts one profile: its furthest step per group over every entry, and over all groups.
+    public mutating func add(times: [[Int64]], groups: [[Int32]]) {
+        depthByGroup.removeAll(keepingCapacity: true)
+        for (t0, g) in zip(times[0], groups[0]) {
+            let slot = depthByGroup.firstIndex { $0.group == g } ?? {
+                depthByGroup.append((g, 0))
+                return depthByGroup.count - 1
+            }()
+            if depthByGroup[slot].depth == k { continue }
+            let deadline = t0 + window
+            var depth = 1
+            var t = t0
+            for s in 1..<k {
+                // First event at or after t (after t for a repeated name), then the first in the group.
+                var i = FunnelReport.lowerBound(times[s], sameAsPrevious[s] ? t + 1 : t)
+                while i < times[s].count, times[s][i] <= deadline, grouped, groups[s][i] != g, groups[s][i] != 0 { i += 1 }
+                guard i < times[s].count, times[s][i] <= deadline else { break }
+                depth += 1
+                t = times[s][i]
+            }
+            depthByGroup[slot].depth = max(depthByGroup[slot].depth, depth)
+        }
+        var best = 0
+        for (g, depth) in depthByGroup {
+            for s in 0..<depth { reached[Int(g)][s] += 1 }
+            best = max(best, depth)
+        }
+        for s in 0..<best { total[s] += 1 }
     }
 }
