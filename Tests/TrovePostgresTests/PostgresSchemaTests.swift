@@ -9,6 +9,23 @@ struct PostgresSchemaTests {
     /// Installation-wide tables, replicated whole to every node under Citus (`create_reference_table`).
     static let referenceTables: Set<String> = ["accounts", "server_keys", "trove_migrations"]
 
+    /// The statement check every engine test ends with (`StatementRule`) sees what was sent, and tells a
+    /// statement that reaches a distributed table without `account_id` from one that names it.
+    @Test func theStatementCheckFindsAStatementWithoutAccountID() async throws {
+        try await TestPostgres.withDatabase { db in
+            _ = try await db.query("SELECT count(*) FROM profiles WHERE uid = 'x'")
+            _ = try await db.query("SELECT count(*) FROM profiles p WHERE p.account_id = 1 AND p.uid = 'y'")
+            _ = try await db.query("SELECT count(*) FROM accounts")
+            let found = try await StatementRule.violations(db)
+            #expect(found == ["SELECT count(*) FROM profiles WHERE uid = $1"])
+            // The check knows every account table of the schema.
+            let tables = try await db.query(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'"
+            ).map { try $0.decode(String.self) }
+            #expect(Set(tables).subtracting(Self.referenceTables) == Set(StatementRule.distributed))
+        }
+    }
+
     @Test func everyAccountTableLeadsItsKeysWithAccountID() async throws {
         try await TestPostgres.withDatabase { db in
             let tables = try await db.query(

@@ -61,6 +61,7 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
                     throw error
                 }
                 await ingest.close()
+                try await StatementRule.check(database)
             }
         }
     }
