@@ -33,7 +33,9 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
                                       segmentHistory: SegmentHistory(database: database, clock: clock),
                                       messageReports: MessageReport(database: database),
                                       funnels: FunnelReport(database: database, clock: clock),
-                                      upkeep: SQLiteUpkeepStore(database: database)))
+                                      upkeep: SQLiteUpkeepStore(database: database),
+                                      exports: SQLiteExportStore(database: database),
+                                      exportWork: { ExportRunner(database: database, clock: clock, settings: $0) }))
             await queue.settled()
         case .postgres:
             try await TestPostgres.withDatabase { database in
@@ -55,7 +57,9 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
                                                      segmentHistory: PostgresSegmentHistoryStore(database: database, clock: clock),
                                                      messageReports: PostgresMessageReportStore(database: database),
                                                      funnels: PostgresFunnelReportStore(database: database, clock: clock),
-                                                     upkeep: PostgresUpkeepStore(database: database)))
+                                                     upkeep: PostgresUpkeepStore(database: database),
+                                                     exports: PostgresExportStore(database: database, clock: clock),
+                                                     exportWork: { PostgresExportWork(database: database, clock: clock, settings: $0, pageSize: 3) }))
                 } catch {
                     await ingest.close()
                     throw error
@@ -88,4 +92,7 @@ public struct TestStores: Sendable {
     public let messageReports: any MessageReportStore
     public let funnels: any FunnelReportStore
     public let upkeep: any UpkeepStore
+    public let exports: any ExportStore
+    /// The engine's export runner, writing files as the settings say.
+    public let exportWork: @Sendable (ExportSettings) -> any ExportWork
 }

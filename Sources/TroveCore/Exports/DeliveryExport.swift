@@ -1,7 +1,7 @@
 /// `POST /v1/exports/deliveries` (contract §7): the message activity Customer.io reported (§9) for one
 /// campaign, newsletter, action or transactional message, one CSV row per reported metric, oldest first,
 /// with the customer's attributes asked for.
-struct DeliveryExport: Sendable {
+public struct DeliveryExport: Sendable {
     /// Which message: `campaign_id`, `newsletter_id`, `action_id` or `transactional_message_id`.
     var message: (field: String, id: Int64)
     var start: Timestamp?

@@ -4,10 +4,10 @@ import Foundation
 /// Signed download links (contract §7): `<public URL>/exports/<id>/file?expires=<unix s>&signature=<hex>`,
 /// fetched with no credentials. The signature is HMAC-SHA256 over the export id and the expiry with a key
 /// this installation made for itself (kept by the engine: `ExportStore.downloadLinkKey`), so changing either, or the key, voids the link.
-struct DownloadLink {
+public struct DownloadLink {
     let key: SymmetricKey
 
-    static let keyName = "export_links"
+    public static let keyName = "export_links"
 
     func signature(export id: Int64, expires: Int64) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data("export:\(id):\(expires)".utf8), using: key)

@@ -87,7 +87,7 @@ public struct ExportJobs: Sendable {
         try Self.checkFile(export, now: now)
         let path = settings.file(id)
         guard FileManager.default.fileExists(atPath: path) else { throw ExportError.notReady("export \(id)'s file is missing") }
-        try await store.countDownload(id: id)
+        try await store.countDownload(account: export.account, id: id)
         return (path, "export-\(id).csv")
     }
 }

@@ -29,12 +29,12 @@ public struct ExportSettings: Sendable {
         path + "-exports"
     }
 
-    func file(_ id: Int64) -> String { (directory as NSString).appendingPathComponent("\(id).csv") }
+    public func file(_ id: Int64) -> String { (directory as NSString).appendingPathComponent("\(id).csv") }
     func partialFile(_ id: Int64) -> String { file(id) + ".partial" }
 }
 
 extension Duration {
-    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+    public var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
     /// In seconds, with the fraction.
     public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

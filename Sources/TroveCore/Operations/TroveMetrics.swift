@@ -46,7 +46,7 @@ public enum TroveMetrics {
     }
 
     /// A finished export job, `done` or `failed`.
-    static func export(kind: String, outcome: String, nanoseconds: UInt64) {
+    public static func export(kind: String, outcome: String, nanoseconds: UInt64) {
         Timer(label: "trove_export_duration_seconds", dimensions: [("kind", kind), ("outcome", outcome)], preferredDisplayUnit: .seconds)
             .recordNanoseconds(Int64(clamping: nanoseconds))
     }

@@ -88,7 +88,7 @@ public protocol ExportStore: Sendable {
     func exports(account: Int64) async throws -> [Export]
     /// Whichever account's job a signed link names.
     func linkedExport(id: Int64) async throws -> Export
-    func countDownload(id: Int64) async throws
+    func countDownload(account: Int64, id: Int64) async throws
     /// The installation's key for download links, made on first use and kept.
     func downloadLinkKey() async throws -> SymmetricKey
     /// A customers file written from one snapshot (`trove export`); rows and bytes.

@@ -84,6 +84,8 @@ struct PostgresJSON: JSONOperand {
         SQLFragment("jsonb_typeof(\(x)) = 'string' AND strpos(\(folded ? "lower(\(text))" : text), ?) > 0", [.text(needle)])
     }
 
+    func jsonText() -> String { "(\(x))::text" }
+
     func scalarText() -> String { "CASE WHEN jsonb_typeof(\(x)) IN ('string', 'number') THEN \(text) END" }
 
     func arrayContains(_ element: (any JSONOperand) -> SQLFragment) -> SQLFragment {

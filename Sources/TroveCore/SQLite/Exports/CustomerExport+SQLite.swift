@@ -3,19 +3,20 @@ import GRDBSQLite
 
 extension CustomerExport {
     /// How one column's SQL value becomes its CSV text.
-    enum Rendering: Sendable { case json, text, time, flag }
+    public enum Rendering: Sendable { case json, text, time, flag }
 
     /// The column for an attribute: an SQL expression over `profiles p` and how to render what it gives.
-    func column(owner: PropertyOwner, path: PropertyPath) -> (sql: String, rendering: Rendering) {
-        let (expression, rendering) = Self.expression(owner == .company ? ValueSource.company(path) : ValueSource.profile(path, dialect: SQLiteDialect()))
+    func column(owner: PropertyOwner, path: PropertyPath, dialect: any SQLDialect = SQLiteDialect()) -> (sql: String, rendering: Rendering) {
+        let source = owner == .company ? ValueSource.company(path) : ValueSource.profile(path, dialect: dialect)
+        let (expression, rendering) = Self.expression(source, dialect)
         guard owner == .company else { return (expression, rendering) }
-        return ("(SELECT \(expression) FROM companies c WHERE c.id = p.company_id)", rendering)
+        return ("(SELECT \(expression) FROM companies c WHERE c.account_id = p.account_id AND c.id = p.company_id)", rendering)
     }
 
     /// The SQL giving a value source's value (JSON properties as their JSON text) and how to render it.
-    static func expression(_ source: ValueSource) -> (sql: String, rendering: Rendering) {
+    static func expression(_ source: ValueSource, _ dialect: any SQLDialect) -> (sql: String, rendering: Rendering) {
         switch source {
-        case .json(let alias, let path): return ("\(alias).properties -> \(path.sqlLiteral)", .json)
+        case .json(let alias, let path): return (dialect.json(alias: alias, path: path).jsonText(), .json)
         case .text(let column): return (column, .text)
         case .time(let column): return (column, .time)
         case .flag(let column): return (column, .flag)
@@ -39,15 +40,15 @@ extension CustomerExport {
         var companyColumns: [(sql: String, rendering: Rendering)] = []
     }
 
-    var plan: Plan {
+    func plan(_ dialect: any SQLDialect) -> Plan {
         var plan = Plan()
         for attribute in attributes {
             if attribute.owner == .company {
                 plan.sources.append(.company(plan.companyColumns.count))
-                plan.companyColumns.append(Self.expression(ValueSource.company(attribute.path)))
+                plan.companyColumns.append(Self.expression(ValueSource.company(attribute.path), dialect))
                 continue
             }
-            let (sql, rendering) = column(owner: .profile, path: attribute.path)
+            let (sql, rendering) = column(owner: .profile, path: attribute.path, dialect: dialect)
             if rendering == .json {
                 plan.sources.append(.property(plan.propertyPaths.count))
                 plan.propertyPaths.append(attribute.path.keys)
@@ -74,6 +75,16 @@ extension CustomerExport {
         var spans: [Range<Int>] = []
         var slots: [Int64: Int] = [:]
         let columns: Int
+
+        /// A company's columns (`plan.companyColumns`' values) as CSV fields.
+        mutating func add(company id: Int64, values: [SQLValue], plan: Plan, formulas: FormulaCells) {
+            slots[id] = spans.count / columns
+            for (value, column) in zip(values, plan.companyColumns) {
+                let field = CSVWriter.quoted(CustomerExport.render(value, column.rendering), formulas: formulas)
+                spans.append(bytes.count..<(bytes.count + field.count))
+                bytes += field
+            }
+        }
     }
 
     func companyFields(_ db: Database, account: Int64, plan: Plan, formulas: FormulaCells) throws -> CompanyFields {
@@ -82,12 +93,7 @@ extension CustomerExport {
         let sql = "SELECT c.id, \(plan.companyColumns.map(\.sql).joined(separator: ", ")) FROM companies c WHERE c.account_id = ?"
         let rows = try Row.fetchCursor(db, sql: sql, arguments: [account])
         while let row = try rows.next() {
-            fields.slots[row[0]] = fields.spans.count / fields.columns
-            for (i, column) in plan.companyColumns.enumerated() {
-                let field = CSVWriter.quoted(Self.render(row[1 + i], column.rendering), formulas: formulas)
-                fields.spans.append(fields.bytes.count..<(fields.bytes.count + field.count))
-                fields.bytes += field
-            }
+            fields.add(company: row[0], values: (0..<plan.companyColumns.count).map { SQLValue(row[1 + $0] as DatabaseValue) }, plan: plan, formulas: formulas)
         }
         return fields
     }
@@ -99,7 +105,7 @@ extension CustomerExport {
     /// Writes the CSV for `account` from the snapshot `db` reads; returns the number of rows. The loop
     /// reads SQLite's column bytes in place and writes them straight into the CSV buffer.
     func write(_ db: Database, account: Int64, now: Timestamp, to csv: inout CSVWriter, progress: Progress? = nil) throws -> Int64 {
-        let plan = self.plan
+        let plan = self.plan(SQLiteDialect())
         let query = try self.query(db, account: account, now: now, plan: plan)
         let companies = try companyFields(db, account: account, plan: plan, formulas: csv.formulas)
         let maxID = progress == nil ? 0 : try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM profiles") ?? 0
@@ -127,7 +133,7 @@ extension CustomerExport {
                 let email = sqlite3_column_type(h, 1) == SQLITE_NULL ? nil : chunk.append(Self.text(h, 1))
                 let company = companies.columns == 0 || sqlite3_column_type(h, 3) == SQLITE_NULL ? nil : companies.slots[sqlite3_column_int64(h, 3)]
                 chunk.rows.append(RowChunk.Row(uid: uid, email: email, id: sqlite3_column_int64(h, 2), company: company, properties: chunk.append(Self.text(h, 4))))
-                for index in 0..<extras { chunk.extras.append(DatabaseValue(sqliteStatement: h, index: Int32(5 + index))) }
+                for index in 0..<extras { chunk.extras.append(Self.value(h, Int32(5 + index))) }
                 total += 1
                 if chunk.rows.count == RowChunk.capacity {
                     try pipeline.send(chunk)
@@ -175,6 +181,16 @@ extension CustomerExport {
         }
     }
 
+    /// A column's value.
+    static func value(_ h: OpaquePointer, _ column: Int32) -> SQLValue {
+        switch sqlite3_column_type(h, column) {
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(h, column))
+        case SQLITE_FLOAT: return .real(sqlite3_column_double(h, column))
+        case SQLITE_TEXT: return .text(String(decoding: text(h, column), as: UTF8.self))
+        default: return .null
+        }
+    }
+
     /// A column's text in place (valid until the next step).
     static func text(_ h: OpaquePointer, _ column: Int32) -> UnsafeBufferPointer<UInt8> {
         guard let pointer = sqlite3_column_text(h, column) else { return UnsafeBufferPointer(start: nil, count: 0) }
@@ -192,26 +208,46 @@ extension CustomerExport {
             } else if case .string(let s)? = try? JSONParser.parse(Array(slice)) {
                 csv.append(.text(s))
             }
+        } else if (slice[0] == UInt8(ascii: "[") || slice[0] == UInt8(ascii: "{")) && slice.contains(UInt8(ascii: " ")) {
+            csv.append(.other(compact(Array(slice))))
         } else if !(slice.count == 4 && slice.elementsEqual("null".utf8)) {
             csv.field(slice, text: false)
         }
     }
 
+    /// A hash or array as compact JSON: SQLite stores it so, PostgreSQL's `jsonb` text puts a space after
+    /// each comma and colon.
+    static func compact(_ json: [UInt8]) -> String {
+        (try? JSONWriter.string(JSONParser.parse(json))) ?? String(decoding: json, as: UTF8.self)
+    }
+
     /// Values as strings (contract §7): strings as they are, timestamps ISO-8601 (stored that way), numbers
     /// and booleans as JSON writes them, hashes and arrays as compact JSON; absent → empty.
-    static func render(_ value: DatabaseValue, _ rendering: Rendering) -> CSVCell {
-        switch (value.storage, rendering) {
+    static func render(_ value: SQLValue, _ rendering: Rendering) -> CSVCell {
+        switch (value, rendering) {
         case (.null, _): return .other("")
-        case (.string(let text), .json):
+        case (.text(let text), .json), (.json(let text), _):
+            if (text.hasPrefix("[") || text.hasPrefix("{")) && text.contains(" ") { return .other(compact(Array(text.utf8))) }
             guard text.hasPrefix("\"") else { return .other(text) }  // a number, flag, hash or array as JSON
             if case .string(let s)? = try? JSONParser.parse(Array(text.utf8)) { return .text(s) }
             return .text(text)
-        case (.string(let text), _): return .text(text)
-        case (.int64(let ms), .time): return .other(Timestamp(milliseconds: ms).iso8601)
-        case (.int64(let flag), .flag): return .other(flag != 0 ? "true" : "false")
-        case (.int64(let n), _): return .other(String(n))
-        case (.double(let d), _): return .other(JSONWriter.string(.double(d)))
-        case (.blob, _): return .other("")
+        case (.text(let text), _): return .text(text)
+        case (.integer(let ms), .time): return .other(Timestamp(milliseconds: ms).iso8601)
+        case (.integer(let flag), .flag): return .other(flag != 0 ? "true" : "false")
+        case (.integer(let n), _): return .other(String(n))
+        case (.real(let d), _): return .other(JSONWriter.string(.double(d)))
+        }
+    }
+}
+
+extension SQLValue {
+    /// A value GRDB read (a blob, which no export column holds, reads as NULL).
+    init(_ value: DatabaseValue) {
+        switch value.storage {
+        case .null, .blob: self = .null
+        case .int64(let i): self = .integer(i)
+        case .double(let d): self = .real(d)
+        case .string(let s): self = .text(s)
         }
     }
 }

@@ -16,7 +16,7 @@ struct RowChunk: Sendable {
     var bytes: [UInt8] = []
     var rows: [Row] = []
     /// The built-in columns asked for, row after row (empty when there are none).
-    var extras: [DatabaseValue] = []
+    var extras: [SQLValue] = []
 
     static let capacity = 1024
 

@@ -49,7 +49,7 @@ public final class ExportRunner: Sendable {
             while let row = try Row.fetchOne(db, sql: "SELECT \(Export.columns) FROM exports WHERE status = 'pending' ORDER BY id LIMIT 1") {
                 let export = try Export(row: row)
                 if export.attempts >= Self.maxAttempts {
-                    try Self.fail(export.id, "stopped \(export.attempts) times while running (the server was interrupted)", now: now, db)
+                    try Self.fail(export.id, Self.interrupted(export.attempts), now: now, db)
                     continue
                 }
                 try db.execute(sql: "UPDATE exports SET attempts = attempts + 1 WHERE id = ?", arguments: [export.id])

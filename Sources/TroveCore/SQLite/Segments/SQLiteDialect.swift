@@ -24,7 +24,7 @@ public struct SQLiteDialect: SQLDialect {
 
     public func json(alias: String, path: PropertyPath) -> any JSONOperand {
         SQLiteJSON(x: "json_extract(\(alias).properties, \(path.sqlLiteral))", t: "json_type(\(alias).properties, \(path.sqlLiteral))",
-                   each: "json_each(\(alias).properties, \(path.sqlLiteral))")
+                   each: "json_each(\(alias).properties, \(path.sqlLiteral))", json: "\(alias).properties -> \(path.sqlLiteral)")
     }
 
     public func createSQL(_ index: SegmentIndex) -> String {
@@ -50,6 +50,8 @@ struct SQLiteJSON: JSONOperand {
     let t: String
     /// The table-valued function over the value's elements (nil for an element itself).
     var each: String?
+    /// The value as JSON text (`->`).
+    var json: String?
 
     /// A stored timestamp: normalization writes every one as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     static let timestampGlob = "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z'"
@@ -91,6 +93,8 @@ struct SQLiteJSON: JSONOperand {
     func contains(_ text: String, folded: Bool) -> SQLFragment {
         SQLFragment("\(t) = 'text' AND instr(\(folded ? "trove_fold(\(x))" : x), ?) > 0", [.text(text)])
     }
+
+    func jsonText() -> String { json ?? "json_quote(\(x))" }
 
     func scalarText() -> String { "CASE WHEN \(t) IN ('text', 'integer', 'real') THEN CAST(\(x) AS TEXT) END" }
 

@@ -43,8 +43,10 @@ public struct SQLiteExportStore: ExportStore {
         }
     }
 
-    public func countDownload(id: Int64) async throws {
-        try await database.write { db in try db.execute(sql: "UPDATE exports SET downloads = downloads + 1 WHERE id = ?", arguments: [id]) }
+    public func countDownload(account: Int64, id: Int64) async throws {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE exports SET downloads = downloads + 1 WHERE account_id = ? AND id = ?", arguments: [account, id])
+        }
     }
 
     public func downloadLinkKey() async throws -> SymmetricKey {

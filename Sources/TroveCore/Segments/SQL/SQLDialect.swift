@@ -41,6 +41,8 @@ public protocol JSONOperand {
     func compare(_ cmp: String, _ value: PropertyPredicate.Typed) -> SQLFragment
     /// Text containing `text`; `folded`: case-insensitively, `text` already folded.
     func contains(_ text: String, folded: Bool) -> SQLFragment
+    /// The value's JSON text (NULL when absent), for an export column.
+    func jsonText() -> String
     /// The value's text when it is a string or a number, else NULL (an identifier read from a property).
     func scalarText() -> String
     /// An array with an element for which `element` holds.

@@ -1,0 +1,83 @@
+import Crypto
+import Foundation
+import NIOPosix
+import PostgresNIO
+import TroveCore
+
+/// `ExportStore` on PostgreSQL: `exports`, the link key in `server_keys` (a reference table), and the
+/// customers file written from one snapshot.
+public struct PostgresExportStore: ExportStore {
+    public let database: PostgresAppDatabase
+    public let clock: TroveClock
+
+    public init(database: PostgresAppDatabase, clock: TroveClock) {
+        self.database = database
+        self.clock = clock
+    }
+
+    static let columns = """
+        id, account_id, type, request::text, description, status, total, downloads, attempts, error, file_bytes,
+        created_at, updated_at, finished_at, expires_at, removed_at
+        """
+
+    @inline(never)
+    static func export(_ row: PostgresRow) throws -> Export {
+        let (id, account, type, request, description, status, total, downloads, attempts, error, bytes, created, updated, finished, expires, removed) =
+            try row.decode((Int64, Int64, String, String, String, String, Int64, Int64, Int64, String?, Int64?, Int64, Int64, Int64?, Int64?, Int64?).self)
+        return try Export(id: id, account: account, type: type, request: request, description: description, status: status, total: total,
+                          downloads: downloads, attempts: attempts, error: error, fileBytes: bytes, createdAt: created, updatedAt: updated,
+                          finishedAt: finished, expiresAt: expires, removedAt: removed)
+    }
+
+    public func insert(account: Int64, _ job: NewExport, now: Timestamp) async throws -> Export {
+        if let filter = job.filter {
+            let segments = try await PostgresCompiling.segments(account: account) { try await database.query($0) }
+            _ = try PostgresCompiling.checker(account: account, now: now, segments: segments).compile(filter)
+        }
+        let rows = try await database.query(
+            """
+            INSERT INTO exports (account_id, type, request, description, created_at, updated_at)
+            VALUES (\(account), \(job.type), \(JSONWriter.string(job.request))::jsonb, \(job.description), \(now.milliseconds), \(now.milliseconds))
+            RETURNING \(unescaped: Self.columns)
+            """)
+        return try Self.export(rows[0])
+    }
+
+    public func export(account: Int64, id: Int64) async throws -> Export {
+        guard let row = try await database.query("SELECT \(unescaped: Self.columns) FROM exports WHERE account_id = \(account) AND id = \(id)").first
+        else { throw ExportError.notFound("no export with id \(id)") }
+        return try Self.export(row)
+    }
+
+    public func exports(account: Int64) async throws -> [Export] {
+        try await database.query("SELECT \(unescaped: Self.columns) FROM exports WHERE account_id = \(account) ORDER BY id DESC").map(Self.export)
+    }
+
+    /// A link names only the job: every account's shard is asked (a link is fetched rarely).
+    public func linkedExport(id: Int64) async throws -> Export {
+        guard let row = try await database.query(
+            "SELECT \(unescaped: Self.columns) FROM exports WHERE account_id IN (SELECT a.id FROM accounts a) AND id = \(id)"
+        ).first else { throw ExportError.notFound("no export with id \(id)") }
+        return try Self.export(row)
+    }
+
+    public func countDownload(account: Int64, id: Int64) async throws {
+        try await database.query("UPDATE exports SET downloads = downloads + 1 WHERE account_id = \(account) AND id = \(id)")
+    }
+
+    public func downloadLinkKey() async throws -> SymmetricKey {
+        let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { [UInt8]($0) }
+        let rows = try await database.query(
+            """
+            WITH made AS (INSERT INTO server_keys (name, key) VALUES (\(DownloadLink.keyName), \(fresh)) ON CONFLICT (name) DO NOTHING RETURNING key)
+            SELECT key FROM made UNION ALL SELECT key FROM server_keys WHERE name = \(DownloadLink.keyName)
+            """)
+        return SymmetricKey(data: try rows[0].decode([UInt8].self))
+    }
+
+    public func writeCustomers(account: Int64, _ export: CustomerExport, now: Timestamp, to path: String, formulas: FormulaCells,
+                               progress: CustomerExport.Progress?) async throws -> (rows: Int64, bytes: Int64) {
+        try await PostgresExportFiles(database: database).customers(account: account, export, now: now, path: path, formulas: formulas,
+                                                                    progress: progress)
+    }
+}
