@@ -6,6 +6,7 @@ import TroveCore
 extension PostgresWriteSession {
     func flush() throws {
         try insertPending()
+        try enqueueEventsCreated()
         if !latest.isEmpty {
             let rows = latest.sorted { ($0.key.account, $0.key.id) < ($1.key.account, $1.key.id) }  // one lock order for every writer
             try connection.query(
@@ -131,5 +132,41 @@ extension PostgresWriteSession {
                     example_uid = coalesce(excluded.example_uid, warnings.example_uid), detail = coalesce(excluded.detail, warnings.detail)
                 """)
         }
+    }
+
+    /// `event.created` (contract §10) for each event written, to each enabled endpoint of its account that
+    /// takes the topic (and the event's name, when it lists names), in the order the events were written. An
+    /// endpoint whose stored lists do not parse stops the write, as on SQLite.
+    func enqueueEventsCreated() throws {
+        guard !written.isEmpty else { return }
+        let accounts = Set(written.map(\.account)).sorted()
+        var taking: Set<Int64> = []
+        for row in try connection.query(
+            "SELECT account_id, id, topics::text, event_names::text FROM webhook_endpoints WHERE account_id = ANY(\(accounts)) AND enabled") {
+            let (account, id, topics, names) = try row.decode((Int64, Int64, String, String?).self)
+            if let names { _ = try StoredJSON.strings(names, "webhook_endpoints", "event_names", id: id) }
+            if try StoredJSON.strings(topics, "webhook_endpoints", "topics", id: id).contains("event.created") { taking.insert(account) }
+        }
+        let events = written.filter { taking.contains($0.account) }
+        guard !events.isEmpty else { return }
+        try connection.query(
+            """
+            INSERT INTO webhook_deliveries (account_id, endpoint_id, envelope_id, kind, data, next_attempt_at, created_at)
+            SELECT e.account_id, w.id, 'whd_' || left(replace(gen_random_uuid()::text, '-', ''), 24), 'event.created',
+                jsonb_build_object(
+                    'event', jsonb_build_object(
+                        'id', lpad(to_hex(e.id), 24, '0'), 'name', coalesce(e.display_name, n.name), 'name_uid', n.uid,
+                        'timestamp', \(unescaped: PostgresDialect.iso8601("e.timestamp")), 'received_at', \(unescaped: PostgresDialect.iso8601("e.received_at")),
+                        'source', \(unescaped: WebhookOutbox.sourceName("e.source")), 'properties', coalesce(e.properties, '{}'::jsonb)),
+                    'profile', jsonb_build_object('id', lpad(to_hex(p.id), 24, '0'), 'uid', p.uid, 'email', p.email)),
+                \(now.milliseconds), \(now.milliseconds)
+            FROM unnest(\(events.map(\.account))::bigint[], \(events.map(\.id))::bigint[]) WITH ORDINALITY AS x(account_id, id, n)
+            JOIN events e ON e.account_id = x.account_id AND e.id = x.id
+            JOIN event_names n ON n.account_id = e.account_id AND n.id = e.name_id
+            JOIN profiles p ON p.account_id = e.account_id AND p.id = e.profile_id
+            JOIN webhook_endpoints w ON w.account_id = e.account_id AND w.enabled AND w.topics @> '["event.created"]'::jsonb
+                AND (w.event_names IS NULL OR w.event_names @> jsonb_build_array(n.uid))
+            ORDER BY x.n, w.id
+            """)
     }
 }

@@ -31,6 +31,8 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
     var stored = (profiles: 0, companies: 0, events: 0)
     /// Profiles created or updated (→ account), for the Customer.io destination.
     var changedProfiles: [Int64: Int64] = [:]
+    /// The events written, in order: what `event.created` announces.
+    var written: [AccountRow] = []
 
     struct AccountRow: Hashable { var account: Int64; var id: Int64 }
     struct CountKey: Hashable { var account: Int64; var name: Int64; var hour: Int64 }
@@ -212,6 +214,7 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
                 account: account, id: id, profile: profile, name: name.id, timestamp: time, source: Int64(e.source.rawValue), displayName: display,
                 properties: properties))
         }
+        written.append(AccountRow(account: account, id: id))
         // No event watermark on PostgreSQL: the profile is marked for the evaluator in this transaction.
         dirty.insert(DirtyKey(account: account, kind: MembershipDirtyKind.profile.rawValue, id: profile))
         let profileKey = AccountRow(account: account, id: profile)

@@ -35,6 +35,11 @@ public struct PostgresDialect: SQLDialect {
         PostgresJSON(x: "(\(alias).properties\(Self.chain(path)))")
     }
 
+    /// A time column (milliseconds) as `YYYY-MM-DDTHH:MM:SS.mmmZ`, as `Timestamp.iso8601` writes it.
+    static func iso8601(_ column: String) -> String {
+        "to_char(to_timestamp((\(column)) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+    }
+
     /// ` -> 'a' -> 'b'`: the same text in a condition and in its index, so the planner matches them.
     static func chain(_ path: PropertyPath) -> String {
         path.keys.map { " -> '\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined()

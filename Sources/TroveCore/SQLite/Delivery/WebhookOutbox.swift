@@ -120,7 +120,7 @@ public enum WebhookOutbox {
     }
 
     /// `events.source` as its name.
-    static func sourceName(_ column: String) -> String {
+    public static func sourceName(_ column: String) -> String {
         "CASE \(column) " + EventSource.allCases.map { "WHEN \($0.rawValue) THEN '\($0.name)'" }.joined(separator: " ") + " END"
     }
 }

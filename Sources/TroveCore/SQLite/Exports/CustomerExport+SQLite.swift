@@ -208,9 +208,19 @@ extension CustomerExport {
             } else if case .string(let s)? = try? JSONParser.parse(Array(slice)) {
                 csv.append(.text(s))
             }
-        } else if (slice[0] == UInt8(ascii: "[") || slice[0] == UInt8(ascii: "{")) && slice.contains(UInt8(ascii: " ")) {
-            csv.append(.other(compact(Array(slice))))
+        } else if slice[0] == UInt8(ascii: "[") || slice[0] == UInt8(ascii: "{") {
+            writeStructured(slice, to: &csv)
         } else if !(slice.count == 4 && slice.elementsEqual("null".utf8)) {
+            csv.field(slice, text: false)
+        }
+    }
+
+    /// A hash or array: as stored when compact already (SQLite), else rewritten compact (out of the hot loop).
+    @inline(never)
+    static func writeStructured(_ slice: UnsafeBufferPointer<UInt8>, to csv: inout CSVWriter) {
+        if slice.contains(UInt8(ascii: " ")) {
+            csv.append(.other(compact(Array(slice))))
+        } else {
             csv.field(slice, text: false)
         }
     }
