@@ -48,6 +48,12 @@ import TroveTestEngines
             ids.append(try await definitions.create(account: account, SegmentChange(body: json(
                 #"{"name":"VIP or pro","items_op":"or","items":[{"kind":"segment","op":"eq","value":\#(manual.id)},{"prop":"plan","op":"eq","value":"pro"}]}"#))).id)
             ids.append(manual.id)
+            // A Customer.io destination: profiles synced, every event but Viewed Page forwarded, Upsell synced.
+            _ = try await CustomerIODestinationSettings(store: stores.integrations, clock: clock.clock, policy: WebhookAddressPolicy(allowInsecure: true))
+                .update(account: account, document: [
+                    "site_id": "site", "api_key": "key", "forward_all_events": true, "events": ["Viewed Page": false],
+                    "sync_segments": [["segment_id": .string(PublicID.encode(ids[0])), "customerio_segment_id": 3]],
+                ])
             func send(_ model: Model, _ body: String) async throws {
                 _ = try await ingestor.ingest(model, account: account, body: Array(body.utf8))
             }
@@ -68,6 +74,13 @@ import TroveTestEngines
                     let count = try await stores.audiences.count(account: account, audience: .filter(try CustomerIOFilter.parse(json(filter))), companies: false)
                     lines.append("\(filter): \(count)")
                 }
+                // The Customer.io outbox: every row, and the bodies of the identifies at the head of their queues.
+                let outbox = try await stores.integrations.destinationDeliveries(account: account, state: nil, limit: 100_000)
+                lines.append("customerio: " + outbox.sorted { $0.id < $1.id }
+                    .map { "\($0.kind) \($0.profileID) \($0.identifier ?? "-") \($0.customerIOSegmentID ?? "-") \($0.state)" }.joined(separator: ", "))
+                let heads = try await stores.integrations.dueCustomerIO(now: clock.clock.now().adding(milliseconds: 1), limit: 100_000) { _ in true }
+                lines.append("identifies: " + heads.rows.filter { $0.kind == "identify" }.sorted { $0.profile < $1.profile }
+                    .map { "\($0.profile) \(Self.canonical($0.body ?? ""))" }.joined(separator: "; "))
                 // Customer search pages through a filter, and attributes in request order.
                 let pro = try CustomerIOFilter.parse(json(Self.filters[1]))
                 var start: String?
@@ -235,6 +248,7 @@ import TroveTestEngines
         for id in 1...(Self.segments.count + 2) { #expect(everyone.contains("\n\(id): [\"u"), "segment \(id) never had members (seed \(seed))") }
         #expect(everyone.contains("-\""))
         #expect(everyone.contains("funnel [\"Viewed Page\", \"Completed Tour\"] [") && !everyone.contains("] [0, 0]"), "the funnels counted someone")
+        #expect(["identify ", "event ", "segment_add ", "segment_remove "].allSatisfy { everyone.contains($0) }, "the Customer.io outbox saw every kind")
         #expect(everyone.contains("export customers done") && everyone.contains("export deliveries done 8:"), "the exports ran")
         #expect(everyone.contains("viewed_page [") && everyone.contains("+1"), "the reports counted something")
         #expect(everyone.contains("segment.entered {") && everyone.contains("segment.exited {") && everyone.contains("event.created {"),

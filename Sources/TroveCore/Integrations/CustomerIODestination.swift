@@ -54,7 +54,7 @@ public struct CustomerIODestination: Sendable, Equatable {
     public var toggles: [String: Bool] { Self.defaultEvents.merging(events) { _, set in set } }
 
     /// The only names that can fire, or nil when `forward_all_events` lets any name through.
-    var namesThatCanFire: [String]? {
+    public var namesThatCanFire: [String]? {
         forwardAllEvents ? nil : toggles.filter(\.value).keys.sorted()
     }
 

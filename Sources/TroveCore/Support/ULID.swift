@@ -1,11 +1,11 @@
 /// ULIDs (26 characters of Crockford base32 over a 48-bit millisecond time and 80 other bits), as
 /// Customer.io expects for event ids. Built from stable inputs so every retry carries the same id.
-enum ULID {
+public enum ULID {
     static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
 
     /// The ULID of `milliseconds` (clamped to 48 bits) and the 80 bits `high:low` (the top 64 bits of
     /// `high` are dropped down to 16).
-    static func make(milliseconds: Int64, high: UInt16, low: UInt64) -> String {
+    public static func make(milliseconds: Int64, high: UInt16, low: UInt64) -> String {
         let time = UInt64(max(0, min(milliseconds, (1 << 48) - 1)))
         // 128 bits: time(48) | high(16) | low(64), as two words.
         let hi = (time << 16) | UInt64(high)

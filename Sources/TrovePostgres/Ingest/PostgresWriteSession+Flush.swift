@@ -7,6 +7,7 @@ extension PostgresWriteSession {
     func flush() throws {
         try insertPending()
         try enqueueEventsCreated()
+        try enqueueCustomerIO()
         if !latest.isEmpty {
             let rows = latest.sorted { ($0.key.account, $0.key.id) < ($1.key.account, $1.key.id) }  // one lock order for every writer
             try connection.query(
@@ -167,6 +168,78 @@ extension PostgresWriteSession {
             JOIN webhook_endpoints w ON w.account_id = e.account_id AND w.enabled AND w.topics @> '["event.created"]'::jsonb
                 AND (w.event_names IS NULL OR w.event_names @> jsonb_build_array(n.uid))
             ORDER BY x.n, w.id
+            """)
+    }
+
+    /// What this transaction did, as rows for Customer.io (contract §10), for each account with a usable
+    /// destination: an identify per changed profile (its state at commit), then the events that fire
+    /// (`CustomerIODestination.fires`), each a Track event with a ULID made from the event so a retry
+    /// dedupes. A destination whose settings do not parse stops the write, as on SQLite.
+    func enqueueCustomerIO() throws {
+        let accounts = Set(changedProfiles.values).union(written.map(\.account)).sorted()
+        guard !accounts.isEmpty else { return }
+        let rows = try connection.query(
+            "SELECT account_id, config::text FROM integrations WHERE account_id = ANY(\(accounts)) AND name = 'customerio-destination' ORDER BY account_id")
+        for row in rows {
+            let (account, config) = try row.decode((Int64, String).self)
+            let destination = try CustomerIODestination.fromStored(config, account: account)
+            let c = destination.identified(PostgresDialect())
+            if destination.syncProfiles {
+                let profiles = changedProfiles.filter { $0.value == account }.keys.sorted()
+                if !profiles.isEmpty {
+                    try connection.query(
+                        """
+                        INSERT INTO customerio_deliveries (account_id, profile_id, kind, identifier, body, state, last_error, next_attempt_at, created_at)
+                        SELECT p.account_id, p.id, 'identify', \(unescaped: c.identifier),
+                            (p.properties - 'email') || jsonb_strip_nulls(jsonb_build_object('email', p.email, 'created_at', p.created_at / 1000)),
+                            \(unescaped: c.state), \(unescaped: c.error), \(now.milliseconds), \(now.milliseconds)
+                        FROM profiles p WHERE p.account_id = \(account) AND p.id = ANY(\(profiles))
+                        ORDER BY p.id
+                        """)
+                }
+            }
+            try enqueueCustomerIOEvents(account: account, destination: destination, identified: c)
+        }
+    }
+
+    private func enqueueCustomerIOEvents(account: Int64, destination: CustomerIODestination,
+                                         identified c: (identifier: String, state: String, error: String)) throws {
+        let ids = written.filter { $0.account == account }.map(\.id)
+        guard !ids.isEmpty else { return }
+        let names = destination.namesThatCanFire
+        if names?.isEmpty == true { return }
+        let needsProperties = !destination.triggerPaths.isEmpty
+        var fired: (ids: [Int64], ulids: [String]) = ([], [])
+        for row in try connection.query(
+            """
+            SELECT e.id, n.uid, e.timestamp, p.admin, \(unescaped: needsProperties ? "e.properties::text" : "NULL::text")
+            FROM unnest(\(ids)::bigint[]) WITH ORDINALITY AS x(id, n)
+            JOIN events e ON e.account_id = \(account) AND e.id = x.id
+            JOIN event_names n ON n.account_id = e.account_id AND n.id = e.name_id
+            JOIN profiles p ON p.account_id = e.account_id AND p.id = e.profile_id
+            WHERE \(names == nil) OR n.uid = ANY(\(names ?? []))
+            ORDER BY x.n
+            """) {
+            let (id, uid, timestamp, admin, text) = try row.decode((Int64, String, Int64, Bool, String?).self)
+            var properties: [JSONMember] = []
+            if let text, case .object(let members) = try StoredJSON.parse(text, "events", "properties", id: id) { properties = members }
+            guard destination.fires(nameUID: uid, properties: properties, admin: admin) else { continue }
+            fired.ids.append(id)
+            fired.ulids.append(ULID.make(milliseconds: timestamp, high: UInt16(truncatingIfNeeded: account), low: UInt64(bitPattern: id)))
+        }
+        guard !fired.ids.isEmpty else { return }
+        try connection.query(
+            """
+            INSERT INTO customerio_deliveries (account_id, profile_id, kind, identifier, body, state, last_error, next_attempt_at, created_at)
+            SELECT e.account_id, e.profile_id, 'event', \(unescaped: c.identifier),
+                jsonb_build_object('name', coalesce(e.display_name, n.name), 'data', coalesce(e.properties, '{}'::jsonb),
+                                   'timestamp', e.timestamp / 1000, 'id', f.ulid),
+                \(unescaped: c.state), \(unescaped: c.error), \(now.milliseconds), \(now.milliseconds)
+            FROM unnest(\(fired.ids)::bigint[], \(fired.ulids)::text[]) WITH ORDINALITY AS f(id, ulid, n)
+            JOIN events e ON e.account_id = \(account) AND e.id = f.id
+            JOIN event_names n ON n.account_id = e.account_id AND n.id = e.name_id
+            JOIN profiles p ON p.account_id = e.account_id AND p.id = e.profile_id
+            ORDER BY f.n
             """)
     }
 }
