@@ -44,7 +44,7 @@ enum PostgresSegmentChangeOutbox {
             }
         }
         guard !endpoints.isEmpty else { return }
-        try await run(
+        _ = try await run(
             """
             INSERT INTO webhook_deliveries (account_id, endpoint_id, envelope_id, kind, data, next_attempt_at, created_at)
             SELECT \(account), u.endpoint, u.envelope, u.kind, u.data::jsonb, \(now.milliseconds), \(now.milliseconds)
@@ -60,7 +60,7 @@ enum PostgresSegmentChangeOutbox {
         let destination = try CustomerIODestination.fromStored(text, account: account)
         guard !destination.syncSegments.isEmpty else { return }
         let c = destination.identified(PostgresDialect())
-        try await run(
+        _ = try await run(
             """
             INSERT INTO customerio_deliveries (account_id, profile_id, kind, identifier, target, state, last_error, next_attempt_at, created_at)
             SELECT c.account_id, c.profile_id, CASE WHEN c.entered THEN 'segment_add' ELSE 'segment_remove' END, \(unescaped: c.identifier),

@@ -58,7 +58,7 @@ public final class PostgresExportWork: ExportWork {
                     try await Self.fail(export, ExportRunner.interrupted(export.attempts), now: now, run)
                     continue
                 }
-                try await run("UPDATE exports SET attempts = attempts + 1 WHERE account_id = \(export.account) AND id = \(export.id)")
+                _ = try await run("UPDATE exports SET attempts = attempts + 1 WHERE account_id = \(export.account) AND id = \(export.id)")
                 return export
             }
             return nil
@@ -83,7 +83,7 @@ public final class PostgresExportWork: ExportWork {
             let retention = settings.retention
             try await database.transaction { connection in
                 let run = connection.collecting(self.logger)
-                try await run(
+                _ = try await run(
                     """
                     UPDATE exports SET status = 'done', total = \(total), file_bytes = \(bytes), finished_at = \(finished.milliseconds),
                         expires_at = \(finished.milliseconds + retention.milliseconds), updated_at = \(finished.milliseconds)
@@ -128,7 +128,7 @@ public final class PostgresExportWork: ExportWork {
             if try StoredJSON.strings(topics, "webhook_endpoints", "topics", id: endpoint).contains("export.finished") { endpoints.append(endpoint) }
         }
         for endpoint in endpoints {
-            try await run(
+            _ = try await run(
                 """
                 INSERT INTO webhook_deliveries (account_id, endpoint_id, envelope_id, kind, data, next_attempt_at, created_at)
                 VALUES (\(account), \(endpoint), \(WebhookDelivery.newEnvelopeID()), 'export.finished', \(data)::jsonb, \(now.milliseconds), \(now.milliseconds))

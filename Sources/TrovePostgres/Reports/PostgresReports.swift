@@ -64,7 +64,7 @@ public struct PostgresSegmentHistoryStore: SegmentHistoryStore {
         // One snapshot for the three reads: the count now and the changes must agree.
         return try await database.transaction { connection in
             let run = connection.collecting(database.logger)
-            try await run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            _ = try await run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             guard let row = try await run("SELECT \(unescaped: PostgresRows.segmentColumns) FROM segments s WHERE s.account_id = \(account) AND s.id = \(id)").first
             else { throw ReadError.notFound("no segment with id \(id)") }
             let segment = try PostgresRows.segment(row)

@@ -99,7 +99,7 @@ public struct PostgresManualMembership: ManualMembershipStore {
         binds.append(now.milliseconds)
         binds.append(segment.version)
         let changed = try await run(PostgresQuery(unsafeSQL: sql, binds: binds))[0].decode(Int64.self)
-        try await run(
+        _ = try await run(
             """
             UPDATE segments SET member_count = member_count + \(add ? changed : -changed), computed_at = \(now.milliseconds)
             WHERE account_id = \(account) AND id = \(segment.id)

@@ -135,7 +135,7 @@ public final class PostgresMembershipWork: MembershipWork {
             let version = build ? segment.version : segment.builtVersion
             let (change, count) = try await Self.apply(account: account, segment: id, matched: members.select, within: nil, at: now,
                                                        version: version, run)
-            try await run(
+            _ = try await run(
                 """
                 UPDATE segments SET member_count = \(count), computed_at = \(now.milliseconds), refreshed_at = \(now.milliseconds),
                     windowed = \(members.output.windowed), built_version = \(build ? segment.version : segment.builtVersion)
@@ -202,7 +202,7 @@ public final class PostgresMembershipWork: MembershipWork {
                                           [.integer(account)]) + output.condition + SQLFragment(")")
                 let (one, _) = try await Self.apply(account: account, segment: segment.id, matched: matched, within: touched, at: now,
                                                     version: segment.builtVersion, run)
-                try await run(
+                _ = try await run(
                     """
                     UPDATE segments SET member_count = member_count + \(Int64(one.entered - one.exited)), computed_at = \(now.milliseconds)
                     WHERE account_id = \(account) AND id = \(segment.id)
@@ -258,7 +258,7 @@ enum PostgresLedger {
     /// Takes the lock; returns the account's last ledger id, after which this transaction's rows come.
     @discardableResult
     static func lock(account: Int64, _ run: PostgresCompiling.Run) async throws -> Int64 {
-        try await run("SELECT pg_advisory_xact_lock(\(Int32(0x7472)), \(Int32(truncatingIfNeeded: account)))")
+        _ = try await run("SELECT pg_advisory_xact_lock(\(Int32(0x7472)), \(Int32(truncatingIfNeeded: account)))")
         return try await PostgresSegmentChangeOutbox.lastLedgerID(account: account, run)
     }
 }

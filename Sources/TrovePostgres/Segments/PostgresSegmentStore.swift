@@ -44,7 +44,7 @@ public struct PostgresSegmentStore: SegmentStore {
             let checker = PostgresCompiling.checker(account: account, now: now, segments: segments)
             if let filter = change.definition?.filter { _ = try checker.compile(filter, segment: id) }
             let definition = (change.definition?.document ?? current.definition).map(JSONWriter.string)
-            try await run(
+            _ = try await run(
                 """
                 UPDATE segments SET name = \(change.name ?? current.name), description = \(change.description ?? current.description),
                     tags = \(Self.tags(change.tags ?? current.tags))::jsonb, definition = \(definition)::jsonb,
@@ -54,7 +54,7 @@ public struct PostgresSegmentStore: SegmentStore {
             if change.definition != nil {
                 let dependents = try checker.dependents(of: id, among: segments).map(\.id)
                 if !dependents.isEmpty {
-                    try await run("UPDATE segments SET version = version + 1 WHERE account_id = \(account) AND id = ANY(\(dependents))")
+                    _ = try await run("UPDATE segments SET version = version + 1 WHERE account_id = \(account) AND id = ANY(\(dependents))")
                 }
             }
             return try PostgresRows.segment(
@@ -71,7 +71,7 @@ public struct PostgresSegmentStore: SegmentStore {
             guard segments.contains(where: { $0.id == id }) else { throw SegmentError.notFound("no segment with id \(id)") }
             let users = try PostgresCompiling.checker(account: account, now: now, segments: segments).dependents(of: id, among: segments)
             guard users.isEmpty else { return users }
-            try await run("DELETE FROM segments WHERE account_id = \(account) AND id = \(id)")
+            _ = try await run("DELETE FROM segments WHERE account_id = \(account) AND id = \(id)")
             return []
         }
         if users.isEmpty { _ = try await PostgresSegmentIndexes(database: database).reconcile(now: now) }
