@@ -36,5 +36,17 @@ public protocol ExportWork: Sendable {
     func runUntilIdle() async throws
 }
 
+extension MembershipWork {
+    public func catchUp() async throws {
+        while try await step().didWork {}
+    }
+}
+
+extension ExportWork {
+    public func runUntilIdle() async throws {
+        while try await step() {}
+    }
+}
+
 extension MembershipEvaluator: MembershipWork {}
 extension ExportRunner: ExportWork {}

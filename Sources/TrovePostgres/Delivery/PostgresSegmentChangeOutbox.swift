@@ -17,11 +17,7 @@ enum PostgresSegmentChangeOutbox {
     /// `segment.entered` / `segment.exited` to each enabled endpoint of the account that takes it, in
     /// ledger order. An endpoint whose stored topics do not parse stops the write (as on SQLite).
     static func enqueueWebhooks(account: Int64, after ledgerID: Int64, now: Timestamp, _ run: PostgresCompiling.Run) async throws {
-        var takers: [String: [Int64]] = [:]
-        for row in try await run("SELECT id, topics::text FROM webhook_endpoints WHERE account_id = \(account) AND enabled ORDER BY id") {
-            let (id, topics) = try row.decode((Int64, String).self)
-            for topic in try StoredJSON.strings(topics, "webhook_endpoints", "topics", id: id) { takers[topic, default: []].append(id) }
-        }
+        let takers = try await endpointsByTopic(account: account, run)
         guard takers["segment.entered"] != nil || takers["segment.exited"] != nil else { return }
         let changes = try await run(
             """
@@ -51,6 +47,17 @@ enum PostgresSegmentChangeOutbox {
             FROM unnest(\(endpoints)::bigint[], \(envelopes)::text[], \(kinds)::text[], \(data)::text[]) WITH ORDINALITY AS u(endpoint, envelope, kind, data, n)
             ORDER BY u.n
             """)
+    }
+
+    /// The account's enabled endpoints by the topics they take, in id order. A stored list that does not
+    /// parse stops the write (as on SQLite).
+    static func endpointsByTopic(account: Int64, _ run: PostgresCompiling.Run) async throws -> [String: [Int64]] {
+        var takers: [String: [Int64]] = [:]
+        for row in try await run("SELECT id, topics::text FROM webhook_endpoints WHERE account_id = \(account) AND enabled ORDER BY id") {
+            let (id, topics) = try row.decode((Int64, String).self)
+            for topic in try StoredJSON.strings(topics, "webhook_endpoints", "topics", id: id) { takers[topic, default: []].append(id) }
+        }
+        return takers
     }
 
     /// `segment_add` / `segment_remove` for the ledger rows of segments synced to a Customer.io segment.

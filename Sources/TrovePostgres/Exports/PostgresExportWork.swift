@@ -34,10 +34,6 @@ public final class PostgresExportWork: ExportWork {
         return try await removeExpired() > 0
     }
 
-    public func runUntilIdle() async throws {
-        while try await step() {}
-    }
-
     func accounts() async throws -> [Int64] {
         try await database.query("SELECT id FROM accounts ORDER BY id").map { try $0.decode(Int64.self) }
     }
@@ -122,12 +118,7 @@ public final class PostgresExportWork: ExportWork {
         guard let row = try await run("SELECT \(unescaped: PostgresExportStore.columns) FROM exports WHERE account_id = \(account) AND id = \(id)").first
         else { return }
         let data = JSONWriter.string(["export": WebhookOutbox.exportData(try PostgresExportStore.export(row))])
-        var endpoints: [Int64] = []
-        for row in try await run("SELECT id, topics::text FROM webhook_endpoints WHERE account_id = \(account) AND enabled ORDER BY id") {
-            let (endpoint, topics) = try row.decode((Int64, String).self)
-            if try StoredJSON.strings(topics, "webhook_endpoints", "topics", id: endpoint).contains("export.finished") { endpoints.append(endpoint) }
-        }
-        for endpoint in endpoints {
+        for endpoint in try await PostgresSegmentChangeOutbox.endpointsByTopic(account: account, run)["export.finished"] ?? [] {
             _ = try await run(
                 """
                 INSERT INTO webhook_deliveries (account_id, endpoint_id, envelope_id, kind, data, next_attempt_at, created_at)

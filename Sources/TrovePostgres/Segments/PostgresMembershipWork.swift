@@ -104,10 +104,6 @@ public final class PostgresMembershipWork: MembershipWork {
         try await indexes.reconcile(now: clock.now())
     }
 
-    public func catchUp() async throws {
-        while try await step().didWork {}
-    }
-
     // MARK: Evaluation
 
     struct Change { var entered = 0; var exited = 0 }

@@ -32,11 +32,6 @@ public final class ExportRunner: Sendable {
         return try await removeExpired() > 0
     }
 
-    /// Steps until nothing is left (tests, the CLI).
-    public func runUntilIdle() async throws {
-        while try await step() {}
-    }
-
     /// The oldest pending job, its attempt counted; one interrupted too often is failed instead. Looks on
     /// a reader first, so an idle runner never takes the writer from ingest.
     func claim() async throws -> Export? {

@@ -113,9 +113,6 @@ public final class MembershipEvaluator: Sendable {
     }
 
     /// Steps until nothing is left (tests, the CLI, benchmarks).
-    public func catchUp() async throws {
-        while try await step().didWork {}
-    }
 
     // MARK: Touched profiles
 
