@@ -137,7 +137,9 @@ let package = Package(
         // TROVE_TEST_POSTGRES names a server).
         .target(
             name: "TroveTestEngines",
-            dependencies: ["TroveCore", "TrovePostgres", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: [
+                "TroveCore", "TrovePostgres", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             path: "Tests/TroveTestEngines",
             swiftSettings: swiftSettings
         ),
@@ -156,6 +158,7 @@ let package = Package(
             dependencies: [
                 "TroveServer",
                 "TroveCore",
+                "TroveTestEngines",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -8,6 +9,7 @@ import Synchronization
 import Testing
 import TroveCore
 @testable import TroveServer
+import TroveTestEngines
 
 /// The repository's `fixtures/` folder.
 let fixturesURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -40,19 +42,21 @@ extension TroveServices {
     }
 }
 
-/// A Trove server over a fresh database file, with one account, driven through its router.
+/// A Trove server over a fresh database of one engine (SQLite unless a test runs on `TestEngine.available`),
+/// with one account, driven through its router. On PostgreSQL every `test` ends by holding the statements
+/// sent to the Citus rule (`StatementRule`).
 struct TestTrove {
     let services: TroveServices
     let credentials: Credentials
+    let opened: OpenedTestEngine?
 
     init(
-        now: Timestamp? = testNow, clock: TroveClock? = nil, exports: ExportSettings? = nil, webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy(),
-        readLimits: ReadLimits = .forThisMachine(), stopwatch: Stopwatch = .continuous
+        engine: TestEngine = .sqlite, now: Timestamp? = testNow, clock: TroveClock? = nil, exports: ExportSettings? = nil,
+        webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy(), readLimits: ReadLimits = .forThisMachine(), stopwatch: Stopwatch = .continuous
     ) async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trove-server-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let database = try AppDatabase(path: dir.appendingPathComponent("trove.sqlite").path, readLimits: readLimits, stopwatch: stopwatch)
-        services = TroveServices(database: database, clock: clock ?? now.map(TroveClock.fixed) ?? .system, exports: exports, webhookPolicy: webhookPolicy)
+        let opened = try await engine.open(clock: clock ?? now.map(TroveClock.fixed) ?? .system, readLimits: readLimits, stopwatch: stopwatch)
+        self.opened = opened
+        services = TroveServices(engine: opened.engine, exports: exports, webhookPolicy: webhookPolicy)
         credentials = try await services.accounts.ensureDefaultAccount()!
     }
 
@@ -61,14 +65,25 @@ struct TestTrove {
         let database = try AppDatabase(path: other.services.database.path)
         services = TroveServices(database: database, clock: clock, exports: other.services.exports.settings)
         credentials = other.credentials
+        opened = nil
     }
 
     var secret: String { credentials.accountSecret }
+
+    /// Which engine the server runs on.
+    var isPostgres: Bool { !(services.engine is SQLiteEngine) }
+
+    /// One number read from the engine's rows (SQL that runs on both engines), as the test's own look.
+    func number(_ sql: String) async throws -> Int64? {
+        guard let opened else { return try await services.database.read { db in try Int64.fetchOne(db, sql: sql) } }
+        return try await opened.number(sql)
+    }
 
     func test(_ setup: TestingSetup = .router, logger: Logger = Logger(label: "test"), _ body: @Sendable (Client) async throws -> Void) async throws {
         let app = Application(router: buildRouter(services: services), logger: logger)
         let secret = self.secret
         try await app.test(setup) { client in try await body(Client(client: client, secret: secret)) }
+        try await opened?.checkStatements()
     }
 
     struct Client {

@@ -7,6 +7,7 @@ import HummingbirdTesting
 import Logging
 import Synchronization
 import Testing
+import TroveTestEngines
 @testable import TroveCore
 @testable import TroveServer
 
@@ -146,16 +147,16 @@ import Testing
 
     /// A live receiver on loopback, a Trove on `clock` allowed to call it, and its deliverer.
     static func withReceiver(
-        clock: TroveClock = .system, _ body: @Sendable (Receiver, Int, TestTrove, WebhookDeliverer) async throws -> Void
+        engine: TestEngine = .sqlite, clock: TroveClock = .system, _ body: @Sendable (Receiver, Int, TestTrove, WebhookDeliverer) async throws -> Void
     ) async throws {
         let receiver = Receiver()
         let receiverApp = Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "receiver"))
         try await receiverApp.test(.live) { receiverClient in
             let port = try #require(receiverClient.port)
-            let trove = try await TestTrove(clock: clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
+            let trove = try await TestTrove(engine: engine, clock: clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
             let transport = HTTPOutgoingTransport()
             let deliverer = WebhookDeliverer(
-                database: trove.services.database, clock: clock, transport: transport, policy: WebhookAddressPolicy(allowInsecure: true))
+                store: trove.services.engine.webhookStore, clock: clock, transport: transport, policy: WebhookAddressPolicy(allowInsecure: true))
             do {
                 try await body(receiver, port, trove, deliverer)
             } catch {

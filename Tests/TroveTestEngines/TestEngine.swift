@@ -1,4 +1,7 @@
 import Foundation
+import GRDB
+import PostgresNIO
+import Synchronization
 import TroveCore
 import TrovePostgres
 
@@ -11,63 +14,87 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
 
     public var description: String { rawValue }
 
-    /// The stores of a fresh database of this engine.
-    public func withStores(clock: TroveClock = .system, _ body: (TestStores) async throws -> Void) async throws {
+    /// A fresh, migrated database of this engine and the engine over it. SQLite: `readLimits` and
+    /// `stopwatch` bound its heavy reads.
+    public func open(clock: TroveClock = .system, readLimits: ReadLimits = .forThisMachine(), stopwatch: Stopwatch = .continuous) async throws
+        -> OpenedTestEngine
+    {
         switch self {
         case .sqlite:
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trove-engine-tests-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: dir) }
-            let database = try AppDatabase(path: dir.appendingPathComponent("trove.sqlite").path)
-            let queue = WriteQueue(database: database, clock: clock)
-            try await body(TestStores(accounts: SQLiteAccountStore(database: database), ingest: queue, objects: ObjectReader(database: database),
-                                      catalog: CatalogReader(database: database), webhooks: SQLiteWebhookStore(database: database),
-                                      integrations: SQLiteIntegrationStore(database: database), timelines: TimelineReader(database: database),
-                                      segments: SQLiteSegmentStore(database: database), membership: SegmentReader(database: database),
-                                      audiences: SegmentQueries(database: database, clock: clock),
-                                      membershipWork: MembershipEvaluator(database: database, clock: clock),
-                                      manual: ManualMembership(database: database, clock: clock),
-                                      customers: CustomerReader(database: database, clock: clock),
-                                      explain: SegmentExplain(database: database, clock: clock),
-                                      eventReports: EventReport(database: database, clock: clock),
-                                      segmentHistory: SegmentHistory(database: database, clock: clock),
-                                      messageReports: MessageReport(database: database),
-                                      funnels: FunnelReport(database: database, clock: clock),
-                                      upkeep: SQLiteUpkeepStore(database: database),
-                                      exports: SQLiteExportStore(database: database),
-                                      exportWork: { ExportRunner(database: database, clock: clock, settings: $0) }))
-            await queue.settled()
+            let database = try AppDatabase(path: dir.appendingPathComponent("trove.sqlite").path, readLimits: readLimits, stopwatch: stopwatch)
+            return OpenedTestEngine(engine: SQLiteEngine(database: database, clock: clock), folder: dir)
         case .postgres:
-            try await TestPostgres.withDatabase { database in
-                let ingest = PostgresIngestStore(location: database.location, clock: clock, writers: 2)
-                do {
-                    try await body(TestStores(accounts: PostgresAccountStore(database: database), ingest: ingest, objects: PostgresObjectStore(database: database),
-                                                     catalog: PostgresCatalogStore(database: database),
-                                                     webhooks: PostgresWebhookStore(database: database),
-                                                     integrations: PostgresIntegrationStore(database: database),
-                                                     timelines: PostgresTimelineStore(database: database),
-                                                     segments: PostgresSegmentStore(database: database),
-                                                     membership: PostgresMembershipStore(database: database),
-                                                     audiences: PostgresAudienceStore(database: database, clock: clock),
-                                                     membershipWork: PostgresMembershipWork(database: database, clock: clock),
-                                                     manual: PostgresManualMembership(database: database, clock: clock),
-                                                     customers: PostgresCustomerStore(database: database, clock: clock),
-                                                     explain: PostgresExplainStore(database: database, clock: clock),
-                                                     eventReports: PostgresEventReportStore(database: database, clock: clock),
-                                                     segmentHistory: PostgresSegmentHistoryStore(database: database, clock: clock),
-                                                     messageReports: PostgresMessageReportStore(database: database),
-                                                     funnels: PostgresFunnelReportStore(database: database, clock: clock),
-                                                     upkeep: PostgresUpkeepStore(database: database),
-                                                     exports: PostgresExportStore(database: database, clock: clock),
-                                                     exportWork: { PostgresExportWork(database: database, clock: clock, settings: $0, pageSize: 3) }))
-                } catch {
-                    await ingest.close()
-                    throw error
-                }
-                await ingest.close()
-                try await StatementRule.check(database)
-            }
+            let database = try await TestPostgres.createDatabase(maxConnections: 6)
+            return OpenedTestEngine(engine: PostgresEngine(database: database, clock: clock, writers: 2, exportPageSize: 3), postgres: database)
         }
+    }
+
+    /// The stores of a fresh database of this engine; on PostgreSQL every statement the test sent is then
+    /// held to the Citus rule (`StatementRule`).
+    public func withStores(clock: TroveClock = .system, _ body: (TestStores) async throws -> Void) async throws {
+        let opened = try await open(clock: clock)
+        do {
+            try await body(TestStores(opened.engine))
+        } catch {
+            try? await opened.finish(checkStatements: false)
+            throw error
+        }
+        try await opened.finish()
+    }
+}
+
+/// One test's engine over its own database; `finish` checks the statements sent (PostgreSQL), closes the
+/// engine and removes the database.
+public final class OpenedTestEngine: Sendable {
+    public let engine: any TroveEngine
+    let folder: URL?
+    let postgres: PostgresAppDatabase?
+
+    private let finished = Mutex(false)
+
+    init(engine: any TroveEngine, folder: URL? = nil, postgres: PostgresAppDatabase? = nil) {
+        self.engine = engine
+        self.folder = folder
+        self.postgres = postgres
+    }
+
+    /// A test that never called `finish` (a server fixture) leaves it to here. A PostgreSQL database is closed
+    /// and dropped soon after (its connections are the server's to give back); a SQLite file is left to the
+    /// temporary folder, as its writer may still be rolling up.
+    deinit {
+        guard !finished.withLock({ $0 }), let postgres else { return }
+        let engine = engine
+        Task { try? await Self.close(engine: engine, folder: nil, postgres: postgres) }
+    }
+
+    /// Throws when a statement on a distributed table did not name `account_id` (PostgreSQL; nothing on SQLite).
+    public func checkStatements() async throws {
+        if let postgres { try await StatementRule.check(postgres) }
+    }
+
+    /// A test's own look at the engine's rows: one number from SQL written to run on both engines. Marked
+    /// so that the statement check knows it is the test's, not Trove's.
+    public func number(_ sql: String) async throws -> Int64? {
+        if let postgres {
+            return try await postgres.query(PostgresQuery(unsafeSQL: StatementRule.testMark + " " + sql)).first?.decode(Int64?.self)
+        }
+        guard let sqlite = engine as? SQLiteEngine else { return nil }
+        return try await sqlite.database.read { db in try Int64.fetchOne(db, sql: sql) }
+    }
+
+    public func finish(checkStatements check: Bool = true) async throws {
+        guard !finished.withLock({ done in defer { done = true }; return done }) else { return }
+        await engine.ingestStore.settled()
+        if check { try await checkStatements() }
+        try await Self.close(engine: engine, folder: folder, postgres: postgres)
+    }
+
+    private static func close(engine: any TroveEngine, folder: URL?, postgres: PostgresAppDatabase?) async throws {
+        try await engine.close()
+        if let folder { try? FileManager.default.removeItem(at: folder) }
+        if let postgres { try await TestPostgres.drop(postgres.location.database) }
     }
 }
 
@@ -93,6 +120,32 @@ public struct TestStores: Sendable {
     public let funnels: any FunnelReportStore
     public let upkeep: any UpkeepStore
     public let exports: any ExportStore
+    public let erasure: any ErasureStore
     /// The engine's export runner, writing files as the settings say.
     public let exportWork: @Sendable (ExportSettings) -> any ExportWork
+
+    init(_ engine: any TroveEngine) {
+        accounts = engine.accountStore
+        ingest = engine.ingestStore
+        objects = engine.objectStore
+        catalog = engine.catalogStore
+        webhooks = engine.webhookStore
+        integrations = engine.integrationStore
+        timelines = engine.timelineStore
+        segments = engine.segmentStore
+        membership = engine.membershipStore
+        audiences = engine.audienceStore
+        membershipWork = engine.membershipWork
+        manual = engine.manualMembershipStore
+        customers = engine.customerStore
+        explain = engine.explainStore
+        eventReports = engine.eventReportStore
+        segmentHistory = engine.segmentHistoryStore
+        messageReports = engine.messageReportStore
+        funnels = engine.funnelReportStore
+        upkeep = engine.upkeepStore
+        exports = engine.exportStore
+        erasure = engine.erasureStore
+        exportWork = { engine.exportWork(settings: $0, logger: .init(label: "trove.exports")) }
+    }
 }

@@ -12,29 +12,52 @@ public enum TestPostgres {
 
     /// A database of its own for one test, created empty (migrated unless `migrated` is false), dropped after.
     public static func withDatabase<T>(migrated: Bool = true, _ body: (PostgresAppDatabase) async throws -> T) async throws -> T {
-        let admin = try await PostgresAppDatabase.connect(server, maxConnections: 1)
+        let database = try await createDatabase(migrated: migrated)
+        let result: T
+        do {
+            result = try await body(database)
+        } catch {
+            await database.close()
+            try? await drop(database.location.database)
+            throw error
+        }
+        await database.close()
+        try await drop(database.location.database)
+        return result
+    }
+
+    /// A new database of its own (migrated unless `migrated` is false), open; the caller closes and drops it.
+    public static func createDatabase(migrated: Bool = true, maxConnections: Int = 4) async throws -> PostgresAppDatabase {
         let name = "trove_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
-        try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+        try await asAdmin { try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)")) }
         var location = server
         location.database = name
         do {
-            let database = try await PostgresAppDatabase.connect(location, maxConnections: 4)
-            if migrated { try await database.migrate() }
-            let result: T
-            do {
-                result = try await body(database)
-            } catch {
-                await database.close()
-                throw error
+            let database = try await PostgresAppDatabase.connect(location, maxConnections: maxConnections)
+            if migrated {
+                do { try await database.migrate() } catch {
+                    await database.close()
+                    throw error
+                }
             }
-            await database.close()
-            try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"))
-            await admin.close()
-            return result
+            return database
         } catch {
-            _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"))
+            try? await drop(name)
+            throw error
+        }
+    }
+
+    /// Drops a test's database (its connections closed first, by force if need be).
+    public static func drop(_ name: String) async throws {
+        try await asAdmin { try await $0.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")) }
+    }
+
+    private static func asAdmin(_ body: (PostgresAppDatabase) async throws -> Void) async throws {
+        let admin = try await PostgresAppDatabase.connect(server, maxConnections: 1)
+        do { try await body(admin) } catch {
             await admin.close()
             throw error
         }
+        await admin.close()
     }
 }

@@ -35,6 +35,17 @@ public struct Deletion: Sendable, Equatable {
         self.deliveries = deliveries
         self.notifications = notifications
     }
+
+    /// A stored `deletions` row, its kind and source checked (both engines read the table through this).
+    public init(id: Int64, storedKind: String, storedSource: String, createdAt: Int64, completedAt: Int64?, profiles: Int64, events: Int64,
+                memberships: Int64, ledgerRows: Int64, deliveries: Int64, notifications: Int64) throws(StoredDataError) {
+        guard let kind = Kind(rawValue: storedKind), let source = Source(rawValue: storedSource) else {
+            throw StoredDataError(table: "deletions", column: "kind", id: id, reason: "unknown kind or source")
+        }
+        self.init(id: id, kind: kind, source: source, createdAt: Timestamp(milliseconds: createdAt),
+                  completedAt: completedAt.map(Timestamp.init(milliseconds:)), profiles: profiles, events: events, memberships: memberships,
+                  ledgerRows: ledgerRows, deliveries: deliveries, notifications: notifications)
+    }
 }
 
 /// A company erasure's answer: the company that went, how many of its people were unlinked (kept), and the
@@ -43,12 +54,23 @@ public struct CompanyErasureReceipt: Sendable, Equatable {
     public var companyID: Int64
     public var unlinked: Int64
     public var deletion: Deletion
+
+    public init(companyID: Int64, unlinked: Int64, deletion: Deletion) {
+        self.companyID = companyID
+        self.unlinked = unlinked
+        self.deletion = deletion
+    }
 }
 
 /// An erasure's answer: the profile that went and the deletion that records it.
 public struct ErasureReceipt: Sendable, Equatable {
     public var profileID: Int64
     public var deletion: Deletion
+
+    public init(profileID: Int64, deletion: Deletion) {
+        self.profileID = profileID
+        self.deletion = deletion
+    }
 }
 
 /// The erased person's values: their identifiers and every string among their properties and their events'
@@ -85,6 +107,15 @@ public struct PersonValues: Sendable, Equatable {
     }
 
     public static let minQuoted = 4
+
+    /// A stored list of catalog examples without the ones that are the person's values; nil when none was.
+    public func kept(examples items: [JSON]) -> [JSON]? {
+        let kept = items.filter { item in
+            if case .string(let s) = item { return !quoted(in: s) }
+            return true
+        }
+        return kept.count == items.count ? nil : kept
+    }
 }
 
 /// One batch of an erasure's events: how many went, the strings among their properties, and the log's top
@@ -93,6 +124,12 @@ public struct ErasedEvents: Sendable {
     public var count: Int64
     public var values: PersonValues
     public var top: Int64
+
+    public init(count: Int64, values: PersonValues, top: Int64) {
+        self.count = count
+        self.values = values
+        self.top = top
+    }
 }
 
 /// A person's events as an erasure lists them: their ids, and the log's top id when they were listed.

@@ -91,7 +91,7 @@ public final class PostgresIngestStore: IngestStore {
         let result = try work(session)
         try session.flush()
         try connection.query("COMMIT")
-        caches.merge(profiles: session.learnedProfiles, names: session.learnedNames)
+        if session.forgetProfiles { caches.reset() } else { caches.merge(profiles: session.learnedProfiles, names: session.learnedNames) }
         TroveMetrics.ingested(profiles: session.stored.profiles, companies: session.stored.companies, events: session.stored.events)
         return result
     }

@@ -5,6 +5,7 @@ import TroveCore
 /// them, the membership marks, the catalog and the warnings, each as one statement (or a few, for many rows).
 extension PostgresWriteSession {
     func flush() throws {
+        try lockProfiles()
         try insertPending()
         try enqueueEventsCreated()
         try enqueueCustomerIO()
@@ -49,6 +50,26 @@ extension PostgresWriteSession {
         }
         try flushCatalog()
         try flushWarnings()
+    }
+
+    /// The profiles this transaction's events belong to, key-share locked until it commits, so that an
+    /// erasure (which locks the row to delete it) waits for these events or they wait for it. A profile
+    /// erased since its id was cached fails the transaction: it runs again with the caches cleared, and the
+    /// events then go to whoever the rules find (contract §5: an erased person's uid starts afresh).
+    private func lockProfiles() throws {
+        guard !latest.isEmpty else { return }
+        let rows = latest.keys.sorted { ($0.account, $0.id) < ($1.account, $1.id) }
+        let locked = try connection.query(
+            """
+            SELECT count(*) FROM (
+                SELECT 1 FROM profiles WHERE (account_id, id) IN (SELECT * FROM unnest(\(rows.map(\.account))::bigint[], \(rows.map(\.id))::bigint[]))
+                ORDER BY account_id, id FOR KEY SHARE) AS l
+            """
+        ).first!.decode(Int64.self)
+        guard locked == rows.count else {
+            caches.reset()
+            throw PostgresStoreError.server("a profile was erased while events were written for it", sqlState: "40001")
+        }
     }
 
     /// The buffered events, in statements of at most `chunk` rows (a statement takes at most 65,535 values).

@@ -33,6 +33,8 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
     var changedProfiles: [Int64: Int64] = [:]
     /// The events written, in order: what `event.created` announces.
     var written: [AccountRow] = []
+    /// A profile was erased: the writers' caches are cleared once this commits.
+    var forgetProfiles = false
 
     struct AccountRow: Hashable { var account: Int64; var id: Int64 }
     struct CountKey: Hashable { var account: Int64; var name: Int64; var hour: Int64 }
@@ -261,35 +263,5 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
             ON CONFLICT (account_id, key) DO UPDATE SET route = excluded.route, status = excluded.status, response = excluded.response,
                 created_at = excluded.created_at
             """)
-    }
-
-    func insertAnonymousEvent(_ input: EventInput, anonymousID: String, account: Int64) throws -> ItemOutcome {
-        throw PostgresStoreError.notYet("anonymous events (the Track API's anonymous_id)")
-    }
-
-    func mergeAnonymousEvents(_ anonymousID: String, into profile: Int64, account: Int64, days: Int64) throws -> Int {
-        throw PostgresStoreError.notYet("merging anonymous events")
-    }
-
-    func deleteEvents(before cutoff: Timestamp, limit: Int) throws -> Int {
-        throw PostgresStoreError.notYet("event retention")
-    }
-
-    func deleteAnonymousEvents(before cutoff: Timestamp, limit: Int) throws -> Int {
-        throw PostgresStoreError.notYet("event retention")
-    }
-
-    func deletePersonEvents(_ ids: [Int64], profile: Int64, account: Int64) throws -> ErasedEvents {
-        throw PostgresStoreError.notYet("erasure")
-    }
-
-    func eraseProfile(_ id: Int64, account: Int64, values: PersonValues, events: Int64, eventsAfter: Int64, source: Deletion.Source) throws
-        -> ErasureReceipt?
-    {
-        throw PostgresStoreError.notYet("erasure")
-    }
-
-    func eraseCompany(_ id: Int64, account: Int64, erasedProfiles: Int64) throws -> CompanyErasureReceipt? {
-        throw PostgresStoreError.notYet("erasure")
     }
 }

@@ -49,6 +49,29 @@ final class BlockingConnection: @unchecked Sendable {
         }
     }
 
+    /// Runs statement helpers written for the async side (`PostgresCompiling.Run`: the ledger lock, the
+    /// segment-change outbox) on this connection, inside the caller's transaction, this thread waiting.
+    func awaiting<T: Sendable>(_ body: @escaping @Sendable (PostgresCompiling.Run) async throws -> T) throws -> T {
+        precondition(!connection.eventLoop.inEventLoop, "a blocking wait on an event loop")
+        let promise = connection.eventLoop.makePromise(of: T.self)
+        promise.completeWithTask {
+            try await body { query in
+                do {
+                    return try await self.connection.query(query, logger: self.logger).get().rows
+                } catch {
+                    throw PostgresStoreError.from(error, location: self.location)
+                }
+            }
+        }
+        do {
+            return try promise.futureResult.wait()
+        } catch let error as PostgresStoreError {
+            if case .unavailable = error { broken = true }
+            if case .unreachable = error { broken = true }
+            throw error
+        }
+    }
+
     func close() {
         _ = try? connection.close().wait()
     }

@@ -22,14 +22,10 @@ enum DeletionRecords {
     }
 
     static func deletion(_ row: Row) throws -> Deletion {
-        let id: Int64 = row["id"]
-        guard let kind = Deletion.Kind(rawValue: row["kind"]), let source = Deletion.Source(rawValue: row["source"]) else {
-            throw StoredDataError(table: "deletions", column: "kind", id: id, reason: "unknown kind or source")
-        }
-        return Deletion(
-            id: id, kind: kind, source: source, createdAt: Timestamp(milliseconds: row["created_at"]),
-            completedAt: (row["completed_at"] as Int64?).map(Timestamp.init(milliseconds:)), profiles: row["profiles"], events: row["events"],
-            memberships: row["memberships"], ledgerRows: row["ledger_rows"], deliveries: row["deliveries"], notifications: row["notifications"])
+        try Deletion(
+            id: row["id"], storedKind: row["kind"], storedSource: row["source"], createdAt: row["created_at"], completedAt: row["completed_at"],
+            profiles: row["profiles"], events: row["events"], memberships: row["memberships"], ledgerRows: row["ledger_rows"],
+            deliveries: row["deliveries"], notifications: row["notifications"])
     }
 
     /// After a delivery settled (delivered or failed for good): if it was an erasure's notification, what

@@ -120,11 +120,7 @@ enum PersonTraces {
         guard !values.strings.isEmpty else { return }
         for row in try Row.fetchAll(db, sql: "SELECT id, examples FROM properties WHERE account_id = ?", arguments: [account]) {
             guard case .array(let items)? = try? JSONParser.parse(Array((row[1] as String).utf8)) else { continue }
-            let kept = items.filter { item in
-                if case .string(let s) = item { return !values.quoted(in: s) }
-                return true
-            }
-            if kept.count != items.count {
+            if let kept = values.kept(examples: items) {
                 try db.execute(sql: "UPDATE properties SET examples = ? WHERE id = ?", arguments: [JSONWriter.string(.array(kept)), row[0] as Int64])
             }
         }

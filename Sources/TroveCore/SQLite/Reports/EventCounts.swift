@@ -17,7 +17,7 @@ public enum EventCounts {
     public static func hour(_ milliseconds: Int64) -> Int64 { Timestamp.floor(milliseconds, units: hourMilliseconds) }
 
     /// The same in SQL over a millisecond column.
-    static func hourSQL(_ column: String) -> String {
+    public static func hourSQL(_ column: String) -> String {
         "((\(column) - ((\(column) % 3600000) + 3600000) % 3600000) / 3600000)"
     }
 
