@@ -1,12 +1,14 @@
 import Foundation
 import HTTPTypes
 import Testing
+import TroveTestEngines
 import TroveCore
 
 /// Each API family refuses bad credentials in its own shape (contract §1).
 @Suite struct CredentialShapeTests {
-    @Test func eachFamilyHasItsErrorShape() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func eachFamilyHasItsErrorShape(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         let c = trove.credentials
         try await trove.test { client in
             let v1 = try await client.send(.get, "/v1/segments", body: nil, headers: [:])

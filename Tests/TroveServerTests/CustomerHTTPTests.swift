@@ -1,13 +1,15 @@
 import Foundation
 import HTTPTypes
 import Testing
+import TroveTestEngines
 @testable import TroveCore
 @testable import TroveServer
 
 /// The App API's customer lookups (contract §7), on the export fixtures.
 @Suite struct CustomerHTTPTests {
-    @Test func customersAreFoundPagedAndShownAsCustomerIODoes() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func customersAreFoundPagedAndShownAsCustomerIODoes(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         let key = trove.credentials.appAPIKey
         try await trove.test { client in
             try await client.post(client.hook("companies/batch"), try fixture("exports/companies.json"))
@@ -44,7 +46,11 @@ import Testing
             #expect(attributes?["beta"] == "true")
             #expect(attributes?["trial_ends_at"] == "1775001600")
             #expect(attributes?["tags"] == #"["a","b"]"#)
-            #expect(attributes?["address"] == #"{"city":"Oslo","zip":"0150"}"#)
+            if trove.isPostgres {  // jsonb orders keys its own way; the value is the same
+                #expect(try JSONParser.parse(Array((attributes?["address"]?.stringValue ?? "").utf8)).sortedKeys == ["city": "Oslo", "zip": "0150"])
+            } else {
+                #expect(attributes?["address"] == #"{"city":"Oslo","zip":"0150"}"#)
+            }
             #expect(attributes?["email"] == "ann@example.com")
             #expect(attributes?["created_at"] == .string(String(testNow.seconds)))
             #expect(shown?["timestamps"]?["plan"] == .int(testNow.seconds))

@@ -7,6 +7,7 @@ import HummingbirdTesting
 import Logging
 import Synchronization
 import Testing
+import TroveTestEngines
 @testable import TroveCore
 @testable import TroveServer
 
@@ -103,8 +104,9 @@ final class FakeCustomerIO: Sendable {
         }
     }
 
-    @Test func settingsHaveChameleonDefaultsAndHideTheKey() async throws {
-        let trove = try await TestTrove(webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
+    @Test(arguments: TestEngine.available)
+    func settingsHaveChameleonDefaultsAndHideTheKey(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
         try await trove.test { app in
             #expect(try await app.v3(.get, "/v3/edit/integrations/customerio").status == 404)
             let noKey = try await app.v3(.put, "/v3/edit/integrations/customerio", ["site_id": "s"])

@@ -3,14 +3,16 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+import TroveTestEngines
 @testable import TroveCore
 @testable import TroveServer
 
 /// Pulling a Customer.io segment into a manual segment (contract §10), Trove to Trove: a second live Trove
 /// answers `GET /v1/segments/:id/membership` as Customer.io's App API does.
 @Suite struct CustomerIOSegmentImportTests {
-    @Test func membersArePulledPageByPageAndReplaceTheManualSegment() async throws {
-        let remote = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func membersArePulledPageByPageAndReplaceTheManualSegment(engine: TestEngine) async throws {
+        let remote = try await TestTrove(engine: engine)
         try await remote.test(.live) { remoteClient in
             let port = try #require(remoteClient.client.port)
             let rc = remote.credentials
@@ -25,7 +27,7 @@ import Testing
                 #expect(try await remoteClient.track(.post, "/api/v1/segments/\(remoteSegment)/add_customers", site: rc.siteID, key: rc.trackAPIKey, ["ids": .array(ids)]).status == 200)
             }
 
-            let local = try await TestTrove(webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
+            let local = try await TestTrove(engine: engine, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
             try await local.test { app in
                 // Locally: u0…u599 by uid, u600…u799 known only by email, u800… unknown; "old" is in the segment already.
                 let known: [JSON] = (0..<600).map { .object([JSONMember("uid", .string("u\($0)"))]) }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HTTPTypes
 import Testing
+import TroveTestEngines
 @testable import TroveCore
 @testable import TroveServer
 
@@ -78,8 +79,9 @@ import Testing
     }
 
     /// `POST /v1/exports/deliveries` over the reported activity (contract §7).
-    @Test func deliveriesExportsTheReportedActivity() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func deliveriesExportsTheReportedActivity(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         let key = trove.credentials.appAPIKey
         try await trove.test { client in
             let all = try payloads()
@@ -123,8 +125,9 @@ import Testing
         }
     }
 
-    @Test func unknownMetricsAreKeptAndEnvelopesChecked() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func unknownMetricsAreKeptAndEnvelopesChecked(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { client in
             let unknown: JSON = ["event_id": "01JUNKNOWN", "object_type": "email", "metric": "teleported", "timestamp": 1_772_366_000,
                                  "data": ["customer_id": "only-customer-id", "delivery_id": "d1"]]

@@ -1,14 +1,16 @@
 import Foundation
 import GRDB
 import Testing
+import TroveTestEngines
 @testable import TroveCore
 @testable import TroveServer
 
 /// `--retain-events-days` (contract §11): old events go in batches through the writer; the counters stay exact
 /// and a segment whose condition rested on the deleted events loses its member.
 @Suite struct EventRetentionTests {
-    @Test func oldEventsGoAndEverythingDerivedFollows() async throws {
-        let trove = try await TestTrove()  // now: 2026-03-01T12:00:00Z
+    @Test(arguments: TestEngine.available)
+    func oldEventsGoAndEverythingDerivedFollows(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)  // now: 2026-03-01T12:00:00Z
         let key = trove.credentials.appAPIKey
         try await trove.test { app in
             let events: [(String, String)] = [
@@ -37,13 +39,13 @@ import Testing
             }
             #expect(removed == 3)
             #expect(try await EventRetention.prune(trove.services.ingestor.store, before: cutoff) == 0, "nothing left to delete")
-            let left = try await trove.services.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") }
+            let left = try await trove.number("SELECT count(*) FROM events")
             #expect(left == 2)
             #expect(try await app.v1(.get, report, key: key).json?["series"]?.arrayValue?.first?["total"] == 2, "the counters lost the deleted events")
             let names = try await app.get("/v3/edit/event_names").json?["event_names"]?.arrayValue
             #expect(names?.first?["count"] == 2, "the name's total counts the events stored under it")
             try await trove.services.ingestor.store.catchUp()
-            let counted = try await trove.services.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT sum(count) FROM event_counts") }
+            let counted = try await trove.number("SELECT CAST(sum(count) AS bigint) FROM event_counts")
             #expect(counted == 2)
             try await trove.services.membership.catchUp()
             #expect(try await members() == 2, "ann's only events were deleted: she leaves the segment")

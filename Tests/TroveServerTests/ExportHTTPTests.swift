@@ -6,6 +6,7 @@ import HummingbirdTesting
 import Logging
 import Synchronization
 import Testing
+import TroveTestEngines
 @testable import TroveCore
 @testable import TroveServer
 
@@ -19,8 +20,13 @@ import Testing
     /// The expected file, with `{cio:<uid or email>}` replaced by the profile's public id.
     func expectedCSV(_ trove: TestTrove) async throws -> String {
         var text = String(decoding: try fixture("exports/customers.csv"), as: UTF8.self)
-        let ids = try await trove.services.database.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT coalesce(uid, email) AS key, id FROM profiles").map { ($0["key"] as String, $0["id"] as Int64) }
+        let ids = try await trove.strings("SELECT coalesce(uid, email) || '=' || CAST(id AS text) FROM profiles").map { line in
+            let parts = line.split(separator: "=", maxSplits: 1)
+            return (String(parts[0]), Int64(parts[1])!)
+        }
+        if trove.isPostgres {
+            // jsonb keeps an object's keys shorter first: the same hash, written in that order.
+            text = text.replacingOccurrences(of: #"{""city"":""Oslo"",""zip"":""0150""}"#, with: #"{""zip"":""0150"",""city"":""Oslo""}"#)
         }
         for (key, id) in ids { text = text.replacingOccurrences(of: "{cio:\(key)}", with: PublicID.encode(id)) }
         return text
@@ -34,9 +40,10 @@ import Testing
         }
     }
 
-    @Test func anExportIsCreatedRunAndDownloadedThroughASignedLink() async throws {
+    @Test(arguments: TestEngine.available)
+    func anExportIsCreatedRunAndDownloadedThroughASignedLink(engine: TestEngine) async throws {
         let time = MovableClock()
-        let trove = try await TestTrove(clock: time.clock)
+        let trove = try await TestTrove(engine: engine, clock: time.clock)
         let key = trove.credentials.appAPIKey
         try await trove.test { client in
             try await seed(client)
@@ -176,9 +183,10 @@ import Testing
 
     /// On a live server the background service runs the job when its next pass is due: a client only asks
     /// and downloads. The services wait on a manual clock, so the test moves time instead of polling.
-    @Test func aLiveServerRunsExportsInTheBackground() async throws {
+    @Test(arguments: TestEngine.available)
+    func aLiveServerRunsExportsInTheBackground(engine: TestEngine) async throws {
         let time = ManualClock(testNow)
-        let trove = try await TestTrove(clock: time.clock)
+        let trove = try await TestTrove(engine: engine, clock: time.clock)
         let key = trove.credentials.appAPIKey
         let app = buildApplication(services: trove.services, options: ServerOptions(port: 0), logger: Logger(label: "test"))
         try await app.test(.live) { raw in

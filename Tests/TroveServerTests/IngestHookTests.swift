@@ -1,12 +1,14 @@
 import Foundation
 import HTTPTypes
 import Testing
+import TroveTestEngines
 import TroveCore
 
 /// contract §3 through the hooks.
 @Suite struct IngestHookTests {
-    @Test func profilesMergeKeyByKeyAndNullRemoves() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func profilesMergeKeyByKeyAndNullRemoves(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { client in
             let first = try await client.post(client.hook("profiles"), json: ["uid": "u1", "plan": "free", "seats": 3])
             #expect(first.status == 200)
@@ -28,8 +30,9 @@ import TroveCore
         }
     }
 
-    @Test func creatingAProfileNeedsAUid() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func creatingAProfileNeedsAUid(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { client in
             let reply = try await client.post(client.hook("profiles"), json: ["email": "new@example.com", "plan": "pro"])
             #expect(reply.status == 422)
@@ -38,8 +41,9 @@ import TroveCore
         }
     }
 
-    @Test func identifiersNamingTwoProfilesAreRefusedAndNothingIsStored() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func identifiersNamingTwoProfilesAreRefusedAndNothingIsStored(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { client in
             try await client.post(client.hook("profiles"), json: ["uid": "a", "email": "a@example.com"])
             try await client.post(client.hook("profiles"), json: ["uid": "b", "email": "b@example.com"])
@@ -56,8 +60,9 @@ import TroveCore
         }
     }
 
-    @Test func companiesLinkAndUpdate() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func companiesLinkAndUpdate(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { client in
             let company = try await client.post(client.hook("companies"), try fixture("hooks/company.json"))
             #expect(company.status == 200)
@@ -87,8 +92,9 @@ import TroveCore
         }
     }
 
-    @Test func eventsCreateUnknownProfilesAndDedupeOnMessageID() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func eventsCreateUnknownProfilesAndDedupeOnMessageID(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { client in
             let first = try await client.post(client.hook("events"), try fixture("hooks/event.json"))
             #expect(first.status == 200)
@@ -111,8 +117,9 @@ import TroveCore
         }
     }
 
-    @Test func batchesStoreValidItemsAndReportInvalidOnesByIndex() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func batchesStoreValidItemsAndReportInvalidOnesByIndex(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { client in
             let reply = try await client.post(client.hook("events/batch"), try fixture("hooks/events_batch_mixed.json"))
             #expect(reply.status == 202)
@@ -140,8 +147,9 @@ import TroveCore
         }
     }
 
-    @Test func idempotencyKeyReplaysTheFirstReply() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func idempotencyKeyReplaysTheFirstReply(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { client in
             let headers: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "batch-42"]
             let body: JSON = ["events": [["uid": "i", "name": "Retry Me"]]]
@@ -154,8 +162,9 @@ import TroveCore
         }
     }
 
-    @Test func oversizedBodiesAndItemsGet413() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func oversizedBodiesAndItemsGet413(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { client in
             let big = String(repeating: "a", count: 1 << 20)
             let single = try await client.post(client.hook("profiles"), json: ["uid": "big", "bio": .string(big)])
@@ -176,8 +185,9 @@ import TroveCore
         }
     }
 
-    @Test func malformedBodiesGet4xxAndLeaveNoTrace() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func malformedBodiesGet4xxAndLeaveNoTrace(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { client in
             let invalidUTF8: [UInt8] = Array(#"{"uid":"bad","name":"X","p":""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)
             let utf8 = try await client.post(client.hook("events"), invalidUTF8)
@@ -199,8 +209,9 @@ import TroveCore
         }
     }
 
-    @Test func credentialsAreCheckedAndAccountsIsolated() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func credentialsAreCheckedAndAccountsIsolated(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         let other = try await trove.services.accounts.create(name: "other")
         try await trove.test { client in
             let wrong = try await client.post("/v3/observe/hooks/not-a-secret/profiles", json: ["uid": "w"])
@@ -226,8 +237,9 @@ import TroveCore
         }
     }
 
-    @Test func disabledIsAFlag() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func disabledIsAFlag(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { client in
             try await client.post(client.hook("profiles"), json: ["uid": "d", "disabled": true])
             #expect(try await client.profile(uid: "d")?["disabled"] == true)

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Testing
+import TroveTestEngines
 @testable import TroveCore
 @testable import TroveServer
 
@@ -61,6 +62,7 @@ import Testing
 
     /// Every series exists from the first scrape, at zero, with its HELP and TYPE; counters end in `_total`;
     /// what no route took is counted under one label set, so a scan of made-up paths cannot grow the scrape.
+    /// (The scrape is the process's: one engine is enough.)
     @Test func everySeriesIsThereFromTheStartAndStaysBounded() async throws {
         let trove = try await TestTrove()
         try await trove.test { app in
@@ -89,8 +91,9 @@ import Testing
 
     /// A known path asked with a method it does not take: 405 with `Allow`, in the family's error shape;
     /// HEAD is answered wherever GET is.
-    @Test func aKnownPathWithAnotherMethodIs405WithAllow() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func aKnownPathWithAnotherMethodIs405WithAllow(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { app in
             let put = try await app.send(.put, "/v3/edit/segments/1/members", body: nil, headers: [HTTPField.Name("X-Account-Secret")!: trove.secret])
             #expect(put.status == 405)

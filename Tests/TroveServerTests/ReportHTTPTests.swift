@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HTTPTypes
 import Testing
+import TroveTestEngines
 @testable import TroveCore
 @testable import TroveServer
 
@@ -24,8 +25,9 @@ import Testing
         return s?["points"]?.arrayValue?.compactMap { $0["count"]?.int } ?? []
     }
 
-    @Test func countsMatchTheEventsBeforeAndAfterTheRollupAndAfterADelete() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func countsMatchTheEventsBeforeAndAfterTheRollupAndAfterADelete(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         let key = trove.credentials.appAPIKey
         try await trove.test { app in
             for e in Self.events {
@@ -40,7 +42,7 @@ import Testing
             #expect(before.json?["series"]?.arrayValue?.first?["points"]?.arrayValue?.first?["at"] == "2026-11-18T00:00:00Z")
             #expect(before.json?["tz"] == "UTC")
             try await trove.services.ingestor.store.catchUp()
-            let rolled = try await trove.services.database.pool.read { db in try Int64.fetchOne(db, sql: "SELECT sum(count) FROM event_counts") }
+            let rolled = try await trove.number("SELECT CAST(sum(count) AS bigint) FROM event_counts")
             #expect(rolled == 7, "the counters hold every event now")
             let after = try await app.v1(.get, path, key: key)
             #expect(after.json == before.json)
@@ -70,9 +72,7 @@ import Testing
             #expect(series(try await app.v1(.get, path, key: key), "started_tour_chameleon") == [2, 1, 1])
             try await trove.services.ingestor.store.catchUp()
             #expect(series(try await app.v1(.get, path, key: key), "started_tour_chameleon") == [2, 1, 1])
-            let stored = try await trove.services.database.pool.read { db in
-                (try Int64.fetchOne(db, sql: "SELECT sum(count) FROM event_counts"), try Int64.fetchOne(db, sql: "SELECT count(*) FROM events"))
-            }
+            let stored = (try await trove.number("SELECT CAST(sum(count) AS bigint) FROM event_counts"), try await trove.number("SELECT count(*) FROM events"))
             #expect(stored.0 == stored.1, "counters = events once caught up")
         }
     }
@@ -199,9 +199,10 @@ import Testing
     }
 
     /// Daily member counts from the ledger: the count now walked back through each day's entries and exits.
-    @Test func segmentHistoryFollowsTheLedger() async throws {
+    @Test(arguments: TestEngine.available)
+    func segmentHistoryFollowsTheLedger(engine: TestEngine) async throws {
         let time = MovableClock()
-        let trove = try await TestTrove(clock: time.clock)
+        let trove = try await TestTrove(engine: engine, clock: time.clock)
         let key = trove.credentials.appAPIKey
         try await trove.test { app in
             let created = try await app.v3(.post, "/v3/edit/segments", ["name": "Pro", "items": [["prop": "plan", "op": "eq", "value": "pro"]]])
@@ -233,8 +234,9 @@ import Testing
 
     /// Customer.io's reported activity for one campaign, per metric, with its rates; other campaigns and
     /// hook events with a campaign_id property do not count.
-    @Test func messageActivityHasPerMetricCountsAndRates() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func messageActivityHasPerMetricCountsAndRates(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { app in
             var n = 0
             func report(_ person: String, _ metric: String, campaign: Int) async throws {

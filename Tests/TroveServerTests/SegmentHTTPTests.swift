@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
+import TroveTestEngines
 import TroveCore
 @testable import TroveServer
 
@@ -33,8 +34,9 @@ extension TestTrove.Client {
         try await client.post(client.hook("events/batch"), try fixture("segments/events.json"))
     }
 
-    @Test func aSegmentIsBuiltAndReadThroughEveryRoute() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func aSegmentIsBuiltAndReadThroughEveryRoute(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         let c = trove.credentials
         try await trove.test { client in
             try await seed(client)
@@ -108,8 +110,9 @@ extension TestTrove.Client {
         }
     }
 
-    @Test func manualSegmentsTakeMembersByAPIAndFeedDynamicOnes() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func manualSegmentsTakeMembersByAPIAndFeedDynamicOnes(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         let c = trove.credentials
         try await trove.test { client in
             try await seed(client)
@@ -144,8 +147,9 @@ extension TestTrove.Client {
         }
     }
 
-    @Test func badFiltersGetPreciseErrors() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func badFiltersGetPreciseErrors(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { client in
             func refusal(_ body: JSON) async throws -> (Int, String) {
                 let reply = try await client.v3(.post, "/v3/edit/segments", body)
@@ -183,9 +187,10 @@ extension TestTrove.Client {
 
     /// The background service keeps membership current on a live server, with no test calling the evaluator.
     /// (Its loop waits on a manual clock: the test moves time by one idle interval instead of polling.)
-    @Test func theLiveServerKeepsMembershipCurrent() async throws {
+    @Test(arguments: TestEngine.available)
+    func theLiveServerKeepsMembershipCurrent(engine: TestEngine) async throws {
         let time = ManualClock(testNow)
-        let trove = try await TestTrove(clock: time.clock)
+        let trove = try await TestTrove(engine: engine, clock: time.clock)
         let app = buildApplication(services: trove.services, options: ServerOptions(port: 0), logger: Logger(label: "test"))
         let secret = trove.secret
         try await app.test(.live) { raw in

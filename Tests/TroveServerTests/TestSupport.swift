@@ -79,6 +79,12 @@ struct TestTrove {
         return try await opened.number(sql)
     }
 
+    /// The first column of each row as text (SQL that runs on both engines), as the test's own look.
+    func strings(_ sql: String) async throws -> [String] {
+        guard let opened else { return try await services.database.read { db in try String.fetchAll(db, sql: sql) } }
+        return try await opened.strings(sql)
+    }
+
     func test(_ setup: TestingSetup = .router, logger: Logger = Logger(label: "test"), _ body: @Sendable (Client) async throws -> Void) async throws {
         let app = Application(router: buildRouter(services: services), logger: logger)
         let secret = self.secret
@@ -144,6 +150,16 @@ extension JSON {
     var int: Int64? {
         if case .int(let i) = self { return i }
         return nil
+    }
+
+    /// The same value with every object's keys sorted: for comparing what PostgreSQL's jsonb gives back,
+    /// which keeps an object's keys in its own order (shorter first), not as sent.
+    var sortedKeys: JSON {
+        switch self {
+        case .object(let members): return .object(members.map { JSONMember($0.key, $0.value.sortedKeys) }.sorted { $0.key < $1.key })
+        case .array(let items): return .array(items.map(\.sortedKeys))
+        default: return self
+        }
     }
 
     /// An object's keys in order.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import TroveTestEngines
 @testable import TroveCore
 @testable import TroveServer
 
@@ -131,8 +132,9 @@ import Testing
         }
     }
 
-    @Test func badTimelineRequestsAreRefusedWithTheirReason() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func badTimelineRequestsAreRefusedWithTheirReason(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { client in
             try await client.post(client.hook("events"), json: ["uid": "ann", "email": "ann@example.com", "name": "Signed Up"])
             #expect(try await client.get("/v3/analyze/events?email=ANN@example.com").json?["events"]?.arrayValue?.count == 1)

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HTTPTypes
 import Testing
+import TroveTestEngines
 @testable import TroveCore
 @testable import TroveServer
 
@@ -9,17 +10,26 @@ import Testing
 /// site id and key, identifiers URL-encoded in the path (customerio-node's `encodeURIComponent`, the
 /// Python and Ruby clients' quoting), JSON bodies of attributes or `{name, id, timestamp, data}`.
 @Suite struct TrackHTTPTests {
-    func events(_ trove: TestTrove, uid: String) async throws -> [Row] {
-        try await trove.services.database.pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT n.uid AS name, e.timestamp, e.properties, e.source, e.dedupe_key FROM events e
-                JOIN event_names n ON n.id = e.name_id JOIN profiles p ON p.id = e.profile_id WHERE p.uid = ? ORDER BY e.id
-                """, arguments: [uid])
+    struct StoredEvent {
+        var name: String, timestamp: Int64, source: Int64, dedupeKey: String?, properties: String
+    }
+
+    /// The person's stored events in time order, read from the engine's rows (either engine).
+    func events(_ trove: TestTrove, uid: String) async throws -> [StoredEvent] {
+        try await trove.strings("""
+            SELECT n.uid || '|' || CAST(e.timestamp AS text) || '|' || CAST(e.source AS text) || '|' || coalesce(e.dedupe_key, '') || '|'
+                || coalesce(CAST(e.properties AS text), '')
+            FROM events e JOIN event_names n ON n.id = e.name_id JOIN profiles p ON p.id = e.profile_id
+            WHERE p.uid = '\(uid)' ORDER BY e.timestamp, e.id
+            """).map { line in
+            let f = line.split(separator: "|", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
+            return StoredEvent(name: f[0], timestamp: Int64(f[1])!, source: Int64(f[2])!, dedupeKey: f[3].isEmpty ? nil : f[3], properties: f[4])
         }
     }
 
-    @Test func sdkRequestsIdentifyTrackAndDelete() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func sdkRequestsIdentifyTrackAndDelete(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         let c = trove.credentials
         try await trove.test { client in
             func track(_ method: HTTPRequest.Method, _ path: String, _ body: [UInt8]?) async throws -> TestTrove.Client.Reply {
@@ -52,17 +62,17 @@ import Testing
             #expect(try await track(.post, "/api/v1/customers/bob/events", try fixture("track/page.json")).status == 200)
             let stored = try await events(trove, uid: "bob")
             #expect(stored.count == 2)
-            #expect(stored.first?["name"] == "purchase")
-            #expect(stored.first?["timestamp"] == Timestamp.parseISO8601("2026-02-28T12:00:00Z")!.milliseconds)
-            #expect(stored.first?["dedupe_key"] == "01HXZ2T9G6Q7K3M5N8P0R2S4V6")
-            #expect(stored.first?["source"] == EventSource.track.rawValue)
-            let properties = try JSONParser.parse(Array((stored.first?["properties"] as String? ?? "").utf8))
+            #expect(stored.first?.name == "purchase")
+            #expect(stored.first?.timestamp == Timestamp.parseISO8601("2026-02-28T12:00:00Z")!.milliseconds)
+            #expect(stored.first?.dedupeKey == "01HXZ2T9G6Q7K3M5N8P0R2S4V6")
+            #expect(stored.first?.source == Int64(EventSource.track.rawValue))
+            let properties = try JSONParser.parse(Array((stored.first?.properties ?? "").utf8))
             #expect(properties["price"] == 23.45)
             #expect(properties["product"] == "socks")
             #expect(properties["name"] == "Wool socks")
-            let page = try JSONParser.parse(Array((stored.last?["properties"] as String? ?? "").utf8))
+            let page = try JSONParser.parse(Array((stored.last?.properties ?? "").utf8))
             #expect(page["type"] == "page")
-            #expect(stored.last?["name"] == "https_example_com_pricing")
+            #expect(stored.last?.name == "https_example_com_pricing")
 
             // Segments see Track data; deleting the customer erases him: membership and ledger rows go.
             try await trove.services.membership.catchUp()
@@ -70,7 +80,7 @@ import Testing
             #expect(try await track(.delete, "/api/v1/customers/bob", nil).status == 200)
             #expect(try await client.get("/v3/analyze/profile?uid=bob").status == 404)
             #expect(try await events(trove, uid: "bob").isEmpty)
-            let leftovers = try await trove.services.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events")! }
+            let leftovers = try await trove.number("SELECT count(*) FROM events")
             #expect(leftovers == 0)
             try await trove.services.membership.catchUp()
             #expect(try await client.v3(.get, "/v3/edit/segments/\(segmentID)").json?.at("segment.member_count") == 1)
@@ -84,8 +94,9 @@ import Testing
         }
     }
 
-    @Test func anonymousEventsJoinTheCustomerWhoIdentifiesWithin30Days() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func anonymousEventsJoinTheCustomerWhoIdentifiesWithin30Days(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         let c = trove.credentials
         try await trove.test { client in
             func track(_ method: HTTPRequest.Method, _ path: String, _ body: [UInt8]) async throws -> TestTrove.Client.Reply {
@@ -102,8 +113,8 @@ import Testing
 
             #expect(try await track(.put, "/api/v1/customers/carol", Array(#"{"anonymous_id":"anon-7f3a","plan":"pro"}"#.utf8)).status == 200)
             let merged = try await events(trove, uid: "carol")
-            #expect(merged.map { $0["name"] as String } == ["viewed_pricing"])
-            let left = try await trove.services.database.pool.read { db in try String.fetchAll(db, sql: "SELECT anonymous_id FROM anonymous_events ORDER BY id") }
+            #expect(merged.map(\.name) == ["viewed_pricing"])
+            let left = try await trove.strings("SELECT anonymous_id FROM anonymous_events ORDER BY timestamp")
             #expect(left == ["anon-7f3a", "anon-other"])  // the 40-day-old one and another visitor's stay apart
             #expect(try await client.profile(uid: "carol")?["anonymous_id"] == nil)
 
@@ -119,14 +130,15 @@ import Testing
             #expect(try await count("Viewed Home") == 0)
             #expect(try await EventRetention.pruneAnonymous(store, now: testNow.adding(milliseconds: 29 * 86_400_000)) == 0)
             #expect(try await EventRetention.pruneAnonymous(store, now: testNow.adding(milliseconds: 31 * 86_400_000)) == 1)
-            #expect(try await trove.services.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM anonymous_events") } == 0)
+            #expect(try await trove.number("SELECT count(*) FROM anonymous_events") == 0)
             #expect(try await count("Other") == 0)
             #expect(try await events(trove, uid: "carol").count == 1, "merged events are the profile's, kept as any other")
         }
     }
 
-    @Test func anonymousEventsCountInReportsThroughMergeDedupeAndRetention() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func anonymousEventsCountInReportsThroughMergeDedupeAndRetention(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         let c = trove.credentials
         try await trove.test { client in
             func track(_ method: HTTPRequest.Method, _ path: String, _ body: String) async throws -> Int {
@@ -157,7 +169,7 @@ import Testing
             #expect(try await named() == 3, "the dropped duplicate left its name's total")
             try await trove.services.ingestor.store.catchUp()
             #expect(try await total() == 3, "the same once the moved event is rolled up")
-            let counted = try await trove.services.database.read { db in try Int64.fetchOne(db, sql: "SELECT sum(count) FROM event_counts") }
+            let counted = try await trove.number("SELECT CAST(sum(count) AS bigint) FROM event_counts")
             #expect(counted == 3)
 
             // anon-2 is never claimed: 30 days on, it goes, from the reports too.
@@ -167,8 +179,9 @@ import Testing
         }
     }
 
-    @Test func badTrackRequestsGetCustomerIOErrors() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func badTrackRequestsGetCustomerIOErrors(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         let c = trove.credentials
         try await trove.test { client in
             let unauthorized = try await client.send(.put, "/api/v1/customers/bob", body: Array("{}".utf8), headers: [:])

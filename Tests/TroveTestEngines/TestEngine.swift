@@ -84,6 +84,15 @@ public final class OpenedTestEngine: Sendable {
         return try await sqlite.database.read { db in try Int64.fetchOne(db, sql: sql) }
     }
 
+    /// The first column of each row, as text (SQL that runs on both engines; the test's own look).
+    public func strings(_ sql: String) async throws -> [String] {
+        if let postgres {
+            return try await postgres.query(PostgresQuery(unsafeSQL: StatementRule.testMark + " " + sql)).map { try $0.decode(String.self) }
+        }
+        guard let sqlite = engine as? SQLiteEngine else { return [] }
+        return try await sqlite.database.read { db in try String.fetchAll(db, sql: sql) }
+    }
+
     public func finish(checkStatements check: Bool = true) async throws {
         guard !finished.withLock({ done in defer { done = true }; return done }) else { return }
         await engine.ingestStore.settled()

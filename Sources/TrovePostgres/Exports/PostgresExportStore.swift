@@ -1,3 +1,4 @@
+import NIOCore
 import Crypto
 import Foundation
 import NIOPosix
@@ -66,13 +67,13 @@ public struct PostgresExportStore: ExportStore {
     }
 
     public func downloadLinkKey() async throws -> SymmetricKey {
-        let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { [UInt8]($0) }
+        let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { ByteBuffer(bytes: $0) }
         let rows = try await database.query(
             """
             WITH made AS (INSERT INTO server_keys (name, key) VALUES (\(DownloadLink.keyName), \(fresh)) ON CONFLICT (name) DO NOTHING RETURNING key)
             SELECT key FROM made UNION ALL SELECT key FROM server_keys WHERE name = \(DownloadLink.keyName)
             """)
-        return SymmetricKey(data: try rows[0].decode([UInt8].self))
+        return SymmetricKey(data: Array(try rows[0].decode(ByteBuffer.self).readableBytesView))
     }
 
     public func writeCustomers(account: Int64, _ export: CustomerExport, now: Timestamp, to path: String, formulas: FormulaCells,

@@ -18,8 +18,20 @@ extension PostgresWriteSession {
                 ON CONFLICT (account_id, profile_id) DO UPDATE SET last_seen_at = greatest(profile_activity.last_seen_at, excluded.last_seen_at)
                 """)
         }
-        if !counts.isEmpty {
-            let rows = counts.sorted { ($0.key.account, $0.key.name, $0.key.hour) < ($1.key.account, $1.key.name, $1.key.hour) }
+        // Counts taken back (a merged duplicate) update the row their event added; the rest are upserted.
+        let taken = counts.filter { $0.value < 0 }.sorted { ($0.key.account, $0.key.name, $0.key.hour) < ($1.key.account, $1.key.name, $1.key.hour) }
+        if !taken.isEmpty {
+            try connection.query(
+                """
+                UPDATE event_counts c SET count = c.count + u.n
+                FROM unnest(\(taken.map(\.key.account))::bigint[], \(taken.map(\.key.name))::bigint[], \(taken.map(\.key.hour))::bigint[],
+                            \(taken.map(\.value))::bigint[]) AS u(account_id, name_id, hour, n)
+                WHERE c.account_id = u.account_id AND c.name_id = u.name_id AND c.hour = u.hour
+                """)
+        }
+        let added = counts.filter { $0.value > 0 }
+        if !added.isEmpty {
+            let rows = added.sorted { ($0.key.account, $0.key.name, $0.key.hour) < ($1.key.account, $1.key.name, $1.key.hour) }
             try connection.query(
                 """
                 INSERT INTO event_counts (account_id, name_id, hour, count)
