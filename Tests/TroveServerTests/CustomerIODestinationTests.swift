@@ -84,14 +84,14 @@ final class FakeCustomerIO: Sendable {
     }
 
     /// A live fake Customer.io, a Trove on a movable clock allowed to call it, and a deliverer.
-    func withFake(_ body: @Sendable (Setup) async throws -> Void) async throws {
+    func withFake(engine: TestEngine = .sqlite, _ body: @Sendable (Setup) async throws -> Void) async throws {
         let fake = FakeCustomerIO()
         let app = Application(router: fake.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "fake-cio"))
         try await app.test(.live) { client in
             let time = MovableClock()
-            let trove = try await TestTrove(clock: time.clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
+            let trove = try await TestTrove(engine: engine, clock: time.clock, webhookPolicy: WebhookAddressPolicy(allowInsecure: true))
             let http = HTTPOutgoingTransport()
-            let sender = CustomerIODeliverer(database: trove.services.database, clock: time.clock, transport: http,
+            let sender = CustomerIODeliverer(store: trove.services.engine.integrationStore, clock: time.clock, transport: http,
                                              policy: WebhookAddressPolicy(allowInsecure: true))
             do {
                 try await body(Setup(fake: fake, port: try #require(client.port), time: time, trove: trove, sender: sender))
@@ -176,8 +176,9 @@ final class FakeCustomerIO: Sendable {
     /// Identify, events and segment changes reach a live fake Track API in per-profile order, with the
     /// value and attribute limits; 5xx/429 are retried on schedule (Retry-After honoured) while the
     /// profile's later rows wait; other 4xx fail at once with the reply kept.
-    @Test func profilesEventsAndSegmentsReachCustomerIOInOrder() async throws {
-        try await withFake { setup in
+    @Test(arguments: TestEngine.available)
+    func profilesEventsAndSegmentsReachCustomerIOInOrder(engine: TestEngine) async throws {
+        try await withFake(engine: engine) { setup in
             let (fake, port, time, trove, sender) = (setup.fake, setup.port, setup.time, setup.trove, setup.sender)
             try await trove.test { app in
                 let c = trove.credentials
@@ -271,8 +272,9 @@ final class FakeCustomerIO: Sendable {
 
     /// Segment changes go in batches of at most 1000 ids; emails when people are identified by email;
     /// a retry past 24 hours gives up.
-    @Test func segmentChangesAreBatchedAndGiveUpAfterADay() async throws {
-        try await withFake { setup in
+    @Test(arguments: TestEngine.available)
+    func segmentChangesAreBatchedAndGiveUpAfterADay(engine: TestEngine) async throws {
+        try await withFake(engine: engine) { setup in
             let (fake, port, time, trove, sender) = (setup.fake, setup.port, setup.time, setup.trove, setup.sender)
             try await trove.test { app in
                 let big = try await app.v3(.post, "/v3/edit/segments", ["name": "Pro", "items": [["prop": "plan", "op": "eq", "value": "pro"]]])

@@ -30,9 +30,10 @@ import TroveTestEngines
         }
     }
 
-    @Test func deliveriesAreSignedRetriedOnScheduleAndRetryableByHand() async throws {
+    @Test(arguments: TestEngine.available)
+    func deliveriesAreSignedRetriedOnScheduleAndRetryableByHand(engine: TestEngine) async throws {
         let time = MovableClock()
-        try await Self.withReceiver(clock: time.clock) { receiver, port, trove, deliverer in
+        try await Self.withReceiver(engine: engine, clock: time.clock) { receiver, port, trove, deliverer in
             try await trove.test { app in
                 let created = try await app.v3(.post, "/v3/edit/webhooks", ["url": .string("http://127.0.0.1:\(port)/hook"), "topics": ["ping"], "name": "Local"])
                 #expect(created.status == 200, "\(created.json ?? .null)")
@@ -192,8 +193,9 @@ import TroveTestEngines
     }
 
     /// Membership changes and finished exports enqueue deliveries in their own transactions.
-    @Test func segmentChangesAndFinishedExportsAreEnqueued() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func segmentChangesAndFinishedExportsAreEnqueued(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { app in
             let hook = try await app.v3(.post, "/v3/edit/webhooks", ["url": "https://hooks.example.com/x", "topics": ["segment.entered", "segment.exited", "export.finished"]])
             let id = try #require(hook.json?.at("webhook.id")?.stringValue)
@@ -210,9 +212,7 @@ import TroveTestEngines
 
             let deliveries = (try await app.v3(.get, "/v3/edit/webhooks/\(id)/deliveries").json?["deliveries"]?.arrayValue ?? []).reversed()
             #expect(deliveries.map { $0["kind"] } == ["segment.entered", "segment.exited", "export.finished"])
-            let data = try await trove.services.database.pool.read { db in
-                try String.fetchAll(db, sql: "SELECT data FROM webhook_deliveries ORDER BY id").map { try JSONParser.parse(Array($0.utf8)) }
-            }
+            let data = try await trove.strings("SELECT CAST(data AS text) FROM webhook_deliveries ORDER BY id").map { try JSONParser.parse(Array($0.utf8)) }
             #expect(data.count == 3, "the ping-only endpoint gets none")
             #expect(data[0].at("segment.id") == .string(segmentID) && data[0].at("segment.name") == "Pro")
             #expect(data[0].at("profile.uid") == "ann" && data[0].at("profile.email") == "ann@example.com")
@@ -224,8 +224,9 @@ import TroveTestEngines
 
     /// `event.created` per stored event (none for a repeated message_id), filtered by the endpoint's event
     /// names; manual segment edits announce segment.entered too.
-    @Test func eventsCreatedFollowTheEndpointFilter() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func eventsCreatedFollowTheEndpointFilter(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { app in
             let all = try #require(try await app.v3(.post, "/v3/edit/webhooks", ["url": "https://hooks.example.com/all", "topics": ["event.created", "segment.entered"]])
                 .json?.at("webhook.id")?.stringValue)
@@ -243,10 +244,8 @@ import TroveTestEngines
             let kinds = { (id: String) in (try await app.v3(.get, "/v3/edit/webhooks/\(id)/deliveries").json?["deliveries"]?.arrayValue ?? []).reversed().map { $0["kind"] } }
             #expect(try await kinds(all) == ["event.created", "event.created", "event.created", "segment.entered"])
             #expect(try await kinds(tours) == ["event.created", "event.created"])
-            let data = try await trove.services.database.pool.read { db in
-                try String.fetchAll(db, sql: "SELECT d.data FROM webhook_deliveries d WHERE d.endpoint_id = ? ORDER BY d.id", arguments: [PublicID.decode(tours)!])
-                    .map { try JSONParser.parse(Array($0.utf8)) }
-            }
+            let data = try await trove.strings("SELECT CAST(d.data AS text) FROM webhook_deliveries d WHERE d.endpoint_id = \(PublicID.decode(tours)!) ORDER BY d.id")
+                .map { try JSONParser.parse(Array($0.utf8)) }
             #expect(data[0].at("event.name") == "Completed Tour (Chameleon)" && data[0].at("event.name_uid") == "completed_tour_chameleon")
             #expect(data[0].at("event.timestamp") == "2026-11-20T10:00:00.500Z" && data[0].at("event.source") == "hook")
             #expect(data[0].at("event.properties.tour_id") == 7)
@@ -255,8 +254,9 @@ import TroveTestEngines
         }
     }
 
-    @Test func endpointsAreValidatedAndManaged() async throws {
-        let trove = try await TestTrove()
+    @Test(arguments: TestEngine.available)
+    func endpointsAreValidatedAndManaged(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
         try await trove.test { app in
             let cases: [(JSON, String)] = [(["url": "http://hooks.example.com/x", "topics": ["ping"]], "https"),
                                     (["url": "https://127.0.0.1/x", "topics": ["ping"]], "loopback"),
