@@ -17,12 +17,13 @@ struct Events: AsyncParsableCommand {
 
     func run() async throws {
         guard let person = try person.lookup() else { throw ValidationError("give one of --uid, --email or --profile-id") }
-        let database = try db.open()
-        let account = try await Accounts(database: database).accountID(named: accountOptions.account)
         let page: TimelinePage
         do {
             let request = try TimelineRequest(person: person, name: name, limit: limit, before: try before.map { try TimelineCursor(text: $0) })
-            page = try await TimelineReader(database: database).timeline(account: account, request)
+            page = try await db.withEngine { engine in
+                let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                return try await engine.timelineStore.timeline(account: account, request)
+            }
         } catch let error as ReadError {
             throw ValidationError(error.description)
         }

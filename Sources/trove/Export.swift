@@ -27,9 +27,6 @@ struct Export: AsyncParsableCommand {
         var csvFormulas: FormulaCells = .escape
 
         func run() async throws {
-            let database = try db.open()
-            let clock = try clockOptions.clock()
-            let account = try await Accounts(database: database, clock: clock).accountID(named: accountOptions.account)
             var request = CustomerExportRequest()
             if let filter {
                 do { request.filters = try JSONParser.parse(Array(filter.utf8)) } catch {
@@ -37,13 +34,17 @@ struct Export: AsyncParsableCommand {
                 }
             }
             request.attributes = attributes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            let store = ExportJobs(database: database, clock: clock, settings: ExportSettings(directory: "", publicURL: "", formulas: csvFormulas))
             let bar = ProgressBar()
             let started = Date()
             let result: (rows: Int64, bytes: Int64)
             do {
-                result = try await store.writeCustomers(account: account, request, to: output) { last, max, rows in
-                    bar.update(done: Int(last), total: Int(max), rows: Int(rows))
+                let asked = request
+                result = try await db.withEngine(clock: try clockOptions.clock()) { engine in
+                    let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                    let store = ExportJobs(store: engine.exportStore, clock: engine.clock, settings: ExportSettings(directory: "", publicURL: "", formulas: csvFormulas))
+                    return try await store.writeCustomers(account: account, asked, to: output) { last, max, rows in
+                        bar.update(done: Int(last), total: Int(max), rows: Int(rows))
+                    }
                 }
             } catch let e as ExportError {
                 throw ValidationError(e.description)

@@ -15,25 +15,26 @@ struct Forget: AsyncParsableCommand {
     @Flag(help: "List the erasures recorded (newest first) instead.") var list = false
 
     func run() async throws {
-        let database = try db.open()
-        let clock = try clockOptions.clock()
-        let account = try await Accounts(database: database, clock: clock).accountID(named: accountOptions.account)
-        let reads = ErasureReader(database: database)
-        if list {
-            let page = try await reads.deletions(account: account, limit: 500, before: nil)
-            for d in page.items { printJSON(ChameleonJSON.deletion(d)) }
-            return
+        let person = try person.lookup()
+        if !list && person == nil { throw ValidationError("give one of --uid, --email or --profile-id (or --list)") }
+        try await db.withEngine(clock: try clockOptions.clock()) { engine in
+            let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+            let reads = engine.erasureStore
+            guard let person, !list else {
+                let page = try await reads.deletions(account: account, limit: 500, before: nil)
+                for d in page.items { printJSON(ChameleonJSON.deletion(d)) }
+                return
+            }
+            let receipt: ErasureReceipt
+            do {
+                receipt = try await Erasure(store: engine.ingestStore, reads: reads).forget(account: account, person: person, source: .cli)
+            } catch let error as ReadError {
+                throw ValidationError(error.description)
+            }
+            await engine.ingestStore.settled()
+            // SQLite: the erased bytes leave the log file before this command ends.
+            if let sqlite = engine as? SQLiteEngine { try sqlite.database.truncateLog() }
+            printJSON(ChameleonJSON.erasure(receipt))
         }
-        guard let person = try person.lookup() else { throw ValidationError("give one of --uid, --email or --profile-id (or --list)") }
-        let queue = WriteQueue(database: database, clock: clock)
-        let receipt: ErasureReceipt
-        do {
-            receipt = try await Erasure(store: queue, reads: reads).forget(account: account, person: person, source: .cli)
-        } catch let error as ReadError {
-            throw ValidationError(error.description)
-        }
-        await queue.settled()
-        try database.truncateLog()
-        printJSON(ChameleonJSON.erasure(receipt))
     }
 }

@@ -31,13 +31,12 @@ struct Import: AsyncParsableCommand {
     var file: String
 
     func run() async throws {
-        let database = try db.open(durability: durability)
-        let clock = try clockOptions.clock()
-        let account = try await Accounts(database: database, clock: clock).accountID(named: accountOptions.account)
-        let ingestor = Ingestor(store: WriteQueue(database: database, clock: clock))
         let bar = ProgressBar()
-        let summary = try await NDJSONImporter(ingestor: ingestor).run(path: file, model: model.model, account: account) {
-            read, size, rows in bar.update(done: read, total: size, rows: rows)
+        let summary = try await db.withEngine(clock: try clockOptions.clock(), durability: durability) { engine in
+            let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+            return try await NDJSONImporter(ingestor: Ingestor(store: engine.ingestStore)).run(path: file, model: model.model, account: account) {
+                read, size, rows in bar.update(done: read, total: size, rows: rows)
+            }
         }
         bar.finish()
         for e in summary.firstErrors { FileHandle.standardError.write(Data("line \(e.line): \(e.message)\n".utf8)) }

@@ -25,10 +25,11 @@ struct Integrations: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let database = try db.open()
-            let account = try await Accounts(database: database).accountID(named: accountOptions.account)
             do {
-                let state = try await CustomerIOSourceSettings(database: database).setSigningKey(account: account, clear ? nil : signingKey)
+                let state = try await db.withEngine { engine in
+                    let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                    return try await CustomerIOSourceSettings(store: engine.integrationStore, clock: engine.clock).setSigningKey(account: account, clear ? nil : signingKey)
+                }
                 print(state.signingKeyHint.map { "signatures checked with the key ending \($0.dropFirst())" } ?? "signatures not checked")
             } catch let e as IngestError {
                 throw ValidationError(e.description)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import TroveCore
 import TrovePostgres
 
@@ -23,24 +24,45 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Runs `body` on the accounts of the database `--database` names (either engine), closing it after.
     func withAccounts<T>(clock: TroveClock = .system, _ body: (Accounts) async throws -> T) async throws -> T {
-        guard let location = try postgres else { return try await body(Accounts(database: try open(), clock: clock)) }
-        let database = try await PostgresAppDatabase.connect(location, maxConnections: 2)
-        do {
-            try await database.checkSchema()
-            let result = try await body(Accounts(store: PostgresAccountStore(database: database), clock: clock))
-            await database.close()
-            return result
-        } catch {
-            await database.close()
-            throw error
-        }
+        try await withEngine(clock: clock) { engine in try await body(Accounts(store: engine.accountStore, clock: clock)) }
     }
 
-    /// The SQLite file. PostgreSQL serves only `trove migrate`, `trove accounts` and `trove check` so far (issue 19 is
-    /// bringing the rest).
+    /// Runs `body` with the engine over the database `--database` names, then lets its writes settle and
+    /// closes it: a SQLite file (created and migrated), or a PostgreSQL database (which `trove migrate` made).
+    func withEngine<T>(clock: TroveClock = .system, durability: Durability = .normal, _ body: (any TroveEngine) async throws -> T) async throws -> T {
+        let engine = try await openEngine(clock: clock, durability: durability)
+        let result: T
+        do {
+            result = try await body(engine)
+        } catch {
+            await engine.ingestStore.settled()
+            try? await engine.close()
+            throw error
+        }
+        await engine.ingestStore.settled()
+        try await engine.close()
+        return result
+    }
+
+    /// The engine over the database `--database` names. PostgreSQL: unreachable, refused, missing or without
+    /// Trove's schema → a clear error saying what to run; it is never migrated here (`trove migrate` does).
+    func openEngine(clock: TroveClock = .system, durability: Durability = .normal, readLimits: ReadLimits = .forThisMachine(),
+                    logger: Logger = Logger(label: "trove")) async throws -> any TroveEngine {
+        if let location = try postgres {
+            let database = try await PostgresAppDatabase.connect(location, readLimits: readLimits, logger: logger)
+            do { try await database.checkSchema() } catch {
+                await database.close()
+                throw error
+            }
+            return PostgresEngine(database: database, clock: clock, logger: logger)
+        }
+        return SQLiteEngine(database: try open(durability: durability, readLimits: readLimits), clock: clock, logger: logger)
+    }
+
+    /// The SQLite file, for what only SQLite has (`trove backup`, `generate`, the benchmarks' own files).
     func open(durability: Durability = .normal, readLimits: ReadLimits = .forThisMachine()) throws -> AppDatabase {
         if try postgres != nil {
-            throw ValidationError("--database: this command does not run on PostgreSQL yet (only `trove migrate`, `trove accounts` and `trove check` do); give a SQLite file")
+            throw ValidationError("--database: this command works on a SQLite file; for PostgreSQL use its own tools (pg_dump, see the README)")
         }
         return try AppDatabase(path: path, durability: durability, readLimits: readLimits)
     }

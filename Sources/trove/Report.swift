@@ -24,12 +24,13 @@ struct Report: AsyncParsableCommand {
         @Option(help: "table, csv or json.") var format: Format = .table
 
         func run() async throws {
-            let database = try db.open()
-            let account = try await Accounts(database: database).accountID(named: accountOptions.account)
-            let report = EventReport(database: database, clock: try clock.clock())
             let result: EventReport.Result
             do {
-                result = try await report.run(account: account, try report.request(EventReport.Parameters(from: from, to: to, names: names, interval: interval, tz: tz)))
+                result = try await db.withEngine(clock: try clock.clock()) { engine in
+                    let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                    let report = engine.eventReportStore
+                    return try await report.run(account: account, try report.request(EventReport.Parameters(from: from, to: to, names: names, interval: interval, tz: tz)))
+                }
             } catch let error as ReadError {
                 throw ValidationError(error.description)
             }
@@ -63,13 +64,19 @@ struct Report: AsyncParsableCommand {
         @Option(help: "table, csv or json.") var format: Format = .table
 
         func run() async throws {
-            let database = try db.open()
-            let account = try await Accounts(database: database).accountID(named: accountOptions.account)
-            let report = FunnelReport(database: database, clock: try clock.clock())
             let parameters = FunnelReport.Parameters(steps: steps, groupBy: groupBy, within: String(within), from: from, to: to, limit: String(limit))
             let result: FunnelReport.Result
             do {
-                result = try await report.runBuildingInPlace(account: account, try report.request(parameters))
+                result = try await db.withEngine(clock: try clock.clock()) { engine in
+                    let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                    let report = engine.funnelReportStore
+                    let request = try report.request(parameters)
+                    while true {
+                        if case .ready(let result) = try await report.run(account: account, request) { return result }
+                        // SQLite keeps lists of the steps' events, built by a server in the background: here, now.
+                        if let sqlite = engine as? SQLiteEngine { try await ReportSteps.catchUp(sqlite.database, now: engine.clock.now()) }
+                    }
+                }
             } catch let error as ReadError {
                 throw ValidationError(error.description)
             }
@@ -99,12 +106,13 @@ struct Report: AsyncParsableCommand {
         @Option(help: "table, csv or json.") var format: Format = .table
 
         func run() async throws {
-            let database = try db.open()
-            let account = try await Accounts(database: database).accountID(named: accountOptions.account)
             guard let segment = PublicID.decode(id) else { throw ValidationError("\(id) is not a segment id") }
             let result: TroveCore.SegmentHistory.Result
             do {
-                result = try await TroveCore.SegmentHistory(database: database, clock: try clock.clock()).run(account: account, segment: segment, from: from, to: to)
+                result = try await db.withEngine(clock: try clock.clock()) { engine in
+                    let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                    return try await engine.segmentHistoryStore.run(account: account, segment: segment, from: from, to: to)
+                }
             } catch let error as ReadError {
                 throw ValidationError(error.description)
             }
@@ -128,13 +136,14 @@ struct Report: AsyncParsableCommand {
         @Option(help: "table, csv or json.") var format: Format = .table
 
         func run() async throws {
-            let database = try db.open()
-            let account = try await Accounts(database: database).accountID(named: accountOptions.account)
             let given = [("campaign_id", campaignId), ("newsletter_id", newsletterId), ("action_id", actionId), ("transactional_message_id", transactionalMessageId)]
             let message = given.compactMap { field, id in id.map { (field: field, id: $0) } }
             let result: MessageReport.Result
             do {
-                result = try await MessageReport(database: database).run(account: account, MessageReport.Parameters(message: message, from: from, to: to))
+                result = try await db.withEngine { engine in
+                    let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                    return try await engine.messageReportStore.run(account: account, MessageReport.Parameters(message: message, from: from, to: to))
+                }
             } catch let error as ReadError {
                 throw ValidationError(error.description)
             }

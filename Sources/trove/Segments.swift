@@ -14,9 +14,10 @@ struct Segments: AsyncParsableCommand {
         @Flag(help: "One JSON object, as /v3/edit/segments returns it.") var json = false
 
         func run() async throws {
-            let database = try db.open()
-            let account = try await Accounts(database: database).accountID(named: accountOptions.account)
-            let segments = try await SegmentDefinitions(database: database).list(account: account)
+            let segments = try await db.withEngine { engine in
+                let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                return try await SegmentDefinitions(store: engine.segmentStore, clock: engine.clock).list(account: account)
+            }
             if json { return printJSON(["segments": .array(segments.map(ChameleonJSON.segment))]) }
             print("id".padding(8) + "kind".padding(9) + "state".padding(10) + "members".padding(10) + "computed_at".padding(26) + "name")
             for s in segments {
@@ -40,11 +41,13 @@ struct Segments: AsyncParsableCommand {
         @Flag(help: "Leave the build to a running server.") var noBuild = false
 
         func run() async throws {
-            let database = try db.open()
-            let clock = try clockOptions.clock()
-            let account = try await Accounts(database: database, clock: clock).accountID(named: accountOptions.account)
             let parsed = try parseJSON(items, option: "--items")
-            let store = SegmentDefinitions(database: database, clock: clock)
+            try await db.withEngine(clock: try clockOptions.clock()) { engine in try await create(engine, parsed) }
+        }
+
+        func create(_ engine: any TroveEngine, _ parsed: JSON) async throws {
+            let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+            let store = SegmentDefinitions(store: engine.segmentStore, clock: engine.clock)
             let definition: ChameleonDefinition
             do {
                 definition = try ChameleonDefinition(items: parsed, op: .string(itemsOp))
@@ -53,7 +56,7 @@ struct Segments: AsyncParsableCommand {
             }
             var segment = try await store.create(account: account, SegmentChange(name: name, description: description, definition: definition))
             if !noBuild {
-                try await MembershipEvaluator(database: database, clock: clock).catchUp()
+                try await engine.membershipWork.catchUp()
                 segment = try await store.get(account: account, id: segment.id)
             }
             printJSON(["segment": ChameleonJSON.segment(segment)])
@@ -72,17 +75,17 @@ struct Segments: AsyncParsableCommand {
 
         func run() async throws {
             guard let segment = PublicID.decode(id) else { throw ValidationError("\"\(id)\" is not a segment id") }
-            let database = try db.open()
-            let clock = try clockOptions.clock()
-            let account = try await Accounts(database: database, clock: clock).accountID(named: accountOptions.account)
-            let queries = SegmentQueries(database: database, clock: clock)
-            var timings: [Double] = []
-            var count: Int64 = 0
-            for _ in 0..<max(1, runs) {
-                let start = ContinuousClock.now
-                count = try await queries.evaluate(account: account, segment: segment)
-                let elapsed = ContinuousClock.now - start
-                timings.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+            let (count, timings) = try await db.withEngine(clock: try clockOptions.clock()) { engine in
+                let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                var timings: [Double] = []
+                var count: Int64 = 0
+                for _ in 0..<max(1, runs) {
+                    let start = ContinuousClock.now
+                    count = try await engine.audienceStore.evaluate(account: account, segment: segment)
+                    let elapsed = ContinuousClock.now - start
+                    timings.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+                }
+                return (count, timings)
             }
             if json {
                 printJSON(["segment_id": .int(segment), "count": .int(count), "milliseconds": .array(timings.map(JSON.double))])
@@ -102,10 +105,11 @@ struct Segments: AsyncParsableCommand {
 
         func run() async throws {
             guard let segment = PublicID.decode(id) else { throw ValidationError("\"\(id)\" is not a segment id") }
-            let database = try db.open()
-            let clock = try clockOptions.clock()
-            let account = try await Accounts(database: database, clock: clock).accountID(named: accountOptions.account)
-            printJSON(ChameleonJSON.explanation(try await SegmentExplain(database: database, clock: clock).explain(account: account, segment: segment, profile: .uid(uid))))
+            let explanation = try await db.withEngine(clock: try clockOptions.clock()) { engine in
+                let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                return try await engine.explainStore.explain(account: account, segment: segment, profile: .uid(uid))
+            }
+            printJSON(ChameleonJSON.explanation(explanation))
         }
     }
 }

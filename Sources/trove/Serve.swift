@@ -7,7 +7,8 @@ import TrovePostgres
 import TroveServer
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the HTTP server (creates and migrates the database).")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP server (creates and migrates a SQLite database; a PostgreSQL one is migrated by `trove migrate`).")
 
     @OptionGroup var db: DatabaseOptions
     @OptionGroup var clockOptions: ClockOptions
@@ -84,8 +85,7 @@ struct Serve: AsyncParsableCommand {
         }
         if let q = heavyReadQueue { limits.queued = q }
         limits.budget = .milliseconds(Int64(readBudget * 1000))
-        let database = try db.open(durability: durability, readLimits: limits)
-        let engine = SQLiteEngine(database: database, clock: try clockOptions.clock(), logger: logger)
+        let engine = try await db.openEngine(clock: try clockOptions.clock(), durability: durability, readLimits: limits, logger: logger)
         let exports = ExportSettings(
             directory: exportsDir ?? engine.defaultExportDirectory,
             publicURL: publicURL ?? env["TROVE_PUBLIC_URL"] ?? "http://\(host):\(port)",
@@ -97,7 +97,7 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("Created account \"default\". Its credentials are shown once:\n".utf8))
             printJSON(credentials.json)
         }
-        let path = db.path
+        let path = engine.location
         let app = buildApplication(services: services, options: ServerOptions(host: host, port: port), logger: logger) { bound in
             // A stable line: `trove bench` and the crash test read the port from it (`--port 0`).
             FileHandle.standardError.write(Data("Trove serving \(path) on http://\(host):\(bound)\n".utf8))

@@ -13,6 +13,9 @@ public protocol AudienceStore: Sendable {
     func profiles(account: Int64, audience: SegmentQueries.Audience, limit: Int, before: Int64?) async throws -> Page<ProfileRecord>
     func companies(account: Int64, audience: SegmentQueries.Audience, limit: Int, before: Int64?) async throws -> Page<CompanyRecord>
     func count(account: Int64, audience: SegmentQueries.Audience, companies: Bool) async throws -> Int64
+    /// A segment's filter evaluated in full as of now, nothing stored (`trove segments eval`, the
+    /// benchmarks): how many it selects.
+    func evaluate(account: Int64, segment id: Int64) async throws -> Int64
 }
 
 /// Why a profile is or is not in a segment, condition by condition.

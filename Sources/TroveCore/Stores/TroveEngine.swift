@@ -41,3 +41,10 @@ public protocol TroveEngine: Sendable {
     /// the engine afterwards.
     func close() async throws
 }
+
+/// An engine's error that may say the database is out of reach for now (a server restarting, a lost
+/// connection): the API answers 503 with Retry-After instead of 500, and the work is tried again later.
+public protocol StorageUnavailable: Error {
+    /// Why, for the reply; nil when this error is of another kind.
+    var unavailability: String? { get }
+}

@@ -26,9 +26,9 @@ public struct PostgresCustomerStore: CustomerStore {
         var select = SQLFragment("SELECT p.id, p.uid, p.email FROM profiles p WHERE p.account_id = ? AND p.disabled = false", [.integer(account)])
         if let filter {
             do {
-                let segments = try await PostgresCompiling.segments(account: account) { try await database.query($0) }
+                let segments = try await PostgresCompiling.segments(account: account) { try await database.heavyQuery($0) }
                 let compiler = try await PostgresCompiling.compiler(for: filter, account: account, now: clock.now(), segments: segments) {
-                    try await database.query($0)
+                    try await database.heavyQuery($0)
                 }
                 select = try compiler.membersQuery(filter, columns: "p.id, p.uid, p.email").select
             } catch let e as SegmentError {
@@ -36,7 +36,7 @@ public struct PostgresCustomerStore: CustomerStore {
             }
         }
         select = select + SQLFragment(" AND p.id > ? ORDER BY p.id LIMIT ?", [.integer(after), .integer(Int64(limit + 1))])
-        var identifiers = try await database.query(select.postgresQuery).map(Self.identifiers)
+        var identifiers = try await database.heavyQuery(select.postgresQuery).map(Self.identifiers)
         let more = identifiers.count > limit
         if more { identifiers.removeLast() }
         return PeoplePage(identifiers: identifiers, next: more ? identifiers.last?.profileID : nil)

@@ -14,7 +14,7 @@ public struct PostgresMembershipStore: MembershipStore {
         let rows: [PostgresRow]
         if let asOf {
             // The last ledger row at or before `as_of` says whether each profile was in.
-            rows = try await database.query(
+            rows = try await database.heavyQuery(
                 """
                 WITH last AS (
                     SELECT DISTINCT ON (profile_id) profile_id, entered FROM segment_changes

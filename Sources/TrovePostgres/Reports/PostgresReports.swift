@@ -19,13 +19,13 @@ public struct PostgresEventReportStore: EventReportStore {
         if let names = r.names {
             let uids = names.map(NameNormalizer.normalize)
             var known: [String: (Int64, String)] = [:]
-            for row in try await database.query("SELECT uid, id, name FROM event_names WHERE account_id = \(account) AND uid = ANY(\(uids))") {
+            for row in try await database.heavyQuery("SELECT uid, id, name FROM event_names WHERE account_id = \(account) AND uid = ANY(\(uids))") {
                 let (uid, id, name) = try row.decode((String, Int64, String).self)
                 known[uid] = (id, name)
             }
             series = zip(names, uids).map { name, uid in (known[uid]?.0, known[uid]?.1 ?? name, uid) }
         } else {
-            series = try await database.query("SELECT id, name, uid FROM event_names WHERE account_id = \(account) ORDER BY name COLLATE \"C\"")
+            series = try await database.heavyQuery("SELECT id, name, uid FROM event_names WHERE account_id = \(account) ORDER BY name COLLATE \"C\"")
                 .map { row in
                     let (id, name, uid) = try row.decode((Int64, String, String).self)
                     return (id, name, uid)
@@ -35,7 +35,7 @@ public struct PostgresEventReportStore: EventReportStore {
         var counts: [Int64: [Int64]] = [:]
         for id in ids { counts[id] = Array(repeating: 0, count: buckets.count - 1) }
         if !ids.isEmpty {
-            let rows = try await database.query(
+            let rows = try await database.heavyQuery(
                 """
                 SELECT name_id, hour, count FROM event_counts
                 WHERE account_id = \(account) AND name_id = ANY(\(ids)) AND hour >= \(hours.first!) AND hour < \(hours.last!)
@@ -98,7 +98,7 @@ public struct PostgresMessageReportStore: MessageReportStore {
     public func run(account: Int64, _ p: MessageReport.Parameters) async throws -> MessageReport.Result {
         let q = try MessageReport.query(p)
         // A number stored under the field matches (as on SQLite, where `->>` gives the number itself).
-        let rows = try await database.query(
+        let rows = try await database.heavyQuery(
             """
             SELECT properties ->> 'metric' AS metric, count(*), count(DISTINCT profile_id) FROM events
             WHERE account_id = \(account) AND source = \(Int16(EventSource.customerio.rawValue)) AND timestamp >= \(q.from) AND timestamp < \(q.to)
@@ -127,7 +127,7 @@ public struct PostgresFunnelReportStore: FunnelReportStore {
     public func run(account: Int64, _ r: FunnelReport.Request) async throws -> FunnelReport.Outcome {
         let uids = r.steps.map(NameNormalizer.normalize)
         var known: [String: (Int64, String)] = [:]
-        for row in try await database.query("SELECT uid, id, name FROM event_names WHERE account_id = \(account) AND uid = ANY(\(uids))") {
+        for row in try await database.heavyQuery("SELECT uid, id, name FROM event_names WHERE account_id = \(account) AND uid = ANY(\(uids))") {
             let (uid, id, name) = try row.decode((String, Int64, String).self)
             known[uid] = (id, name)
         }
@@ -150,8 +150,10 @@ public struct PostgresFunnelReportStore: FunnelReportStore {
             var times = Array(repeating: [Int64](), count: nameIDs.count)
             var groups = Array(repeating: [Int32](), count: nameIDs.count)
             var current: Int64?
+            try await database.gate.admit()
+            defer { database.gate.leave() }
             do {
-                for try await row in try await database.client.query(query, logger: database.logger) {
+                for try await row in try await database.heavyClient.query(query, logger: database.logger) {
                     let (profile, n, time, text) = try row.decode((Int64, Int64, Int64, String?).self)
                     if profile != current {
                         if current != nil { counter.add(times: times, groups: groups) }
@@ -176,7 +178,7 @@ public struct PostgresFunnelReportStore: FunnelReportStore {
                     groups[Int(n)].append(group)
                 }
             } catch {
-                throw PostgresStoreError.from(error, location: database.location)
+                throw database.heavyError(error)
             }
             if current != nil { counter.add(times: times, groups: groups) }
         }

@@ -14,7 +14,7 @@ public struct PostgresExplainStore: ExplainStore {
 
     public func explain(account: Int64, segment id: Int64, profile lookup: ObjectLookup) async throws -> SegmentExplain.Explanation {
         let now = clock.now()
-        let run: PostgresCompiling.Run = { try await database.query($0) }
+        let run: PostgresCompiling.Run = { try await database.heavyQuery($0) }
         let segments = try await PostgresCompiling.segments(account: account, run)
         guard let segment = segments.first(where: { $0.id == id }) else { throw SegmentError.notFound("no segment with id \(id)") }
         guard let profile = try await run(PostgresRows.profileQuery("p.id", account: account, lookup)).first?.decode(Int64.self) else {
@@ -45,7 +45,7 @@ public struct PostgresExplainStore: ExplainStore {
     }
 
     func isMember(account: Int64, segment: Int64, profile: Int64) async throws -> Bool {
-        try await !database.query(
+        try await !database.heavyQuery(
             "SELECT 1 FROM segment_members WHERE account_id = \(account) AND segment_id = \(segment) AND profile_id = \(profile)").isEmpty
     }
 
@@ -53,7 +53,7 @@ public struct PostgresExplainStore: ExplainStore {
     func scalar(_ expression: SQLFragment, account: Int64, profile: Int64) async throws -> PostgresCell {
         let query = SQLFragment("SELECT ") + expression + SQLFragment(" FROM profiles p WHERE p.account_id = ? AND p.id = ?",
                                                                       [.integer(account), .integer(profile)])
-        return try await database.query(query.postgresQuery)[0].first!
+        return try await database.heavyQuery(query.postgresQuery)[0].first!
     }
 
     /// The stored value(s) of the property the condition reads: `[]` when absent.

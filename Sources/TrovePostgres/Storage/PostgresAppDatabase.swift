@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import PostgresNIO
+import TroveCore
 import TrovePostgresMigrations
 
 /// One PostgreSQL database: a connection pool (postgres-nio's `PostgresClient`, run for as long as this
@@ -13,20 +14,34 @@ public final class PostgresAppDatabase: Sendable {
     public let location: PostgresLocation
     public let client: PostgresClient
     public let logger: Logger
+    /// Heavy reads (ad-hoc filters, previews, explains, reports): admitted by `gate`, run on a pool of their
+    /// own of `readLimits.concurrent` connections whose statements PostgreSQL stops at the time budget.
+    public let readLimits: ReadLimits
+    let gate: ReadGate
+    let heavyClient: PostgresClient
     private let runner: Task<Void, Never>
 
-    private init(location: PostgresLocation, client: PostgresClient, logger: Logger) {
+    private init(location: PostgresLocation, client: PostgresClient, heavyClient: PostgresClient, readLimits: ReadLimits, logger: Logger) {
         self.location = location
         self.client = client
+        self.heavyClient = heavyClient
+        self.readLimits = readLimits
+        self.gate = ReadGate(readLimits)
         self.logger = logger
-        self.runner = Task { await client.run() }
+        self.runner = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await client.run() }
+                group.addTask { await heavyClient.run() }
+            }
+        }
     }
 
     deinit { runner.cancel() }
 
     /// Opens one connection first, so that a server that is not there, a wrong password or a missing
     /// database is a clear error at once (the pool would retry quietly), then starts the pool.
-    public static func connect(_ location: PostgresLocation, maxConnections: Int = 20, logger: Logger = Logger(label: "trove.postgres"))
+    public static func connect(_ location: PostgresLocation, maxConnections: Int = 20, readLimits: ReadLimits = .forThisMachine(),
+                               logger: Logger = Logger(label: "trove.postgres"))
         async throws(PostgresStoreError) -> PostgresAppDatabase
     {
         do {
@@ -46,7 +61,17 @@ public final class PostgresAppDatabase: Sendable {
         // race with no consequence: the lease waits for it).
         var poolLogger = logger
         poolLogger.logLevel = .error
-        return PostgresAppDatabase(location: location, client: PostgresClient(configuration: configuration, backgroundLogger: poolLogger), logger: logger)
+        var heavy = configuration
+        heavy.options.maximumConnections = readLimits.concurrent
+        heavy.options.minimumConnections = 0
+        heavy.options.additionalStartupParameters = [("statement_timeout", String(Self.milliseconds(readLimits.budget)))]
+        return PostgresAppDatabase(
+            location: location, client: PostgresClient(configuration: configuration, backgroundLogger: poolLogger),
+            heavyClient: PostgresClient(configuration: heavy, backgroundLogger: poolLogger), readLimits: readLimits, logger: logger)
+    }
+
+    static func milliseconds(_ d: Duration) -> Int64 {
+        d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// Stops the pool; nothing may use the database afterwards.
@@ -67,6 +92,26 @@ public final class PostgresAppDatabase: Sendable {
         } catch {
             throw PostgresStoreError.from(error, location: location)
         }
+    }
+
+    /// A read that may take long, within the limits (`ReadGate`): refused with `ReadLimitError.busy` when
+    /// too many wait, stopped by PostgreSQL past the budget (`ReadLimitError.overBudget`).
+    public func heavyQuery(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await gate.admit()
+        defer { gate.leave() }
+        do {
+            var rows: [PostgresRow] = []
+            for try await row in try await heavyClient.query(query, logger: logger) { rows.append(row) }
+            return rows
+        } catch {
+            throw heavyError(error)
+        }
+    }
+
+    /// A heavy read's failure: stopped at the budget (SQLSTATE 57014, query_canceled) → `overBudget`.
+    func heavyError(_ error: any Error) -> any Error {
+        if let psql = error as? PSQLError, psql.serverInfo?[.sqlState] == "57014" { return ReadLimitError.overBudget(readLimits.budget) }
+        return PostgresStoreError.from(error, location: location)
     }
 
     /// Runs `work` in one transaction on one connection: committed when it returns, rolled back when it throws.

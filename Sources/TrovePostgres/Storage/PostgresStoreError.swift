@@ -1,4 +1,5 @@
 import PostgresNIO
+import TroveCore
 
 /// What can go wrong reaching or using a PostgreSQL database, each saying what to do about it.
 public enum PostgresStoreError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -74,6 +75,15 @@ public enum PostgresStoreError: Error, Sendable, Equatable, CustomStringConverti
             return .unreachable(location: location.description, reason: reason)
         default:
             return .server(String(reflecting: psql))
+        }
+    }
+}
+
+extension PostgresStoreError: StorageUnavailable {
+    public var unavailability: String? {
+        switch self {
+        case .unavailable, .unreachable: return "the database is unavailable (\(description)); retry shortly"
+        default: return nil
         }
     }
 }

@@ -71,73 +71,26 @@ public final class HeavyReads: Sendable {
     let stopwatch: Stopwatch
     private let pool: DatabasePool
     private let threads: IdleThreads
-
-    private struct State {
-        var running = 0
-        /// Waiting reads, first come first served; each is resumed when a running one hands it its slot.
-        var waiting: [CheckedContinuation<Void, Never>] = []
-    }
-    private let state = Mutex(State())
+    private let gate: ReadGate
 
     init(pool: DatabasePool, limits: ReadLimits, stopwatch: Stopwatch) {
         self.pool = pool
         self.limits = limits
         self.stopwatch = stopwatch
         self.threads = IdleThreads(name: "trove-heavy-read", limit: limits.concurrent)
+        self.gate = ReadGate(limits)
     }
 
     /// Runs `work` in a read transaction within the limits.
     public func read<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await admit()
-        defer { leave() }
+        try await gate.admit()
+        defer { gate.leave() }
         let (budget, stopwatch) = (limits.budget, self.stopwatch)
         return try await threads.read(pool) { db in try Self.run(work, db, budget: budget, stopwatch: stopwatch) }
     }
 
     /// Reads running and waiting now (metrics, tests).
-    public var load: (running: Int, waiting: Int) {
-        state.withLock { s in (s.running, s.waiting.count) }
-    }
-
-    private func admit() async throws {
-        enum Admission { case now, wait, refused }
-        let admission: Admission = state.withLock { s in
-            if s.running < limits.concurrent {
-                s.running += 1
-                return .now
-            }
-            return s.waiting.count < limits.queued ? .wait : .refused
-        }
-        switch admission {
-        case .now: return
-        case .refused: throw ReadLimitError.busy(retryAfter: 2)
-        case .wait:
-            await withCheckedContinuation { continuation in
-                let admitted = state.withLock { s in
-                    // A slot may have freed between the two locks.
-                    if s.running < limits.concurrent {
-                        s.running += 1
-                        return true
-                    }
-                    s.waiting.append(continuation)
-                    return false
-                }
-                if admitted { continuation.resume() }
-            }
-        }
-    }
-
-    /// Hands the slot to the first waiting read, or frees it.
-    private func leave() {
-        let next: CheckedContinuation<Void, Never>? = state.withLock { s in
-            if s.waiting.isEmpty {
-                s.running -= 1
-                return nil
-            }
-            return s.waiting.removeFirst()
-        }
-        next?.resume()
-    }
+    public var load: (running: Int, waiting: Int) { gate.load }
 
     static func run<T>(
         _ work: (Database) throws -> T, _ db: Database, budget: Duration, stopwatch: Stopwatch
