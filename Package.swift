@@ -74,6 +74,8 @@ let package = Package(
                 "TroveCore",
                 "TrovePostgresMigrations",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // The pool's own errors (a server that cannot be reached for a while), told apart as 503s.
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -125,6 +127,9 @@ let package = Package(
                 "trove",
                 "TroveBench",
                 "TroveCore",
+                "TrovePostgres",
+                "TroveTestEngines",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -19,6 +19,8 @@ public final class PostgresAppDatabase: Sendable {
     public let readLimits: ReadLimits
     let gate: ReadGate
     let heavyClient: PostgresClient
+    /// The server found gone: statements fail at once until a probe reconnects.
+    let outage: PostgresOutage
     private let runner: Task<Void, Never>
 
     private init(location: PostgresLocation, client: PostgresClient, heavyClient: PostgresClient, readLimits: ReadLimits, logger: Logger) {
@@ -27,6 +29,7 @@ public final class PostgresAppDatabase: Sendable {
         self.heavyClient = heavyClient
         self.readLimits = readLimits
         self.gate = ReadGate(readLimits)
+        self.outage = PostgresOutage(location: location, logger: logger)
         self.logger = logger
         self.runner = Task {
             await withDiscardingTaskGroup { group in
@@ -85,18 +88,20 @@ public final class PostgresAppDatabase: Sendable {
     /// Runs one statement and collects its rows.
     @discardableResult
     public func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try outage.check()
         do {
             var rows: [PostgresRow] = []
             for try await row in try await client.query(query, logger: logger) { rows.append(row) }
             return rows
         } catch {
-            throw PostgresStoreError.from(error, location: location)
+            throw outage.failed(error)
         }
     }
 
     /// A read that may take long, within the limits (`ReadGate`): refused with `ReadLimitError.busy` when
     /// too many wait, stopped by PostgreSQL past the budget (`ReadLimitError.overBudget`).
     public func heavyQuery(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try outage.check()
         try await gate.admit()
         defer { gate.leave() }
         do {
@@ -111,19 +116,23 @@ public final class PostgresAppDatabase: Sendable {
     /// A heavy read's failure: stopped at the budget (SQLSTATE 57014, query_canceled) → `overBudget`.
     func heavyError(_ error: any Error) -> any Error {
         if let psql = error as? PSQLError, psql.serverInfo?[.sqlState] == "57014" { return ReadLimitError.overBudget(readLimits.budget) }
-        return PostgresStoreError.from(error, location: location)
+        return outage.failed(error)
     }
 
     /// Runs `work` in one transaction on one connection: committed when it returns, rolled back when it throws.
     public func transaction<T: Sendable>(_ work: (PostgresConnection) async throws -> T) async throws -> T {
+        try outage.check()
         do {
             return try await client.withTransaction(logger: logger) { connection in try await work(connection) }
         } catch let error as PostgresTransactionError {
             // The work's own errors (a rule said no) pass as they are; the database's are mapped.
-            if let closure = error.closureError, !(closure is PSQLError) { throw closure }
-            throw PostgresStoreError.from(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? error, location: location)
+            if let closure = error.closureError, !(closure is PSQLError) {
+                if closure is PostgresStoreError { throw outage.failed(closure) }
+                throw closure
+            }
+            throw outage.failed(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? error)
         } catch {
-            throw PostgresStoreError.from(error, location: location)
+            throw outage.failed(error)
         }
     }
 

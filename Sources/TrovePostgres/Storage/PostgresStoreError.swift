@@ -1,3 +1,4 @@
+import _ConnectionPoolModule
 import PostgresNIO
 import TroveCore
 
@@ -59,6 +60,11 @@ public enum PostgresStoreError: Error, Sendable, Equatable, CustomStringConverti
     /// A postgres-nio error as one of these, for the database at `location`.
     static func from(_ error: any Error, location: PostgresLocation) -> PostgresStoreError {
         if let mine = error as? PostgresStoreError { return mine }
+        if let pool = error as? ConnectionPoolError {
+            // The pool stops asking for connections it failed to open for a while, and retries in the
+            // background: the server is away, not the statement wrong.
+            return .unavailable("\(location): " + (pool == .poolShutdown ? "the connection pool is closed" : "no connection can be opened"))
+        }
         guard let psql = error as? PSQLError else { return .server(String(describing: error)) }
         if let info = psql.serverInfo, let state = info[.sqlState] {
             let message = info[.message] ?? state
