@@ -21,7 +21,7 @@ struct Events: AsyncParsableCommand {
         do {
             let request = try TimelineRequest(person: person, name: name, limit: limit, before: try before.map { try TimelineCursor(text: $0) })
             page = try await db.withEngine { engine in
-                let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                let account = try await engine.accountID(named: accountOptions.account)
                 return try await engine.timelineStore.timeline(account: account, request)
             }
         } catch let error as ReadError {

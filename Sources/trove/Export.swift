@@ -40,7 +40,7 @@ struct Export: AsyncParsableCommand {
             do {
                 let asked = request
                 result = try await db.withEngine(clock: try clockOptions.clock()) { engine in
-                    let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                    let account = try await engine.accountID(named: accountOptions.account)
                     let store = ExportJobs(store: engine.exportStore, clock: engine.clock, settings: ExportSettings(directory: "", publicURL: "", formulas: csvFormulas))
                     return try await store.writeCustomers(account: account, asked, to: output) { last, max, rows in
                         bar.update(done: Int(last), total: Int(max), rows: Int(rows))

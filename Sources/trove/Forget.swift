@@ -18,7 +18,7 @@ struct Forget: AsyncParsableCommand {
         let person = try person.lookup()
         if !list && person == nil { throw ValidationError("give one of --uid, --email or --profile-id (or --list)") }
         try await db.withEngine(clock: try clockOptions.clock()) { engine in
-            let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+            let account = try await engine.accountID(named: accountOptions.account)
             let reads = engine.erasureStore
             guard let person, !list else {
                 let page = try await reads.deletions(account: account, limit: 500, before: nil)
@@ -31,9 +31,7 @@ struct Forget: AsyncParsableCommand {
             } catch let error as ReadError {
                 throw ValidationError(error.description)
             }
-            await engine.ingestStore.settled()
-            // SQLite: the erased bytes leave the log file before this command ends.
-            if let sqlite = engine as? SQLiteEngine { try sqlite.database.truncateLog() }
+            // The erased bytes leave SQLite's log file when `withEngine` closes the engine, before this command ends.
             printJSON(ChameleonJSON.erasure(receipt))
         }
     }

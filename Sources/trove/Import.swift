@@ -33,7 +33,7 @@ struct Import: AsyncParsableCommand {
     func run() async throws {
         let bar = ProgressBar()
         let summary = try await db.withEngine(clock: try clockOptions.clock(), durability: durability) { engine in
-            let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+            let account = try await engine.accountID(named: accountOptions.account)
             return try await NDJSONImporter(ingestor: Ingestor(store: engine.ingestStore)).run(path: file, model: model.model, account: account) {
                 read, size, rows in bar.update(done: read, total: size, rows: rows)
             }

@@ -27,7 +27,7 @@ struct Integrations: AsyncParsableCommand {
         func run() async throws {
             do {
                 let state = try await db.withEngine { engine in
-                    let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                    let account = try await engine.accountID(named: accountOptions.account)
                     return try await CustomerIOSourceSettings(store: engine.integrationStore, clock: engine.clock).setSigningKey(account: account, clear ? nil : signingKey)
                 }
                 print(state.signingKeyHint.map { "signatures checked with the key ending \($0.dropFirst())" } ?? "signatures not checked")

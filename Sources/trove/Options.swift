@@ -116,3 +116,10 @@ func printJSON(_ value: JSON) {
     // buffered stdout would hold them back from a pipe.
     FileHandle.standardOutput.write(Data((JSONWriter.string(value) + "\n").utf8))
 }
+
+extension TroveEngine {
+    /// The id of the account named `name` (`--account`), or a clear error.
+    func accountID(named name: String) async throws -> Int64 {
+        try await Accounts(store: accountStore, clock: clock).accountID(named: name)
+    }
+}

@@ -27,7 +27,7 @@ struct Report: AsyncParsableCommand {
             let result: EventReport.Result
             do {
                 result = try await db.withEngine(clock: try clock.clock()) { engine in
-                    let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                    let account = try await engine.accountID(named: accountOptions.account)
                     let report = engine.eventReportStore
                     return try await report.run(account: account, try report.request(EventReport.Parameters(from: from, to: to, names: names, interval: interval, tz: tz)))
                 }
@@ -68,14 +68,9 @@ struct Report: AsyncParsableCommand {
             let result: FunnelReport.Result
             do {
                 result = try await db.withEngine(clock: try clock.clock()) { engine in
-                    let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                    let account = try await engine.accountID(named: accountOptions.account)
                     let report = engine.funnelReportStore
-                    let request = try report.request(parameters)
-                    while true {
-                        if case .ready(let result) = try await report.run(account: account, request) { return result }
-                        // SQLite keeps lists of the steps' events, built by a server in the background: here, now.
-                        if let sqlite = engine as? SQLiteEngine { try await ReportSteps.catchUp(sqlite.database, now: engine.clock.now()) }
-                    }
+                    return try await report.runBuildingInPlace(account: account, try report.request(parameters))
                 }
             } catch let error as ReadError {
                 throw ValidationError(error.description)
@@ -110,7 +105,7 @@ struct Report: AsyncParsableCommand {
             let result: TroveCore.SegmentHistory.Result
             do {
                 result = try await db.withEngine(clock: try clock.clock()) { engine in
-                    let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                    let account = try await engine.accountID(named: accountOptions.account)
                     return try await engine.segmentHistoryStore.run(account: account, segment: segment, from: from, to: to)
                 }
             } catch let error as ReadError {
@@ -141,7 +136,7 @@ struct Report: AsyncParsableCommand {
             let result: MessageReport.Result
             do {
                 result = try await db.withEngine { engine in
-                    let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                    let account = try await engine.accountID(named: accountOptions.account)
                     return try await engine.messageReportStore.run(account: account, MessageReport.Parameters(message: message, from: from, to: to))
                 }
             } catch let error as ReadError {

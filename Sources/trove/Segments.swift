@@ -15,7 +15,7 @@ struct Segments: AsyncParsableCommand {
 
         func run() async throws {
             let segments = try await db.withEngine { engine in
-                let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                let account = try await engine.accountID(named: accountOptions.account)
                 return try await SegmentDefinitions(store: engine.segmentStore, clock: engine.clock).list(account: account)
             }
             if json { return printJSON(["segments": .array(segments.map(ChameleonJSON.segment))]) }
@@ -46,7 +46,7 @@ struct Segments: AsyncParsableCommand {
         }
 
         func create(_ engine: any TroveEngine, _ parsed: JSON) async throws {
-            let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+            let account = try await engine.accountID(named: accountOptions.account)
             let store = SegmentDefinitions(store: engine.segmentStore, clock: engine.clock)
             let definition: ChameleonDefinition
             do {
@@ -76,7 +76,7 @@ struct Segments: AsyncParsableCommand {
         func run() async throws {
             guard let segment = PublicID.decode(id) else { throw ValidationError("\"\(id)\" is not a segment id") }
             let (count, timings) = try await db.withEngine(clock: try clockOptions.clock()) { engine in
-                let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                let account = try await engine.accountID(named: accountOptions.account)
                 var timings: [Double] = []
                 var count: Int64 = 0
                 for _ in 0..<max(1, runs) {
@@ -106,7 +106,7 @@ struct Segments: AsyncParsableCommand {
         func run() async throws {
             guard let segment = PublicID.decode(id) else { throw ValidationError("\"\(id)\" is not a segment id") }
             let explanation = try await db.withEngine(clock: try clockOptions.clock()) { engine in
-                let account = try await Accounts(store: engine.accountStore, clock: engine.clock).accountID(named: accountOptions.account)
+                let account = try await engine.accountID(named: accountOptions.account)
                 return try await engine.explainStore.explain(account: account, segment: segment, profile: .uid(uid))
             }
             printJSON(ChameleonJSON.explanation(explanation))

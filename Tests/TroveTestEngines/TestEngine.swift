@@ -27,7 +27,9 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
             return OpenedTestEngine(engine: SQLiteEngine(database: database, clock: clock), folder: dir)
         case .postgres:
             let database = try await TestPostgres.createDatabase(maxConnections: 6)
-            return OpenedTestEngine(engine: PostgresEngine(database: database, clock: clock, writers: 2, exportPageSize: 3), postgres: database)
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trove-engine-tests-\(UUID().uuidString)")
+            let engine = PostgresEngine(database: database, clock: clock, writers: 2, exportPageSize: 3, exportDirectory: dir.appendingPathComponent("exports").path)
+            return OpenedTestEngine(engine: engine, folder: dir, postgres: database)
         }
     }
 
@@ -65,8 +67,8 @@ public final class OpenedTestEngine: Sendable {
     /// temporary folder, as its writer may still be rolling up.
     deinit {
         guard !finished.withLock({ $0 }), let postgres else { return }
-        let engine = engine
-        Task { try? await Self.close(engine: engine, folder: nil, postgres: postgres) }
+        let (engine, folder) = (engine, folder)
+        Task { try? await Self.close(engine: engine, folder: folder, postgres: postgres) }
     }
 
     /// Throws when a statement on a distributed table did not name `account_id` (PostgreSQL; nothing on SQLite).

@@ -59,6 +59,8 @@ public protocol FunnelReportStore: Sendable {
     var clock: TroveClock { get }
     /// The report, or how far the lists its steps read have been built.
     func run(account: Int64, _ r: FunnelReport.Request) async throws -> FunnelReport.Outcome
+    /// The report, whatever lists it needs built here first (the CLI and benchmarks, where no server builds them).
+    func runBuildingInPlace(account: Int64, _ r: FunnelReport.Request) async throws -> FunnelReport.Result
 }
 
 /// A segment's size and movement per day.

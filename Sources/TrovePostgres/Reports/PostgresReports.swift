@@ -124,6 +124,12 @@ public struct PostgresFunnelReportStore: FunnelReportStore {
         self.clock = clock
     }
 
+    /// No step lists here: the report is always ready.
+    public func runBuildingInPlace(account: Int64, _ r: FunnelReport.Request) async throws -> FunnelReport.Result {
+        guard case .ready(let result) = try await run(account: account, r) else { throw ReadError.invalid("the funnel could not be counted") }
+        return result
+    }
+
     public func run(account: Int64, _ r: FunnelReport.Request) async throws -> FunnelReport.Outcome {
         let uids = r.steps.map(NameNormalizer.normalize)
         var known: [String: (Int64, String)] = [:]

@@ -11,12 +11,16 @@ public final class PostgresEngine: TroveEngine {
     let ingest: PostgresIngestStore
     /// Rows per page when export files are written (smaller in tests, to cross page boundaries).
     let exportPageSize: Int64
+    public let defaultExportDirectory: String
 
+    /// `exportDirectory`: where export files go when `--exports-dir` does not say (default: a folder in the
+    /// working directory named after the database; the files are written on this machine, not in it).
     public init(database: PostgresAppDatabase, clock: TroveClock = .system, writers: Int = 4, exportPageSize: Int64 = 10_000,
-                logger: Logger = Logger(label: "trove")) {
+                exportDirectory: String? = nil, logger: Logger = Logger(label: "trove")) {
         self.database = database
         self.clock = clock
         self.exportPageSize = exportPageSize
+        defaultExportDirectory = exportDirectory ?? "trove-\(database.location.database)-exports"
         ingest = PostgresIngestStore(location: database.location, clock: clock, writers: writers, logger: logger)
         ingestStore = ingest
         membershipWork = PostgresMembershipWork(database: database, clock: clock, logger: logger)
@@ -24,9 +28,6 @@ public final class PostgresEngine: TroveEngine {
 
     /// The server, user and database, without the password.
     public var location: String { database.location.description }
-    /// Export files are written on this machine, not in the database: a folder beside the working directory,
-    /// named after the database.
-    public var defaultExportDirectory: String { "trove-\(database.location.database)-exports" }
 
     public var accountStore: any AccountStore { PostgresAccountStore(database: database) }
     public var objectStore: any ObjectStore { PostgresObjectStore(database: database) }
