@@ -51,6 +51,10 @@ struct Import: AsyncParsableCommand {
 final class ProgressBar: Sendable {
     let enabled = isatty(2) != 0
     let started = Date()
+    /// Printed before the bar (`trove copy`: the table).
+    let label: String
+
+    init(label: String = "") { self.label = label }
 
     func update(done: Int, total: Int, rows: Int) {
         guard enabled, total > 0 else { return }
@@ -58,7 +62,7 @@ final class ProgressBar: Sendable {
         let width = 30
         let filled = Int(fraction * Double(width))
         let rate = Double(rows) / max(0.001, Date().timeIntervalSince(started))
-        let line = "\r[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
+        let line = "\r" + (label.isEmpty ? "" : label.padding(toLength: 22, withPad: " ", startingAt: 0) + " ") + "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
             + "] \(Int(fraction * 100))%  \(rows) rows  \(Int(rate)) rows/s"
         FileHandle.standardError.write(Data(line.utf8))
     }

@@ -10,6 +10,14 @@ public enum TestPostgres {
     public static var available: Bool { url != nil }
     public static var server: PostgresLocation { try! PostgresLocation(url: url!) }
 
+    /// The URL of another database on the test server (for a child process: `trove … --database URL`).
+    public static func url(of database: String) -> String {
+        let base = url!
+        let query = base.firstIndex(of: "?").map { String(base[$0...]) } ?? ""
+        let path = base[..<(base.firstIndex(of: "?") ?? base.endIndex)]
+        return path[..<path.lastIndex(of: "/")!] + "/" + database + query
+    }
+
     /// A database of its own for one test, created empty (migrated unless `migrated` is false), dropped after.
     public static func withDatabase<T>(migrated: Bool = true, _ body: (PostgresAppDatabase) async throws -> T) async throws -> T {
         let database = try await createDatabase(migrated: migrated)

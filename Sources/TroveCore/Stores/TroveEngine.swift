@@ -34,6 +34,8 @@ public protocol TroveEngine: Sendable {
     var funnelReportStore: any FunnelReportStore { get }
     var segmentHistoryStore: any SegmentHistoryStore { get }
     var messageReportStore: any MessageReportStore { get }
+    /// Rows in and out for `trove copy`, in the engines' common shape.
+    var copyStore: any CopyStore { get }
 
     /// The runner of export jobs, writing files as `settings` say.
     func exportWork(settings: ExportSettings, logger: Logger) -> any ExportWork

@@ -30,6 +30,7 @@ public final class PostgresEngine: TroveEngine {
     public var location: String { database.location.description }
 
     public var accountStore: any AccountStore { PostgresAccountStore(database: database) }
+    public var copyStore: any CopyStore { PostgresCopyStore(database: database) }
     public var objectStore: any ObjectStore { PostgresObjectStore(database: database) }
     public var timelineStore: any TimelineStore { PostgresTimelineStore(database: database) }
     public var erasureStore: any ErasureStore { PostgresErasureStore(database: database) }

@@ -18,6 +18,7 @@ public final class SQLiteEngine: TroveEngine {
     public var defaultExportDirectory: String { ExportSettings.defaultDirectory(database: database.path) }
 
     public var accountStore: any AccountStore { SQLiteAccountStore(database: database) }
+    public var copyStore: any CopyStore { SQLiteCopyStore(database: database) }
     public var objectStore: any ObjectStore { ObjectReader(database: database) }
     public var timelineStore: any TimelineStore { TimelineReader(database: database) }
     public var erasureStore: any ErasureStore { ErasureReader(database: database) }
