@@ -101,7 +101,7 @@ let package = Package(
         ),
         .target(
             name: "TroveBench",
-            dependencies: ["TroveCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["TroveCore", "TrovePostgres", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: sourceSettings
         ),
         .executableTarget(

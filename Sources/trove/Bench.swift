@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TroveBench
 import TroveCore
+import TrovePostgres
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,16 +32,32 @@ struct BenchOptions: ParsableArguments {
     @Flag(help: "Keep the temporary directory (database, data set, server log).")
     var keep = false
 
-    func run(_ size: ReferenceDataSet.Size, _ body: (BenchWorkspace) async throws -> BenchReport) async throws {
+    @Option(help: "Run on PostgreSQL (import, http-batch, http-single): a postgres:// URL of a server where the run may create a database of its own (dropped afterwards unless --keep).")
+    var database: String?
+
+    /// `postgresToo`: whether the workload runs on PostgreSQL as well (else `--database` is refused).
+    func run(_ size: ReferenceDataSet.Size, postgresToo: Bool = false, _ body: (BenchWorkspace) async throws -> BenchReport) async throws {
+        var server: PostgresLocation?
+        if let database {
+            guard PostgresLocation.isURL(database) else { throw ValidationError("--database: a postgres:// URL (a benchmark makes its own SQLite file)") }
+            guard postgresToo else { throw ValidationError("--database: this workload runs on SQLite only so far (import, http-batch and http-single run on PostgreSQL)") }
+            do { server = try PostgresLocation(url: database) } catch { throw ValidationError(error.description) }
+        }
         let fixedNow = try now.map { text in
             guard let t = Timestamp.parseISO8601(text) else { throw ValidationError("--now: \"\(text)\" is not an ISO-8601 time") }
             return t
         }
-        let workspace = try BenchWorkspace.prepare(data: data, size: size, seed: seed, now: fixedNow, log: note)
+        var workspace = try BenchWorkspace.prepare(data: data, size: size, seed: seed, now: fixedNow, log: note)
         defer {
             if keep { note("kept \(workspace.directory)") } else { workspace.remove() }
         }
-        let report = try await body(workspace)
+        if let server { try await workspace.createPostgresDatabase(on: server) }
+        let report: BenchReport
+        do { report = try await body(workspace) } catch {
+            if !keep { await workspace.dropPostgresDatabase() }
+            throw error
+        }
+        if keep, let postgres = workspace.postgres { note("kept the database \(postgres)") } else { await workspace.dropPostgresDatabase() }
         if json { printJSON(report.json) } else { print(report.table) }
         if !report.checks.allSatisfy(\.1) { throw ExitCode(2) }
     }
@@ -74,7 +91,7 @@ struct ImportBench: AsyncParsableCommand {
     @OptionGroup var dataSet: DataSetSizeOptions
 
     func run() async throws {
-        try await options.run(dataSet.size) { try await IngestBenchmarks.importData($0, log: note) }
+        try await options.run(dataSet.size, postgresToo: true) { try await IngestBenchmarks.importData($0, log: note) }
     }
 }
 
@@ -114,7 +131,7 @@ struct HTTPBatchBench: AsyncParsableCommand {
     func run() async throws {
         var settings = IngestBenchmarks.HTTPOptions(executable: currentExecutable, connections: connections, events: events)
         settings.durability = http.durability
-        try await options.run(.init(profiles: http.profiles, companies: max(1, http.profiles / 50), events: 0)) {
+        try await options.run(.init(profiles: http.profiles, companies: max(1, http.profiles / 50), events: 0), postgresToo: true) {
             try await IngestBenchmarks.httpBatch($0, settings, log: note)
         }
     }
@@ -135,7 +152,7 @@ struct HTTPSingleBench: AsyncParsableCommand {
     func run() async throws {
         var settings = IngestBenchmarks.HTTPOptions(executable: currentExecutable, connections: connections, events: events)
         settings.durability = http.durability
-        try await options.run(.init(profiles: http.profiles, companies: max(1, http.profiles / 50), events: 0)) {
+        try await options.run(.init(profiles: http.profiles, companies: max(1, http.profiles / 50), events: 0), postgresToo: true) {
             try await IngestBenchmarks.httpSingle($0, settings, log: note)
         }
     }

@@ -1,10 +1,13 @@
 import GRDB
+import Logging
+import Synchronization
 import Testing
 @testable import TroveCore
 
 /// `event_counts` follows the log under its own watermark: the writer's summed counts are applied once
 /// each, a start or a delete makes it count from the log, and what is applied always equals the log.
-@Suite(.timeLimit(.minutes(1))) struct CountsRollupTests {
+/// The limit guards against a hang: amid the full parallel suite on two cores the first test took 90 s.
+@Suite(.timeLimit(.minutes(5))) struct CountsRollupTests {
     static func state(_ db: AppDatabase) async throws -> (watermark: Int64, top: Int64, applied: [String], truth: [String]) {
         try await db.read { db in
             let watermark = try CountsRollup.watermark(db)
@@ -20,13 +23,13 @@ import Testing
         }
     }
 
-    /// Yields (never sleeps) until the writer has applied everything.
-    static func settled(_ db: AppDatabase) async throws -> (applied: [String], truth: [String]) {
-        while true {
-            let s = try await state(db)
-            if s.watermark == s.top { return (s.applied, s.truth) }
-            await Task.yield()
-        }
+    /// Once the writers have nothing left to do (no spinning: a busy loop starved the writer on a loaded
+    /// two-core machine), everything is applied.
+    static func settled(_ db: AppDatabase, _ queues: WriteQueue...) async throws -> (applied: [String], truth: [String]) {
+        for queue in queues { await queue.settled() }
+        let s = try await state(db)
+        #expect(s.watermark == s.top)
+        return (s.applied, s.truth)
     }
 
     @Test func theWritersSumsAreAppliedOnceEachAndDeletesSendItBackToTheLog() async throws {
@@ -44,7 +47,7 @@ import Testing
             _ = try await ingestor.ingest(.event, account: account, body: Array(body.utf8))
         }
         for i in 0..<40 { try await send(i) }
-        var s = try await Self.settled(db)
+        var s = try await Self.settled(db, queue)
         #expect(!s.applied.isEmpty && s.applied == s.truth)
 
         // A delete takes its events out of the counts and leaves the writer's sums unknown: the next
@@ -52,19 +55,20 @@ import Testing
         let profile = try await db.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM profiles WHERE uid = 'u1'")! }
         try await queue.perform { session in try session.deleteEvents(where: "profile_id = ?", arguments: [profile]) }
         for i in 40..<60 { try await send(i) }
-        s = try await Self.settled(db)
+        s = try await Self.settled(db, queue)
         #expect(s.applied == s.truth)
 
         // Another writer (a second queue, as `trove import` beside a server) appends: each counts its own
         // or reads the log, never both.
-        let other = Ingestor(store: WriteQueue(
+        let otherQueue = WriteQueue(
             database: db, clock: .fixed(fixedNow), rollupEvery: .max, rollupInterval: .seconds(3600),
-            countsEvery: 1, countsInterval: .seconds(3600), countsIdle: .seconds(3600)))
+            countsEvery: 1, countsInterval: .seconds(3600), countsIdle: .seconds(3600))
+        let other = Ingestor(store: otherQueue)
         for i in 60..<80 {
             let body = #"{"uid":"v\#(i % 4)","name":"N\#(i % 3)","timestamp":"2026-02-10T00:00:00Z"}"#
             _ = try await (i % 2 == 0 ? ingestor : other).ingest(.event, account: account, body: Array(body.utf8))
         }
-        s = try await Self.settled(db)
+        s = try await Self.settled(db, queue, otherQueue)
         #expect(s.applied == s.truth)
     }
 
@@ -89,5 +93,58 @@ import Testing
         #expect(sorted.map(\.0) == truth.keys.sorted())
         #expect(sorted.allSatisfy { truth[$0.0] == $0.1 })
         #expect(CountTable().isEmpty && CountTable().sorted().isEmpty)
+    }
+
+    /// A counts rollup that keeps failing (here: the database closed under a queue nobody closed) waits
+    /// `countsRetryDelay` between attempts instead of retrying in a tight loop; a closed queue refuses new
+    /// work and stops touching the database at all.
+    @Test func aFailingRollupBacksOffAndAClosedQueueStops() async throws {
+        let time = ManualClock(fixedNow)
+        let lines = Lines()
+        let logger = Logger(label: "test") { _ in LineHandler(lines: lines) }
+        func attempts() -> Int { lines.all.withLock { $0.filter { $0.contains("event counts rollup failed") }.count } }
+
+        let db = try temporaryDatabase()
+        let accounts = Accounts(database: db, clock: .fixed(fixedNow))
+        _ = try await accounts.ensureDefaultAccount()
+        let account = try await accounts.accountID(named: Accounts.defaultName)
+        let queue = WriteQueue(database: db, clock: time.clock, rollupEvery: .max, rollupInterval: .seconds(3600), logger: logger)
+        let ingestor = Ingestor(store: queue)
+        _ = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"a","name":"N","timestamp":"2026-02-01T00:00:00Z"}"#.utf8))
+        await queue.settled()
+        _ = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"a","name":"N","timestamp":"2026-02-01T01:00:00Z"}"#.utf8))
+        await queue.settled()
+
+        try db.close()
+        time.advance(by: queue.countsIdle)
+        await queue.settled()  // a tight loop never settles (the suite's time limit fails it)
+        #expect(attempts() == 1)
+        time.advance(by: WriteQueue.countsRetryDelay - .milliseconds(1))
+        await queue.settled()
+        #expect(attempts() == 1, "not retried before the delay")
+        time.advance(by: .milliseconds(1))
+        await queue.settled()
+        #expect(attempts() == 2)
+
+        await queue.close()
+        time.advance(by: .seconds(3600))
+        await queue.settled()
+        #expect(attempts() == 2, "a closed queue leaves the database alone")
+        await #expect(throws: IngestError.self) {
+            _ = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"a","name":"N"}"#.utf8))
+        }
+    }
+
+    final class Lines: Sendable { let all = Mutex<[String]>([]) }
+
+    struct LineHandler: LogHandler {
+        let lines: Lines
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) { lines.all.withLock { $0.append("\(event.message)") } }
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import TroveCore
+import PostgresNIO
+import TrovePostgres
 
 /// A scratch directory for one benchmark run: the data set (generated unless one is given), the
 /// database, the server's log. Removed afterwards unless kept.
@@ -10,6 +12,35 @@ public struct BenchWorkspace: Sendable {
     /// "Now" for everything the run stores (`--now`); by default the data set's own fixed now.
     public var now: Timestamp
     public var databasePath: String { directory + "/bench.sqlite" }
+    /// Where the run's database is on PostgreSQL (`trove bench … --database postgres://…`): a database of its
+    /// own made on that server by `createPostgresDatabase`, dropped by `dropPostgresDatabase`. Nil: SQLite.
+    public var postgres: PostgresLocation?
+    /// What `trove serve --database` takes for this run's database.
+    public var databaseArgument: String { postgres?.url ?? databasePath }
+
+    /// A fresh database for this run on the server `server` names (its database is only connected to).
+    public mutating func createPostgresDatabase(on server: PostgresLocation) async throws {
+        var location = server
+        location.database = "trove_bench_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
+        try await Self.admin(server, "CREATE DATABASE \(location.database)")
+        postgres = location
+    }
+
+    public func dropPostgresDatabase() async {
+        guard let postgres else { return }
+        var server = postgres
+        server.database = "postgres"
+        try? await Self.admin(server, "DROP DATABASE IF EXISTS \(postgres.database) WITH (FORCE)")
+    }
+
+    private static func admin(_ server: PostgresLocation, _ sql: String) async throws {
+        let database = try await PostgresAppDatabase.connect(server, maxConnections: 1)
+        do { try await database.query(PostgresQuery(unsafeSQL: sql)) } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
 
     /// Uses the data set in `data` (written by `trove generate`), or generates one with `size` and `seed`.
     public static func prepare(
@@ -44,14 +75,34 @@ public struct BenchWorkspace: Sendable {
         public var summaries: [Model: NDJSONImporter.Summary]
     }
 
-    /// Creates the database with its default account and imports the given models in order, through the
-    /// same path as `trove import`.
-    public func load(_ models: [Model], durability: Durability = .normal, log: (String) -> Void) async throws -> Loaded {
-        let database = try AppDatabase(path: databasePath, durability: durability)
-        let accounts = Accounts(database: database)
-        guard let credentials = try await accounts.ensureDefaultAccount() else { throw BenchError("\(databasePath) is not new") }
+    public struct LoadedEngine {
+        public var engine: any TroveEngine
+        public var accountSecret: String
+        public var summaries: [Model: NDJSONImporter.Summary]
+    }
+
+    /// Either engine (`postgres`, else the SQLite file): migrated, the default account made, the models
+    /// imported in order through the same path as `trove import`, the writes settled.
+    public func loadEngine(_ models: [Model], durability: Durability = .normal, log: (String) -> Void) async throws -> LoadedEngine {
+        let engine: any TroveEngine
+        if let postgres {
+            let database = try await PostgresAppDatabase.connect(postgres)
+            try await database.migrate()
+            engine = PostgresEngine(database: database, clock: .fixed(now))
+        } else {
+            engine = SQLiteEngine(database: try AppDatabase(path: databasePath, durability: durability), clock: .fixed(now))
+        }
+        let accounts = Accounts(store: engine.accountStore, clock: .fixed(now))
+        guard let credentials = try await accounts.ensureDefaultAccount() else { throw BenchError("\(engine.location) is not new") }
         let account = try await accounts.accountID(named: Accounts.defaultName)
-        let ingestor = Ingestor(store: WriteQueue(database: database, clock: .fixed(now)))
+        let summaries = try await importModels(models, into: Ingestor(store: engine.ingestStore), account: account, log: log)
+        await engine.ingestStore.settled()
+        return LoadedEngine(engine: engine, accountSecret: credentials.accountSecret, summaries: summaries)
+    }
+
+    private func importModels(_ models: [Model], into ingestor: Ingestor, account: Int64, log: (String) -> Void) async throws
+        -> [Model: NDJSONImporter.Summary]
+    {
         var summaries: [Model: NDJSONImporter.Summary] = [:]
         for model in models {
             log("importing \(path(of: model))")
@@ -61,6 +112,19 @@ public struct BenchWorkspace: Sendable {
             }
             summaries[model] = summary
         }
+        return summaries
+    }
+
+    /// Creates the database with its default account and imports the given models in order, through the
+    /// same path as `trove import`.
+    /// SQLite only (the workloads that read its file directly).
+    public func load(_ models: [Model], durability: Durability = .normal, log: (String) -> Void) async throws -> Loaded {
+        let database = try AppDatabase(path: databasePath, durability: durability)
+        let accounts = Accounts(database: database)
+        guard let credentials = try await accounts.ensureDefaultAccount() else { throw BenchError("\(databasePath) is not new") }
+        let account = try await accounts.accountID(named: Accounts.defaultName)
+        let ingestor = Ingestor(store: WriteQueue(database: database, clock: .fixed(now)))
+        let summaries = try await importModels(models, into: ingestor, account: account, log: log)
         return Loaded(database: database, accountSecret: credentials.accountSecret, appAPIKey: credentials.appAPIKey, summaries: summaries)
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import PostgresNIO
+import TrovePostgres
 import GRDB
 import TroveCore
 
@@ -10,9 +12,10 @@ public enum IngestBenchmarks {
 
     /// NDJSON into a fresh database through `trove import`'s path: companies, profiles, then events.
     public static func importData(_ workspace: BenchWorkspace, log: (String) -> Void) async throws -> BenchReport {
-        let loaded = try await workspace.load([.company, .profile, .event], log: log)
+        let loaded = try await workspace.loadEngine([.company, .profile, .event], log: log)
+        try await loaded.engine.close()
         let m = workspace.manifest
-        var report = BenchReport(workload: "import", setup: setup(m))
+        var report = BenchReport(workload: "import", setup: setup(m, workspace))
         for (model, name) in [(Model.company, "companies"), (.profile, "profiles"), (.event, "events")] {
             let s = loaded.summaries[model]!
             report.figures.append(
@@ -57,11 +60,16 @@ public enum IngestBenchmarks {
         return report
     }
 
-    static func setup(_ m: DataSetManifest) -> [(String, String)] {
+    static func setup(_ m: DataSetManifest, _ workspace: BenchWorkspace? = nil) -> [(String, String)] {
         [
             ("data set", "seed \(m.seed): \(m.size.companies) companies, \(m.size.profiles) profiles, \(m.size.events) events"),
-            ("build", "release, durability normal (synchronous=NORMAL, WAL)"),
+            ("build", "release, " + engineName(workspace)),
         ]
+    }
+
+    static func engineName(_ workspace: BenchWorkspace?) -> String {
+        if let postgres = workspace?.postgres { return "PostgreSQL at \(postgres.host):\(postgres.port) (a fresh database)" }
+        return "SQLite, durability normal (synchronous=NORMAL, WAL)"
     }
 
     // MARK: HTTP
@@ -103,12 +111,12 @@ public enum IngestBenchmarks {
         let acknowledged = run.outcome.acknowledged.flatMap { ($0 * perRequest)..<($0 * perRequest + perRequest) }
         var report = httpReport(
             "http-batch", requests: "\(requests) × POST /v3/observe/hooks/:secret/events/batch, \(perRequest) events each",
-            options, m)
+            options, m, workspace)
         report.figures = [
             .init("events acknowledged", Double(acknowledged.count) / run.outcome.seconds, "events/s", target: .atLeast(100_000)),
             .init("requests", Double(run.outcome.latencies.count) / run.outcome.seconds, "req/s"),
         ]
-        return try finish(report, run, p99Target: 50, workspace: workspace, acknowledged: acknowledged)
+        return try await finish(report, run, p99Target: 50, workspace: workspace, acknowledged: acknowledged)
     }
 
     /// `POST /v3/observe/hooks/:secret/events`, one event per request.
@@ -124,17 +132,17 @@ public enum IngestBenchmarks {
                 accept: { status, _ in status == 200 })
         }
         let acknowledged = run.outcome.acknowledged
-        var report = httpReport("http-single", requests: "\(options.events) × POST /v3/observe/hooks/:secret/events", options, m)
+        var report = httpReport("http-single", requests: "\(options.events) × POST /v3/observe/hooks/:secret/events", options, m, workspace)
         report.figures = [
             .init("requests acknowledged", Double(acknowledged.count) / run.outcome.seconds, "req/s", target: .atLeast(20_000))
         ]
-        return try finish(report, run, p99Target: 20, workspace: workspace, acknowledged: acknowledged)
+        return try await finish(report, run, p99Target: 20, workspace: workspace, acknowledged: acknowledged)
     }
 
     /// Latency percentiles, the server's figures, and the check against the database.
     static func finish(
         _ report: BenchReport, _ run: ServedRun, p99Target: Double, workspace: BenchWorkspace, acknowledged: [Int]
-    ) throws -> BenchReport {
+    ) async throws -> BenchReport {
         var report = report
         report.figures += [
             .init("latency p50", run.outcome.percentile(0.50), "ms"),
@@ -142,16 +150,16 @@ public enum IngestBenchmarks {
             .init("latency max", run.outcome.percentile(1.0), "ms"),
         ]
         report.figures += run.serverFigures
-        report.checks = try verify(workspace, acknowledged: acknowledged, run: run)
+        report.checks = try await verify(workspace, acknowledged: acknowledged, run: run)
         return report
     }
 
-    static func httpReport(_ workload: String, requests: String, _ options: HTTPOptions, _ m: DataSetManifest) -> BenchReport {
+    static func httpReport(_ workload: String, requests: String, _ options: HTTPOptions, _ m: DataSetManifest, _ workspace: BenchWorkspace) -> BenchReport {
         BenchReport(
             workload: workload,
             setup: [
                 ("requests", "\(requests), \(options.connections) connections"),
-                ("server", "`trove serve` (release) on a fresh database with \(m.size.profiles) profiles, durability \(options.durability.rawValue)"),
+                ("server", "`trove serve` (release) on a fresh database with \(m.size.profiles) profiles: \(engineName(workspace))"),
                 ("client", "in-process closed-loop HTTP/1.1 client, blocking sockets, one thread per connection"),
             ])
     }
@@ -167,10 +175,12 @@ public enum IngestBenchmarks {
         _ workspace: BenchWorkspace, _ options: HTTPOptions, log: (String) -> Void,
         load: (_ secret: String, _ port: Int) -> LoadGenerator
     ) async throws -> ServedRun {
-        let secret = try await workspace.load([.company, .profile], log: log).accountSecret
+        let loaded = try await workspace.loadEngine([.company, .profile], durability: options.durability, log: log)
+        let secret = loaded.accountSecret
+        try await loaded.engine.close()
         log("starting \(options.executable) serve")
         let server = try ServerProcess.start(
-            executable: options.executable, database: workspace.databasePath, accountSecret: secret,
+            executable: options.executable, database: workspace.databaseArgument, accountSecret: secret,
             arguments: ["--durability", options.durability.rawValue, "--now", workspace.now.iso8601], logDirectory: workspace.directory)
         let cpuBefore = server.cpuSeconds()
         log("sending load over \(options.connections) connections")
@@ -189,21 +199,42 @@ public enum IngestBenchmarks {
     }
 
     /// After the SIGKILL: every acknowledged event is in the database, once.
-    static func verify(_ workspace: BenchWorkspace, acknowledged: [Int], run: ServedRun) throws -> [(String, Bool)] {
-        let database = try AppDatabase(path: workspace.databasePath, readOnly: true)
-        let (stored, distinct, present) = try database.pool.read { db in
-            var present = Set<Int>()
-            let cursor = try String.fetchCursor(db, sql: "SELECT dedupe_key FROM events WHERE dedupe_key LIKE 'e%'")
-            while let key = try cursor.next() { if let n = Int(key.dropFirst()) { present.insert(n) } }
-            return (try Int.fetchOne(db, sql: "SELECT count(*) FROM events")!,
-                    try Int.fetchOne(db, sql: "SELECT count(DISTINCT dedupe_key) FROM events")!, present)
-        }
+    static func verify(_ workspace: BenchWorkspace, acknowledged: [Int], run: ServedRun) async throws -> [(String, Bool)] {
+        let (stored, distinct, present) = try await storedKeys(workspace)
         let missing = acknowledged.filter { !present.contains($0) }.count
         return [
             ("all \(acknowledged.count) acknowledged events found after kill -9 and reopen (missing: \(missing))", missing == 0),
             ("each stored once (\(stored) rows, \(distinct) distinct message ids)", stored == distinct),
             ("every request answered", run.outcome.transportErrors == 0),
         ]
+    }
+
+    /// Events stored, distinct message ids, and the numbers of the `e…` ones (on the run's engine).
+    static func storedKeys(_ workspace: BenchWorkspace) async throws -> (Int, Int, Set<Int>) {
+        if let postgres = workspace.postgres {
+            var present = Set<Int>()
+            let database = try await PostgresAppDatabase.connect(postgres, maxConnections: 1)
+            do {
+                for row in try await database.query("SELECT dedupe_key FROM events WHERE account_id = 1 AND dedupe_key LIKE 'e%'") {
+                    if let n = Int(try row.decode(String.self).dropFirst()) { present.insert(n) }
+                }
+                let counts = try await database.query("SELECT count(*), count(DISTINCT dedupe_key) FROM events WHERE account_id = 1")
+                let (stored, distinct) = try counts[0].decode((Int64, Int64).self)
+                await database.close()
+                return (Int(stored), Int(distinct), present)
+            } catch {
+                await database.close()
+                throw error
+            }
+        }
+        let database = try AppDatabase(path: workspace.databasePath, readOnly: true)
+        return try await database.pool.read { db in
+            var present = Set<Int>()
+            let cursor = try String.fetchCursor(db, sql: "SELECT dedupe_key FROM events WHERE dedupe_key LIKE 'e%'")
+            while let key = try cursor.next() { if let n = Int(key.dropFirst()) { present.insert(n) } }
+            return (try Int.fetchOne(db, sql: "SELECT count(*) FROM events")!,
+                    try Int.fetchOne(db, sql: "SELECT count(DISTINCT dedupe_key) FROM events")!, present)
+        }
     }
 
     static func event(_ random: inout SeededRandom, _ m: DataSetManifest) -> GeneratedEvent {

@@ -52,6 +52,19 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         self.init(host: host, port: url.port ?? 5432, user: user, password: url.password, database: database, tls: tls)
     }
 
+    /// The whole URL, password included: for a child process (`trove bench` starting `trove serve`).
+    public var url: String {
+        var c = URLComponents()
+        c.scheme = "postgres"
+        c.user = user
+        c.password = password
+        c.host = host
+        c.port = port
+        c.path = "/" + database
+        c.queryItems = [URLQueryItem(name: "sslmode", value: tls.rawValue)]
+        return c.string!
+    }
+
     /// The URL without the password: what logs and errors show.
     public var description: String { "postgres://\(user)@\(host):\(port)/\(database)" }
 

@@ -63,6 +63,9 @@ struct CountsMemory {
     var lastCommit: Duration
     /// The watermark as this writer last left it; nil when unknown (at start, after a delete or a failure).
     var watermark: Int64?
+    /// When the last attempt failed (on `elapsed`): the next waits `WriteQueue.countsRetryDelay`, so a
+    /// database that keeps failing is not retried in a tight loop.
+    var failedAt: Duration?
 
     init(watermark: Int64? = nil, now: Duration) {
         self.watermark = watermark
@@ -86,6 +89,7 @@ extension WriteQueue {
     /// Whether the counts should be brought up to date now (see `CountsRollup`).
     func countsDue() -> Bool {
         let c = counts.value
+        if let failed = c.failedAt, clock.elapsed() - failed < Self.countsRetryDelay { return false }
         if c.watermark == nil { return true }
         guard c.events > 0 else { return false }
         let now = clock.elapsed()
@@ -112,19 +116,24 @@ extension WriteQueue {
                 }
             }
         } catch {
-            logger.error("event counts rollup failed, will count from the log: \(error)")
+            logger.error("event counts rollup failed, will count from the log in \(Self.countsRetryDelay): \(error)")
             counts.value = CountsMemory(now: clock.elapsed())
+            counts.value.failedAt = clock.elapsed()
         }
     }
 
     /// With counts not yet applied, wakes the writer once ingest has paused for `countsIdle`.
     func armCountsTimer() {
         guard counts.value.events > 0 || counts.value.watermark == nil else { return }
+        let delay = counts.value.failedAt == nil ? countsIdle : Self.countsRetryDelay
         let arm = rollups.withLock { r in
             guard r.countsTimer == nil else { return false }
-            r.countsTimer = clock.elapsed() + countsIdle
+            r.countsTimer = clock.elapsed() + delay
             return true
         }
-        if arm { wake(after: countsIdle, disarming: \.countsTimer) }
+        if arm { wake(after: delay, disarming: \.countsTimer) }
     }
+
+    /// After a failed attempt, how long the counts rollup waits before the next.
+    static let countsRetryDelay = Duration.seconds(5)
 }

@@ -220,9 +220,13 @@ extension WriteQueue {
 
     private func isSettled() -> Bool {
         guard !isDraining else { return false }
+        let closed = isClosed
         let now = clock.elapsed()
         return rollups.withLock { r in
-            !r.planning && r.ready == nil && (r.rollupTimer.map { $0 > now } ?? true) && (r.countsTimer.map { $0 > now } ?? true)
+            // Once closed, a ready plan is dropped and timers do nothing when they fire.
+            !r.planning
+                && (closed
+                    || (r.ready == nil && (r.rollupTimer.map { $0 > now } ?? true) && (r.countsTimer.map { $0 > now } ?? true)))
         }
     }
 

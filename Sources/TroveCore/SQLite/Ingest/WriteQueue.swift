@@ -37,6 +37,8 @@ public final class WriteQueue: Sendable {
         var pendingItems = 0
         /// Held by the one task applying writes.
         var draining = false
+        /// Set by `close()`: no new work, no more rollups.
+        var closed = false
     }
 
     private let state = Mutex(State())
@@ -68,6 +70,15 @@ public final class WriteQueue: Sendable {
     }
 
     var isDraining: Bool { state.withLock { $0.draining } }
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// At a graceful stop, before the database closes: refuses new work (503), lets the writer commit what
+    /// was accepted and finish what it was doing, and stops rollups and their timers. What is left to roll
+    /// up is picked up from the log at the next start (`requestRollup`).
+    public func close() async {
+        state.withLock { $0.closed = true }
+        await settled()
+    }
 
     /// Runs `work` inside a shared write transaction and returns its result once that transaction has
     /// committed. `work` must not write before it throws an `IngestError` (see `WriteSession`).
@@ -90,7 +101,8 @@ public final class WriteQueue: Sendable {
                     case .failure(let error): continuation.resume(throwing: error)
                     }
                 })
-            let start: Bool? = state.withLock { s in
+            let start: Bool?? = state.withLock { s in
+                guard !s.closed else { return .some(nil) }
                 guard s.pendingItems + weight <= maxPendingItems || s.pending.isEmpty else { return nil }
                 s.pending.append(job)
                 s.pendingItems += weight
@@ -101,9 +113,11 @@ public final class WriteQueue: Sendable {
             switch start {
             case nil:
                 continuation.resume(throwing: IngestError.unavailable("the write queue is full; retry shortly"))
-            case true?:
+            case .some(nil):
+                continuation.resume(throwing: IngestError.unavailable("the server is shutting down; retry shortly"))
+            case true??:
                 Task { await self.drain() }
-            case false?:
+            case false??:
                 break
             }
         }
@@ -134,8 +148,10 @@ public final class WriteQueue: Sendable {
             return true
         }
         if done {
-            armRollupTimer()
-            armCountsTimer()
+            if !isClosed {
+                armRollupTimer()
+                armCountsTimer()
+            }
             resumeIfSettled()
         }
         return done
@@ -144,11 +160,15 @@ public final class WriteQueue: Sendable {
     /// Takes the writer's token if nobody holds it and drains (a finished rollup plan, work that raced in).
     func wake() {
         let mine = state.withLock { s in
-            guard !s.draining else { return false }
+            guard !s.draining, !s.closed else { return false }
             s.draining = true
             return true
         }
-        if mine { Task { await drain() } }
+        if mine {
+            Task { await drain() }
+        } else if isClosed {
+            resumeIfSettled()
+        }
     }
 
     private func drain() async {
@@ -157,6 +177,8 @@ public final class WriteQueue: Sendable {
                 await apply(batch)
                 await rollupStep(rows: rollupSliceRows)
                 if countsDue() { await countsStep() }
+            } else if isClosed {
+                if finishDraining() { return }
             } else if hasRollupToApply() || rollupDue() {
                 await rollupStep(rows: .max)  // idle: nobody waits, apply the whole plan
             } else if countsDue() {

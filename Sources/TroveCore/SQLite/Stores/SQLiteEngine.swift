@@ -4,13 +4,14 @@ import Logging
 public final class SQLiteEngine: TroveEngine {
     public let database: AppDatabase
     public let clock: TroveClock
-    public let ingestStore: any IngestStore
+    public var ingestStore: any IngestStore { writeQueue }
+    let writeQueue: WriteQueue
     public let membershipWork: any MembershipWork
 
     public init(database: AppDatabase, clock: TroveClock = .system, logger: Logger = Logger(label: "trove")) {
         self.database = database
         self.clock = clock
-        self.ingestStore = WriteQueue(database: database, clock: clock, logger: logger)
+        self.writeQueue = WriteQueue(database: database, clock: clock, logger: logger)
         self.membershipWork = MembershipEvaluator(database: database, clock: clock, logger: logger)
     }
 
@@ -42,8 +43,10 @@ public final class SQLiteEngine: TroveEngine {
         ExportRunner(database: database, clock: clock, settings: settings, logger: logger)
     }
 
-    /// The log copied into the database file and emptied, the connections closed.
+    /// Ingest stopped (what was accepted committed, rollups stopped), the log copied into the database file
+    /// and emptied, the connections closed.
     public func close() async throws {
+        await writeQueue.close()
         try database.close()
     }
 }
