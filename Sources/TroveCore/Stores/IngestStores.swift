@@ -25,6 +25,9 @@ extension IngestStore {
 /// What one ingest transaction may do. The identity, merge and dedupe rules of contract §4–§5 and §8 are
 /// applied here, on normalized inputs; a bad item throws `IngestError` and leaves nothing written.
 public protocol IngestWrites {
+    /// Before a chunk of items: an engine may read what they name at once (PostgreSQL, where every read is a
+    /// round trip). The rules then ask for each row as usual.
+    func prepare(_ items: [Ingestor.Item], account: Int64) throws
     func upsertProfile(_ input: ProfileInput, account: Int64, onMissing: OnModelMissing) throws -> ItemOutcome
     func upsertCompany(_ input: CompanyInput, account: Int64, onMissing: OnModelMissing) throws -> ItemOutcome
     func insertEvent(_ input: EventInput, account: Int64, onMissing: OnModelMissing) throws -> ItemOutcome
@@ -55,6 +58,9 @@ public protocol IngestWrites {
 }
 
 extension IngestWrites {
+    /// Nothing to read ahead (SQLite: a lookup is a B-tree probe in process).
+    public func prepare(_ items: [Ingestor.Item], account: Int64) throws {}
+
     public func apply(_ item: Ingestor.Item, account: Int64, onMissing: OnModelMissing) throws -> ItemOutcome {
         switch item {
         case .profile(let p): return try upsertProfile(p, account: account, onMissing: onMissing)
@@ -66,6 +72,7 @@ extension IngestWrites {
     /// Applies items in order. A bad item fails alone (`.failed`); any other error propagates, so the
     /// transaction rolls back and nothing half-written commits.
     public func apply(_ items: [Ingestor.Item], account: Int64, onMissing: OnModelMissing) throws -> [ItemOutcome] {
+        try prepare(items, account: account)
         var outcomes: [ItemOutcome] = []
         outcomes.reserveCapacity(items.count)
         for item in items {

@@ -10,6 +10,7 @@ import TroveCore
 /// for the erasure and then finds the profile gone (its transaction runs again, without the cached id).
 extension PostgresWriteSession {
     func deletePersonEvents(_ ids: [Int64], profile: Int64, account: Int64) throws -> ErasedEvents {
+        try flushProfiles()
         var erased = ErasedEvents(count: 0, values: PersonValues(), top: 0)
         guard !ids.isEmpty else { return erased }
         let gone = try deleteEvents(
@@ -23,6 +24,7 @@ extension PostgresWriteSession {
     func eraseProfile(_ id: Int64, account: Int64, values seen: PersonValues, events: Int64, eventsAfter: Int64, source: Deletion.Source) throws
         -> ErasureReceipt?
     {
+        try flushProfiles()
         guard let person = try connection.query(
             "SELECT uid, email, properties::text FROM profiles WHERE account_id = \(account) AND id = \(id) FOR UPDATE"
         ).first else { return nil }
@@ -100,6 +102,7 @@ extension PostgresWriteSession {
             """
         ).first!
         forgetProfiles = true
+        forgetMemo()
         return ErasureReceipt(profileID: id, deletion: try PostgresErasureStore.deletion(record))
     }
 
@@ -121,6 +124,7 @@ extension PostgresWriteSession {
     }
 
     func eraseCompany(_ id: Int64, account: Int64, erasedProfiles: Int64) throws -> CompanyErasureReceipt? {
+        try flushProfiles()
         guard let company = try connection.query(
             "SELECT uid, properties::text FROM companies WHERE account_id = \(account) AND id = \(id) FOR UPDATE"
         ).first else { return nil }
@@ -141,6 +145,7 @@ extension PostgresWriteSession {
             "DELETE FROM membership_dirty WHERE account_id = \(account) AND kind = \(Int16(MembershipDirtyKind.company.rawValue)) AND object_id = \(id)")
         try connection.query("DELETE FROM companies WHERE account_id = \(account) AND id = \(id)")
         try scrubTraces(account: account, values: values)
+        forgetMemo()
         let record = try connection.query(
             """
             INSERT INTO deletions (account_id, kind, source, created_at, completed_at, profiles)

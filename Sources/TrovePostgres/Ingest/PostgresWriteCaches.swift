@@ -18,7 +18,8 @@ final class PostgresWriteCaches: Sendable {
     }
 
     private let state = Mutex(State())
-    let eventIDs = EventIDAllocator()
+    let eventIDs = IDAllocator(table: "events")
+    let profileIDs = IDAllocator(table: "profiles")
 
     func profile(_ key: Key) -> Int64? { state.withLock { $0.profiles[key] } }
     func eventName(_ key: Key) -> EventNameRow? { state.withLock { $0.names[key] } }
@@ -34,16 +35,19 @@ final class PostgresWriteCaches: Sendable {
     func reset() { state.withLock { $0 = State() } }
 }
 
-/// Event ids taken from the identity sequence a block at a time, so a buffered event needs no round trip
-/// for its id. Ids are unique, not gapless, and not in commit order (on PostgreSQL they never are).
-final class EventIDAllocator: Sendable {
+/// Ids (of events, of profiles) taken from a table's identity sequence a block at a time, so a buffered row
+/// needs no round trip for its id. Ids are unique, not gapless, and not in commit order (on PostgreSQL they never are).
+final class IDAllocator: Sendable {
+    let table: String
+    init(table: String) { self.table = table }
+
     static let block = 1000
     private let free = Mutex<[Int64]>([])
 
     func next(_ connection: BlockingConnection) throws -> Int64 {
         if let id = free.withLock({ $0.popLast() }) { return id }
         let ids = try connection.query(
-            "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, \(Self.block))"
+            "SELECT nextval(pg_get_serial_sequence('\(unescaped: table)', 'id')) FROM generate_series(1, \(Self.block))"
         ).map { try $0.decode(Int64.self) }
         return free.withLock { list in
             list.append(contentsOf: ids.reversed())

@@ -14,6 +14,7 @@ extension PostgresWriteSession {
     /// for membership. Returns each deleted row's properties as text (nil for none).
     @discardableResult
     func deleteEvents(from table: EventTable = .events, where condition: String, markProfiles: Bool) throws -> [String?] {
+        try flushProfiles()
         let mark = markProfiles && table == .events
             ? """
               , marked AS (INSERT INTO membership_dirty (account_id, kind, object_id, marked_at)
@@ -39,6 +40,7 @@ extension PostgresWriteSession {
     // MARK: Retention
 
     func deleteEvents(before cutoff: Timestamp, limit: Int) throws -> Int {
+        try flushProfiles()
         try deleteEvents(from: .anonymousEvents, where: "account_id IS NOT NULL AND timestamp < \(cutoff.milliseconds)", markProfiles: false)
         // The oldest ids first, as on SQLite; every account's, named by its key.
         return try deleteEvents(where: """
@@ -47,7 +49,8 @@ extension PostgresWriteSession {
     }
 
     func deleteAnonymousEvents(before cutoff: Timestamp, limit: Int) throws -> Int {
-        try deleteEvents(from: .anonymousEvents, where: """
+        try flushProfiles()
+        return try deleteEvents(from: .anonymousEvents, where: """
             (account_id, id) IN (SELECT account_id, id FROM anonymous_events WHERE timestamp < \(cutoff.milliseconds) ORDER BY id LIMIT \(limit))
             """, markProfiles: false).count
     }
@@ -57,6 +60,7 @@ extension PostgresWriteSession {
     /// Stored under the anonymous id, counted in the reports at once (as on SQLite); a key already taken by
     /// an anonymous or a profile's event stores nothing.
     func insertAnonymousEvent(_ e: EventInput, anonymousID: String, account: Int64) throws -> ItemOutcome {
+        try flushProfiles()
         if let key = e.dedupeKey, let id = try anonymousEventID(account: account, dedupeKey: key) ?? eventID(account: account, dedupeKey: key) {
             return .duplicate(id)
         }
@@ -87,6 +91,7 @@ extension PostgresWriteSession {
     /// log already has is dropped (and uncounted), not doubled. The moved ones stay counted (they were
     /// counted when stored) and are announced as the profile's new events.
     func mergeAnonymousEvents(_ anonymousID: String, into profile: Int64, account: Int64, days: Int64) throws -> Int {
+        try flushProfiles()
         let since = now.milliseconds - days * 86_400_000
         let rows = try connection.query(
             """

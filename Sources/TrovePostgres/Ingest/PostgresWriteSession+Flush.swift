@@ -5,6 +5,7 @@ import TroveCore
 /// them, the membership marks, the catalog and the warnings, each as one statement (or a few, for many rows).
 extension PostgresWriteSession {
     func flush() throws {
+        try flushProfiles()
         try lockProfiles()
         try insertPending()
         try enqueueEventsCreated()

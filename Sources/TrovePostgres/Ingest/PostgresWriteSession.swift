@@ -35,6 +35,8 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
     var written: [AccountRow] = []
     /// A profile was erased: the writers' caches are cleared once this commits.
     var forgetProfiles = false
+    /// Profiles and companies read or written in this transaction (`Memo`).
+    var memo = Memo()
 
     struct AccountRow: Hashable { var account: Int64; var id: Int64 }
     struct CountKey: Hashable { var account: Int64; var name: Int64; var hour: Int64 }
@@ -49,118 +51,6 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
         self.connection = connection
         self.now = now
         self.caches = caches
-    }
-
-    // MARK: Profiles
-
-    // The rows the rules read to merge into are locked (FOR UPDATE) until commit: another writer's upsert of
-    // the same profile waits, then reads what this one wrote, so no merge is lost. Two transactions that
-    // lock in opposite orders deadlock; PostgreSQL ends one, and the store runs it again.
-
-    static let profileColumns = "id, uid, email, company_id, disabled, admin, created_at, properties::text"
-
-    @inline(never)
-    static func storedProfile(_ row: PostgresRow) throws -> StoredProfile {
-        let (id, uid, email, company, disabled, admin, created, properties) =
-            try row.decode((Int64, String?, String?, Int64?, Bool, Bool, Int64, String).self)
-        return StoredProfile(id: id, uid: uid, email: email, companyID: company, disabled: disabled, admin: admin, createdAt: created, properties: properties)
-    }
-
-    func profile(account: Int64, uid: String) throws -> StoredProfile? {
-        try connection.query("SELECT \(unescaped: Self.profileColumns) FROM profiles WHERE account_id = \(account) AND uid = \(uid) FOR UPDATE")
-            .first.map(Self.storedProfile)
-    }
-
-    func profile(account: Int64, email: String) throws -> StoredProfile? {
-        try connection.query("SELECT \(unescaped: Self.profileColumns) FROM profiles WHERE account_id = \(account) AND email = \(email) FOR UPDATE")
-            .first.map(Self.storedProfile)
-    }
-
-    func profile(account: Int64, id: Int64) throws -> StoredProfile? {
-        try connection.query("SELECT \(unescaped: Self.profileColumns) FROM profiles WHERE account_id = \(account) AND id = \(id) FOR UPDATE")
-            .first.map(Self.storedProfile)
-    }
-
-    func profileID(account: Int64, uid: String) throws -> Int64? {
-        let key = PostgresWriteCaches.Key(account: account, key: uid)
-        if let id = learnedProfiles[key] ?? caches.profile(key) { return id }
-        guard let id = try connection.query("SELECT id FROM profiles WHERE account_id = \(account) AND uid = \(uid)").first?.decode(Int64.self)
-        else { return nil }
-        learnedProfiles[key] = id
-        return id
-    }
-
-    /// A profile created at the same moment by another transaction fails this one on the uid's unique index;
-    /// the store runs the work again, and then the rules find that profile.
-    func insertProfile(_ p: ProfileRow, account: Int64) throws -> Int64 {
-        let id = try connection.query(
-            """
-            INSERT INTO profiles (account_id, uid, email, company_id, disabled, admin, created_at, updated_at, properties)
-            VALUES (\(account), \(p.uid), \(p.email), \(p.companyID), \(p.disabled), \(p.admin), \(p.createdAt), \(now.milliseconds),
-                    \(p.properties)::jsonb)
-            RETURNING id
-            """
-        ).first!.decode(Int64.self)
-        if let uid = p.uid { learnedProfiles[PostgresWriteCaches.Key(account: account, key: uid)] = id }
-        changedProfiles[id] = account
-        return id
-    }
-
-    func updateProfile(id: Int64, account: Int64, _ p: ProfileRow) throws {
-        try connection.query(
-            """
-            UPDATE profiles SET uid = \(p.uid), email = \(p.email), company_id = \(p.companyID), disabled = \(p.disabled), admin = \(p.admin),
-                created_at = \(p.createdAt), updated_at = \(now.milliseconds), properties = \(p.properties)::jsonb
-            WHERE account_id = \(account) AND id = \(id)
-            """)
-    }
-
-    func markForMembership(_ kind: MembershipDirtyKind, _ id: Int64, account: Int64) throws {
-        dirty.insert(DirtyKey(account: account, kind: kind.rawValue, id: id))
-    }
-
-    func profileStored(_ id: Int64, account: Int64) {
-        changedProfiles[id] = account
-        stored.profiles += 1
-    }
-
-    func companyStored(_ id: Int64, account: Int64) {
-        stored.companies += 1
-    }
-
-    // MARK: Companies
-
-    @inline(never)
-    static func storedCompany(_ row: PostgresRow) throws -> StoredCompany {
-        let (id, uid, created, properties) = try row.decode((Int64, String, Int64, String).self)
-        return StoredCompany(id: id, uid: uid, createdAt: created, properties: properties)
-    }
-
-    func company(account: Int64, uid: String) throws -> StoredCompany? {
-        try connection.query("SELECT id, uid, created_at, properties::text FROM companies WHERE account_id = \(account) AND uid = \(uid) FOR UPDATE")
-            .first.map(Self.storedCompany)
-    }
-
-    func company(account: Int64, id: Int64) throws -> StoredCompany? {
-        try connection.query("SELECT id, uid, created_at, properties::text FROM companies WHERE account_id = \(account) AND id = \(id) FOR UPDATE")
-            .first.map(Self.storedCompany)
-    }
-
-    func insertCompany(account: Int64, uid: String, createdAt: Int64, properties: String) throws -> Int64 {
-        try connection.query(
-            """
-            INSERT INTO companies (account_id, uid, created_at, updated_at, properties)
-            VALUES (\(account), \(uid), \(createdAt), \(now.milliseconds), \(properties)::jsonb) RETURNING id
-            """
-        ).first!.decode(Int64.self)
-    }
-
-    func updateCompany(id: Int64, account: Int64, createdAt: Int64, properties: String) throws {
-        try connection.query(
-            """
-            UPDATE companies SET created_at = \(createdAt), updated_at = \(now.milliseconds), properties = \(properties)::jsonb
-            WHERE account_id = \(account) AND id = \(id)
-            """)
     }
 
     // MARK: Events
@@ -200,7 +90,9 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
         let properties = e.propertiesJSON.map { String(decoding: $0, as: UTF8.self) }
         let id: Int64
         if let key = e.dedupeKey {
-            // Only a keyed event can conflict: it is written now, and a taken key stores nothing.
+            // Only a keyed event can conflict: it is written now (after its profile), and a taken key stores
+            // nothing.
+            try flushProfiles()
             guard let row = try connection.query(
                 """
                 INSERT INTO events (account_id, profile_id, name_id, timestamp, received_at, source, dedupe_key, display_name, properties)
@@ -239,6 +131,7 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
 
     func profileID(_ customer: CustomerID, account: Int64) throws -> Int64? {
         if case .uid(let u) = customer { return try profileID(account: account, uid: u) }  // through the caches
+        try flushProfiles()
         return try connection.query(PostgresRows.profileQuery("p.id", account: account, customer.lookup)).first?.decode(Int64.self)
     }
 
