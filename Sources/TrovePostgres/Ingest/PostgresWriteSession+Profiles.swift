@@ -232,7 +232,7 @@ extension PostgresWriteSession {
     /// `chunk` rows a statement (a statement takes at most 65,535 values).
     func flushProfiles() throws {
         let chunk = 4000
-        let inserts = memo.inserts, updates = memo.updates.filter { memo.rows[$0] != nil }
+        let inserts = memo.inserts, updates = memo.updates
         var start = 0
         while start < inserts.count {
             var sql = "INSERT INTO profiles (account_id, id, uid, email, company_id, disabled, admin, created_at, updated_at, properties) VALUES "
