@@ -29,6 +29,7 @@ private func buildRoutes(services: TroveServices) -> RouteTable<TroveRequestCont
     routes.add(middleware: RequestLogMiddleware())
     routes.add(middleware: RequestMetricsMiddleware(known: routes.known))
     routes.add(middleware: ErrorMiddleware())
+    routes.add(middleware: NULRefusalMiddleware())
     routes.add(middleware: AccountMiddleware(services: services, known: routes.known))
     routes.get("/health") { _, _ in
         Response.json(["status": "ok"])

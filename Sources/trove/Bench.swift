@@ -32,7 +32,7 @@ struct BenchOptions: ParsableArguments {
     @Flag(help: "Keep the temporary directory (database, data set, server log).")
     var keep = false
 
-    @Option(help: "Run on PostgreSQL (import, http-batch, http-single): a postgres:// URL of a server where the run may create a database of its own (dropped afterwards unless --keep).")
+    @Option(help: "Run on PostgreSQL (import, http-batch, http-single, segments, export, reports): a postgres:// URL of a server where the run may create a database of its own (dropped afterwards unless --keep).")
     var database: String?
 
     /// `postgresToo`: whether the workload runs on PostgreSQL as well (else `--database` is refused).
@@ -40,7 +40,7 @@ struct BenchOptions: ParsableArguments {
         var server: PostgresLocation?
         if let database {
             guard PostgresLocation.isURL(database) else { throw ValidationError("--database: a postgres:// URL (a benchmark makes its own SQLite file)") }
-            guard postgresToo else { throw ValidationError("--database: this workload runs on SQLite only so far (import, http-batch and http-single run on PostgreSQL)") }
+            guard postgresToo else { throw ValidationError("--database: this workload reads SQLite's file itself (storage, person, isolation); import, http-batch, http-single, segments, export and reports run on PostgreSQL") }
             do { server = try PostgresLocation(url: database) } catch { throw ValidationError(error.description) }
         }
         let fixedNow = try now.map { text in
@@ -177,7 +177,7 @@ struct SegmentsBench: AsyncParsableCommand {
         settings.lookups = lookups
         settings.ingestRate = rate
         settings.probes = probes
-        try await options.run(dataSet.size) { try await SegmentBenchmarks.segments($0, settings, log: note) }
+        try await options.run(dataSet.size, postgresToo: true) { try await SegmentBenchmarks.segments($0, settings, log: note) }
     }
 }
 
@@ -191,7 +191,7 @@ struct ExportBench: AsyncParsableCommand {
     @Option(help: "Export runs (the median is reported).") var runs = 3
 
     func run() async throws {
-        try await options.run(dataSet.size) { try await ExportBenchmarks.export($0, runs: runs, log: note) }
+        try await options.run(dataSet.size, postgresToo: true) { try await ExportBenchmarks.export($0, runs: runs, log: note) }
     }
 }
 
@@ -205,7 +205,7 @@ struct ReportsBench: AsyncParsableCommand {
     @Option(help: "Report runs (the median is reported).") var runs = 7
 
     func run() async throws {
-        try await options.run(dataSet.size) { try await ReportBenchmarks.reports($0, runs: runs, log: note) }
+        try await options.run(dataSet.size, postgresToo: true) { try await ReportBenchmarks.reports($0, runs: runs, log: note) }
     }
 }
 

@@ -83,12 +83,13 @@ import Glibc
             let server = try ServerProcess.start(
                 executable: try troveExecutable(), database: database, arguments: ["--allow-insecure-webhooks"], logDirectory: directory)
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            defer { http.shutdown { _ in } }  // on every way out: a client dropped unshut brings the test process down
             func call(_ method: HTTPMethod, _ path: String, _ body: JSON) async throws -> JSON { try await callTrove(http, server, method, path, body) }
             _ = try await call(.POST, "/v3/edit/webhooks", ["url": .string("http://127.0.0.1:\(receiverPort)/hook"), "topics": ["event.created"]])
             let total = 100
             let events: [JSON] = (0..<total).map { .object([JSONMember("uid", .string("p\($0 % 10)")), JSONMember("name", "Backlog")]) }
             #expect(try await call(.POST, "/v3/observe/hooks/\(server.accountSecret)/events/batch", ["events": .array(events)])["batch"]?["accepted"] == .int(Int64(total)))
-            try await http.shutdown()
+            try await http.shutdown()  // (the deferred one then finds it shut down)
 
             // Deliveries under way; a request half-sent.
             let deadline = Date().addingTimeInterval(60)

@@ -13,7 +13,7 @@ import Testing
         #expect(v["big"] == .double(12345678901234567890))
     }
 
-    @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"abc", "tru", "{} x", "\"\\x\"", "\"\\ud800\"", "[1 2]"])
+    @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"abc", "tru", "{} x", "\"\\x\"", "\"\\ud800\"", "[1 2]", "\"a\\u0000\"", "{\"\\u0000\":1}"])
     func rejectsMalformed(_ text: String) {
         #expect(throws: JSONParseError.self) { try parse(text) }
     }

@@ -10,10 +10,7 @@ import TroveTestEngines
 /// Pulling a Customer.io segment into a manual segment (contract §10), Trove to Trove: a second live Trove
 /// answers `GET /v1/segments/:id/membership` as Customer.io's App API does.
 @Suite struct CustomerIOSegmentImportTests {
-    /// SQLite only for now: PostgreSQL stores profiles one round trip at a time (~250 a second in a debug
-    /// build), so this test's 2,000 profiles can outlast the test client's read timeout on a loaded machine.
-    /// Batching PostgreSQL's profile upserts (issue 19) brings it back to both engines.
-    @Test(arguments: [TestEngine.sqlite])
+    @Test(arguments: TestEngine.available)
     func membersArePulledPageByPageAndReplaceTheManualSegment(engine: TestEngine) async throws {
         let remote = try await TestTrove(engine: engine)
         try await remote.test(.live) { remoteClient in

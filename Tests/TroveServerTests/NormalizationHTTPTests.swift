@@ -35,6 +35,30 @@ import TroveCore
         }
     }
 
+    /// NUL (U+0000) is stored by neither engine (PostgreSQL's text and jsonb cannot hold it): a body that
+    /// escapes one and a URL that encodes one are 400s saying so, on both engines, and nothing is written.
+    @Test(arguments: TestEngine.available)
+    func nulCharactersAreRefusedWhereverTheyComeIn(engine: TestEngine) async throws {
+        let trove = try await TestTrove(engine: engine)
+        let key = trove.credentials.appAPIKey
+        try await trove.test { app in
+            for body: JSON in [["uid": "ann\u{0}"], ["uid": "ann", "name": "Viewed\u{0}"], ["uid": "ann", "name": "Viewed", "properties": ["k": "a\u{0}b"]],
+                               ["uid": "ann", "name": "Viewed", "properties": ["k\u{0}": 1]]] {
+                let sent = try await app.post(app.hook("events"), json: body)
+                #expect(sent.status == 400 && sent.text.contains("NUL"), "\(body): \(sent.text)")
+            }
+            let profile = try await app.post(app.hook("profiles"), json: ["uid": "bob", "plan": "pro\u{0}"])
+            #expect(profile.status == 400 && profile.text.contains("NUL"), "\(profile.text)")
+            #expect(try await app.profile(uid: "bob") == nil)
+            #expect(try await app.profile(uid: "ann") == nil)
+            for path in ["/v3/analyze/events?uid=ann%00", "/v3/edit/profiles?uid=%00", "/v1/customers/ann%00/attributes"] {
+                let read = path.hasPrefix("/v1") ? try await app.v1(.get, path, key: key) : try await app.get(path)
+                #expect(read.status == 400 && read.text.contains("%00"), "\(path): \(read.text)")
+            }
+            #expect(try await app.get("/health").status == 200)
+        }
+    }
+
     /// Day windows of any size are taken (a window past 10,000 years covers every time there is), never a
     /// crash: `"int": 1e300` once brought the server down multiplying it into milliseconds.
     @Test(arguments: TestEngine.available)

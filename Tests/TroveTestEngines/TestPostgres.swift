@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import TroveCore
 import TrovePostgres
 
 /// The PostgreSQL server the tests use: `TROVE_TEST_POSTGRES` (a URL whose role may create databases;
@@ -19,8 +20,10 @@ public enum TestPostgres {
     }
 
     /// A database of its own for one test, created empty (migrated unless `migrated` is false), dropped after.
-    public static func withDatabase<T>(migrated: Bool = true, _ body: (PostgresAppDatabase) async throws -> T) async throws -> T {
-        let database = try await createDatabase(migrated: migrated)
+    public static func withDatabase<T>(migrated: Bool = true, readLimits: ReadLimits = .forThisMachine(), _ body: (PostgresAppDatabase) async throws -> T)
+        async throws -> T
+    {
+        let database = try await createDatabase(migrated: migrated, readLimits: readLimits)
         let result: T
         do {
             result = try await body(database)
@@ -35,13 +38,15 @@ public enum TestPostgres {
     }
 
     /// A new database of its own (migrated unless `migrated` is false), open; the caller closes and drops it.
-    public static func createDatabase(migrated: Bool = true, maxConnections: Int = 4) async throws -> PostgresAppDatabase {
+    public static func createDatabase(migrated: Bool = true, maxConnections: Int = 4, readLimits: ReadLimits = .forThisMachine()) async throws
+        -> PostgresAppDatabase
+    {
         let name = "trove_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         try await asAdmin { try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)")) }
         var location = server
         location.database = name
         do {
-            let database = try await PostgresAppDatabase.connect(location, maxConnections: maxConnections)
+            let database = try await PostgresAppDatabase.connect(location, maxConnections: maxConnections, readLimits: readLimits)
             if migrated {
                 do { try await database.migrate() } catch {
                     await database.close()

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import TroveCore
 import PostgresNIO
 import TrovePostgres
@@ -78,26 +79,38 @@ public struct BenchWorkspace: Sendable {
     public struct LoadedEngine {
         public var engine: any TroveEngine
         public var accountSecret: String
+        public var appAPIKey: String
         public var summaries: [Model: NDJSONImporter.Summary]
     }
 
     /// Either engine (`postgres`, else the SQLite file): migrated, the default account made, the models
     /// imported in order through the same path as `trove import`, the writes settled.
     public func loadEngine(_ models: [Model], durability: Durability = .normal, log: (String) -> Void) async throws -> LoadedEngine {
-        let engine: any TroveEngine
-        if let postgres {
-            let database = try await PostgresAppDatabase.connect(postgres)
-            try await database.migrate()
-            engine = PostgresEngine(database: database, clock: .fixed(now))
-        } else {
-            engine = SQLiteEngine(database: try AppDatabase(path: databasePath, durability: durability), clock: .fixed(now))
-        }
+        let engine = try await openEngine(migrate: true, durability: durability)
         let accounts = Accounts(store: engine.accountStore, clock: .fixed(now))
         guard let credentials = try await accounts.ensureDefaultAccount() else { throw BenchError("\(engine.location) is not new") }
         let account = try await accounts.accountID(named: Accounts.defaultName)
         let summaries = try await importModels(models, into: Ingestor(store: engine.ingestStore), account: account, log: log)
         await engine.ingestStore.settled()
-        return LoadedEngine(engine: engine, accountSecret: credentials.accountSecret, summaries: summaries)
+        return LoadedEngine(engine: engine, accountSecret: credentials.accountSecret, appAPIKey: credentials.appAPIKey, summaries: summaries)
+    }
+
+    /// The run's database (`postgres`, else the SQLite file) through a new engine: new connections, nothing
+    /// cached in the process.
+    public func openEngine(migrate: Bool = false, durability: Durability = .normal) async throws -> any TroveEngine {
+        if let postgres {
+            let database = try await PostgresAppDatabase.connect(postgres)
+            if migrate { try await database.migrate() }
+            return PostgresEngine(database: database, clock: .fixed(now))
+        }
+        return SQLiteEngine(database: try AppDatabase(path: databasePath, durability: durability), clock: .fixed(now))
+    }
+
+    /// SQLite: the log folded into the file, so that a run reads the database as a server started now
+    /// would. Nothing to do on PostgreSQL.
+    public func checkpoint(_ engine: any TroveEngine) async throws {
+        guard let sqlite = engine as? SQLiteEngine else { return }
+        try await sqlite.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
     private func importModels(_ models: [Model], into ingestor: Ingestor, account: Int64, log: (String) -> Void) async throws

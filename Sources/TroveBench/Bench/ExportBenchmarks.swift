@@ -11,13 +11,14 @@ public enum ExportBenchmarks {
 
     public static func export(_ workspace: BenchWorkspace, runs: Int, log: (String) -> Void) async throws -> BenchReport {
         let m = workspace.manifest
-        let loaded = try await workspace.load([.company, .profile], log: log)
-        let account = try await Accounts(database: loaded.database).accountID(named: Accounts.defaultName)
-        try await loaded.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-        let store = ExportJobs(database: loaded.database, clock: .fixed(workspace.now), settings: ExportSettings(directory: workspace.directory, publicURL: ""))
+        let loaded = try await workspace.loadEngine([.company, .profile], log: log)
+        let engine = loaded.engine
+        let account = try await Accounts(store: engine.accountStore).accountID(named: Accounts.defaultName)
+        try await workspace.checkpoint(engine)
+        let store = ExportJobs(store: engine.exportStore, clock: .fixed(workspace.now), settings: ExportSettings(directory: workspace.directory, publicURL: ""))
         let request = CustomerExportRequest(attributes: attributes)
         let path = workspace.directory + "/customers.csv"
-        var report = BenchReport(workload: "export", setup: IngestBenchmarks.setup(m))
+        var report = BenchReport(workload: "export", setup: IngestBenchmarks.setup(m, workspace))
         var rates: [Double] = []
         var result: (rows: Int64, bytes: Int64) = (0, 0)
         for run in 1...runs {
@@ -26,6 +27,7 @@ public enum ExportBenchmarks {
             result = try await store.writeCustomers(account: account, request, to: path)
             rates.append(Double(result.rows) / Date().timeIntervalSince(started))
         }
+        try await engine.close()
         rates.sort()
         let lines = try countLines(path)
         report.setup.append(("columns", "id, email, cio_id + " + attributes.joined(separator: ", ")))

@@ -63,8 +63,17 @@ public enum IngestBenchmarks {
     static func setup(_ m: DataSetManifest, _ workspace: BenchWorkspace? = nil) -> [(String, String)] {
         [
             ("data set", "seed \(m.seed): \(m.size.companies) companies, \(m.size.profiles) profiles, \(m.size.events) events"),
-            ("build", "release, " + engineName(workspace)),
+            ("build", buildKind + ", " + engineName(workspace)),
         ]
+    }
+
+    /// What the figures were measured with: `-O` builds leave assertions' debug checks out.
+    static var buildKind: String {
+        #if DEBUG
+            "debug (figures far below a release build's)"
+        #else
+            "release"
+        #endif
     }
 
     static func engineName(_ workspace: BenchWorkspace?) -> String {
@@ -159,7 +168,7 @@ public enum IngestBenchmarks {
             workload: workload,
             setup: [
                 ("requests", "\(requests), \(options.connections) connections"),
-                ("server", "`trove serve` (release) on a fresh database with \(m.size.profiles) profiles: \(engineName(workspace))"),
+                ("server", "`trove serve` (\(buildKind)) on a fresh database with \(m.size.profiles) profiles: \(engineName(workspace))"),
                 ("client", "in-process closed-loop HTTP/1.1 client, blocking sockets, one thread per connection"),
             ])
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TroveCore
 
 /// `trove bench segments` (contract §12): the reference segment's full evaluation cold and warm, "segments of
@@ -16,45 +15,52 @@ public enum SegmentBenchmarks {
 
     public static func segments(_ workspace: BenchWorkspace, _ options: Options, log: (String) -> Void) async throws -> BenchReport {
         let m = workspace.manifest
-        let loaded = try await workspace.load([.company, .profile, .event], log: log)
+        let loaded = try await workspace.loadEngine([.company, .profile, .event], log: log)
+        let engine = loaded.engine
         let clock = TroveClock.fixed(workspace.now)
-        let account = try await Accounts(database: loaded.database).accountID(named: Accounts.defaultName)
-        var report = BenchReport(workload: "segments", setup: IngestBenchmarks.setup(m))
+        let account = try await Accounts(store: engine.accountStore).accountID(named: Accounts.defaultName)
+        var report = BenchReport(workload: "segments", setup: IngestBenchmarks.setup(m, workspace))
 
         log("creating the reference segment and building its membership")
         var started = Date()
         let reference = ReferenceDataSet.referenceSegment
-        let segment = try await SegmentDefinitions(database: loaded.database, clock: clock).create(account: account, SegmentChange(
+        let segment = try await SegmentDefinitions(store: engine.segmentStore, clock: clock).create(account: account, SegmentChange(
             name: reference["name"]?.stringValue, description: reference["description"]?.stringValue,
             definition: try ChameleonDefinition(items: reference["items"] ?? .null, op: reference["items_op"])))
-        try await MembershipEvaluator(database: loaded.database, clock: clock).catchUp()
+        try await engine.membershipWork.catchUp()
         let buildSeconds = Date().timeIntervalSince(started)
-        let built = try await SegmentDefinitions(database: loaded.database).get(account: account, id: segment.id)
-        try await loaded.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        let built = try await engine.segmentStore.segment(account: account, id: segment.id)
+        try await workspace.checkpoint(engine)
+        try await engine.close()
 
-        // Cold: a new connection pool (empty SQLite page cache) and, when allowed, an empty OS page cache.
+        // Cold: a new engine (new connections: an empty SQLite page cache) and, when allowed, an empty OS
+        // page cache. PostgreSQL keeps its shared buffers.
         let dropped = dropOSCaches()
-        let fresh = try AppDatabase(path: workspace.databasePath)
-        let queries = SegmentQueries(database: fresh, clock: clock)
+        let fresh = try await workspace.openEngine()
         started = Date()
-        let coldCount = try await queries.evaluate(account: account, segment: segment.id)
+        let coldCount = try await fresh.audienceStore.evaluate(account: account, segment: segment.id)
         let cold = Date().timeIntervalSince(started) * 1000
         var warm: [Double] = []
         for _ in 0..<7 {
             started = Date()
-            _ = try await queries.evaluate(account: account, segment: segment.id)
+            _ = try await fresh.audienceStore.evaluate(account: account, segment: segment.id)
             warm.append(Date().timeIntervalSince(started) * 1000)
         }
         warm.sort()
+        var members: [String] = []
+        var before: Int64?
+        repeat {
+            let page = try await fresh.audienceStore.profiles(account: account, audience: .segment(segment.id), limit: 10_000, before: before)
+            members += page.items.compactMap(\.uid)
+            before = page.before
+        } while before != nil
+        try await fresh.close()
 
         log("starting \(options.executable) serve")
         let server = try ServerProcess.start(
-            executable: options.executable, database: workspace.databasePath, accountSecret: loaded.accountSecret,
+            executable: options.executable, database: workspace.databaseArgument, accountSecret: loaded.accountSecret,
             arguments: ["--now", workspace.now.iso8601], logDirectory: workspace.directory)
         defer { server.kill(SIGKILL) }
-        let members = try await fresh.pool.read { db in
-            try String.fetchAll(db, sql: "SELECT p.uid FROM segment_members m JOIN profiles p ON p.id = m.profile_id WHERE m.segment_id = ?", arguments: [segment.id])
-        }
         log("asking for the segments of \(options.lookups) users over \(options.lookupConnections) connections")
         let lookups = segmentsOfUser(port: server.port, key: loaded.appAPIKey, members: members, profiles: m.size.profiles, options: options)
         let outcome = await lookups.run()
@@ -64,6 +70,7 @@ public enum SegmentBenchmarks {
                                                     profiles: m.size.profiles, rate: options.ingestRate, probes: options.probes)
 
         report.setup.append(("reference segment", "score ≥ 80, plan pro, company.employees > 50, ≥ 2 Completed Tour in 30 d"))
+        report.setup.append(("engine", workspace.postgres == nil ? "SQLite" : "PostgreSQL (cold keeps its shared buffers)"))
         report.setup.append(("cold", dropped ? "OS page cache dropped, new connections" : "new connections (OS page cache kept: not allowed to drop it)"))
         report.figures = [
             .init("build (indexes + first membership)", buildSeconds, "s"),

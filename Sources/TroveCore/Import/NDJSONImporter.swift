@@ -1,5 +1,11 @@
 /// `trove import`: NDJSON through the same parse, normalize and write path as the hooks, in chunks, with
-/// parsing of the next chunk overlapping the write of the previous one.
+/// parsing of the next chunk overlapping the write of the previous ones.
+///
+/// Events go two chunks at a time (`eventChunksInFlight`): no event's outcome depends on another's order
+/// (a `message_id` seen twice stores once, whichever commits first; a uid two chunks create at once makes
+/// one profile, the loser's transaction running again), and on PostgreSQL one chunk's client work then
+/// overlaps the other's statements. Profiles and companies go one chunk at a time: a later line about the
+/// same uid must win.
 public struct NDJSONImporter: Sendable {
     public struct Summary: Sendable {
         public var rows = 0
@@ -15,6 +21,7 @@ public struct NDJSONImporter: Sendable {
 
     public let ingestor: Ingestor
     public var chunkSize = 10_000
+    public var eventChunksInFlight = 2
 
     public init(ingestor: Ingestor) { self.ingestor = ingestor }
 
@@ -26,7 +33,8 @@ public struct NDJSONImporter: Sendable {
         let started = ContinuousClock.now
         var summary = Summary()
         var lineNumber = 0
-        var inFlight: (task: Task<[ItemOutcome], any Error>, lines: [Int])?
+        var inFlight: [(task: Task<[ItemOutcome], any Error>, lines: [Int])] = []
+        let maxInFlight = model == .event ? max(1, eventChunksInFlight) : 1
 
         func record(error: IngestError, line: Int) {
             summary.rejected += 1
@@ -64,13 +72,13 @@ public struct NDJSONImporter: Sendable {
                     record(error: error, line: lineNumber)
                 }
             }
-            if let pending = inFlight {
-                inFlight = nil
-                try await finish(pending)
+            guard !items.isEmpty else {
+                while !inFlight.isEmpty { try await finish(inFlight.removeFirst()) }
+                break
             }
-            guard !items.isEmpty else { break }
+            if inFlight.count >= maxInFlight { try await finish(inFlight.removeFirst()) }
             let chunk = items
-            inFlight = (Task { try await ingestor.ingest(items: chunk, account: account) }, lines)
+            inFlight.append((Task { try await ingestor.ingest(items: chunk, account: account) }, lines))
         }
         // Part of getting the data in: derived tables (last_seen_at) are current when the import returns.
         try await ingestor.store.catchUp()

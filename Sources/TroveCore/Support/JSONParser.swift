@@ -260,6 +260,8 @@ public struct JSONParser {
                 } else if (0xDC00...0xDFFF).contains(scalar) {
                     throw error("unpaired surrogate in a \\u escape")
                 }
+                // PostgreSQL's text and jsonb cannot hold NUL: refused on both engines, so that they store alike.
+                guard scalar != 0 else { throw error("\\u0000 (NUL) in a string: Trove does not store NUL characters") }
                 guard let u = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
                 out.append(contentsOf: UTF8.encode(u)!)
             default:

@@ -113,6 +113,9 @@ public final class PostgresAppDatabase: Sendable {
         }
     }
 
+    /// Heavy reads running and waiting for a slot now.
+    public var heavyLoad: (running: Int, waiting: Int) { gate.load }
+
     /// A heavy read's failure: stopped at the budget (SQLSTATE 57014, query_canceled) → `overBudget`.
     func heavyError(_ error: any Error) -> any Error {
         if let psql = error as? PSQLError, psql.serverInfo?[.sqlState] == "57014" { return ReadLimitError.overBudget(readLimits.budget) }

@@ -186,7 +186,7 @@ enum HTML {
         return Response(status: .seeOther, headers: headers)
     }
 
-    /// An `application/x-www-form-urlencoded` body: `+` is a space, `%XX` a byte; the last value of a name wins.
+    /// An `application/x-www-form-urlencoded` body: `+` is a space, `%XX` a byte (but `%00`, dropped); the last value of a name wins.
     static func formFields(_ bytes: [UInt8]) -> [String: String] {
         var fields: [String: String] = [:]
         for pair in bytes.split(separator: UInt8(ascii: "&")) {
@@ -206,7 +206,7 @@ enum HTML {
             if b == UInt8(ascii: "+") {
                 out.append(0x20)
             } else if b == UInt8(ascii: "%"), i + 2 < bytes.endIndex, let hi = hex(bytes[i + 1]), let lo = hex(bytes[i + 2]) {
-                out.append(hi << 4 | lo)
+                if hi << 4 | lo != 0 { out.append(hi << 4 | lo) }  // NUL is stored by neither engine: dropped
                 i += 2
             } else {
                 out.append(b)

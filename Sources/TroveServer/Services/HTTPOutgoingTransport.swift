@@ -75,6 +75,14 @@ final class PinnedClients: Sendable {
 
     init(limit: Int = 32) { self.limit = max(1, limit) }
 
+    /// Dropped without `shutdown()` (an error on the way out of whatever held it): the clients still shut
+    /// down, in the background, instead of leaking their connections (and tripping AsyncHTTPClient's
+    /// debug check, which brings the whole process down).
+    deinit {
+        let all = state.withLock { s in Array(s.entries.values.map(\.client)) + s.retiring.values.map(\.client) }
+        for client in all { client.shutdown { _ in } }
+    }
+
     /// Runs `body` with the client for `destination`, counted as in use meanwhile.
     func with<T: Sendable>(_ destination: CheckedURL, _ body: (HTTPClient) async throws -> T) async throws -> T {
         let (serial, client, evicted) = acquire(destination)

@@ -80,6 +80,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let e as SignatureError: (.forbidden, e.description, [:])
         case let e as WebhookError: (e.httpStatus, e.description, [:])
         case let e as DestinationError: (e.httpStatus, e.description, [:])
+        case let e as NULInURL: (.badRequest, e.description, [:])
         case let e as AuthenticationError: (family == .chameleon ? .forbidden : .unauthorized, e.description, [:])
         case let e as MethodNotAllowed: (.methodNotAllowed, e.description, [.allow: e.allow])
         case let e as any HTTPResponseError:
