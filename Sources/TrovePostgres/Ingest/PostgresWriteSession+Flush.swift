@@ -85,32 +85,23 @@ extension PostgresWriteSession {
         }
     }
 
-    /// The buffered events, in statements of at most `chunk` rows (a statement takes at most 65,535 values).
+    /// The buffered events, in multi-row inserts.
     private func insertPending() throws {
-        let chunk = 4000
-        var start = 0
-        while start < pending.count {
-            let rows = pending[start..<min(start + chunk, pending.count)]
-            var sql = "INSERT INTO events (account_id, id, profile_id, name_id, timestamp, received_at, source, display_name, properties) VALUES "
-            var binds = PostgresBindings(capacity: rows.count * 9)
-            var n = 0
-            for (i, e) in rows.enumerated() {
-                if i > 0 { sql += "," }
-                sql += "($\(n + 1),$\(n + 2),$\(n + 3),$\(n + 4),$\(n + 5),$\(n + 6),$\(n + 7)::smallint,$\(n + 8),$\(n + 9)::jsonb)"
-                n += 9
+        let received = now.milliseconds
+        try MultiRowValues(columns: [.value, .value, .value, .value, .value, .value, .bound("::smallint"), .value, .bound("::jsonb")])
+            .run(pending, on: connection, { values in
+                "INSERT INTO events (account_id, id, profile_id, name_id, timestamp, received_at, source, display_name, properties) VALUES \(values)"
+            }) { e, binds in
                 binds.append(e.account)
                 binds.append(e.id)
                 binds.append(e.profile)
                 binds.append(e.name)
                 binds.append(e.timestamp)
-                binds.append(now.milliseconds)
+                binds.append(received)
                 binds.append(e.source)
                 binds.append(e.displayName)
                 binds.append(e.properties)
             }
-            try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds))
-            start += chunk
-        }
     }
 
     private func flushCatalog() throws {

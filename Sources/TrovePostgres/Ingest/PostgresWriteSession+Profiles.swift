@@ -228,49 +228,33 @@ extension PostgresWriteSession {
                       properties: p.properties)
     }
 
-    /// The buffered profiles, new ones in multi-row inserts and updated ones in multi-row updates, at most
-    /// `chunk` rows a statement (a statement takes at most 65,535 values).
+    /// The buffered profiles, new ones in multi-row inserts and updated ones in multi-row updates.
     func flushProfiles() throws {
-        let chunk = 4000
-        let inserts = memo.inserts, updates = memo.updates
-        var start = 0
-        while start < inserts.count {
-            var sql = "INSERT INTO profiles (account_id, id, uid, email, company_id, disabled, admin, created_at, updated_at, properties) VALUES "
-            var binds = PostgresBindings()
-            for (i, key) in inserts[start..<min(start + chunk, inserts.count)].enumerated() {
-                let p = memo.rows[key]!
-                let n = i * 9
-                sql += (i > 0 ? "," : "")
-                    + "($\(n + 1),$\(n + 2),$\(n + 3),$\(n + 4),$\(n + 5),$\(n + 6),$\(n + 7),$\(n + 8),\(now.milliseconds),$\(n + 9)::jsonb)"
-                append(key, p, to: &binds)
-            }
-            try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds))
-            start += chunk
-        }
-        start = 0
-        while start < updates.count {
-            var sql = "UPDATE profiles p SET company_id = v.company_id, disabled = v.disabled, admin = v.admin, created_at = v.created_at, "
-                + "updated_at = \(now.milliseconds), properties = v.properties FROM (VALUES "
-            var binds = PostgresBindings()
-            for (i, key) in updates[start..<min(start + chunk, updates.count)].enumerated() {
-                let n = i * 9
-                sql += (i > 0 ? "," : "")
-                    + "($\(n + 1)::bigint,$\(n + 2)::bigint,$\(n + 3)::text,$\(n + 4)::text,$\(n + 5)::bigint,$\(n + 6)::boolean,$\(n + 7)::boolean,"
-                    + "$\(n + 8)::bigint,$\(n + 9)::jsonb)"
-                append(key, memo.rows[key]!, to: &binds)
-            }
-            sql += ") AS v(account_id, id, uid, email, company_id, disabled, admin, created_at, properties) "
-            sql += "WHERE p.account_id = v.account_id AND p.id = v.id"
-            try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds))
-            start += chunk
-        }
+        let rows = memo.rows
+        let now = now.milliseconds
+        let bind = { (key: AccountRow, binds: inout PostgresBindings) in Self.append(key, rows[key]!, to: &binds) }
+        try MultiRowValues(columns: [.value, .value, .value, .value, .value, .value, .value, .value, .literal("\(now)"), .bound("::jsonb")])
+            .run(memo.inserts, on: connection, { values in
+                "INSERT INTO profiles (account_id, id, uid, email, company_id, disabled, admin, created_at, updated_at, properties) VALUES \(values)"
+            }, bind: bind)
+        try MultiRowValues(columns: [
+            .bound("::bigint"), .bound("::bigint"), .bound("::text"), .bound("::text"), .bound("::bigint"),
+            .bound("::boolean"), .bound("::boolean"), .bound("::bigint"), .bound("::jsonb"),
+        ]).run(memo.updates, on: connection, { values in
+            """
+            UPDATE profiles p SET company_id = v.company_id, disabled = v.disabled, admin = v.admin, created_at = v.created_at,
+                updated_at = \(now), properties = v.properties
+            FROM (VALUES \(values)) AS v(account_id, id, uid, email, company_id, disabled, admin, created_at, properties)
+            WHERE p.account_id = v.account_id AND p.id = v.id
+            """
+        }, bind: bind)
         memo.inserts = []
         memo.updates = []
         memo.rows = [:]
     }
 
     /// One row's nine values (updated_at is the transaction's time, written into the statement).
-    private func append(_ key: AccountRow, _ p: ProfileRow, to binds: inout PostgresBindings) {
+    private static func append(_ key: AccountRow, _ p: ProfileRow, to binds: inout PostgresBindings) {
         binds.append(key.account)
         binds.append(key.id)
         binds.append(p.uid)
