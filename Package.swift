@@ -144,6 +144,7 @@ let package = Package(
             name: "TroveTestEngines",
             dependencies: [
                 "TroveCore", "TrovePostgres", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TroveTestEngines",
             swiftSettings: swiftSettings

@@ -1,8 +1,8 @@
 import GRDB
 import Logging
-import Synchronization
 import Testing
 @testable import TroveCore
+import TroveTestEngines
 
 /// `event_counts` follows the log under its own watermark: the writer's summed counts are applied once
 /// each, a start or a delete makes it count from the log, and what is applied always equals the log.
@@ -100,9 +100,9 @@ import Testing
     /// work and stops touching the database at all.
     @Test func aFailingRollupBacksOffAndAClosedQueueStops() async throws {
         let time = ManualClock(fixedNow)
-        let lines = Lines()
-        let logger = Logger(label: "test") { _ in LineHandler(lines: lines) }
-        func attempts() -> Int { lines.all.withLock { $0.filter { $0.contains("event counts rollup failed") }.count } }
+        let logs = CapturedLogs()
+        let logger = logs.logger(level: .trace)
+        func attempts() -> Int { logs.all.filter { $0.contains("event counts rollup failed") }.count }
 
         let db = try temporaryDatabase()
         let accounts = Accounts(database: db, clock: .fixed(fixedNow))
@@ -133,18 +133,5 @@ import Testing
         await #expect(throws: IngestError.self) {
             _ = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"a","name":"N"}"#.utf8))
         }
-    }
-
-    final class Lines: Sendable { let all = Mutex<[String]>([]) }
-
-    struct LineHandler: LogHandler {
-        let lines: Lines
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) { lines.all.withLock { $0.append("\(event.message)") } }
     }
 }
