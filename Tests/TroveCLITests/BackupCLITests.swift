@@ -3,6 +3,7 @@ import GRDB
 import Testing
 import TroveBench
 import TroveCore
+import TroveTestEngines
 
 /// `trove backup` while a server ingests: the copy opens, passes the integrity check, and holds a
 /// consistent moment of the database (contract §11, §13); `trove check` reports a damaged file.
@@ -11,7 +12,7 @@ import TroveCore
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let database = directory + "/trove.sqlite"
-        let server = try ServerProcess.start(executable: try troveExecutable(), database: database, logDirectory: directory)
+        let server = try await onOwnThread { try ServerProcess.start(executable: try troveExecutable(), database: database, logDirectory: directory) }
         defer { server.kill(SIGTERM) }
         let load = LoadGenerator(
             port: server.port, path: "/v3/observe/hooks/\(server.accountSecret)/events", connections: 4, requests: 10_000_000,
@@ -22,14 +23,14 @@ import TroveCore
 
         let backup = directory + "/backup.sqlite"
         let before = load.started
-        let result = try runTrove(["backup", "--database", database, backup])
+        let result = try await runTrove(["backup", "--database", database, backup])
         #expect(result.status == 0, "\(result.errors)")
         #expect(result.output.contains("integrity ok"))
         #expect(load.started > before, "requests went on during the backup")
         load.stop()
         let acknowledged = await outcome.acknowledged.count
 
-        #expect(try runTrove(["check", "--database", backup]).status == 0)
+        #expect(try await runTrove(["check", "--database", backup]).status == 0)
         let copy = try AppDatabase(path: backup, readOnly: true)
         let (events, profilesWithEvents, names, maxID) = try await copy.pool.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM events")!,
@@ -47,8 +48,8 @@ import TroveCore
         for i in stride(from: 8_192, to: min(bytes.count, 65_536), by: 7) { bytes[i] = 0xA5 }
         let damaged = directory + "/damaged.sqlite"
         try bytes.write(to: URL(fileURLWithPath: damaged))
-        let check = try runTrove(["check", "--database", damaged])
+        let check = try await runTrove(["check", "--database", damaged])
         #expect(check.status == 1 && !check.output.isEmpty)
-        #expect(try runTrove(["backup", "--database", database, backup]).status != 0, "never overwrites")
+        #expect(try await runTrove(["backup", "--database", database, backup]).status != 0, "never overwrites")
     }
 }

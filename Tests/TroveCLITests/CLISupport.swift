@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import TroveTestEngines
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -26,10 +27,16 @@ func troveExecutable() throws -> String {
     return candidate
 }
 
-/// Runs the `trove` binary with `arguments`; its exit status, standard output and standard error.
-func runTrove(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+/// Runs the `trove` binary with `arguments`; its exit status, standard output and standard error. Waits on
+/// a thread of its own (`onOwnThread`): a child runs for seconds.
+func runTrove(_ arguments: [String]) async throws -> (status: Int32, output: String, errors: String) {
+    let executable = try troveExecutable()
+    return try await onOwnThread { try runBlocking(executable, arguments) }
+}
+
+private func runBlocking(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: try troveExecutable())
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     let out = Pipe(), err = Pipe()
     process.standardOutput = out

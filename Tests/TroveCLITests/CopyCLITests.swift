@@ -15,23 +15,23 @@ struct CopyCLITests {
         let manifest = try ReferenceDataSet(seed: 5, size: .init(profiles: 300, companies: 12, events: 4_000)).write(to: directory)
         let now = manifest.now.iso8601
         let original = directory + "/original.sqlite"
-        #expect(try runTrove(["accounts", "create", "default", "--database", original]).status == 0)
-        #expect(try runTrove(["accounts", "create", "second", "--database", original]).status == 0)
+        #expect(try await runTrove(["accounts", "create", "default", "--database", original]).status == 0)
+        #expect(try await runTrove(["accounts", "create", "second", "--database", original]).status == 0)
         for model in ["companies", "profiles", "events"] {
-            let imported = try runTrove(["import", "--database", original, "--model", model, "--now", now, directory + "/\(model).ndjson"])
+            let imported = try await runTrove(["import", "--database", original, "--model", model, "--now", now, directory + "/\(model).ndjson"])
             try #require(imported.status == 0, "\(imported.errors)")
         }
         let other = directory + "/other.ndjson"
         try #"{"uid":"solo","name":"Signed Up","timestamp":"2026-01-02T03:04:05Z","plan":"free","nested":{"b":1,"a":[1,2.5,"x"]}}"#
             .write(toFile: other, atomically: true, encoding: .utf8)
-        #expect(try runTrove(["import", "--database", original, "--account", "second", "--model", "events", "--now", now, other]).status == 0)
+        #expect(try await runTrove(["import", "--database", original, "--account", "second", "--model", "events", "--now", now, other]).status == 0)
         let reference = ReferenceDataSet.referenceSegment
-        let created = try runTrove([
+        let created = try await runTrove([
             "segments", "create", "--database", original, "--now", now, "--name", "Reference",
             "--items", JSONWriter.string(reference["items"]!),
         ])
         try #require(created.status == 0, "\(created.errors)")
-        let forgot = try runTrove(["forget", "--database", original, "--uid", "solo", "--account", "second"])
+        let forgot = try await runTrove(["forget", "--database", original, "--uid", "solo", "--account", "second"])
         #expect(forgot.status == 0, "\(forgot.errors)")
 
         let postgres = try await TestPostgres.createDatabase(migrated: false)
@@ -40,27 +40,27 @@ struct CopyCLITests {
         defer { Task { try? await TestPostgres.drop(postgres.location.database) } }
 
         // Interrupted after a few batches, then run again: it goes on where the copy's rows end.
-        let first = try runTrove(["copy", "--from", original, "--to", url, "--batch-size", "200", "--batches", "6"])
+        let first = try await runTrove(["copy", "--from", original, "--to", url, "--batch-size", "200", "--batches", "6"])
         try #require(first.status == 0, "\(first.errors)")
         #expect(first.output.contains("stopped after 6 batches"))
-        let second = try runTrove(["copy", "--from", original, "--to", url, "--batch-size", "200"])
+        let second = try await runTrove(["copy", "--from", original, "--to", url, "--batch-size", "200"])
         try #require(second.status == 0, "\(second.errors)")
         #expect(second.output.contains("verified"), "\(second.output)")
         #expect(!second.output.contains("copied 0 rows"))
 
         // A copy into a database that holds another one's accounts is refused.
         let elsewhere = directory + "/elsewhere.sqlite"
-        #expect(try runTrove(["accounts", "create", "someone", "--database", elsewhere]).status == 0)
-        let refused = try runTrove(["copy", "--from", url, "--to", elsewhere])
+        #expect(try await runTrove(["accounts", "create", "someone", "--database", elsewhere]).status == 0)
+        let refused = try await runTrove(["copy", "--from", url, "--to", elsewhere])
         #expect(refused.status != 0 && refused.errors.contains("not empty"), "\(refused.errors)")
 
         let back = directory + "/back.sqlite"
-        let returned = try runTrove(["copy", "--from", url, "--to", back])
+        let returned = try await runTrove(["copy", "--from", url, "--to", back])
         try #require(returned.status == 0, "\(returned.errors)")
         #expect(returned.output.contains("verified"))
 
         // The same reads on all three.
-        func reads(_ database: String) throws -> [String] {
+        func reads(_ database: String) async throws -> [String] {
             let commands: [[String]] = [
                 ["segments", "list", "--json"],
                 ["events", "--uid", "user-1", "--format", "json"],
@@ -69,16 +69,18 @@ struct CopyCLITests {
                 ["report", "segment-history", "1", "--format", "json", "--now", now],
                 ["accounts", "list"],
             ]
-            return try commands.map { command in
-                let result = try runTrove(command + ["--database", database])
+            var outputs: [String] = []
+            for command in commands {
+                let result = try await runTrove(command + ["--database", database])
                 #expect(result.status == 0, "\(command): \(result.errors)")
-                return result.output
+                outputs.append(result.output)
             }
+            return outputs
         }
-        let expected = try reads(original)
+        let expected = try await reads(original)
         #expect(expected[1].contains("\"events\""))
         for (database, name) in [(url, "PostgreSQL"), (back, "SQLite again")] {
-            for (a, b) in zip(expected, try reads(database)) {
+            for (a, b) in zip(expected, try await reads(database)) {
                 #expect(sameJSONLines(a, b), "\(name) answers differently:\n\(a)\nvs\n\(b)")
             }
         }
@@ -87,7 +89,7 @@ struct CopyCLITests {
         let more = directory + "/more.ndjson"
         try #"{"uid":"user-1","name":"Came Back","timestamp":"2026-01-03T00:00:00Z"}"#.write(toFile: more, atomically: true, encoding: .utf8)
         for database in [url, back] {
-            let result = try runTrove(["import", "--database", database, "--model", "events", "--now", now, more])
+            let result = try await runTrove(["import", "--database", database, "--model", "events", "--now", now, more])
             #expect(result.status == 0, "\(database): \(result.errors)")
         }
     }

@@ -3,6 +3,7 @@ import GRDB
 import Testing
 import TroveBench
 import TroveCore
+import TroveTestEngines
 
 /// contract §13: `kill -9` under load, restart, and every 2xx'd event is there, once.
 @Suite struct CrashDurabilityTests {
@@ -10,7 +11,7 @@ import TroveCore
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let database = directory + "/trove.sqlite"
-        let server = try ServerProcess.start(executable: try troveExecutable(), database: database, logDirectory: directory)
+        let server = try await onOwnThread { try ServerProcess.start(executable: try troveExecutable(), database: database, logDirectory: directory) }
 
         // Single events and batches at once, each event with its own message_id.
         let single = LoadGenerator(
@@ -41,8 +42,8 @@ import TroveCore
         #expect(s.transportErrors + b.transportErrors > 0, "the kill should have cut requests off mid-way")
 
         // Restart on the same file: recovery, then every acknowledged event is there exactly once.
-        let restarted = try ServerProcess.start(
-            executable: try troveExecutable(), database: database, accountSecret: server.accountSecret, logDirectory: directory)
+        let restarted = try await onOwnThread { try ServerProcess.start(
+            executable: try troveExecutable(), database: database, accountSecret: server.accountSecret, logDirectory: directory) }
         defer { restarted.kill(SIGTERM) }
         let reader = try AppDatabase(path: database, readOnly: true)
         let stored = try await reader.pool.read { db in

@@ -10,6 +10,7 @@ import Synchronization
 import Testing
 import TroveBench
 import TroveCore
+import TroveTestEngines
 
 /// contract §10, §13: the outboxes survive `kill -9` in the middle of a backlog. Slow live receivers (a
 /// webhook endpoint verifying signatures, a fake Customer.io Track API) keep deliveries in flight; the
@@ -49,8 +50,8 @@ import TroveCore
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let database = directory + "/trove.sqlite"
-            let server = try ServerProcess.start(
-                executable: try troveExecutable(), database: database, arguments: ["--allow-insecure-webhooks"], logDirectory: directory)
+            let server = try await onOwnThread { try ServerProcess.start(
+                executable: try troveExecutable(), database: database, arguments: ["--allow-insecure-webhooks"], logDirectory: directory) }
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             defer { http.shutdown { _ in } }  // on every way out: a client dropped unshut brings the test process down
             func call(_ method: HTTPMethod, _ path: String, _ body: JSON) async throws -> JSON { try await callTrove(http, server, method, path, body) }
@@ -85,9 +86,9 @@ import TroveCore
             let atKill = (receivers.webhooks.withLock { $0.count }, receivers.customerIO.withLock { $0.count })
             #expect(atKill.0 < total && atKill.1 < total, "killed mid-backlog: \(atKill)")
 
-            let restarted = try ServerProcess.start(
+            let restarted = try await onOwnThread { try ServerProcess.start(
                 executable: try troveExecutable(), database: database, accountSecret: server.accountSecret,
-                arguments: ["--allow-insecure-webhooks"], logDirectory: directory)
+                arguments: ["--allow-insecure-webhooks"], logDirectory: directory) }
             defer { restarted.kill(SIGTERM) }
             let finish = Date().addingTimeInterval(120)
             while Date() < finish {

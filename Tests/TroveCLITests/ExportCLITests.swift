@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TroveCore
+import TroveTestEngines
 
 /// `trove export customers` writes the same file as the App API's customers export (contract §7).
 @Suite struct ExportCLITests {
@@ -27,7 +28,7 @@ import TroveCore
         let request = try JSONParser.parse(Array(try Data(contentsOf: Self.fixtures.appendingPathComponent("customers.json"))))
         let attributes = (request["attributes"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ",")
         let output = directory + "/out.csv"
-        let result = try runTrove(["export", "customers", "--database", path, "--filter", JSONWriter.string(request["filters"]!),
+        let result = try await runTrove(["export", "customers", "--database", path, "--filter", JSONWriter.string(request["filters"]!),
                               "--attributes", attributes, "--output", output])
         #expect(result.status == 0, "\(result.errors)")
         #expect(result.output.contains("exported 3 customers"), "\(result.output)")
@@ -35,7 +36,7 @@ import TroveCore
         for (uid, id) in [("u-1", 1), ("u-2", 2), ("ünï", 5)] { expected = expected.replacingOccurrences(of: "{cio:\(uid)}", with: PublicID.encode(Int64(id))) }
         #expect(String(decoding: try Data(contentsOf: URL(fileURLWithPath: output)), as: UTF8.self) == expected)
 
-        let refused = try runTrove(["export", "customers", "--database", path, "--filter", #"{"attribute":{"field":"plan","operator":"like"}}"#, "--output", directory + "/bad.csv"])
+        let refused = try await runTrove(["export", "customers", "--database", path, "--filter", #"{"attribute":{"field":"plan","operator":"like"}}"#, "--output", directory + "/bad.csv"])
         #expect(refused.status != 0)
         #expect(refused.errors.contains("filters.attribute.operator: unknown operator \"like\""), "\(refused.errors)")
         #expect(!FileManager.default.fileExists(atPath: directory + "/bad.csv") && !FileManager.default.fileExists(atPath: directory + "/bad.csv.partial"))

@@ -11,6 +11,7 @@ import Synchronization
 import Testing
 import TroveBench
 import TroveCore
+import TroveTestEngines
 
 #if canImport(Glibc)
 import Glibc
@@ -80,8 +81,8 @@ import Glibc
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let database = directory + "/trove.sqlite"
-            let server = try ServerProcess.start(
-                executable: try troveExecutable(), database: database, arguments: ["--allow-insecure-webhooks"], logDirectory: directory)
+            let server = try await onOwnThread { try ServerProcess.start(
+                executable: try troveExecutable(), database: database, arguments: ["--allow-insecure-webhooks"], logDirectory: directory) }
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             defer { http.shutdown { _ in } }  // on every way out: a client dropped unshut brings the test process down
             func call(_ method: HTTPMethod, _ path: String, _ body: JSON) async throws -> JSON { try await callTrove(http, server, method, path, body) }
@@ -118,7 +119,7 @@ import Glibc
             #expect(reply.hasPrefix("HTTP/1.1 200"), "\(reply)")
             close(fd)
             open = false
-            server.process.waitUntilExit()
+            _ = try await onOwnThread { server.process.waitUntilExit() }
             #expect(server.process.terminationStatus == 0)
             let wal = (try? FileManager.default.attributesOfItem(atPath: database + "-wal")[.size] as? Int) ?? 0
             #expect(wal == 0, "the log was copied into the database file at the stop")
@@ -135,12 +136,12 @@ import Glibc
             #expect(delivered == Set(received) && received.count == delivered.count)
             #expect(rows.allSatisfy { ($0["state"] as String) != "failed" && ($0["attempts"] as Int) <= 1 }, "no send was cut off and counted as a failure")
             #expect(try await reader.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE dedupe_key = 'last'") } == 1)
-            #expect(try runTrove(["check", "--database", database]).status == 0)
+            #expect(try await runTrove(["check", "--database", database]).status == 0)
 
             // Restarted, the rest arrive, each exactly once.
-            let restarted = try ServerProcess.start(
+            let restarted = try await onOwnThread { try ServerProcess.start(
                 executable: try troveExecutable(), database: database, accountSecret: server.accountSecret,
-                arguments: ["--allow-insecure-webhooks"], logDirectory: directory)
+                arguments: ["--allow-insecure-webhooks"], logDirectory: directory) }
             defer { restarted.kill(SIGTERM) }
             let finish = Date().addingTimeInterval(120)
             while receiver.ids.withLock({ $0.count }) < total + 1, Date() < finish { try await Task.sleep(for: .milliseconds(20)) }

@@ -14,11 +14,11 @@ struct PostgresFaultTests {
     @Test func outageAndKillUnderLoadLoseNoAcknowledgedEvent() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let cluster = try OwnCluster(directory: directory + "/pg")
+        let cluster = try await OwnCluster(directory: directory + "/pg")
         defer { cluster.stop() }
-        let migrated = try runTrove(["migrate", "--database", cluster.url])
+        let migrated = try await runTrove(["migrate", "--database", cluster.url])
         try #require(migrated.status == 0, "\(migrated.errors)")
-        let server = try ServerProcess.start(executable: try troveExecutable(), database: cluster.url, logDirectory: directory)
+        let server = try await onOwnThread { try ServerProcess.start(executable: try troveExecutable(), database: cluster.url, logDirectory: directory) }
 
         let statuses = StatusLog()
         let load = LoadGenerator(
@@ -32,10 +32,10 @@ struct PostgresFaultTests {
         do {
             // Under way; then PostgreSQL stops the hard way (as a crash) and comes back.
             try await waitUntil("acknowledged 300 events before the outage") { statuses.count(200) >= 300 }
-            try cluster.pause()
+            try await cluster.pause()
             let acknowledgedBefore = statuses.count(200)
             try await waitUntil("503s while PostgreSQL is away") { statuses.count(503) >= 20 }
-            try cluster.resume()
+            try await cluster.resume()
             try await waitUntil("acknowledging again after PostgreSQL came back") { statuses.count(200) >= acknowledgedBefore + 300 }
         } catch {
             load.stop()
@@ -90,13 +90,14 @@ private struct OwnCluster {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(".ci/postgres").path
 
-    init(directory: String) throws {
+    /// Started off the cooperative threads (`onOwnThread`), as are a pause and a resume: each takes seconds.
+    init(directory: String) async throws {
         self.directory = directory
-        url = try Self.run("start", directory).trimmingCharacters(in: .whitespacesAndNewlines)
+        url = try await onOwnThread { try Self.run("start", directory) }.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    func pause() throws { _ = try Self.run("pause", directory) }
-    func resume() throws { _ = try Self.run("resume", directory) }
+    func pause() async throws { _ = try await onOwnThread { [directory] in try Self.run("pause", directory) } }
+    func resume() async throws { _ = try await onOwnThread { [directory] in try Self.run("resume", directory) } }
     func stop() { _ = try? Self.run("stop", directory) }
 
     /// Each stored event's message id (its dedupe key) and how many times it is there.

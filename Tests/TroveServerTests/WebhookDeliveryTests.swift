@@ -108,7 +108,7 @@ import TroveTestEngines
             let port = try #require(receiverClient.port)
             let transport = HTTPOutgoingTransport()
             let pinned = CheckedURL(url: URL(string: "http://hooks.invalid:\(port)/hook")!, host: "hooks.invalid", address: "127.0.0.1")
-            let reply = try await transport.send(OutgoingRequest(method: "POST", to: pinned, headers: [("Content-Type", "application/json")], body: Array("{}".utf8), timeout: .seconds(5)))
+            let reply = try await transport.send(OutgoingRequest(method: "POST", to: pinned, headers: [("Content-Type", "application/json")], body: Array("{}".utf8), timeout: .seconds(60)))
             #expect(reply.status == 200)
             #expect(receiver.received.withLock { $0.first?.authority } == "hooks.invalid:\(port)")
             await transport.shutdown()
