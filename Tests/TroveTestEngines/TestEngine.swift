@@ -23,7 +23,10 @@ public enum TestEngine: String, Sendable, CaseIterable, CustomStringConvertible 
         case .sqlite:
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trove-engine-tests-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let database = try AppDatabase(path: dir.appendingPathComponent("trove.sqlite").path, readLimits: readLimits, stopwatch: stopwatch)
+            // Created and migrated off the cooperative threads: a suite's tests all start at once, and their
+            // migrations' writes held both threads long enough to time out live tests' requests.
+            let path = dir.appendingPathComponent("trove.sqlite").path
+            let database = try await onOwnThread { try AppDatabase(path: path, readLimits: readLimits, stopwatch: stopwatch) }
             return OpenedTestEngine(engine: SQLiteEngine(database: database, clock: clock), folder: dir)
         case .postgres:
             let database = try await TestPostgres.createDatabase(maxConnections: 6)
