@@ -35,14 +35,19 @@ public struct PostgresEventReportStore: EventReportStore {
         var counts: [Int64: [Int64]] = [:]
         for id in ids { counts[id] = Array(repeating: 0, count: buckets.count - 1) }
         if !ids.isEmpty {
+            // One row per name, its hours and counts as arrays: decoded row by row, 14k hourly rows took ~40 ms
+            // of client time where the server spent 3.
             let rows = try await database.heavyQuery(
                 """
-                SELECT name_id, hour, count FROM event_counts
+                SELECT name_id, array_agg(hour), array_agg(count) FROM event_counts
                 WHERE account_id = \(account) AND name_id = ANY(\(ids)) AND hour >= \(hours.first!) AND hour < \(hours.last!)
+                GROUP BY name_id
                 """)
             for row in rows {
-                let (id, hour, count) = try row.decode((Int64, Int64, Int64).self)
-                counts[id]![EventReport.bucketIndex(hour: hour, hours: hours)] += count
+                let (id, hourList, countList) = try row.decode((Int64, [Int64], [Int64]).self)
+                for (hour, count) in zip(hourList, countList) {
+                    counts[id]![EventReport.bucketIndex(hour: hour, hours: hours)] += count
+                }
             }
         }
         return EventReport.result(r, buckets: buckets, series: series, counts: counts)
