@@ -48,8 +48,9 @@ struct ReportChecks {
         var found: [String: Int64] = [:]
         switch database {
         case .sqlite(let db):
-            let rows = try db.pool.read { db in try Row.fetchAll(db, sql: sql) }
-            for row in rows { found["\(row[0] as String)/\(row[1] as Int64)"] = row[2] }
+            // Read as Sendable tuples, so that the read awaits instead of blocking a cooperative thread.
+            let rows = try await db.pool.read { db in try Row.fetchAll(db, sql: sql).map { ($0[0] as String, $0[1] as Int64, $0[2] as Int64) } }
+            for (uid, day, n) in rows { found["\(uid)/\(day)"] = n }
         case .postgres(let db):
             for row in try await db.query(PostgresQuery(unsafeSQL: sql)) {
                 let (uid, day, n) = try row.decode((String, Int64, Int64).self)
@@ -62,11 +63,14 @@ struct ReportChecks {
     func nameIDs(account: Int64, uids: [String]) async throws -> [Int64] {
         var ids: [Int64] = []
         for uid in uids {
-            let escaped = uid.replacingOccurrences(of: "'", with: "''")
-            let sql = "SELECT id FROM event_names WHERE account_id = \(account) AND uid = '\(escaped)'"
+            // The name as a bound parameter, not spliced into the SQL.
             switch database {
-            case .sqlite(let db): ids.append(try await db.pool.read { db in try Int64.fetchOne(db, sql: sql) } ?? 0)
-            case .postgres(let db): ids.append(try await db.query(PostgresQuery(unsafeSQL: sql)).first?.decode(Int64.self) ?? 0)
+            case .sqlite(let db):
+                ids.append(try await db.pool.read { db in
+                    try Int64.fetchOne(db, sql: "SELECT id FROM event_names WHERE account_id = ? AND uid = ?", arguments: [account, uid])
+                } ?? 0)
+            case .postgres(let db):
+                ids.append(try await db.query("SELECT id FROM event_names WHERE account_id = \(account) AND uid = \(uid)").first?.decode(Int64.self) ?? 0)
             }
         }
         return ids
