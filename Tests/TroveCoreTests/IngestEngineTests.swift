@@ -156,3 +156,53 @@ extension IngestEngineTests {
         }
     }
 }
+
+extension IngestEngineTests {
+    /// `message_id` within one batch and across batches written at the same moment: each key stored once,
+    /// every later use of it a duplicate of that event (PostgreSQL writes a chunk's keyed events together).
+    @Test(arguments: TestEngine.available)
+    func keyedEventsInBatchesAreStoredOnceEachEvenWhenBatchesRace(engine: TestEngine) async throws {
+        try await engine.withStores(clock: .fixed(Self.now)) { (stores: TestStores) async throws in
+            let account = try await account(stores)
+            let ingestor = Ingestor(store: stores.ingest)
+            let first = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"a","name":"Paid","message_id":"m-1"}"#.utf8))
+            let batch = try await ingestor.ingest(
+                items: try [
+                    #"{"uid":"a","name":"Paid","message_id":"m-1"}"#, #"{"uid":"a","name":"Paid","message_id":"m-2"}"#,
+                    #"{"uid":"b","name":"Paid","message_id":"m-2"}"#, #"{"uid":"new","name":"Joined","message_id":"m-3"}"#,
+                    #"{"uid":"a","name":"Paid"}"#,
+                ].map { try Self.item(.event, $0) }, account: account)
+            #expect(batch[0] == .duplicate(first))
+            guard case .stored(let m2) = batch[1], case .stored(let m3) = batch[3], case .stored(let plain) = batch[4] else {
+                Issue.record("expected stored events, got \(batch)")
+                return
+            }
+            #expect(batch[2] == .duplicate(m2))
+            #expect(Set([first, m2, m3, plain]).count == 4)
+            // "b" was named only by a duplicate: nothing of it was created.
+            await #expect(throws: (any Error).self) {
+                try await stores.objects.profile(account: account, .uid("b"), expandCompany: false, expandSegments: false)
+            }
+
+            // Eight batches of the same twenty new keys at once.
+            let keys = (0..<20).map { "race-\($0)" }
+            let outcomes = try await withThrowingTaskGroup(of: [ItemOutcome].self) { group in
+                for task in 0..<8 {
+                    group.addTask {
+                        try await ingestor.ingest(
+                            items: try keys.map { try Self.item(.event, #"{"uid":"u\#(task)","name":"Raced","message_id":"\#($0)"}"#) }, account: account)
+                    }
+                }
+                return try await group.reduce(into: [[ItemOutcome]]()) { $0.append($1) }
+            }
+            for (k, key) in keys.enumerated() {
+                let forKey = outcomes.map { $0[k] }
+                #expect(forKey.filter { if case .stored = $0 { true } else { false } }.count == 1, "\(key): \(forKey)")
+                #expect(Set(forKey.compactMap(\.rowID)).count == 1 && forKey.allSatisfy { $0.rowID != nil }, "\(key): \(forKey)")
+            }
+            let names = try await stores.catalog.eventNames(account: account)
+            #expect(names.first { $0.name == "Raced" }?.count == 20)
+            #expect(names.first { $0.name == "Paid" }?.count == 3)
+        }
+    }
+}

@@ -14,7 +14,7 @@ extension PostgresWriteSession {
     /// for membership. Returns each deleted row's properties as text (nil for none).
     @discardableResult
     func deleteEvents(from table: EventTable = .events, where condition: String, markProfiles: Bool) throws -> [String?] {
-        try flushProfiles()
+        try flushBuffered()
         let mark = markProfiles && table == .events
             ? """
               , marked AS (INSERT INTO membership_dirty (account_id, kind, object_id, marked_at)
@@ -91,7 +91,7 @@ extension PostgresWriteSession {
     /// log already has is dropped (and uncounted), not doubled. The moved ones stay counted (they were
     /// counted when stored) and are announced as the profile's new events.
     func mergeAnonymousEvents(_ anonymousID: String, into profile: Int64, account: Int64, days: Int64) throws -> Int {
-        try flushProfiles()
+        try flushBuffered()
         let since = now.milliseconds - days * 86_400_000
         let rows = try connection.query(
             """

@@ -85,12 +85,25 @@ extension PostgresWriteSession {
         }
     }
 
-    /// The buffered events, in multi-row inserts.
-    private func insertPending() throws {
+    /// The buffered profiles and events written before a statement that moves or deletes events; the dedupe
+    /// keys looked up so far may be freed or taken by it, so they are forgotten.
+    func flushBuffered() throws {
+        try flushProfiles()
+        try insertPending()
+        dedupeKeys.removeAll()
+    }
+
+    /// The buffered events, in multi-row inserts (before commit, or before a statement that reads events).
+    func insertPending() throws {
+        guard !pending.isEmpty else { return }
+        defer { pending.removeAll() }
         let received = now.milliseconds
-        try MultiRowValues(columns: [.value, .value, .value, .value, .value, .value, .bound("::smallint"), .value, .bound("::jsonb")])
+        try MultiRowValues(columns: [.value, .value, .value, .value, .value, .value, .bound("::smallint"), .value, .value, .bound("::jsonb")])
             .run(pending, on: connection, { values in
-                "INSERT INTO events (account_id, id, profile_id, name_id, timestamp, received_at, source, display_name, properties) VALUES \(values)"
+                """
+                INSERT INTO events (account_id, id, profile_id, name_id, timestamp, received_at, source, dedupe_key, display_name, properties)
+                VALUES \(values)
+                """
             }) { e, binds in
                 binds.append(e.account)
                 binds.append(e.id)
@@ -99,6 +112,7 @@ extension PostgresWriteSession {
                 binds.append(e.timestamp)
                 binds.append(received)
                 binds.append(e.source)
+                binds.append(e.dedupeKey)
                 binds.append(e.displayName)
                 binds.append(e.properties)
             }

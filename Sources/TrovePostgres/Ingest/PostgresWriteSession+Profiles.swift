@@ -72,11 +72,14 @@ extension PostgresWriteSession {
     // MARK: A chunk's reads, at once
 
     /// Reads every profile and company the items name, locked in id order (one order for every writer),
-    /// and notes the identifiers nobody holds; the uids of events go to the id cache unlocked.
+    /// and notes the identifiers nobody holds; the uids of events go to the id cache unlocked, and the events'
+    /// dedupe keys are looked up (`dedupeKeys`).
     func prepare(_ items: [Ingestor.Item], account: Int64) throws {
         guard items.count > 1 else { return }
         var uids = Set<String>(), emails = Set<String>(), eventUIDs = Set<String>(), companyUIDs = Set<String>()
+        var keys = Set<String>()
         for item in items {
+            if case .event(let e) = item, let key = e.dedupeKey, dedupeKeys[Key(account: account, key: key)] == nil { keys.insert(key) }
             switch item {
             case .profile(let p):
                 if let uid = p.uid { uids.insert(uid) }
@@ -112,6 +115,15 @@ extension PostgresWriteSession {
             for email in emails where memo.emails[Key(account: account, key: email)] == nil {
                 memo.freeEmails.insert(Key(account: account, key: email))
             }
+        }
+        if !keys.isEmpty {
+            for row in try connection.query(
+                "SELECT dedupe_key, id FROM events WHERE account_id = \(account) AND dedupe_key = ANY(\(Array(keys))::text[])") {
+                let (key, id) = try row.decode((String, Int64).self)
+                dedupeKeys[Key(account: account, key: key)] = id
+                keys.remove(key)
+            }
+            for key in keys { dedupeKeys[Key(account: account, key: key)] = .some(nil) }
         }
         eventUIDs.subtract(uids)
         if !eventUIDs.isEmpty {

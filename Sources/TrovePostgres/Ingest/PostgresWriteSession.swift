@@ -6,9 +6,9 @@ import TroveCore
 /// One ingest transaction on PostgreSQL: the engine's `IngestRows` under the ingest rules (`IngestRules`),
 /// run on a writer thread over a `BlockingConnection` between BEGIN and COMMIT (`PostgresIngestStore`).
 ///
-/// Round trips are kept few: uid → profile id and event names come from the writer's caches; events
-/// without a `message_id` are buffered with ids taken from the sequence in blocks, and written before
-/// commit in one multi-row insert, together with what derives from them — `profile_activity` (last seen),
+/// Round trips are kept few: uid → profile id and event names come from the writer's caches; a chunk's
+/// `message_id`s are looked up at once (`prepare`); events are buffered with ids taken from the sequence in
+/// blocks, and written before commit in one multi-row insert, together with what derives from them — `profile_activity` (last seen),
 /// `event_counts`, the names' totals — as set-based upserts in the same transaction. (SQLite derives those
 /// after the fact, behind a watermark, because its one writer pays for every dirtied page; here they commit
 /// with the events, so readers need no tail and several writers need no watermark.)
@@ -21,8 +21,12 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
     /// Ids learned in this transaction, merged into the caches only after it commits.
     var learnedProfiles: [PostgresWriteCaches.Key: Int64] = [:]
     var learnedNames: [PostgresWriteCaches.Key: EventNameRow] = [:]
-    /// Events to insert before commit (no dedupe key: nothing can conflict).
+    /// Events to insert before commit. A keyed one's key was free when looked up; another transaction
+    /// taking it meanwhile makes the insert fail (unique violation), and the store runs this one again.
     var pending: [PendingEvent] = []
+    /// Dedupe keys looked up in this transaction: the event that holds one (stored or pending), or nil when
+    /// it is free. Forgotten when events are moved or deleted in the transaction.
+    var dedupeKeys: [PostgresWriteCaches.Key: Int64?] = [:]
     /// Per (account, profile) the latest event time written; per (account, name, hour) how many.
     var latest: [AccountRow: Int64] = [:]
     var counts: [CountKey: Int64] = [:]
@@ -43,6 +47,7 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
     struct DirtyKey: Hashable { var account: Int64; var kind: Int64; var id: Int64 }
     struct PendingEvent {
         var account: Int64, id: Int64, profile: Int64, name: Int64, timestamp: Int64, source: Int64
+        var dedupeKey: String?
         var displayName: String?
         var properties: String?
     }
@@ -56,7 +61,11 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
     // MARK: Events
 
     func eventID(account: Int64, dedupeKey: String) throws -> Int64? {
-        try connection.query("SELECT id FROM events WHERE account_id = \(account) AND dedupe_key = \(dedupeKey)").first?.decode(Int64.self)
+        let key = PostgresWriteCaches.Key(account: account, key: dedupeKey)
+        if let known = dedupeKeys[key] { return known }
+        let id = try connection.query("SELECT id FROM events WHERE account_id = \(account) AND dedupe_key = \(dedupeKey)").first?.decode(Int64.self)
+        dedupeKeys[key] = .some(id)
+        return id
     }
 
     func knownProfileAndName(_ e: EventInput, account: Int64) -> (profile: Int64, name: EventNameRow)? {
@@ -88,26 +97,13 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
         let time = e.timestamp.milliseconds
         let display = name.name == e.name ? nil : e.name
         let properties = e.propertiesJSON.map { String(decoding: $0, as: UTF8.self) }
-        let id: Int64
-        if let key = e.dedupeKey {
-            // Only a keyed event can conflict: it is written now (after its profile), and a taken key stores
-            // nothing.
-            try flushProfiles()
-            guard let row = try connection.query(
-                """
-                INSERT INTO events (account_id, profile_id, name_id, timestamp, received_at, source, dedupe_key, display_name, properties)
-                VALUES (\(account), \(profile), \(name.id), \(time), \(now.milliseconds), \(Int16(e.source.rawValue)), \(key), \(display),
-                        \(properties)::jsonb)
-                ON CONFLICT DO NOTHING RETURNING id
-                """
-            ).first else { return nil }
-            id = try row.decode(Int64.self)
-        } else {
-            id = try caches.eventIDs.next(connection)
-            pending.append(PendingEvent(
-                account: account, id: id, profile: profile, name: name.id, timestamp: time, source: Int64(e.source.rawValue), displayName: display,
-                properties: properties))
-        }
+        // A taken key stores nothing (its lookup is usually `prepare`'s, for the whole chunk).
+        if let key = e.dedupeKey, try eventID(account: account, dedupeKey: key) != nil { return nil }
+        let id = try caches.eventIDs.next(connection)
+        if let key = e.dedupeKey { dedupeKeys[PostgresWriteCaches.Key(account: account, key: key)] = id }
+        pending.append(PendingEvent(
+            account: account, id: id, profile: profile, name: name.id, timestamp: time, source: Int64(e.source.rawValue), dedupeKey: e.dedupeKey,
+            displayName: display, properties: properties))
         written.append(AccountRow(account: account, id: id))
         // No event watermark on PostgreSQL: the profile is marked for the evaluator in this transaction.
         dirty.insert(DirtyKey(account: account, kind: MembershipDirtyKind.profile.rawValue, id: profile))
