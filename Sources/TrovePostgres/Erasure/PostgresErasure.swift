@@ -52,6 +52,15 @@ extension PostgresWriteSession {
         // A `segment.exited` for each segment the person was in, written under the account's ledger lock.
         let memberships = try connection.awaiting { run in
             let ledgerID = try await PostgresLedger.lock(account: account, run)
+            // The person's segments held (key share) first: one deleted meanwhile is waited for and then
+            // absent, with its members, from the statement below — instead of its exit row naming a segment
+            // that is gone (a foreign key violation; found by the fuzzer on PostgreSQL).
+            _ = try await run(
+                """
+                SELECT id FROM segments WHERE account_id = \(account)
+                    AND id IN (SELECT segment_id FROM segment_members WHERE account_id = \(account) AND profile_id = \(id))
+                ORDER BY id FOR KEY SHARE
+                """)
             let exits = try await run(
                 """
                 INSERT INTO segment_changes (account_id, segment_id, profile_id, entered, at, version)
