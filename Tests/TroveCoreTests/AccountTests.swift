@@ -6,7 +6,7 @@ import TroveTestEngines
 
 @Suite struct AccountTests {
     @Test func storesOnlyDigestsOnSQLite() async throws {
-        let db = try temporaryDatabase()
+        let db = try await temporaryDatabase()
         let c = try await Accounts(database: db).create(name: "acme")
         let dump = try await db.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM accounts").description }
         #expect(!dump.contains(c.accountSecret) && !dump.contains(c.appAPIKey) && !dump.contains(c.trackAPIKey))

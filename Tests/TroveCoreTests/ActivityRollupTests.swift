@@ -7,7 +7,7 @@ import Testing
     func setUp(rollupEvery: Int = .max, rollupInterval: Duration = .seconds(3600), clock: TroveClock = .fixed(fixedNow)) async throws
         -> (AppDatabase, Ingestor, ObjectReader, Int64)
     {
-        let db = try temporaryDatabase()
+        let db = try await temporaryDatabase()
         let accounts = Accounts(database: db, clock: .fixed(fixedNow))
         _ = try await accounts.ensureDefaultAccount()
         let account = try await accounts.accountID(named: Accounts.defaultName)

@@ -33,7 +33,7 @@ import TroveTestEngines
     }
 
     @Test func theWritersSumsAreAppliedOnceEachAndDeletesSendItBackToTheLog() async throws {
-        let db = try temporaryDatabase()
+        let db = try await temporaryDatabase()
         let accounts = Accounts(database: db, clock: .fixed(fixedNow))
         _ = try await accounts.ensureDefaultAccount()
         let account = try await accounts.accountID(named: Accounts.defaultName)
@@ -104,7 +104,7 @@ import TroveTestEngines
         let logger = logs.logger(level: .trace)
         func attempts() -> Int { logs.all.filter { $0.contains("event counts rollup failed") }.count }
 
-        let db = try temporaryDatabase()
+        let db = try await temporaryDatabase()
         let accounts = Accounts(database: db, clock: .fixed(fixedNow))
         _ = try await accounts.ensureDefaultAccount()
         let account = try await accounts.accountID(named: Accounts.defaultName)

@@ -87,7 +87,7 @@ import Testing
     }
 
     @Test func deliveredRowsArePrunedAfter30Days() async throws {
-        let database = try temporaryDatabase()
+        let database = try await temporaryDatabase()
         let now = Self.sentAt
         let day: Int64 = 86_400_000
         try await database.pool.write { db in

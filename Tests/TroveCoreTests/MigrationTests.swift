@@ -3,8 +3,11 @@ import Testing
 @testable import TroveCore
 
 @Suite struct MigrationTests {
-    @Test func appliesTheOrderedMigrationsToAnEmptyDatabase() throws {
-        let db = try temporaryDatabase()
+    @Test func appliesTheOrderedMigrationsToAnEmptyDatabase() async throws {
+        try Self.expectMigrated(try await temporaryDatabase())
+    }
+
+    static func expectMigrated(_ db: AppDatabase) throws {
         #expect(AppDatabase.migrationNames == ["0001_initial", "0002_event_rollups", "0003_segments", "0004_event_name_indexes", "0005_exports", "0006_anonymous_events", "0007_integrations", "0008_webhooks", "0009_customerio_destination", "0010_event_counts", "0011_report_indexes", "0012_admin_sessions", "0013_report_steps", "0014_event_counts_watermark", "0015_report_step_builds", "0016_anonymous_event_counts", "0017_person_chain", "0018_deletions"])
         #expect(try db.appliedMigrations() == AppDatabase.migrationNames)
         let tables = try db.pool.read { db in
@@ -17,8 +20,11 @@ import Testing
         #expect(foreignKeys == true)
     }
 
-    @Test func reopeningAnUpToDateDatabaseChangesNothing() throws {
-        let db = try temporaryDatabase()
+    @Test func reopeningAnUpToDateDatabaseChangesNothing() async throws {
+        try Self.expectReopenedUnchanged(try await temporaryDatabase())
+    }
+
+    static func expectReopenedUnchanged(_ db: AppDatabase) throws {
         func snapshot(_ db: AppDatabase) throws -> ([String], Int) {
             try db.pool.read { db in
                 (try String.fetchAll(db, sql: "SELECT coalesce(sql, name) FROM sqlite_master ORDER BY name"),
@@ -34,7 +40,7 @@ import Testing
     }
 
     @Test func theSchemaRefusesInvalidRows() async throws {
-        let db = try temporaryDatabase()
+        let db = try await temporaryDatabase()
         let credentials = try await Accounts(database: db).create(name: "a")
         _ = credentials
         try await db.pool.write { db in

@@ -10,7 +10,7 @@ import Testing
     }
 
     @Test func slicesAndTailsReadTheLogByRowidAndListsInOrder() async throws {
-        let database = try temporaryDatabase()
+        let database = try await temporaryDatabase()
         try await database.read { db in
             for grouped in [false, true] {
                 let range: StatementArguments = [0, 10, 1, 0, 5]

@@ -26,7 +26,7 @@ final class MovableClock: Sendable {
     }
 
     func world() async throws -> World {
-        let db = try temporaryDatabase()
+        let db = try await temporaryDatabase()
         let clock = MovableClock(fixedNow)
         let accounts = Accounts(database: db, clock: clock.clock)
         _ = try await accounts.ensureDefaultAccount()

@@ -1,11 +1,16 @@
 import Foundation
+import TroveTestEngines
 @testable import TroveCore
 
 /// A fresh database file in a temporary directory, one per test.
-func temporaryDatabase() throws -> AppDatabase {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trove-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return try AppDatabase(path: dir.appendingPathComponent("trove.sqlite").path)
+/// A fresh SQLite file, created and migrated on a thread of its own (not one of the two cooperative threads
+/// every in-process server of the parallel suite needs).
+func temporaryDatabase() async throws -> AppDatabase {
+    try await onOwnThread {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trove-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return try AppDatabase(path: dir.appendingPathComponent("trove.sqlite").path)
+    }
 }
 
 let fixedNow = Timestamp.parseISO8601("2026-03-01T12:00:00Z")!
@@ -17,7 +22,7 @@ struct AccountDatabase {
     let ingestor: Ingestor
 
     init() async throws {
-        db = try temporaryDatabase()
+        db = try await temporaryDatabase()
         let accounts = Accounts(database: db, clock: .fixed(fixedNow))
         _ = try await accounts.ensureDefaultAccount()
         account = try await accounts.accountID(named: Accounts.defaultName)

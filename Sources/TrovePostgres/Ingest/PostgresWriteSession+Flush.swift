@@ -15,12 +15,21 @@ extension PostgresWriteSession {
         try flushDerived()
     }
 
+    /// The advisory lock class of `flushDerived` ("td"; the ledger's is "tr").
+    static let derivedLockClass: Int32 = 0x7464
+
     /// The rows many writers share — each profile's last-seen time, the hourly counts, the names' totals,
     /// the membership marks, the property catalog — last, in one statement: a writer holds their row locks from here to its commit,
     /// and another writer touching the same rows waits that long. (Each as a statement of its own, with the
     /// catalog and warnings after them, held them ~40 ms and made writers queue on each other.) Every part's
-    /// rows are sorted: one lock order for every writer.
+    /// rows are sorted, and the writers of one account take turns (an advisory lock) — so no two deadlock.
     private func flushDerived() throws {
+        // Writers of one account take turns here (they would wait for each other's rows anyway): a statement
+        // of several parts locks rows in an order PostgreSQL chooses (an UPDATE … FROM follows its join), and
+        // two writers at once deadlocked on it.
+        let accounts = Set(latest.keys.map(\.account)).union(counts.keys.map(\.account)).union(nameUsage.keys.map(\.account))
+            .union(dirty.map(\.account)).union(catalog.entries.keys.map(\.account)).sorted()
+        for account in accounts { try connection.query("SELECT pg_advisory_xact_lock(\(Self.derivedLockClass), \(Int32(truncatingIfNeeded: account)))") }
         // Counts taken back (a merged duplicate) update the rows their events added; apart, as they are rare.
         let taken = counts.filter { $0.value < 0 }.sorted { ($0.key.account, $0.key.name, $0.key.hour) < ($1.key.account, $1.key.name, $1.key.hour) }
         if !taken.isEmpty {
@@ -61,7 +70,8 @@ extension PostgresWriteSession {
             parts.append("""
                 INSERT INTO profile_activity (account_id, profile_id, last_seen_at)
                 SELECT * FROM unnest(\(bind(rows.map(\.key.account))), \(bind(rows.map(\.key.id))), \(bind(rows.map(\.value))))
-                ON CONFLICT (account_id, profile_id) DO UPDATE SET last_seen_at = greatest(profile_activity.last_seen_at, excluded.last_seen_at)
+                ON CONFLICT (account_id, profile_id) DO UPDATE SET last_seen_at = excluded.last_seen_at
+                    WHERE profile_activity.last_seen_at < excluded.last_seen_at
                 """)
         }
         let added = counts.filter { $0.value > 0 }.sorted { ($0.key.account, $0.key.name, $0.key.hour) < ($1.key.account, $1.key.name, $1.key.hour) }
