@@ -119,30 +119,16 @@ extension PostgresWriteSession {
             }
         }
         if !keys.isEmpty {
-            for row in try connection.query(
-                """
-                SELECT k.key, e.id FROM unnest(\(Array(keys))::text[]) AS k(key),
-                    LATERAL (SELECT id FROM events WHERE account_id = \(account) AND dedupe_key = k.key LIMIT 1) e
-                """) {
-                let (key, id) = try row.decode((String, Int64).self)
-                dedupeKeys[Key(account: account, key: key)] = id
-                keys.remove(key)
-            }
-            for key in keys { dedupeKeys[Key(account: account, key: key)] = .some(nil) }
+            let found = try ids(of: keys, in: "events", column: "dedupe_key", account: account)
+            for key in keys { dedupeKeys[Key(account: account, key: key)] = .some(found[key]) }
         }
         try internEventNames(of: items, account: account)
         eventUIDs.subtract(uids)
         if !eventUIDs.isEmpty {
-            for row in try connection.query(
-                """
-                SELECT u.uid, p.id FROM unnest(\(Array(eventUIDs))::text[]) AS u(uid),
-                    LATERAL (SELECT id FROM profiles WHERE account_id = \(account) AND uid = u.uid LIMIT 1) p
-                """) {
-                let (uid, id) = try row.decode((String, Int64).self)
-                learnedProfiles[Key(account: account, key: uid)] = id
-                eventUIDs.remove(uid)
+            let found = try ids(of: eventUIDs, in: "profiles", column: "uid", account: account)
+            for uid in eventUIDs {
+                if let id = found[uid] { learnedProfiles[Key(account: account, key: uid)] = id } else { memo.freeUIDs.insert(Key(account: account, key: uid)) }
             }
-            for uid in eventUIDs { memo.freeUIDs.insert(Key(account: account, key: uid)) }
         }
         companyUIDs = companyUIDs.filter {
             memo.companyUIDs[Key(account: account, key: $0)] == nil && !memo.freeCompanyUIDs.contains(Key(account: account, key: $0))
@@ -159,6 +145,23 @@ extension PostgresWriteSession {
                 memo.freeCompanyUIDs.insert(Key(account: account, key: uid))
             }
         }
+    }
+
+    /// The ids of the rows of `table` (of the account) whose unique `column` holds one of `keys`, unlocked: one
+    /// index probe per key (see `prepare`).
+    private func ids(of keys: Set<String>, in table: String, column: String, account: Int64) throws -> [String: Int64] {
+        var binds = PostgresBindings(capacity: 2)
+        binds.append(Array(keys))
+        binds.append(account)
+        var found: [String: Int64] = [:]
+        for row in try connection.query(PostgresQuery(unsafeSQL: """
+            SELECT k.key, t.id FROM unnest($1::text[]) AS k(key),
+                LATERAL (SELECT id FROM \(table) WHERE account_id = $2 AND \(column) = k.key LIMIT 1) t
+            """, binds: binds)) {
+            let (key, id) = try row.decode((String, Int64).self)
+            found[key] = id
+        }
+        return found
     }
 
     /// The names of the chunk's events that will be stored (no dedupe key, or a free one), interned at once
