@@ -24,9 +24,8 @@ extension PostgresWriteSession {
     /// catalog and warnings after them, held them ~40 ms and made writers queue on each other.) Every part's
     /// rows are sorted, and the writers of one account take turns (an advisory lock) — so no two deadlock.
     private func flushDerived() throws {
-        // Writers of one account take turns here (they would wait for each other's rows anyway): a statement
-        // of several parts locks rows in an order PostgreSQL chooses (an UPDATE … FROM follows its join), and
-        // two writers at once deadlocked on it.
+        // Turns per account: the statement's parts lock rows in an order PostgreSQL chooses (an UPDATE … FROM
+        // follows its join), and two writers at once deadlocked on it.
         let accounts = Set(latest.keys.map(\.account)).union(counts.keys.map(\.account)).union(nameUsage.keys.map(\.account))
             .union(dirty.map(\.account)).union(catalog.entries.keys.map(\.account)).sorted()
         for account in accounts { try connection.query("SELECT pg_advisory_xact_lock(\(Self.derivedLockClass), \(Int32(truncatingIfNeeded: account)))") }
@@ -105,7 +104,6 @@ extension PostgresWriteSession {
         let with = parts.enumerated().map { "d\($0.offset) AS (\($0.element))" }.joined(separator: ",\n")
         try connection.query(PostgresQuery(unsafeSQL: (with.isEmpty ? "" : "WITH " + with + "\n") + last, binds: binds))
     }
-
 
     /// The profiles this transaction's events belong to, key-share locked until it commits, so that an
     /// erasure (which locks the row to delete it) waits for these events or they wait for it. A profile
