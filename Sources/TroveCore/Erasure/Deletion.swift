@@ -73,51 +73,6 @@ public struct ErasureReceipt: Sendable, Equatable {
     }
 }
 
-/// The erased person's values: their identifiers and every string among their properties and their events'
-/// properties. Catalog examples, warnings and stored replies that quote one of them are wiped.
-public struct PersonValues: Sendable, Equatable {
-    public static let maxValues = 100_000
-    public private(set) var strings: Set<String> = []
-
-    public init() {}
-
-    public mutating func add(_ value: String?) {
-        guard let value, !value.isEmpty, strings.count < Self.maxValues else { return }
-        strings.insert(value)
-    }
-
-    /// Every string inside a JSON value (object keys are property names, not the person's values).
-    public mutating func add(_ json: JSON) {
-        switch json {
-        case .string(let s): add(s)
-        case .array(let items): for item in items { add(item) }
-        case .object(let members): for m in members { add(m.value) }
-        default: break
-        }
-    }
-
-    public mutating func formUnion(_ other: PersonValues) {
-        for s in other.strings { add(s) }
-    }
-
-    /// Whether `text` is one of the values, or quotes one of at least `minQuoted` characters (a warning's
-    /// detail, a stored reply): shorter ones are too common to tell the person by.
-    public func quoted(in text: String) -> Bool {
-        strings.contains(text) || strings.contains { $0.count >= Self.minQuoted && text.contains($0) }
-    }
-
-    public static let minQuoted = 4
-
-    /// A stored list of catalog examples without the ones that are the person's values; nil when none was.
-    public func kept(examples items: [JSON]) -> [JSON]? {
-        let kept = items.filter { item in
-            if case .string(let s) = item { return !quoted(in: s) }
-            return true
-        }
-        return kept.count == items.count ? nil : kept
-    }
-}
-
 /// One batch of an erasure's events: how many went, the strings among their properties, and the log's top
 /// id afterwards (events written later all have higher ids).
 public struct ErasedEvents: Sendable {
@@ -140,5 +95,32 @@ public struct PersonEventIDs: Sendable {
     public init(ids: [Int64], top: Int64) {
         self.ids = ids
         self.top = top
+    }
+}
+
+/// A person as their erasure's last step gets them (`Erasure`): the values and count of the events that went
+/// in batches, and the id above which events may have arrived since.
+public struct PersonErasure: Sendable {
+    public var profile: Int64
+    public var values: PersonValues
+    public var events: Int64
+    public var eventsAfter: Int64
+
+    public init(profile: Int64, values: PersonValues, events: Int64, eventsAfter: Int64) {
+        self.profile = profile
+        self.values = values
+        self.events = events
+        self.eventsAfter = eventsAfter
+    }
+}
+
+/// A person's last step done: the receipt, and every value of theirs seen, for the scrub.
+public struct ErasedProfile: Sendable {
+    public var receipt: ErasureReceipt
+    public var values: PersonValues
+
+    public init(receipt: ErasureReceipt, values: PersonValues) {
+        self.receipt = receipt
+        self.values = values
     }
 }

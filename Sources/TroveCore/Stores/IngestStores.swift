@@ -46,9 +46,12 @@ public protocol IngestWrites {
     /// and the strings among their properties.
     func deletePersonEvents(_ ids: [Int64], profile: Int64, account: Int64) throws -> ErasedEvents
     /// An erasure's last step (`Erasure`): the profile's events above `eventsAfter` (written while the
-    /// batches ran) go with everything else of it; nil when the profile is gone already.
-    func eraseProfile(_ id: Int64, account: Int64, values: PersonValues, events: Int64, eventsAfter: Int64, source: Deletion.Source) throws
-        -> ErasureReceipt?
+    /// batches ran) go with everything else of it but the traces its values left (`scrubTraces`, done once
+    /// for several people); nil when the profile is gone already.
+    func eraseProfile(_ person: PersonErasure, account: Int64, source: Deletion.Source) throws -> ErasedProfile?
+    /// What is left of erased people outside their rows: catalog examples, warnings and stored batch replies
+    /// that quote one of their values (`PersonValues.quoted(in:)`).
+    func scrubTraces(account: Int64, values: PersonValues) throws
     /// A company erasure's last step: its remaining people unlinked, the company gone and recorded; nil when
     /// it is gone already.
     func eraseCompany(_ id: Int64, account: Int64, erasedProfiles: Int64) throws -> CompanyErasureReceipt?

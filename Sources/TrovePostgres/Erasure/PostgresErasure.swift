@@ -21,15 +21,14 @@ extension PostgresWriteSession {
         return erased
     }
 
-    func eraseProfile(_ id: Int64, account: Int64, values seen: PersonValues, events: Int64, eventsAfter: Int64, source: Deletion.Source) throws
-        -> ErasureReceipt?
-    {
+    func eraseProfile(_ erasure: PersonErasure, account: Int64, source: Deletion.Source) throws -> ErasedProfile? {
+        let (id, events) = (erasure.profile, erasure.events)
         try flushProfiles()
         guard let person = try connection.query(
             "SELECT uid, email, properties::text FROM profiles WHERE account_id = \(account) AND id = \(id) FOR UPDATE"
         ).first else { return nil }
         let (uid, email, properties) = try person.decode((String?, String?, String).self)
-        var values = seen
+        var values = erasure.values
         values.add(uid)
         values.add(email)
         Self.add(properties, to: &values)
@@ -94,7 +93,6 @@ extension PostgresWriteSession {
             "DELETE FROM membership_dirty WHERE account_id = \(account) AND kind = \(Int16(MembershipDirtyKind.profile.rawValue)) AND object_id = \(id)")
         try connection.query("DELETE FROM profile_activity WHERE account_id = \(account) AND profile_id = \(id)")
         try connection.query("DELETE FROM profiles WHERE account_id = \(account) AND id = \(id)")
-        try scrubTraces(account: account, values: values)
 
         let record = try connection.query(
             """
@@ -112,7 +110,7 @@ extension PostgresWriteSession {
         ).first!
         forgetProfiles = true
         forgetMemo()
-        return ErasureReceipt(profileID: id, deletion: try PostgresErasureStore.deletion(record))
+        return ErasedProfile(receipt: ErasureReceipt(profileID: id, deletion: try PostgresErasureStore.deletion(record)), values: values)
     }
 
     /// The Customer.io `delete` for the person, when the account has a destination that parses (one that
@@ -165,9 +163,7 @@ extension PostgresWriteSession {
         return CompanyErasureReceipt(companyID: id, unlinked: unlinked, deletion: try PostgresErasureStore.deletion(record))
     }
 
-    /// What is left of a person outside their rows: catalog examples, warnings and stored batch replies that
-    /// quote one of their values (`PersonValues`).
-    private func scrubTraces(account: Int64, values: PersonValues) throws {
+    func scrubTraces(account: Int64, values: PersonValues) throws {
         guard !values.strings.isEmpty else { return }
         for row in try connection.query("SELECT id, examples::text FROM properties WHERE account_id = \(account)") {
             let (id, text) = try row.decode((Int64, String).self)

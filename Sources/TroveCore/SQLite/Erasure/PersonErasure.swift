@@ -38,83 +38,88 @@ extension WriteSession {
         return erased
     }
 
-    public func eraseProfile(_ id: Int64, account: Int64, values seen: PersonValues, events: Int64, eventsAfter: Int64, source: Deletion.Source) throws
-        -> ErasureReceipt?
-    {
+    public func eraseProfile(_ erasure: PersonErasure, account: Int64, source: Deletion.Source) throws -> ErasedProfile? {
+        let (id, events, eventsAfter) = (erasure.profile, erasure.events, erasure.eventsAfter)
         guard let person = try Row.fetchOne(
-            db, sql: "SELECT uid, email, properties FROM profiles WHERE id = ? AND account_id = ?", arguments: [id, account])
+            db.cachedStatement(sql: "SELECT uid, email, properties FROM profiles WHERE id = ? AND account_id = ?"), arguments: [id, account])
         else { return nil }
-        var values = seen
+        var values = erasure.values
         values.add(person[0] as String?)
         values.add(person[1] as String?)
         if let text = person[2] as String?, let json = try? JSONParser.parse(Array(text.utf8)) { values.add(json) }
         // Events that arrived for the person while the batches ran: all above `eventsAfter`, a short range.
-        let arrived = try Int64.fetchAll(db, sql: "SELECT id FROM events WHERE id > ? AND profile_id = ?", arguments: [eventsAfter, id])
+        let arrived = try Int64.fetchAll(
+            db.cachedStatement(sql: "SELECT id FROM events WHERE id > ? AND profile_id = ?"), arguments: [eventsAfter, id])
         let late = try deletePersonEvents(arrived, profile: id, account: account)
         values.formUnion(late.values)
 
         let nowMS = now.milliseconds
-        try db.execute(sql: "INSERT INTO deletions (account_id, kind, source, created_at) VALUES (?, 'profile', ?, ?)",
-                       arguments: [account, source.rawValue, nowMS])
+        try run("INSERT INTO deletions (account_id, kind, source, created_at) VALUES (?, 'profile', ?, ?)", [account, source.rawValue, nowMS])
         let deletion = db.lastInsertedRowID
 
         // Deliveries about the person queued or logged before: dropped.
-        try db.execute(
-            sql: """
-                DELETE FROM webhook_deliveries WHERE endpoint_id IN (SELECT id FROM webhook_endpoints WHERE account_id = ?)
-                  AND json_extract(data, '$.profile.id') = ?
-                """, arguments: [account, PublicID.encode(id)])
+        try run(
+            """
+            DELETE FROM webhook_deliveries WHERE endpoint_id IN (SELECT id FROM webhook_endpoints WHERE account_id = ?)
+              AND json_extract(data, '$.profile.id') = ?
+            """, [account, PublicID.encode(id)])
         var dropped = Int64(db.changesCount)
-        try db.execute(sql: "DELETE FROM customerio_deliveries WHERE profile_id = ? AND account_id = ?", arguments: [id, account])
+        try run("DELETE FROM customerio_deliveries WHERE profile_id = ? AND account_id = ?", [id, account])
         dropped += Int64(db.changesCount)
 
         // A `segment.exited` for each segment the person was in, from ledger rows written for it.
         let ledgerID = try SegmentChangeOutbox.lastLedgerID(db)
-        let lastDelivery = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM webhook_deliveries") ?? 0
-        try db.execute(
-            sql: """
-                INSERT INTO segment_changes (segment_id, profile_id, entered, at, version)
-                SELECT m.segment_id, m.profile_id, 0, ?2, s.built_version FROM segment_members m JOIN segments s ON s.id = m.segment_id
-                WHERE m.profile_id = ?1 ORDER BY m.segment_id
-                """, arguments: [id, nowMS])
+        let lastDelivery = try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(id), 0) FROM webhook_deliveries")) ?? 0
+        try run(
+            """
+            INSERT INTO segment_changes (segment_id, profile_id, entered, at, version)
+            SELECT m.segment_id, m.profile_id, 0, ?2, s.built_version FROM segment_members m JOIN segments s ON s.id = m.segment_id
+            WHERE m.profile_id = ?1 ORDER BY m.segment_id
+            """, [id, nowMS])
         let memberships = Int64(db.changesCount)
         if memberships > 0 {
-            try db.execute(
-                sql: "UPDATE segments SET member_count = member_count - 1 WHERE id IN (SELECT segment_id FROM segment_members WHERE profile_id = ?)",
-                arguments: [id])
-            try db.execute(sql: "DELETE FROM segment_members WHERE profile_id = ?", arguments: [id])
+            try run("UPDATE segments SET member_count = member_count - 1 WHERE id IN (SELECT segment_id FROM segment_members WHERE profile_id = ?)", [id])
+            try run("DELETE FROM segment_members WHERE profile_id = ?", [id])
             try WebhookOutbox.enqueueSegmentChanges(db, after: ledgerID, now: now)
-            try db.execute(sql: "UPDATE webhook_deliveries SET deletion_id = ? WHERE id > ?", arguments: [deletion, lastDelivery])
+            try run("UPDATE webhook_deliveries SET deletion_id = ? WHERE id > ?", [deletion, lastDelivery])
         }
         try CustomerIOOutbox.enqueueDeletion(db, account: account, profile: id, deletion: deletion, now: now, cache: caches)
 
         // The ledger as if the person had never been a member; the rest of what names them.
-        try db.execute(sql: "DELETE FROM segment_changes WHERE profile_id = ?", arguments: [id])
+        try run("DELETE FROM segment_changes WHERE profile_id = ?", [id])
         let ledgerRows = Int64(db.changesCount) - memberships
-        try db.execute(sql: "DELETE FROM membership_dirty WHERE kind = ? AND object_id = ?", arguments: [MembershipDirtyKind.profile.rawValue, id])
-        try db.execute(sql: "DELETE FROM profile_activity WHERE profile_id = ?", arguments: [id])
-        try db.execute(sql: "DELETE FROM profiles WHERE id = ?", arguments: [id])
-        try PersonTraces.scrub(db, account: account, values: values)
+        try run("DELETE FROM membership_dirty WHERE kind = ? AND object_id = ?", [MembershipDirtyKind.profile.rawValue, id])
+        try run("DELETE FROM profile_activity WHERE profile_id = ?", [id])
+        try run("DELETE FROM profiles WHERE id = ?", [id])
 
-        try db.execute(
-            sql: """
-                UPDATE deletions SET profiles = 1, events = ?2, memberships = ?3, ledger_rows = ?4, deliveries = ?5,
-                    notifications = (SELECT count(*) FROM webhook_deliveries WHERE deletion_id = ?1)
-                        + (SELECT count(*) FROM customerio_deliveries WHERE deletion_id = ?1),
-                    completed_at = CASE WHEN NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE deletion_id = ?1 AND state = 'pending')
-                        AND NOT EXISTS (SELECT 1 FROM customerio_deliveries WHERE deletion_id = ?1 AND state = 'pending') THEN created_at END
-                WHERE id = ?1
-                """, arguments: [deletion, events + late.count, memberships, ledgerRows, dropped])
+        try run(
+            """
+            UPDATE deletions SET profiles = 1, events = ?2, memberships = ?3, ledger_rows = ?4, deliveries = ?5,
+                notifications = (SELECT count(*) FROM webhook_deliveries WHERE deletion_id = ?1)
+                    + (SELECT count(*) FROM customerio_deliveries WHERE deletion_id = ?1),
+                completed_at = CASE WHEN NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE deletion_id = ?1 AND state = 'pending')
+                    AND NOT EXISTS (SELECT 1 FROM customerio_deliveries WHERE deletion_id = ?1 AND state = 'pending') THEN created_at END
+            WHERE id = ?1
+            """, [deletion, events + late.count, memberships, ledgerRows, dropped])
         if let uid = person[0] as String? { profileIDs[AccountKey(account: account, key: uid)] = nil }
         caches.reset()
         forgetHeads()
         let record = try DeletionRecords.one(db, id: deletion)
-        return ErasureReceipt(profileID: id, deletion: record)
+        return ErasedProfile(receipt: ErasureReceipt(profileID: id, deletion: record), values: values)
+    }
+
+    public func scrubTraces(account: Int64, values: PersonValues) throws {
+        try PersonTraces.scrub(db, account: account, values: values)
+    }
+
+    /// A statement run once per person erased: compiled once per connection.
+    private func run(_ sql: String, _ arguments: StatementArguments) throws {
+        try db.cachedStatement(sql: sql).execute(arguments: arguments)
     }
 }
 
-/// What is left of a person outside their rows once they are gone: catalog examples, warnings and stored
-/// batch replies that quote one of their values.
+/// What is left of erased people outside their rows: catalog examples, warnings and stored batch replies
+/// that quote one of their values.
 enum PersonTraces {
     static func scrub(_ db: Database, account: Int64, values: PersonValues) throws {
         guard !values.strings.isEmpty else { return }
