@@ -171,6 +171,10 @@ extension ErasureHTTPTests {
             let deletions = try await app.v3(.get, "/v3/edit/deletions").json?["deletions"]?.arrayValue ?? []
             #expect(deletions.map { "\($0["kind"]?.stringValue ?? "")/\($0["source"]?.stringValue ?? "")" }
                 == ["company/api", "profile/company", "profile/company", "company/api"])
+            // Newest first: dan, then cat (erased together, in id order), each with their own counts.
+            #expect(deletions[1...2].map { $0.at("counts.events") } == [0, 1])
+            #expect(deletions[1...2].map { $0.at("counts.memberships") } == [1, 1])
+            #expect(deletions[1...2].map { $0.at("counts.ledger_rows") } == [1, 1], "each one's entry into Big")
             let catalog = try await app.get("/v3/edit/properties?kind=company").text
             #expect(!catalog.contains("Quokka-Lantern-55"), "the catalog keeps no example of an erased company's values")
         }

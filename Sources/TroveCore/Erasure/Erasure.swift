@@ -73,19 +73,17 @@ public struct Erasure: Sendable {
             let members = Array(people[start..<min(start + group, people.count)])
             start += members.count
             receipts += try await store.write(weight: members.count) { session in
-                var erased: [ErasureReceipt] = []
+                let erased = try session.eraseProfiles(members, account: account, source: source)
                 var quoted = PersonValues()
-                for person in members {
-                    guard let gone = try session.eraseProfile(person, account: account, source: source) else { continue }
+                for gone in erased {
                     if quoted.count + gone.values.count > PersonValues.maxValues {
                         try session.scrubTraces(account: account, values: quoted)
                         quoted = PersonValues()
                     }
                     quoted.formUnion(gone.values)
-                    erased.append(gone.receipt)
                 }
                 try session.scrubTraces(account: account, values: quoted)
-                return erased
+                return erased.map(\.receipt)
             }
         }
         if !receipts.isEmpty { reads.erased() }

@@ -45,10 +45,10 @@ public protocol IngestWrites {
     /// An erasure's batch (`Erasure`): those of `ids` that are events of the profile go; returns how many,
     /// and the strings among their properties.
     func deletePersonEvents(_ ids: [Int64], profile: Int64, account: Int64) throws -> ErasedEvents
-    /// An erasure's last step (`Erasure`): the profile's events above `eventsAfter` (written while the
-    /// batches ran) go with everything else of it but the traces its values left (`scrubTraces`, done once
-    /// for several people); nil when the profile is gone already.
-    func eraseProfile(_ person: PersonErasure, account: Int64, source: Deletion.Source) throws -> ErasedProfile?
+    /// An erasure's last step (`Erasure`) for several people at once: for each profile still there, its events
+    /// above `eventsAfter` (written while the batches ran) go with everything else of it but the traces its
+    /// values left (`scrubTraces`, done once for the lot). Those erased, in the order given.
+    func eraseProfiles(_ people: [PersonErasure], account: Int64, source: Deletion.Source) throws -> [ErasedProfile]
     /// What is left of erased people outside their rows: catalog examples, warnings and stored batch replies
     /// that quote one of their values (`PersonValues.quoted(in:)`).
     func scrubTraces(account: Int64, values: PersonValues) throws

@@ -13,109 +13,166 @@ extension PostgresWriteSession {
         try flushProfiles()
         var erased = ErasedEvents(count: 0, values: PersonValues(), top: 0)
         guard !ids.isEmpty else { return erased }
-        let gone = try deleteEvents(
-            where: "account_id = \(account) AND profile_id = \(profile) AND id = ANY('{\(ids.map(String.init).joined(separator: ","))}'::bigint[])",
-            markProfiles: false)
+        let gone = try deleteEvents(where: "account_id = \(account) AND profile_id = \(profile) AND id = ANY(\(Self.array(ids)))", markProfiles: false)
         erased.count = Int64(gone.count)
-        for text in gone { Self.add(text, to: &erased.values) }
+        for row in gone { Self.add(row.properties, to: &erased.values) }
         return erased
     }
 
-    func eraseProfile(_ erasure: PersonErasure, account: Int64, source: Deletion.Source) throws -> ErasedProfile? {
-        let (id, events) = (erasure.profile, erasure.events)
+    /// The people's last steps in a few statements each over all of them (one person at a time cost some
+    /// twenty round trips each: a company of 384 people took 8.7 s in a debug build).
+    func eraseProfiles(_ people: [PersonErasure], account: Int64, source: Deletion.Source) throws -> [ErasedProfile] {
         try flushProfiles()
-        guard let person = try connection.query(
-            "SELECT uid, email, properties::text FROM profiles WHERE account_id = \(account) AND id = \(id) FOR UPDATE"
-        ).first else { return nil }
-        let (uid, email, properties) = try person.decode((String?, String?, String).self)
-        var values = erasure.values
-        values.add(uid)
-        values.add(email)
-        Self.add(properties, to: &values)
-        // Whatever arrived for the person meanwhile: every event of theirs left.
-        let late = try deleteEvents(where: "account_id = \(account) AND profile_id = \(id)", markProfiles: false)
-        for text in late { Self.add(text, to: &values) }
+        var values: [Int64: PersonValues] = [:]
+        for row in try connection.query(
+            """
+            SELECT id, uid, email, properties::text FROM profiles WHERE account_id = \(account) AND id = ANY(\(people.map(\.profile))::bigint[])
+            ORDER BY id FOR UPDATE
+            """
+        ) {
+            let (id, uid, email, properties) = try row.decode((Int64, String?, String?, String).self)
+            var seen = PersonValues()
+            seen.add(uid)
+            seen.add(email)
+            Self.add(properties, to: &seen)
+            values[id] = seen
+        }
+        let erased = people.filter { values[$0.profile] != nil }
+        guard !erased.isEmpty else { return [] }
+        let ids = erased.map(\.profile)
+        let publicIDs = ids.map(PublicID.encode)
+        for person in erased { values[person.profile]!.formUnion(person.values) }
+        // Whatever arrived for them meanwhile: every event of theirs left.
+        var late: [Int64: Int64] = [:]
+        for row in try deleteEvents(where: "account_id = \(account) AND profile_id = ANY(\(Self.array(ids)))", markProfiles: false) {
+            guard let profile = row.profile else { continue }
+            late[profile, default: 0] += 1
+            Self.add(row.properties, to: &values[profile, default: PersonValues()])
+        }
 
         let nowMS = now.milliseconds
-        let deletion = try connection.query(
-            "INSERT INTO deletions (account_id, kind, source, created_at) VALUES (\(account), 'profile', \(source.rawValue), \(nowMS)) RETURNING id"
-        ).first!.decode(Int64.self)
+        let deletions = try connection.query(
+            "SELECT nextval(pg_get_serial_sequence('deletions', 'id')) FROM generate_series(1, \(ids.count))"
+        ).map { try $0.decode(Int64.self) }.sorted()
+        try connection.query(
+            """
+            INSERT INTO deletions (account_id, id, kind, source, created_at)
+            SELECT \(account), d, 'profile', \(source.rawValue), \(nowMS) FROM unnest(\(deletions)::bigint[]) AS d
+            """)
 
-        // Deliveries about the person queued or logged before: dropped.
-        let publicID = PublicID.encode(id)
-        var dropped = Int64(try connection.query(
-            "DELETE FROM webhook_deliveries WHERE account_id = \(account) AND data #>> '{profile,id}' = \(publicID) RETURNING id").count)
-        dropped += Int64(try connection.query(
-            "DELETE FROM customerio_deliveries WHERE account_id = \(account) AND profile_id = \(id) RETURNING id").count)
+        // Deliveries about them queued or logged before: dropped.
+        var dropped: [Int64: Int64] = [:]
+        let byPublicID = Dictionary(uniqueKeysWithValues: zip(publicIDs, ids))
+        for row in try connection.query(
+            "DELETE FROM webhook_deliveries WHERE account_id = \(account) AND data #>> '{profile,id}' = ANY(\(publicIDs)::text[]) RETURNING data #>> '{profile,id}'"
+        ) {
+            if let profile = byPublicID[try row.decode(String.self)] { dropped[profile, default: 0] += 1 }
+        }
+        for row in try connection.query(
+            "DELETE FROM customerio_deliveries WHERE account_id = \(account) AND profile_id = ANY(\(ids)::bigint[]) RETURNING profile_id"
+        ) {
+            dropped[try row.decode(Int64.self), default: 0] += 1
+        }
 
-        // A `segment.exited` for each segment the person was in, written under the account's ledger lock.
+        // A `segment.exited` for each segment they were in, written under the account's ledger lock.
         let memberships = try connection.awaiting { run in
             let ledgerID = try await PostgresLedger.lock(account: account, run)
-            // The person's segments held (key share) first: one deleted meanwhile is waited for and then
-            // absent, with its members, from the statement below — instead of its exit row naming a segment
-            // that is gone (a foreign key violation; found by the fuzzer on PostgreSQL).
+            // Their segments held (key share) first: one deleted meanwhile is waited for and then absent, with
+            // its members, from the statement below — instead of an exit row naming a segment that is gone (a
+            // foreign key violation; found by the fuzzer on PostgreSQL).
             _ = try await run(
                 """
                 SELECT id FROM segments WHERE account_id = \(account)
-                    AND id IN (SELECT segment_id FROM segment_members WHERE account_id = \(account) AND profile_id = \(id))
+                    AND id IN (SELECT segment_id FROM segment_members WHERE account_id = \(account) AND profile_id = ANY(\(ids)::bigint[]))
                 ORDER BY id FOR KEY SHARE
                 """)
-            let exits = try await run(
+            var exits: [Int64: Int64] = [:]
+            for row in try await run(
                 """
                 INSERT INTO segment_changes (account_id, segment_id, profile_id, entered, at, version)
                 SELECT m.account_id, m.segment_id, m.profile_id, false, \(nowMS), s.built_version
-                FROM segment_members m JOIN segments s ON s.account_id = m.account_id AND s.id = m.segment_id
-                WHERE m.account_id = \(account) AND m.profile_id = \(id) ORDER BY m.segment_id
-                RETURNING id
-                """).count
-            if exits > 0 {
+                FROM unnest(\(ids)::bigint[]) WITH ORDINALITY AS u(id, n)
+                JOIN segment_members m ON m.account_id = \(account) AND m.profile_id = u.id
+                JOIN segments s ON s.account_id = m.account_id AND s.id = m.segment_id
+                ORDER BY u.n, m.segment_id
+                RETURNING profile_id
+                """)
+            {
+                exits[try row.decode(Int64.self), default: 0] += 1
+            }
+            if !exits.isEmpty {
                 _ = try await run(
                     """
-                    UPDATE segments SET member_count = member_count - 1
-                    WHERE account_id = \(account) AND id IN (SELECT segment_id FROM segment_members WHERE account_id = \(account) AND profile_id = \(id))
+                    UPDATE segments s SET member_count = s.member_count - g.n
+                    FROM (SELECT segment_id, count(*) AS n FROM segment_members WHERE account_id = \(account) AND profile_id = ANY(\(ids)::bigint[])
+                          GROUP BY segment_id) g
+                    WHERE s.account_id = \(account) AND s.id = g.segment_id
                     """)
-                _ = try await run("DELETE FROM segment_members WHERE account_id = \(account) AND profile_id = \(id)")
+                _ = try await run("DELETE FROM segment_members WHERE account_id = \(account) AND profile_id = ANY(\(ids)::bigint[])")
                 try await PostgresSegmentChangeOutbox.enqueueWebhooks(account: account, after: ledgerID, now: Timestamp(milliseconds: nowMS), run)
             }
-            return Int64(exits)
+            return exits
         }
-        // Every delivery naming the person now is one of those just queued: the erasure's notifications.
-        if memberships > 0 {
+        // Every delivery naming one of them now is one of those just queued: the erasure's notifications.
+        if !memberships.isEmpty {
             try connection.query(
-                "UPDATE webhook_deliveries SET deletion_id = \(deletion) WHERE account_id = \(account) AND data #>> '{profile,id}' = \(publicID)")
+                """
+                UPDATE webhook_deliveries w SET deletion_id = u.deletion
+                FROM unnest(\(publicIDs)::text[], \(deletions)::bigint[]) AS u(public_id, deletion)
+                WHERE w.account_id = \(account) AND w.data #>> '{profile,id}' = u.public_id
+                """)
         }
-        try enqueueCustomerIODeletion(account: account, profile: id, deletion: deletion)
+        try enqueueCustomerIODeletions(account: account, profiles: ids, deletions: deletions)
 
-        // The ledger as if the person had never been a member; the rest of what names them.
-        let ledgerRows = Int64(try connection.query(
-            "DELETE FROM segment_changes WHERE account_id = \(account) AND profile_id = \(id) RETURNING id").count) - memberships
+        // The ledger as if they had never been members; the rest of what names them.
+        var ledgerRows: [Int64: Int64] = [:]
+        for row in try connection.query(
+            "DELETE FROM segment_changes WHERE account_id = \(account) AND profile_id = ANY(\(ids)::bigint[]) RETURNING profile_id"
+        ) {
+            ledgerRows[try row.decode(Int64.self), default: 0] += 1
+        }
         try connection.query(
-            "DELETE FROM membership_dirty WHERE account_id = \(account) AND kind = \(Int16(MembershipDirtyKind.profile.rawValue)) AND object_id = \(id)")
-        try connection.query("DELETE FROM profile_activity WHERE account_id = \(account) AND profile_id = \(id)")
-        try connection.query("DELETE FROM profiles WHERE account_id = \(account) AND id = \(id)")
+            """
+            DELETE FROM membership_dirty WHERE account_id = \(account) AND kind = \(Int16(MembershipDirtyKind.profile.rawValue))
+                AND object_id = ANY(\(ids)::bigint[])
+            """)
+        try connection.query("DELETE FROM profile_activity WHERE account_id = \(account) AND profile_id = ANY(\(ids)::bigint[])")
+        try connection.query("DELETE FROM profiles WHERE account_id = \(account) AND id = ANY(\(ids)::bigint[])")
 
-        let record = try connection.query(
+        let events = erased.map { $0.events + (late[$0.profile] ?? 0) }
+        let exits = ids.map { memberships[$0] ?? 0 }
+        let ledger = zip(ids, exits).map { (ledgerRows[$0] ?? 0) - $1 }
+        let drops = ids.map { dropped[$0] ?? 0 }
+        var records: [Int64: Deletion] = [:]
+        for row in try connection.query(
             """
-            UPDATE deletions SET profiles = 1, events = \(events + Int64(late.count)), memberships = \(memberships), ledger_rows = \(ledgerRows),
-                deliveries = \(dropped),
-                notifications = (SELECT count(*) FROM webhook_deliveries WHERE account_id = \(account) AND deletion_id = \(deletion))
-                    + (SELECT count(*) FROM customerio_deliveries WHERE account_id = \(account) AND deletion_id = \(deletion)),
+            UPDATE deletions d SET profiles = 1, events = u.events, memberships = u.memberships, ledger_rows = u.ledger, deliveries = u.dropped,
+                notifications = (SELECT count(*) FROM webhook_deliveries WHERE account_id = \(account) AND deletion_id = d.id)
+                    + (SELECT count(*) FROM customerio_deliveries WHERE account_id = \(account) AND deletion_id = d.id),
                 completed_at = CASE WHEN NOT EXISTS (SELECT 1 FROM webhook_deliveries
-                                                     WHERE account_id = \(account) AND deletion_id = \(deletion) AND state = 'pending')
-                    AND NOT EXISTS (SELECT 1 FROM customerio_deliveries WHERE account_id = \(account) AND deletion_id = \(deletion) AND state = 'pending')
-                    THEN created_at END
-            WHERE account_id = \(account) AND id = \(deletion)
-            RETURNING \(unescaped: PostgresErasureStore.columns)
+                                                     WHERE account_id = \(account) AND deletion_id = d.id AND state = 'pending')
+                    AND NOT EXISTS (SELECT 1 FROM customerio_deliveries WHERE account_id = \(account) AND deletion_id = d.id AND state = 'pending')
+                    THEN d.created_at END
+            FROM unnest(\(deletions)::bigint[], \(events)::bigint[], \(exits)::bigint[], \(ledger)::bigint[], \(drops)::bigint[])
+                AS u(deletion, events, memberships, ledger, dropped)
+            WHERE d.account_id = \(account) AND d.id = u.deletion
+            RETURNING \(unescaped: PostgresErasureStore.columns("d"))
             """
-        ).first!
+        ) {
+            let record = try PostgresErasureStore.deletion(row)
+            records[record.id] = record
+        }
         forgetProfiles = true
         forgetMemo()
-        return ErasedProfile(receipt: ErasureReceipt(profileID: id, deletion: try PostgresErasureStore.deletion(record)), values: values)
+        return try zip(ids, deletions).map { profile, deletion in
+            guard let record = records[deletion] else { throw PostgresStoreError.server("deletion \(deletion) was not recorded") }
+            return ErasedProfile(receipt: ErasureReceipt(profileID: profile, deletion: record), values: values[profile] ?? PersonValues())
+        }
     }
 
-    /// The Customer.io `delete` for the person, when the account has a destination that parses (one that
+    /// The Customer.io `delete` for each person, when the account has a destination that parses (one that
     /// does not is left alone here, as on SQLite: the erasure must not fail on it).
-    private func enqueueCustomerIODeletion(account: Int64, profile: Int64, deletion: Int64) throws {
+    private func enqueueCustomerIODeletions(account: Int64, profiles: [Int64], deletions: [Int64]) throws {
         guard let text = try connection.query(
             "SELECT config::text FROM integrations WHERE account_id = \(account) AND name = 'customerio-destination'"
         ).first?.decode(String.self), let destination = try? CustomerIODestination.fromStored(text, account: account)
@@ -125,9 +182,16 @@ extension PostgresWriteSession {
             """
             INSERT INTO customerio_deliveries (account_id, profile_id, kind, identifier, state, last_error, next_attempt_at, created_at, deletion_id)
             SELECT p.account_id, p.id, 'delete', \(unescaped: c.identifier), \(unescaped: c.state), \(unescaped: c.error), \(now.milliseconds),
-                \(now.milliseconds), \(deletion)
-            FROM profiles p WHERE p.account_id = \(account) AND p.id = \(profile)
+                \(now.milliseconds), u.deletion
+            FROM unnest(\(profiles)::bigint[], \(deletions)::bigint[]) WITH ORDINALITY AS u(id, deletion, n)
+            JOIN profiles p ON p.account_id = \(account) AND p.id = u.id
+            ORDER BY u.n
             """)
+    }
+
+    /// A literal bigint array for conditions built as text (`deleteEvents`), from numbers only.
+    private static func array(_ ids: [Int64]) -> String {
+        "'{\(ids.map(String.init).joined(separator: ","))}'::bigint[]"
     }
 
     func eraseCompany(_ id: Int64, account: Int64, erasedProfiles: Int64) throws -> CompanyErasureReceipt? {
@@ -202,7 +266,13 @@ public struct PostgresErasureStore: ErasureStore {
 
     public init(database: PostgresAppDatabase) { self.database = database }
 
-    static let columns = "id, kind, source, created_at, completed_at, profiles, events, memberships, ledger_rows, deliveries, notifications"
+    static let columns = columns(nil)
+
+    /// The columns `deletion(_:)` decodes, qualified by `alias` when given.
+    static func columns(_ alias: String?) -> String {
+        ["id", "kind", "source", "created_at", "completed_at", "profiles", "events", "memberships", "ledger_rows", "deliveries", "notifications"]
+            .map { column in alias.map { "\($0).\(column)" } ?? column }.joined(separator: ", ")
+    }
 
     static func deletion(_ row: PostgresRow) throws -> Deletion {
         let (id, kind, source, created, completed, profiles, events, memberships, ledger, deliveries, notifications) =

@@ -11,9 +11,12 @@ extension PostgresWriteSession {
 
     /// Deletes the rows of `table` that `condition` selects (SQL naming `account_id`, built from numbers
     /// only), uncounted from `event_counts` and `event_names`; with `markProfiles` their profiles are marked
-    /// for membership. Returns each deleted row's properties as text (nil for none).
+    /// for membership. Returns each deleted row's profile (nil for anonymous events) and properties as text
+    /// (nil for none).
     @discardableResult
-    func deleteEvents(from table: EventTable = .events, where condition: String, markProfiles: Bool) throws -> [String?] {
+    func deleteEvents(from table: EventTable = .events, where condition: String, markProfiles: Bool) throws
+        -> [(profile: Int64?, properties: String?)]
+    {
         try flushBuffered()
         let mark = markProfiles && table == .events
             ? """
@@ -32,9 +35,9 @@ extension PostgresWriteSession {
                 UPDATE event_names n SET count = n.count - t.n
                 FROM (SELECT account_id, name_id, count(*) AS n FROM gone GROUP BY 1, 2) t
                 WHERE n.account_id = t.account_id AND n.id = t.name_id)\(mark)
-            SELECT properties::text FROM gone
+            SELECT \(table == .events ? "profile_id" : "NULL::bigint"), properties::text FROM gone
             """))
-        return try rows.map { try $0.decode(String?.self) }
+        return try rows.map { try $0.decode((Int64?, String?).self) }
     }
 
     // MARK: Retention

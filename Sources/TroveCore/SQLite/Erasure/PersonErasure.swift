@@ -38,7 +38,12 @@ extension WriteSession {
         return erased
     }
 
-    public func eraseProfile(_ erasure: PersonErasure, account: Int64, source: Deletion.Source) throws -> ErasedProfile? {
+    /// One person at a time: each statement a B-tree probe in process.
+    public func eraseProfiles(_ people: [PersonErasure], account: Int64, source: Deletion.Source) throws -> [ErasedProfile] {
+        try people.compactMap { try eraseProfile($0, account: account, source: source) }
+    }
+
+    private func eraseProfile(_ erasure: PersonErasure, account: Int64, source: Deletion.Source) throws -> ErasedProfile? {
         let (id, events, eventsAfter) = (erasure.profile, erasure.events, erasure.eventsAfter)
         guard let person = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT uid, email, properties FROM profiles WHERE id = ? AND account_id = ?"), arguments: [id, account])
