@@ -77,6 +77,7 @@ extension TestTrove.Client {
             #expect(alice?.at("profile.segments")?.arrayValue?.first?["name"] == "Upsell ready")
             let v1 = try await client.v1(.get, "/v1/customers/alice/segments", key: c.appAPIKey).json
             #expect(v1?["segments"]?.arrayValue?.first?["id"] == .int(PublicID.decode(id)!))
+            #expect(try await client.v1(.get, "/v1/customers/nobody-by-this-id/segments", key: c.appAPIKey).status == 404)
 
             // Preview of an edit: who would enter and leave.
             var edited = try fixtureJSON("segments/upsell.json")

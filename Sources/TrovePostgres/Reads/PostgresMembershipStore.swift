@@ -48,17 +48,21 @@ public struct PostgresMembershipStore: MembershipStore {
         return LedgerPage(changes: changes, next: changes.last?.id ?? since, computedAt: segment.computedAt)
     }
 
+    /// One statement when the customer is in a segment (the profile joined to its memberships); a second,
+    /// to tell "in none" from "no such customer", only when none came back.
     public func segmentsOf(account: Int64, customer: CustomerID) async throws -> [Segment] {
-        guard let profile = try await database.query(PostgresRows.profileQuery("p.id", account: account, customer.lookup)).first?.decode(Int64.self) else {
+        let segments = try await database.query(PostgresRows.profileQuery(
+            PostgresRows.segmentColumns, account: account, customer.lookup,
+            joining: """
+                JOIN segment_members m ON m.account_id = p.account_id AND m.profile_id = p.id
+                JOIN segments s ON s.account_id = m.account_id AND s.id = m.segment_id
+                """,
+            then: "ORDER BY s.id")
+        ).map(PostgresRows.segment)
+        if segments.isEmpty, try await database.query(PostgresRows.profileQuery("p.id", account: account, customer.lookup)).first == nil {
             throw SegmentError.notFound("no customer \(customer.description)")
         }
-        return try await database.query(
-            """
-            SELECT \(unescaped: PostgresRows.segmentColumns) FROM segment_members m
-            JOIN segments s ON s.account_id = m.account_id AND s.id = m.segment_id
-            WHERE m.account_id = \(account) AND m.profile_id = \(profile) ORDER BY s.id
-            """
-        ).map(PostgresRows.segment)
+        return segments
     }
 
     public func customerCount(account: Int64, segment id: Int64) async throws -> Int64 {

@@ -193,12 +193,17 @@ public final class PostgresAppDatabase: Sendable {
 
     // MARK: Configuration
 
+    /// One TLS context for every connection this process opens: making one reads and parses the system's
+    /// certificate bundle (some 140 PEM certificates), which in a debug build took long enough that the test
+    /// suite's start, opening hundreds of connections at once, stalled every other request for seconds.
+    private static let clientTLSContext = Result { try NIOSSLContext(configuration: .makeClientConfiguration()) }
+
     static func connectionConfiguration(_ location: PostgresLocation) throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS
         switch location.tls {
         case .disable: tls = .disable
-        case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case .prefer: tls = .prefer(try clientTLSContext.get())
+        case .require: tls = .require(try clientTLSContext.get())
         }
         var configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
