@@ -36,9 +36,11 @@ struct PostgresExportFiles {
                 }
             }
             let maxID = progress == nil ? 0 : try connection.query("SELECT coalesce(max(id), 0) FROM profiles WHERE account_id = \(account)")[0].decode(Int64.self)
+            let pages = PagesAhead(connection: connection, pageSize: pageSize, next: { try Array($0)[2].decode(Int64.self) }) { after in
+                (select + SQLFragment(" AND p.id > ? ORDER BY p.id LIMIT ?", [.integer(after), .integer(pageSize)])).postgresQuery
+            }
             return try export.writePaged(at: path, formulas: formulas, dialect: dialect, companies: companies, maxID: maxID, progress: progress) { after in
-                let page = select + SQLFragment(" AND p.id > ? ORDER BY p.id LIMIT ?", [.integer(after), .integer(pageSize)])
-                return try connection.query(page.postgresQuery).map { row in
+                try pages.page(after: after).map { row in
                     let cells = Array(row)
                     return CustomerExportRow(
                         uid: try cells[0].decode(String?.self), email: try cells[1].decode(String?.self), id: try cells[2].decode(Int64.self),
@@ -65,10 +67,15 @@ struct PostgresExportFiles {
         let activity = DeliveryExport.activityColumnNames.count
         let pageSize = self.pageSize
         return try await snapshot { [query] connection in
-            try export.writePaged(at: path, formulas: formulas, dialect: dialect) { after in
-                let page = query + SQLFragment(" AND (e.timestamp, e.id) > (?, ?) ORDER BY e.timestamp, e.id LIMIT ?",
-                                               [.integer(after.timestamp), .integer(after.id), .integer(pageSize)])
-                return try connection.query(page.postgresQuery).map { row in
+            let pages = PagesAhead(connection: connection, pageSize: pageSize, next: { row in
+                let cells = Array(row)
+                return EventKey(timestamp: try cells[0].decode(Int64.self), id: try cells[cells.count - 1].decode(Int64.self))
+            }) { after in
+                (query + SQLFragment(" AND (e.timestamp, e.id) > (?, ?) ORDER BY e.timestamp, e.id LIMIT ?",
+                                     [.integer(after.timestamp), .integer(after.id), .integer(pageSize)])).postgresQuery
+            }
+            return try export.writePaged(at: path, formulas: formulas, dialect: dialect) { after in
+                try pages.page(after: EventKey(timestamp: after.timestamp, id: after.id)).map { row in
                     let cells = Array(row)
                     var values: [SQLValue] = [.integer(try cells[0].decode(Int64.self)), try Self.value(cells[1], .text),
                                               try Self.value(cells[2], .text), .integer(try cells[3].decode(Int64.self))]
@@ -78,6 +85,41 @@ struct PostgresExportFiles {
                     return values
                 }
             }
+        }
+    }
+
+    private struct EventKey: Equatable {
+        var timestamp: Int64
+        var id: Int64
+    }
+
+    /// Pages of a statement in key order, read one ahead: when a full page arrives, the next page's statement
+    /// is sent at once, so PostgreSQL reads and renders it while Trove decodes and writes this one (one after
+    /// the other, the two sides took turns).
+    final class PagesAhead<Key: Equatable> {
+        let connection: BlockingConnection
+        let pageSize: Int64
+        /// The key of a page's last row, where the next page starts.
+        let next: (PostgresRow) throws -> Key
+        let query: (Key) -> PostgresQuery
+        private var ahead: (after: Key, sent: BlockingConnection.Sent)?
+
+        init(connection: BlockingConnection, pageSize: Int64, next: @escaping (PostgresRow) throws -> Key, query: @escaping (Key) -> PostgresQuery) {
+            self.connection = connection
+            self.pageSize = pageSize
+            self.next = next
+            self.query = query
+        }
+
+        func page(after: Key) throws -> [PostgresRow] {
+            let sent = ahead.flatMap { $0.after == after ? $0.sent : nil } ?? connection.send(query(after))
+            ahead = nil
+            let rows = try connection.rows(of: sent)
+            if rows.count == pageSize, let last = rows.last {
+                let key = try next(last)
+                ahead = (key, connection.send(query(key)))
+            }
+            return rows
         }
     }
 

@@ -36,9 +36,24 @@ final class BlockingConnection: @unchecked Sendable {
     /// Runs one statement and returns its rows.
     @discardableResult
     func query(_ query: PostgresQuery) throws -> [PostgresRow] {
+        try rows(of: send(query))
+    }
+
+    /// A statement sent without waiting for it: its rows are read later (`rows(of:)`), while the caller does
+    /// other work. Statements run in the order sent.
+    struct Sent {
+        fileprivate let result: EventLoopFuture<PostgresQueryResult>
+    }
+
+    func send(_ query: PostgresQuery) -> Sent {
+        Sent(result: connection.query(query, logger: logger))
+    }
+
+    /// Waits for a statement sent before and returns its rows.
+    func rows(of sent: Sent) throws -> [PostgresRow] {
         precondition(!connection.eventLoop.inEventLoop, "a blocking query on an event loop")
         do {
-            return try connection.query(query, logger: logger).wait().rows
+            return try sent.result.wait().rows
         } catch {
             let mapped = PostgresStoreError.from(error, location: location)
             switch mapped {
