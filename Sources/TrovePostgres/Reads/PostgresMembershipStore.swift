@@ -48,17 +48,16 @@ public struct PostgresMembershipStore: MembershipStore {
         return LedgerPage(changes: changes, next: changes.last?.id ?? since, computedAt: segment.computedAt)
     }
 
-    /// One statement when the customer is in a segment (the profile joined to its memberships); a second,
-    /// to tell "in none" from "no such customer", only when none came back.
+    /// One prepared statement when the customer is in a segment (the profile joined to its memberships); a
+    /// second, to tell "in none" from "no such customer", only when none came back.
     public func segmentsOf(account: Int64, customer: CustomerID) async throws -> [Segment] {
-        let segments = try await database.query(PostgresRows.profileQuery(
-            PostgresRows.segmentColumns, account: account, customer.lookup,
-            joining: """
-                JOIN segment_members m ON m.account_id = p.account_id AND m.profile_id = p.id
-                JOIN segments s ON s.account_id = m.account_id AND s.id = m.segment_id
-                """,
-            then: "ORDER BY s.id")
-        ).map(PostgresRows.segment)
+        let segments: [Segment]
+        switch customer.lookup {
+        case .uid(let uid): segments = try await database.execute(SegmentsOfProfile<ProfileByUID>(account: account, key: uid))
+        case .email(let email):
+            segments = try await database.execute(SegmentsOfProfile<ProfileByEmail>(account: account, key: Identifiers.normalizeEmail(email)))
+        case .id(let id): segments = try await database.execute(SegmentsOfProfile<ProfileByID>(account: account, key: id))
+        }
         if segments.isEmpty, try await database.query(PostgresRows.profileQuery("p.id", account: account, customer.lookup)).first == nil {
             throw SegmentError.notFound("no customer \(customer.description)")
         }

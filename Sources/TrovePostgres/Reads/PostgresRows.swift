@@ -11,21 +11,12 @@ enum PostgresRows {
         p.company_id, p.disabled, p.properties::text
         """
 
-    /// The profile a lookup names: `columns` of it, over `profiles p` (emails as stored: normalized) and what
-    /// `join` adds to it, with `tail` (an ORDER BY) after the condition.
-    static func profileQuery(_ columns: String, account: Int64, _ lookup: ObjectLookup, joining join: String = "", then tail: String = "")
-        -> PostgresQuery
-    {
+    /// The profile a lookup names: `columns` of it, over `profiles p` (emails as stored: normalized).
+    static func profileQuery(_ columns: String, account: Int64, _ lookup: ObjectLookup) -> PostgresQuery {
         switch lookup {
-        case .uid(let u):
-            "SELECT \(unescaped: columns) FROM profiles p \(unescaped: join) WHERE p.account_id = \(account) AND p.uid = \(u) \(unescaped: tail)"
-        case .email(let e):
-            """
-            SELECT \(unescaped: columns) FROM profiles p \(unescaped: join)
-            WHERE p.account_id = \(account) AND p.email = \(Identifiers.normalizeEmail(e)) \(unescaped: tail)
-            """
-        case .id(let i):
-            "SELECT \(unescaped: columns) FROM profiles p \(unescaped: join) WHERE p.account_id = \(account) AND p.id = \(i) \(unescaped: tail)"
+        case .uid(let u): "SELECT \(unescaped: columns) FROM profiles p WHERE p.account_id = \(account) AND p.uid = \(u)"
+        case .email(let e): "SELECT \(unescaped: columns) FROM profiles p WHERE p.account_id = \(account) AND p.email = \(Identifiers.normalizeEmail(e))"
+        case .id(let i): "SELECT \(unescaped: columns) FROM profiles p WHERE p.account_id = \(account) AND p.id = \(i)"
         }
     }
 

@@ -98,6 +98,19 @@ public final class PostgresAppDatabase: Sendable {
         }
     }
 
+    /// A prepared statement (`PostgresPreparedReads`): prepared on a pooled connection the first time it runs
+    /// there, then only bound and run.
+    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row] {
+        try outage.check()
+        do {
+            var rows: [Statement.Row] = []
+            for try await row in try await client.execute(statement, logger: logger) { rows.append(row) }
+            return rows
+        } catch {
+            throw outage.failed(error)
+        }
+    }
+
     /// A read that may take long, within the limits (`ReadGate`): refused with `ReadLimitError.busy` when
     /// too many wait, stopped by PostgreSQL past the budget (`ReadLimitError.overBudget`).
     public func heavyQuery(_ query: PostgresQuery) async throws -> [PostgresRow] {
