@@ -29,6 +29,8 @@ public actor CustomerIODeliverer {
     private var settled = SettledRows()
     private var dispatching = false
     private var dispatchAgain = false
+    /// Calls ended so far: `drain` waits on it instead of reading the store again meanwhile.
+    private var ended = 0
 
     struct ProfileKey: Hashable { var account: Int64, profile: Int64 }
 
@@ -115,9 +117,12 @@ public actor CustomerIODeliverer {
         while true {
             // Idle before the read began: no send could finish during it, so it saw everything.
             let idleBefore = inFlightRows.isEmpty && !dispatching
+            let seen = ended
             let started = try await dispatch()
             if idleBefore && started == 0 && inFlightRows.isEmpty && !dispatching { return }
-            try await Task.sleep(for: .milliseconds(5))
+            // Until a call ends nothing new is due (the store is read again only then: a slow receiver
+            // once had this loop read it 200 times a second).
+            repeat { try await Task.sleep(for: .milliseconds(5)) } while ended == seen && !inFlightRows.isEmpty
         }
     }
 
@@ -131,6 +136,7 @@ public actor CustomerIODeliverer {
         let outcome = await perform(call)
         await record(call, outcome)
         callsInFlight[call.account, default: 1] -= 1
+        ended += 1
         for row in call.rows {
             settled.settle(row.id)
             inFlightRows.remove(row.id)

@@ -17,6 +17,8 @@ public actor WebhookDeliverer {
 
     private var inFlight: [Int64: Set<Int64>] = [:]  // endpoint → deliveries being sent
     private var settled = SettledRows()
+    /// Attempts ended so far: `drain` waits on it instead of reading the store again meanwhile.
+    private var ended = 0
 
     public init(store: any WebhookStore, clock: TroveClock = .system, transport: any OutgoingTransport, policy: WebhookAddressPolicy,
                 logger: Logger = Logger(label: "trove.webhooks")) {
@@ -57,9 +59,12 @@ public actor WebhookDeliverer {
         while true {
             // Idle before the read began: no attempt could finish during it, so it saw everything.
             let idleBefore = inFlight.values.allSatisfy(\.isEmpty)
+            let seen = ended
             let started = try await dispatch()
             if idleBefore && started == 0 && inFlight.values.allSatisfy(\.isEmpty) { return }
-            try await Task.sleep(for: .milliseconds(5))
+            // Until an attempt ends nothing new is due (the store is read again only then: a slow
+            // endpoint once had this loop read it 200 times a second).
+            repeat { try await Task.sleep(for: .milliseconds(5)) } while ended == seen && !inFlight.values.allSatisfy(\.isEmpty)
         }
     }
 
@@ -73,6 +78,7 @@ public actor WebhookDeliverer {
         defer {
             settled.settle(d.id)
             inFlight[d.endpoint]?.remove(d.id)
+            ended += 1
         }
         let sentAt = clock.now()
         var status: Int?
