@@ -206,3 +206,34 @@ extension IngestEngineTests {
         }
     }
 }
+
+extension IngestEngineTests {
+    /// Text with the bytes a bulk load must escape (backslashes, tabs, newlines, carriage returns; PostgreSQL
+    /// loads events with `COPY`) and non-ASCII comes back exactly: names, keys and property values.
+    @Test(arguments: TestEngine.available)
+    func eventTextWithEscapesAndNonASCIIComesBackExactly(engine: TestEngine) async throws {
+        try await engine.withStores(clock: .fixed(Self.now)) { (stores: TestStores) async throws in
+            let account = try await account(stores)
+            let ingestor = Ingestor(store: stores.ingest)
+            let key = #"m\\1\t2\n3\r4 \"é\""#
+            let properties = #""note":"a\\b\tc\nd\re \"q\" é 💥","path":"C:\\dir\\","empty":"","slash":"\\N""#
+            let outcomes = try await ingestor.ingest(items: try [
+                #"{"uid":"esc","name":"Paid \\ Plan","timestamp":"2026-02-01T00:00:00Z","message_id":"\#(key)",\#(properties)}"#,
+                #"{"uid":"esc","name":"PAID \\ PLAN","timestamp":"2026-02-02T00:00:00Z","tab":"\t"}"#,
+            ].map { try Self.item(.event, $0) }, account: account)
+            guard case .stored(let first) = outcomes[0], case .stored = outcomes[1] else {
+                Issue.record("expected two stored events, got \(outcomes)")
+                return
+            }
+            // The key was stored as sent: sending it again is a duplicate of the first.
+            let again = try await ingestor.ingest(items: [try Self.item(.event, #"{"uid":"esc","name":"Paid","message_id":"\#(key)"}"#)], account: account)
+            #expect(again == [.duplicate(first)])
+
+            let page = try await stores.timelines.timeline(account: account, try TimelineRequest(person: .uid("esc")))
+            #expect(page.events.map(\.name) == ["PAID \\ PLAN", "Paid \\ Plan"])
+            let stored = Dictionary(uniqueKeysWithValues: try #require(page.events.last).properties.map { ($0.key, $0.value) })
+            #expect(stored == ["note": .string("a\\b\tc\nd\re \"q\" é 💥"), "path": .string("C:\\dir\\"), "empty": .string(""), "slash": .string("\\N")])
+            #expect(page.events.first?.properties.first?.value == .string("\t"))
+        }
+    }
+}

@@ -133,30 +133,30 @@ extension PostgresWriteSession {
         dedupeKeys.removeAll()
     }
 
-    /// The buffered events, in multi-row inserts (before commit, or before a statement that reads events).
+    /// The buffered events, loaded with one `COPY` (before commit, or before a statement that reads events).
     func insertPending() throws {
         guard !pending.isEmpty else { return }
         defer { pending.removeAll() }
         let received = now.milliseconds
-        try MultiRowValues(columns: [.value, .value, .value, .value, .value, .value, .bound("::smallint"), .value, .value, .bound("::jsonb")])
-            .run(pending, on: connection, { values in
-                """
-                INSERT INTO events (account_id, id, profile_id, name_id, timestamp, received_at, source, dedupe_key, display_name, properties)
-                VALUES \(values)
-                """
-            }) { e, binds in
-                binds.append(e.account)
-                binds.append(e.id)
-                binds.append(e.profile)
-                binds.append(e.name)
-                binds.append(e.timestamp)
-                binds.append(received)
-                binds.append(e.source)
-                binds.append(e.dedupeKey)
-                binds.append(e.displayName)
-                binds.append(e.properties)
-            }
+        var rows = CopyText(capacity: pending.count * 160)
+        for e in pending {
+            rows.append(e.account)
+            rows.append(e.id)
+            rows.append(e.profile)
+            rows.append(e.name)
+            rows.append(e.timestamp)
+            rows.append(received)
+            rows.append(e.source)
+            rows.append(e.dedupeKey)
+            rows.append(e.displayName)
+            rows.append(e.properties)
+            rows.endRow()
+        }
+        try connection.copy(into: "events", columns: Self.eventColumns, rows: rows)
     }
+
+    static let eventColumns = ["account_id", "id", "profile_id", "name_id", "timestamp", "received_at", "source", "dedupe_key", "display_name",
+                               "properties"]
 
     struct CatalogRows {
         var accounts: [Int64] = [], models: [String] = [], props: [String] = [], names: [String] = [], types: [String] = [], examples: [String] = []

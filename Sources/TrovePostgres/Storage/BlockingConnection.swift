@@ -67,17 +67,44 @@ final class BlockingConnection: @unchecked Sendable {
     /// Runs statement helpers written for the async side (`PostgresCompiling.Run`: the ledger lock, the
     /// segment-change outbox) on this connection, inside the caller's transaction, this thread waiting.
     func awaiting<T: Sendable>(_ body: @escaping @Sendable (PostgresCompiling.Run) async throws -> T) throws -> T {
-        precondition(!connection.eventLoop.inEventLoop, "a blocking wait on an event loop")
-        let promise = connection.eventLoop.makePromise(of: T.self)
-        promise.completeWithTask {
+        let connection = connection, logger = logger, location = location
+        return try awaitingConnection {
             try await body { query in
                 do {
-                    return try await self.connection.query(query, logger: self.logger).get().rows
+                    return try await connection.query(query, logger: logger).get().rows
                 } catch {
-                    throw PostgresStoreError.from(error, location: self.location)
+                    throw PostgresStoreError.from(error, location: location)
                 }
             }
         }
+    }
+
+    /// Loads `rows` (`CopyText`) into `table`'s `columns` with `COPY … FROM STDIN`, inside the caller's
+    /// transaction, this thread waiting. A row PostgreSQL refuses (a key taken meanwhile) fails the whole
+    /// statement, as a multi-row insert would.
+    func copy(into table: String, columns: [String], rows: CopyText) throws {
+        let data = rows.buffer
+        guard data.readableBytes > 0 else { return }
+        let connection = connection, logger = logger, location = location
+        try awaitingConnection {
+            do {
+                try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+                    var rest = data
+                    while rest.readableBytes > 0, let slice = rest.readSlice(length: min(rest.readableBytes, 1 << 18)) {
+                        try await writer.write(slice)
+                    }
+                }
+            } catch {
+                throw PostgresStoreError.from(error, location: location)
+            }
+        }
+    }
+
+    /// Runs async work on this connection, this thread waiting; a lost connection marks it broken.
+    private func awaitingConnection<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+        precondition(!connection.eventLoop.inEventLoop, "a blocking wait on an event loop")
+        let promise = connection.eventLoop.makePromise(of: T.self)
+        promise.completeWithTask { try await body() }
         do {
             return try promise.futureResult.wait()
         } catch let error as PostgresStoreError {
