@@ -209,7 +209,8 @@ extension IngestEngineTests {
 
 extension IngestEngineTests {
     /// Text with the bytes a bulk load must escape (backslashes, tabs, newlines, carriage returns; PostgreSQL
-    /// loads events with `COPY`) and non-ASCII comes back exactly: names, keys and property values.
+    /// loads new events and profiles with `COPY`) and non-ASCII comes back exactly: names, keys, uids and
+    /// property values.
     @Test(arguments: TestEngine.available)
     func eventTextWithEscapesAndNonASCIIComesBackExactly(engine: TestEngine) async throws {
         try await engine.withStores(clock: .fixed(Self.now)) { (stores: TestStores) async throws in
@@ -234,6 +235,11 @@ extension IngestEngineTests {
             let stored = Dictionary(uniqueKeysWithValues: try #require(page.events.last).properties.map { ($0.key, $0.value) })
             #expect(stored == ["note": .string("a\\b\tc\nd\re \"q\" é 💥"), "path": .string("C:\\dir\\"), "empty": .string(""), "slash": .string("\\N")])
             #expect(page.events.first?.properties.first?.value == .string("\t"))
+
+            // Profiles load the same way.
+            _ = try await ingestor.ingest(items: [try Self.item(.profile, #"{"uid":"p\\1\tx","bio":"x\\y\tz\n\r é","dir":"\\N"}"#)], account: account)
+            let profile = try await stores.objects.profile(account: account, .uid("p\\1\tx"), expandCompany: false, expandSegments: false).profile
+            #expect(Dictionary(uniqueKeysWithValues: profile.properties.map { ($0.key, $0.value) }) == ["bio": .string("x\\y\tz\n\r é"), "dir": .string("\\N")])
         }
     }
 }

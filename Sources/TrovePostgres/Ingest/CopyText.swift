@@ -17,6 +17,16 @@ struct CopyText {
         buffer.writeString(String(value))
     }
 
+    mutating func append(_ value: Int64?) {
+        guard let value else { return append(nil as String?) }
+        append(value)
+    }
+
+    mutating func append(_ value: Bool) {
+        separate()
+        buffer.writeInteger(value ? UInt8(ascii: "t") : UInt8(ascii: "f"))
+    }
+
     mutating func append(_ value: String?) {
         separate()
         guard var text = value else {

@@ -285,15 +285,29 @@ extension PostgresWriteSession {
                       properties: p.properties)
     }
 
-    /// The buffered profiles, new ones in multi-row inserts and updated ones in multi-row updates.
+    /// The buffered profiles, new ones loaded with one `COPY` and updated ones in multi-row updates.
     func flushProfiles() throws {
         let rows = memo.rows
         let now = now.milliseconds
         let bind = { (key: AccountRow, binds: inout PostgresBindings) in Self.append(key, rows[key]!, to: &binds) }
-        try MultiRowValues(columns: [.value, .value, .value, .value, .value, .value, .value, .value, .literal("\(now)"), .bound("::jsonb")])
-            .run(memo.inserts, on: connection, { values in
-                "INSERT INTO profiles (account_id, id, uid, email, company_id, disabled, admin, created_at, updated_at, properties) VALUES \(values)"
-            }, bind: bind)
+        if !memo.inserts.isEmpty {
+            var copy = CopyText(capacity: memo.inserts.count * 200)
+            for key in memo.inserts {
+                let p = rows[key]!
+                copy.append(key.account)
+                copy.append(key.id)
+                copy.append(p.uid)
+                copy.append(p.email)
+                copy.append(p.companyID)
+                copy.append(p.disabled)
+                copy.append(p.admin)
+                copy.append(p.createdAt)
+                copy.append(now)
+                copy.append(p.properties)
+                copy.endRow()
+            }
+            try connection.copy(into: "profiles", columns: Self.profileCopyColumns, rows: copy)
+        }
         try MultiRowValues(columns: [
             .bound("::bigint"), .bound("::bigint"), .bound("::text"), .bound("::text"), .bound("::bigint"),
             .bound("::boolean"), .bound("::boolean"), .bound("::bigint"), .bound("::jsonb"),
@@ -309,6 +323,8 @@ extension PostgresWriteSession {
         memo.updates = []
         memo.rows = [:]
     }
+
+    static let profileCopyColumns = ["account_id", "id", "uid", "email", "company_id", "disabled", "admin", "created_at", "updated_at", "properties"]
 
     /// One row's nine values (updated_at is the transaction's time, written into the statement).
     private static func append(_ key: AccountRow, _ p: ProfileRow, to binds: inout PostgresBindings) {
