@@ -1,10 +1,27 @@
 import NIOCore
+import PostgresNIO
+
+/// Where a row's values go: a `COPY`'s text (`CopyText`) or a statement's parameters (`PostgresBindings`), so
+/// one function names a row's columns in order for both.
+protocol RowValues {
+    mutating func put(_ value: Int64)
+    mutating func put(_ value: Int64?)
+    mutating func put(_ value: Bool)
+    mutating func put(_ value: String?)
+}
+
+extension PostgresBindings: RowValues {
+    mutating func put(_ value: Int64) { append(value) }
+    mutating func put(_ value: Int64?) { append(value) }
+    mutating func put(_ value: Bool) { append(value) }
+    mutating func put(_ value: String?) { append(value) }
+}
 
 /// Rows for `COPY … FROM STDIN` in PostgreSQL's text format, written straight into one buffer: columns
 /// separated by tabs, rows ended by newlines, `\N` for NULL, and backslash, tab, newline and carriage return
 /// escaped with a backslash (the format's rules; every other byte, UTF-8 included, goes as it is). No
 /// statement text to parse and no parameter per value: the events of a transaction load this way.
-struct CopyText {
+struct CopyText: RowValues {
     private(set) var buffer: ByteBuffer
     private var columnsInRow = 0
 
@@ -12,22 +29,22 @@ struct CopyText {
         buffer = ByteBufferAllocator().buffer(capacity: capacity)
     }
 
-    mutating func append(_ value: Int64) {
+    mutating func put(_ value: Int64) {
         separate()
         buffer.writeString(String(value))
     }
 
-    mutating func append(_ value: Int64?) {
-        guard let value else { return append(nil as String?) }
-        append(value)
+    mutating func put(_ value: Int64?) {
+        guard let value else { return put(nil as String?) }
+        put(value)
     }
 
-    mutating func append(_ value: Bool) {
+    mutating func put(_ value: Bool) {
         separate()
         buffer.writeInteger(value ? UInt8(ascii: "t") : UInt8(ascii: "f"))
     }
 
-    mutating func append(_ value: String?) {
+    mutating func put(_ value: String?) {
         separate()
         guard var text = value else {
             buffer.writeStaticString("\\N")

@@ -289,54 +289,45 @@ extension PostgresWriteSession {
     func flushProfiles() throws {
         let rows = memo.rows
         let now = now.milliseconds
-        let bind = { (key: AccountRow, binds: inout PostgresBindings) in Self.append(key, rows[key]!, to: &binds) }
         if !memo.inserts.isEmpty {
             var copy = CopyText(capacity: memo.inserts.count * 200)
             for key in memo.inserts {
-                let p = rows[key]!
-                copy.append(key.account)
-                copy.append(key.id)
-                copy.append(p.uid)
-                copy.append(p.email)
-                copy.append(p.companyID)
-                copy.append(p.disabled)
-                copy.append(p.admin)
-                copy.append(p.createdAt)
-                copy.append(now)
-                copy.append(p.properties)
+                Self.values(key, rows[key]!, updatedAt: now, into: &copy)
                 copy.endRow()
             }
-            try connection.copy(into: "profiles", columns: Self.profileCopyColumns, rows: copy)
+            try connection.copy(into: "profiles", columns: Self.profileValueColumns, rows: copy)
         }
         try MultiRowValues(columns: [
             .bound("::bigint"), .bound("::bigint"), .bound("::text"), .bound("::text"), .bound("::bigint"),
-            .bound("::boolean"), .bound("::boolean"), .bound("::bigint"), .bound("::jsonb"),
+            .bound("::boolean"), .bound("::boolean"), .bound("::bigint"), .bound("::bigint"), .bound("::jsonb"),
         ]).run(memo.updates, on: connection, { values in
             """
             UPDATE profiles p SET company_id = v.company_id, disabled = v.disabled, admin = v.admin, created_at = v.created_at,
-                updated_at = \(now), properties = v.properties
-            FROM (VALUES \(values)) AS v(account_id, id, uid, email, company_id, disabled, admin, created_at, properties)
+                updated_at = v.updated_at, properties = v.properties
+            FROM (VALUES \(values)) AS v(\(Self.profileValueColumns.joined(separator: ", ")))
             WHERE p.account_id = v.account_id AND p.id = v.id
             """
-        }, bind: bind)
+        }) { key, binds in Self.values(key, rows[key]!, updatedAt: now, into: &binds) }
         memo.inserts = []
         memo.updates = []
         memo.rows = [:]
     }
 
-    static let profileCopyColumns = ["account_id", "id", "uid", "email", "company_id", "disabled", "admin", "created_at", "updated_at", "properties"]
+    /// A profile row's columns, in the order `values` writes them.
+    static let profileValueColumns = ["account_id", "id", "uid", "email", "company_id", "disabled", "admin", "created_at", "updated_at", "properties"]
 
-    /// One row's nine values (updated_at is the transaction's time, written into the statement).
-    private static func append(_ key: AccountRow, _ p: ProfileRow, to binds: inout PostgresBindings) {
-        binds.append(key.account)
-        binds.append(key.id)
-        binds.append(p.uid)
-        binds.append(p.email)
-        binds.append(p.companyID)
-        binds.append(p.disabled)
-        binds.append(p.admin)
-        binds.append(p.createdAt)
-        binds.append(p.properties)
+    /// One row's values, for a `COPY` or as a statement's parameters.
+    private static func values<Row: RowValues>(_ key: AccountRow, _ p: ProfileRow, updatedAt: Int64, into row: inout Row) {
+        row.put(key.account)
+        row.put(key.id)
+        row.put(p.uid)
+        row.put(p.email)
+        row.put(p.companyID)
+        row.put(p.disabled)
+        row.put(p.admin)
+        row.put(p.createdAt)
+        row.put(updatedAt)
+        row.put(p.properties)
     }
 
     /// After an erasure: what the memo holds may be gone.
