@@ -9,7 +9,7 @@ import TrovePostgres
 public enum StatementRule {
     /// The tables Citus would distribute by `account_id`.
     public static let distributed = [
-        "companies", "profiles", "profile_activity", "event_names", "events", "anonymous_events", "event_counts", "event_rollups", "properties",
+        "companies", "profiles", "event_names", "events", "anonymous_events", "event_counts", "event_rollups", "properties",
         "warnings", "idempotency_keys", "segments", "segment_members", "segment_changes", "membership_dirty", "exports", "integrations",
         "webhook_endpoints", "webhook_deliveries", "customerio_deliveries", "admin_sessions", "report_steps", "report_step_events",
         "deletions",

@@ -35,8 +35,8 @@ public struct CopyTable: Sendable, Hashable, CustomStringConvertible {
     public static func named(_ name: String) -> CopyTable? { all.first { $0.name == name } }
 
     /// Tables that hold no data of their own, only what an engine derives and rebuilds (not copied):
-    /// SQLite's rollup watermarks (PostgreSQL keeps counts and activity current in each write) and the
-    /// funnel step lists (built again on first use).
+    /// SQLite's rollup watermarks (PostgreSQL keeps counts current in each write and reads activity from the
+    /// events) and the funnel step lists (built again on first use).
     public static let derived: Set<String> = ["event_rollups", "report_steps", "report_step_events"]
 
     public static let all: [CopyTable] = [

@@ -8,8 +8,12 @@ import TroveCore
 struct PostgresCopyStore: CopyStore {
     let database: PostgresAppDatabase
 
-    /// PostgreSQL keeps counts and activity current in each write: nothing to bring up to date.
+    /// PostgreSQL keeps counts current in each write: nothing to bring up to date.
     func prepareSource() async throws {}
+
+    /// Tables of the neutral shape that are views here, derived from others (`profile_activity`, from the
+    /// events): read like tables, and nothing to write.
+    static let views: Set<String> = ["profile_activity"]
 
     func accountIDs() async throws -> [Int64] {
         try await database.query("SELECT id FROM accounts ORDER BY id").map { try $0.decode(Int64.self) }
@@ -61,6 +65,7 @@ struct PostgresCopyStore: CopyStore {
     }
 
     func insert(_ table: CopyTable, rows: [CopyRow]) async throws {
+        guard !Self.views.contains(table.name) else { return }
         let identity = table.columnNames.contains("id") ? " OVERRIDING SYSTEM VALUE" : ""
         let chunk = max(1, 60_000 / table.columns.count)
         try await database.transaction { connection in
@@ -101,7 +106,8 @@ struct PostgresCopyStore: CopyStore {
         for row in try await database.query("""
             SELECT c.table_name::text, c.column_name::text FROM information_schema.columns c
             JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
-            WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.table_name <> 'trove_migrations'
+            WHERE c.table_schema = current_schema() AND (t.table_type = 'BASE TABLE' OR t.table_name::text = ANY(\(Array(Self.views))::text[]))
+                AND c.table_name <> 'trove_migrations'
             ORDER BY c.table_name, c.ordinal_position
             """) {
             let (table, column) = try row.decode((String, String).self)

@@ -136,7 +136,6 @@ extension PostgresWriteSession {
             DELETE FROM membership_dirty WHERE account_id = \(account) AND kind = \(Int16(MembershipDirtyKind.profile.rawValue))
                 AND object_id = ANY(\(ids)::bigint[])
             """)
-        try connection.query("DELETE FROM profile_activity WHERE account_id = \(account) AND profile_id = ANY(\(ids)::bigint[])")
         try connection.query("DELETE FROM profiles WHERE account_id = \(account) AND id = ANY(\(ids)::bigint[])")
 
         let events = erased.map { $0.events + (late[$0.profile] ?? 0) }

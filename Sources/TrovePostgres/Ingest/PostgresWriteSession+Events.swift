@@ -125,8 +125,7 @@ extension PostgresWriteSession {
         guard !moved.isEmpty else { return 0 }
         for event in moved.sorted(by: { $0.id < $1.id }) { written.append(AccountRow(account: account, id: event.id)) }
         dirty.insert(DirtyKey(account: account, kind: MembershipDirtyKind.profile.rawValue, id: profile))
-        let key = AccountRow(account: account, id: profile)
-        latest[key] = max(latest[key] ?? .min, moved.map(\.time).max()!)
+        withEvents.insert(AccountRow(account: account, id: profile))
         stored.events += moved.count
         return moved.count
     }

@@ -18,7 +18,7 @@ extension PostgresWriteSession {
     /// The advisory lock class of `flushDerived` ("td"; the ledger's is "tr").
     static let derivedLockClass: Int32 = 0x7464
 
-    /// The rows many writers share — each profile's last-seen time, the hourly counts, the names' totals,
+    /// The rows many writers share — the hourly counts, the names' totals,
     /// the membership marks, the property catalog — last, in one statement: a writer holds their row locks from here to its commit,
     /// and another writer touching the same rows waits that long. (Each as a statement of its own, with the
     /// catalog and warnings after them, held them ~40 ms and made writers queue on each other.) Every part's
@@ -26,7 +26,7 @@ extension PostgresWriteSession {
     private func flushDerived() throws {
         // Turns per account: the statement's parts lock rows in an order PostgreSQL chooses (an UPDATE … FROM
         // follows its join), and two writers at once deadlocked on it.
-        let accounts = Set(latest.keys.map(\.account)).union(counts.keys.map(\.account)).union(nameUsage.keys.map(\.account))
+        let accounts = Set(withEvents.map(\.account)).union(counts.keys.map(\.account)).union(nameUsage.keys.map(\.account))
             .union(dirty.map(\.account)).union(catalog.entries.keys.map(\.account)).sorted()
         for account in accounts { try connection.query("SELECT pg_advisory_xact_lock(\(Self.derivedLockClass), \(Int32(truncatingIfNeeded: account)))") }
         // Counts taken back (a merged duplicate) update the rows their events added; apart, as they are rare.
@@ -62,15 +62,6 @@ extension PostgresWriteSession {
                     types = (SELECT jsonb_agg(t ORDER BY t) FROM (SELECT jsonb_array_elements_text(properties.types)
                                                                   UNION SELECT jsonb_array_elements_text(excluded.types)) AS x(t)),
                     examples = excluded.examples, last_seen_at = excluded.last_seen_at
-                """)
-        }
-        if !latest.isEmpty {
-            let rows = latest.sorted { ($0.key.account, $0.key.id) < ($1.key.account, $1.key.id) }
-            parts.append("""
-                INSERT INTO profile_activity (account_id, profile_id, last_seen_at)
-                SELECT * FROM unnest(\(bind(rows.map(\.key.account))), \(bind(rows.map(\.key.id))), \(bind(rows.map(\.value))))
-                ON CONFLICT (account_id, profile_id) DO UPDATE SET last_seen_at = excluded.last_seen_at
-                    WHERE profile_activity.last_seen_at < excluded.last_seen_at
                 """)
         }
         let added = counts.filter { $0.value > 0 }.sorted { ($0.key.account, $0.key.name, $0.key.hour) < ($1.key.account, $1.key.name, $1.key.hour) }
@@ -110,8 +101,8 @@ extension PostgresWriteSession {
     /// erased since its id was cached fails the transaction: it runs again with the caches cleared, and the
     /// events then go to whoever the rules find (contract §5: an erased person's uid starts afresh).
     private func lockProfiles() throws {
-        guard !latest.isEmpty else { return }
-        let rows = latest.keys.sorted { ($0.account, $0.id) < ($1.account, $1.id) }
+        guard !withEvents.isEmpty else { return }
+        let rows = withEvents.sorted { ($0.account, $0.id) < ($1.account, $1.id) }
         let locked = try connection.query(
             """
             SELECT count(*) FROM (

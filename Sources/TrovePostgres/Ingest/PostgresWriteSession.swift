@@ -8,8 +8,9 @@ import TroveCore
 ///
 /// Round trips are kept few: uid → profile id and event names come from the writer's caches; a chunk's
 /// `message_id`s are looked up at once (`prepare`); events are buffered with ids taken from the sequence in
-/// blocks, and written before commit in one multi-row insert, together with what derives from them — `profile_activity` (last seen),
-/// `event_counts`, the names' totals — as set-based upserts in the same transaction. (SQLite derives those
+/// blocks, and loaded before commit with one `COPY`, together with what derives from them — `event_counts`,
+/// the names' totals, the membership marks — as set-based upserts in the same transaction (a profile's last
+/// seen is read from the events themselves). (SQLite derives those
 /// after the fact, behind a watermark, because its one writer pays for every dirtied page; here they commit
 /// with the events, so readers need no tail and several writers need no watermark.)
 final class PostgresWriteSession: IngestRows, IngestWrites {
@@ -27,8 +28,8 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
     /// Dedupe keys looked up in this transaction: the event that holds one (stored or pending), or nil when
     /// it is free. Forgotten when events are moved or deleted in the transaction.
     var dedupeKeys: [PostgresWriteCaches.Key: Int64?] = [:]
-    /// Per (account, profile) the latest event time written; per (account, name, hour) how many.
-    var latest: [AccountRow: Int64] = [:]
+    /// The profiles given events here; per (account, name, hour) how many.
+    var withEvents: Set<AccountRow> = []
     var counts: [CountKey: Int64] = [:]
     var nameUsage: [AccountRow: (count: Int64, last: Int64)] = [:]
     var dirty: Set<DirtyKey> = []
@@ -107,8 +108,7 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
         written.append(AccountRow(account: account, id: id))
         // No event watermark on PostgreSQL: the profile is marked for the evaluator in this transaction.
         dirty.insert(DirtyKey(account: account, kind: MembershipDirtyKind.profile.rawValue, id: profile))
-        let profileKey = AccountRow(account: account, id: profile)
-        latest[profileKey] = max(latest[profileKey] ?? .min, time)
+        withEvents.insert(AccountRow(account: account, id: profile))
         counts[CountKey(account: account, name: name.id, hour: Self.hour(time)), default: 0] += 1
         stored.events += 1
         return id

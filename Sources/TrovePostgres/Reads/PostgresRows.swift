@@ -4,11 +4,9 @@ import TroveCore
 /// The record types from PostgreSQL rows: the engine reads the columns, the core's stored-column
 /// initializers check them (the same ones SQLite's rows go through).
 enum PostgresRows {
-    /// For a query over `profiles p`; last seen from `profile_activity`, which commits with the events.
+    /// For a query over `profiles p`; last seen is the newest event's time.
     static let profileColumns = """
-        p.id, p.uid, p.email, p.created_at, p.updated_at,
-        (SELECT a.last_seen_at FROM profile_activity a WHERE a.account_id = p.account_id AND a.profile_id = p.id),
-        p.company_id, p.disabled, p.properties::text
+        p.id, p.uid, p.email, p.created_at, p.updated_at, \(PostgresDialect.lastSeen), p.company_id, p.disabled, p.properties::text
         """
 
     /// The profile a lookup names: `columns` of it, over `profiles p` (emails as stored: normalized).

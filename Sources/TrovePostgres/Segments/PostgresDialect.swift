@@ -3,8 +3,8 @@ import TroveCore
 
 /// The segment compiler's SQL on PostgreSQL: JSON as `jsonb` (`properties -> 'key'`, compared with
 /// `jsonb` values, so a comparison carries its type and an expression index on the same `->` chain
-/// serves it), booleans as booleans, the last-seen time from `profile_activity` (kept current in the
-/// ingest transaction: no watermark), and `account_id` in every subquery, so that a distributed table
+/// serves it), booleans as booleans, the last-seen time as the newest event's (read from the events' index:
+/// nothing derived to keep current), and `account_id` in every subquery, so that a distributed table
 /// (Citus) is always reached through its distribution column.
 ///
 /// `jsonb` orders strings by the database's collation: on a `C` or `C.UTF-8` database (what `.ci/postgres`
@@ -18,9 +18,10 @@ public struct PostgresDialect: SQLDialect {
     public func not(_ condition: String) -> String { "NOT coalesce((\(condition)), false)" }
     public var enabledProfile: String { "p.disabled = false" }
     public func flag(_ column: String, is value: Bool) -> String { "\(column) = \(value)" }
-    public var lastSeen: String {
-        "(SELECT a.last_seen_at FROM profile_activity a WHERE a.account_id = p.account_id AND a.profile_id = p.id)"
-    }
+    public var lastSeen: String { Self.lastSeen }
+
+    /// A profile's newest event time, over `profiles p`: one backward probe of `events_by_profile`.
+    static let lastSeen = "(SELECT max(e.timestamp) FROM events e WHERE e.account_id = p.account_id AND e.profile_id = p.id)"
 
     public func manualMember(account: Int64, segment: Int64) -> SQLFragment {
         SQLFragment("p.id IN (SELECT m.profile_id FROM segment_members m WHERE m.account_id = ? AND m.segment_id = ?)",

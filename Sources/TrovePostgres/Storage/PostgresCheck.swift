@@ -9,13 +9,11 @@ extension PostgresAppDatabase {
         ("events whose profile is gone", "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM profiles p WHERE p.account_id = e.account_id AND p.id = e.profile_id)"),
         ("events whose name is unknown", "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_names n WHERE n.account_id = e.account_id AND n.id = e.name_id)"),
         ("anonymous events whose name is unknown", "SELECT count(*) FROM anonymous_events e WHERE NOT EXISTS (SELECT 1 FROM event_names n WHERE n.account_id = e.account_id AND n.id = e.name_id)"),
-        ("activity rows whose profile is gone", "SELECT count(*) FROM profile_activity a WHERE NOT EXISTS (SELECT 1 FROM profiles p WHERE p.account_id = a.account_id AND p.id = a.profile_id)"),
         ("segment members whose profile is gone", "SELECT count(*) FROM segment_members m WHERE NOT EXISTS (SELECT 1 FROM profiles p WHERE p.account_id = m.account_id AND p.id = m.profile_id)"),
         ("event counts whose name is unknown", "SELECT count(*) FROM event_counts c WHERE NOT EXISTS (SELECT 1 FROM event_names n WHERE n.account_id = c.account_id AND n.id = c.name_id)"),
         ("account rows of no account", """
             SELECT (SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = e.account_id))
                  + (SELECT count(*) FROM anonymous_events e WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = e.account_id))
-                 + (SELECT count(*) FROM profile_activity e WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = e.account_id))
                  + (SELECT count(*) FROM segment_members e WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = e.account_id))
             """),
     ]
