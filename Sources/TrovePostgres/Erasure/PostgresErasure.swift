@@ -4,10 +4,11 @@ import TroveCore
 /// The erasure's writes (`Erasure`, contract §5 forget) on PostgreSQL, each in one transaction of a writer.
 ///
 /// Event ids here are not in commit order, so the last step does not look above a "top" id as SQLite's
-/// does: it locks the profile row (`FOR UPDATE`) and deletes every event of the person left. A writer that
-/// stores an event for a profile holds that row's key-share lock until it commits (`lockProfiles`, in the
-/// flush): it either committed before the lock was granted (its events are then seen and deleted) or waits
-/// for the erasure and then finds the profile gone (its transaction runs again, without the cached id).
+/// does: it locks the profile rows (`FOR UPDATE`), then the account's erasure lock (exclusive), and deletes
+/// every event of the people left. A writer that stores events holds that lock shared from its check that
+/// their profiles exist to its commit (`checkProfiles`, in the flush): it either committed before the
+/// erasure's lock was granted (its events are then seen and deleted) or checks after the erasure committed,
+/// finds the profile gone and runs again, without the cached id.
 extension PostgresWriteSession {
     func deletePersonEvents(_ ids: [Int64], profile: Int64, account: Int64) throws -> ErasedEvents {
         try flushProfiles()
@@ -39,6 +40,7 @@ extension PostgresWriteSession {
         }
         let erased = people.filter { values[$0.profile] != nil }
         guard !erased.isEmpty else { return [] }
+        try connection.query("SELECT pg_advisory_xact_lock(\(Self.erasureLockClass), \(Int32(truncatingIfNeeded: account)))")
         let ids = erased.map(\.profile)
         let publicIDs = ids.map(PublicID.encode)
         for person in erased { values[person.profile]!.formUnion(person.values) }
