@@ -138,7 +138,7 @@ public struct TestStores: Sendable {
     /// The engine's export runner, writing files as the settings say.
     public let exportWork: @Sendable (ExportSettings) -> any ExportWork
 
-    init(_ engine: any TroveEngine) {
+    public init(_ engine: any TroveEngine) {
         accounts = engine.accountStore
         ingest = engine.ingestStore
         objects = engine.objectStore

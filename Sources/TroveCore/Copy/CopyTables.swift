@@ -36,8 +36,9 @@ public struct CopyTable: Sendable, Hashable, CustomStringConvertible {
 
     /// Tables that hold no data of their own, only what an engine derives and rebuilds (not copied):
     /// SQLite's rollup watermarks (PostgreSQL keeps counts current in each write and reads activity from the
-    /// events) and the funnel step lists (built again on first use).
-    public static let derived: Set<String> = ["event_rollups", "report_steps", "report_step_events"]
+    /// events), the funnel step lists (built again on first use) and PostgreSQL's ingest mark rows (folded into
+    /// `membership_dirty` before a copy reads it).
+    public static let derived: Set<String> = ["event_rollups", "report_steps", "report_step_events", "membership_marks"]
 
     public static let all: [CopyTable] = [
         CopyTable("accounts", key: ["id"], perAccount: false, [

@@ -8,8 +8,11 @@ import TroveCore
 struct PostgresCopyStore: CopyStore {
     let database: PostgresAppDatabase
 
-    /// PostgreSQL keeps counts current in each write: nothing to bring up to date.
-    func prepareSource() async throws {}
+    /// PostgreSQL keeps counts current in each write; ingest's mark rows are folded into `membership_dirty`,
+    /// the table both engines keep.
+    func prepareSource() async throws {
+        for account in try await accountIDs() { try await PostgresMembershipWork.foldMarks(account: account, database) }
+    }
 
     /// Tables of the neutral shape that are views here, derived from others (`profile_activity`, from the
     /// events): read like tables, and nothing to write.

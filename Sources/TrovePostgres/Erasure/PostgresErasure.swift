@@ -138,6 +138,11 @@ extension PostgresWriteSession {
             DELETE FROM membership_dirty WHERE account_id = \(account) AND kind = \(Int16(MembershipDirtyKind.profile.rawValue))
                 AND object_id = ANY(\(ids)::bigint[])
             """)
+        try connection.query(
+            """
+            UPDATE membership_marks SET object_ids = array(SELECT o FROM unnest(object_ids) AS o WHERE o <> ALL(\(ids)::bigint[]))
+            WHERE account_id = \(account) AND kind = \(Int16(MembershipDirtyKind.profile.rawValue)) AND object_ids && \(ids)::bigint[]
+            """)
         try connection.query("DELETE FROM profiles WHERE account_id = \(account) AND id = ANY(\(ids)::bigint[])")
 
         let events = erased.map { $0.events + (late[$0.profile] ?? 0) }

@@ -12,14 +12,29 @@ extension PostgresWriteSession {
         try enqueueEventsCreated()
         try enqueueCustomerIO()
         try flushWarnings()
+        try flushMarks()
         try flushDerived()
+    }
+
+    /// The profiles and companies to re-check, as one row per account and kind (`membership_marks`): a new
+    /// row conflicts with no other writer's, so it is written outside the turns of `flushDerived`.
+    private func flushMarks() throws {
+        guard !dirty.isEmpty else { return }
+        let rows = dirty.sorted { ($0.account, $0.kind, $0.id) < ($1.account, $1.kind, $1.id) }
+        try connection.query(
+            """
+            INSERT INTO membership_marks (account_id, kind, object_ids, marked_at)
+            SELECT u.a, u.k::smallint, array_agg(u.o ORDER BY u.o), \(now.milliseconds)
+            FROM unnest(\(rows.map(\.account))::bigint[], \(rows.map(\.kind))::bigint[], \(rows.map(\.id))::bigint[]) AS u(a, k, o)
+            GROUP BY u.a, u.k
+            """)
     }
 
     /// The advisory lock class of `flushDerived` ("td"; the ledger's is "tr").
     static let derivedLockClass: Int32 = 0x7464
 
     /// The rows many writers share — the hourly counts, the names' totals,
-    /// the membership marks, the property catalog — last, in one statement: a writer holds their row locks from here to its commit,
+    /// the property catalog — last, in one statement: a writer holds their row locks from here to its commit,
     /// and another writer touching the same rows waits that long. (Each as a statement of its own, with the
     /// catalog and warnings after them, held them ~40 ms and made writers queue on each other.) Every part's
     /// rows are sorted, and the writers of one account take turns (an advisory lock) — so no two deadlock.
@@ -27,7 +42,7 @@ extension PostgresWriteSession {
         // Turns per account: the statement's parts lock rows in an order PostgreSQL chooses (an UPDATE … FROM
         // follows its join), and two writers at once deadlocked on it.
         let accounts = Set(withEvents.map(\.account)).union(counts.keys.map(\.account)).union(nameUsage.keys.map(\.account))
-            .union(dirty.map(\.account)).union(catalog.entries.keys.map(\.account)).sorted()
+            .union(catalog.entries.keys.map(\.account)).sorted()
         for account in accounts { try connection.query("SELECT pg_advisory_xact_lock(\(Self.derivedLockClass), \(Int32(truncatingIfNeeded: account)))") }
         // Counts taken back (a merged duplicate) update the rows their events added; apart, as they are rare.
         let taken = counts.filter { $0.value < 0 }.sorted { ($0.key.account, $0.key.name, $0.key.hour) < ($1.key.account, $1.key.name, $1.key.hour) }
@@ -80,15 +95,6 @@ extension PostgresWriteSession {
                 FROM unnest(\(bind(rows.map(\.key.account))), \(bind(rows.map(\.key.id))), \(bind(rows.map(\.value.count))),
                             \(bind(rows.map(\.value.last)))) AS u(account_id, id, n, last)
                 WHERE n.account_id = u.account_id AND n.id = u.id
-                """)
-        }
-        if !dirty.isEmpty {
-            let rows = dirty.sorted { ($0.account, $0.kind, $0.id) < ($1.account, $1.kind, $1.id) }
-            parts.append("""
-                INSERT INTO membership_dirty (account_id, kind, object_id, marked_at)
-                SELECT u.a, u.k::smallint, u.o, \(now.milliseconds)
-                FROM unnest(\(bind(rows.map(\.account))), \(bind(rows.map(\.kind))), \(bind(rows.map(\.id)))) AS u(a, k, o)
-                ON CONFLICT DO NOTHING
                 """)
         }
         guard let last = parts.popLast() else { return }

@@ -3,8 +3,9 @@ import PostgresNIO
 import TroveCore
 
 /// Keeps materialized membership current on PostgreSQL (contract §6), as `MembershipEvaluator` does on
-/// SQLite: builds new segment versions, re-checks the profiles ingest marked (`membership_dirty`, written
-/// in the ingest transaction: no event watermark), and re-evaluates time-window segments on a timer.
+/// SQLite: builds new segment versions, re-checks the profiles ingest marked (`membership_marks`, written
+/// in the ingest transaction: no event watermark; folded into `membership_dirty` here), and re-evaluates
+/// time-window segments on a timer.
 ///
 /// Work goes account by account. Each unit is one transaction holding the account's ledger lock
 /// (`PostgresLedger.lock`), so ledger ids of one account are handed out in commit order — a reader
@@ -42,6 +43,7 @@ public final class PostgresMembershipWork: MembershipWork {
             """
             SELECT a.id, EXISTS (SELECT 1 FROM segments s WHERE s.account_id = a.id AND s.kind = 'dynamic') FROM accounts a
             WHERE EXISTS (SELECT 1 FROM membership_dirty d WHERE d.account_id = a.id)
+               OR EXISTS (SELECT 1 FROM membership_marks k WHERE k.account_id = a.id)
                OR EXISTS (SELECT 1 FROM segments s WHERE s.account_id = a.id AND s.kind = 'dynamic' AND (s.built_version < s.version
                           OR (s.windowed AND (s.refreshed_at IS NULL OR s.refreshed_at <= \(refreshBefore)))))
             ORDER BY a.id
@@ -70,9 +72,11 @@ public final class PostgresMembershipWork: MembershipWork {
         var result = MembershipEvaluator.StepResult()
         guard dynamic else {
             // Nothing to keep current: a later build reads everything anyway.
+            try await database.query("DELETE FROM membership_marks WHERE account_id = \(account)")
             try await database.query("DELETE FROM membership_dirty WHERE account_id = \(account)")
             return result
         }
+        try await Self.foldMarks(account: account, database)
         let segments = try await database.query(
             """
             SELECT id, built_version < version FROM segments
@@ -98,6 +102,20 @@ public final class PostgresMembershipWork: MembershipWork {
             result.exited += change.exited
         }
         return result
+    }
+
+    /// Ingest's mark rows (`membership_marks`, one per transaction) into `membership_dirty`, one row per
+    /// profile or company however often it was marked, keeping the earliest time: in one statement, so a
+    /// mark is in one table or the other.
+    static func foldMarks(account: Int64, _ database: PostgresAppDatabase) async throws {
+        try await database.query(
+            """
+            WITH taken AS (DELETE FROM membership_marks WHERE account_id = \(account) RETURNING kind, object_ids, marked_at)
+            INSERT INTO membership_dirty (account_id, kind, object_id, marked_at)
+            SELECT \(account), t.kind, o, min(t.marked_at) FROM taken t, unnest(t.object_ids) AS o
+            GROUP BY t.kind, o ORDER BY t.kind, o
+            ON CONFLICT DO NOTHING
+            """)
     }
 
     public func dropUnusedIndexes() async throws -> [String] {

@@ -21,16 +21,19 @@ public struct PostgresUpkeepStore: UpkeepStore {
         return AccountOverview(profiles: profiles, companies: companies, events: events, eventNames: names, segments: segments, warnings: warnings)
     }
 
-    /// No event watermark on PostgreSQL: what membership trails is the marks not yet taken, and their age.
+    /// No event watermark on PostgreSQL: what membership trails is the marks not yet taken (ingest's mark rows
+    /// count each profile they name, folded or not), and their age.
     public func backlog(now: Timestamp) async throws -> TroveMetrics.Backlog {
         let (dirty, oldest, webhooks, customerio, exports) = try await database.query(
             """
             SELECT coalesce(sum(m.n) FILTER (WHERE m.dynamic), 0)::bigint, min(m.oldest) FILTER (WHERE m.dynamic),
                    coalesce(sum(o.webhooks), 0)::bigint, coalesce(sum(o.customerio), 0)::bigint, coalesce(sum(o.exports), 0)::bigint
             FROM accounts a,
-            LATERAL (SELECT count(*) AS n, min(d.marked_at) AS oldest,
+            LATERAL (SELECT d.n + k.n AS n, least(d.oldest, k.oldest) AS oldest,
                             EXISTS (SELECT 1 FROM segments s WHERE s.account_id = a.id AND s.kind = 'dynamic') AS dynamic
-                     FROM membership_dirty d WHERE d.account_id = a.id) m,
+                     FROM (SELECT count(*) AS n, min(marked_at) AS oldest FROM membership_dirty WHERE account_id = a.id) d,
+                          (SELECT coalesce(sum(cardinality(object_ids)), 0) AS n, min(marked_at) AS oldest
+                           FROM membership_marks WHERE account_id = a.id) k) m,
             LATERAL (SELECT (SELECT count(*) FROM webhook_deliveries w WHERE w.account_id = a.id AND w.state = 'pending') AS webhooks,
                             (SELECT count(*) FROM customerio_deliveries c WHERE c.account_id = a.id AND c.state = 'pending') AS customerio,
                             (SELECT count(*) FROM exports x WHERE x.account_id = a.id AND x.status = 'pending') AS exports) o
