@@ -20,7 +20,7 @@ extension PostgresWriteSession {
     /// row conflicts with no other writer's, so it is written outside the turns of `flushDerived`.
     private func flushMarks() throws {
         guard !dirty.isEmpty else { return }
-        let rows = dirty.sorted { ($0.account, $0.kind, $0.id) < ($1.account, $1.kind, $1.id) }
+        let rows = Array(dirty)
         try connection.query(
             """
             INSERT INTO membership_marks (account_id, kind, object_ids, marked_at)
