@@ -6,5 +6,6 @@ public enum TrovePostgresMigrations {
         ("0002_membership_marked_at", String(decoding: PackageResources._002_membership_marked_at_sql, as: UTF8.self)),
         ("0003_profile_activity_view", String(decoding: PackageResources._003_profile_activity_view_sql, as: UTF8.self)),
         ("0004_membership_marks", String(decoding: PackageResources._004_membership_marks_sql, as: UTF8.self)),
+        ("0005_event_count_deltas", String(decoding: PackageResources._005_event_count_deltas_sql, as: UTF8.self)),
     ]
 }

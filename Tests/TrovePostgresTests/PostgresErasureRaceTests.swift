@@ -78,7 +78,12 @@ struct PostgresErasureRaceTests {
             // The counts a writer keeps for the event below (an erasure takes them back), committed first: rows
             // this transaction held would make the erasure wait on them instead.
             try await db.query("UPDATE event_names SET count = count + 1 WHERE account_id = \(account) AND id = \(ann.1)")
-            try await db.query("UPDATE event_counts SET count = count + 1 WHERE account_id = \(account) AND name_id = \(ann.1)")
+            try await db.query(
+                """
+                INSERT INTO event_count_deltas (account_id, name_ids, hours, counts)
+                SELECT account_id, ARRAY[name_id], ARRAY[\(unescaped: EventCounts.hourSQL("timestamp"))], ARRAY[1::bigint]
+                FROM events WHERE account_id = \(account) AND id = \(first)
+                """)
             let finished = Finished()
             let lockClass = Int64(PostgresWriteSession.erasureLockClass)
             let erasing = try await db.transaction { connection in
@@ -105,6 +110,9 @@ struct PostgresErasureRaceTests {
             let receipts = try await erasing.value
             #expect(receipts.first?.deletion.events == 2, "the event it waited for is deleted with the first")
             #expect(try await orphans(db, account) == 0)
+            try await store.catchUp()
+            #expect(try await db.query("SELECT count(*) FROM event_counts WHERE account_id = \(account) AND count <> 0")[0].decode(Int64.self) == 0,
+                    "both events' counts are taken back")
             }
         }
     }

@@ -35,10 +35,10 @@ public struct CopyTable: Sendable, Hashable, CustomStringConvertible {
     public static func named(_ name: String) -> CopyTable? { all.first { $0.name == name } }
 
     /// Tables that hold no data of their own, only what an engine derives and rebuilds (not copied):
-    /// SQLite's rollup watermarks (PostgreSQL keeps counts current in each write and reads activity from the
-    /// events), the funnel step lists (built again on first use) and PostgreSQL's ingest mark rows (folded into
-    /// `membership_dirty` before a copy reads it).
-    public static let derived: Set<String> = ["event_rollups", "report_steps", "report_step_events", "membership_marks"]
+    /// SQLite's rollup watermarks (PostgreSQL counts in each write and reads activity from the events), the
+    /// funnel step lists (built again on first use) and PostgreSQL's ingest rows of count deltas and marks
+    /// (folded into `event_counts` and `membership_dirty` before a copy reads them).
+    public static let derived: Set<String> = ["event_rollups", "report_steps", "report_step_events", "membership_marks", "event_count_deltas"]
 
     public static let all: [CopyTable] = [
         CopyTable("accounts", key: ["id"], perAccount: false, [

@@ -8,9 +8,10 @@ import TroveCore
 struct PostgresCopyStore: CopyStore {
     let database: PostgresAppDatabase
 
-    /// PostgreSQL keeps counts current in each write; ingest's mark rows are folded into `membership_dirty`,
-    /// the table both engines keep.
+    /// Ingest's rows of count deltas are folded into `event_counts` and its mark rows into `membership_dirty`,
+    /// the tables both engines keep.
     func prepareSource() async throws {
+        try await PostgresCountDeltas.foldAll(database)
         for account in try await accountIDs() { try await PostgresMembershipWork.foldMarks(account: account, database) }
     }
 

@@ -5,8 +5,9 @@ import TroveCore
 
 /// `IngestStore` on PostgreSQL. Group commit, as on SQLite: writes wait in one queue, and a writer thread
 /// (a small pool, each with a connection it uses synchronously) takes everything waiting into one
-/// transaction, so N requests cost one commit and one write of the rows every writer shares (hourly counts,
-/// names' totals, the catalog), which each transaction holds locked from that write to its commit. (One
+/// transaction, so N requests cost one commit and one write of the rows every writer shares (names' totals,
+/// the catalog), which each transaction holds locked from that write to its commit; its hourly counts are a
+/// row of its own, folded into `event_counts` every `foldCountsAfter` such rows (`PostgresCountDeltas`). (One
 /// transaction per request ran single events at 346/s on the benchmark: writers queued on those rows, one
 /// fsync each.) What derives from the events commits with them (`PostgresWriteSession.flush`), so there is
 /// nothing to roll up afterwards. A group that fails for a reason other than bad input (which fails its item
@@ -22,11 +23,13 @@ public final class PostgresIngestStore: IngestStore {
     let maxPendingItems: Int
     let maxItemsPerTransaction: Int
     let analyzeAfterRows: Int
+    let foldCountsAfter: Int
     let caches = PostgresWriteCaches()
     private let threads: NIOThreadPool
     private let idle = Mutex<[BlockingConnection]>([])
     private let queue = Mutex(Queue())
     private let writtenSinceAnalyze = Atomic(0)
+    private let countRowsSinceFold = Atomic(0)
 
     private struct Job {
         var weight: Int
@@ -41,13 +44,15 @@ public final class PostgresIngestStore: IngestStore {
     }
 
     public init(location: PostgresLocation, clock: TroveClock = .system, writers: Int = 4, maxPendingItems: Int = 200_000,
-                maxItemsPerTransaction: Int = 20_000, analyzeAfterRows: Int = 10_000, logger: Logger = Logger(label: "trove.postgres.ingest")) {
+                maxItemsPerTransaction: Int = 20_000, analyzeAfterRows: Int = 10_000, foldCountsAfter: Int = 128,
+                logger: Logger = Logger(label: "trove.postgres.ingest")) {
         self.location = location
         self.clock = clock
         self.logger = logger
         self.maxPendingItems = maxPendingItems
         self.maxItemsPerTransaction = maxItemsPerTransaction
         self.analyzeAfterRows = analyzeAfterRows
+        self.foldCountsAfter = foldCountsAfter
         threads = NIOThreadPool(numberOfThreads: writers)
         threads.start()
     }
@@ -78,22 +83,26 @@ public final class PostgresIngestStore: IngestStore {
     /// export, read right after an import, was planned for a table of a few hundred rows (all of the rest
     /// read and sorted per page: 94k–98k instead of 308k–329k rows/s in `trove bench export`). So past
     /// `analyzeAfterRows` rows written since the tables were last analyzed here, a catch-up (an import's
-    /// end) analyzes them.
+    /// end) analyzes them. It first folds the hourly counts' rows, so the import leaves `event_counts` whole.
     public func catchUp() async throws {
-        guard writtenSinceAnalyze.load(ordering: .relaxed) >= analyzeAfterRows else { return }
-        writtenSinceAnalyze.store(0, ordering: .relaxed)
+        let analyze = writtenSinceAnalyze.load(ordering: .relaxed) >= analyzeAfterRows
+        if analyze { writtenSinceAnalyze.store(0, ordering: .relaxed) }
         try await threads.runIfActive { [self] in
-            let connection = try idle.withLock { $0.popLast() } ?? BlockingConnection.open(location, logger: logger)
-            do {
-                try connection.query("ANALYZE companies, profiles, events")
-                idle.withLock { $0.append(connection) }
-            } catch {
-                connection.close()
-                throw error
+            try borrow { connection in
+                try PostgresCountDeltas.foldAll(on: connection)
+                if analyze { try connection.query("ANALYZE companies, profiles, events") }
             }
         }
     }
-    public func settled() async {}
+
+    /// A graceful stop folds the hourly counts' rows (readers add them in either way).
+    public func settled() async {
+        do {
+            try await threads.runIfActive { [self] in try borrow(PostgresCountDeltas.foldAll(on:)) }
+        } catch {
+            logger.warning("folding the hourly counts at stop failed (they stay as rows of deltas): \(error)")
+        }
+    }
     public func requestRollup() {}
 
     /// Stops the writer threads and closes their connections (after the last write returned).
@@ -117,6 +126,7 @@ public final class PostgresIngestStore: IngestStore {
             return Array(q.jobs.prefix(taken))
         }
         guard !batch.isEmpty else { return }
+        defer { foldCountsIfDue() }
         do {
             try transaction { session in for job in batch { try job.run(session) } }
             finish(batch, .success(()))
@@ -131,6 +141,34 @@ public final class PostgresIngestStore: IngestStore {
                     finish([job], .failure(error))
                 }
             }
+        }
+    }
+
+    /// Past `foldCountsAfter` rows of count deltas written since the last fold, this writer folds them, after
+    /// it answered its writes (one writer: the one that swaps the tally to zero). A fold that fails leaves the
+    /// rows to the next one; nothing is lost, as readers add them in.
+    private func foldCountsIfDue() {
+        var pending = countRowsSinceFold.load(ordering: .relaxed)
+        while pending >= foldCountsAfter {
+            let (swapped, found) = countRowsSinceFold.compareExchange(expected: pending, desired: 0, ordering: .relaxed)
+            if swapped {
+                do { try borrow(PostgresCountDeltas.foldAll(on:)) } catch { logger.warning("folding the hourly counts failed: \(error)") }
+                return
+            }
+            pending = found
+        }
+    }
+
+    /// Runs `body` on an idle connection (or a new one), kept for the next use unless it broke.
+    private func borrow<T>(_ body: (BlockingConnection) throws -> T) throws -> T {
+        let connection = try idle.withLock { $0.popLast() } ?? BlockingConnection.open(location, logger: logger)
+        do {
+            let result = try body(connection)
+            idle.withLock { $0.append(connection) }
+            return result
+        } catch {
+            if connection.broken { connection.close() } else { idle.withLock { $0.append(connection) } }
+            throw error
         }
     }
 
@@ -184,6 +222,7 @@ public final class PostgresIngestStore: IngestStore {
         if session.forgetProfiles { caches.reset() } else { caches.merge(profiles: session.learnedProfiles, names: session.learnedNames) }
         TroveMetrics.ingested(profiles: session.stored.profiles, companies: session.stored.companies, events: session.stored.events)
         writtenSinceAnalyze.add(session.stored.profiles + session.stored.companies + session.stored.events, ordering: .relaxed)
+        countRowsSinceFold.add(session.countRows, ordering: .relaxed)
         return result
     }
 }

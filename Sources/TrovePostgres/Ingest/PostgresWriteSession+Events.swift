@@ -2,8 +2,8 @@ import PostgresNIO
 import TroveCore
 
 /// Events leaving the log (retention, erasure) and the Track API's anonymous events, on PostgreSQL. What
-/// derives from events commits with them here, so a deletion takes its rows out of the hourly counts and
-/// their names' totals in the same statement.
+/// derives from events commits with them here, so a deletion takes its rows out of the hourly counts (a row
+/// of negative deltas) and their names' totals in the same statement.
 extension PostgresWriteSession {
     enum EventTable: String {
         case events, anonymousEvents = "anonymous_events"
@@ -27,16 +27,14 @@ extension PostgresWriteSession {
             : ""
         let rows = try connection.query(PostgresQuery(unsafeSQL: """
             WITH gone AS (DELETE FROM \(table.rawValue) WHERE \(condition) RETURNING *),
-            counted AS (
-                UPDATE event_counts c SET count = c.count - h.n
-                FROM (SELECT account_id, name_id, \(EventCounts.hourSQL("timestamp")) AS hour, count(*) AS n FROM gone GROUP BY 1, 2, 3) h
-                WHERE c.account_id = h.account_id AND c.name_id = h.name_id AND c.hour = h.hour),
+            \(PostgresCountDeltas.uncount(hourOf: EventCounts.hourSQL("timestamp"))),
             named AS (
                 UPDATE event_names n SET count = n.count - t.n
                 FROM (SELECT account_id, name_id, count(*) AS n FROM gone GROUP BY 1, 2) t
                 WHERE n.account_id = t.account_id AND n.id = t.name_id)\(mark)
             SELECT \(table == .events ? "profile_id" : "NULL::bigint"), properties::text FROM gone
             """))
+        if !rows.isEmpty { countRows += 1 }
         return try rows.map { try $0.decode((Int64?, String?).self) }
     }
 

@@ -13,6 +13,7 @@ extension PostgresWriteSession {
         try enqueueCustomerIO()
         try flushWarnings()
         try flushMarks()
+        try flushCounts()
         try flushDerived()
     }
 
@@ -30,31 +31,31 @@ extension PostgresWriteSession {
             """)
     }
 
+    /// The hourly counts this transaction changed, as one row per account (`PostgresCountDeltas`): like the
+    /// marks, a row no other writer touches, written outside the turns.
+    private func flushCounts() throws {
+        let changed = counts.filter { $0.value != 0 }.sorted { ($0.key.account, $0.key.name, $0.key.hour) < ($1.key.account, $1.key.name, $1.key.hour) }
+        for account in Set(changed.map(\.key.account)).sorted() {
+            let rows = changed.filter { $0.key.account == account }
+            try connection.query(PostgresCountDeltas.insert(
+                account: account, names: rows.map(\.key.name), hours: rows.map(\.key.hour), counts: rows.map(\.value)))
+            countRows += 1
+        }
+    }
+
     /// The advisory lock class of `flushDerived` ("td"; the ledger's is "tr").
     static let derivedLockClass: Int32 = 0x7464
 
-    /// The rows many writers share — the hourly counts, the names' totals,
-    /// the property catalog — last, in one statement: a writer holds their row locks from here to its commit,
-    /// and another writer touching the same rows waits that long. (Each as a statement of its own, with the
+    /// The rows many writers share — the names' totals and the property catalog — last, in one statement: a
+    /// writer holds their row locks from here to its commit, and another writer touching the same rows waits
+    /// that long. (Each as a statement of its own, with the
     /// catalog and warnings after them, held them ~40 ms and made writers queue on each other.) Every part's
     /// rows are sorted, and the writers of one account take turns (an advisory lock) — so no two deadlock.
     private func flushDerived() throws {
         // Turns per account: the statement's parts lock rows in an order PostgreSQL chooses (an UPDATE … FROM
         // follows its join), and two writers at once deadlocked on it.
-        let accounts = Set(withEvents.map(\.account)).union(counts.keys.map(\.account)).union(nameUsage.keys.map(\.account))
-            .union(catalog.entries.keys.map(\.account)).sorted()
+        let accounts = Set(withEvents.map(\.account)).union(nameUsage.keys.map(\.account)).union(catalog.entries.keys.map(\.account)).sorted()
         for account in accounts { try connection.query("SELECT pg_advisory_xact_lock(\(Self.derivedLockClass), \(Int32(truncatingIfNeeded: account)))") }
-        // Counts taken back (a merged duplicate) update the rows their events added; apart, as they are rare.
-        let taken = counts.filter { $0.value < 0 }.sorted { ($0.key.account, $0.key.name, $0.key.hour) < ($1.key.account, $1.key.name, $1.key.hour) }
-        if !taken.isEmpty {
-            try connection.query(
-                """
-                UPDATE event_counts c SET count = c.count + u.n
-                FROM unnest(\(taken.map(\.key.account))::bigint[], \(taken.map(\.key.name))::bigint[], \(taken.map(\.key.hour))::bigint[],
-                            \(taken.map(\.value))::bigint[]) AS u(account_id, name_id, hour, n)
-                WHERE c.account_id = u.account_id AND c.name_id = u.name_id AND c.hour = u.hour
-                """)
-        }
         var parts: [String] = []
         var binds = PostgresBindings()
         func bind(_ values: [Int64]) -> String {
@@ -77,15 +78,6 @@ extension PostgresWriteSession {
                     types = (SELECT jsonb_agg(t ORDER BY t) FROM (SELECT jsonb_array_elements_text(properties.types)
                                                                   UNION SELECT jsonb_array_elements_text(excluded.types)) AS x(t)),
                     examples = excluded.examples, last_seen_at = excluded.last_seen_at
-                """)
-        }
-        let added = counts.filter { $0.value > 0 }.sorted { ($0.key.account, $0.key.name, $0.key.hour) < ($1.key.account, $1.key.name, $1.key.hour) }
-        if !added.isEmpty {
-            parts.append("""
-                INSERT INTO event_counts (account_id, name_id, hour, count)
-                SELECT * FROM unnest(\(bind(added.map(\.key.account))), \(bind(added.map(\.key.name))), \(bind(added.map(\.key.hour))),
-                                     \(bind(added.map(\.value))))
-                ON CONFLICT (account_id, name_id, hour) DO UPDATE SET count = event_counts.count + excluded.count
                 """)
         }
         if !nameUsage.isEmpty {

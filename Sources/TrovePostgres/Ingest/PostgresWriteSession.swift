@@ -8,9 +8,9 @@ import TroveCore
 ///
 /// Round trips are kept few: uid → profile id and event names come from the writer's caches; a chunk's
 /// `message_id`s are looked up at once (`prepare`); events are buffered with ids taken from the sequence in
-/// blocks, and loaded before commit with one `COPY`, together with what derives from them — `event_counts`,
-/// the names' totals, the membership marks — as set-based upserts in the same transaction (a profile's last
-/// seen is read from the events themselves). (SQLite derives those
+/// blocks, and loaded before commit with one `COPY`, together with what derives from them — the hourly
+/// counts' and the membership marks' rows, the names' totals — set-based in the same transaction (a profile's
+/// last seen is read from the events themselves). (SQLite derives those
 /// after the fact, behind a watermark, because its one writer pays for every dirtied page; here they commit
 /// with the events, so readers need no tail and several writers need no watermark.)
 final class PostgresWriteSession: IngestRows, IngestWrites {
@@ -33,6 +33,8 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
     var counts: [CountKey: Int64] = [:]
     var nameUsage: [AccountRow: (count: Int64, last: Int64)] = [:]
     var dirty: Set<DirtyKey> = []
+    /// Rows written to `event_count_deltas` (for the store's folds).
+    var countRows = 0
     var stored = (profiles: 0, companies: 0, events: 0)
     /// Profiles created or updated (→ account), for the Customer.io destination.
     var changedProfiles: [Int64: Int64] = [:]

@@ -1,8 +1,9 @@
 import PostgresNIO
 import TroveCore
 
-/// `GET /v1/reports/events` on PostgreSQL (contract §11): `event_counts` is kept exact in the ingest
-/// transaction, so the report reads it alone (no tail past a watermark).
+/// `GET /v1/reports/events` on PostgreSQL (contract §11): every ingest transaction leaves its counts in
+/// `event_counts` or in a row of deltas not folded into it yet (`PostgresCountDeltas`), and the report reads
+/// both (no tail of events past a watermark).
 public struct PostgresEventReportStore: EventReportStore {
     public let database: PostgresAppDatabase
     public let clock: TroveClock
@@ -37,12 +38,7 @@ public struct PostgresEventReportStore: EventReportStore {
         if !ids.isEmpty {
             // One row per name, its hours and counts as arrays: decoded row by row, 14k hourly rows took ~40 ms
             // of client time where the server spent 3.
-            let rows = try await database.heavyQuery(
-                """
-                SELECT name_id, array_agg(hour), array_agg(count) FROM event_counts
-                WHERE account_id = \(account) AND name_id = ANY(\(ids)) AND hour >= \(hours.first!) AND hour < \(hours.last!)
-                GROUP BY name_id
-                """)
+            let rows = try await database.heavyQuery(PostgresCountDeltas.read(account: account, names: ids, from: hours.first!, to: hours.last!))
             for row in rows {
                 let (id, hourList, countList) = try row.decode((Int64, [Int64], [Int64]).self)
                 for (hour, count) in zip(hourList, countList) {
