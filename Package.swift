@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "TrovePostgresMigrations",
             path: "Migrations/postgres",
-            resources: [.embedInCode("0001_initial.sql"), .embedInCode("0002_membership_marked_at.sql"), .embedInCode("0003_profile_activity_view.sql"), .embedInCode("0004_membership_marks.sql"), .embedInCode("0005_event_count_deltas.sql")],
+            resources: [.embedInCode("0001_initial.sql"), .embedInCode("0002_membership_marked_at.sql"), .embedInCode("0003_profile_activity_view.sql"), .embedInCode("0004_membership_marks.sql"), .embedInCode("0005_event_count_deltas.sql"), .embedInCode("0006_id_blocks.sql")],
             swiftSettings: sourceSettings
         ),
         .target(

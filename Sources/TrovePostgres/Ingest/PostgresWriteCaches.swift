@@ -36,29 +36,34 @@ final class PostgresWriteCaches: Sendable {
 }
 
 /// Ids (of events, of profiles) taken from a table's identity sequence a block at a time, so a buffered row
-/// needs no round trip for its id. Ids are unique, not gapless, and not in commit order (on PostgreSQL they never are).
+/// needs no round trip for its id. The sequence steps by the block (migration 0006): one `nextval` is the
+/// block's first id. Ids are unique, not gapless, and not in commit order (on PostgreSQL they never are).
 final class IDAllocator: Sendable {
     let table: String
     init(table: String) { self.table = table }
 
-    static let block = 1000
     private let free = Mutex<[Int64]>([])
-    /// The identity sequence's name, looked up once: looked up per row, the catalog lookup cost ten times
-    /// the `nextval` (10 s of server time in a 1M-event import).
-    private let sequence = Mutex<String?>(nil)
+    /// The identity sequence's name and step, looked up once: looked up per row, the catalog lookup cost ten
+    /// times the `nextval` (10 s of server time in a 1M-event import).
+    private let sequence = Mutex<(name: String, step: Int64)?>(nil)
 
     func next(_ connection: BlockingConnection) throws -> Int64 {
         if let id = free.withLock({ $0.popLast() }) { return id }
-        let name: String
-        if let known = sequence.withLock({ $0 }) {
-            name = known
+        let known: (name: String, step: Int64)
+        if let found = sequence.withLock({ $0 }) {
+            known = found
         } else {
-            name = try connection.query("SELECT pg_get_serial_sequence('\(unescaped: table)', 'id')").first!.decode(String.self)
-            sequence.withLock { $0 = name }
+            known = try connection.query(
+                """
+                SELECT s.seqrelid::regclass::text, s.seqincrement FROM pg_sequence s
+                WHERE s.seqrelid = pg_get_serial_sequence('\(unescaped: table)', 'id')::regclass
+                """
+            ).first!.decode((String, Int64).self)
+            sequence.withLock { $0 = known }
         }
-        let ids = try connection.query("SELECT nextval(\(name)::regclass) FROM generate_series(1, \(Self.block))").map { try $0.decode(Int64.self) }
+        let first = try connection.query("SELECT nextval(\(known.name)::regclass)").first!.decode(Int64.self)
         return free.withLock { list in
-            list.append(contentsOf: ids.reversed())
+            list.append(contentsOf: (first..<first + max(known.step, 1)).reversed())
             return list.popLast()!
         }
     }
