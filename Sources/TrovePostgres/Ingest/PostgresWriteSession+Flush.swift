@@ -107,18 +107,20 @@ extension PostgresWriteSession {
     /// every row: ~4 µs a profile, a fifth of PostgreSQL's time in `trove bench import`.)
     private func checkProfiles() throws {
         guard !withEvents.isEmpty else { return }
-        let rows = withEvents.sorted { ($0.account, $0.id) < ($1.account, $1.id) }
+        let accounts = Set(withEvents.map(\.account)).sorted()
         // Statements of their own: the count's snapshot must be taken after the locks are granted.
-        for account in Set(rows.map(\.account)).sorted() {
+        for account in accounts {
             try connection.query("SELECT pg_advisory_xact_lock_shared(\(Self.erasureLockClass), \(Int32(truncatingIfNeeded: account)))")
         }
-        let found = try connection.query(
-            """
-            SELECT count(*) FROM profiles
-            WHERE (account_id, id) IN (SELECT * FROM unnest(\(rows.map(\.account))::bigint[], \(rows.map(\.id))::bigint[]))
-            """
-        ).first!.decode(Int64.self)
-        guard found == rows.count else {
+        // Per account, the ids as one array the index walks in order (`id = ANY`): joined to an unnested list
+        // of (account, id) pairs instead, 9,500 ids took 37 ms, not 9.5.
+        var found = 0
+        for account in accounts {
+            let ids = withEvents.filter { $0.account == account }.map(\.id).sorted()
+            found += Int(try connection.query("SELECT count(*) FROM profiles WHERE account_id = \(account) AND id = ANY(\(ids)::bigint[])")
+                .first!.decode(Int64.self))
+        }
+        guard found == withEvents.count else {
             caches.reset()
             throw PostgresStoreError.server("a profile was erased while events were written for it", sqlState: "40001")
         }
