@@ -186,16 +186,24 @@ public final class PostgresMembershipWork: MembershipWork {
         let (change, touched, more) = try await database.transaction { connection in
             let run = connection.collecting(self.logger)
             let ledgerID = try await PostgresLedger.lock(account: account, run)
+            // Taken (locked), then deleted by their keys as arrays: one statement that deleted `IN (SELECT …
+            // LIMIT … FOR UPDATE SKIP LOCKED)` was planned, while the table's statistics still said it was
+            // nearly empty, to run the subquery again for each row — 96k marks kept the evaluator in one
+            // statement for minutes (`trove bench segments`, freshness phase).
             let taken = try await run(
                 """
-                DELETE FROM membership_dirty WHERE account_id = \(account) AND (kind, object_id) IN (
-                    SELECT kind, object_id FROM membership_dirty WHERE account_id = \(account) ORDER BY kind, object_id LIMIT \(perStep)
-                    FOR UPDATE SKIP LOCKED)
-                RETURNING kind, object_id
+                SELECT kind, object_id FROM membership_dirty WHERE account_id = \(account) ORDER BY kind, object_id LIMIT \(perStep)
+                FOR UPDATE SKIP LOCKED
                 """
             ).map { try $0.decode((Int16, Int64).self) }
             var profiles = Set(taken.filter { $0.0 == 0 }.map(\.1))
             let companies = taken.filter { $0.0 == 1 }.map(\.1)
+            for (kind, ids) in [(MembershipDirtyKind.profile, profiles.sorted()), (MembershipDirtyKind.company, companies)] where !ids.isEmpty {
+                _ = try await run(
+                    """
+                    DELETE FROM membership_dirty WHERE account_id = \(account) AND kind = \(Int16(kind.rawValue)) AND object_id = ANY(\(ids)::bigint[])
+                    """)
+            }
             if !companies.isEmpty {
                 for row in try await run("SELECT id FROM profiles WHERE account_id = \(account) AND company_id = ANY(\(companies))") {
                     profiles.insert(try row.decode(Int64.self))
