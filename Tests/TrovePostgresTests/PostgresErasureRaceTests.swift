@@ -9,12 +9,6 @@ import TroveTestEngines
 /// on PostgreSQL, where event ids are not in commit order: no event is ever left for a person who is gone.
 @Suite(.enabled(if: TestPostgres.available, "needs TROVE_TEST_POSTGRES (.ci/run starts a cluster)"))
 struct PostgresErasureRaceTests {
-    func account(_ db: PostgresAppDatabase) async throws -> Int64 {
-        let accounts = Accounts(store: PostgresAccountStore(database: db))
-        _ = try await accounts.create(name: "acme")
-        return try #require(try await accounts.accountID(named: "acme"))
-    }
-
     /// `body` with ingest stores of its own, closed however it ends.
     func closing<T>(_ stores: [PostgresIngestStore], _ body: () async throws -> T) async throws -> T {
         let result: T
@@ -42,7 +36,7 @@ struct PostgresErasureRaceTests {
     /// cleared, and goes to a new person.
     @Test func aWriterWithTheErasedIdCachedStartsANewPerson() async throws {
         try await TestPostgres.withDatabase { db in
-            let account = try await account(db)
+            let account = try await TestPostgres.account(in: db)
             let here = PostgresIngestStore(location: db.location, writers: 1)
             let there = PostgresIngestStore(location: db.location, writers: 1)
             try await closing([here, there]) {
@@ -67,7 +61,7 @@ struct PostgresErasureRaceTests {
     /// the erasure finished without waiting, which would leave its event behind and fail the test.)
     @Test func anErasureWaitsForWritersPastTheirCheckAndDeletesTheirEvents() async throws {
         try await TestPostgres.withDatabase { db in
-            let account = try await account(db)
+            let account = try await TestPostgres.account(in: db)
             let store = PostgresIngestStore(location: db.location, writers: 1)
             try await closing([store]) {
             let ingestor = Ingestor(store: store)

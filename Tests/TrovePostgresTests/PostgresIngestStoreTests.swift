@@ -11,9 +11,7 @@ struct PostgresIngestStoreTests {
     /// next reads are planned for the table as it is; after fewer it leaves them to autovacuum, and counts on.
     @Test func aCatchUpAfterABulkLoadAnalyzesTheTables() async throws {
         try await TestPostgres.withDatabase { db in
-            let accounts = Accounts(store: PostgresAccountStore(database: db))
-            _ = try await accounts.create(name: "acme")
-            let account = try #require(try await accounts.accountID(named: "acme"))
+            let account = try await TestPostgres.account(in: db)
             let store = PostgresIngestStore(location: db.location, writers: 1, analyzeAfterRows: 3)
             func tuples() async throws -> Double {
                 try await db.query("SELECT reltuples::float8 FROM pg_class WHERE oid = 'events'::regclass")[0].decode(Double.self)
@@ -41,9 +39,7 @@ struct PostgresIngestStoreTests {
     /// events stored, and a catch-up folds what is left.
     @Test func countsAreRowsOfDeltasFoldedEveryFewTransactions() async throws {
         try await TestPostgres.withDatabase { db in
-            let accounts = Accounts(store: PostgresAccountStore(database: db))
-            _ = try await accounts.create(name: "acme")
-            let account = try #require(try await accounts.accountID(named: "acme"))
+            let account = try await TestPostgres.account(in: db)
             // One writer: a write submitted after a fold runs after it.
             let store = PostgresIngestStore(location: db.location, writers: 1, foldCountsAfter: 3)
             func number(_ sql: String) async throws -> Int64 {

@@ -10,9 +10,7 @@ import TroveTestEngines
 struct PostgresMembershipTests {
     @Test func membersNowAndAsOfAPastTimeTheLedgerAndPages() async throws {
         try await TestPostgres.withDatabase { db in
-            let accounts = Accounts(store: PostgresAccountStore(database: db))
-            _ = try await accounts.create(name: "acme")
-            let account = try #require(try await accounts.accountID(named: "acme"))
+            let account = try await TestPostgres.account(in: db)
             for (id, uid) in [(1, "a"), (2, "b"), (3, "c")] {
                 try await db.query("INSERT INTO profiles (account_id, id, uid, created_at, updated_at) VALUES (\(account), \(Int64(id)), \(uid), 0, 0)")
             }

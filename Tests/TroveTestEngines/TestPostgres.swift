@@ -19,6 +19,13 @@ public enum TestPostgres {
         return path[..<path.lastIndex(of: "/")!] + "/" + database + query
     }
 
+    /// An account named "acme" in `database`, made as `trove accounts create` makes it; its id.
+    public static func account(in database: PostgresAppDatabase) async throws -> Int64 {
+        let accounts = Accounts(store: PostgresAccountStore(database: database))
+        _ = try await accounts.create(name: "acme")
+        return try await accounts.accountID(named: "acme")
+    }
+
     /// A database of its own for one test, created empty (migrated unless `migrated` is false), dropped after.
     public static func withDatabase<T>(migrated: Bool = true, readLimits: ReadLimits = .forThisMachine(), _ body: (PostgresAppDatabase) async throws -> T)
         async throws -> T

@@ -27,8 +27,6 @@ public typealias CopyRow = [CopyValue]
 /// What `trove copy` needs of an engine, as source or destination (contract: issue 19, "Moving a
 /// database"). Rows travel in `CopyTable`'s shape; each engine maps its tables to it.
 public protocol CopyStore: Sendable {
-    /// As a source: derived state brought up to date, so what is copied is whole (SQLite's rollups).
-    func prepareSource() async throws
     /// Account ids, ascending.
     func accountIDs() async throws -> [Int64]
     /// Rows of `table` (of `account`, for a per-account table).

@@ -37,7 +37,8 @@ public struct CopyTable: Sendable, Hashable, CustomStringConvertible {
     /// Tables that hold no data of their own, only what an engine derives and rebuilds (not copied):
     /// SQLite's rollup watermarks (PostgreSQL counts in each write and reads activity from the events), the
     /// funnel step lists (built again on first use) and PostgreSQL's ingest rows of count deltas and marks
-    /// (folded into `event_counts` and `membership_dirty` before a copy reads them).
+    /// (folded into `event_counts` by the ingest store's catch-up and into `membership_dirty` by the
+    /// evaluator's, both before a copy reads them).
     public static let derived: Set<String> = ["event_rollups", "report_steps", "report_step_events", "membership_marks", "event_count_deltas"]
 
     public static let all: [CopyTable] = [

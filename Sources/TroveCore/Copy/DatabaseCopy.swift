@@ -83,9 +83,9 @@ public struct DatabaseCopy: Sendable {
 
     public func run() async throws -> Outcome {
         try await checkSchemas()
-        // What is copied is whole: the source's rollups and membership current (the copy carries no work
-        // still waiting to be done on it).
-        try await source.prepareSource()
+        // What is copied is whole: the source's derived tables (SQLite's rollups, PostgreSQL's count rows)
+        // and membership current (the copy carries no work still waiting to be done on it).
+        try await from.ingestStore.catchUp()
         try await from.membershipWork.catchUp()
         try await checkDestination()
         let accounts = try await source.accountIDs()

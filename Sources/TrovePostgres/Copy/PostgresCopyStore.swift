@@ -8,13 +8,6 @@ import TroveCore
 struct PostgresCopyStore: CopyStore {
     let database: PostgresAppDatabase
 
-    /// Ingest's rows of count deltas are folded into `event_counts` and its mark rows into `membership_dirty`,
-    /// the tables both engines keep.
-    func prepareSource() async throws {
-        try await PostgresCountDeltas.foldAll(database)
-        for account in try await accountIDs() { try await PostgresMembershipWork.foldMarks(account: account, database) }
-    }
-
     /// Tables of the neutral shape that are views here, derived from others (`profile_activity`, from the
     /// events): read like tables, and nothing to write.
     static let views: Set<String> = ["profile_activity"]

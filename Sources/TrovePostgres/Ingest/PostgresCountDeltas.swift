@@ -75,19 +75,8 @@ enum PostgresCountDeltas {
         """
     }
 
-    /// Folds every account's rows, each in a transaction of its own (`trove copy`, before it reads counts).
-    static func foldAll(_ database: PostgresAppDatabase) async throws {
-        for row in try await database.query(accountsWithRows) {
-            let account = try row.decode(Int64.self)
-            try await database.transaction { connection in
-                let run = connection.collecting(database.logger)
-                _ = try await run(lock(account: account))
-                _ = try await run(fold(account: account))
-            }
-        }
-    }
-
-    /// The same on a writer's connection (the ingest store's folds).
+    /// Folds every account's rows, each in a transaction of its own, on a writer's connection (the ingest
+    /// store's folds, its catch-up and its graceful stop).
     static func foldAll(on connection: BlockingConnection) throws {
         for row in try connection.query(accountsWithRows) {
             let account = try row.decode(Int64.self)

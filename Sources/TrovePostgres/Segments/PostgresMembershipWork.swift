@@ -107,7 +107,7 @@ public final class PostgresMembershipWork: MembershipWork {
     /// Ingest's mark rows (`membership_marks`, one per transaction) into `membership_dirty`, one row per
     /// profile or company however often it was marked, keeping the earliest time: in one statement, so a
     /// mark is in one table or the other.
-    static func foldMarks(account: Int64, _ database: PostgresAppDatabase) async throws {
+    private static func foldMarks(account: Int64, _ database: PostgresAppDatabase) async throws {
         try await database.query(
             """
             WITH taken AS (DELETE FROM membership_marks WHERE account_id = \(account) RETURNING kind, object_ids, marked_at)

@@ -20,11 +20,6 @@ struct SQLiteCopyStore: CopyStore {
             """,
     ]
 
-    func prepareSource() async throws {
-        try await ActivityRollup.catchUp(database)
-        try await CountsRollup.catchUp(database)
-    }
-
     func accountIDs() async throws -> [Int64] {
         try await database.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM accounts ORDER BY id") }
     }
