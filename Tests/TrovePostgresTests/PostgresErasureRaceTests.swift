@@ -55,6 +55,36 @@ struct PostgresErasureRaceTests {
         }
     }
 
+    /// Ids a writer read or cached as seen at the account's newest deletion are not counted again at the
+    /// check (`checkProfiles`); an erasure elsewhere records a newer deletion, so the next event for the uid
+    /// is checked, finds the profile gone, and goes to a new person — whether the id was read from the
+    /// profiles (a person another server created) or cached by a check.
+    @Test func anErasureElsewhereMakesTheCheckCountIdsItWouldHaveTrusted() async throws {
+        try await TestPostgres.withDatabase { db in
+            let account = try await TestPostgres.account(in: db)
+            let here = PostgresIngestStore(location: db.location, writers: 1)
+            let there = PostgresIngestStore(location: db.location, writers: 1)
+            try await closing([here, there]) {
+            func profile(of event: Int64) async throws -> Int64 {
+                try await db.query("SELECT profile_id FROM events WHERE account_id = \(account) AND id = \(event)")[0].decode(Int64.self)
+            }
+            let event = Array(#"{"uid":"bob","name":"Clicked"}"#.utf8)
+            let created = try await profile(of: try await Ingestor(store: there).ingest(.event, account: account, body: event))
+            // Read here (the event uids' lookup), then cached here as seen by the check.
+            #expect(try await profile(of: try await Ingestor(store: here).ingest(.event, account: account, body: event)) == created)
+            #expect(try await profile(of: try await Ingestor(store: here).ingest(.event, account: account, body: event)) == created)
+            #expect(here.caches.profile(PostgresWriteCaches.Key(account: account, key: "bob"))?.existedAt == 0, "seen before any deletion")
+
+            _ = try await Erasure(store: there, reads: PostgresErasureStore(database: db)).forget(account: account, profiles: [created], source: .api)
+            let next = try await profile(of: try await Ingestor(store: here).ingest(.event, account: account, body: event))
+            #expect(next != created)
+            #expect(try await orphans(db, account) == 0)
+            let newest = try await db.query("SELECT max(id) FROM deletions WHERE account_id = \(account)")[0].decode(Int64.self)
+            #expect(here.caches.profile(PostgresWriteCaches.Key(account: account, key: "bob")) == .init(id: next, existedAt: newest))
+            }
+        }
+    }
+
     /// A writer past that check holds the account's erasure lock shared until it commits: an erasure waits
     /// for it, then deletes the events it committed. (Here the writer is a transaction of the test's own,
     /// holding the lock as `checkProfiles` leaves it; it commits only once the erasure waits for it — or once

@@ -219,7 +219,7 @@ public final class PostgresIngestStore: IngestStore {
         let result = try work(session)
         try session.flush()
         try connection.query("COMMIT")
-        if session.forgetProfiles { caches.reset() } else { caches.merge(profiles: session.learnedProfiles, names: session.learnedNames) }
+        if session.forgetProfiles { caches.reset() } else { caches.merge(profiles: session.profilesToCache, names: session.learnedNames) }
         TroveMetrics.ingested(profiles: session.stored.profiles, companies: session.stored.companies, events: session.stored.events)
         writtenSinceAnalyze.add(session.stored.profiles + session.stored.companies + session.stored.events, ordering: .relaxed)
         countRowsSinceFold.add(session.countRows, ordering: .relaxed)

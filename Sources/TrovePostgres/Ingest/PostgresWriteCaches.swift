@@ -10,10 +10,17 @@ final class PostgresWriteCaches: Sendable {
         var key: String
     }
 
+    /// A profile's id, and the account's newest deletion id when the profile was last seen to exist under
+    /// the erasure lock (`PostgresWriteSession.checkProfiles`; nil: never).
+    struct Profile: Sendable, Equatable {
+        var id: Int64
+        var existedAt: Int64?
+    }
+
     static let maxProfiles = 2_000_000
 
     private struct State {
-        var profiles: [Key: Int64] = [:]
+        var profiles: [Key: Profile] = [:]
         var names: [Key: EventNameRow] = [:]
     }
 
@@ -21,10 +28,10 @@ final class PostgresWriteCaches: Sendable {
     let eventIDs = IDAllocator(table: "events")
     let profileIDs = IDAllocator(table: "profiles")
 
-    func profile(_ key: Key) -> Int64? { state.withLock { $0.profiles[key] } }
+    func profile(_ key: Key) -> Profile? { state.withLock { $0.profiles[key] } }
     func eventName(_ key: Key) -> EventNameRow? { state.withLock { $0.names[key] } }
 
-    func merge(profiles: [Key: Int64], names: [Key: EventNameRow]) {
+    func merge(profiles: [Key: Profile], names: [Key: EventNameRow]) {
         state.withLock { s in
             if s.profiles.count + profiles.count > Self.maxProfiles { s.profiles.removeAll(keepingCapacity: true) }
             s.profiles.merge(profiles) { _, new in new }

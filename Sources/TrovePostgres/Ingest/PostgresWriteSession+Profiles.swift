@@ -125,10 +125,20 @@ extension PostgresWriteSession {
         try internEventNames(of: items, account: account)
         eventUIDs.subtract(uids)
         if !eventUIDs.isEmpty {
-            let found = try ids(of: eventUIDs, in: "profiles", column: "uid", account: account)
-            for uid in eventUIDs {
-                if let id = found[uid] { learnedProfiles[Key(account: account, key: uid)] = id } else { memo.freeUIDs.insert(Key(account: account, key: uid)) }
+            // With the account's newest deletion id as the same statement saw it (`checkProfiles`).
+            var binds = PostgresBindings(capacity: 2)
+            binds.append(Array(eventUIDs))
+            binds.append(account)
+            for row in try connection.query(PostgresQuery(unsafeSQL: """
+                SELECT k.key, t.id, d.newest FROM (SELECT coalesce(max(id), 0) AS newest FROM deletions WHERE account_id = $2) d,
+                    unnest($1::text[]) AS k(key), LATERAL (SELECT id FROM profiles WHERE account_id = $2 AND uid = k.key LIMIT 1) t
+                """, binds: binds)) {
+                let (uid, id, newest) = try row.decode((String, Int64, Int64).self)
+                learnedProfiles[Key(account: account, key: uid)] = id
+                profilesReadAt[AccountRow(account: account, id: id)] = newest
+                eventUIDs.remove(uid)
             }
+            for uid in eventUIDs { memo.freeUIDs.insert(Key(account: account, key: uid)) }
         }
         companyUIDs = companyUIDs.filter {
             memo.companyUIDs[Key(account: account, key: $0)] == nil && !memo.freeCompanyUIDs.contains(Key(account: account, key: $0))
@@ -235,7 +245,7 @@ extension PostgresWriteSession {
 
     func profileID(account: Int64, uid: String) throws -> Int64? {
         let key = Key(account: account, key: uid)
-        if let id = learnedProfiles[key] ?? caches.profile(key) ?? memo.uids[key] { return id }
+        if let id = learnedProfiles[key] ?? cachedProfile(key) ?? memo.uids[key] { return id }
         if memo.freeUIDs.contains(key) { return nil }
         guard let id = try connection.query("SELECT id FROM profiles WHERE account_id = \(account) AND uid = \(uid)").first?.decode(Int64.self)
         else { return nil }
@@ -252,6 +262,7 @@ extension PostgresWriteSession {
         memo.remember(stored(id, p), account: account)
         memo.rows[key] = p
         memo.inserts.append(key)
+        createdProfiles.insert(key)
         if let uid = p.uid { learnedProfiles[Key(account: account, key: uid)] = id }
         changedProfiles[id] = account
         return id

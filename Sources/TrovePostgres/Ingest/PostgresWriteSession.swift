@@ -21,6 +21,13 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
     let caches: PostgresWriteCaches
     /// Ids learned in this transaction, merged into the caches only after it commits.
     var learnedProfiles: [PostgresWriteCaches.Key: Int64] = [:]
+    /// Profiles taken from the caches here, as they were cached; profiles read here with their account's
+    /// newest deletion id as that read saw it; profiles created here (`checkProfiles`).
+    var cachedProfiles: [PostgresWriteCaches.Key: PostgresWriteCaches.Profile] = [:]
+    var profilesReadAt: [AccountRow: Int64] = [:]
+    var createdProfiles: Set<AccountRow> = []
+    /// Per account, its newest deletion id when `checkProfiles` found every profile given events here.
+    var profilesExistedAt: [Int64: Int64] = [:]
     var learnedNames: [PostgresWriteCaches.Key: EventNameRow] = [:]
     /// Events to insert before commit. A keyed one's key was free when looked up; another transaction
     /// taking it meanwhile makes the insert fail (unique violation), and the store runs this one again.
@@ -74,10 +81,31 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
     func knownProfileAndName(_ e: EventInput, account: Int64) -> (profile: Int64, name: EventNameRow)? {
         guard let uid = e.uid, e.email == nil, e.profileID == nil else { return nil }
         let key = PostgresWriteCaches.Key(account: account, key: uid)
-        guard let profile = learnedProfiles[key] ?? caches.profile(key) else { return nil }
+        guard let profile = learnedProfiles[key] ?? cachedProfile(key) else { return nil }
         let nameKey = PostgresWriteCaches.Key(account: account, key: e.nameUID)
         guard let name = learnedNames[nameKey] ?? caches.eventName(nameKey) else { return nil }
         return (profile, name)
+    }
+
+    /// A profile's id from the writers' caches, noted with when it was last seen to exist.
+    func cachedProfile(_ key: PostgresWriteCaches.Key) -> Int64? {
+        guard let cached = caches.profile(key) else { return nil }
+        cachedProfiles[key] = cached
+        return cached.id
+    }
+
+    /// What the caches learn once this transaction commits: the ids learned here, and those given events
+    /// here stamped with when `checkProfiles` saw them exist.
+    var profilesToCache: [PostgresWriteCaches.Key: PostgresWriteCaches.Profile] {
+        func existedAt(_ key: PostgresWriteCaches.Key, _ id: Int64) -> Int64? {
+            withEvents.contains(AccountRow(account: key.account, id: id)) ? profilesExistedAt[key.account] : nil
+        }
+        var entries: [PostgresWriteCaches.Key: PostgresWriteCaches.Profile] = [:]
+        for (key, id) in learnedProfiles { entries[key] = .init(id: id, existedAt: existedAt(key, id)) }
+        for (key, cached) in cachedProfiles where learnedProfiles[key] == nil {
+            if let seen = existedAt(key, cached.id), seen != cached.existedAt { entries[key] = .init(id: cached.id, existedAt: seen) }
+        }
+        return entries
     }
 
     /// Created on first use; a name another transaction is creating at the same moment is waited for and read.
