@@ -79,7 +79,7 @@ struct PostgresErasureRaceTests {
             let next = try await profile(of: try await Ingestor(store: here).ingest(.event, account: account, body: event))
             #expect(next != created)
             #expect(try await orphans(db, account) == 0)
-            let newest = try await db.query("SELECT max(id) FROM deletions WHERE account_id = \(account)")[0].decode(Int64.self)
+            let newest = try await db.query("SELECT max(id) FROM deletions WHERE account_id = \(account) AND kind = 'profile'")[0].decode(Int64.self)
             #expect(here.caches.profile(PostgresWriteCaches.Key(account: account, key: "bob")) == .init(id: next, existedAt: newest))
             }
         }

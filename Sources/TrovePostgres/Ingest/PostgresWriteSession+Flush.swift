@@ -106,9 +106,11 @@ extension PostgresWriteSession {
     /// an erased person's uid starts afresh). (Each profile's row key-share locked instead wrote a lock to
     /// every row: ~4 µs a profile, a fifth of PostgreSQL's time in `trove bench import`.)
     ///
-    /// Most need no reading: an erasure records a deletion, with an id from a sequence taken under its
-    /// exclusive lock, in the transaction that deletes the profile, so the account's newest deletion id as this
-    /// check reads it grows with every erasure committed since any earlier read of it. A profile created here,
+    /// Most need no reading: an erasure records a `profile` deletion, with an id from a sequence taken under
+    /// its exclusive lock, in the transaction that deletes the profile, so such ids commit in the order they
+    /// were taken, and the account's newest one grows with every erasure committed since any earlier read of
+    /// it. (Only those: a company's deletion takes its id without the lock, and one committed while an erasure
+    /// was under way would hide that erasure's smaller id.) A profile created here,
     /// read here by a statement that saw the same newest deletion id (the event uids' lookup), or cached as
     /// seen by a check at that id, is still there; the rest are counted (that count was 3.6 ms of a ~25 ms
     /// transaction in `trove bench http-batch`), and all of them are cached as seen at this id once the
@@ -122,7 +124,7 @@ extension PostgresWriteSession {
         }
         let cachedAt = Dictionary(cachedProfiles.map { (AccountRow(account: $0.key.account, id: $0.value.id), $0.value.existedAt) }) { a, b in a == b ? a : nil }
         for (account, rows) in byAccount {
-            let newest = try connection.query("SELECT coalesce(max(id), 0) FROM deletions WHERE account_id = \(account)").first!.decode(Int64.self)
+            let newest = try connection.query("SELECT coalesce(max(id), 0) FROM deletions WHERE account_id = \(account) AND kind = 'profile'").first!.decode(Int64.self)
             // The ids as one array the index walks in order (`id = ANY`): joined to an unnested list of
             // (account, id) pairs instead, 9,500 ids took 37 ms, not 9.5.
             let unproven = rows.filter { row in

@@ -130,7 +130,7 @@ extension PostgresWriteSession {
             binds.append(Array(eventUIDs))
             binds.append(account)
             for row in try connection.query(PostgresQuery(unsafeSQL: """
-                SELECT k.key, t.id, d.newest FROM (SELECT coalesce(max(id), 0) AS newest FROM deletions WHERE account_id = $2) d,
+                SELECT k.key, t.id, d.newest FROM (SELECT coalesce(max(id), 0) AS newest FROM deletions WHERE account_id = $2 AND kind = 'profile') d,
                     unnest($1::text[]) AS k(key), LATERAL (SELECT id FROM profiles WHERE account_id = $2 AND uid = k.key LIMIT 1) t
                 """, binds: binds)) {
                 let (uid, id, newest) = try row.decode((String, Int64, Int64).self)
