@@ -81,6 +81,15 @@ struct PostgresErasureRaceTests {
             #expect(try await orphans(db, account) == 0)
             let newest = try await db.query("SELECT max(id) FROM deletions WHERE account_id = \(account) AND kind = 'profile'")[0].decode(Int64.self)
             #expect(here.caches.profile(PostgresWriteCaches.Key(account: account, key: "bob")) == .init(id: next, existedAt: newest))
+
+            // Created here without events: cached as seen at the newest deletion; erased there, its next event
+            // here goes to a new person too.
+            let cy = try await Ingestor(store: here).ingest(.profile, account: account, body: Array(#"{"uid":"cy"}"#.utf8))
+            #expect(here.caches.profile(PostgresWriteCaches.Key(account: account, key: "cy")) == .init(id: cy, existedAt: newest))
+            _ = try await Erasure(store: there, reads: PostgresErasureStore(database: db)).forget(account: account, profiles: [cy], source: .api)
+            let again = try await profile(of: try await Ingestor(store: here).ingest(.event, account: account, body: Array(#"{"uid":"cy","name":"Clicked"}"#.utf8)))
+            #expect(again != cy)
+            #expect(try await orphans(db, account) == 0)
             }
         }
     }

@@ -94,11 +94,12 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
         return cached.id
     }
 
-    /// What the caches learn once this transaction commits: the ids learned here, and those given events
-    /// here stamped with when `checkProfiles` saw them exist.
+    /// What the caches learn once this transaction commits: the ids learned here, and those created or given
+    /// events here stamped with when `checkProfiles` saw them exist.
     var profilesToCache: [PostgresWriteCaches.Key: PostgresWriteCaches.Profile] {
         func existedAt(_ key: PostgresWriteCaches.Key, _ id: Int64) -> Int64? {
-            withEvents.contains(AccountRow(account: key.account, id: id)) ? profilesExistedAt[key.account] : nil
+            let row = AccountRow(account: key.account, id: id)
+            return withEvents.contains(row) || createdProfiles.contains(row) ? profilesExistedAt[key.account] : nil
         }
         var entries: [PostgresWriteCaches.Key: PostgresWriteCaches.Profile] = [:]
         for (key, id) in learnedProfiles { entries[key] = .init(id: id, existedAt: existedAt(key, id)) }
