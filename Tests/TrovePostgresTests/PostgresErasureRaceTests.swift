@@ -22,6 +22,16 @@ struct PostgresErasureRaceTests {
         return result
     }
 
+    /// A database with one account and two ingest stores on it (two servers' writers), closed however `body` ends.
+    func twoServers(_ body: (PostgresAppDatabase, Int64, PostgresIngestStore, PostgresIngestStore) async throws -> Void) async throws {
+        try await TestPostgres.withDatabase { db in
+            let account = try await TestPostgres.account(in: db)
+            let here = PostgresIngestStore(location: db.location, writers: 1)
+            let there = PostgresIngestStore(location: db.location, writers: 1)
+            try await closing([here, there]) { try await body(db, account, here, there) }
+        }
+    }
+
     func orphans(_ db: PostgresAppDatabase, _ account: Int64) async throws -> Int64 {
         try await db.query(
             """
@@ -35,11 +45,7 @@ struct PostgresErasureRaceTests {
     /// next event for the uid finds the profile gone at the check before commit, runs again with the caches
     /// cleared, and goes to a new person.
     @Test func aWriterWithTheErasedIdCachedStartsANewPerson() async throws {
-        try await TestPostgres.withDatabase { db in
-            let account = try await TestPostgres.account(in: db)
-            let here = PostgresIngestStore(location: db.location, writers: 1)
-            let there = PostgresIngestStore(location: db.location, writers: 1)
-            try await closing([here, there]) {
+        try await twoServers { db, account, here, there in
             let ingestor = Ingestor(store: here)
             let first = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"ann","name":"Clicked"}"#.utf8))
             let old = try await db.query("SELECT profile_id FROM events WHERE account_id = \(account) AND id = \(first)")[0].decode(Int64.self)
@@ -51,7 +57,6 @@ struct PostgresErasureRaceTests {
             #expect(now != old)
             #expect(try await db.query("SELECT uid FROM profiles WHERE account_id = \(account) AND id = \(now)")[0].decode(String.self) == "ann")
             #expect(try await orphans(db, account) == 0)
-            }
         }
     }
 
@@ -60,11 +65,7 @@ struct PostgresErasureRaceTests {
     /// is checked, finds the profile gone, and goes to a new person — whether the id was read from the
     /// profiles (a person another server created) or cached by a check.
     @Test func anErasureElsewhereMakesTheCheckCountIdsItWouldHaveTrusted() async throws {
-        try await TestPostgres.withDatabase { db in
-            let account = try await TestPostgres.account(in: db)
-            let here = PostgresIngestStore(location: db.location, writers: 1)
-            let there = PostgresIngestStore(location: db.location, writers: 1)
-            try await closing([here, there]) {
+        try await twoServers { db, account, here, there in
             func profile(of event: Int64) async throws -> Int64 {
                 try await db.query("SELECT profile_id FROM events WHERE account_id = \(account) AND id = \(event)")[0].decode(Int64.self)
             }
@@ -90,7 +91,6 @@ struct PostgresErasureRaceTests {
             let again = try await profile(of: try await Ingestor(store: here).ingest(.event, account: account, body: Array(#"{"uid":"cy","name":"Clicked"}"#.utf8)))
             #expect(again != cy)
             #expect(try await orphans(db, account) == 0)
-            }
         }
     }
 

@@ -150,7 +150,12 @@ extension PostgresWriteSession {
     }
 
     private func newestProfileDeletion(_ account: Int64) throws -> Int64 {
-        try connection.query("SELECT coalesce(max(id), 0) FROM deletions WHERE account_id = \(account) AND kind = 'profile'").first!.decode(Int64.self)
+        try connection.query(PostgresQuery(unsafeSQL: Self.newestProfileDeletion(account: "\(account)"))).first!.decode(Int64.self)
+    }
+
+    /// The statement reading an account's newest profile deletion id (`account`: a number or a parameter).
+    static func newestProfileDeletion(account: String) -> String {
+        "SELECT coalesce(max(id), 0) FROM deletions WHERE account_id = \(account) AND kind = 'profile'"
     }
 
     /// The buffered profiles and events written before a statement that moves or deletes events; the dedupe

@@ -125,15 +125,9 @@ extension PostgresWriteSession {
         try internEventNames(of: items, account: account)
         eventUIDs.subtract(uids)
         if !eventUIDs.isEmpty {
-            // With the account's newest deletion id as the same statement saw it (`checkProfiles`).
-            var binds = PostgresBindings(capacity: 2)
-            binds.append(Array(eventUIDs))
-            binds.append(account)
-            for row in try connection.query(PostgresQuery(unsafeSQL: """
-                SELECT k.key, t.id, d.newest FROM (SELECT coalesce(max(id), 0) AS newest FROM deletions WHERE account_id = $2 AND kind = 'profile') d,
-                    unnest($1::text[]) AS k(key), LATERAL (SELECT id FROM profiles WHERE account_id = $2 AND uid = k.key LIMIT 1) t
-                """, binds: binds)) {
-                let (uid, id, newest) = try row.decode((String, Int64, Int64).self)
+            // With the account's newest profile deletion as the same statement saw it (`checkProfiles`).
+            let (found, newest) = try lookup(eventUIDs, in: "profiles", column: "uid", account: account, withNewestProfileDeletion: true)
+            for (uid, id) in found {
                 learnedProfiles[Key(account: account, key: uid)] = id
                 profilesReadAt[AccountRow(account: account, id: id)] = newest
                 eventUIDs.remove(uid)
@@ -160,18 +154,27 @@ extension PostgresWriteSession {
     /// The ids of the rows of `table` (of the account) whose unique `column` holds one of `keys`, unlocked: one
     /// index probe per key (see `prepare`).
     private func ids(of keys: Set<String>, in table: String, column: String, account: Int64) throws -> [String: Int64] {
+        try lookup(keys, in: table, column: column, account: account, withNewestProfileDeletion: false).ids
+    }
+
+    /// `ids(of:…)`, and when asked the account's newest profile deletion id as the same statement saw it.
+    private func lookup(_ keys: Set<String>, in table: String, column: String, account: Int64,
+                        withNewestProfileDeletion: Bool) throws -> (ids: [String: Int64], newest: Int64?) {
         var binds = PostgresBindings(capacity: 2)
         binds.append(Array(keys))
         binds.append(account)
+        let newest = withNewestProfileDeletion ? "(\(Self.newestProfileDeletion(account: "$2")))" : "NULL::bigint"
         var found: [String: Int64] = [:]
+        var seen: Int64?
         for row in try connection.query(PostgresQuery(unsafeSQL: """
-            SELECT k.key, t.id FROM unnest($1::text[]) AS k(key),
+            SELECT k.key, t.id, \(newest) FROM unnest($1::text[]) AS k(key),
                 LATERAL (SELECT id FROM \(table) WHERE account_id = $2 AND \(column) = k.key LIMIT 1) t
             """, binds: binds)) {
-            let (key, id) = try row.decode((String, Int64).self)
+            let (key, id, newest) = try row.decode((String, Int64, Int64?).self)
             found[key] = id
+            seen = newest
         }
-        return found
+        return (found, seen)
     }
 
     /// The names of the chunk's events that will be stored (no dedupe key, or a free one), interned at once
