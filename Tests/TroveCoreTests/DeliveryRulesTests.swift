@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TroveCore
 
@@ -77,6 +78,50 @@ import Testing
         try loose.check(addresses: ["127.0.0.1", "::1"])
         try strict.check(addresses: ["93.184.216.34"])
         #expect(WebhookAddressPolicy.resolve("127.0.0.1") == ["127.0.0.1"])
+    }
+
+    /// A lookup blocks for as long as the name server takes (20 s when it does not answer). More lookups
+    /// waiting at once than the cooperative pool has threads must leave that pool free: here the test's own
+    /// task, which runs on it, is what lets them finish. Lookups on the pool would hold all of its threads
+    /// until the bound below let them fail with no address.
+    @Test func lookupsWaitOnThreadsOfTheirOwn() async throws {
+        let waiting = ProcessInfo.processInfo.activeProcessorCount + 2
+        let gate = DispatchSemaphore(value: 0)
+        let (started, start) = AsyncStream.makeStream(of: Void.self)
+        let policy = WebhookAddressPolicy(lookup: { _ in
+            start.yield()
+            return gate.wait(timeout: .now() + 30) == .success ? ["93.184.216.34"] : []
+        }, clock: ManualClock(Self.sentAt).clock)
+        try await withThrowingTaskGroup(of: String.self) { group in
+            for i in 0..<waiting { group.addTask { try await policy.checkResolved(url: "https://hooks\(i).example.com/x").address } }
+            var count = 0
+            for await _ in started {
+                count += 1
+                if count == waiting { break }
+            }
+            for _ in 0..<waiting { gate.signal() }
+            var addresses: [String] = []
+            for try await address in group { addresses.append(address) }
+            #expect(addresses == Array(repeating: "93.184.216.34", count: waiting))
+        }
+    }
+
+    /// A lookup still going after the limit is refused — a request answers at once, a delivery retries — and
+    /// its thread is left to end on its own.
+    @Test func aLookupPastItsLimitIsRefused() async throws {
+        let time = ManualClock(Self.sentAt)
+        let gate = DispatchSemaphore(value: 0)
+        let (started, start) = AsyncStream.makeStream(of: Void.self)
+        let policy = WebhookAddressPolicy(lookup: { _ in
+            start.yield()
+            gate.wait()
+            return ["93.184.216.34"]
+        }, lookupLimit: .seconds(5), clock: time.clock)
+        let checked = Task { try await policy.checkResolved(url: "https://hooks.example.com/x") }
+        for await _ in started { break }
+        time.advance(by: .seconds(5))
+        await #expect(throws: WebhookAddressPolicy.Refusal(description: "hooks.example.com did not resolve within 5 s")) { _ = try await checked.value }
+        gate.signal()
     }
 
     /// A ULID is 26 Crockford base32 characters, the time first: an independent vector computed in Python

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A URL the SSRF guard passed, with the address its host resolved to when it was checked: the one a
 /// transport connects to, so no second resolution can lead elsewhere (contract §10 "SSRF guard"). Only
@@ -68,8 +69,34 @@ extension WebhookAddressPolicy {
         let url = try check(url: text)
         let host = url.host ?? ""
         let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
-        let addresses = Self.kind(of: bare) != nil ? [bare] : await Task.detached { WebhookAddressPolicy.resolve(bare) }.value
+        let addresses = Self.kind(of: bare) != nil ? [bare] : try await resolved(bare)
         try check(addresses: addresses)
         return CheckedURL(url: url, host: bare, address: addresses[0])
     }
+
+    /// The host's addresses, looked up on a thread of its own — not on the cooperative pool, whose threads
+    /// (one per core) run every request's handler: two lookups waiting on a silent name server held both of
+    /// this 2-core host's, and every request waited 5 s with them (the PostgreSQL fuzz in CI, where erasures
+    /// queue Customer.io calls). A lookup still going after `lookupLimit` is refused (a delivery then retries
+    /// as after a timeout; a request answers at once) and left to end on its thread, unheard.
+    func resolved(_ host: String) async throws(Refusal) -> [String] {
+        let lookup = self.lookup, clock = self.clock, limit = lookupLimit
+        let addresses: [String]? = await withCheckedContinuation { continuation in
+            let answer = FirstAnswer(continuation)
+            let reply: @Sendable ([String]?) -> Void = { answer.give($0) }
+            clock.after(limit) { reply(nil) }
+            let thread = Thread { reply(lookup(host)) }
+            thread.name = "trove-lookup"
+            thread.start()
+        }
+        guard let addresses else { throw Refusal(description: "\(host) did not resolve within \(limit.components.seconds) s") }
+        return addresses
+    }
+}
+
+/// Resumes a continuation with the first answer given; later ones are dropped.
+private final class FirstAnswer<T: Sendable>: Sendable {
+    let waiting: Mutex<CheckedContinuation<T, Never>?>
+    init(_ continuation: CheckedContinuation<T, Never>) { waiting = Mutex(continuation) }
+    func give(_ answer: T) { waiting.withLock { $0.take() }?.resume(returning: answer) }
 }

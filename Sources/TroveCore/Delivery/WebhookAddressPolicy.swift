@@ -6,9 +6,18 @@ import Foundation
 /// address the host resolves to, right before sending, not only to the URL's text.
 public struct WebhookAddressPolicy: Sendable {
     public var allowInsecure: Bool
+    /// The addresses a host name resolves to (`resolve`, blocking); `checkResolved` runs it on a thread of its
+    /// own and waits `lookupLimit` for it on `clock`. Tests replace them.
+    public var lookup: @Sendable (String) -> [String]
+    public var lookupLimit: Duration
+    public var clock: TroveClock
 
-    public init(allowInsecure: Bool = false) {
+    public init(allowInsecure: Bool = false, lookup: @escaping @Sendable (String) -> [String] = WebhookAddressPolicy.resolve,
+                lookupLimit: Duration = .seconds(5), clock: TroveClock = .system) {
         self.allowInsecure = allowInsecure
+        self.lookup = lookup
+        self.lookupLimit = lookupLimit
+        self.clock = clock
     }
 
     public struct Refusal: Error, Equatable, CustomStringConvertible {
@@ -101,7 +110,8 @@ public struct WebhookAddressPolicy: Sendable {
         }
     }
 
-    /// The addresses `host` resolves to (blocking: call off the event loop).
+    /// The addresses `host` resolves to (blocking, for as long as the resolver takes: 20 s and more when its
+    /// name server does not answer; `checkResolved` calls it on a thread of its own).
     public static func resolve(_ host: String) -> [String] {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
