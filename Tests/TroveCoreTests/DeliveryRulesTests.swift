@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import TroveCore
 
@@ -91,7 +92,7 @@ import Testing
         let policy = WebhookAddressPolicy(lookup: { _ in
             start.yield()
             return gate.wait(timeout: .now() + 30) == .success ? ["93.184.216.34"] : []
-        }, clock: ManualClock(Self.sentAt).clock)
+        }, lookupThreads: LookupThreads(limit: waiting), clock: ManualClock(Self.sentAt).clock)
         try await withThrowingTaskGroup(of: String.self) { group in
             for i in 0..<waiting { group.addTask { try await policy.checkResolved(url: "https://hooks\(i).example.com/x").address } }
             var count = 0
@@ -122,6 +123,40 @@ import Testing
         time.advance(by: .seconds(5))
         await #expect(throws: WebhookAddressPolicy.Refusal(description: "hooks.example.com did not resolve within 5 s")) { _ = try await checked.value }
         gate.signal()
+    }
+
+    /// A silent name server holds at most the threads' limit: lookups beyond it wait their turn, and one
+    /// whose caller gave up meanwhile never runs.
+    @Test func lookupsBeyondTheThreadsLimitWaitTheirTurn() async throws {
+        let time = ManualClock(Self.sentAt)
+        let threads = LookupThreads(limit: 2)
+        let gate = DispatchSemaphore(value: 0)
+        let counts = Mutex((running: 0, most: 0, started: [String]()))
+        let policy = WebhookAddressPolicy(lookup: { host in
+            counts.withLock { c in
+                c.running += 1
+                c.most = max(c.most, c.running)
+                c.started.append(host)
+            }
+            _ = gate.wait(timeout: .now() + 30)  // bounded only for a lookup that should never have started
+            counts.withLock { $0.running -= 1 }
+            return ["93.184.216.34"]
+        }, lookupThreads: threads, clock: time.clock)
+        let checks = (0..<4).map { i in Task { try await policy.checkResolved(url: "https://h\(i).example.com/x") } }
+        while threads.state.withLock({ $0.running < 2 || $0.waiting.count < 2 }) { await Task.yield() }
+        while counts.withLock({ $0.running < 2 }) { await Task.yield() }
+        // Two run, two wait; every caller gives up (5 s), then the two running lookups end.
+        time.advance(by: .seconds(5))
+        for check in checks {
+            await #expect(throws: WebhookAddressPolicy.Refusal.self) { _ = try await check.value }
+        }
+        gate.signal()
+        gate.signal()
+        while threads.state.withLock({ $0.running > 0 }) { await Task.yield() }
+        let seen = counts.withLock { $0 }
+        #expect(seen.most == 2)
+        #expect(seen.started.count == 2)
+        #expect(threads.state.withLock { $0.waiting.isEmpty })
     }
 
     /// A ULID is 26 Crockford base32 characters, the time first: an independent vector computed in Python

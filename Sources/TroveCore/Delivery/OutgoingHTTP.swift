@@ -74,20 +74,18 @@ extension WebhookAddressPolicy {
         return CheckedURL(url: url, host: bare, address: addresses[0])
     }
 
-    /// The host's addresses, looked up on a thread of its own — not on the cooperative pool, whose threads
+    /// The host's addresses, looked up on one of `lookupThreads` — not on the cooperative pool, whose threads
     /// (one per core) run every request's handler: two lookups waiting on a silent name server held both of
     /// this 2-core host's, and every request waited 5 s with them (the PostgreSQL fuzz in CI, where erasures
-    /// queue Customer.io calls). A lookup still going after `lookupLimit` is refused (a delivery then retries
-    /// as after a timeout; a request answers at once) and left to end on its thread, unheard.
+    /// queue Customer.io calls). A lookup not answered within `lookupLimit` (waiting for a thread included)
+    /// is refused — a delivery then retries as after a timeout, a request answers at once — and, if it had
+    /// not started, never runs.
     func resolved(_ host: String) async throws(Refusal) -> [String] {
         let lookup = self.lookup, clock = self.clock, limit = lookupLimit
         let addresses: [String]? = await withCheckedContinuation { continuation in
             let answer = FirstAnswer(continuation)
-            let reply: @Sendable ([String]?) -> Void = { answer.give($0) }
-            clock.after(limit) { reply(nil) }
-            let thread = Thread { reply(lookup(host)) }
-            thread.name = "trove-lookup"
-            thread.start()
+            clock.after(limit) { answer.give(nil) }
+            lookupThreads.run { if answer.isWaiting { answer.give(lookup(host)) } }
         }
         guard let addresses else { throw Refusal(description: "\(host) did not resolve within \(limit.components.seconds) s") }
         return addresses
@@ -99,4 +97,5 @@ private final class FirstAnswer<T: Sendable>: Sendable {
     let waiting: Mutex<CheckedContinuation<T, Never>?>
     init(_ continuation: CheckedContinuation<T, Never>) { waiting = Mutex(continuation) }
     func give(_ answer: T) { waiting.withLock { $0.take() }?.resume(returning: answer) }
+    var isWaiting: Bool { waiting.withLock { $0 != nil } }
 }

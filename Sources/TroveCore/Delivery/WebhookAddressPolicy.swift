@@ -6,16 +6,18 @@ import Foundation
 /// address the host resolves to, right before sending, not only to the URL's text.
 public struct WebhookAddressPolicy: Sendable {
     public var allowInsecure: Bool
-    /// The addresses a host name resolves to (`resolve`, blocking); `checkResolved` runs it on a thread of its
-    /// own and waits `lookupLimit` for it on `clock`. Tests replace them.
+    /// The addresses a host name resolves to (`resolve`, blocking); `checkResolved` runs it on one of
+    /// `lookupThreads` and waits `lookupLimit` for it on `clock`. Tests replace them.
     public var lookup: @Sendable (String) -> [String]
+    public var lookupThreads: LookupThreads
     public var lookupLimit: Duration
     public var clock: TroveClock
 
     public init(allowInsecure: Bool = false, lookup: @escaping @Sendable (String) -> [String] = WebhookAddressPolicy.resolve,
-                lookupLimit: Duration = .seconds(5), clock: TroveClock = .system) {
+                lookupThreads: LookupThreads = .shared, lookupLimit: Duration = .seconds(5), clock: TroveClock = .system) {
         self.allowInsecure = allowInsecure
         self.lookup = lookup
+        self.lookupThreads = lookupThreads
         self.lookupLimit = lookupLimit
         self.clock = clock
     }
@@ -111,7 +113,7 @@ public struct WebhookAddressPolicy: Sendable {
     }
 
     /// The addresses `host` resolves to (blocking, for as long as the resolver takes: 20 s and more when its
-    /// name server does not answer; `checkResolved` calls it on a thread of its own).
+    /// name server does not answer; `checkResolved` calls it on one of its `lookupThreads`).
     public static func resolve(_ host: String) -> [String] {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
