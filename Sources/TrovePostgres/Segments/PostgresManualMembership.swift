@@ -47,9 +47,10 @@ public struct PostgresManualMembership: ManualMembershipStore {
 
     public func profileIDs(account: Int64, _ people: [(uid: String?, email: String?)]) async throws -> [Int64?] {
         let run: PostgresCompiling.Run = { try await database.query($0) }
-        let byUID = try await Self.profileIDs(account: account, people.map { $0.uid.map(ObjectLookup.uid) }, run)
-        let byEmail = try await Self.profileIDs(account: account, people.map { $0.email.map(ObjectLookup.email) }, run)
-        return zip(byUID, byEmail).map { $0 ?? $1 }
+        // The uids, then the emails, looked up in one statement; a person's uid wins over their email.
+        let found = try await Self.profileIDs(
+            account: account, people.map { $0.uid.map(ObjectLookup.uid) } + people.map { $0.email.map(ObjectLookup.email) }, run)
+        return people.indices.map { found[$0] ?? found[people.count + $0] }
     }
 
     /// The profile each lookup finds (nil for none, or for no lookup), in one statement: a thousand ids
