@@ -14,7 +14,7 @@ extension PostgresWriteSession {
         try flushProfiles()
         var erased = ErasedEvents(count: 0, values: PersonValues(), top: 0)
         guard !ids.isEmpty else { return erased }
-        let gone = try deleteEvents(where: "account_id = \(account) AND profile_id = \(profile) AND id = ANY(\(Self.array(ids)))", markProfiles: false)
+        let gone = try deleteEvents(where: "account_id = \(account) AND profile_id = \(profile) AND id = ANY(\(BigintArray.literal(ids)))", markProfiles: false)
         erased.count = Int64(gone.count)
         for row in gone { Self.add(row.properties, to: &erased.values) }
         return erased
@@ -46,7 +46,7 @@ extension PostgresWriteSession {
         for person in erased { values[person.profile]!.formUnion(person.values) }
         // Whatever arrived for them meanwhile: every event of theirs left.
         var late: [Int64: Int64] = [:]
-        for row in try deleteEvents(where: "account_id = \(account) AND profile_id = ANY(\(Self.array(ids)))", markProfiles: false) {
+        for row in try deleteEvents(where: "account_id = \(account) AND profile_id = ANY(\(BigintArray.literal(ids)))", markProfiles: false) {
             guard let profile = row.profile else { continue }
             late[profile, default: 0] += 1
             Self.add(row.properties, to: &values[profile, default: PersonValues()])
@@ -193,11 +193,6 @@ extension PostgresWriteSession {
             JOIN profiles p ON p.account_id = \(account) AND p.id = u.id
             ORDER BY u.n
             """)
-    }
-
-    /// A literal bigint array for conditions built as text (`deleteEvents`), from numbers only.
-    private static func array(_ ids: [Int64]) -> String {
-        "'{\(ids.map(String.init).joined(separator: ","))}'::bigint[]"
     }
 
     func eraseCompany(_ id: Int64, account: Int64, erasedProfiles: Int64) throws -> CompanyErasureReceipt? {

@@ -211,7 +211,7 @@ public final class PostgresMembershipWork: MembershipWork {
             }
             var change = Change()
             guard !profiles.isEmpty else { return (change, 0, taken.count == perStep) }
-            let touched = Self.array(profiles.sorted())
+            let touched = BigintArray.literal(profiles.sorted())
             let segments = try await run(
                 "SELECT \(unescaped: PostgresRows.segmentColumns) FROM segments s WHERE s.account_id = \(account) ORDER BY s.id FOR SHARE"
             ).map(PostgresRows.segment)
@@ -269,9 +269,6 @@ public final class PostgresMembershipWork: MembershipWork {
         let (entered, exited, count) = try await run(statement.postgresQuery)[0].decode((Int64, Int64, Int64).self)
         return (Change(entered: Int(entered), exited: Int(exited)), count)
     }
-
-    /// Ids as an array literal spliced into a statement (ids only: read from the database, never input).
-    static func array(_ ids: [Int64]) -> String { "'{\(ids.map(String.init).joined(separator: ","))}'::bigint[]" }
 }
 
 /// The order of an account's ledger: every transaction writing `segment_changes` for an account first takes
