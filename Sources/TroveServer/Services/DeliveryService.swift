@@ -22,7 +22,7 @@ struct DeliveryService: Service {
                     try await webhooks.dispatch()
                     try await customerIO.dispatch()
                     try await services.clock.sleep(for: interval)
-                } catch is CancellationError {
+                } catch where error.isStopping {
                     return
                 } catch {
                     logger.error("delivery dispatch failed; retrying in 1 s: \(error)")

@@ -15,7 +15,7 @@ struct ExportService: Service {
                 do {
                     if try await runner.step() { continue }
                     try await runner.clock.sleep(for: interval)
-                } catch is CancellationError {
+                } catch where error.isStopping {
                     return
                 } catch {
                     logger.error("export runner failed; retrying in 1 s: \(error)")

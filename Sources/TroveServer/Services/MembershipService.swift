@@ -25,7 +25,7 @@ struct MembershipService: Service {
                     // http-single fell from ~24k to ~13k req/s).
                     if try await evaluator.step().more { continue }
                     try await evaluator.clock.sleep(for: idleInterval)
-                } catch is CancellationError {
+                } catch where error.isStopping {
                     return
                 } catch {
                     logger.error("membership evaluation failed; retrying in 1 s: \(error)")

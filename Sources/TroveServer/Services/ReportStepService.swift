@@ -18,7 +18,7 @@ struct ReportStepService: Service {
                 do {
                     let more = try await services.upkeep.stepReportLists(now: services.clock.now())
                     try await services.clock.sleep(for: more ? pause : idleInterval)
-                } catch is CancellationError {
+                } catch where error.isStopping {
                     return
                 } catch {
                     logger.error("building funnel step lists failed; retrying in 1 s: \(error)")

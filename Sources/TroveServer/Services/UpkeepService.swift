@@ -25,7 +25,7 @@ struct UpkeepService: Service {
                         if removed > 0 { logger.info("deleted \(removed) events older than \(keep / 86_400_000) days") }
                     }
                     try await services.clock.sleep(for: interval)
-                } catch is CancellationError {
+                } catch where error.isStopping {
                     return
                 } catch {
                     logger.error("upkeep failed; retrying in a minute: \(error)")
