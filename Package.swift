@@ -35,19 +35,20 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         .target(
             name: "TroveMigrations",
             path: "Migrations",
             exclude: ["postgres"],
-            resources: [.embedInCode("0001_initial.sql"), .embedInCode("0002_event_rollups.sql"), .embedInCode("0003_segments.sql"), .embedInCode("0004_event_name_indexes.sql"), .embedInCode("0005_exports.sql"), .embedInCode("0006_anonymous_events.sql"), .embedInCode("0007_integrations.sql"), .embedInCode("0008_webhooks.sql"), .embedInCode("0009_customerio_destination.sql"), .embedInCode("0010_event_counts.sql"), .embedInCode("0011_report_indexes.sql"), .embedInCode("0012_admin_sessions.sql"), .embedInCode("0013_report_steps.sql"), .embedInCode("0014_event_counts_watermark.sql"), .embedInCode("0015_report_step_builds.sql"), .embedInCode("0016_anonymous_event_counts.sql"), .embedInCode("0017_person_chain.sql"), .embedInCode("0018_deletions.sql")],
+            resources: [.embedInCode("0001_initial.sql"), .embedInCode("0002_event_rollups.sql"), .embedInCode("0003_segments.sql"), .embedInCode("0004_event_name_indexes.sql"), .embedInCode("0005_exports.sql"), .embedInCode("0006_anonymous_events.sql"), .embedInCode("0007_integrations.sql"), .embedInCode("0008_webhooks.sql"), .embedInCode("0009_customerio_destination.sql"), .embedInCode("0010_event_counts.sql"), .embedInCode("0011_report_indexes.sql"), .embedInCode("0012_admin_sessions.sql"), .embedInCode("0013_report_steps.sql"), .embedInCode("0014_event_counts_watermark.sql"), .embedInCode("0015_report_step_builds.sql"), .embedInCode("0016_anonymous_event_counts.sql"), .embedInCode("0017_person_chain.sql"), .embedInCode("0018_deletions.sql"), .embedInCode("0019_write_keys.sql")],
             swiftSettings: sourceSettings
         ),
         .target(
             name: "TrovePostgresMigrations",
             path: "Migrations/postgres",
-            resources: [.embedInCode("0001_initial.sql"), .embedInCode("0002_membership_marked_at.sql"), .embedInCode("0003_profile_activity_view.sql"), .embedInCode("0004_membership_marks.sql"), .embedInCode("0005_event_count_deltas.sql"), .embedInCode("0006_id_blocks.sql")],
+            resources: [.embedInCode("0001_initial.sql"), .embedInCode("0002_membership_marked_at.sql"), .embedInCode("0003_profile_activity_view.sql"), .embedInCode("0004_membership_marks.sql"), .embedInCode("0005_event_count_deltas.sql"), .embedInCode("0006_id_blocks.sql"), .embedInCode("0007_write_keys.sql")],
             swiftSettings: sourceSettings
         ),
         .target(
@@ -96,6 +97,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                // gzip request bodies (Segment-spec SDKs send them).
+                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             swiftSettings: sourceSettings
         ),
@@ -167,6 +170,7 @@ let package = Package(
                 "TroveTestEngines",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -20,5 +20,6 @@ public enum TroveMigrations {
         ("0016_anonymous_event_counts", String(decoding: PackageResources._016_anonymous_event_counts_sql, as: UTF8.self)),
         ("0017_person_chain", String(decoding: PackageResources._017_person_chain_sql, as: UTF8.self)),
         ("0018_deletions", String(decoding: PackageResources._018_deletions_sql, as: UTF8.self)),
+        ("0019_write_keys", String(decoding: PackageResources._019_write_keys_sql, as: UTF8.self)),
     ]
 }

@@ -8,5 +8,6 @@ public enum TrovePostgresMigrations {
         ("0004_membership_marks", String(decoding: PackageResources._004_membership_marks_sql, as: UTF8.self)),
         ("0005_event_count_deltas", String(decoding: PackageResources._005_event_count_deltas_sql, as: UTF8.self)),
         ("0006_id_blocks", String(decoding: PackageResources._006_id_blocks_sql, as: UTF8.self)),
+        ("0007_write_keys", String(decoding: PackageResources._007_write_keys_sql, as: UTF8.self)),
     ]
 }

@@ -51,6 +51,7 @@ private func buildRoutes(services: TroveServices) -> RouteTable<TroveRequestCont
     ExportController(services: services).addRoutes(to: routes)
     CustomerController(services: services).addRoutes(to: routes)
     TrackController(services: services).addRoutes(to: routes)
+    SegmentTrackingController(services: services).addRoutes(to: routes)
     CustomerIOSourceController(services: services).addRoutes(to: routes)
     WebhookController(services: services).addRoutes(to: routes)
     CustomerIODestinationController(services: services).addRoutes(to: routes)

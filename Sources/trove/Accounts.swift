@@ -41,8 +41,20 @@ struct AccountsCommand: AsyncParsableCommand {
         @OptionGroup var db: DatabaseOptions
         @Argument(help: "The account name.") var name: String
         @Flag(help: "Print the credentials as one JSON object.") var json = false
+        @Flag(help: "Replace only the write key (Segment's tracking API); the other credentials stay.") var writeKey = false
 
         func run() async throws {
+            if writeKey {
+                let key = try await db.withAccounts { try await $0.rotateWriteKey(name: name) }
+                if json {
+                    printJSON(["account": .string(name), "write_key": .string(key)])
+                } else {
+                    print("account:        \(name)")
+                    print("write_key:      \(key)")
+                    print("It is shown once; only its SHA-256 digest is stored.")
+                }
+                return
+            }
             let credentials = try await db.withAccounts { try await $0.rotate(name: name) }
             printCredentials(credentials, json: json)
         }
@@ -58,6 +70,7 @@ func printCredentials(_ c: Credentials, json: Bool) {
         print("app_api_key:    \(c.appAPIKey)")
         print("site_id:        \(c.siteID)")
         print("track_api_key:  \(c.trackAPIKey)")
+        print("write_key:      \(c.writeKey)")
         print("These are shown once; only their SHA-256 digests are stored.")
     }
 }
@@ -69,7 +82,7 @@ extension String {
 }
 
 extension Credentials {
-    /// `{"account", "account_secret", "app_api_key", "site_id", "track_api_key"}`, as `accounts create --json`
+    /// `{"account", "account_secret", "app_api_key", "site_id", "track_api_key", "write_key"}`, as `accounts create --json`
     /// and `serve` print them.
     var json: JSON {
         [
@@ -78,6 +91,7 @@ extension Credentials {
             "app_api_key": .string(appAPIKey),
             "site_id": .string(siteID),
             "track_api_key": .string(trackAPIKey),
+            "write_key": .string(writeKey),
         ]
     }
 }

@@ -12,7 +12,7 @@ struct Bench: AsyncParsableCommand {
             (or uses --data DIR from `trove generate`), loads it, measures, and checks its own results. Build \
             with `swift build -c release` first: debug builds are several times slower.
             """,
-        subcommands: [ImportBench.self, StorageBench.self, HTTPBatchBench.self, HTTPSingleBench.self, SegmentsBench.self, ExportBench.self, ReportsBench.self, PersonBench.self, IsolationBench.self])
+        subcommands: [ImportBench.self, StorageBench.self, HTTPBatchBench.self, HTTPSegmentBench.self, HTTPSingleBench.self, SegmentsBench.self, ExportBench.self, ReportsBench.self, PersonBench.self, IsolationBench.self])
 }
 
 /// What every workload takes.
@@ -133,6 +133,30 @@ struct HTTPBatchBench: AsyncParsableCommand {
         settings.durability = http.durability
         try await options.run(.init(profiles: http.profiles, companies: max(1, http.profiles / 50), events: 0), postgresToo: true) {
             try await IngestBenchmarks.httpBatch($0, settings, log: note)
+        }
+    }
+}
+
+struct HTTPSegmentBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "http-segment",
+        abstract: "POST /v1/batch (Segment's tracking API), 100 track messages per request, to a live server (targets: ≥ 100k events/s, p99 ≤ 50 ms).")
+
+    @OptionGroup var options: BenchOptions
+    @OptionGroup var http: HTTPBenchOptions
+    @Option(help: "Events to send in all.")
+    var events = 2_000_000
+    @Option(help: "Concurrent connections.")
+    var connections = 8
+    @Option(help: "Messages per batch.")
+    var batchSize = 100
+
+    func run() async throws {
+        var settings = IngestBenchmarks.HTTPOptions(executable: currentExecutable, connections: connections, events: events)
+        settings.durability = http.durability
+        settings.batchSize = batchSize
+        try await options.run(.init(profiles: http.profiles, companies: max(1, http.profiles / 50), events: 0), postgresToo: true) {
+            try await IngestBenchmarks.httpSegment($0, settings, log: note)
         }
     }
 }

@@ -8,7 +8,7 @@ import Testing
     }
 
     static func expectMigrated(_ db: AppDatabase) throws {
-        #expect(AppDatabase.migrationNames == ["0001_initial", "0002_event_rollups", "0003_segments", "0004_event_name_indexes", "0005_exports", "0006_anonymous_events", "0007_integrations", "0008_webhooks", "0009_customerio_destination", "0010_event_counts", "0011_report_indexes", "0012_admin_sessions", "0013_report_steps", "0014_event_counts_watermark", "0015_report_step_builds", "0016_anonymous_event_counts", "0017_person_chain", "0018_deletions"])
+        #expect(AppDatabase.migrationNames == ["0001_initial", "0002_event_rollups", "0003_segments", "0004_event_name_indexes", "0005_exports", "0006_anonymous_events", "0007_integrations", "0008_webhooks", "0009_customerio_destination", "0010_event_counts", "0011_report_indexes", "0012_admin_sessions", "0013_report_steps", "0014_event_counts_watermark", "0015_report_step_builds", "0016_anonymous_event_counts", "0017_person_chain", "0018_deletions", "0019_write_keys"])
         #expect(try db.appliedMigrations() == AppDatabase.migrationNames)
         let tables = try db.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb%' AND name NOT LIKE 'sqlite%' ORDER BY name")

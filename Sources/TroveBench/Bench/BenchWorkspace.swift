@@ -78,8 +78,9 @@ public struct BenchWorkspace: Sendable {
 
     public struct LoadedEngine {
         public var engine: any TroveEngine
-        public var accountSecret: String
-        public var appAPIKey: String
+        public var credentials: Credentials
+        public var accountSecret: String { credentials.accountSecret }
+        public var appAPIKey: String { credentials.appAPIKey }
         public var summaries: [Model: NDJSONImporter.Summary]
     }
 
@@ -92,7 +93,7 @@ public struct BenchWorkspace: Sendable {
         let account = try await accounts.accountID(named: Accounts.defaultName)
         let summaries = try await importModels(models, into: Ingestor(store: engine.ingestStore), account: account, log: log)
         await engine.ingestStore.settled()
-        return LoadedEngine(engine: engine, accountSecret: credentials.accountSecret, appAPIKey: credentials.appAPIKey, summaries: summaries)
+        return LoadedEngine(engine: engine, credentials: credentials, summaries: summaries)
     }
 
     /// The run's database (`postgres`, else the SQLite file) through a new engine: new connections, nothing

@@ -103,9 +103,9 @@ public enum IngestBenchmarks {
         let perRequest = options.batchSize
         let requests = (options.events + perRequest - 1) / perRequest
         let m = workspace.manifest
-        let run = try await serve(workspace, options, log: log) { secret, port in
+        let run = try await serve(workspace, options, log: log) { credentials, port in
             LoadGenerator(
-                port: port, path: "/v3/observe/hooks/\(secret)/events/batch", connections: options.connections, requests: requests,
+                port: port, path: "/v3/observe/hooks/\(credentials.accountSecret)/events/batch", connections: options.connections, requests: requests,
                 body: { index, body in
                     var random = SeededRandom(seed: UInt64(index))
                     body.append("{\"events\":[")
@@ -128,12 +128,43 @@ public enum IngestBenchmarks {
         return try await finish(report, run, p99Target: 50, workspace: workspace, acknowledged: acknowledged)
     }
 
+    /// `POST /v1/batch` (Segment's tracking API), `batchSize` track messages per request in the shape
+    /// analytics-python sends (Basic auth with the write key, `sentAt`, each message's library context).
+    public static func httpSegment(_ workspace: BenchWorkspace, _ options: HTTPOptions, log: (String) -> Void) async throws -> BenchReport {
+        let perRequest = options.batchSize
+        let requests = (options.events + perRequest - 1) / perRequest
+        let m = workspace.manifest
+        let sentAt = m.now.iso8601
+        let run = try await serve(workspace, options, log: log) { credentials, port in
+            LoadGenerator(
+                port: port, path: "/v1/batch", connections: options.connections, requests: requests,
+                body: { index, body in
+                    var random = SeededRandom(seed: UInt64(index))
+                    body.append("{\"batch\":[")
+                    for i in 0..<perRequest {
+                        if i > 0 { body.append(UInt8(ascii: ",")) }
+                        event(&random, m).appendSegmentJSON(to: &body, messageID: ("e", index * perRequest + i))
+                    }
+                    body.append("],\"sentAt\":\""); body.append(contentsOf: sentAt.utf8); body.append("\"}")
+                },
+                accept: { status, _ in status == 200 },
+                headers: "Authorization: Basic \(Data("\(credentials.writeKey):".utf8).base64EncodedString())\r\n")
+        }
+        let acknowledged = run.outcome.acknowledged.flatMap { ($0 * perRequest)..<($0 * perRequest + perRequest) }
+        var report = httpReport("http-segment", requests: "\(requests) × POST /v1/batch (Segment), \(perRequest) track messages each", options, m, workspace)
+        report.figures = [
+            .init("events acknowledged", Double(acknowledged.count) / run.outcome.seconds, "events/s", target: .atLeast(100_000)),
+            .init("requests", Double(run.outcome.latencies.count) / run.outcome.seconds, "req/s"),
+        ]
+        return try await finish(report, run, p99Target: 50, workspace: workspace, acknowledged: acknowledged)
+    }
+
     /// `POST /v3/observe/hooks/:secret/events`, one event per request.
     public static func httpSingle(_ workspace: BenchWorkspace, _ options: HTTPOptions, log: (String) -> Void) async throws -> BenchReport {
         let m = workspace.manifest
-        let run = try await serve(workspace, options, log: log) { secret, port in
+        let run = try await serve(workspace, options, log: log) { credentials, port in
             LoadGenerator(
-                port: port, path: "/v3/observe/hooks/\(secret)/events", connections: options.connections, requests: options.events,
+                port: port, path: "/v3/observe/hooks/\(credentials.accountSecret)/events", connections: options.connections, requests: options.events,
                 body: { index, body in
                     var random = SeededRandom(seed: UInt64(index))
                     event(&random, m).appendJSON(to: &body, messageID: ("e", index))
@@ -182,7 +213,7 @@ public enum IngestBenchmarks {
     /// SIGKILL — so the check that follows proves every acknowledged write survived a crash.
     static func serve(
         _ workspace: BenchWorkspace, _ options: HTTPOptions, log: (String) -> Void,
-        load: (_ secret: String, _ port: Int) -> LoadGenerator
+        load: (_ credentials: Credentials, _ port: Int) -> LoadGenerator
     ) async throws -> ServedRun {
         let loaded = try await workspace.loadEngine([.company, .profile], durability: options.durability, log: log)
         let secret = loaded.accountSecret
@@ -193,7 +224,7 @@ public enum IngestBenchmarks {
             arguments: ["--durability", options.durability.rawValue, "--now", workspace.now.iso8601], logDirectory: workspace.directory)
         let cpuBefore = server.cpuSeconds()
         log("sending load over \(options.connections) connections")
-        let outcome = await load(secret, server.port).run()
+        let outcome = await load(loaded.credentials, server.port).run()
         let cpu = server.cpuSeconds() - cpuBefore
         let rss = Double(server.peakRSS()) / mib
         server.kill(SIGKILL)

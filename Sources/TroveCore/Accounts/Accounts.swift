@@ -65,13 +65,22 @@ public struct Accounts: Sendable {
         return try await store.insert(CredentialDigests(credentials), onlyIfNone: true, now: clock.now()) ? credentials : nil
     }
 
-    /// Replaces all four credentials of an account; the old ones stop working at once, and so do the admin
+    /// Replaces all five credentials of an account; the old ones stop working at once, and so do the admin
     /// sessions the old secret opened.
     public func rotate(name: String) async throws -> Credentials {
         let c = Credentials.generate(account: name)
         guard try await store.replace(CredentialDigests(c), now: clock.now()) else { throw AccountError.notFound(name) }
         cache.clear()
         return c
+    }
+
+    /// Replaces only the write key (an account made before write keys existed has none yet); the old one
+    /// stops working at once. Returns the new key.
+    public func rotateWriteKey(name: String) async throws -> String {
+        let key = Credentials.randomToken(bytes: 20)
+        guard try await store.replace(.writeKey, of: name, digest: SecretHash.digest(key), now: clock.now()) else { throw AccountError.notFound(name) }
+        cache.clear()
+        return key
     }
 
     public func list() async throws -> [AccountSummary] {
@@ -91,6 +100,11 @@ public struct Accounts: Sendable {
     /// The account whose `app_api_key` this is, or nil.
     public func authenticate(appAPIKey: String) async throws -> Int64? {
         try await lookup(.appAPIKey, secret: appAPIKey)
+    }
+
+    /// The account whose `write_key` this is, or nil.
+    public func authenticate(writeKey: String) async throws -> Int64? {
+        try await lookup(.writeKey, secret: writeKey)
     }
 
     /// The account with this `site_id` and `track_api_key`, or nil.
@@ -119,10 +133,25 @@ public struct Accounts: Sendable {
 
 /// The credentials looked up by digest alone (the track API key goes with its site id).
 public enum CredentialKind: Sendable {
-    case accountSecret, appAPIKey
+    case accountSecret, appAPIKey, writeKey
 
     /// Keeps the cache entries of the credential types apart (2 is the track API key).
-    var cacheKind: UInt8 { self == .accountSecret ? 0 : 1 }
+    var cacheKind: UInt8 {
+        switch self {
+        case .accountSecret: return 0
+        case .appAPIKey: return 1
+        case .writeKey: return 3
+        }
+    }
+
+    /// The `accounts` column holding its digest (the same on both engines).
+    public var column: String {
+        switch self {
+        case .accountSecret: return "account_secret_hash"
+        case .appAPIKey: return "app_api_key_hash"
+        case .writeKey: return "write_key_hash"
+        }
+    }
 }
 
 /// What is stored of an account's credentials: the name, the site id, and digests of the secrets.
@@ -132,6 +161,7 @@ public struct CredentialDigests: Sendable {
     public var appAPIKey: [UInt8]
     public var siteID: String
     public var trackAPIKey: [UInt8]
+    public var writeKey: [UInt8]
 
     init(_ c: Credentials) {
         account = c.account
@@ -139,5 +169,6 @@ public struct CredentialDigests: Sendable {
         appAPIKey = SecretHash.digest(c.appAPIKey)
         siteID = c.siteID
         trackAPIKey = SecretHash.digest(c.trackAPIKey)
+        writeKey = SecretHash.digest(c.writeKey)
     }
 }

@@ -1,17 +1,19 @@
 import Crypto
 
-/// An account's four credentials, in clear. They exist only at creation or rotation (contract §1).
+/// An account's five credentials, in clear. They exist only at creation or rotation (contract §1).
 public struct Credentials: Sendable, Equatable {
     public var account: String
     public var accountSecret: String
     public var appAPIKey: String
     public var siteID: String
     public var trackAPIKey: String
+    /// Segment's tracking API (contract §14): the user name of HTTP Basic, or `writeKey` in the body.
+    public var writeKey: String
 
     static func generate(account: String) -> Credentials {
         Credentials(
             account: account, accountSecret: randomToken(bytes: 20), appAPIKey: randomToken(bytes: 20),
-            siteID: randomToken(bytes: 16), trackAPIKey: randomToken(bytes: 20))
+            siteID: randomToken(bytes: 16), trackAPIKey: randomToken(bytes: 20), writeKey: randomToken(bytes: 20))
     }
 
     /// Lower-case hex of `bytes` random bytes from the system's CSPRNG (160 bits for secrets).

@@ -44,7 +44,7 @@ public struct CopyTable: Sendable, Hashable, CustomStringConvertible {
     public static let all: [CopyTable] = [
         CopyTable("accounts", key: ["id"], perAccount: false, [
             ("id", .integer), ("name", .text), ("account_secret_hash", .blob), ("app_api_key_hash", .blob), ("site_id", .text),
-            ("track_api_key_hash", .blob), ("created_at", .integer), ("rotated_at", .integer),
+            ("track_api_key_hash", .blob), ("created_at", .integer), ("rotated_at", .integer), ("write_key_hash", .blob),
         ]),
         CopyTable("server_keys", key: ["name"], perAccount: false, [("name", .text), ("key", .blob)]),
         CopyTable("companies", key: ["id"], [

@@ -1,6 +1,6 @@
 /// Where an event came from (stored as a small integer in `events.source`).
 public enum EventSource: Int, Sendable, CaseIterable {
-    case hook = 0, track = 1, customerio = 2, `import` = 3
+    case hook = 0, track = 1, customerio = 2, `import` = 3, segment = 4
 
     public var name: String {
         switch self {
@@ -8,6 +8,7 @@ public enum EventSource: Int, Sendable, CaseIterable {
         case .track: return "track"
         case .customerio: return "customerio"
         case .import: return "import"
+        case .segment: return "segment"
         }
     }
 }

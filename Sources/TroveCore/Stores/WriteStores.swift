@@ -167,6 +167,8 @@ public protocol AccountStore: Sendable {
     func insert(_ credentials: CredentialDigests, onlyIfNone: Bool, now: Timestamp) async throws -> Bool
     /// Replaces the named account's credentials and ends its admin sessions; false when there is no such account.
     func replace(_ credentials: CredentialDigests, now: Timestamp) async throws -> Bool
+    /// Replaces one credential of the named account; false when there is no such account.
+    func replace(_ credential: CredentialKind, of account: String, digest: [UInt8], now: Timestamp) async throws -> Bool
     /// In id order.
     func summaries() async throws -> [AccountSummary]
     func accountID(named name: String) async throws -> Int64?

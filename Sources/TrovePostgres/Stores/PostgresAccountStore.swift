@@ -18,9 +18,9 @@ public struct PostgresAccountStore: AccountStore {
             if exists { return false }
             try await connection.query(
                 """
-                INSERT INTO accounts (name, account_secret_hash, app_api_key_hash, site_id, track_api_key_hash, created_at)
+                INSERT INTO accounts (name, account_secret_hash, app_api_key_hash, site_id, track_api_key_hash, write_key_hash, created_at)
                 VALUES (\(c.account), \(ByteBuffer(bytes: c.accountSecret)), \(ByteBuffer(bytes: c.appAPIKey)), \(c.siteID),
-                        \(ByteBuffer(bytes: c.trackAPIKey)), \(now.milliseconds))
+                        \(ByteBuffer(bytes: c.trackAPIKey)), \(ByteBuffer(bytes: c.writeKey)), \(now.milliseconds))
                 """, logger: database.logger)
             return true
         }
@@ -31,7 +31,8 @@ public struct PostgresAccountStore: AccountStore {
             let rows = try await connection.query(
                 """
                 UPDATE accounts SET account_secret_hash = \(ByteBuffer(bytes: c.accountSecret)), app_api_key_hash = \(ByteBuffer(bytes: c.appAPIKey)),
-                    site_id = \(c.siteID), track_api_key_hash = \(ByteBuffer(bytes: c.trackAPIKey)), rotated_at = \(now.milliseconds)
+                    site_id = \(c.siteID), track_api_key_hash = \(ByteBuffer(bytes: c.trackAPIKey)), write_key_hash = \(ByteBuffer(bytes: c.writeKey)),
+                    rotated_at = \(now.milliseconds)
                 WHERE name = \(c.account) RETURNING id
                 """, logger: database.logger
             ).collect()
@@ -39,6 +40,12 @@ public struct PostgresAccountStore: AccountStore {
             try await connection.query("DELETE FROM admin_sessions WHERE account_id = \(id)", logger: database.logger)
             return true
         }
+    }
+
+    public func replace(_ credential: CredentialKind, of account: String, digest: [UInt8], now: Timestamp) async throws -> Bool {
+        try await !database.query(
+            "UPDATE accounts SET \(unescaped: credential.column) = \(ByteBuffer(bytes: digest)), rotated_at = \(now.milliseconds) WHERE name = \(account) RETURNING id"
+        ).isEmpty
     }
 
     public func summaries() async throws -> [AccountSummary] {
@@ -55,9 +62,8 @@ public struct PostgresAccountStore: AccountStore {
 
     public func account(_ credential: CredentialKind, digest: [UInt8]) async throws -> (id: Int64, digest: [UInt8])? {
         let digestBytes = ByteBuffer(bytes: digest)
-        let rows = credential == .accountSecret
-            ? try await database.query("SELECT id, account_secret_hash FROM accounts WHERE account_secret_hash = \(digestBytes)")
-            : try await database.query("SELECT id, app_api_key_hash FROM accounts WHERE app_api_key_hash = \(digestBytes)")
+        let rows = try await database.query(
+            "SELECT id, \(unescaped: credential.column) FROM accounts WHERE \(unescaped: credential.column) = \(digestBytes)")
         return try rows.first.map { row in
             let (id, stored) = try row.decode((Int64, ByteBuffer).self)
             return (id, Array(stored.readableBytesView))

@@ -42,6 +42,28 @@ extension TroveServices {
         }
         return account
     }
+
+    /// The account for a Segment tracking API request (contract §14): the write key as HTTP Basic's user
+    /// name (Segment's SDKs leave the password empty), else `writeKey` in the body. Any other
+    /// `Authorization` (Segment's OAuth bearer tokens) is not Trove's and leaves the body's key to decide.
+    func segmentAccount(_ request: Request, bodyWriteKey: String?) async throws -> Int64 {
+        var key = bodyWriteKey
+        if let header = request.headers[.authorization], header.lowercased().hasPrefix("basic ") {
+            guard let decoded = Data(base64Encoded: String(header.dropFirst("basic ".count)).trimmingCharacters(in: .whitespaces)),
+                  let text = String(data: decoded, encoding: .utf8)
+            else {
+                throw AuthenticationError(description: "Authorization: Basic credentials are not base64 of \"write_key:\"")
+            }
+            key = String(text.prefix { $0 != ":" })
+        }
+        guard let key, !key.isEmpty else {
+            throw AuthenticationError(description: "missing write key: send HTTP Basic auth with the write key as user name, or writeKey in the body")
+        }
+        guard let account = try await accounts.authenticate(writeKey: key) else {
+            throw AuthenticationError(description: "invalid write key")
+        }
+        return account
+    }
 }
 
 /// A request context that carries the account its credentials resolved to.
@@ -84,6 +106,8 @@ struct AccountMiddleware<Context: AccountContext>: RouterMiddleware {
         switch APIFamily(path: request.uri.path) {
         case .appAPI: context.account = try await services.appAPIAccount(request)
         case .trackAPI: context.account = try await services.trackAPIAccount(request)
+        // The write key may be in the body, which the controller reads: it resolves the account itself.
+        case .segmentAPI: break
         case .chameleon:
             // Router middleware runs once the route is resolved (path parameters set); an unknown path has
             // no endpoint and goes on to its 404.

@@ -2,7 +2,7 @@ import Hummingbird
 import Logging
 import TroveCore
 
-/// The three API families, each with its own credential and error shape (contract §1, §3).
+/// The four API families, each with its own credential and error shape (contract §1, §3, §14).
 enum APIFamily {
     /// `/v3/...` (Chameleon): `X-Account-Secret`; `{"code":N,"messages":["..."]}`.
     case chameleon
@@ -10,10 +10,14 @@ enum APIFamily {
     case appAPI
     /// `/api/v1/...` (Customer.io Track API): HTTP Basic; `{"meta":{"errors":["..."]}}`.
     case trackAPI
+    /// `/v1/batch`, `/v1/track`, … (Segment's tracking API): the write key; `{"success":false,"code":"...","message":"..."}`.
+    case segmentAPI
 
     init(path: String) {
         if path.hasPrefix("/api/v1/") || path == "/api/v1" {
             self = .trackAPI
+        } else if SegmentTrackingController<TroveRequestContext>.paths.contains(path) {
+            self = .segmentAPI
         } else if path.hasPrefix("/v1/") || path == "/v1" {
             self = .appAPI
         } else {
@@ -26,6 +30,7 @@ enum APIFamily {
         case .chameleon: return ["code": .int(Int64(status)), "messages": [.string(message)]]
         case .appAPI: return ["errors": [["detail": .string(message), "status": .string(String(status))]]]
         case .trackAPI: return ["meta": ["errors": [.string(message)]]]
+        case .segmentAPI: return ["success": false, "code": .string(SegmentTrackingController<TroveRequestContext>.code(status)), "message": .string(message)]
         }
     }
 }
@@ -48,7 +53,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     static func response(for error: any Error, family: APIFamily, logger: Logger) -> Response {
         var (status, message, headers) = describe(error, family: family)
         // Customer.io's Track API answers every request it cannot take with 400.
-        let shown = family == .trackAPI && status == .unprocessableContent ? .badRequest : status
+        // Segment's tracking API answers 400 to whatever it refuses to take, the limits included.
+        let shown = switch family {
+        case .trackAPI where status == .unprocessableContent: HTTPResponse.Status.badRequest
+        case .segmentAPI where [HTTPResponse.Status.unprocessableContent, .contentTooLarge, .notFound].contains(status): HTTPResponse.Status.badRequest
+        default: status
+        }
         if status.code >= 500 {
             // The cause goes to the log (with the request id the response carries), not to the caller.
             logger.error("request failed: \(String(reflecting: error))")

@@ -20,7 +20,7 @@ enum ServerMetrics {
         labels: ["family": families])
     /// In the order of their first digit, from 2.
     static let statusClasses = ["2xx", "3xx", "4xx", "5xx"]
-    static let families = ["v3", "v1", "api_v1", "admin", "other"]
+    static let families = ["v3", "v1", "api_v1", "segment_v1", "admin", "other"]
     /// Where requests no route took (or with a method their path does not take) are counted.
     static let unrouted = Route(method: "(other)", path: "(unrouted)")
 
@@ -30,6 +30,7 @@ enum ServerMetrics {
         switch APIFamily(path: path) {
         case .appAPI: return "v1"
         case .trackAPI: return "api_v1"
+        case .segmentAPI: return "segment_v1"
         case .chameleon: return path.hasPrefix("/v3/") ? "v3" : path.hasPrefix("/admin") ? "admin" : "other"
         }
     }

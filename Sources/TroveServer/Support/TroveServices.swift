@@ -22,6 +22,7 @@ public struct TroveServices: Sendable {
     public let exports: ExportJobs
     public let customers: any CustomerStore
     public let track: TrackAPI
+    public let segmentTracking: SegmentTracking
     public let customerIOSource: CustomerIOSource
     public let webhooks: Webhooks
     public let customerIODestination: CustomerIODestinationSettings
@@ -63,6 +64,7 @@ public struct TroveServices: Sendable {
         let exportSettings = exports ?? ExportSettings(directory: engine.defaultExportDirectory, publicURL: "http://127.0.0.1:8080")
         self.customers = engine.customerStore
         self.track = TrackAPI(ingestor: ingestor, erasure: erasure)
+        self.segmentTracking = SegmentTracking(ingestor: ingestor)
         self.webhooks = Webhooks(store: engine.webhookStore, clock: clock, policy: webhookPolicy)
         self.customerIODestination = CustomerIODestinationSettings(store: engine.integrationStore, clock: clock, policy: webhookPolicy)
         self.segmentImport = CustomerIOSegmentImport(membership: manualMembership, policy: webhookPolicy)

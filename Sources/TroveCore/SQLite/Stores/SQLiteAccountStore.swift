@@ -15,10 +15,10 @@ public struct SQLiteAccountStore: AccountStore {
             if exists { return false }
             try db.execute(
                 sql: """
-                    INSERT INTO accounts (name, account_secret_hash, app_api_key_hash, site_id, track_api_key_hash, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO accounts (name, account_secret_hash, app_api_key_hash, site_id, track_api_key_hash, write_key_hash, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [c.account, Data(c.accountSecret), Data(c.appAPIKey), c.siteID, Data(c.trackAPIKey), now.milliseconds])
+                arguments: [c.account, Data(c.accountSecret), Data(c.appAPIKey), c.siteID, Data(c.trackAPIKey), Data(c.writeKey), now.milliseconds])
             return true
         }
     }
@@ -28,12 +28,19 @@ public struct SQLiteAccountStore: AccountStore {
             try db.execute(
                 sql: """
                     UPDATE accounts SET account_secret_hash = ?, app_api_key_hash = ?, site_id = ?, track_api_key_hash = ?,
-                        rotated_at = ? WHERE name = ?
+                        write_key_hash = ?, rotated_at = ? WHERE name = ?
                     """,
-                arguments: [Data(c.accountSecret), Data(c.appAPIKey), c.siteID, Data(c.trackAPIKey), now.milliseconds, c.account])
+                arguments: [Data(c.accountSecret), Data(c.appAPIKey), c.siteID, Data(c.trackAPIKey), Data(c.writeKey), now.milliseconds, c.account])
             if db.changesCount == 0 { return false }
             try db.execute(sql: "DELETE FROM admin_sessions WHERE account_id = (SELECT id FROM accounts WHERE name = ?)", arguments: [c.account])
             return true
+        }
+    }
+
+    public func replace(_ credential: CredentialKind, of account: String, digest: [UInt8], now: Timestamp) async throws -> Bool {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE accounts SET \(credential.column) = ?, rotated_at = ? WHERE name = ?", arguments: [Data(digest), now.milliseconds, account])
+            return db.changesCount > 0
         }
     }
 
@@ -53,7 +60,7 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     public func account(_ credential: CredentialKind, digest: [UInt8]) async throws -> (id: Int64, digest: [UInt8])? {
-        let column = credential == .accountSecret ? "account_secret_hash" : "app_api_key_hash"
+        let column = credential.column
         return try await database.read { db in
             try Row.fetchOne(db, sql: "SELECT id, \(column) AS h FROM accounts WHERE \(column) = ?", arguments: [Data(digest)])
                 .map { row in (row["id"], Array(row["h"] as Data)) }
