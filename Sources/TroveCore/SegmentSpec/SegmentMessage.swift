@@ -23,10 +23,12 @@ public struct SegmentMessage: Sendable {
     /// Event names of the `page` and `screen` calls (Segment's own names for them downstream).
     public static let pageEventName = "Viewed Page"
     public static let screenEventName = "Viewed Screen"
+    static let pageViewed = (name: pageEventName, nameUID: NameNormalizer.normalize(pageEventName))
+    static let screenViewed = (name: screenEventName, nameUID: NameNormalizer.normalize(screenEventName))
 
     /// `kind`: the call's path (`/v1/track`), or nil inside a batch, where each message's `type` says.
     /// `sentAt`: the batch's, used when the message has none. Errors name fields as Segment does.
-    static func parse(_ json: JSON, kind pathKind: Kind?, sentAt batchSentAt: JSON?, receivedAt: Timestamp) throws(IngestError) -> SegmentMessage {
+    static func parse(_ json: JSON, kind pathKind: Kind?, sentAt batchSentAt: Timestamp?, receivedAt: Timestamp) throws(IngestError) -> SegmentMessage {
         guard case .object = json else { throw .invalid("expected a JSON object (a message), got \(json.typeName)") }
         let kind: Kind
         if let pathKind {
@@ -73,11 +75,11 @@ public struct SegmentMessage: Sendable {
 
         case .track, .page, .screen:
             var properties = try Self.object(json["properties"], field: "properties")
-            let name: JSON?
+            let name: (name: String, nameUID: String)
             switch kind {
             case .track:
                 guard let event = json["event"], event != .null else { throw .invalid("event: required for track (the event's name)") }
-                name = event
+                name = try EventInput.eventName(event, field: "event")
             case .page, .screen:
                 // The page's or screen's own name and category become properties of the one event name.
                 for field in ["category", "name"] {
@@ -86,17 +88,15 @@ public struct SegmentMessage: Sendable {
                         properties.insert(JSONMember(field, value), at: 0)
                     }
                 }
-                name = .string(kind == .page ? Self.pageEventName : Self.screenEventName)
-            default: name = nil
+                name = kind == .page ? Self.pageViewed : Self.screenViewed
+            default: preconditionFailure("not an event call")
             }
             guard userID != nil || anonymousID != nil else { throw .invalid("userId or anonymousId: required") }
-            var envelope = userID.map { [JSONMember("uid", .string($0))] } ?? [JSONMember("uid", .string("anonymous"))]
-            if let name { envelope.append(JSONMember("name", name)) }
-            envelope.append(JSONMember("timestamp", .int(time.milliseconds)))
-            if let messageID = try Identifiers.key(json["messageId"], field: "messageId") {
-                envelope.append(JSONMember("message_id", .string(messageID)))
-            }
-            var event = try EventInput.parse(.object(envelope), normalizer: normalizer, source: .segment)
+            // An anonymous event is kept without a profile; the writer does not read its uid.
+            var event = EventInput(
+                uid: userID ?? "anonymous", email: nil, profileID: nil, name: name.name, nameUID: name.nameUID, timestamp: time,
+                dedupeKey: try Identifiers.key(json["messageId"], field: "messageId"), source: .segment, properties: [], propertiesJSON: nil,
+                warnings: [])
             try event.setData(properties, normalizer: normalizer)
             if userID == nil, let anonymousID { return SegmentMessage(kind: kind, steps: [.anonymousEvent(event, anonymousID: anonymousID)]) }
             return SegmentMessage(kind: kind, steps: [.item(.event(event))])
@@ -141,6 +141,16 @@ public struct SegmentMessage: Sendable {
         }
     }
 
+    /// A `sentAt` (the message's, or the batch's once for all its messages); nil when absent.
+    static func sentAt(_ value: JSON?, receivedAt: Timestamp) throws(IngestError) -> Timestamp? {
+        guard let value, value != .null else { return nil }
+        do {
+            return try EventInput.eventTime(value, now: receivedAt)
+        } catch {
+            throw .invalid("sentAt: must be an ISO-8601 time (or unix seconds) in the years 0000–9999")
+        }
+    }
+
     static func object(_ value: JSON?, field: String) throws(IngestError) -> [JSONMember] {
         switch value {
         case nil, .null?: return []
@@ -152,17 +162,11 @@ public struct SegmentMessage: Sendable {
     /// When it happened: the message's `timestamp` (or `originalTimestamp`), moved by the sender's clock
     /// skew when the sender says when it sent the message (`sentAt`, the message's or the batch's):
     /// `receivedAt − (sentAt − timestamp)`, Segment's correction. Without a time, when it was received.
-    static func time(_ json: JSON, batchSentAt: JSON?, receivedAt: Timestamp) throws(IngestError) -> Timestamp {
+    static func time(_ json: JSON, batchSentAt: Timestamp?, receivedAt: Timestamp) throws(IngestError) -> Timestamp {
         let stated = json["timestamp"].flatMap { $0 == .null ? nil : $0 } ?? json["originalTimestamp"].flatMap { $0 == .null ? nil : $0 }
         guard let stated else { return receivedAt }
         let at = try EventInput.eventTime(stated, now: receivedAt)
-        guard let sentValue = json["sentAt"].flatMap({ $0 == .null ? nil : $0 }) ?? batchSentAt.flatMap({ $0 == .null ? nil : $0 }) else { return at }
-        let sent: Timestamp
-        do {
-            sent = try EventInput.eventTime(sentValue, now: receivedAt)
-        } catch {
-            throw .invalid("sentAt: must be an ISO-8601 time (or unix seconds) in the years 0000–9999")
-        }
+        guard let sent = try sentAt(json["sentAt"], receivedAt: receivedAt) ?? batchSentAt else { return at }
         let corrected = Timestamp(milliseconds: at.milliseconds + (receivedAt.milliseconds - sent.milliseconds))
         return corrected.isRepresentable ? corrected : at
     }

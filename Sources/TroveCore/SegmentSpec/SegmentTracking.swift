@@ -63,7 +63,7 @@ public struct SegmentTracking: Sendable {
             if let (index, (_, size)) = items.enumerated().first(where: { $0.element.1 > maxMessageBytes }) {
                 throw .tooLarge("batch[\(index)]: message is \(size) bytes; a message may be at most 32 KB")
             }
-            let sentAt = parsed.members.last(where: { $0.key == "sentAt" })?.value
+            let sentAt = try SegmentMessage.sentAt(parsed.members.last(where: { $0.key == "sentAt" })?.value, receivedAt: receivedAt)
             let messages = items.enumerated().map { index, item -> Result<SegmentMessage, IngestError> in
                 do throws(IngestError) {
                     return .success(try SegmentMessage.parse(item.0, kind: nil, sentAt: sentAt, receivedAt: receivedAt))
