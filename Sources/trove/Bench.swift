@@ -114,6 +114,17 @@ struct HTTPBenchOptions: ParsableArguments {
 
     @Option(help: "normal or full (see `serve`).")
     var durability: Durability = .normal
+
+    /// Runs an HTTP workload with these settings (on PostgreSQL when `options` names it).
+    func run(_ options: BenchOptions, events: Int, connections: Int, batchSize: Int? = nil,
+             _ workload: (BenchWorkspace, IngestBenchmarks.HTTPOptions, (String) -> Void) async throws -> BenchReport) async throws {
+        var settings = IngestBenchmarks.HTTPOptions(executable: currentExecutable, connections: connections, events: events)
+        settings.durability = durability
+        if let batchSize { settings.batchSize = batchSize }
+        try await options.run(.init(profiles: profiles, companies: max(1, profiles / 50), events: 0), postgresToo: true) {
+            try await workload($0, settings, note)
+        }
+    }
 }
 
 struct HTTPBatchBench: AsyncParsableCommand {
@@ -129,11 +140,7 @@ struct HTTPBatchBench: AsyncParsableCommand {
     var connections = 8
 
     func run() async throws {
-        var settings = IngestBenchmarks.HTTPOptions(executable: currentExecutable, connections: connections, events: events)
-        settings.durability = http.durability
-        try await options.run(.init(profiles: http.profiles, companies: max(1, http.profiles / 50), events: 0), postgresToo: true) {
-            try await IngestBenchmarks.httpBatch($0, settings, log: note)
-        }
+        try await http.run(options, events: events, connections: connections) { try await IngestBenchmarks.httpBatch($0, $1, log: $2) }
     }
 }
 
@@ -152,12 +159,7 @@ struct HTTPSegmentBench: AsyncParsableCommand {
     var batchSize = 100
 
     func run() async throws {
-        var settings = IngestBenchmarks.HTTPOptions(executable: currentExecutable, connections: connections, events: events)
-        settings.durability = http.durability
-        settings.batchSize = batchSize
-        try await options.run(.init(profiles: http.profiles, companies: max(1, http.profiles / 50), events: 0), postgresToo: true) {
-            try await IngestBenchmarks.httpSegment($0, settings, log: note)
-        }
+        try await http.run(options, events: events, connections: connections, batchSize: batchSize) { try await IngestBenchmarks.httpSegment($0, $1, log: $2) }
     }
 }
 
@@ -174,11 +176,7 @@ struct HTTPSingleBench: AsyncParsableCommand {
     var connections = 64
 
     func run() async throws {
-        var settings = IngestBenchmarks.HTTPOptions(executable: currentExecutable, connections: connections, events: events)
-        settings.durability = http.durability
-        try await options.run(.init(profiles: http.profiles, companies: max(1, http.profiles / 50), events: 0), postgresToo: true) {
-            try await IngestBenchmarks.httpSingle($0, settings, log: note)
-        }
+        try await http.run(options, events: events, connections: connections) { try await IngestBenchmarks.httpSingle($0, $1, log: $2) }
     }
 }
 

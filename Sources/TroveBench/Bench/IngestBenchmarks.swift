@@ -100,58 +100,51 @@ public enum IngestBenchmarks {
 
     /// `POST /v3/observe/hooks/:secret/events/batch`, `batchSize` events per request.
     public static func httpBatch(_ workspace: BenchWorkspace, _ options: HTTPOptions, log: (String) -> Void) async throws -> BenchReport {
-        let perRequest = options.batchSize
-        let requests = (options.events + perRequest - 1) / perRequest
-        let m = workspace.manifest
-        let run = try await serve(workspace, options, log: log) { credentials, port in
-            LoadGenerator(
-                port: port, path: "/v3/observe/hooks/\(credentials.accountSecret)/events/batch", connections: options.connections, requests: requests,
-                body: { index, body in
-                    var random = SeededRandom(seed: UInt64(index))
-                    body.append("{\"events\":[")
-                    for i in 0..<perRequest {
-                        if i > 0 { body.append(UInt8(ascii: ",")) }
-                        event(&random, m).appendJSON(to: &body, messageID: ("e", index * perRequest + i))
-                    }
-                    body.append("]}")
-                },
-                accept: { status, body in status == 202 && acceptedCount(body) == perRequest })
-        }
-        let acknowledged = run.outcome.acknowledged.flatMap { ($0 * perRequest)..<($0 * perRequest + perRequest) }
-        var report = httpReport(
-            "http-batch", requests: "\(requests) × POST /v3/observe/hooks/:secret/events/batch, \(perRequest) events each",
-            options, m, workspace)
-        report.figures = [
-            .init("events acknowledged", Double(acknowledged.count) / run.outcome.seconds, "events/s", target: .atLeast(100_000)),
-            .init("requests", Double(run.outcome.latencies.count) / run.outcome.seconds, "req/s"),
-        ]
-        return try await finish(report, run, p99Target: 50, workspace: workspace, acknowledged: acknowledged)
+        try await batches(
+            "http-batch", "POST /v3/observe/hooks/:secret/events/batch", "events", workspace, options, log: log,
+            request: { credentials in ("/v3/observe/hooks/\(credentials.accountSecret)/events/batch", "") },
+            open: "{\"events\":[", close: "]}", append: { event, body, number in event.appendJSON(to: &body, messageID: ("e", number)) },
+            accept: { status, body in status == 202 && acceptedCount(body) == options.batchSize })
     }
 
     /// `POST /v1/batch` (Segment's tracking API), `batchSize` track messages per request in the shape
     /// analytics-python sends (Basic auth with the write key, `sentAt`, each message's library context).
     public static func httpSegment(_ workspace: BenchWorkspace, _ options: HTTPOptions, log: (String) -> Void) async throws -> BenchReport {
+        try await batches(
+            "http-segment", "POST /v1/batch (Segment)", "track messages", workspace, options, log: log,
+            request: { credentials in ("/v1/batch", "Authorization: Basic \(Data("\(credentials.writeKey):".utf8).base64EncodedString())\r\n") },
+            open: "{\"batch\":[", close: "],\"sentAt\":\"\(workspace.manifest.now.iso8601)\"}",
+            append: { event, body, number in event.appendSegmentJSON(to: &body, messageID: ("e", number)) },
+            accept: { status, _ in status == 200 })
+    }
+
+    /// A batch workload: `batchSize` generated events per request (`append` writes event number N between
+    /// `open` and `close`); every event of an accepted request counts as acknowledged.
+    static func batches(
+        _ workload: String, _ route: String, _ items: String, _ workspace: BenchWorkspace, _ options: HTTPOptions, log: (String) -> Void,
+        request: (Credentials) -> (path: String, headers: String), open: String, close: String,
+        append: @escaping @Sendable (GeneratedEvent, inout [UInt8], Int) -> Void, accept: @escaping LoadGenerator.Acceptance
+    ) async throws -> BenchReport {
         let perRequest = options.batchSize
         let requests = (options.events + perRequest - 1) / perRequest
         let m = workspace.manifest
-        let sentAt = m.now.iso8601
         let run = try await serve(workspace, options, log: log) { credentials, port in
-            LoadGenerator(
-                port: port, path: "/v1/batch", connections: options.connections, requests: requests,
+            let (path, headers) = request(credentials)
+            return LoadGenerator(
+                port: port, path: path, connections: options.connections, requests: requests,
                 body: { index, body in
                     var random = SeededRandom(seed: UInt64(index))
-                    body.append("{\"batch\":[")
+                    body.append(contentsOf: open.utf8)
                     for i in 0..<perRequest {
                         if i > 0 { body.append(UInt8(ascii: ",")) }
-                        event(&random, m).appendSegmentJSON(to: &body, messageID: ("e", index * perRequest + i))
+                        append(event(&random, m), &body, index * perRequest + i)
                     }
-                    body.append("],\"sentAt\":\""); body.append(contentsOf: sentAt.utf8); body.append("\"}")
+                    body.append(contentsOf: close.utf8)
                 },
-                accept: { status, _ in status == 200 },
-                headers: "Authorization: Basic \(Data("\(credentials.writeKey):".utf8).base64EncodedString())\r\n")
+                accept: accept, headers: headers)
         }
         let acknowledged = run.outcome.acknowledged.flatMap { ($0 * perRequest)..<($0 * perRequest + perRequest) }
-        var report = httpReport("http-segment", requests: "\(requests) × POST /v1/batch (Segment), \(perRequest) track messages each", options, m, workspace)
+        var report = httpReport(workload, requests: "\(requests) × \(route), \(perRequest) \(items) each", options, m, workspace)
         report.figures = [
             .init("events acknowledged", Double(acknowledged.count) / run.outcome.seconds, "events/s", target: .atLeast(100_000)),
             .init("requests", Double(run.outcome.latencies.count) / run.outcome.seconds, "req/s"),
