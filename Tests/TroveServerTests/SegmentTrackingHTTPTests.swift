@@ -99,6 +99,15 @@ import TroveTestEngines
             #expect(stored.first?.contains("userAgent") == false)
             #expect(stored.first?.contains("\"button\"") == true)
 
+            // A webhook destination (Segment's, RudderStack's) posts each message, whatever its type, to one URL.
+            let hooked: JSON = ["type": "group", "userId": "u-9", "groupId": "initech", "traits": ["plan": "team"], "writeKey": .string(trove.credentials.writeKey)]
+            #expect(try await client.send(.post, "/v1/batch", body: JSONWriter.bytes(hooked), headers: [.contentType: "application/json"]).status == 200)
+            #expect(try await client.get("/v3/analyze/company?uid=initech").json?.at("company.plan") == "team")
+            let refused = try await client.send(.post, "/v1/batch", body: JSONWriter.bytes(["type": "track", "userId": "u-9", "writeKey": .string(trove.credentials.writeKey)]),
+                                                headers: [.contentType: "application/json"])
+            #expect(refused.status == 400)
+            #expect(refused.json?["message"] == "event: required for track (the event's name)")
+
             // The long paths take the same, and a person identified with only an email is created by it.
             let identify: JSON = ["writeKey": .string(trove.credentials.writeKey), "traits": ["email": "solo@example.com", "plan": "basic"]]
             #expect(try await client.send(.post, "/v1/identify", body: JSONWriter.bytes(identify), headers: [.contentType: "application/json"]).status == 200)

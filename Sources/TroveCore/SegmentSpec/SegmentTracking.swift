@@ -18,7 +18,7 @@ public struct SegmentTracking: Sendable {
     /// A request's body, read: the write key it carries (if any) and each message, parsed or refused.
     public struct Request: Sendable {
         public var writeKey: String?
-        var isBatch: Bool
+        public var isBatch: Bool
         var messages: [Result<SegmentMessage, IngestError>]
 
         public var count: Int { messages.count }
@@ -57,6 +57,14 @@ public struct SegmentTracking: Sendable {
                 throw .invalid("body: expected a JSON object with \"batch\": [...], got \(parsed.members[0].value.typeName)")
             }
             guard let items = parsed.items else {
+                // One message with its `type`, as Segment's and RudderStack's webhook destinations post each event
+                // to one URL: read as that call.
+                if parsed.members.contains(where: { $0.key == "type" }), !parsed.members.contains(where: { $0.key == "batch" }) {
+                    guard body.count <= maxMessageBytes else { throw .tooLarge("body is \(body.count) bytes; a message may be at most 32 KB") }
+                    let json = JSON.object(parsed.members)
+                    let message = Result { () throws(IngestError) in try SegmentMessage.parse(json, kind: nil, sentAt: nil, receivedAt: receivedAt) }
+                    return Request(writeKey: json["writeKey"]?.stringValue, isBatch: false, messages: [message])
+                }
                 if let other = parsed.members.last(where: { $0.key == "batch" }) { throw .invalid("batch: must be an array, got \(other.value.typeName)") }
                 throw .invalid("batch: required, an array of messages")
             }

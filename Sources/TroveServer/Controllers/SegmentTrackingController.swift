@@ -47,7 +47,7 @@ struct SegmentTrackingController<Context: AccountContext> {
         let outcome = try await services.segmentTracking.apply(read, account: account)
         guard !outcome.errors.isEmpty else { return .json(bytes: JSONWriter.bytes(["success": true]), headers: Self.anyOrigin) }
         // A single call refused: its one error, as the error middleware would give it.
-        if call != .batch, let refusal = outcome.errors.first { throw refusal.error }
+        if !read.isBatch, let refusal = outcome.errors.first { throw refusal.error }
         let summary = "\(outcome.errors.count) of \(read.count) messages refused (the other \(outcome.accepted) stored): "
             + outcome.errors.prefix(3).map(\.error.description).joined(separator: "; ")
         let reply: JSON = [
