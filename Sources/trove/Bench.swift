@@ -12,7 +12,7 @@ struct Bench: AsyncParsableCommand {
             (or uses --data DIR from `trove generate`), loads it, measures, and checks its own results. Build \
             with `swift build -c release` first: debug builds are several times slower.
             """,
-        subcommands: [ImportBench.self, StorageBench.self, HTTPBatchBench.self, HTTPSegmentBench.self, HTTPSingleBench.self, SegmentsBench.self, ExportBench.self, ReportsBench.self, PersonBench.self, IsolationBench.self])
+        subcommands: [ImportBench.self, StorageBench.self, HTTPBatchBench.self, HTTPSegmentBench.self, HTTPSingleBench.self, SegmentsBench.self, ExportBench.self, ReportsBench.self, PersonBench.self, IsolationBench.self, ScaleBench.self])
 }
 
 /// What every workload takes.
@@ -248,6 +248,32 @@ struct PersonBench: AsyncParsableCommand {
         var settings = PersonBenchmarks.Options(executable: currentExecutable)
         settings.lookups = lookups
         try await options.run(dataSet.size) { try await PersonBenchmarks.person($0, settings, log: note) }
+    }
+}
+
+struct ScaleBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scale",
+        abstract: """
+            The reference set × F (1, 3, 10), loaded once, then import, storage, reports, export, segments, a person's \
+            timeline and erasure, and backup on that one database; each figure's growth from the 1× run when its \
+            figures are there (run --factor 1 first). SQLite.
+            """)
+
+    @OptionGroup var options: BenchOptions
+    @Option(help: "How many times the reference set (1M profiles, 20k companies, 10M events).") var factor = 1
+    @Option(help: "Where the scaled data sets (f<F>/) and each factor's figures (scale-<F>.json) are kept between runs.")
+    var root = "/tmp/trove-scale"
+
+    func run() async throws {
+        guard factor >= 1, factor <= 100 else { throw ValidationError("--factor: a whole number from 1 to 100") }
+        guard options.data == nil else { throw ValidationError("--data: scale keeps its data sets under --root") }
+        let settings = ScaleBenchmarks.Options(factor: factor, executable: currentExecutable, root: root)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try ScaleBenchmarks.prepareData(settings, seed: options.seed, log: note)
+        var options = self.options
+        options.data = settings.dataDirectory
+        try await options.run(ScaleBenchmarks.size(factor: factor)) { try await ScaleBenchmarks.scale($0, settings, log: note) }
     }
 }
 

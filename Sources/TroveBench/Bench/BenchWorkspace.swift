@@ -82,6 +82,8 @@ public struct BenchWorkspace: Sendable {
         public var accountSecret: String { credentials.accountSecret }
         public var appAPIKey: String { credentials.appAPIKey }
         public var summaries: [Model: NDJSONImporter.Summary]
+        /// Rows per second over the last tenth of each file's bytes (how the rate holds up as the database grows).
+        public var tailRates: [Model: Double] = [:]
     }
 
     /// Either engine (`postgres`, else the SQLite file): migrated, the default account made, the models
@@ -91,9 +93,10 @@ public struct BenchWorkspace: Sendable {
         let accounts = Accounts(store: engine.accountStore, clock: .fixed(now))
         guard let credentials = try await accounts.ensureDefaultAccount() else { throw BenchError("\(engine.location) is not new") }
         let account = try await accounts.accountID(named: Accounts.defaultName)
-        let summaries = try await importModels(models, into: Ingestor(store: engine.ingestStore), account: account, log: log)
+        var tailRates: [Model: Double] = [:]
+        let summaries = try await importModels(models, into: Ingestor(store: engine.ingestStore), account: account, log: log, tailRates: &tailRates)
         await engine.ingestStore.settled()
-        return LoadedEngine(engine: engine, credentials: credentials, summaries: summaries)
+        return LoadedEngine(engine: engine, credentials: credentials, summaries: summaries, tailRates: tailRates)
     }
 
     /// The run's database (`postgres`, else the SQLite file) through a new engine: new connections, nothing
@@ -117,10 +120,22 @@ public struct BenchWorkspace: Sendable {
     private func importModels(_ models: [Model], into ingestor: Ingestor, account: Int64, log: (String) -> Void) async throws
         -> [Model: NDJSONImporter.Summary]
     {
+        var tailRates: [Model: Double] = [:]
+        return try await importModels(models, into: ingestor, account: account, log: log, tailRates: &tailRates)
+    }
+
+    private func importModels(_ models: [Model], into ingestor: Ingestor, account: Int64, log: (String) -> Void,
+                              tailRates: inout [Model: Double]) async throws -> [Model: NDJSONImporter.Summary] {
         var summaries: [Model: NDJSONImporter.Summary] = [:]
         for model in models {
             log("importing \(path(of: model))")
-            let summary = try await NDJSONImporter(ingestor: ingestor).run(path: path(of: model), model: model, account: account)
+            var tail: (started: Date, rows: Int)?
+            let summary = try await NDJSONImporter(ingestor: ingestor).run(path: path(of: model), model: model, account: account) { read, size, rows in
+                if tail == nil, read * 10 >= size * 9 { tail = (Date(), rows) }
+            }
+            if let tail, summary.rows > tail.rows {
+                tailRates[model] = Double(summary.rows - tail.rows) / max(1e-9, Date().timeIntervalSince(tail.started))
+            }
             if let e = summary.firstErrors.first {
                 throw BenchError("\(path(of: model)) line \(e.line): \(e.message)")
             }

@@ -10,9 +10,12 @@ public enum ExportBenchmarks {
     ]
 
     public static func export(_ workspace: BenchWorkspace, runs: Int, log: (String) -> Void) async throws -> BenchReport {
+        try await measure(workspace, try await workspace.loadEngine([.company, .profile], log: log).engine, runs: runs, log: log)
+    }
+
+    /// The figures on a database holding the data set's profiles (closes `engine`).
+    static func measure(_ workspace: BenchWorkspace, _ engine: any TroveEngine, runs: Int, log: (String) -> Void) async throws -> BenchReport {
         let m = workspace.manifest
-        let loaded = try await workspace.loadEngine([.company, .profile], log: log)
-        let engine = loaded.engine
         let account = try await Accounts(store: engine.accountStore).accountID(named: Accounts.defaultName)
         try await workspace.checkpoint(engine)
         let store = ExportJobs(store: engine.exportStore, clock: .fixed(workspace.now), settings: ExportSettings(directory: workspace.directory, publicURL: ""))

@@ -14,12 +14,17 @@ public enum PersonBenchmarks {
     }
 
     public static func person(_ workspace: BenchWorkspace, _ options: Options, log: (String) -> Void) async throws -> BenchReport {
-        let m = workspace.manifest
         let loaded = try await workspace.load([.company, .profile, .event], log: log)
+        return try await measure(workspace, database: loaded.database, accountSecret: loaded.accountSecret, options, log: log)
+    }
+
+    /// The figures on a SQLite database the data set was loaded into.
+    static func measure(_ workspace: BenchWorkspace, database: AppDatabase, accountSecret: String, _ options: Options, log: (String) -> Void) async throws -> BenchReport {
+        let m = workspace.manifest
         var report = BenchReport(workload: "person", setup: IngestBenchmarks.setup(m))
 
         log("finding the 50 most active people and 50 with one event")
-        let (active, single) = try await loaded.database.pool.read { db in
+        let (active, single) = try await database.pool.read { db in
             let counts = try Row.fetchAll(db, sql: "SELECT profile_id, count(*) AS n FROM events GROUP BY profile_id")
             let sorted = counts.map { (id: $0[0] as Int64, n: $0[1] as Int) }.sorted { ($0.n, $0.id) > ($1.n, $1.id) }
             func uids(_ ids: [Int64]) throws -> [String] {
@@ -27,7 +32,7 @@ public enum PersonBenchmarks {
             }
             return (try uids(sorted.prefix(50).map(\.id)), try uids(sorted.filter { $0.n == 1 }.prefix(50).map(\.id)))
         }
-        let expected = try await loaded.database.pool.read { db in
+        let expected = try await database.pool.read { db in
             try (active.prefix(5) + single.prefix(5)).map { uid in
                 try Int64.fetchAll(db, sql: """
                     SELECT e.id FROM events e NOT INDEXED JOIN profiles p ON p.id = e.profile_id
@@ -38,10 +43,10 @@ public enum PersonBenchmarks {
 
         log("starting \(options.executable) serve")
         let server = try ServerProcess.start(
-            executable: options.executable, database: workspace.databasePath, accountSecret: loaded.accountSecret,
+            executable: options.executable, database: workspace.databasePath, accountSecret: accountSecret,
             arguments: ["--now", workspace.now.iso8601], logDirectory: workspace.directory)
         defer { server.kill(SIGKILL) }
-        let secret = loaded.accountSecret
+        let secret = accountSecret
 
         // The first pages, compared with SQL's order.
         var matches = 0

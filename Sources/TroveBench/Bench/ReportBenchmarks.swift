@@ -5,9 +5,12 @@ import TroveCore
 /// the counters (target ≤ 10 ms), checked against a GROUP BY over the raw events (also timed: the naive way).
 public enum ReportBenchmarks {
     public static func reports(_ workspace: BenchWorkspace, runs: Int, log: (String) -> Void) async throws -> BenchReport {
+        try await measure(workspace, try await workspace.loadEngine([.company, .profile, .event], log: log).engine, runs: runs, log: log)
+    }
+
+    /// The figures on a database the data set was loaded into, nothing added since (closes `engine`).
+    static func measure(_ workspace: BenchWorkspace, _ engine: any TroveEngine, runs: Int, log: (String) -> Void) async throws -> BenchReport {
         let m = workspace.manifest
-        let loaded = try await workspace.loadEngine([.company, .profile, .event], log: log)
-        let engine = loaded.engine
         let account = try await Accounts(store: engine.accountStore).accountID(named: Accounts.defaultName)
         try await engine.ingestStore.catchUp()
         let check = ReportChecks(engine)

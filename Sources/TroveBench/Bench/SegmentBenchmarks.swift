@@ -14,8 +14,12 @@ public enum SegmentBenchmarks {
     }
 
     public static func segments(_ workspace: BenchWorkspace, _ options: Options, log: (String) -> Void) async throws -> BenchReport {
+        try await measure(workspace, try await workspace.loadEngine([.company, .profile, .event], log: log), options, log: log)
+    }
+
+    /// The figures on a database the data set was loaded into (closes `loaded.engine`).
+    static func measure(_ workspace: BenchWorkspace, _ loaded: BenchWorkspace.LoadedEngine, _ options: Options, log: (String) -> Void) async throws -> BenchReport {
         let m = workspace.manifest
-        let loaded = try await workspace.loadEngine([.company, .profile, .event], log: log)
         let engine = loaded.engine
         let clock = TroveClock.fixed(workspace.now)
         let account = try await Accounts(store: engine.accountStore).accountID(named: Accounts.defaultName)
