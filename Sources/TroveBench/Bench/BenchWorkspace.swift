@@ -117,13 +117,6 @@ public struct BenchWorkspace: Sendable {
         try await sqlite.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
-    private func importModels(_ models: [Model], into ingestor: Ingestor, account: Int64, log: (String) -> Void) async throws
-        -> [Model: NDJSONImporter.Summary]
-    {
-        var tailRates: [Model: Double] = [:]
-        return try await importModels(models, into: ingestor, account: account, log: log, tailRates: &tailRates)
-    }
-
     private func importModels(_ models: [Model], into ingestor: Ingestor, account: Int64, log: (String) -> Void,
                               tailRates: inout [Model: Double]) async throws -> [Model: NDJSONImporter.Summary] {
         var summaries: [Model: NDJSONImporter.Summary] = [:]
@@ -153,7 +146,8 @@ public struct BenchWorkspace: Sendable {
         guard let credentials = try await accounts.ensureDefaultAccount() else { throw BenchError("\(databasePath) is not new") }
         let account = try await accounts.accountID(named: Accounts.defaultName)
         let ingestor = Ingestor(store: WriteQueue(database: database, clock: .fixed(now)))
-        let summaries = try await importModels(models, into: ingestor, account: account, log: log)
+        var tailRates: [Model: Double] = [:]
+        let summaries = try await importModels(models, into: ingestor, account: account, log: log, tailRates: &tailRates)
         return Loaded(database: database, accountSecret: credentials.accountSecret, appAPIKey: credentials.appAPIKey, summaries: summaries)
     }
 }

@@ -36,13 +36,9 @@ public struct SegmentTracking: Sendable {
     public static func read(_ call: Call, body: [UInt8], receivedAt: Timestamp) throws(IngestError) -> Request {
         switch call {
         case .single(let kind):
-            guard body.count <= maxMessageBytes else {
-                throw .tooLarge("body is \(body.count) bytes; a message may be at most 32 KB")
-            }
             let json = try Ingestor.parseBody(body)
             guard case .object = json else { throw .invalid("body: expected a JSON object (a \(kind.rawValue) message), got \(json.typeName)") }
-            let message = Result { () throws(IngestError) in try SegmentMessage.parse(json, kind: kind, sentAt: nil, receivedAt: receivedAt) }
-            return Request(writeKey: json["writeKey"]?.stringValue, isBatch: false, messages: [message])
+            return try one(json, kind: kind, bytes: body.count, receivedAt: receivedAt)
         case .batch:
             guard body.count <= maxBatchBytes else {
                 throw .tooLarge("body is \(body.count) bytes; a batch may be at most 500 KB: send smaller batches")
@@ -60,10 +56,7 @@ public struct SegmentTracking: Sendable {
                 // One message with its `type`, as Segment's and RudderStack's webhook destinations post each event
                 // to one URL: read as that call.
                 if parsed.members.contains(where: { $0.key == "type" }), !parsed.members.contains(where: { $0.key == "batch" }) {
-                    guard body.count <= maxMessageBytes else { throw .tooLarge("body is \(body.count) bytes; a message may be at most 32 KB") }
-                    let json = JSON.object(parsed.members)
-                    let message = Result { () throws(IngestError) in try SegmentMessage.parse(json, kind: nil, sentAt: nil, receivedAt: receivedAt) }
-                    return Request(writeKey: json["writeKey"]?.stringValue, isBatch: false, messages: [message])
+                    return try one(.object(parsed.members), kind: nil, bytes: body.count, receivedAt: receivedAt)
                 }
                 if let other = parsed.members.last(where: { $0.key == "batch" }) { throw .invalid("batch: must be an array, got \(other.value.typeName)") }
                 throw .invalid("batch: required, an array of messages")
@@ -81,6 +74,13 @@ public struct SegmentTracking: Sendable {
             }
             return Request(writeKey: parsed.members.last(where: { $0.key == "writeKey" })?.value.stringValue, isBatch: true, messages: messages)
         }
+    }
+
+    /// A request of one message (`kind` nil: its `type` says which call).
+    static func one(_ json: JSON, kind: SegmentMessage.Kind?, bytes: Int, receivedAt: Timestamp) throws(IngestError) -> Request {
+        guard bytes <= maxMessageBytes else { throw .tooLarge("body is \(bytes) bytes; a message may be at most 32 KB") }
+        let message = Result { () throws(IngestError) in try SegmentMessage.parse(json, kind: kind, sentAt: nil, receivedAt: receivedAt) }
+        return Request(writeKey: json["writeKey"]?.stringValue, isBatch: false, messages: [message])
     }
 
     /// Writes a request's messages in one transaction, in order (an identify before a track of the same

@@ -38,7 +38,7 @@ struct SegmentTrackingController<Context: AccountContext> {
 
     func receive(_ call: SegmentTracking.Call, _ request: Request) async throws -> Response {
         // A key in the header is checked before the body is read, so a wrong one is a 401 whatever it sends.
-        let headerAccount: Int64? = request.headers[.authorization]?.lowercased().hasPrefix("basic ") == true
+        let headerAccount: Int64? = request.hasBasicAuthorization
             ? try await services.segmentAccount(request, bodyWriteKey: nil) : nil
         let limit = call == .batch ? SegmentTracking.maxBatchBytes : SegmentTracking.maxMessageBytes
         let body = try await request.decodedBody(limit: limit)

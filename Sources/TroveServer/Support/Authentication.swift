@@ -30,13 +30,10 @@ extension TroveServices {
 
     /// The account for an `/api/v1` request: `Authorization: Basic base64(site_id:track_api_key)`.
     func trackAPIAccount(_ request: Request) async throws -> Int64 {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("basic "),
-            let decoded = Data(base64Encoded: String(header.dropFirst("basic ".count)).trimmingCharacters(in: .whitespaces)),
-            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
-        else {
+        guard let basic = request.basicCredentials, let password = basic.password else {
             throw AuthenticationError(description: "missing credentials: send HTTP Basic auth with site_id:track_api_key")
         }
-        guard let account = try await accounts.authenticate(siteID: String(text[..<colon]), trackAPIKey: String(text[text.index(after: colon)...]))
+        guard let account = try await accounts.authenticate(siteID: basic.user, trackAPIKey: password)
         else {
             throw AuthenticationError(description: "invalid site id or track API key")
         }
@@ -48,13 +45,11 @@ extension TroveServices {
     /// `Authorization` (Segment's OAuth bearer tokens) is not Trove's and leaves the body's key to decide.
     func segmentAccount(_ request: Request, bodyWriteKey: String?) async throws -> Int64 {
         var key = bodyWriteKey
-        if let header = request.headers[.authorization], header.lowercased().hasPrefix("basic ") {
-            guard let decoded = Data(base64Encoded: String(header.dropFirst("basic ".count)).trimmingCharacters(in: .whitespaces)),
-                  let text = String(data: decoded, encoding: .utf8)
-            else {
+        if request.hasBasicAuthorization {
+            guard let basic = request.basicCredentials else {
                 throw AuthenticationError(description: "Authorization: Basic credentials are not base64 of \"write_key:\"")
             }
-            key = String(text.prefix { $0 != ":" })
+            key = basic.user
         }
         guard let key, !key.isEmpty else {
             throw AuthenticationError(description: "missing write key: send HTTP Basic auth with the write key as user name, or writeKey in the body")
@@ -63,6 +58,21 @@ extension TroveServices {
             throw AuthenticationError(description: "invalid write key")
         }
         return account
+    }
+}
+
+extension Request {
+    var hasBasicAuthorization: Bool { headers[.authorization]?.lowercased().hasPrefix("basic ") == true }
+
+    /// HTTP Basic's user name and password (nil when there is no colon); nil when the header is not Basic
+    /// base64 of UTF-8.
+    var basicCredentials: (user: String, password: String?)? {
+        guard let header = headers[.authorization], hasBasicAuthorization,
+              let decoded = Data(base64Encoded: String(header.dropFirst("basic ".count)).trimmingCharacters(in: .whitespaces)),
+              let text = String(data: decoded, encoding: .utf8)
+        else { return nil }
+        guard let colon = text.firstIndex(of: ":") else { return (text, nil) }
+        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
     }
 }
 
