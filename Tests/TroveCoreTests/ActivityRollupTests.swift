@@ -4,7 +4,7 @@ import Testing
 
 /// `last_seen_at` is derived from the event log after the fact; reads must be exact before and after.
 @Suite struct ActivityRollupTests {
-    func setUp(rollupEvery: Int = .max, rollupInterval: Duration = .seconds(3600), clock: TroveClock = .fixed(fixedNow)) async throws
+    func setUp(rollupEvery: Int = .max, rollupInterval: Duration = .seconds(3600), clock: TroveClock = .fixed(fixedNow), cacheLimit: Int? = nil) async throws
         -> (AppDatabase, Ingestor, ObjectReader, Int64)
     {
         let db = try await temporaryDatabase()
@@ -12,7 +12,7 @@ import Testing
         _ = try await accounts.ensureDefaultAccount()
         let account = try await accounts.accountID(named: Accounts.defaultName)
         // By default no rollup is due during a test, so the tail stays un-rolled until the test says so.
-        let queue = WriteQueue(database: db, clock: clock, rollupEvery: rollupEvery, rollupInterval: rollupInterval)
+        let queue = WriteQueue(database: db, clock: clock, rollupEvery: rollupEvery, rollupInterval: rollupInterval, cacheLimit: cacheLimit)
         return (db, Ingestor(store: queue), ObjectReader(database: db), account)
     }
 
@@ -128,5 +128,35 @@ import Testing
         }
         #expect(counted == grouped)
         #expect(counted.count == 15, "one per day seen")
+    }
+
+    /// More people than the writer's caches hold (a limit of 4 here; 1/32 of the memory in a server): heads
+    /// the rollup has reached are dropped and read again from `profile_activity`, those past it stay, and every
+    /// person's timeline is complete and in order, late events included.
+    @Test func timelinesStayWholeWhenTheWritersCachesOverflow() async throws {
+        let (db, ingestor, _, account) = try await setUp(cacheLimit: 4)
+        let queue = try #require(ingestor.store as? WriteQueue)
+        var sent: [String: [String]] = [:]
+        for round in 0..<6 {
+            for person in 0..<12 {
+                // Every third person's event of odd rounds is older than what they sent before.
+                let day = 12 + round * 2 - (person % 3 == 0 && round % 2 == 1 ? 3 : 0)
+                let at = "2026-02-\(day)T00:00:\(10 + person)Z"
+                try await event(ingestor, account, uid: "p\(person)", at: at)
+                sent["p\(person)", default: []].append(at.replacingOccurrences(of: "Z", with: ".000Z"))
+            }
+            if round % 2 == 0 { try await ActivityRollup.catchUp(db) }
+            #expect(queue.cachedHeads <= 12)
+        }
+        // Once the rollup has reached them, the next commit drops some (it finds 12 heads over the limit).
+        try await ActivityRollup.catchUp(db)
+        try await event(ingestor, account, uid: "p0", at: "2026-02-25T00:00:00Z")
+        sent["p0", default: []].append("2026-02-25T00:00:00.000Z")
+        #expect(queue.cachedHeads < 12, "heads the rollup reached were dropped")
+        let reader = TimelineReader(database: db)
+        for person in 0..<12 {
+            let page = try await reader.timeline(account: account, try TimelineRequest(person: .uid("p\(person)")))
+            #expect(page.events.map(\.timestamp.iso8601) == sent["p\(person)"]!.sorted(by: >), "p\(person)")
+        }
     }
 }

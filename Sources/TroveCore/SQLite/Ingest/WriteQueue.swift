@@ -42,7 +42,7 @@ public final class WriteQueue: Sendable {
     }
 
     private let state = Mutex(State())
-    private let caches = WriteCaches()
+    private let caches: WriteCaches
     let rollups: Mutex<RollupState>
     /// The rollup plan being applied; touched only by the task holding `draining`.
     let applying = DrainOwned<ActivityRollup.Plan?>(nil)
@@ -53,8 +53,9 @@ public final class WriteQueue: Sendable {
         database: AppDatabase, clock: TroveClock = .system, maxPendingItems: Int = 200_000, maxItemsPerTransaction: Int = 20_000,
         rollupEvery: Int = 200_000, rollupInterval: Duration = .seconds(1),
         countsEvery: Int = 3_000_000, countsInterval: Duration = .seconds(30), countsIdle: Duration = .milliseconds(500),
-        logger: Logger = Logger(label: "trove.write-queue")
+        cacheLimit: Int? = nil, logger: Logger = Logger(label: "trove.write-queue")
     ) {
+        caches = WriteCaches(limit: cacheLimit ?? WriteCaches.defaultLimit)
         self.database = database
         self.clock = clock
         self.maxPendingItems = maxPendingItems
@@ -70,6 +71,8 @@ public final class WriteQueue: Sendable {
     }
 
     var isDraining: Bool { state.withLock { $0.draining } }
+    /// Heads the writer holds (tests; read only while the queue is idle).
+    var cachedHeads: Int { caches.heads.count }
     var isClosed: Bool { state.withLock { $0.closed } }
 
     /// At a graceful stop, before the database closes: refuses new work (503), lets the writer commit what
@@ -220,12 +223,13 @@ public final class WriteQueue: Sendable {
                 for job in jobs { try job.run(session) }
                 try session.flush()
                 let headsThrough = session.headsTop.map { max($0, session.events.lastID) }
-                return (session.profileIDs, session.eventNames, session.events, session.deletedEvents, session.stored, headsThrough)
+                let rolledUp = caches.headsOverLimit ? try ActivityRollup.watermark(db) : nil
+                return (session.profileIDs, session.eventNames, session.events, session.deletedEvents, session.stored, headsThrough, rolledUp)
             }
             TroveMetrics.ingested(profiles: learned.4.profiles, companies: learned.4.companies, events: learned.2.count)
             // Committed. Jobs commit one batch after another, so nothing else touches the caches now.
             caches.merge(profiles: learned.0, eventNames: learned.1)
-            caches.committedHeads(through: learned.5)
+            caches.committedHeads(through: learned.5, rolledUpThrough: learned.6)
             let events = learned.2
             if learned.3 {
                 eventsDeleted()
