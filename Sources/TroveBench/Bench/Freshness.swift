@@ -10,10 +10,13 @@ enum Freshness {
         var delays: [Double]  // milliseconds, sorted
         var visible: Int
         var achievedRate: Double
+        /// Probes acknowledged; those never seen within 10 s count as infinitely late in the percentiles.
+        var probes: Int
 
         func percentile(_ p: Double) -> Double {
-            guard !delays.isEmpty else { return .infinity }
-            return delays[min(delays.count - 1, max(0, Int((Double(delays.count) * p).rounded(.up)) - 1))]
+            let all = delays + Array(repeating: .infinity, count: max(0, probes - delays.count))
+            guard !all.isEmpty else { return .infinity }
+            return all[min(all.count - 1, max(0, Int((Double(all.count) * p).rounded(.up)) - 1))]
         }
     }
 
@@ -64,10 +67,12 @@ enum Freshness {
         usleep(500_000)  // let the stream settle
 
         var delays: [Double] = []
+        var acknowledgedProbes = 0
         for k in 0..<probes {
             let uid = "probe-\(UUID().uuidString.prefix(8))-\(k)"
             guard let reply = request(control, "POST", "/v3/observe/hooks/\(secret)/events", headers: "", body: #"{"uid":"\#(uid)","name":"Bench Probe"}"#),
                   reply.status == 200 else { continue }
+            acknowledgedProbes += 1
             let acknowledged = Date()
             while Date().timeIntervalSince(acknowledged) < 10 {
                 let look = request(control, "GET", "/v1/customers/\(uid)/segments", headers: "Authorization: Bearer \(appAPIKey)\r\n")
@@ -81,7 +86,7 @@ enum Freshness {
         }
         stop.store(true, ordering: .relaxed)
         let achieved = Double(sent.load(ordering: .relaxed)) / Date().timeIntervalSince(streamStart)
-        return Result(delays: delays.sorted(), visible: delays.count, achievedRate: achieved)
+        return Result(delays: delays.sorted(), visible: delays.count, achievedRate: achieved, probes: acknowledgedProbes)
     }
 
     struct Reply {
