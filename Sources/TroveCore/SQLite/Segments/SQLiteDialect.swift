@@ -12,6 +12,10 @@ public struct SQLiteDialect: SQLDialect {
     public var enabledProfile: String { "p.disabled = 0" }
     public func flag(_ column: String, is value: Bool) -> String { "\(column) = \(value ? 1 : 0)" }
     public var lastSeen: String { ActivityRollup.lastSeenSQL(profile: "p.id") }
+    /// Measured at 3× the reference set (3M profiles, 70k candidates, one seek each into a 2.3M-entry index):
+    /// seeking in the property index's order (random profile ids) 606–658 ms cold and 164 ms warm; the same
+    /// seeks sorted by profile id 149–163 ms cold and 131 ms warm — each index page is read once, in order.
+    public var seeksCandidatesInOrder: Bool { true }
 
     public func manualMember(account: Int64, segment: Int64) -> SQLFragment {
         SQLFragment("p.id IN (SELECT profile_id FROM segment_members WHERE segment_id = ?)", [.integer(segment)])

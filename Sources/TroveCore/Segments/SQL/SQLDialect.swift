@@ -27,6 +27,13 @@ public protocol SQLDialect: Sendable {
     func json(alias: String, path: PropertyPath) -> any JSONOperand
     /// The statement creating `index` if it is not there.
     func createSQL(_ index: SegmentIndex) -> String
+    /// Whether a members query counts events per candidate in profile-id order (`SegmentCompiler.Output.
+    /// candidatesFirst`): the candidates found first, sorted, then each counted by a seek into the name's index.
+    var seeksCandidatesInOrder: Bool { get }
+}
+
+extension SQLDialect {
+    public var seeksCandidatesInOrder: Bool { false }
 }
 
 /// A JSON value in a condition, and the tests the compiler makes on it. Every test is false where the

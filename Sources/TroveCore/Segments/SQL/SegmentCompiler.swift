@@ -30,6 +30,13 @@ public struct SegmentCompiler {
         public var indexes: Set<SegmentIndex> = []
         /// Segments referred to, directly or through others.
         public var segments: Set<Int64> = []
+        /// The top-level AND split in two where its events are counted per candidate profile: the
+        /// conditions that narrow the profiles through the composite index, and the event counts. A members
+        /// query then finds the candidates first and seeks their events in profile-id order
+        /// (`SQLDialect.seeksCandidatesInOrder`); `condition` is the two joined.
+        public var candidatesFirst: (narrowing: SQLFragment, events: SQLFragment)?
+        /// An event condition was compiled as a count per candidate (one seek each).
+        var countsPerCandidate = false
     }
 
     /// What the filter selects: profiles (`profiles p`), or companies (`companies c`, property items only).
@@ -133,7 +140,11 @@ public struct SegmentCompiler {
                 placement.candidates = try candidates(.joined(parts, separator: " AND "), most / Self.seekCost + 1, index.index)
             }
         }
-        parts += try events.map { try compile($0, into: &output, visiting: &visiting, placement: placement) }
+        let counts = try events.map { try compile($0, into: &output, visiting: &visiting, placement: placement) }
+        if placement.narrowed, !perProfile, output.countsPerCandidate, !parts.isEmpty, !counts.isEmpty {
+            output.candidatesFirst = (.joined(parts, separator: " AND "), .joined(counts, separator: " AND "))
+        }
+        parts += counts
         output.condition = parts.isEmpty ? dialect.true : .joined(parts, separator: " AND ")
         return output
     }
@@ -201,8 +212,16 @@ public struct SegmentCompiler {
     /// the few survivors have their JSON read. Selecting event-free candidates first (a CTE) was 2× slower.
     public func membersQuery(_ node: FilterNode, segment: Int64? = nil, columns: String) throws -> MembersQuery {
         let output = try compile(node, segment: segment)
-        let select = SQLFragment("SELECT \(columns) FROM profiles p WHERE p.account_id = ? AND \(dialect.enabledProfile) AND (", [account.sqlValue])
-            + output.condition + SQLFragment(")")
+        let scope = SQLFragment("p.account_id = ? AND \(dialect.enabledProfile) AND (", [account.sqlValue])
+        if dialect.seeksCandidatesInOrder, let split = output.candidatesFirst {
+            // `+p.id`: sorted after the index range, not read in rowid order over every profile. The
+            // candidates are named `p` again so the counts' `p.id` is theirs.
+            let select = SQLFragment("WITH candidates(id) AS MATERIALIZED (SELECT p.id FROM profiles p WHERE ") + scope + split.narrowing
+                + SQLFragment(") ORDER BY +p.id) SELECT \(columns) FROM profiles p WHERE p.id IN (SELECT p.id FROM candidates p WHERE ")
+                + split.events + SQLFragment(")")
+            return MembersQuery(select: select, output: output)
+        }
+        let select = SQLFragment("SELECT \(columns) FROM profiles p WHERE ") + scope + output.condition + SQLFragment(")")
         return MembersQuery(select: select, output: output)
     }
 
@@ -293,6 +312,7 @@ public struct SegmentCompiler {
         let op = Self.countSQL[test.countOp] ?? ">="
         let fewCandidates = placement.narrowed && (placement.candidates.map { $0 <= name.events / Self.seekCost } ?? true)
         if (perProfile || fewCandidates) && name.indexed {
+            output.countsPerCandidate = true
             return SQLFragment("(SELECT count(*) FROM events e WHERE ") + matching + SQLFragment(" AND e.profile_id = p.id) \(op) ?", [test.count.sqlValue])
         }
         matching = SQLFragment("SELECT e.profile_id FROM events e WHERE ") + matching + SQLFragment(" GROUP BY e.profile_id HAVING ")
