@@ -186,6 +186,9 @@ public struct SegmentCompiler {
                 !equalities.isEmpty || !ranges.isEmpty)
     }
 
+    /// Members-query columns the candidates alone answer.
+    static let idColumns: Set<String> = ["p.id", "count(*)"]
+
     /// Properties per composite index; conditions past these read the row.
     static let maxIndexedProperties = 8
 
@@ -216,9 +219,12 @@ public struct SegmentCompiler {
         if dialect.seeksCandidatesInOrder, let split = output.candidatesFirst {
             // `+p.id`: sorted after the index range, not read in rowid order over every profile. The
             // candidates are named `p` again so the counts' `p.id` is theirs.
-            let select = SQLFragment("WITH candidates(id) AS MATERIALIZED (SELECT p.id FROM profiles p WHERE ") + scope + split.narrowing
-                + SQLFragment(") ORDER BY +p.id) SELECT \(columns) FROM profiles p WHERE p.id IN (SELECT p.id FROM candidates p WHERE ")
-                + split.events + SQLFragment(")")
+            // Ids or a count need no profile row: reading the members' rows cost a random page each, cold.
+            let outer = Self.idColumns.contains(columns)
+                ? SQLFragment(") ORDER BY +p.id) SELECT \(columns) FROM candidates p WHERE ") + split.events
+                : SQLFragment(") ORDER BY +p.id) SELECT \(columns) FROM profiles p WHERE p.id IN (SELECT p.id FROM candidates p WHERE ")
+                    + split.events + SQLFragment(")")
+            let select = SQLFragment("WITH candidates(id) AS MATERIALIZED (SELECT p.id FROM profiles p WHERE ") + scope + split.narrowing + outer
             return MembersQuery(select: select, output: output)
         }
         let select = SQLFragment("SELECT \(columns) FROM profiles p WHERE ") + scope + output.condition + SQLFragment(")")
