@@ -31,21 +31,7 @@ func troveExecutable() throws -> String {
 /// a thread of its own (`onOwnThread`): a child runs for seconds.
 func runTrove(_ arguments: [String]) async throws -> (status: Int32, output: String, errors: String) {
     let executable = try troveExecutable()
-    return try await onOwnThread { try runBlocking(executable, arguments) }
-}
-
-private func runBlocking(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let printed = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: printed, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+    return try await onOwnThread { try ChildProcess.run(executable, arguments) }
 }
 
 /// One JSON call to a `trove serve` child process with the account secret (`/v3` routes, hooks).

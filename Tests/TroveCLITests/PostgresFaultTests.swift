@@ -124,14 +124,11 @@ private struct OwnCluster {
         let output = directory + "-\(action).out"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script, action, directory]
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BenchError(".ci/postgres \(action) failed (\(process.terminationStatus))") }
+        let status = try ChildProcess("/bin/bash", [script, action, directory], stdout: .file(output), stderr: .file(output + ".err")).waitUntilExit()
+        defer { try? FileManager.default.removeItem(atPath: output + ".err") }
+        guard status == 0 else {
+            throw BenchError(".ci/postgres \(action) failed (\(status)): \((try? String(contentsOfFile: output + ".err", encoding: .utf8)) ?? "")")
+        }
         return try String(contentsOfFile: output, encoding: .utf8)
     }
 }

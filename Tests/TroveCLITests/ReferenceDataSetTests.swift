@@ -81,17 +81,10 @@ import TroveCore
     @Test func generateWritesTheFilesAndPrintsTheCountThroughTheCLI() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try troveExecutable())
-        process.arguments = ["generate", "--output", directory, "--seed", "3", "--profiles", "500", "--companies", "20", "--events", "5000", "--json"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let printed = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        let json = try JSONParser.parse([UInt8](printed))
+        let ran = try ChildProcess.run(
+            try troveExecutable(), ["generate", "--output", directory, "--seed", "3", "--profiles", "500", "--companies", "20", "--events", "5000", "--json"])
+        #expect(ran.status == 0, "\(ran.errors)")
+        let json = try JSONParser.parse(Array(ran.output.utf8))
         let manifest = try DataSetManifest.read(directory: directory)
         #expect(json["expected_reference_segment_members"] == .int(Int64(manifest.expectedReferenceSegmentMembers)))
         #expect(json["now"] == "2026-03-01T00:00:00.000Z")

@@ -1,22 +1,12 @@
 import Foundation
 import Testing
+import TroveBench
 
 /// `trove webhooks verify` (contract §10) on a body and signature computed independently (Python's `hmac`).
 @Suite struct WebhookCLITests {
     func verify(_ arguments: [String], body: String) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try troveExecutable())
-        process.arguments = ["webhooks", "verify"] + arguments
-        let input = Pipe(), out = Pipe(), err = Pipe()
-        process.standardInput = input
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        input.fileHandleForWriting.write(Data(body.utf8))
-        try input.fileHandleForWriting.close()
-        let printed = out.fileHandleForReading.readDataToEndOfFile() + err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: printed, as: UTF8.self))
+        let ran = try ChildProcess.run(try troveExecutable(), ["webhooks", "verify"] + arguments, input: body)
+        return (ran.status, ran.output + ran.errors)
     }
 
     @Test func acceptsAFreshSignedBodyAndRefusesTheRest() throws {

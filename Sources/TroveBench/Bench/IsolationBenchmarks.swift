@@ -139,17 +139,9 @@ public enum IsolationBenchmarks {
     /// and App API key.
     static func load(_ workspace: BenchWorkspace, executable: String, log: (String) -> Void) throws -> (String, String) {
         func run(_ arguments: [String]) throws -> String {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments + ["--database", workspace.databasePath]
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw BenchError("`trove \(arguments.joined(separator: " "))` failed") }
-            return String(decoding: data, as: UTF8.self)
+            let ran = try ChildProcess.run(executable, arguments + ["--database", workspace.databasePath])
+            guard ran.status == 0 else { throw BenchError("`trove \(arguments.joined(separator: " "))` failed: \(ran.errors)") }
+            return ran.output
         }
         let created = try JSONParser.parse(Array(try run(["accounts", "create", Accounts.defaultName, "--json"]).utf8))
         guard let secret = created["account_secret"]?.stringValue, let appAPIKey = created["app_api_key"]?.stringValue else {

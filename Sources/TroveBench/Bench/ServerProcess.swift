@@ -4,12 +4,12 @@ import TroveCore
 /// A `trove serve` child process on a temporary port, as a client would meet it: the benchmarks and the
 /// crash test drive it over loopback and can kill it with any signal.
 public final class ServerProcess: @unchecked Sendable {
-    public let process: Process
+    public let process: ChildProcess
     public let port: Int
     public let accountSecret: String
     public let logPath: String
 
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { process.pid }
 
     /// Starts `executable serve --database PATH --port 0 ...` and waits until it listens. The account
     /// secret is the one it prints on a fresh database, unless the caller already knows it.
@@ -21,13 +21,9 @@ public final class ServerProcess: @unchecked Sendable {
         let logPath = logDirectory + "/serve.log"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["serve", "--database", database, "--host", "127.0.0.1", "--port", "0"] + extra
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(
+            executable, ["serve", "--database", database, "--host", "127.0.0.1", "--port", "0"] + extra,
+            stdout: .file(stdoutPath), stderr: .file(logPath))
 
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
@@ -35,21 +31,23 @@ public final class ServerProcess: @unchecked Sendable {
             if let port = listeningPort(in: log) {
                 let out = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
                 guard let secret = known ?? credentials(in: out) else {
-                    process.terminate()
+                    process.signal(SIGKILL)
+                    process.waitUntilExit()
                     throw BenchError("the server printed no account credentials; start it on a fresh database")
                 }
                 return ServerProcess(process: process, port: port, accountSecret: secret, logPath: logPath)
             }
-            if !process.isRunning {
-                throw BenchError("`trove serve` exited with status \(process.terminationStatus): \(log)")
+            if let status = process.terminationStatus {
+                throw BenchError("`trove serve` exited with status \(status): \(log)")
             }
             usleep(20_000)
         }
-        process.terminate()
+        process.signal(SIGKILL)
+        process.waitUntilExit()
         throw BenchError("`trove serve` did not start listening within \(Int(timeout)) s")
     }
 
-    private init(process: Process, port: Int, accountSecret: String, logPath: String) {
+    private init(process: ChildProcess, port: Int, accountSecret: String, logPath: String) {
         self.process = process
         self.port = port
         self.accountSecret = accountSecret
