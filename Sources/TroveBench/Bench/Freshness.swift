@@ -12,6 +12,8 @@ enum Freshness {
         var achievedRate: Double
         /// Probes acknowledged; those never seen within 10 s count as infinitely late in the percentiles.
         var probes: Int
+        /// The uids of those never seen, with when they were acknowledged (to look for in the server's log).
+        var unseen: [String] = []
 
         func percentile(_ p: Double) -> Double {
             let all = delays + Array(repeating: .infinity, count: max(0, probes - delays.count))
@@ -68,6 +70,7 @@ enum Freshness {
 
         var delays: [Double] = []
         var acknowledgedProbes = 0
+        var unseen: [String] = []
         for k in 0..<probes {
             let uid = "probe-\(UUID().uuidString.prefix(8))-\(k)"
             guard let reply = request(control, "POST", "/v3/observe/hooks/\(secret)/events", headers: "", body: #"{"uid":"\#(uid)","name":"Bench Probe"}"#),
@@ -82,11 +85,12 @@ enum Freshness {
                 }
                 usleep(2_000)
             }
+            if delays.count < acknowledgedProbes { unseen.append("\(uid) (acknowledged \(Timestamp(milliseconds: Int64(acknowledged.timeIntervalSince1970 * 1000)).iso8601))") }
             usleep(50_000)
         }
         stop.store(true, ordering: .relaxed)
         let achieved = Double(sent.load(ordering: .relaxed)) / Date().timeIntervalSince(streamStart)
-        return Result(delays: delays.sorted(), visible: delays.count, achievedRate: achieved, probes: acknowledgedProbes)
+        return Result(delays: delays.sorted(), visible: delays.count, achievedRate: achieved, probes: acknowledgedProbes, unseen: unseen)
     }
 
     struct Reply {

@@ -72,6 +72,7 @@ public enum SegmentBenchmarks {
         log("streaming events at \(options.ingestRate)/s and timing \(options.probes) membership changes")
         let freshness = try await Freshness.measure(port: server.port, secret: loaded.accountSecret, appAPIKey: loaded.appAPIKey,
                                                     profiles: m.size.profiles, rate: options.ingestRate, probes: options.probes)
+        for probe in freshness.unseen { log("probe never seen within 10 s: \(probe)") }
 
         report.setup.append(("reference segment", "score ≥ 80, plan pro, company.employees > 50, ≥ 2 Completed Tour in 30 d"))
         report.setup.append(("engine", workspace.postgres == nil ? "SQLite" : "PostgreSQL (cold keeps its shared buffers)"))

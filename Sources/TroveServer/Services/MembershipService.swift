@@ -8,6 +8,8 @@ import TroveCore
 struct MembershipService: Service {
     let evaluator: any MembershipWork
     var idleInterval: Duration = .milliseconds(50)
+    /// A step at least this long is logged: it held the writer, so ingest and fresher membership waited.
+    var slowStep: Duration = .seconds(1)
     let logger: Logger
 
     func run() async throws {
@@ -23,7 +25,14 @@ struct MembershipService: Service {
                     // Straight on only while a backlog remains: stepping again the moment a few new events
                     // arrived would take the writer from the group commits in a tight loop (measured:
                     // http-single fell from ~24k to ~13k req/s).
-                    if try await evaluator.step().more { continue }
+                    let started = ContinuousClock.now
+                    let result = try await evaluator.step()
+                    let took = ContinuousClock.now - started
+                    if took >= slowStep {
+                        let ms = took.components.seconds * 1000 + took.components.attoseconds / 1_000_000_000_000_000
+                        logger.notice("a membership step took \(ms) ms: \(result.summary)")
+                    }
+                    if result.more { continue }
                     try await evaluator.clock.sleep(for: idleInterval)
                 } catch where error.isStopping {
                     return

@@ -41,6 +41,15 @@ public final class MembershipEvaluator: Sendable {
         /// Work was left for the next step (a batch limit was reached, or a build is done and others may wait).
         public var more = false
         public var didWork: Bool { !built.isEmpty || !refreshed.isEmpty || touchedProfiles > 0 }
+        /// What the step did, for a log line.
+        public var summary: String {
+            var parts: [String] = []
+            if !built.isEmpty { parts.append("built segments \(built.map(String.init).joined(separator: ", "))") }
+            if !refreshed.isEmpty { parts.append("refreshed segments \(refreshed.map(String.init).joined(separator: ", "))") }
+            if touchedProfiles > 0 { parts.append("re-checked \(touchedProfiles) touched profiles") }
+            parts.append("\(entered) entered, \(exited) exited")
+            return parts.joined(separator: "; ")
+        }
 
         public init() {}
     }
