@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// A funnel step's list: the events of one name in profile and time order, with the grouping property's
@@ -29,8 +30,10 @@ public enum ReportSteps {
         /// Event ids one read of the log covers (a rowid range).
         var sliceEvents: Int64 = 50_000
         /// Rows a build pass keeps (32 bytes each, twice as many held before a trim; each grouping value
-        /// once): a list of more rows takes more passes, each a scan of the log.
-        var passRows = 2_000_000
+        /// once): a list of more rows takes more passes, each a scan of the whole log, so the passes are
+        /// sized to the machine — 1/64 of its memory, at least 2M rows (12.6M with 24 GiB: at 10× the
+        /// reference set a tour's list of 12M rows is one scan, not six).
+        var passRows = Limits.machinePassRows
         /// Rows one write transaction adds.
         var chunkRows = 1_000
         /// After each read of the log and each write, a rest this many times as long as it took, so a
@@ -38,6 +41,8 @@ public enum ReportSteps {
         /// PostgreSQL's vacuum — and the group commits find the writer free. None where nothing else runs
         /// (the CLI, tests).
         var rest = 0.0
+
+        static let machinePassRows = max(2_000_000, Int(ProcessInfo.processInfo.physicalMemory / 64 / UInt64(MemoryLayout<ListRow>.stride)))
 
         public static let standard = Limits()
         /// In the server: the writer is shared with ingest.
