@@ -17,8 +17,13 @@ public final class ServerProcess: @unchecked Sendable {
         executable: String, database: String, accountSecret known: String? = nil, arguments extra: [String] = [],
         logDirectory: String, timeout: Double = 60
     ) throws -> ServerProcess {
-        let stdoutPath = logDirectory + "/serve.stdout"
-        let logPath = logDirectory + "/serve.log"
+        // Each start in a directory logs to files of its own (serve.log, serve-2.log, …): a run that
+        // restarts the server keeps what the earlier one logged.
+        var run = 1
+        while FileManager.default.fileExists(atPath: logDirectory + "/serve\(run == 1 ? "" : "-\(run)").log") { run += 1 }
+        let name = logDirectory + "/serve\(run == 1 ? "" : "-\(run)")"
+        let stdoutPath = name + ".stdout"
+        let logPath = name + ".log"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let process = try ChildProcess(
