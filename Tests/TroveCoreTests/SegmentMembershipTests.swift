@@ -357,6 +357,30 @@ extension PeoplePageTests {
         #expect(try await w.evaluator.dropUnusedIndexes() == ["profiles_prop_242e22706c616e22"])
     }
 
+    /// A segment on an event never seen builds that name's index with the segment: the first event of the
+    /// name then joins its profile without creating an index (a scan of the whole log) in the step that
+    /// re-checks touched profiles. Listings leave the registered name out until it is seen.
+    @Test func aNameNeverSeenIsIndexedWithTheSegmentNotAtItsFirstEvent() async throws {
+        let w = try await world()
+        try await send(w, .event, #"{"uid":"a","name":"Signed In"}"#)
+        let catalog = CatalogReader(database: w.db)
+        let segment = try await w.store.create(account: w.account, body: json(#"{"name":"Probed","items":[{"kind":"event","value":"Bench Probe"}]}"#))
+        try await w.evaluator.catchUp()
+        let schema = { try await w.db.pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name") } }
+        let built = try await schema()
+        #expect(built.contains { $0.hasPrefix("events_of_name_") }, "\(built)")
+        #expect(try await catalog.eventNames(account: w.account).map(\.name) == ["Signed In"])
+
+        try await send(w, .event, #"{"uid":"b","name":"Bench Probe"}"#)
+        try await w.evaluator.catchUp()
+        #expect(try await schema() == built, "no index created when the first event arrived")
+        #expect(try await w.store.get(account: w.account, id: segment.id).memberCount == 1)
+        let names = try await catalog.eventNames(account: w.account)
+        #expect(names.map(\.name).sorted() == ["Bench Probe", "Signed In"], "the first event named it: \(names)")
+        #expect(names.first { $0.uid == "bench_probe" }?.count == 1)
+        try await expectConsistent(w, "after the first probe")
+    }
+
     /// Where the type check is left out for speed (`x` alone decides), booleans, numeric strings and
     /// JSON-looking strings must still not pass for numbers or strings (contract §6 typing).
     @Test func comparisonsKeepTheirTypesWithoutReadingTheRow() async throws {

@@ -75,9 +75,14 @@ extension WriteSession {
     public func internEventName(account: Int64, uid: String, name: String) throws -> EventNameRow {
         let key = AccountKey(account: account, key: uid)
         if let cached = caches.eventNames[key] ?? eventNames[key] { return cached }
-        let select = try db.cachedStatement(sql: "SELECT id, name FROM event_names WHERE account_id = ? AND uid = ?")
+        let select = try db.cachedStatement(sql: "SELECT id, name, last_seen_at IS NULL AND count = 0 FROM event_names WHERE account_id = ? AND uid = ?")
         if let row = try Row.fetchOne(select, arguments: [account, uid]) {
-            let found = EventNameRow(id: row[0], name: row[1])
+            var found = EventNameRow(id: row[0], name: row[1])
+            if row[2] as Bool, found.name != name {
+                // Registered by a segment before any event (`SegmentCompiler.registerUnseen`): the first event names it.
+                try db.execute(sql: "UPDATE event_names SET name = ? WHERE id = ?", arguments: [name, found.id])
+                found = EventNameRow(id: found.id, name: name)
+            }
             eventNames[key] = found
             return found
         }

@@ -35,11 +35,15 @@ public struct CatalogReader: Sendable {
         }
     }
 
+    /// The event names listings show: not those a segment registered before any event of them arrived
+    /// (`SegmentCompiler.registerUnseen`).
+    static let seenNames = "(last_seen_at IS NOT NULL OR count > 0)"
+
     /// Most frequent first.
     public func eventNames(account: Int64) async throws -> [EventNameSummary] {
         try await database.read { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT id, uid, name, count, last_seen_at FROM event_names WHERE account_id = ? ORDER BY count DESC, uid",
+                db, sql: "SELECT id, uid, name, count, last_seen_at FROM event_names WHERE account_id = ? AND \(Self.seenNames) ORDER BY count DESC, uid",
                 arguments: [account])
             return rows.map { row in
                 EventNameSummary(id: row["id"], name: row["name"], uid: row["uid"], count: row["count"],

@@ -82,7 +82,7 @@ public struct EventReport: Sendable {
                     series.append((row?[0], row?[1] ?? name, uid))
                 }
             } else {
-                series = try Row.fetchAll(db, sql: "SELECT id, name, uid FROM event_names WHERE account_id = ? ORDER BY name", arguments: [account])
+                series = try Row.fetchAll(db, sql: "SELECT id, name, uid FROM event_names WHERE account_id = ? AND \(CatalogReader.seenNames) ORDER BY name", arguments: [account])
                     .map { ($0[0], $0[1], $0[2]) }
             }
             let ids = series.compactMap(\.id)

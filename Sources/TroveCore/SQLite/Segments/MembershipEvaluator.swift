@@ -210,18 +210,19 @@ public final class MembershipEvaluator: Sendable {
 
     /// The statement selecting `columns` from a dynamic segment's members as of `now` (nil: manual or gone).
     /// `createsIndexes`: the caller ensures the output's indexes before running it.
-    static func membersQuery(segment id: Int64, account: Int64, now: Timestamp, db: Database, columns: String, createsIndexes: Bool = false) throws
-        -> (Segment, SegmentCompiler.MembersQuery)?
+    static func membersQuery(segment id: Int64, account: Int64, now: Timestamp, db: Database, columns: String, createsIndexes: Bool = false,
+                             registersNames: Bool = false) throws -> (Segment, SegmentCompiler.MembersQuery)?
     {
         guard let segment = try Segment.fetch(db, account: account, id: id), let filter = try segment.filter() else { return nil }
-        let compiler = SegmentCompiler.over(db, account: account, now: now, createsIndexes: createsIndexes)
+        let compiler = SegmentCompiler.over(db, account: account, now: now, createsIndexes: createsIndexes, registersNames: registersNames)
         return (segment, try compiler.membersQuery(filter, segment: id, columns: columns))
     }
 
     /// Evaluates the whole segment, diffs it against the stored membership, and records the changes;
     /// a build also makes the new version current, in the same transaction (the atomic swap).
     static func evaluateFully(segment id: Int64, account: Int64, now: Timestamp, db: Database, build: Bool) throws -> Change {
-        guard var (segment, members) = try membersQuery(segment: id, account: account, now: now, db: db, columns: "p.id", createsIndexes: true) else {
+        guard var (segment, members) = try membersQuery(segment: id, account: account, now: now, db: db, columns: "p.id", createsIndexes: true,
+                                                        registersNames: build) else {
             return Change()
         }
         if try SegmentIndex.ensure(members.output.indexes, db) > 0 {
