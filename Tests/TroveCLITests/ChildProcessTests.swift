@@ -27,6 +27,13 @@ import Glibc
         #expect(ran.output == "closed\n")
     }
 
+    @Test func startsWithEverySignalAtItsDefault() throws {
+        let previous = signal(SIGTERM, SIG_IGN)  // as ServiceLifecycle does to watch for it
+        defer { signal(SIGTERM, previous) }
+        let ran = try ChildProcess.run("/bin/sh", ["-c", "kill -TERM $$; echo survived"])
+        #expect(ran.status == SIGTERM, "\(ran.output)")
+    }
+
     @Test func saysWhichSignalEndedIt() throws {
         let child = try ChildProcess("/bin/sleep", ["30"])
         #expect(child.isRunning)

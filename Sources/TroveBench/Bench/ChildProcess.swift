@@ -36,14 +36,16 @@ public final class ChildProcess: @unchecked Sendable {
             }
             posix_spawn_file_actions_addopen(&actions, descriptor, path, flags, 0o644)
         }
-        // The child starts with no signal blocked and SIGPIPE at its default, whatever this process set.
+        // The child starts with no signal blocked and every signal at its default, whatever this process set
+        // (ServiceLifecycle ignores SIGTERM and SIGINT to watch them; an ignored signal stays ignored across exec).
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
         var none = sigset_t(), defaults = sigset_t()
         sigemptyset(&none)
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
+        sigfillset(&defaults)
+        sigdelset(&defaults, SIGKILL)
+        sigdelset(&defaults, SIGSTOP)
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
