@@ -157,10 +157,11 @@ public struct FunnelReport: Sendable {
         WHERE step_id = ?3 AND timestamp >= ?1 AND timestamp < ?2 ORDER BY profile_id, timestamp
         """
 
-    /// The log past a list's watermark: a rowid range, sorted (it is short).
+    /// The log past a list's watermark: a rowid range, sorted (it is short; `NOT INDEXED`: not the whole
+    /// of a segment's index of the name).
     static func tailSQL(grouped: Bool) -> String {
         """
-        SELECT profile_id, timestamp, \(grouped ? "json_extract(properties, ?3)" : "NULL") FROM events
+        SELECT profile_id, timestamp, \(grouped ? "json_extract(properties, ?3)" : "NULL") FROM events NOT INDEXED
         WHERE id > ?4 AND name_id = ?5 AND timestamp >= ?1 AND timestamp < ?2 ORDER BY profile_id, timestamp
         """
     }

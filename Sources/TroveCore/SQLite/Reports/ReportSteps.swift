@@ -186,10 +186,12 @@ public enum ReportSteps {
         return true
     }
 
+    /// A rowid range of the log (`NOT INDEXED`: a segment's index of the name would otherwise be walked
+    /// whole for every slice).
     static func readSQL(grouped: Bool) -> String {
         """
         SELECT profile_id, timestamp, id, \(grouped ? "json_extract(properties, ?6)" : "NULL")
-        FROM events WHERE id >= ?1 AND id <= ?2 AND name_id = ?3 AND profile_id >= ?4 AND profile_id <= ?5
+        FROM events NOT INDEXED WHERE id >= ?1 AND id <= ?2 AND name_id = ?3 AND profile_id >= ?4 AND profile_id <= ?5
         """
     }
 
