@@ -28,10 +28,7 @@ struct MembershipService: Service {
                     let started = ContinuousClock.now
                     let result = try await evaluator.step()
                     let took = ContinuousClock.now - started
-                    if took >= slowStep {
-                        let ms = took.components.seconds * 1000 + took.components.attoseconds / 1_000_000_000_000_000
-                        logger.notice("a membership step took \(ms) ms: \(result.summary)")
-                    }
+                    if took >= slowStep { logger.notice("a membership step took \(took.milliseconds) ms: \(result.summary)") }
                     if result.more { continue }
                     try await evaluator.clock.sleep(for: idleInterval)
                 } catch where error.isStopping {
