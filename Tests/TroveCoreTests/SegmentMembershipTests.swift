@@ -381,6 +381,30 @@ extension PeoplePageTests {
         try await expectConsistent(w, "after the first probe")
     }
 
+    /// A build makes each index it needs in a write step of its own (ingest commits between them), then
+    /// evaluates in the next; an event sent between the steps is counted.
+    @Test func aBuildMakesEachIndexInAStepOfItsOwn() async throws {
+        let w = try await world()
+        try await send(w, .profile, #"{"uid":"a","score":90}"#)
+        try await send(w, .profile, #"{"uid":"b","score":95}"#)
+        try await send(w, .event, #"{"uid":"a","name":"Signed In"}"#)
+        let segment = try await w.store.create(account: w.account, body: json(#"""
+            {"name":"Scored and signed in","items":[{"kind":"property","prop":"score","op":"gte","value":80},{"kind":"event","value":"Signed In"}]}
+            """#))
+        let first = try await w.evaluator.step()
+        #expect(first.indexed.count == 1 && first.built.isEmpty && first.more, "\(first)")
+        try await send(w, .event, #"{"uid":"b","name":"Signed In"}"#)
+        let second = try await w.evaluator.step()
+        #expect(second.indexed.count == 1 && second.indexed != first.indexed && second.built.isEmpty, "\(second)")
+        let third = try await w.evaluator.step()
+        #expect(third.indexed.isEmpty && third.built == [segment.id], "\(third)")
+        let indexes = try await w.db.pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'") }
+        #expect(Set(first.indexed + second.indexed).isSubset(of: indexes))
+        try await w.evaluator.catchUp()
+        #expect(try await w.store.get(account: w.account, id: segment.id).memberCount == 2)
+        try await expectConsistent(w, "after a build in steps")
+    }
+
     /// Where the type check is left out for speed (`x` alone decides), booleans, numeric strings and
     /// JSON-looking strings must still not pass for numbers or strings (contract §6 typing).
     @Test func comparisonsKeepTheirTypesWithoutReadingTheRow() async throws {

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 extension SegmentIndex {
@@ -8,15 +9,23 @@ extension SegmentIndex {
     @discardableResult
     static func ensure(_ indexes: Set<SegmentIndex>, _ db: Database) throws -> Int {
         let existing = try existingNames(db)
-        var created = 0
-        for index in indexes.sorted(by: { $0.name < $1.name }) where !existing.contains(index.name) {
+        let missing = indexes.filter { !existing.contains($0.name) }.sorted { $0.name < $1.name }
+        guard !missing.isEmpty else { return 0 }
+        // The sort of a `CREATE INDEX` in helper threads while the statement reads the table. Measured at 10×
+        // the reference set (sqlite3 3.40.1, warm cache): its property index 26.1 → 18.2 s, its event-name
+        // index 11.0 → 8.5 s with 2 helpers.
+        try db.execute(sql: "PRAGMA threads = \(sortThreads)")
+        defer { try? db.execute(sql: "PRAGMA threads = 0") }
+        for index in missing {
             try db.execute(sql: index.createSQL)
             try db.execute(sql: "PRAGMA analysis_limit = 1000")
             try db.execute(sql: "ANALYZE \"\(index.name)\"")
-            created += 1
         }
-        return created
+        return missing.count
     }
+
+    /// Helper threads for an index's sort: the machine's cores, at most 4.
+    static let sortThreads = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 4)
 
     /// Drops the managed indexes that no dynamic segment of any account needs: each one costs every
     /// insert into its table. Returns the names dropped.
