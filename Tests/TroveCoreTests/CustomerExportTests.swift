@@ -77,3 +77,24 @@ import Testing
         #expect(String(lines[1]) == "\"\(a)=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",\(a)@me@example.com,\(PublicID.encode(id)),\(a)-safe?,-5,\(a)\tx,\"\(a)=1+\"\"2\"\"\",\(a)+1 for all")
     }
 }
+
+/// A company's export fields are found by its id whether the ids are dense (an array indexed by id) or
+/// spread out (a dictionary).
+struct CompanyFieldsTests {
+    func fields(_ ids: [Int64]) throws -> CustomerExport.CompanyFields {
+        let export = try CustomerExport(CustomerExportRequest(attributes: ["company.size"]))
+        let plan = export.plan(SQLiteDialect())
+        var fields = CustomerExport.CompanyFields(columns: plan.companyColumns.count)
+        for id in ids { fields.add(company: id, values: [.integer(id)], plan: plan, formulas: .escape) }
+        fields.finish()
+        return fields
+    }
+
+    @Test func slotsAreFoundDenseOrSparse() throws {
+        for ids: [Int64] in [[3, 1, 7, 2], [1, 9_000_000_000, 42]] {
+            let fields = try fields(ids)
+            for (slot, id) in ids.enumerated() { #expect(fields.slot(id) == slot, "\(ids): \(id)") }
+            for missing: Int64 in [0, 5, 8, -1, 10_000, Int64.max] { #expect(fields.slot(missing) == nil, "\(ids): \(missing)") }
+        }
+    }
+}

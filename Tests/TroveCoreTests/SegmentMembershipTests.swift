@@ -400,6 +400,9 @@ extension PeoplePageTests {
         #expect(third.indexed.isEmpty && third.built == [segment.id], "\(third)")
         let indexes = try await w.db.pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'") }
         #expect(Set(first.indexed + second.indexed).isSubset(of: indexes))
+        // The index steps sorted with temporary files and helper threads, then put the writer's settings back.
+        let settings = try await w.db.pool.write { db in [try Int.fetchOne(db, sql: "PRAGMA temp_store"), try Int.fetchOne(db, sql: "PRAGMA threads")] }
+        #expect(settings == [2, 0], "temp_store MEMORY, no helper threads: \(settings)")
         try await w.evaluator.catchUp()
         #expect(try await w.store.get(account: w.account, id: segment.id).memberCount == 2)
         try await expectConsistent(w, "after a build in steps")

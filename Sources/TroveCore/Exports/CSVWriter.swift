@@ -104,10 +104,18 @@ struct CSVWriter {
 
     /// A row id as its 24-hex public id.
     mutating func publicID(_ id: Int64) {
-        let value = UInt64(bitPattern: id)
-        for shift in stride(from: 92, through: 0, by: -4) {
-            let nibble = shift >= 64 ? 0 : UInt8((value >> UInt64(shift)) & 0xF)
-            buffer.append(nibble < 10 ? 0x30 + nibble : 0x57 + nibble)
+        // 24 zeros at once, then the digits from the right (one capacity check, not 24).
+        let end = buffer.count + 24
+        buffer.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: 24))
+        buffer.withUnsafeMutableBufferPointer { b in
+            var value = UInt64(bitPattern: id)
+            var i = end - 1
+            while value != 0 {
+                let nibble = UInt8(value & 0xF)
+                b[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+                value >>= 4
+                i -= 1
+            }
         }
     }
 

@@ -48,6 +48,7 @@ extension CustomerExport {
         var fields = CompanyFields(columns: plan.companyColumns.count)
         if fields.columns > 0 {
             for company in companies { fields.add(company: company.id, values: company.values, plan: plan, formulas: formulas) }
+            fields.finish()
         }
         let scanner = PropertyScanner(paths: plan.propertyPaths)
         let ((rows), bytes) = try CSVWriter.file(at: path, formulas: formulas) { csv -> Int64 in
@@ -65,7 +66,7 @@ extension CustomerExport {
                     for row in rows {
                         let uid = row.uid.map { chunk.append($0) }
                         let email = row.email.map { chunk.append($0) }
-                        let company = fields.columns == 0 ? nil : row.companyID.flatMap { fields.slots[$0] }
+                        let company = fields.columns == 0 ? nil : row.companyID.flatMap { fields.slot($0) }
                         chunk.rows.append(RowChunk.Row(uid: uid, email: email, id: row.id, company: company, properties: chunk.append(row.properties)))
                         chunk.extras += row.extras
                         if chunk.rows.count == RowChunk.capacity {

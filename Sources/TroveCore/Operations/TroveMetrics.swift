@@ -11,7 +11,7 @@ public enum TroveMetrics {
         MetricSeries("trove_ingested_rows_total", "Rows stored by ingest, per model", .counter,
                      labels: ["model": ["profile", "company", "event"]]),
         MetricSeries("trove_segment_evaluation_seconds", "Duration of membership evaluation steps that did work, per kind", .histogram(stepBuckets),
-                     labels: ["kind": ["build", "refresh", "touched"]]),
+                     labels: ["kind": ["index", "build", "refresh", "touched"]]),
         MetricSeries("trove_deliveries_total", "Delivery attempts per outbox and outcome", .counter,
                      labels: ["outbox": ["webhook", "customerio"], "outcome": ["delivered", "retrying", "failed"]]),
         MetricSeries("trove_export_duration_seconds", "Duration of finished export jobs, per kind and outcome", .histogram(exportBuckets),

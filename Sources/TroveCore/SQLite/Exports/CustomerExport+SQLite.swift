@@ -73,8 +73,28 @@ extension CustomerExport {
         var bytes: [UInt8] = []
         /// Per company slot, per column: where its field starts and ends in `bytes`.
         var spans: [Range<Int>] = []
-        var slots: [Int64: Int] = [:]
+        /// Company id → slot, looked up once per exported row. With 200k companies (10× the reference set) a
+        /// dictionary missed the CPU's caches on most lookups (7% of the export's CPU); `finish` turns ids that
+        /// are dense enough into an array indexed by id (-1: no such company).
+        private var slots: [Int64: Int] = [:]
+        private var dense: [Int32] = []
         let columns: Int
+
+        init(columns: Int) { self.columns = columns }
+
+        func slot(_ id: Int64) -> Int? {
+            guard !dense.isEmpty else { return slots[id] }
+            guard id >= 0, id < dense.count, dense[Int(id)] >= 0 else { return nil }
+            return Int(dense[Int(id)])
+        }
+
+        /// Called once every company is added.
+        mutating func finish() {
+            guard let low = slots.keys.min(), let high = slots.keys.max(), low >= 0, high < 8 * Int64(slots.count) + 4096 else { return }
+            dense = Array(repeating: -1, count: Int(high) + 1)
+            for (id, slot) in slots { dense[Int(id)] = Int32(slot) }
+            slots = [:]
+        }
 
         /// A company's columns (`plan.companyColumns`' values) as CSV fields.
         mutating func add(company id: Int64, values: [SQLValue], plan: Plan, formulas: FormulaCells) {
@@ -95,6 +115,7 @@ extension CustomerExport {
         while let row = try rows.next() {
             fields.add(company: row[0], values: (0..<plan.companyColumns.count).map { SQLValue(row[1 + $0] as DatabaseValue) }, plan: plan, formulas: formulas)
         }
+        fields.finish()
         return fields
     }
 
@@ -131,7 +152,7 @@ extension CustomerExport {
                 }
                 let uid = sqlite3_column_type(h, 0) == SQLITE_NULL ? nil : chunk.append(Self.text(h, 0))
                 let email = sqlite3_column_type(h, 1) == SQLITE_NULL ? nil : chunk.append(Self.text(h, 1))
-                let company = companies.columns == 0 || sqlite3_column_type(h, 3) == SQLITE_NULL ? nil : companies.slots[sqlite3_column_int64(h, 3)]
+                let company = companies.columns == 0 || sqlite3_column_type(h, 3) == SQLITE_NULL ? nil : companies.slot(sqlite3_column_int64(h, 3))
                 chunk.rows.append(RowChunk.Row(uid: uid, email: email, id: sqlite3_column_int64(h, 2), company: company, properties: chunk.append(Self.text(h, 4))))
                 for index in 0..<extras { chunk.extras.append(Self.value(h, Int32(5 + index))) }
                 total += 1

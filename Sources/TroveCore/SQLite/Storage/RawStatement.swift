@@ -92,10 +92,15 @@ struct RawStatement {
     /// One step of a statement read row by row (a merge of several ordered scans): true with a row to read,
     /// false at the end, after which the statement is reset.
     func step(_ db: Database) throws -> Bool {
+        try Self.step(handle)
+    }
+
+    /// `step` on a bare handle (a loop that must not retain the statement per row).
+    @inline(__always) static func step(_ handle: OpaquePointer) throws -> Bool {
         let code = sqlite3_step(handle)
         if code == SQLITE_ROW { return true }
         sqlite3_reset(handle)
-        guard code == SQLITE_DONE else { throw error(code) }
+        guard code == SQLITE_DONE else { throw error(code, handle) }
         return false
     }
 
@@ -109,7 +114,9 @@ struct RawStatement {
         case null, int(Int64), double(Double), text(UnsafeBufferPointer<UInt8>)
     }
 
-    @inline(__always) func scalar(_ column: Int32) -> Scalar {
+    @inline(__always) func scalar(_ column: Int32) -> Scalar { Self.scalar(handle, column) }
+
+    @inline(__always) static func scalar(_ handle: OpaquePointer, _ column: Int32) -> Scalar {
         switch sqlite3_column_type(handle, column) {
         case SQLITE_NULL: return .null
         case SQLITE_INTEGER: return .int(sqlite3_column_int64(handle, column))
@@ -121,10 +128,12 @@ struct RawStatement {
         }
     }
 
-    private func error(_ code: Int32) -> DatabaseError {
+    private func error(_ code: Int32) -> DatabaseError { Self.error(code, handle) }
+
+    private static func error(_ code: Int32, _ handle: OpaquePointer) -> DatabaseError {
         DatabaseError(
             resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))),
-            sql: statement.sql)
+            sql: sqlite3_sql(handle).map { String(cString: $0) })
     }
 }
 
