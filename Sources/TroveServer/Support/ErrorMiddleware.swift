@@ -16,7 +16,7 @@ enum APIFamily {
     init(path: String) {
         if path.hasPrefix("/api/v1/") || path == "/api/v1" {
             self = .trackAPI
-        } else if SegmentTrackingController<TroveRequestContext>.paths.contains(path) {
+        } else if Self.segmentPaths.contains(path) {
             self = .segmentAPI
         } else if path.hasPrefix("/v1/") || path == "/v1" {
             self = .appAPI
@@ -24,6 +24,9 @@ enum APIFamily {
             self = .chameleon
         }
     }
+
+    /// Built once: asked on every request.
+    private static let segmentPaths = SegmentTrackingController<TroveRequestContext>.paths
 
     func body(status: Int, message: String) -> JSON {
         switch self {

@@ -59,10 +59,10 @@ public struct SegmentReader: Sendable {
     /// The segments a profile is in now (`expand[segments]`, `/v1/customers/:id/segments`): one index range.
     static func segmentsOf(profile: Int64, account: Int64, db: Database) throws -> [Segment] {
         try Row.fetchAll(
-            db, sql: """
+            db.cachedStatement(sql: """
                 SELECT \(Segment.qualifiedColumns) FROM segment_members m JOIN segments s ON s.id = m.segment_id
                 WHERE m.profile_id = ? AND s.account_id = ? ORDER BY s.id
-                """, arguments: [profile, account]).map(Segment.init)
+                """), arguments: [profile, account]).map(Segment.init)
     }
 
     /// `GET /v1/customers/:id/segments`.
