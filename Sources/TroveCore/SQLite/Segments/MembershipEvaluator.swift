@@ -63,9 +63,12 @@ public final class MembershipEvaluator: Sendable {
     public func step() async throws -> StepResult {
         let now = clock.now()
         let refreshBefore = now.milliseconds - Int64(windowRefresh.components.seconds * 1000)
-        guard try await database.pool.read({ db in try Self.hasWork(db, refreshBefore: refreshBefore) }) else { return StepResult() }
+        let (hasWork, building) = try await database.pool.read { db in
+            (try Self.hasWork(db, refreshBefore: refreshBefore), try Row.fetchOne(db, sql: Self.pendingBuildSQL) != nil)
+        }
+        guard hasWork else { return StepResult() }
         let started = TroveMetrics.now()
-        if let index = try await makeMissingIndex(now: now) {
+        if building, let index = try await makeMissingIndex(now: now) {
             TroveMetrics.segmentEvaluation(kind: "index", nanoseconds: TroveMetrics.now() - started)
             var result = StepResult()
             result.indexed = [index]
@@ -234,8 +237,7 @@ public final class MembershipEvaluator: Sendable {
     /// reference set its two indexes held the writer ~50 s together, and ingest now commits between them.
     func makeMissingIndex(now: Timestamp) async throws -> String? {
         try await database.pool.writeWithoutTransaction { db in
-            guard try Row.fetchOne(db, sql: Self.pendingBuildSQL) != nil else { return nil }  // most steps
-            return try SegmentIndex.sortingInThreads(db) {
+            try SegmentIndex.sortingInThreads(db) {
                 var made: String?
                 try db.inTransaction(.immediate) {
                     if let pending = try Row.fetchOne(db, sql: Self.pendingBuildSQL),
