@@ -33,7 +33,7 @@ public final class MembershipEvaluator: Sendable {
 
     /// What one step did.
     public struct StepResult: Sendable, Equatable {
-        /// An index a pending build needs, made in a step of its own (`MembershipEvaluator.missingIndex`).
+        /// An index a pending build needs, made in a step of its own (`MembershipEvaluator.makeMissingIndex`).
         public var indexed: [String] = []
         public var built: [Int64] = []
         public var refreshed: [Int64] = []
