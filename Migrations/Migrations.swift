@@ -21,5 +21,6 @@ public enum TroveMigrations {
         ("0017_person_chain", String(decoding: PackageResources._017_person_chain_sql, as: UTF8.self)),
         ("0018_deletions", String(decoding: PackageResources._018_deletions_sql, as: UTF8.self)),
         ("0019_write_keys", String(decoding: PackageResources._019_write_keys_sql, as: UTF8.self)),
+        ("0020_report_step_profiles", String(decoding: PackageResources._020_report_step_profiles_sql, as: UTF8.self)),
     ]
 }

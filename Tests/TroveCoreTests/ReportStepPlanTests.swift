@@ -23,8 +23,8 @@ import Testing
                 let tail = try Self.plan(db, FunnelReport.tailSQL(grouped: grouped), [0, 10, "$.\"a\"", 5, 1])
                 #expect(tail.contains("SEARCH events USING INTEGER PRIMARY KEY (rowid>?)"), "\(tail)")
             }
-            let list = try Self.plan(db, FunnelReport.listSQL, [0, 10, 1])
-            #expect(list.contains("SEARCH report_step_events USING PRIMARY KEY (step_id=?)"), "\(list)")
+            let list = try Self.plan(db, FunnelReport.listSQL, [1])
+            #expect(list.contains("SEARCH report_step_profiles USING PRIMARY KEY (step_id=?)"), "\(list)")
             #expect(!list.contains("TEMP B-TREE"), "\(list)")
         }
     }
@@ -64,12 +64,15 @@ import Testing
             try await db.read { db in try ReportSteps.nextWork(db, .standard) }
         }
 
-        /// The list's rows in key order: (profile, time, event, value).
+        /// The lists' events in list order: (profile, time, event, value).
         func list() async throws -> [[DatabaseValue]] {
             try await db.read { db in
-                try Row.fetchAll(db, sql: "SELECT profile_id, timestamp, event_id, value FROM report_step_events ORDER BY step_id, profile_id, timestamp, event_id")
-                    .map { Array($0.databaseValues) }
+                try StepListRows.listed(db).map { [$0.profile.databaseValue, $0.event.timestamp.databaseValue, $0.event.event.databaseValue, $0.value] }
             }
+        }
+
+        func listedEvents() async throws -> [Int64] {
+            try await db.read { db in try StepListRows.listed(db).map(\.event.event).sorted() }
         }
     }
 
@@ -127,7 +130,7 @@ import Testing
         // The same chunk again (the list has moved past it): let go, nothing added.
         #expect(try await !t.db.write { db in try ReportSteps.add(0..<4, of: pass, to: build, after: build.after, finishing: false, now: fixedNow, db) })
         #expect(try await t.db.write { db in try ReportSteps.add(4..<6, of: pass, to: build, after: pass.rows[3].profile, finishing: true, now: fixedNow, db) })
-        let listed = try await t.db.read { db in try Int64.fetchAll(db, sql: "SELECT event_id FROM report_step_events ORDER BY event_id") }
+        let listed = try await t.listedEvents()
         #expect(listed == events.filter { $0 != events[2] && $0 != events[0] }.sorted())
         #expect(try await ReportSteps.step(t.db, now: fixedNow) == false, "the list is built and current")
 
@@ -143,8 +146,35 @@ import Testing
         try await t.deleteEvent(tail.rows[0].event)
         #expect(try await t.db.write { db in try ReportSteps.add(0..<3, of: tail, to: slice, moving: true, db) })
         #expect(try await !t.db.write { db in try ReportSteps.add(0..<3, of: tail, to: slice, moving: true, db) }, "the list moved past the slice")
-        #expect(try await t.db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM report_step_events") } == 6)
+        #expect(try await t.listedEvents().count == 6)
         #expect(try await ReportSteps.step(t.db, now: fixedNow) == false)
+    }
+
+    /// A funnel reads a profile's list row and the log's tail past it as one list in time order: here the
+    /// tail's "Completed" falls between two listed ones, and only it is in the window after the entry.
+    @Test func theTailsEventsFallInPlaceAmongAListsEvents() async throws {
+        let t = try await Setup()
+        func send(_ name: String, _ at: String, tour: String = "t") async throws {
+            let body = #"{"uid":"ann","name":"\#(name)","tour_id":"\#(tour)","timestamp":"\#(at)"}"#
+            _ = try await t.ingestor.ingest(.event, account: t.account, body: Array(body.utf8))
+        }
+        try await send("Started", "2026-02-02T00:00:00Z")
+        try await send("Completed", "2026-02-01T00:00:00Z")
+        try await send("Completed", "2026-02-06T00:00:00Z")
+        let report = FunnelReport(database: t.db, clock: .fixed(fixedNow))
+        let request = FunnelReport.Request(
+            steps: ["Started", "Completed"], groupBy: PropertyPath(normalizing: ["tour_id"]), withinDays: 1,
+            from: Timestamp.parseISO8601("2026-02-01T00:00:00Z")!, to: Timestamp.parseISO8601("2026-02-10T00:00:00Z")!, limit: 10)
+        #expect(try await report.runBuildingInPlace(account: t.account, request).total.reached == [1, 0])
+        try await send("Completed", "2026-02-02T12:00:00Z")
+        guard case .ready(let result) = try await report.run(account: t.account, request) else {
+            Issue.record("the lists were built")
+            return
+        }
+        #expect(result.total.reached == [1, 1], "the tail's event counted in its place")
+        #expect(result.groups?.map(\.value) == ["t"], "a value from the list and the same from the tail are one group")
+        try await ReportSteps.catchUp(t.db, now: fixedNow)
+        #expect(try await report.runBuildingInPlace(account: t.account, request) == result, "the same once in the list")
     }
 
     @Test func chunksNeverSplitAProfile() {

@@ -39,7 +39,9 @@ public struct CopyTable: Sendable, Hashable, CustomStringConvertible {
     /// funnel step lists (built again on first use) and PostgreSQL's ingest rows of count deltas and marks
     /// (folded into `event_counts` by the ingest store's catch-up and into `membership_dirty` by the
     /// evaluator's, both before a copy reads them).
-    public static let derived: Set<String> = ["event_rollups", "report_steps", "report_step_events", "membership_marks", "event_count_deltas"]
+    public static let derived: Set<String> = [
+        "event_rollups", "report_steps", "report_step_profiles", "report_step_values", "report_step_events", "membership_marks", "event_count_deltas",
+    ]
 
     public static let all: [CopyTable] = [
         CopyTable("accounts", key: ["id"], perAccount: false, [

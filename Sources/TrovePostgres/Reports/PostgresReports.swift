@@ -154,8 +154,7 @@ public struct PostgresFunnelReportStore: FunnelReportStore {
                 WHERE e.account_id = \(account) AND e.timestamp >= \(r.from.milliseconds) AND e.timestamp < s.until
                 ORDER BY e.profile_id, s.n, e.timestamp
                 """
-            var times = Array(repeating: [Int64](), count: nameIDs.count)
-            var groups = Array(repeating: [Int32](), count: nameIDs.count)
+            var events = FunnelCounter.Profile(steps: nameIDs.count)
             var current: Int64?
             try await database.gate.admit()
             defer { database.gate.leave() }
@@ -163,12 +162,9 @@ public struct PostgresFunnelReportStore: FunnelReportStore {
                 for try await row in try await database.heavyClient.query(query, logger: database.logger) {
                     let (profile, n, time, text) = try row.decode((Int64, Int64, Int64, String?).self)
                     if profile != current {
-                        if current != nil { counter.add(times: times, groups: groups) }
+                        if current != nil { counter.add(events) }
                         current = profile
-                        for s in times.indices {
-                            times[s].removeAll(keepingCapacity: true)
-                            groups[s].removeAll(keepingCapacity: true)
-                        }
+                        events.reset()
                     }
                     var group: Int32 = 0
                     if let text {
@@ -181,13 +177,13 @@ public struct PostgresFunnelReportStore: FunnelReportStore {
                             counter.meet(group: group)
                         }
                     }
-                    times[Int(n)].append(time)
-                    groups[Int(n)].append(group)
+                    events.begin(step: Int(n))
+                    events.append(time: time, group: group)
                 }
             } catch {
                 throw database.heavyError(error)
             }
-            if current != nil { counter.add(times: times, groups: groups) }
+            if current != nil { counter.add(events) }
         }
         let named = zip(r.steps, uids).map { step, uid in FunnelReport.Result.Step(name: known[uid]?.1 ?? step, uid: uid) }
         return .ready(FunnelReport.result(counter, values: values, steps: named, request: r))

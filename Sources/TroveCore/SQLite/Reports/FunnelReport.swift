@@ -152,11 +152,12 @@ public struct FunnelReport: Sendable {
         var values: [JSON?] { groups.values }
     }
 
-    /// A step's list in profile and time order (its primary key's order: no sort).
-    static let listSQL = """
-        SELECT profile_id, timestamp, value FROM report_step_events
-        WHERE step_id = ?3 AND timestamp >= ?1 AND timestamp < ?2 ORDER BY profile_id, timestamp
-        """
+    /// A step's list: a row per profile in profile order (its primary key's: no sort), the events packed
+    /// in time order (`StepEvents`).
+    static let listSQL = "SELECT profile_id, events FROM report_step_profiles WHERE step_id = ? ORDER BY profile_id"
+
+    /// A list's grouping values by number.
+    static let valuesSQL = "SELECT id, value FROM report_step_values WHERE step_id = ?"
 
     /// The log past a list's watermark: a rowid range, sorted (it is short; `NOT INDEXED`: not the whole
     /// of a segment's index of the name).
@@ -167,35 +168,31 @@ public struct FunnelReport: Sendable {
         """
     }
 
-    /// (profile, time, value) rows of one statement in profile then time order, read one ahead. It holds the
+    /// Rows of one statement in profile order whose first column is the profile, read one ahead. It holds the
     /// statement's bare handle (its `RawStatement` is kept by `count`): copied and stepped per row, a
-    /// reference would be retained and released each time (~12% of a 10× funnel's CPU).
+    /// reference would be retained and released each time.
     struct Cursor {
         let handle: OpaquePointer
         var profile: Int64 = .max
-        var time: Int64 = 0
 
         init(_ statement: RawStatement) { handle = statement.handle }
 
         mutating func next() throws {
-            if try RawStatement.step(handle) {
-                profile = sqlite3_column_int64(handle, 0)
-                time = sqlite3_column_int64(handle, 1)
-            } else {
-                profile = .max
-            }
+            profile = try RawStatement.step(handle) ? sqlite3_column_int64(handle, 0) : .max
         }
 
-        func precedes(_ other: Cursor) -> Bool { profile != other.profile ? profile < other.profile : time < other.time }
+        mutating func skip(below target: Int64) throws {
+            while profile < target { try next() }
+        }
     }
 
-    /// One step's scan: its list and the log's tail past it, merged; (profile, time, group) in order.
+    /// One step's sources: its list (a row per profile) and the log's tail past it (a row per event).
     struct Scan {
-        var list: Cursor?
-        var tail: Cursor?
-        var profile: Int64 = .max
-        var time: Int64 = 0
-        var group: Int32 = 0
+        var list: Cursor
+        var tail: Cursor
+        /// The times a list's events must fall in: [from, until).
+        var from: Int64
+        var until: Int64
     }
 
     static func count(_ db: Database, steps: [Step], path: String?, request r: Request) throws -> Counts {
@@ -205,74 +202,82 @@ public struct FunnelReport: Sendable {
 
         var statements: [RawStatement] = []
         defer { for statement in statements { statement.reset() } }
-        var scans: [Scan] = try steps.enumerated().map { s, step in
-            guard let nameID = step.nameID, let list = step.list else { return Scan() }
+        // Per step, the group of each of its list's value numbers.
+        var groupOfValue = Array(repeating: [Int32](), count: k)
+        var scans: [Scan?] = try steps.enumerated().map { s, step in
+            guard let nameID = step.nameID, let list = step.list else { return nil }
             let until = s == 0 ? r.to.milliseconds : r.to.milliseconds + window
             let through = try Int64.fetchOne(db, sql: "SELECT through_event_id FROM report_steps WHERE id = ?", arguments: [list]) ?? 0
+            var values: [Int32] = [0]
+            if path != nil {
+                let read = try RawStatement(db, sql: valuesSQL, cached: false)
+                try read.bind(1, list)
+                while try read.step(db) {
+                    let n = Int(read.int64(0))
+                    guard n > 0 else { continue }
+                    if n >= values.count { values += Array(repeating: 0, count: n + 1 - values.count) }
+                    values[n] = counts.groups.id(read.scalar(1))
+                    counts.counter.meet(group: values[n])
+                }
+            }
             let listed = try RawStatement(db, sql: listSQL, cached: false)
             let tail = try RawStatement(db, sql: tailSQL(grouped: path != nil), cached: false)
             statements += [listed, tail]
-            for statement in [listed, tail] {
-                try statement.bind(1, r.from.milliseconds)
-                try statement.bind(2, until)
-            }
-            try listed.bind(3, list)
+            try listed.bind(1, list)
+            try tail.bind(1, r.from.milliseconds)
+            try tail.bind(2, until)
             if let path { try tail.bind(3, path) }
             try tail.bind(4, through)
             try tail.bind(5, nameID)
-            var scan = Scan(list: Cursor(listed), tail: Cursor(tail))
-            try scan.list!.next()
-            try scan.tail!.next()
+            groupOfValue[s] = values
+            var scan = Scan(list: Cursor(listed), tail: Cursor(tail), from: r.from.milliseconds, until: until)
+            try scan.list.next()
+            try scan.tail.next()
             return scan
         }
 
-        let grouped = path != nil
-        /// Moves step `s` to its next row: the list's or the tail's, whichever comes first.
-        func advance(_ s: Int) throws {
-            guard var list = scans[s].list, var tail = scans[s].tail else { return }
-            let fromTail = tail.precedes(list)
-            let source = fromTail ? tail : list
-            scans[s].profile = source.profile
-            guard source.profile != .max else { return }
-            scans[s].time = source.time
-            if grouped {
-                // Read before the source steps on: the value's bytes live until then.
-                let id = counts.groups.id(RawStatement.scalar(source.handle, 2))
-                counts.counter.meet(group: id)
-                scans[s].group = id
-            }
-            if fromTail {
-                try tail.next()
-                scans[s].tail = tail
-            } else {
-                try list.next()
-                scans[s].list = list
-            }
-        }
-        for s in 0..<k { try advance(s) }
-
-        // One profile's events per step, reused across profiles.
-        var times = Array(repeating: [Int64](), count: k)
-        var groups = Array(repeating: [Int32](), count: k)
-        while scans[0].profile != .max {
-            let profile = scans[0].profile
+        // One profile's events, step after step, reused across profiles.
+        var profile = FunnelCounter.Profile(steps: k)
+        // Profiles in order, as the first step's list and tail name them; per step its list's row (read
+        // past), then the tail's rows put in place.
+        while let first = scans[0] {
+            let id = min(first.list.profile, first.tail.profile)
+            guard id != .max else { break }
+            profile.reset()
             for s in 0..<k {
-                times[s].removeAll(keepingCapacity: true)
-                groups[s].removeAll(keepingCapacity: true)
-                while scans[s].profile < profile { try advance(s) }
-                while scans[s].profile == profile {
-                    times[s].append(scans[s].time)
-                    groups[s].append(scans[s].group)
-                    try advance(s)
+                profile.begin(step: s)
+                guard var scan = scans[s] else { continue }
+                try scan.list.skip(below: id)
+                if scan.list.profile == id {
+                    let groupOf = groupOfValue[s]
+                    var events = StepEvents.Reader(RawStatement.blob(scan.list.handle, 1))
+                    while let e = events.next(), e.timestamp < scan.until {
+                        guard e.timestamp >= scan.from else { continue }
+                        profile.append(time: e.timestamp, group: e.value > 0 && e.value < groupOf.count ? groupOf[Int(e.value)] : 0)
+                    }
+                    try scan.list.next()
                 }
+                try scan.tail.skip(below: id)
+                while scan.tail.profile == id {
+                    var group: Int32 = 0
+                    if path != nil {
+                        // Read before the tail steps on: the value's bytes live until then.
+                        group = counts.groups.id(RawStatement.scalar(scan.tail.handle, 2))
+                        counts.counter.meet(group: group)
+                    }
+                    profile.insert(time: sqlite3_column_int64(scan.tail.handle, 1), group: group)
+                    try scan.tail.next()
+                }
+                scans[s] = scan
             }
-            counts.counter.add(times: times, groups: groups)
+            if !profile.isEmpty { counts.counter.add(profile) }
         }
         return counts
     }
 
-    static func lowerBound(_ values: [Int64], _ target: Int64) -> Int {
-        var lo = 0, hi = values.count
+    /// The first index of `range` whose value is at least `target` (the values there in order).
+    static func lowerBound(_ values: UnsafeBufferPointer<Int64>, _ range: Range<Int>, _ target: Int64) -> Int {
+        var lo = range.lowerBound, hi = range.upperBound
         while lo < hi {
             let mid = (lo + hi) / 2
             if values[mid] < target { lo = mid + 1 } else { hi = mid }
@@ -397,49 +402,117 @@ public struct FunnelCounter: Sendable {
     /// Whether a step repeats the name of the one before (its event must then be strictly later).
     let sameAsPrevious: [Bool]
     /// `reached[g][s]`: how many profiles reached step s in group g; `total`, over all groups.
-    public private(set) var reached: [[Int]]
+    public var reached: [[Int]] { (0..<groups).map { g in Array(counts[(g * k)..<(g * k + k)]) } }
     public private(set) var total: [Int]
+    /// `reached` in one array, group after group (one array per group costs two uniqueness checks a count).
+    private var counts: [Int]
+    private var groups = 1
     private var depthByGroup: [(group: Int32, depth: Int)] = []  // a profile has few groups: a list beats hashing
+    /// The profile being counted: each step's events (a range of its arrays).
+    private var ranges: [Range<Int>]
 
     public init(request r: FunnelReport.Request, nameIDs: [Int64?]) {
         k = nameIDs.count
         window = Int64(r.withinDays) * ReportRange.day
         grouped = r.groupBy != nil
         sameAsPrevious = (0..<nameIDs.count).map { $0 > 0 && nameIDs[$0] == nameIDs[$0 - 1] }
-        reached = [Array(repeating: 0, count: nameIDs.count)]
+        counts = Array(repeating: 0, count: nameIDs.count)
         total = Array(repeating: 0, count: nameIDs.count)
+        ranges = Array(repeating: 0..<0, count: nameIDs.count)
+    }
+
+    /// One profile's events, step after step and in time order within a step, in two flat arrays (reused
+    /// from profile to profile: arrays of arrays cost a reference count and a uniqueness check per event).
+    public struct Profile: Sendable {
+        private(set) var times: [Int64] = []
+        private(set) var groups: [Int32] = []
+        /// Where each step's events end; steps past `step` end where the events do.
+        private var ends: [Int]
+        private var step = 0
+
+        public init(steps: Int) { ends = Array(repeating: 0, count: steps) }
+
+        public mutating func reset() {
+            times.removeAll(keepingCapacity: true)
+            groups.removeAll(keepingCapacity: true)
+            for s in ends.indices { ends[s] = 0 }
+            step = 0
+        }
+
+        /// Step `s`'s events follow (steps come in order).
+        public mutating func begin(step s: Int) {
+            while step < s {
+                ends[step] = times.count
+                step += 1
+            }
+        }
+
+        /// An event of the current step, at or after its others.
+        public mutating func append(time: Int64, group: Int32) {
+            times.append(time)
+            groups.append(group)
+        }
+
+        /// An event of the current step, put in its place among the others (it is usually the latest).
+        mutating func insert(time: Int64, group: Int32) {
+            let first = step == 0 ? 0 : ends[step - 1]
+            var at = times.count
+            while at > first, times[at - 1] > time { at -= 1 }
+            times.insert(time, at: at)
+            groups.insert(group, at: at)
+        }
+
+        /// The events of step `s`: a range of the arrays.
+        func range(_ s: Int) -> Range<Int> {
+            let end = s < step ? ends[s] : times.count
+            let start = s == 0 ? 0 : (s - 1 < step ? ends[s - 1] : times.count)
+            return start..<end
+        }
+
+        var isEmpty: Bool { range(0).isEmpty }
     }
 
     /// A group id met for the first time is the next one.
     public mutating func meet(group id: Int32) {
-        if Int(id) == reached.count { reached.append(Array(repeating: 0, count: k)) }
+        if Int(id) == groups {
+            counts += repeatElement(0, count: k)
+            groups += 1
+        }
     }
 
     /// Counts one profile: its furthest step per group over every entry, and over all groups.
-    public mutating func add(times: [[Int64]], groups: [[Int32]]) {
+    public mutating func add(_ profile: Profile) {
+        for s in 0..<k { ranges[s] = profile.range(s) }
+        profile.times.withUnsafeBufferPointer { times in
+            profile.groups.withUnsafeBufferPointer { groups in add(times, groups) }
+        }
+    }
+
+    private mutating func add(_ times: UnsafeBufferPointer<Int64>, _ groups: UnsafeBufferPointer<Int32>) {
         depthByGroup.removeAll(keepingCapacity: true)
-        for (t0, g) in zip(times[0], groups[0]) {
-            let slot = depthByGroup.firstIndex { $0.group == g } ?? {
-                depthByGroup.append((g, 0))
-                return depthByGroup.count - 1
-            }()
+        for entry in ranges[0] {
+            let (t0, g) = (times[entry], groups[entry])
+            var slot = 0
+            while slot < depthByGroup.count, depthByGroup[slot].group != g { slot += 1 }
+            if slot == depthByGroup.count { depthByGroup.append((g, 0)) }
             if depthByGroup[slot].depth == k { continue }
             let deadline = t0 + window
             var depth = 1
             var t = t0
             for s in 1..<k {
                 // First event at or after t (after t for a repeated name), then the first in the group.
-                var i = FunnelReport.lowerBound(times[s], sameAsPrevious[s] ? t + 1 : t)
-                while i < times[s].count, times[s][i] <= deadline, grouped, groups[s][i] != g, groups[s][i] != 0 { i += 1 }
-                guard i < times[s].count, times[s][i] <= deadline else { break }
+                let end = ranges[s].upperBound
+                var i = FunnelReport.lowerBound(times, ranges[s], sameAsPrevious[s] ? t + 1 : t)
+                while i < end, times[i] <= deadline, grouped, groups[i] != g, groups[i] != 0 { i += 1 }
+                guard i < end, times[i] <= deadline else { break }
                 depth += 1
-                t = times[s][i]
+                t = times[i]
             }
             depthByGroup[slot].depth = max(depthByGroup[slot].depth, depth)
         }
         var best = 0
         for (g, depth) in depthByGroup {
-            for s in 0..<depth { reached[Int(g)][s] += 1 }
+            for s in 0..<depth { counts[Int(g) * k + s] += 1 }
             best = max(best, depth)
         }
         for s in 0..<best { total[s] += 1 }

@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 
 /// A funnel step's list: the events of one name in profile and time order, with the grouping property's
-/// value when the funnel groups — the rows of `report_step_events` under one `report_steps` row.
+/// value when the funnel groups — a row of `report_step_profiles` per profile (its events packed,
+/// `StepEvents`) and the values numbered in `report_step_values`, under one `report_steps` row.
 ///
 /// Built on first use, but never in one go and never holding the writer long. A new list is built from
 /// the log up to its `through_event_id` (the log's top when it was registered) in passes over profile
@@ -174,13 +175,19 @@ public enum ReportSteps {
         return .slice(Slice(list: row[0], nameID: row[1], path: row[2], from: from, through: min(top, from + limits.sliceEvents), deletions: row[4]))
     }
 
-    /// A batch of a dropped list's rows deleted, or the list itself once empty.
+    /// A batch of a dropped list's rows deleted (its profiles', then its values'), or the list itself once empty.
     static func deleteDropped(_ db: Database) throws -> Bool {
         guard let dropped = try Int64.fetchOne(db, sql: "SELECT id FROM report_steps WHERE dropped = 1 LIMIT 1") else { return true }
         try db.execute(
             sql: """
-                DELETE FROM report_step_events WHERE step_id = ?1 AND profile_id <= (
-                    SELECT max(profile_id) FROM (SELECT profile_id FROM report_step_events WHERE step_id = ?1 ORDER BY profile_id LIMIT 20000))
+                DELETE FROM report_step_profiles WHERE step_id = ?1 AND profile_id <= (
+                    SELECT max(profile_id) FROM (SELECT profile_id FROM report_step_profiles WHERE step_id = ?1 ORDER BY profile_id LIMIT 20000))
+                """, arguments: [dropped])
+        guard db.changesCount == 0 else { return true }
+        try db.execute(
+            sql: """
+                DELETE FROM report_step_values WHERE step_id = ?1 AND id <= (
+                    SELECT max(id) FROM (SELECT id FROM report_step_values WHERE step_id = ?1 ORDER BY id LIMIT 20000))
                 """, arguments: [dropped])
         if db.changesCount == 0 { try db.execute(sql: "DELETE FROM report_steps WHERE id = ?", arguments: [dropped]) }
         return true
@@ -255,22 +262,29 @@ public enum ReportSteps {
         /// there are no rows.
         func chunks(size: Int) -> [Range<Int>] { ReportSteps.chunks(rows, size: size) }
 
-        /// Rows into a list. With `checked`, each only if its event is still in the log: the list saw
-        /// deletions since the rows were read, which took their events' rows out before these were added
-        /// (a lookup per row, at random in the log once the rows are in profile order — so only then). A row
-        /// already there is left as it is.
+        /// Rows into a list, a profile's at a time (`StepListRows.add`). With `checked`, each only if its event
+        /// is still in the log: the list saw deletions since the rows were read, which took their events out
+        /// before these were added (a lookup per row, at random in the log once the rows are in profile order
+        /// — so only then). An event already listed is left as it is.
         func insert(_ range: Range<Int>, into list: Int64, checked: Bool, _ db: Database) throws {
-            let statement = try RawStatement(db, sql: """
-                INSERT OR IGNORE INTO report_step_events (step_id, profile_id, timestamp, event_id, value)
-                SELECT ?1, ?2, ?3, ?4, ?5 \(checked ? "WHERE EXISTS (SELECT 1 FROM events WHERE id = ?4)" : "")
-                """)
-            try statement.bind(1, list)
-            for row in rows[range] {
-                try statement.bind(2, row.profile)
-                try statement.bind(3, row.timestamp)
-                try statement.bind(4, row.event)
-                try statement.bind(5, values.values[Int(row.group)])
-                try statement.execute(db)
+            let exists = checked ? try RawStatement(db, sql: "SELECT 1 FROM events WHERE id = ?") : nil
+            var lists = StepListRows(db, list: list)
+            var events: [StepEvents.Event] = []
+            var i = range.lowerBound
+            while i < range.upperBound {
+                let profile = rows[i].profile
+                events.removeAll(keepingCapacity: true)
+                while i < range.upperBound, rows[i].profile == profile {
+                    let row = rows[i]
+                    i += 1
+                    if let exists {
+                        try exists.bind(1, row.event)
+                        if try exists.fetchInt64(db) == nil { continue }
+                    }
+                    let value = try lists.number(of: values.values[Int(row.group)], key: row.group)
+                    events.append(StepEvents.Event(timestamp: row.timestamp, event: row.event, value: value))
+                }
+                try lists.add(events, profile: profile)
             }
         }
     }
@@ -382,16 +396,28 @@ public enum ReportSteps {
         while try await step(database, now: now) {}
     }
 
-    /// Before events matching `condition` are deleted: their rows come out of every list of their name —
-    /// also rows a pass or slice added above the list's watermark and has not finished.
+    /// Before events matching `condition` are deleted: they come out of every list of their name — also
+    /// out of rows a pass or slice added above the list's watermark and has not finished — a profile's row
+    /// at a time.
     static func forget(eventsWhere condition: String, arguments: StatementArguments, _ db: Database) throws {
-        try db.execute(
-            sql: """
-                DELETE FROM report_step_events WHERE (step_id, profile_id, timestamp, event_id) IN (
-                    SELECT s.id, e.profile_id, e.timestamp, e.id
-                    FROM (SELECT id, name_id, profile_id, timestamp FROM events WHERE \(condition)) AS e
-                    JOIN report_steps s ON s.name_id = e.name_id)
-                """, arguments: arguments)
+        let listed = try Row.fetchAll(
+            db, sql: """
+                SELECT s.id, e.profile_id, e.id
+                FROM (SELECT id, name_id, profile_id FROM events WHERE \(condition)) AS e
+                JOIN report_steps s ON s.name_id = e.name_id
+                ORDER BY s.id, e.profile_id
+                """, arguments: arguments
+        ).map { (list: $0[0] as Int64, profile: $0[1] as Int64, event: $0[2] as Int64) }
+        var i = 0
+        while i < listed.count {
+            let (list, profile) = (listed[i].list, listed[i].profile)
+            var ids = Set<Int64>()
+            while i < listed.count, listed[i].list == list, listed[i].profile == profile {
+                ids.insert(listed[i].event)
+                i += 1
+            }
+            try StepListRows(db, list: list).remove(ids, profile: profile)
+        }
         // Work that read the log before this and adds rows after it checks each row's event (`ListRows.insert`).
         try db.execute(sql: "UPDATE report_steps SET deletions = deletions + 1")
     }

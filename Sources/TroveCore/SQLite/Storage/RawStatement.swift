@@ -56,6 +56,13 @@ struct RawStatement {
         }
     }
 
+    func bind(_ index: Int32, blob bytes: [UInt8]) throws {
+        try bytes.withUnsafeBufferPointer { buf in
+            // An empty array may have no address: SQLite would bind NULL, not an empty blob.
+            try check(buf.isEmpty ? sqlite3_bind_zeroblob(handle, index, 0) : sqlite3_bind_blob(handle, index, buf.baseAddress, Int32(buf.count), sqliteTransient))
+        }
+    }
+
     @inline(__always) private func check(_ code: Int32) throws {
         if code != SQLITE_OK { throw error(code) }
     }
@@ -107,6 +114,15 @@ struct RawStatement {
     func reset() { sqlite3_reset(handle) }
 
     @inline(__always) func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    /// A blob column's bytes, valid until the next step.
+    @inline(__always) func blob(_ column: Int32) -> UnsafeBufferPointer<UInt8> { Self.blob(handle, column) }
+
+    @inline(__always) static func blob(_ handle: OpaquePointer, _ column: Int32) -> UnsafeBufferPointer<UInt8> {
+        let start = sqlite3_column_blob(handle, column)
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return UnsafeBufferPointer(start: start?.assumingMemoryBound(to: UInt8.self), count: count)
+    }
 
     /// A column's value as the JSON scalar it holds (`text` is the raw bytes of a text or blob, valid until
     /// the next step), without copying text.
