@@ -45,16 +45,22 @@ import Testing
             try rows.add([Event(timestamp: 3, event: 3, value: tour), Event(timestamp: 4, event: 4, value: text)], profile: 8)
             // Added again (a slice read twice): nothing counted twice.
             try rows.add([Event(timestamp: 3, event: 3, value: tour)], profile: 8)
+            // Said to be new to the list but there already: merged, not written over.
+            try rows.add([Event(timestamp: 5, event: 5, value: five)], profile: 7, fresh: true)
+            #expect(try rows.events(of: 7).map(\.event) == [1, 2, 5])
             var later = StepListRows(db, list: 1)
             #expect(try later.number(of: .string("tour-1"), key: 1) == tour, "found again by a later writer")
             func values() throws -> [DatabaseValue] {
                 try Row.fetchAll(db, sql: "SELECT value FROM report_step_values WHERE step_id = 1 ORDER BY id").map { $0[0] }
             }
             try rows.remove([1], profile: 7)
+            try rows.flush()
             #expect(try values() == ["tour-1".databaseValue, 5.databaseValue, "5".databaseValue])
             try rows.remove([3, 4], profile: 8)
+            try rows.flush()
             #expect(try values() == [5.databaseValue], "tour-1's last event and text 5's went")
-            try rows.remove([2], profile: 7)
+            try rows.remove([2, 5], profile: 7)
+            try rows.flush()
             #expect(try values() == [])
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM report_step_profiles") == 0, "a profile's row goes with its last event")
         }

@@ -266,7 +266,8 @@ public enum ReportSteps {
         /// is still in the log: the list saw deletions since the rows were read, which took their events out
         /// before these were added (a lookup per row, at random in the log once the rows are in profile order
         /// — so only then). An event already listed is left as it is.
-        func insert(_ range: Range<Int>, into list: Int64, checked: Bool, _ db: Database) throws {
+        /// `fresh`: the rows' profiles are new to the list (a build pass's).
+        func insert(_ range: Range<Int>, into list: Int64, checked: Bool, fresh: Bool = false, _ db: Database) throws {
             let exists = checked ? try RawStatement(db, sql: "SELECT 1 FROM events WHERE id = ?") : nil
             var lists = StepListRows(db, list: list)
             var events: [StepEvents.Event] = []
@@ -284,8 +285,9 @@ public enum ReportSteps {
                     let value = try lists.number(of: values.values[Int(row.group)], key: row.group)
                     events.append(StepEvents.Event(timestamp: row.timestamp, event: row.event, value: value))
                 }
-                try lists.add(events, profile: profile)
+                try lists.add(events, profile: profile, fresh: fresh)
             }
+            try lists.flush()
         }
     }
 
@@ -335,7 +337,7 @@ public enum ReportSteps {
             db, sql: "SELECT build_profile, deletions FROM report_steps WHERE id = ? AND dropped = 0 AND built_at IS NULL", arguments: [build.list]),
             row[0] == after
         else { return false }
-        try pass.insert(chunk, into: build.list, checked: row[1] != build.deletions, db)
+        try pass.insert(chunk, into: build.list, checked: row[1] != build.deletions, fresh: true, db)
         try db.execute(
             sql: "UPDATE report_steps SET build_profile = ?, built_at = CASE WHEN ? THEN ? END WHERE id = ?",
             arguments: [pass.rows[chunk].last?.profile ?? after, finishing, now.milliseconds, build.list])
@@ -416,7 +418,9 @@ public enum ReportSteps {
                 ids.insert(listed[i].event)
                 i += 1
             }
-            try StepListRows(db, list: list).remove(ids, profile: profile)
+            var rows = StepListRows(db, list: list)
+            try rows.remove(ids, profile: profile)
+            try rows.flush()
         }
         // Work that read the log before this and adds rows after it checks each row's event (`ListRows.insert`).
         try db.execute(sql: "UPDATE report_steps SET deletions = deletions + 1")

@@ -10,6 +10,8 @@ struct StepListRows {
     let list: Int64
     /// Value numbers found or made in this transaction, by the caller's key for the value.
     private var numbers: [Int32: Int64] = [:]
+    /// Events added (removed: negative) per value number, not yet counted (`flush`).
+    private var counts: [Int64: Int64] = [:]
 
     init(_ db: Database, list: Int64) {
         self.db = db
@@ -42,18 +44,28 @@ struct StepListRows {
         return n
     }
 
-    /// Adds a profile's events (in list order) to its row; an event already there is left as it is.
-    func add(_ events: [StepEvents.Event], profile: Int64) throws {
+    /// Adds a profile's events (in list order, each once) to its row; an event already there is left as it
+    /// is. `fresh`: the profile is new to the list (a build pass past the list's profiles), so its row is
+    /// written without reading one first — and merged after all if there was one.
+    mutating func add(_ events: [StepEvents.Event], profile: Int64, fresh: Bool = false) throws {
         guard !events.isEmpty else { return }
+        if fresh {
+            let insert = try RawStatement(db, sql: "INSERT OR IGNORE INTO report_step_profiles (step_id, profile_id, events) VALUES (?, ?, ?)")
+            try insert.bind(1, list)
+            try insert.bind(2, profile)
+            try insert.bind(3, blob: StepEvents.encode(events))
+            try insert.execute(db)
+            if db.changesCount == 1 { return count(events, by: 1) }
+        }
         let old = try self.events(of: profile)
         let (all, added) = StepEvents.merged(old, adding: events)
         guard !added.isEmpty else { return }
         try write(all, profile: profile)
-        try count(added, by: 1)
+        count(added, by: 1)
     }
 
     /// Takes the events with these ids out of a profile's row (the row goes with its last event).
-    func remove(_ ids: Set<Int64>, profile: Int64) throws {
+    mutating func remove(_ ids: Set<Int64>, profile: Int64) throws {
         let old = try events(of: profile)
         let kept = old.filter { !ids.contains($0.event) }
         guard kept.count < old.count else { return }
@@ -62,7 +74,7 @@ struct StepListRows {
         } else {
             try write(kept, profile: profile)
         }
-        try count(old.filter { ids.contains($0.event) }, by: -1)
+        count(old.filter { ids.contains($0.event) }, by: -1)
     }
 
     func events(of profile: Int64) throws -> [StepEvents.Event] {
@@ -85,10 +97,13 @@ struct StepListRows {
         try write.execute(db)
     }
 
-    /// Moves the values' counts of events by `sign` each; a value no event carries any more goes.
-    private func count(_ events: [StepEvents.Event], by sign: Int64) throws {
-        var counts: [Int64: Int64] = [:]
+    private mutating func count(_ events: [StepEvents.Event], by sign: Int64) {
         for e in events where e.value != 0 { counts[e.value, default: 0] += sign }
+    }
+
+    /// Moves the values' counts by the events added and removed since the last flush; a value no event
+    /// carries any more goes. Before the transaction ends.
+    mutating func flush() throws {
         guard !counts.isEmpty else { return }
         let update = try RawStatement(db, sql: "UPDATE report_step_values SET events = events + ?3 WHERE step_id = ?1 AND id = ?2")
         let delete = try RawStatement(db, sql: "DELETE FROM report_step_values WHERE step_id = ?1 AND id = ?2 AND events <= 0")
@@ -99,8 +114,9 @@ struct StepListRows {
             }
             try update.bind(3, n)
             try update.execute(db)
-            if n < 0 { try delete.execute(db) }
+            try delete.execute(db)
         }
+        counts = [:]
     }
 }
 
