@@ -402,11 +402,10 @@ public struct FunnelCounter: Sendable {
     /// Whether a step repeats the name of the one before (its event must then be strictly later).
     let sameAsPrevious: [Bool]
     /// `reached[g][s]`: how many profiles reached step s in group g; `total`, over all groups.
-    public var reached: [[Int]] { (0..<groups).map { g in Array(counts[(g * k)..<(g * k + k)]) } }
+    public var reached: [[Int]] { stride(from: 0, to: counts.count, by: k).map { Array(counts[$0..<($0 + k)]) } }
     public private(set) var total: [Int]
     /// `reached` in one array, group after group (one array per group costs two uniqueness checks a count).
     private var counts: [Int]
-    private var groups = 1
     private var depthByGroup: [(group: Int32, depth: Int)] = []  // a profile has few groups: a list beats hashing
     /// The profile being counted: each step's events (a range of its arrays).
     private var ranges: [Range<Int>]
@@ -435,8 +434,7 @@ public struct FunnelCounter: Sendable {
         public mutating func reset() {
             times.removeAll(keepingCapacity: true)
             groups.removeAll(keepingCapacity: true)
-            for s in ends.indices { ends[s] = 0 }
-            step = 0
+            step = 0  // `range` reads `ends` only below `step`: what is left there goes unread
         }
 
         /// Step `s`'s events follow (steps come in order).
@@ -474,10 +472,7 @@ public struct FunnelCounter: Sendable {
 
     /// A group id met for the first time is the next one.
     public mutating func meet(group id: Int32) {
-        if Int(id) == groups {
-            counts += repeatElement(0, count: k)
-            groups += 1
-        }
+        if Int(id) == counts.count / k { counts += repeatElement(0, count: k) }
     }
 
     /// Counts one profile: its furthest step per group over every entry, and over all groups.
