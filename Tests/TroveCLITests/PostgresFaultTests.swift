@@ -40,8 +40,10 @@ struct PostgresFaultTests {
         } catch {
             load.stop()
             server.kill(SIGKILL)
-            _ = await outcome
-            throw error
+            let partial = await outcome
+            // What the server said and what the client saw, so a failure here can be read afterwards.
+            let log = (try? String(contentsOfFile: server.logPath, encoding: .utf8)) ?? ""
+            throw BenchError("\(error); replies \(partial.statuses), transport errors \(partial.transportErrors); server log's end:\n\(log.suffix(3000))")
         }
 
         // Then Trove is killed mid-stream.
