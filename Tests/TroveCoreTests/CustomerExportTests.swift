@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import TroveCore
 
-/// The customers export across many chunks of its two-thread pipeline, with every kind of column.
+/// The customers export across many chunks of its pipeline, with every kind of column.
 @Suite struct CustomerExportTests {
     /// A fresh database with its default account, and what fills it.
     struct World {

@@ -26,9 +26,12 @@ struct CSVWriter {
     private var buffer: [UInt8] = []
     private(set) var bytesWritten: Int64 = 0
     static let flushAt = 1 << 20
+    /// Past this many bytes buffered a row end flushes (never, for a writer into memory).
+    private let flushAt: Int
 
     init(path: String, formulas: FormulaCells) throws {
         self.formulas = formulas
+        flushAt = Self.flushAt
         guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
         }
@@ -64,7 +67,7 @@ struct CSVWriter {
             append(cell)
         }
         buffer.append(UInt8(ascii: "\n"))
-        if buffer.count >= Self.flushAt { try flush() }
+        if buffer.count >= flushAt { try flush() }
     }
 
     mutating func append(_ cell: CSVCell) {
@@ -121,19 +124,33 @@ struct CSVWriter {
 
     mutating func endRow() throws {
         buffer.append(UInt8(ascii: "\n"))
-        if buffer.count >= Self.flushAt { try flush() }
+        if buffer.count >= flushAt { try flush() }
     }
 
     /// The CSV form of one field, for values computed once and written many times.
     static func quoted(_ cell: CSVCell, formulas: FormulaCells) -> [UInt8] {
-        var writer = CSVWriter(discarding: (), formulas: formulas)
+        var writer = CSVWriter(memory: formulas)
         writer.append(cell)
         return writer.buffer
     }
 
-    private init(discarding: Void, formulas: FormulaCells) {
+    /// A writer into memory only: its rows are taken (`takeBytes`) and written by another writer (`write`).
+    init(memory formulas: FormulaCells) {
         handle = FileHandle.nullDevice
         self.formulas = formulas
+        flushAt = .max
+    }
+
+    /// What was written so far, leaving the writer empty.
+    mutating func takeBytes() -> [UInt8] {
+        defer { buffer = []; buffer.reserveCapacity(1 << 17) }
+        return buffer
+    }
+
+    /// Bytes already shaped as CSV rows (another writer's), flushed as rows are.
+    mutating func write(_ bytes: [UInt8]) throws {
+        buffer += bytes
+        if buffer.count >= flushAt { try flush() }
     }
 
     /// `=`, `+`, `-`, `@`, tab, CR: what spreadsheets read as the start of a formula.

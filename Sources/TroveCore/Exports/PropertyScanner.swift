@@ -5,43 +5,119 @@ import Foundation
 /// which re-finds its parse by comparing the whole text every time) cost more than everything else
 /// together. The text is valid JSON (the schema checks it); the scanner still never reads past its end.
 struct PropertyScanner: Sendable {
-    /// One wanted member: its key path, and the index its value's range goes to.
-    struct Wanted: Sendable {
-        var keys: [[UInt8]]
-        var slot: Int
+    /// A wanted first key (the paths `["a"]` and `["a", "b"]` share member `a`). Plain values only: the
+    /// scan reads one per member of every row, and a copy that held an array would retain and release it.
+    struct Key: Sendable {
+        /// The key's first 8 bytes (fewer when shorter), as `head` reads them.
+        var head: UInt64
+        var count: Int
+        /// Where the key's bytes start in `keyBytes`.
+        var start: Int
+        /// Its targets: `targets[targetsStart..<targetsEnd]`.
+        var targetsStart: Int
+        var targetsEnd: Int
     }
 
-    let wanted: [Wanted]
-    /// Every wanted path's first key, back to back in one buffer, so matching a member allocates nothing.
-    let firstKeys: [UInt8]
-    let firstKeySpans: [(start: Int, count: Int)]
+    /// Where a member's value goes: `slot`, itself (`nested` -1) or a value inside it (`nested[nested]`'s path).
+    struct Target: Sendable {
+        var slot: Int
+        var nested: Int
+    }
+
+    let keys: [Key]
+    let keyBytes: [UInt8]
+    let targets: [Target]
+    /// The keys below the first, for paths that go deeper.
+    let nested: [ArraySlice<[UInt8]>]
 
     init(paths: [[String]]) {
-        wanted = paths.enumerated().map { Wanted(keys: $1.map { Array($0.utf8) }, slot: $0) }
-        var bytes: [UInt8] = []
-        var spans: [(Int, Int)] = []
-        for w in wanted {
-            spans.append((bytes.count, w.keys[0].count))
-            bytes += w.keys[0]
+        var firsts: [[UInt8]] = [], byFirst: [[Target]] = [], nested: [ArraySlice<[UInt8]>] = []
+        for (slot, path) in paths.enumerated() {
+            let path = path.map { Array($0.utf8) }
+            guard let first = path.first else { continue }
+            var target = Target(slot: slot, nested: -1)
+            if path.count > 1 {
+                target.nested = nested.count
+                nested.append(path.dropFirst())
+            }
+            if let k = firsts.firstIndex(of: first) {
+                byFirst[k].append(target)
+            } else {
+                firsts.append(first)
+                byFirst.append([target])
+            }
         }
-        firstKeys = bytes
-        firstKeySpans = spans
+        var keys: [Key] = [], bytes: [UInt8] = [], targets: [Target] = []
+        for (first, list) in zip(firsts, byFirst) {
+            let head = first.withUnsafeBufferPointer { Self.head($0.baseAddress!, $0.count) }
+            keys.append(Key(head: head, count: first.count, start: bytes.count, targetsStart: targets.count, targetsEnd: targets.count + list.count))
+            bytes += first
+            targets += list
+        }
+        self.keys = keys
+        keyBytes = bytes
+        self.targets = targets
+        self.nested = nested
     }
 
     /// Fills `ranges[slot]` with the range of each wanted value's text in `b` (nil when absent).
+    ///
+    /// One pass over the object's members; a member's key is matched by its length and first 8 bytes
+    /// (the rest compared only when those agree), trying first the wanted key after the last one found:
+    /// profiles are written with their keys in the same order, so that guess is nearly always right.
     func scan(_ b: UnsafeBufferPointer<UInt8>, into ranges: inout [Range<Int>?]) {
         for i in ranges.indices { ranges[i] = nil }
-        guard !wanted.isEmpty else { return }
-        firstKeys.withUnsafeBufferPointer { keys in
-            var i = 0
-            Self.members(b, &i) { key, value in
-                for (w, span) in firstKeySpans.enumerated() where span.count == key.count {
-                    guard memcmp(keys.baseAddress! + span.start, b.baseAddress! + key.lowerBound, span.count) == 0 else { continue }
-                    let path = wanted[w].keys
-                    ranges[wanted[w].slot] = path.count == 1 ? value : Self.find(b, in: value, path: path.dropFirst())
+        guard !keys.isEmpty, let base = b.baseAddress else { return }
+        let n = keys.count
+        var guess = 0
+        var i = 0
+        Self.skipSpace(b, &i)
+        guard i < b.count, b[i] == UInt8(ascii: "{") else { return }
+        i += 1
+        while true {
+            Self.skipSpace(b, &i)
+            guard i < b.count, b[i] == UInt8(ascii: "\"") else { return }
+            let keyStart = i + 1
+            Self.skipString(b, &i)
+            let keyCount = max(0, i - 1 - keyStart)
+            Self.skipSpace(b, &i)
+            guard i < b.count, b[i] == UInt8(ascii: ":") else { return }
+            i += 1
+            Self.skipSpace(b, &i)
+            let valueStart = i
+            Self.skipValue(b, &i)
+            let head = Self.head(base + keyStart, keyCount)
+            var k = guess
+            for _ in 0..<n {
+                let key = keys[k]
+                if key.head == head, key.count == keyCount, keyCount <= 8 || sameTail(key, base + keyStart) {
+                    for t in key.targetsStart..<key.targetsEnd {
+                        let target = targets[t]
+                        ranges[target.slot] = target.nested < 0 ? valueStart..<i : Self.find(b, in: valueStart..<i, path: nested[target.nested])
+                    }
+                    guess = k + 1 == n ? 0 : k + 1
+                    break
                 }
+                k = k + 1 == n ? 0 : k + 1
             }
+            Self.skipSpace(b, &i)
+            guard i < b.count, b[i] == UInt8(ascii: ",") else { return }
+            i += 1
         }
+    }
+
+    /// Whether a key longer than 8 bytes, at `p`, ends as `key` does (its first 8 bytes already agree).
+    private func sameTail(_ key: Key, _ p: UnsafePointer<UInt8>) -> Bool {
+        keyBytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + key.start + 8, p + 8, key.count - 8) == 0 }
+    }
+
+    /// Up to the first 8 of `count` bytes at `p`, packed little-endian (zeros past a shorter key).
+    @inline(__always)
+    static func head(_ p: UnsafePointer<UInt8>, _ count: Int) -> UInt64 {
+        if count >= 8 { return UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)) }
+        var value: UInt64 = 0
+        for k in 0..<count { value |= UInt64(p[k]) << (8 * UInt64(k)) }
+        return value
     }
 
     /// The value at `path` inside the object spanning `range`.
@@ -85,8 +161,20 @@ struct PropertyScanner: Sendable {
     }
 
     /// From an opening quote to just past the closing one.
+    /// Eight bytes at a time while they hold no quote or backslash (most of a row's bytes are in strings).
     static func skipString(_ b: UnsafeBufferPointer<UInt8>, _ i: inout Int) {
         i += 1
+        if let base = b.baseAddress {
+            while i + 8 <= b.count {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+                let special = hasZeroByte(word ^ 0x2222_2222_2222_2222) | hasZeroByte(word ^ 0x5C5C_5C5C_5C5C_5C5C)
+                guard special == 0 else {
+                    i += special.trailingZeroBitCount / 8  // the first quote or backslash: handled below
+                    break
+                }
+                i += 8
+            }
+        }
         while i < b.count {
             switch b[i] {
             case UInt8(ascii: "\\"): i += 2
@@ -94,6 +182,12 @@ struct PropertyScanner: Sendable {
             default: i += 1
             }
         }
+    }
+
+    /// The high bit of each zero byte of `x` set (and of no byte before the first zero one).
+    @inline(__always)
+    static func hasZeroByte(_ x: UInt64) -> UInt64 {
+        (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
     }
 
     static func skipValue(_ b: UnsafeBufferPointer<UInt8>, _ i: inout Int) {
