@@ -49,10 +49,13 @@ public enum ActivityRollup {
     }
 
     /// A plan from what the writer saw itself: `activity` must hold every event in (from, through].
-    static func plan(from: Int64, through: Int64, activity: [Int64: Latest]) -> Plan {
-        let profiles = activity.keys.sorted()
-        let latest = profiles.map { activity[$0]! }
-        return Plan(from: from, through: through, profiles: profiles, times: latest.map(\.time), heads: latest.map(\.head), lates: latest.map(\.late))
+    static func plan(from: Int64, through: Int64, activity: ProfileTable<Latest>) -> Plan {
+        var entries: [(profile: Int64, latest: Latest)] = []
+        entries.reserveCapacity(activity.count)
+        activity.forEach { entries.append(($0, $1)) }
+        entries.sort { $0.profile < $1.profile }
+        return Plan(from: from, through: through, profiles: entries.map(\.profile), times: entries.map(\.latest.time),
+                    heads: entries.map(\.latest.head), lates: entries.map(\.latest.late))
     }
 
     /// Plans a rollup of at most `limit` event ids past the watermark from the event log; nil when caught up.

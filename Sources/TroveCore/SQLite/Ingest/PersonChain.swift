@@ -85,7 +85,7 @@ extension WriteSession {
     /// After a deletion: heads may name deleted events, and their ids may be handed out again.
     func forgetHeads() {
         headsTop = nil
-        caches.heads = [:]
+        caches.heads = ProfileTable(filler: PersonChain.Head.none)
         caches.headsThrough = nil
         caches.headsComplete = false
     }
@@ -100,7 +100,7 @@ extension WriteSession {
             from = through
         } else {
             from = try ActivityRollup.watermark(db)
-            caches.heads = [:]
+            caches.heads = ProfileTable(filler: PersonChain.Head.none)
             caches.headsComplete = from == 0
         }
         caches.headsThrough = top

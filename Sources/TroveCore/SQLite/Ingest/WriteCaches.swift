@@ -28,7 +28,7 @@ final class WriteCaches: @unchecked Sendable {
     /// watermark as it stood when they were read, up to event id `headsThrough` (nil: to be read again), and
     /// the heads the transaction in progress moved: a failed one resets the caches. Heads at or below the
     /// watermark may be missing (trimmed): `profile_activity` has them.
-    var heads: [Int64: PersonChain.Head] = [:]
+    var heads = ProfileTable(filler: PersonChain.Head.none)
     var headsThrough: Int64?
     /// The heads were read from the log's start (the activity watermark was 0): a profile absent from them
     /// has no linked event, with no need to look (a fresh import meets a million profiles that way).
@@ -56,7 +56,7 @@ final class WriteCaches: @unchecked Sendable {
         guard let through, headsThrough != nil else { return }
         headsThrough = through
         guard heads.count > limit, let watermark, watermark > lastTrim.watermark || heads.count > lastTrim.count + limit / 2 else { return }
-        heads = heads.filter { $0.value.id > watermark || $0.value.late > watermark || Self.keeps($0.key) }
+        heads = heads.filter { profile, head in head.id > watermark || head.late > watermark || Self.keeps(profile) }
         headsComplete = false
         lastTrim = (watermark, heads.count)
     }
@@ -65,7 +65,7 @@ final class WriteCaches: @unchecked Sendable {
     func reset() {
         profiles.removeAll()
         eventNames.removeAll()
-        heads.removeAll()
+        heads = ProfileTable(filler: PersonChain.Head.none)
         headsThrough = nil
         headsComplete = false
         lastTrim = (-1, 0)

@@ -50,7 +50,7 @@ struct CommittedRun {
 /// What the writer saw since its last plan. Touched only by the task holding `draining`.
 struct RollupMemory {
     /// Latest event time and newest linked event per profile over the events in `covered`.
-    var activity: [Int64: ActivityRollup.Latest] = [:]
+    var activity = ProfileTable(filler: ActivityRollup.Latest())
     var covered: CommittedRun?
     /// The watermark as the last completed plan left it; nil until one completed.
     var watermark: Int64?
@@ -65,7 +65,7 @@ struct RollupMemory {
     }
 
     mutating func forget() {
-        activity = [:]
+        activity = ProfileTable(filler: ActivityRollup.Latest())
         covered = nil
     }
 }

@@ -29,7 +29,7 @@ public final class WriteSession: IngestRows {
         var count = 0
         var firstID: Int64 = 0
         var lastID: Int64 = 0
-        var latestByProfile: [Int64: ActivityRollup.Latest] = [:]
+        var latestByProfile = ProfileTable(filler: ActivityRollup.Latest())
         /// Events per name and UTC hour (`event_counts`).
         var counts = CountTable()
 
@@ -38,7 +38,7 @@ public final class WriteSession: IngestRows {
             if count == 0 { firstID = id }
             count += 1
             lastID = id
-            latestByProfile[profile, default: ActivityRollup.Latest()].add(id: id, at: time, prev: prev)
+            latestByProfile.update(profile, initial: ActivityRollup.Latest()) { $0.add(id: id, at: time, prev: prev) }
             counts.add(name: name, hour: EventCounts.hour(time))
         }
     }
