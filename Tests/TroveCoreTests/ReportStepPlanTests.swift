@@ -175,6 +175,11 @@ import Testing
         #expect(result.groups?.map(\.value) == ["t"], "a value from the list and the same from the tail are one group")
         try await ReportSteps.catchUp(t.db, now: fixedNow)
         #expect(try await report.runBuildingInPlace(account: t.account, request) == result, "the same once in the list")
+
+        // Where no server keeps the lists current (the CLI), a run brings them up to the log first.
+        try await send("Completed", "2026-02-03T00:00:00Z")
+        #expect(try await report.runBuildingInPlace(account: t.account, request) == result, "a later Completed adds no step")
+        #expect(try await ReportSteps.step(t.db, now: fixedNow) == false, "nothing left for the lists to take in")
     }
 
     @Test func chunksNeverSplitAProfile() {
