@@ -26,12 +26,12 @@ struct CSVWriter {
     private var buffer: [UInt8] = []
     private(set) var bytesWritten: Int64 = 0
     static let flushAt = 1 << 20
-    /// Past this many bytes buffered a row end flushes (never, for a writer into memory).
-    private let flushAt: Int
+    /// Past this many bytes buffered a row end flushes (`flushAt`; never, for a writer into memory).
+    private let flushLimit: Int
 
     init(path: String, formulas: FormulaCells) throws {
         self.formulas = formulas
-        flushAt = Self.flushAt
+        flushLimit = Self.flushAt
         guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
         }
@@ -67,7 +67,7 @@ struct CSVWriter {
             append(cell)
         }
         buffer.append(UInt8(ascii: "\n"))
-        if buffer.count >= flushAt { try flush() }
+        if buffer.count >= flushLimit { try flush() }
     }
 
     mutating func append(_ cell: CSVCell) {
@@ -124,7 +124,7 @@ struct CSVWriter {
 
     mutating func endRow() throws {
         buffer.append(UInt8(ascii: "\n"))
-        if buffer.count >= flushAt { try flush() }
+        if buffer.count >= flushLimit { try flush() }
     }
 
     /// The CSV form of one field, for values computed once and written many times.
@@ -138,7 +138,7 @@ struct CSVWriter {
     init(memory formulas: FormulaCells) {
         handle = FileHandle.nullDevice
         self.formulas = formulas
-        flushAt = .max
+        flushLimit = .max
     }
 
     /// What was written so far, leaving the writer empty.
@@ -150,7 +150,7 @@ struct CSVWriter {
     /// Bytes already shaped as CSV rows (another writer's), flushed as rows are.
     mutating func write(_ bytes: [UInt8]) throws {
         buffer += bytes
-        if buffer.count >= flushAt { try flush() }
+        if buffer.count >= flushLimit { try flush() }
     }
 
     /// `=`, `+`, `-`, `@`, tab, CR: what spreadsheets read as the start of a formula.

@@ -85,7 +85,7 @@ extension WriteSession {
     /// After a deletion: heads may name deleted events, and their ids may be handed out again.
     func forgetHeads() {
         headsTop = nil
-        caches.heads = ProfileTable(filler: PersonChain.Head.none)
+        caches.heads.removeAll()
         caches.headsThrough = nil
         caches.headsComplete = false
     }
@@ -100,7 +100,7 @@ extension WriteSession {
             from = through
         } else {
             from = try ActivityRollup.watermark(db)
-            caches.heads = ProfileTable(filler: PersonChain.Head.none)
+            caches.heads.removeAll()
             caches.headsComplete = from == 0
         }
         caches.headsThrough = top

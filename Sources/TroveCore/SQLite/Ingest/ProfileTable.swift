@@ -21,8 +21,6 @@ struct ProfileTable<Value: Sendable>: Sendable {
         self.filler = filler
     }
 
-    var isEmpty: Bool { count == 0 }
-
     subscript(profile: Int64) -> Value? {
         get {
             let mask = slots.count - 1
@@ -53,6 +51,9 @@ struct ProfileTable<Value: Sendable>: Sendable {
             slots[slot].value = isNew ? value : combine(slots[slot].value, value)
         }
     }
+
+    /// Drops every entry.
+    mutating func removeAll() { self = ProfileTable(filler: filler) }
 
     /// The entries that `keep`.
     func filter(_ keep: (Int64, Value) -> Bool) -> ProfileTable {

@@ -65,7 +65,7 @@ final class WriteCaches: @unchecked Sendable {
     func reset() {
         profiles.removeAll()
         eventNames.removeAll()
-        heads = ProfileTable(filler: PersonChain.Head.none)
+        heads.removeAll()
         headsThrough = nil
         headsComplete = false
         lastTrim = (-1, 0)

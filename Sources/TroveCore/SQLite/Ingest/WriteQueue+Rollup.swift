@@ -65,7 +65,7 @@ struct RollupMemory {
     }
 
     mutating func forget() {
-        activity = ProfileTable(filler: ActivityRollup.Latest())
+        activity.removeAll()
         covered = nil
     }
 }
