@@ -53,7 +53,7 @@ final class BlockingConnection: @unchecked Sendable {
     func rows(of sent: Sent) throws -> [PostgresRow] {
         precondition(!connection.eventLoop.inEventLoop, "a blocking query on an event loop")
         do {
-            return try sent.result.wait().rows
+            return try whileOpen(sent.result).wait().rows
         } catch {
             let mapped = PostgresStoreError.from(error, location: location)
             switch mapped {
@@ -106,12 +106,28 @@ final class BlockingConnection: @unchecked Sendable {
         let promise = connection.eventLoop.makePromise(of: T.self)
         promise.completeWithTask { try await body() }
         do {
-            return try promise.futureResult.wait()
+            return try whileOpen(promise.futureResult).wait()
         } catch let error as PostgresStoreError {
             if case .unavailable = error { broken = true }
             if case .unreachable = error { broken = true }
             throw error
         }
+    }
+
+    /// `future`, or a failure as soon as the connection closes, whichever comes first. A wait never outlives
+    /// its connection: postgres-nio drops a copy's wait for the socket to drain when the connection fails
+    /// meanwhile (a server stopped mid-`COPY`, its socket full), so that wait alone would never end, and the
+    /// writer thread with every write in its group would hang. (The abandoned copy's task stays suspended, holding
+    /// its rows, until the process ends: one per writer per such failure.)
+    private func whileOpen<T: Sendable>(_ future: EventLoopFuture<T>) -> EventLoopFuture<T> {
+        let either = future.eventLoop.makePromise(of: T.self)
+        future.cascade(to: either)
+        let location = location
+        connection.closeFuture.whenComplete { _ in
+            // No effect when the statement finished first.
+            either.fail(PostgresStoreError.unavailable("\(location): the connection closed while a statement waited"))
+        }
+        return either.futureResult
     }
 
     func close() {
