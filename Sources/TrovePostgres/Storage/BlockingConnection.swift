@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PostgresNIO
+import Synchronization
 
 /// One connection used synchronously, from a thread of Trove's own (never an event loop, never the async
 /// executor's): the ingest rules apply a transaction's items in order, each reading what the one before
@@ -14,11 +15,20 @@ final class BlockingConnection: @unchecked Sendable {
     /// Set once a call failed for a reason that leaves the connection unusable (closed, lost, broken
     /// protocol state): the owner drops it and opens another.
     private(set) var broken = false
+    /// Whether the connection closed, and how to end the wait in progress (`waitWhileOpen`) when it does.
+    private let waiter = Mutex<(closed: Bool, fail: (@Sendable () -> Void)?)>((false, nil))
 
     private init(connection: PostgresConnection, location: PostgresLocation, logger: Logger) {
         self.connection = connection
         self.location = location
         self.logger = logger
+        connection.closeFuture.whenComplete { [weak self] _ in
+            let fail = self?.waiter.withLock { state in
+                state.closed = true
+                return state.fail
+            }
+            fail??()
+        }
     }
 
     static func open(_ location: PostgresLocation, logger: Logger) throws -> BlockingConnection {
@@ -53,7 +63,7 @@ final class BlockingConnection: @unchecked Sendable {
     func rows(of sent: Sent) throws -> [PostgresRow] {
         precondition(!connection.eventLoop.inEventLoop, "a blocking query on an event loop")
         do {
-            return try whileOpen(sent.result).wait().rows
+            return try waitWhileOpen(sent.result).rows
         } catch {
             let mapped = PostgresStoreError.from(error, location: location)
             switch mapped {
@@ -106,7 +116,7 @@ final class BlockingConnection: @unchecked Sendable {
         let promise = connection.eventLoop.makePromise(of: T.self)
         promise.completeWithTask { try await body() }
         do {
-            return try whileOpen(promise.futureResult).wait()
+            return try waitWhileOpen(promise.futureResult)
         } catch let error as PostgresStoreError {
             if case .unavailable = error { broken = true }
             if case .unreachable = error { broken = true }
@@ -114,20 +124,26 @@ final class BlockingConnection: @unchecked Sendable {
         }
     }
 
-    /// `future`, or a failure as soon as the connection closes, whichever comes first. A wait never outlives
-    /// its connection: postgres-nio drops a copy's wait for the socket to drain when the connection fails
-    /// meanwhile (a server stopped mid-`COPY`, its socket full), so that wait alone would never end, and the
-    /// writer thread with every write in its group would hang. (The abandoned copy's task stays suspended, holding
-    /// its rows, until the process ends: one per writer per such failure.)
-    private func whileOpen<T: Sendable>(_ future: EventLoopFuture<T>) -> EventLoopFuture<T> {
+    /// Waits for `future`, or fails as soon as the connection closes, whichever comes first. A wait never
+    /// outlives its connection: postgres-nio drops a copy's wait for the socket to drain when the connection
+    /// fails meanwhile (a server stopped mid-`COPY`, its socket full), so that wait alone would never end, and
+    /// the writer thread with every write in its group would hang. (The abandoned copy's task stays suspended,
+    /// holding its rows, until the process ends: one per writer per such failure.) One wait at a time: a
+    /// connection belongs to one writer thread.
+    private func waitWhileOpen<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
         let either = future.eventLoop.makePromise(of: T.self)
         future.cascade(to: either)
         let location = location
-        connection.closeFuture.whenComplete { _ in
-            // No effect when the statement finished first.
-            either.fail(PostgresStoreError.unavailable("\(location): the connection closed while a statement waited"))
+        // No effect when the statement finished first.
+        let fail: @Sendable () -> Void = { either.fail(PostgresStoreError.unavailable("\(location): the connection closed while a statement waited")) }
+        if waiter.withLock({ state in
+            state.fail = fail
+            return state.closed
+        }) {
+            fail()
         }
-        return either.futureResult
+        defer { waiter.withLock { $0.fail = nil } }
+        return try either.futureResult.wait()
     }
 
     func close() {
