@@ -56,7 +56,7 @@ struct BlockingConnectionTests {
             }
             ended.withLock { $0 = result }
         }.start()
-        try await waitUntil("the copy waits on the held key") {
+        try await waitUntil("the copy waits on the held key", giveUpAfter: 60) {
             let waiting = try await holder.query("SELECT wait_event_type FROM pg_stat_activity WHERE pid = \(pid)", logger: logger).collect()
             return try waiting.first?.decode(String?.self) == "Lock"
         }
@@ -65,7 +65,7 @@ struct BlockingConnectionTests {
 
         // The copy ends, as an error (the wait gives up after 60 s of no progress, so a regression fails
         // instead of hanging the suite).
-        try await waitUntil("the copy to end after its backend was terminated") { ended.withLock { $0 != nil } }
+        try await waitUntil("the copy to end after its backend was terminated", giveUpAfter: 60) { ended.withLock { $0 != nil } }
         let result = try #require(ended.withLock { $0 })
         #expect(throws: PostgresStoreError.self) { try result.get() }
         if case .failure(let error as PostgresStoreError) = result {
@@ -75,14 +75,5 @@ struct BlockingConnectionTests {
             }
         }
         #expect(connection.broken)
-    }
-
-    /// Polls `condition` every 20 ms until it holds; fails after 60 s (it measures progress, not time).
-    private func waitUntil(_ what: String, _ condition: () async throws -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(60)
-        while try await !condition() {
-            guard Date() < deadline else { throw PostgresStoreError.unavailable("timed out waiting: \(what)") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
     }
 }
