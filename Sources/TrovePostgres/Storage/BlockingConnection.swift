@@ -98,12 +98,10 @@ final class BlockingConnection: @unchecked Sendable {
         let connection = connection, logger = logger, location = location
         try awaitingConnection {
             do {
-                try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
-                    var rest = data
-                    while rest.readableBytes > 0, let slice = rest.readSlice(length: min(rest.readableBytes, 1 << 18)) {
-                        try await writer.write(slice)
-                    }
-                }
+                // One write: postgres-nio checks the connection's state at each write and traps (a
+                // precondition) when a write comes after the connection failed mid-copy, so later writes of
+                // a chunked loop could crash the process; the rows are in memory already.
+                try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in try await writer.write(data) }
             } catch {
                 throw PostgresStoreError.from(error, location: location)
             }
