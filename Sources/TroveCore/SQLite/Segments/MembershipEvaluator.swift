@@ -275,7 +275,7 @@ public final class MembershipEvaluator: Sendable {
         }
         let output = members.output
         try db.execute(sql: "DELETE FROM temp.membership_matched")
-        let insert = members.statement(insertingInto: "temp.membership_matched")
+        let insert = try members.resolved(db).statement(insertingInto: "temp.membership_matched")
         try db.cachedStatement(sql: insert.sql).execute(arguments: insert.statementArguments)
         let version = build ? segment.version : segment.builtVersion
         var change = Change()

@@ -42,6 +42,6 @@ extension SegmentCompiler {
         guard let filter else {
             return SQLFragment("SELECT \(columns) FROM profiles p WHERE p.account_id = ? AND p.disabled = 0", [.integer(account)])
         }
-        return try over(db, account: account, now: now).membersQuery(filter, columns: columns).select
+        return try over(db, account: account, now: now).membersQuery(filter, columns: columns).resolved(db).select
     }
 }

@@ -41,7 +41,7 @@ public struct SegmentQueries: Sendable {
         return try await database.heavyRead { db in
             if let editing { _ = try SegmentReader.segment(db, account: account, id: editing) }
             let compiler = SegmentCompiler.over(db, account: account, now: now)
-            let matched = try compiler.membersQuery(filter, segment: editing, columns: "p.id").named("matched")
+            let matched = try compiler.membersQuery(filter, segment: editing, columns: "p.id").resolved(db).named("matched")
             let segment = (editing ?? 0).sqlValue
             let counts = matched + SQLFragment("""
                  SELECT (SELECT count(*) FROM matched),
@@ -95,7 +95,7 @@ public struct SegmentQueries: Sendable {
             guard let (_, members) = try MembershipEvaluator.membersQuery(segment: id, account: account, now: now, db: db, columns: "count(*)") else {
                 throw SegmentError.invalid("segment \(segment.id) is manual: it has no filter to evaluate")
             }
-            let query = members.statement()
+            let query = try members.resolved(db).statement()
             return try Int64.fetchOne(db.cachedStatement(sql: query.sql), arguments: query.statementArguments) ?? 0
         }
     }

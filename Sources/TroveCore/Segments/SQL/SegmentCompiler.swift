@@ -30,13 +30,24 @@ public struct SegmentCompiler {
         public var indexes: Set<SegmentIndex> = []
         /// Segments referred to, directly or through others.
         public var segments: Set<Int64> = []
-        /// The top-level AND split in two where its events are counted per candidate profile: the
-        /// conditions that narrow the profiles through the composite index, and the event counts. A members
-        /// query then finds the candidates first and seeks their events in profile-id order
-        /// (`SQLDialect.seeksCandidatesInOrder`); `condition` is the two joined.
-        public var candidatesFirst: (narrowing: SQLFragment, events: SQLFragment)?
+        /// The top-level AND split where its events are counted per candidate profile (`condition` is the
+        /// parts joined). A members query can then find the candidates first and seek their events in
+        /// profile-id order (`SQLDialect.seeksCandidatesInOrder`).
+        public var candidatesFirst: CandidatesFirst?
         /// An event condition was compiled as a count per candidate (one seek each).
         var countsPerCandidate = false
+    }
+
+    /// The top-level AND of a filter whose events are counted per candidate, in three parts.
+    public struct CandidatesFirst {
+        /// The conditions on the profile row that narrow the profiles through the composite index (other than
+        /// the company ones below), over `profiles p`.
+        public var narrowing: SQLFragment
+        /// The positive company conditions, each as the query of the company ids that pass it
+        /// (`SELECT c.id FROM companies c WHERE …`): a candidate's `company_id` must be in every one.
+        public var companies: [SQLFragment]
+        /// The event counts, over a candidate `p` (only `p.id` is read).
+        public var events: SQLFragment
     }
 
     /// What the filter selects: profiles (`profiles p`), or companies (`companies c`, property items only).
@@ -150,11 +161,12 @@ public struct SegmentCompiler {
         }
         // Events last: SQLite tests the terms it does not seek on in the order written.
         let events = items.filter(\.isEventCondition)
-        var parts: [SQLFragment] = [], indexed: [SQLFragment] = []
+        var parts: [SQLFragment] = [], indexed: [SQLFragment] = [], narrowing: [SQLFragment] = [], companies: [SQLFragment] = []
         for item in items where !item.isEventCondition {
             let part = try compile(item, into: &output, visiting: &visiting, placement: placement)
             parts.append(part)
             if isIndexedProfileProperty(item) { indexed.append(part) }
+            if placement.narrowed, let ids = companyIDs(item) { companies.append(ids) } else { narrowing.append(part) }
         }
         if placement.narrowed, !perProfile, let index, !events.isEmpty {
             let counts = try events.compactMap { node -> Int64? in
@@ -167,7 +179,8 @@ public struct SegmentCompiler {
         }
         let counts = try events.map { try compile($0, into: &output, visiting: &visiting, placement: placement) }
         if placement.narrowed, !perProfile, output.countsPerCandidate, !parts.isEmpty, !counts.isEmpty {
-            output.candidatesFirst = (.joined(parts, separator: " AND "), .joined(counts, separator: " AND "))
+            output.candidatesFirst = CandidatesFirst(narrowing: narrowing.isEmpty ? dialect.true : .joined(narrowing, separator: " AND "),
+                                                     companies: companies, events: .joined(counts, separator: " AND "))
         }
         parts += counts
         output.condition = parts.isEmpty ? dialect.true : .joined(parts, separator: " AND ")
@@ -219,8 +232,13 @@ public struct SegmentCompiler {
 
     /// A statement selecting from the members of a filter.
     public struct MembersQuery {
+        /// The members as one statement.
         public var select: SQLFragment
         public var output: Output
+        /// Where the dialect seeks candidates in order (SQLite): the candidates are found by queries of their
+        /// own first, and the members are then selected from them (`Staged`). An engine runs these instead
+        /// of `select`.
+        public var staged: Staged?
 
         /// `[INSERT INTO table (profile_id)] SELECT …`.
         public func statement(insertingInto table: String? = nil) -> SQLFragment {
@@ -233,29 +251,38 @@ public struct SegmentCompiler {
         }
     }
 
-    /// Selects `columns` from the members of `node` (enabled profiles of the account), as one statement.
+    /// A members query in steps: the candidates' rows, the company ids they must be among, then the members
+    /// among the candidates, each counted by seeks into the names' indexes in profile-id order.
+    public struct Staged: Sendable {
+        /// `SELECT p.id, p.company_id FROM profiles p WHERE …`: the candidates before their company conditions.
+        public var candidates: SQLFragment
+        /// `CandidatesFirst.companies`.
+        public var companies: [SQLFragment]
+        /// The statement selecting the members from a table `candidates(id)` of the candidates in id order,
+        /// which the engine defines before it (`WITH candidates(id) AS (…) ` + this).
+        public var members: SQLFragment
+    }
+
+    /// Selects `columns` from the members of `node` (enabled profiles of the account).
     ///
     /// Measured on the reference set: SQLite already checks `p.id IN (<event subquery>)` on the rowid from
     /// the property index before it reads the row, so the event subquery acts as the first filter and only
     /// the few survivors have their JSON read. Where events are counted per candidate the candidates come
-    /// first, sorted by id (`Output.candidatesFirst`): an unsorted CTE of them was 2× slower on the reference
-    /// set, the sorted one 2.5–3× faster cold at 3× it (each page of the name's index read once, in order).
+    /// first, sorted by id (`Output.candidatesFirst`, `staged`): unsorted they were 2× slower on the
+    /// reference set, sorted 2.5–3× faster cold at 3× it (each page of the name's index read once, in order).
     public func membersQuery(_ node: FilterNode, segment: Int64? = nil, columns: String) throws -> MembersQuery {
         let output = try compile(node, segment: segment)
         let scope = SQLFragment("p.account_id = ? AND \(dialect.enabledProfile) AND (", [account.sqlValue])
-        if dialect.seeksCandidatesInOrder, let split = output.candidatesFirst {
-            // `+p.id`: sorted after the index range, not read in rowid order over every profile. The
-            // candidates are named `p` again so the counts' `p.id` is theirs. Ids or a count need no profile
-            // row: reading the members' rows cost a random page each, cold.
-            let outer = Self.idColumns.contains(columns)
-                ? SQLFragment(") ORDER BY +p.id) SELECT \(columns) FROM candidates p WHERE ") + split.events
-                : SQLFragment(") ORDER BY +p.id) SELECT \(columns) FROM profiles p WHERE p.id IN (SELECT p.id FROM candidates p WHERE ")
-                    + split.events + SQLFragment(")")
-            let select = SQLFragment("WITH candidates(id) AS MATERIALIZED (SELECT p.id FROM profiles p WHERE ") + scope + split.narrowing + outer
-            return MembersQuery(select: select, output: output)
-        }
         let select = SQLFragment("SELECT \(columns) FROM profiles p WHERE ") + scope + output.condition + SQLFragment(")")
-        return MembersQuery(select: select, output: output)
+        guard dialect.seeksCandidatesInOrder, let split = output.candidatesFirst else { return MembersQuery(select: select, output: output) }
+        // The candidates are named `p` again so the counts' `p.id` is theirs. Ids or a count need no profile
+        // row: reading the members' rows cost a random page each, cold.
+        let members = Self.idColumns.contains(columns)
+            ? SQLFragment("SELECT \(columns) FROM candidates p WHERE ") + split.events
+            : SQLFragment("SELECT \(columns) FROM profiles p WHERE p.id IN (SELECT p.id FROM candidates p WHERE ") + split.events + SQLFragment(")")
+        let staged = Staged(candidates: SQLFragment("SELECT p.id, p.company_id FROM profiles p WHERE ") + scope + split.narrowing + SQLFragment(")"),
+                            companies: split.companies, members: members)
+        return MembersQuery(select: select, output: output, staged: staged)
     }
 
     private func compile(_ node: FilterNode, into output: inout Output, visiting: inout [Int64], placement: Placement = Placement()) throws -> SQLFragment {
@@ -320,14 +347,27 @@ public struct SegmentCompiler {
         case .company:
             let source = ValueSource.company(test.path)
             if case .json(_, let path) = source { output.indexes.insert(.companyProperty(path)) }
-            let inner = PropertyPredicate(source: source, now: now, dialect: dialect).sql(for: positive)
             // `+` keeps SQLite from driving the plan by `profiles_by_company` when the properties are narrower.
-            fragment = SQLFragment("\(placement.narrowed ? "+" : "")p.company_id IN (SELECT c.id FROM companies c WHERE c.account_id = ? AND ", [account.sqlValue])
-                + inner + SQLFragment(")")
+            fragment = SQLFragment("\(placement.narrowed ? "+" : "")p.company_id IN (") + companyIDs(source, positive) + SQLFragment(")")
         case .event:
             fragment = PropertyPredicate(source: .json(alias: "e", path: test.path), now: now, dialect: dialect).sql(for: positive)
         }
         return test.op.negated == nil ? fragment : dialect.not(fragment)
+    }
+
+    /// `SELECT c.id FROM companies c WHERE …`: the companies that pass `test` (the positive form).
+    func companyIDs(_ source: ValueSource, _ test: PropertyTest) -> SQLFragment {
+        SQLFragment("SELECT c.id FROM companies c WHERE c.account_id = ? AND ", [account.sqlValue])
+            + PropertyPredicate(source: source, now: now, dialect: dialect).sql(for: test)
+    }
+
+    /// The company ids `node` asks a profile's `company_id` to be among, when it is a positive company
+    /// condition. A negated one stays a test of the row: a profile without a company passes it, where it
+    /// passes no positive one.
+    func companyIDs(_ node: FilterNode) -> SQLFragment? {
+        guard subject == .profiles, case .condition(let c) = node, case .property(let test) = c.kind, test.owner == .company,
+              test.op.negated == nil else { return nil }
+        return companyIDs(ValueSource.company(test.path), test)
     }
 
     // MARK: Events
