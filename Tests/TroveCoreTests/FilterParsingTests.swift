@@ -74,7 +74,7 @@ import Testing
                      .profileProperties([plan], company: true), .companyProperty(plan), .eventName(7)].map(\.name)
         #expect(Set(names).count == names.count, "\(names)")
         #expect(names.allSatisfy { name in SegmentIndex.managedPrefixes.contains { name.hasPrefix($0) } })
-        #expect(SegmentIndex.eventName(7).createSQL.hasSuffix("ON events(name_id, profile_id, timestamp) WHERE name_id = 7"))
+        #expect(SegmentIndex.eventName(7).createSQL.hasSuffix("ON events(profile_id, timestamp) WHERE name_id = 7"))
         #expect(SegmentIndex.profileProperties([plan], company: true).createSQL.hasSuffix(
             #"ON profiles(account_id, disabled, json_extract(properties, '$."plan"'), company_id)"#))
     }

@@ -258,7 +258,7 @@ public final class MembershipEvaluator: Sendable {
     static func missingIndex(segment id: Int64, account: Int64, now: Timestamp, db: Database) throws -> SegmentIndex? {
         guard let (_, members) = try membersQuery(segment: id, account: account, now: now, db: db, columns: "p.id", createsIndexes: true,
                                                   registersNames: true) else { return nil }
-        let existing = try SegmentIndex.existingNames(db)
+        let existing = try SegmentIndex.existingNames(db, currentOnly: true)
         return members.output.indexes.sorted { $0.name < $1.name }.first { !existing.contains($0.name) }
     }
 

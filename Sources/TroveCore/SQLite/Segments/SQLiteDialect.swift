@@ -39,7 +39,7 @@ public struct SQLiteDialect: SQLDialect {
         case .companyProperty(let path):
             return "CREATE INDEX IF NOT EXISTS \"\(index.name)\" ON companies(account_id, json_extract(properties, \(path.sqlLiteral)))"
         case .eventName(let id):
-            return "CREATE INDEX IF NOT EXISTS \"\(index.name)\" ON events(name_id, profile_id, timestamp) WHERE name_id = \(id)"
+            return "CREATE INDEX IF NOT EXISTS \"\(index.name)\" ON events(profile_id, timestamp) WHERE name_id = \(id)"
         }
     }
 }

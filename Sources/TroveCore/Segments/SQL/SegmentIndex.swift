@@ -8,7 +8,7 @@
 ///   segment's property conditions are answered from the index alone: no profile row is read, which is
 ///   what keeps a cold evaluation fast. Also the single-property form for properties elsewhere in a filter.
 /// - `companyProperty`: `(account_id, <the property>)` on companies.
-/// - `eventName`: `([account_id,] name_id, profile_id, timestamp) WHERE name_id = N`, a partial index holding only the
+/// - `eventName`: `([account_id,] profile_id, timestamp) WHERE name_id = N`, a partial index holding only the
 ///   events of one name a segment counts. Per profile it answers "how many times in the window" with one
 ///   seek, and in profile order it groups without a sort. Only names segments use pay for it at ingest.
 public struct SegmentIndex: Hashable, Sendable {
