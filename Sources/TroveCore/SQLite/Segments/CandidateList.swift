@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 
 extension SegmentCompiler.MembersQuery {
     /// This query with its candidates found in `db` (`staged`): `select` becomes the members among them,
@@ -13,9 +14,9 @@ extension SegmentCompiler.MembersQuery {
     func resolved(_ db: Database) throws -> Self {
         guard let staged else { return self }
         var query = self
-        let ids = try CandidateList.ids(staged, db)
-        query.select = SQLFragment("WITH candidates(id) AS (SELECT value FROM json_each(?)) ", [.text(CandidateList.jsonArray(ids))]) + staged.members
         query.staged = nil
+        guard let ids = try CandidateList.ids(staged, db) else { return query }  // past the limit: `select`
+        query.select = SQLFragment("WITH candidates(id) AS (SELECT value FROM json_each(?)) ", [.text(CandidateList.jsonArray(ids))]) + staged.members
         return query
     }
 }
@@ -23,29 +24,36 @@ extension SegmentCompiler.MembersQuery {
 /// The candidates of a staged members query (`SegmentCompiler.Staged`).
 enum CandidateList {
     /// The candidates' ids in ascending order: the rows of `staged.candidates` whose company passes every
-    /// company condition (a profile without a company passes none).
-    static func ids(_ staged: SegmentCompiler.Staged, _ db: Database) throws -> [Int64] {
+    /// company condition (a profile without a company passes none). Nil past `staged.limit`: reading stops there.
+    static func ids(_ staged: SegmentCompiler.Staged, _ db: Database) throws -> [Int64]? {
         var companies: IDSet?
         for query in staged.companies {
             var passing: [Int64] = []
-            try rows(query, db) { column in
-                if companies?.contains(column(0)) ?? true { passing.append(column(0)) }
+            try rows(query, db) { handle in
+                let id = sqlite3_column_int64(handle, 0)
+                if companies?.contains(id) ?? true { passing.append(id) }
+                return true
             }
             companies = IDSet(passing)
         }
         var ids: [Int64] = []
-        try rows(staged.candidates, db) { column in
+        let limit = Int(clamping: staged.limit)
+        try rows(staged.candidates, db) { handle in
             // `company_id` NULL reads as 0, which no company has.
-            if companies?.contains(column(1)) ?? true { ids.append(column(0)) }
+            if companies?.contains(sqlite3_column_int64(handle, 1)) ?? true { ids.append(sqlite3_column_int64(handle, 0)) }
+            return ids.count <= limit
         }
-        return IDSet(ids).sorted
+        return ids.count <= limit ? IDSet(ids).sorted : nil
     }
 
-    /// Steps through `query`'s rows, handing `body` a reader of their integer columns.
-    static func rows(_ query: SQLFragment, _ db: Database, _ body: (_ column: (Int32) -> Int64) throws -> Void) throws {
+    /// Steps through `query`'s rows, handing `body` the statement to read each one's columns from, while it
+    /// returns true.
+    static func rows(_ query: SQLFragment, _ db: Database, _ body: (OpaquePointer) throws -> Bool) throws {
         let statement = try RawStatement(db, sql: query.sql)
         try statement.statement.setArguments(query.statementArguments)
-        try statement.forEachRow(db, body)
+        let handle = statement.handle
+        defer { statement.reset() }
+        while try RawStatement.step(handle), try body(handle) {}
     }
 
     /// `[1,2,3]`.

@@ -36,6 +36,9 @@ public struct SegmentCompiler {
         public var candidatesFirst: CandidatesFirst?
         /// An event condition was compiled as a count per candidate (one seek each).
         var countsPerCandidate = false
+        /// `CandidateCount.few`: the most candidates for which a seek each costs less than a pass over the
+        /// index of every name counted.
+        var candidateLimit: Int64?
     }
 
     /// The top-level AND of a filter whose events are counted per candidate, in three parts.
@@ -65,6 +68,18 @@ public struct SegmentCompiler {
     /// Count every event condition per profile (re-checking a few touched profiles, explain) rather
     /// than as the set of all profiles that qualify.
     var perProfile = false
+    /// How the top-level AND's candidates are sized where a seek per candidate is an option.
+    var candidateCount = CandidateCount.counted
+
+    enum CandidateCount {
+        /// Counted when compiling (`candidates`), up to the point where a pass over a name's index costs less.
+        case counted
+        /// Taken as few (a seek each); `Output.candidateLimit` says up to how many that holds, for a caller
+        /// that finds the candidates first and counts them as it goes.
+        case few
+        /// Taken as too many: every event condition is one pass over its name's index.
+        case many
+    }
 
     public struct EventName {
         var id: Int64
@@ -174,7 +189,14 @@ public struct SegmentCompiler {
                 return try eventName(test.name)?.events
             }
             if let most = counts.max(), most > 0 {
-                placement.candidates = try countCandidates(parts, indexed: indexed, limit: most / Self.seekCost + 1, index: index.index)
+                switch candidateCount {
+                case .counted:
+                    placement.candidates = try countCandidates(parts, indexed: indexed, limit: most / Self.seekCost + 1, index: index.index)
+                case .few:
+                    output.candidateLimit = counts.min()! / Self.seekCost
+                case .many:
+                    placement.candidates = .max
+                }
             }
         }
         let counts = try events.map { try compile($0, into: &output, visiting: &visiting, placement: placement) }
@@ -236,8 +258,8 @@ public struct SegmentCompiler {
         public var select: SQLFragment
         public var output: Output
         /// Where the dialect seeks candidates in order (SQLite): the candidates are found by queries of their
-        /// own first, and the members are then selected from them (`Staged`). An engine runs these instead
-        /// of `select`.
+        /// own first, and the members are then selected from them (`Staged`) — or, past `Staged.limit`
+        /// candidates, by `select`. An engine runs these instead of `select`.
         public var staged: Staged?
 
         /// `[INSERT INTO table (profile_id)] SELECT …`.
@@ -256,6 +278,9 @@ public struct SegmentCompiler {
     public struct Staged: Sendable {
         /// `SELECT p.id, p.company_id FROM profiles p WHERE …`: the candidates before their company conditions.
         public var candidates: SQLFragment
+        /// Past this many candidates, `MembersQuery.select` instead: every event condition one pass over its
+        /// name's index.
+        public var limit: Int64
         /// `CandidatesFirst.companies`.
         public var companies: [SQLFragment]
         /// The statement selecting the members from a table `candidates(id)` of the candidates in id order,
@@ -270,19 +295,34 @@ public struct SegmentCompiler {
     /// the few survivors have their JSON read. Where events are counted per candidate the candidates come
     /// first, sorted by id (`Output.candidatesFirst`, `staged`): unsorted they were 2× slower on the
     /// reference set, sorted 2.5–3× faster cold at 3× it (each page of the name's index read once, in order).
+    ///
+    /// Staged, the candidates are not counted when compiling: the caller counts them as it finds them, and
+    /// past the limit runs the form without seeks (compiled too, counting nothing). At 10× the reference set
+    /// the count at compile time read the composite index's 280k entries a second time (~30 ms).
     public func membersQuery(_ node: FilterNode, segment: Int64? = nil, columns: String) throws -> MembersQuery {
-        let output = try compile(node, segment: segment)
         let scope = SQLFragment("p.account_id = ? AND \(dialect.enabledProfile) AND (", [account.sqlValue])
-        let select = SQLFragment("SELECT \(columns) FROM profiles p WHERE ") + scope + output.condition + SQLFragment(")")
-        guard dialect.seeksCandidatesInOrder, let split = output.candidatesFirst else { return MembersQuery(select: select, output: output) }
+        func select(_ output: Output) -> SQLFragment {
+            SQLFragment("SELECT \(columns) FROM profiles p WHERE ") + scope + output.condition + SQLFragment(")")
+        }
+        var seeking = self
+        seeking.candidateCount = .few
+        guard dialect.seeksCandidatesInOrder, candidateCount == .counted, !perProfile,
+              case let output = try seeking.compile(node, segment: segment), let split = output.candidatesFirst, let limit = output.candidateLimit
+        else {
+            let output = try compile(node, segment: segment)
+            return MembersQuery(select: select(output), output: output)
+        }
+        var passing = self
+        passing.candidateCount = .many
+        let otherwise = try passing.compile(node, segment: segment)
         // The candidates are named `p` again so the counts' `p.id` is theirs. Ids or a count need no profile
         // row: reading the members' rows cost a random page each, cold.
         let members = Self.idColumns.contains(columns)
             ? SQLFragment("SELECT \(columns) FROM candidates p WHERE ") + split.events
             : SQLFragment("SELECT \(columns) FROM profiles p WHERE p.id IN (SELECT p.id FROM candidates p WHERE ") + split.events + SQLFragment(")")
         let staged = Staged(candidates: SQLFragment("SELECT p.id, p.company_id FROM profiles p WHERE ") + scope + split.narrowing + SQLFragment(")"),
-                            companies: split.companies, members: members)
-        return MembersQuery(select: select, output: output, staged: staged)
+                            limit: limit, companies: split.companies, members: members)
+        return MembersQuery(select: select(otherwise), output: output, staged: staged)
     }
 
     private func compile(_ node: FilterNode, into output: inout Output, visiting: inout [Int64], placement: Placement = Placement()) throws -> SQLFragment {
