@@ -33,7 +33,8 @@ public final class MembershipEvaluator: Sendable {
 
     /// What one step did.
     public struct StepResult: Sendable, Equatable {
-        /// An index a pending build needs, made in a step of its own (`MembershipEvaluator.makeMissingIndex`).
+        /// An index a pending build needs, or one to make again in the current shape, made in a step of its own
+        /// (`MembershipEvaluator.makeMissingIndex`).
         public var indexed: [String] = []
         public var built: [Int64] = []
         public var refreshed: [Int64] = []
@@ -46,7 +47,7 @@ public final class MembershipEvaluator: Sendable {
         /// What the step did, for a log line.
         public var summary: String {
             var parts: [String] = []
-            if !indexed.isEmpty { parts.append("made index \(indexed.joined(separator: ", ")) for a build") }
+            if !indexed.isEmpty { parts.append("made index \(indexed.joined(separator: ", "))") }
             if !built.isEmpty { parts.append("built segments \(built.map(String.init).joined(separator: ", "))") }
             if !refreshed.isEmpty { parts.append("refreshed segments \(refreshed.map(String.init).joined(separator: ", "))") }
             if touchedProfiles > 0 { parts.append("re-checked \(touchedProfiles) touched profiles") }
@@ -63,12 +64,13 @@ public final class MembershipEvaluator: Sendable {
     public func step() async throws -> StepResult {
         let now = clock.now()
         let refreshBefore = now.milliseconds - Int64(windowRefresh.components.seconds * 1000)
-        let (hasWork, building) = try await database.pool.read { db in
-            (try Self.hasWork(db, refreshBefore: refreshBefore), try Row.fetchOne(db, sql: Self.pendingBuildSQL) != nil)
+        let (hasWork, building, outdated) = try await database.pool.read { db in
+            (try Self.hasWork(db, refreshBefore: refreshBefore), try Row.fetchOne(db, sql: Self.pendingBuildSQL) != nil,
+             try !SegmentIndex.outdated(db).isEmpty)
         }
-        guard hasWork else { return StepResult() }
+        guard hasWork || outdated else { return StepResult() }
         let started = TroveMetrics.now()
-        if building, let index = try await makeMissingIndex(now: now) {
+        if building || outdated, let index = try await makeMissingIndex(now: now) {
             TroveMetrics.segmentEvaluation(kind: "index", nanoseconds: TroveMetrics.now() - started)
             var result = StepResult()
             result.indexed = [index]
@@ -231,17 +233,20 @@ public final class MembershipEvaluator: Sendable {
         return (segment, try compiler.membersQuery(filter, segment: id, columns: columns))
     }
 
-    /// Makes the first index (by name) the first pending build needs and does not have yet; returns its name
-    /// (nil: none missing). A build makes them one per step, each in a write transaction of its own with the
-    /// sort in helper threads (`SegmentIndex.sortingInThreads`), before the step that evaluates: at 10× the
-    /// reference set its two indexes held the writer ~50 s together, and ingest now commits between them.
+    /// Makes the first index (by name) the first pending build needs and does not have yet, else the first
+    /// index of an earlier shape (`SegmentIndex.outdated`, left by an earlier version) in the current one;
+    /// returns its name (nil: none). A build makes them one per step, each in a write transaction of its own
+    /// with the sort in helper threads (`SegmentIndex.sortingInThreads`), before the step that evaluates: at
+    /// 10× the reference set its two indexes held the writer ~50 s together, and ingest now commits between
+    /// them.
     func makeMissingIndex(now: Timestamp) async throws -> String? {
         try await database.pool.writeWithoutTransaction { db in
             try SegmentIndex.sortingInThreads(db) {
                 var made: String?
                 try db.inTransaction(.immediate) {
-                    if let pending = try Row.fetchOne(db, sql: Self.pendingBuildSQL),
-                       let index = try Self.missingIndex(segment: pending[0], account: pending[1], now: now, db: db) {
+                    let pending = try Row.fetchOne(db, sql: Self.pendingBuildSQL)
+                    if let index = try pending.flatMap({ try Self.missingIndex(segment: $0[0], account: $0[1], now: now, db: db) })
+                        ?? SegmentIndex.outdated(db).first {
                         try SegmentIndex.ensure([index], db)
                         made = index.name
                     }

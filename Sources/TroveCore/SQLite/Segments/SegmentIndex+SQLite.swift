@@ -76,8 +76,21 @@ extension SegmentIndex {
         return names
     }
 
-    /// Index shapes of earlier versions, by a piece of their SQL. Such an index still answers (the planner
-    /// uses it), but the next build or evaluation that needs it makes it again in the current shape:
+    /// The indexes there are in an earlier shape, to make again (`MembershipEvaluator.makeMissingIndex`).
+    static func outdated(_ db: Database) throws -> [SegmentIndex] {
+        let prefix = "events_of_name_"
+        return try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name GLOB 'events_of_name_*' ORDER BY name")
+            .compactMap { row in
+                let (name, sql): (String, String?) = (row[0], row[1])
+                guard let sql, outdatedShapes.contains(where: { sql.contains($0) }), name.hasPrefix(prefix),
+                      let id = Int64(name.dropFirst(prefix.count)) else { return nil }
+                return .eventName(id)
+            }
+    }
+
+    /// Index shapes of earlier versions, by a piece of their SQL (only names' indexes have had another). Such
+    /// an index still answers (the planner uses it), and is made again in the current shape in a step of its
+    /// own (`outdated`), or by the first evaluation that needs it before that:
     /// - a name's index led by `name_id` (until 2026-12-06): the same value in every entry, so every key
     ///   comparison of a seek went past the first column, where SQLite's integer comparison decides on it.
     ///   Led by `profile_id`, the reference segment's 236k seeks at 10× took ~150 ms instead of ~185.

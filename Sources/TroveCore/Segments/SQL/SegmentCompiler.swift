@@ -304,24 +304,28 @@ public struct SegmentCompiler {
         func select(_ output: Output) -> SQLFragment {
             SQLFragment("SELECT \(columns) FROM profiles p WHERE ") + scope + output.condition + SQLFragment(")")
         }
-        var seeking = self
-        seeking.candidateCount = .few
-        guard dialect.seeksCandidatesInOrder, candidateCount == .counted, !perProfile,
-              case let output = try seeking.compile(node, segment: segment), let split = output.candidatesFirst, let limit = output.candidateLimit
-        else {
+        guard dialect.seeksCandidatesInOrder, candidateCount == .counted, !perProfile else {
             let output = try compile(node, segment: segment)
             return MembersQuery(select: select(output), output: output)
         }
-        var passing = self
-        passing.candidateCount = .many
-        let otherwise = try passing.compile(node, segment: segment)
+        var seeking = self
+        seeking.candidateCount = .few
+        let output = try seeking.compile(node, segment: segment)
+        // No event counted per candidate even when they are taken as few: what counting them would compile.
+        guard let split = output.candidatesFirst else { return MembersQuery(select: select(output), output: output) }
+        var otherwise = output
+        if output.candidateLimit != nil {
+            var passing = self
+            passing.candidateCount = .many
+            otherwise = try passing.compile(node, segment: segment)
+        }
         // The candidates are named `p` again so the counts' `p.id` is theirs. Ids or a count need no profile
         // row: reading the members' rows cost a random page each, cold.
         let members = Self.idColumns.contains(columns)
             ? SQLFragment("SELECT \(columns) FROM candidates p WHERE ") + split.events
             : SQLFragment("SELECT \(columns) FROM profiles p WHERE p.id IN (SELECT p.id FROM candidates p WHERE ") + split.events + SQLFragment(")")
         let staged = Staged(candidates: SQLFragment("SELECT p.id, p.company_id FROM profiles p WHERE ") + scope + split.narrowing + SQLFragment(")"),
-                            limit: limit, companies: split.companies, members: members)
+                            limit: output.candidateLimit ?? .max, companies: split.companies, members: members)
         return MembersQuery(select: select(otherwise), output: output, staged: staged)
     }
 
