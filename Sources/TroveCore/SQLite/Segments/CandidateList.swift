@@ -23,8 +23,14 @@ extension SegmentCompiler.MembersQuery {
 
 /// The candidates of a staged members query (`SegmentCompiler.Staged`).
 enum CandidateList {
+    /// At most this many candidates are handed over: `json_each` parses the whole array first, ~20 bytes a
+    /// node on top of the text (2M ids: ~18 MB of text, ~40 MB of nodes). Past it a pass over the names'
+    /// indexes costs about as much as the seeks anyway (the limit is a pass over ≥ 16M events).
+    static let maxIDs = 2_000_000
+
     /// The candidates' ids in ascending order: the rows of `staged.candidates` whose company passes every
-    /// company condition (a profile without a company passes none). Nil past `staged.limit`: reading stops there.
+    /// company condition (a profile without a company passes none). Nil past `staged.limit` or `maxIDs`:
+    /// reading stops there.
     static func ids(_ staged: SegmentCompiler.Staged, _ db: Database) throws -> [Int64]? {
         var companies: IDSet?
         for query in staged.companies {
@@ -37,7 +43,7 @@ enum CandidateList {
             companies = IDSet(passing)
         }
         var ids: [Int64] = []
-        let limit = Int(clamping: staged.limit)
+        let limit = min(Int(clamping: staged.limit), maxIDs)
         try rows(staged.candidates, db) { handle in
             // `company_id` NULL reads as 0, which no company has.
             if companies?.contains(sqlite3_column_int64(handle, 1)) ?? true { ids.append(sqlite3_column_int64(handle, 0)) }
