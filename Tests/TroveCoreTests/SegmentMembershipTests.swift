@@ -398,6 +398,17 @@ extension PeoplePageTests {
             #expect(staged, "segment \(id) finds its candidates first")
             #expect(handedOver == (id != ids.last), "segment \(id): the candidates are handed over unless past the limit")
             #expect(try await w.queries.evaluate(account: w.account, segment: id) == Int64(sizes[id] ?? -1), "segment \(id)")
+            // The other callers of a members query: a preview against the stored membership, and the one
+            // statement exports and customer searches extend.
+            let filter = try await w.db.pool.read { db in try #require(try Segment.fetch(db, account: w.account, id: id)?.filter()) }
+            let preview = try await w.queries.preview(account: w.account, filter: filter, editing: id)
+            #expect(preview.count == Int64(sizes[id] ?? -1) && preview.entering == 0 && preview.exiting == 0, "segment \(id): \(preview)")
+            let (selected, stored) = try await w.db.pool.read { db in
+                let select = try SegmentCompiler.select(db, account: w.account, now: fixedNow, filter: filter, columns: "p.id")
+                return (Set(try Int64.fetchAll(db, sql: select.sql, arguments: select.statementArguments)),
+                        Set(try Int64.fetchAll(db, sql: "SELECT profile_id FROM segment_members WHERE segment_id = ?", arguments: [id])))
+            }
+            #expect(selected == stored, "segment \(id)")
         }
     }
 
