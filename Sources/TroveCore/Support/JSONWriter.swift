@@ -45,6 +45,20 @@ public enum JSONWriter {
         return d.isFinite ? "\(d)" : "null"
     }
 
+    /// `[1,2,3]`: a JSON array of integers, written directly (no `JSON` value per element: the segment
+    /// evaluator hands SQLite up to 2M candidate ids this way).
+    public static func string(integers: [Int64]) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(integers.count * 9 + 2)
+        bytes.append(UInt8(ascii: "["))
+        for (i, n) in integers.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            writeInt(n, into: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// Decimal digits of `value`, without going through a String.
     public static func writeInt(_ value: Int64, into out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }

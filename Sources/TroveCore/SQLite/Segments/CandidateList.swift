@@ -16,7 +16,7 @@ extension SegmentCompiler.MembersQuery {
         var query = self
         query.staged = nil
         guard let ids = try CandidateList.ids(staged, db) else { return query }  // past the limit: `select`
-        query.select = SQLFragment("WITH candidates(id) AS (SELECT value FROM json_each(?)) ", [.text(CandidateList.jsonArray(ids))]) + staged.members
+        query.select = SQLFragment("WITH candidates(id) AS (SELECT value FROM json_each(?)) ", [.text(JSONWriter.string(integers: ids))]) + staged.members
         return query
     }
 }
@@ -60,19 +60,6 @@ enum CandidateList {
         let handle = statement.handle
         defer { statement.reset() }
         while try RawStatement.step(handle), try body(handle) {}
-    }
-
-    /// `[1,2,3]`.
-    static func jsonArray(_ ids: [Int64]) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(ids.count * 9 + 2)
-        bytes.append(UInt8(ascii: "["))
-        for (i, id) in ids.enumerated() {
-            if i > 0 { bytes.append(UInt8(ascii: ",")) }
-            JSONWriter.writeInt(id, into: &bytes)
-        }
-        bytes.append(UInt8(ascii: "]"))
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

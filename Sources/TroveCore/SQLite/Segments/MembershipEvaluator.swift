@@ -1,5 +1,6 @@
 import GRDB
 import Logging
+import Synchronization
 
 /// Keeps materialized membership current (contract §6): builds new segment versions, re-checks the profiles
 /// ingest touched, and re-evaluates time-window segments on a timer. Every step is one write
@@ -17,6 +18,9 @@ public final class MembershipEvaluator: Sendable {
     /// Past this many events or dirty rows behind, a full re-evaluation is cheaper than touched ones.
     public let fullRefreshThreshold: Int64
     let logger: Logger
+    /// No index of an earlier shape is left (`SegmentIndex.outdated`): only an earlier version made them, so
+    /// once they are gone a step no longer looks for them.
+    private let outdatedGone = Atomic<Bool>(false)
 
     static let watermarkName = "membership"
 
@@ -64,10 +68,12 @@ public final class MembershipEvaluator: Sendable {
     public func step() async throws -> StepResult {
         let now = clock.now()
         let refreshBefore = now.milliseconds - Int64(windowRefresh.components.seconds * 1000)
+        let looksForOutdated = !outdatedGone.load(ordering: .relaxed)
         let (hasWork, building, outdated) = try await database.pool.read { db in
             (try Self.hasWork(db, refreshBefore: refreshBefore), try Row.fetchOne(db, sql: Self.pendingBuildSQL) != nil,
-             try !SegmentIndex.outdated(db).isEmpty)
+             try looksForOutdated && !SegmentIndex.outdated(db).isEmpty)
         }
+        if looksForOutdated && !outdated { outdatedGone.store(true, ordering: .relaxed) }
         guard hasWork || outdated else { return StepResult() }
         let started = TroveMetrics.now()
         if building || outdated, let index = try await makeMissingIndex(now: now) {
@@ -263,7 +269,7 @@ public final class MembershipEvaluator: Sendable {
     static func missingIndex(segment id: Int64, account: Int64, now: Timestamp, db: Database) throws -> SegmentIndex? {
         guard let (_, members) = try membersQuery(segment: id, account: account, now: now, db: db, columns: "p.id", createsIndexes: true,
                                                   registersNames: true) else { return nil }
-        let existing = try SegmentIndex.existingNames(db, currentOnly: true)
+        let existing = try SegmentIndex.currentNames(db)
         return members.output.indexes.sorted { $0.name < $1.name }.first { !existing.contains($0.name) }
     }
 

@@ -8,7 +8,7 @@ extension SegmentIndex {
     /// property from a common one. Returns how many it created.
     @discardableResult
     static func ensure(_ indexes: Set<SegmentIndex>, _ db: Database) throws -> Int {
-        let existing = try existingNames(db, currentOnly: true)
+        let existing = try currentNames(db)
         let missing = indexes.filter { !existing.contains($0.name) }.sorted { $0.name < $1.name }
         guard !missing.isEmpty else { return 0 }
         for index in missing {
@@ -63,17 +63,15 @@ extension SegmentIndex {
         try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [index.name]) ?? false
     }
 
-    /// The managed indexes there are. `currentOnly`: not those of an earlier shape (`outdatedShapes`), which
-    /// count as missing.
-    static func existingNames(_ db: Database, currentOnly: Bool = false) throws -> Set<String> {
-        var names: Set<String> = []
-        for row in try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'index'") {
-            let (name, sql): (String, String?) = (row[0], row[1])
-            guard managedPrefixes.contains(where: { name.hasPrefix($0) }) else { continue }
-            if currentOnly, let sql, outdatedShapes.contains(where: { sql.contains($0) }) { continue }
-            names.insert(name)
-        }
-        return names
+    static func existingNames(_ db: Database) throws -> Set<String> {
+        let names = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'")
+        return Set(names.filter { name in managedPrefixes.contains { name.hasPrefix($0) } })
+    }
+
+    /// The managed indexes there are in the current shape: one of an earlier shape (`outdated`) counts as
+    /// missing.
+    static func currentNames(_ db: Database) throws -> Set<String> {
+        try existingNames(db).subtracting(outdated(db).map(\.name))
     }
 
     /// The indexes there are in an earlier shape, to make again (`MembershipEvaluator.makeMissingIndex`).
@@ -82,8 +80,7 @@ extension SegmentIndex {
         return try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name GLOB 'events_of_name_*' ORDER BY name")
             .compactMap { row in
                 let (name, sql): (String, String?) = (row[0], row[1])
-                guard let sql, outdatedShapes.contains(where: { sql.contains($0) }), name.hasPrefix(prefix),
-                      let id = Int64(name.dropFirst(prefix.count)) else { return nil }
+                guard let sql, outdatedShapes.contains(where: { sql.contains($0) }), let id = Int64(name.dropFirst(prefix.count)) else { return nil }
                 return .eventName(id)
             }
     }
