@@ -256,19 +256,25 @@ struct ScaleBench: AsyncParsableCommand {
         commandName: "scale",
         abstract: """
             The reference set × F (1, 3, 10), loaded once, then import, storage, reports, export, segments, a person's \
-            timeline and erasure, and backup on that one database; each figure's growth from the 1× run when its \
-            figures are there (run --factor 1 first). SQLite.
+            timeline and erasure, and backup on that one database, then DuckDB on the same files (Python's duckdb \
+            module, fixtures/bench/compare_peers.py --all); each figure's growth from the 1× run when its figures are \
+            there (run --factor 1 first). SQLite.
             """)
 
     @OptionGroup var options: BenchOptions
     @Option(help: "How many times the reference set (1M profiles, 20k companies, 10M events).") var factor = 1
     @Option(help: "Where the scaled data sets (f<F>/) and each factor's figures (scale-<F>.json) are kept between runs.")
     var root = "/tmp/trove-scale"
+    @Option(help: "compare_peers.py, for DuckDB's side on the same files (default: fixtures/bench/compare_peers.py in the working directory or above the executable).")
+    var peers: String?
+    @Flag(help: "Leave DuckDB's side out.") var noPeers = false
 
     func run() async throws {
         guard factor >= 1, factor <= 100 else { throw ValidationError("--factor: a whole number from 1 to 100") }
         guard options.data == nil else { throw ValidationError("--data: scale keeps its data sets under --root") }
-        let settings = ScaleBenchmarks.Options(factor: factor, executable: currentExecutable, root: root)
+        var settings = ScaleBenchmarks.Options(factor: factor, executable: currentExecutable, root: root)
+        settings.peers = !noPeers
+        settings.peerScript = peers ?? PeerBenchmarks.script(near: currentExecutable)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         try ScaleBenchmarks.prepareData(settings, seed: options.seed, log: note)
         var options = self.options

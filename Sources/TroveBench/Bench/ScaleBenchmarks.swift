@@ -4,7 +4,7 @@ import TroveCore
 /// `trove bench scale --factor F`: the reference data set scaled F times, loaded once, then the workloads that
 /// matter at scale on that one database — first those that need the data as loaded (reports, export), then
 /// those that add to it (segments, whose freshness probe ingests; a person's timeline and erasure) — and
-/// `trove backup`'s copy. Each run's figures are saved beside the data sets; with the 1× run's there, every
+/// `trove backup`'s copy; then DuckDB on the same files (`PeerBenchmarks`). Each run's figures are saved beside the data sets; with the 1× run's there, every
 /// figure's growth from 1× is printed next to the data's.
 public enum ScaleBenchmarks {
     public struct Options: Sendable {
@@ -13,6 +13,10 @@ public enum ScaleBenchmarks {
         /// Where the scaled data sets (`f<F>/`) and each factor's figures (`scale-<F>.json`) are kept.
         public var root: String
         public var runs = 7
+        /// `fixtures/bench/compare_peers.py`, for DuckDB's side on the same files after Trove's workloads; nil
+        /// with `peers` true when it was not found (a failed check says so).
+        public var peerScript: String?
+        public var peers = true
 
         public init(factor: Int, executable: String, root: String) {
             self.factor = factor
@@ -83,6 +87,12 @@ public enum ScaleBenchmarks {
         report.figures.append(.init("backup (trove backup: VACUUM INTO, then an integrity check)", Date().timeIntervalSince(backupStarted), "s"))
         report.figures.append(.init("backup size", Double(copied) / 1_048_576, "MiB"))
         report.figures.append(.init("whole run", Date().timeIntervalSince(started) / 60, "min"))
+        if options.peers {
+            let duckdb = PeerBenchmarks.measure(script: options.peerScript, data: options.dataDirectory, log: log)
+            report.setup += duckdb.setup
+            report.figures += duckdb.figures
+            report.checks += duckdb.checks
+        }
         report.setup.append(("factor", "×\(options.factor) of the reference set (\(m.size.events) events); workloads on one database, in this order"))
 
         try save(report, to: options.resultsPath)
