@@ -29,6 +29,15 @@ import TroveTestEngines
         for queue in queues { await queue.settled() }
         let s = try await state(db)
         #expect(s.watermark == s.top)
+        // The daily counts (kept by triggers on the hourly ones) are the hourly ones summed per UTC day.
+        let daily = try await db.read { db in
+            (try String.fetchAll(db, sql: "SELECT name_id || ':' || day || ':' || count FROM event_counts_daily WHERE count > 0 ORDER BY name_id, day"),
+             try String.fetchAll(db, sql: """
+                SELECT name_id || ':' || day || ':' || sum(count) FROM (SELECT name_id, (hour - ((hour % 24) + 24) % 24) / 24 AS day, count FROM event_counts)
+                GROUP BY name_id, day HAVING sum(count) > 0 ORDER BY name_id, day
+                """))
+        }
+        #expect(!daily.0.isEmpty && daily.0 == daily.1)
         return (s.applied, s.truth)
     }
 

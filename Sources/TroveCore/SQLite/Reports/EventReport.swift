@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// `GET /v1/reports/events?from&to&names&interval=day|hour&tz=` (contract §11): events per name per bucket,
-/// from `event_counts` plus the tail of the log the rollup has not reached (one read snapshot, so exact
+/// from `event_counts` (or `event_counts_daily` for whole UTC days) plus the tail of the log the rollup has not reached (one read snapshot, so exact
 /// under concurrent ingest). Buckets are UTC unless `tz` names an IANA zone; counts are kept per UTC hour,
 /// so a zone whose offset is not a whole number of hours is refused rather than answered approximately.
 public struct EventReport: Sendable {
@@ -69,8 +69,6 @@ public struct EventReport: Sendable {
 
     public func run(account: Int64, _ r: Request) async throws -> Result {
         let buckets = try Self.buckets(r)
-        let fromHour = EventCounts.hour(buckets.first!)
-        let toHour = EventCounts.hour(buckets.last!)
         // Usually milliseconds, but the tail past the counts' watermark holds up to 30 s of ingest: a heavy read.
         return try await database.heavyRead { db in
             // The names asked for (or all the account's), as stored.
@@ -90,19 +88,25 @@ public struct EventReport: Sendable {
             for id in ids { counts[id] = Array(repeating: 0, count: buckets.count - 1) }
             if !ids.isEmpty {
                 let list = ids.map(String.init).joined(separator: ",")
-                // Bucket i covers the hours [hours[i], hours[i + 1]). Each name's hours come in order from
-                // the primary key, so the buckets fill in one pass with no sort (and no row objects).
+                // Bucket i covers the hours [hours[i], hours[i + 1]); when every boundary is a UTC midnight,
+                // the days [days[i], days[i + 1]) of `event_counts_daily`, 24 times fewer rows. Each name's
+                // rows come in order from the primary key, so the buckets fill in one pass with no sort (and
+                // no row objects).
                 let hours = buckets.map(EventCounts.hour)
-                let scan = try RawStatement(db, sql: "SELECT hour, count FROM event_counts WHERE name_id = ? AND hour >= ? AND hour < ?")
+                let daily = hours.allSatisfy { $0 % 24 == 0 }
+                let bounds = daily ? hours.map { $0 / 24 } : hours
+                let scan = try RawStatement(db, sql: daily
+                    ? "SELECT day, count FROM event_counts_daily WHERE name_id = ? AND day >= ? AND day < ?"
+                    : "SELECT hour, count FROM event_counts WHERE name_id = ? AND hour >= ? AND hour < ?")
                 for id in ids {
                     try scan.bind(1, id)
-                    try scan.bind(2, fromHour)
-                    try scan.bind(3, toHour)
+                    try scan.bind(2, bounds.first!)
+                    try scan.bind(3, bounds.last!)
                     var values = counts[id]!
                     var bucket = 0
                     try scan.forEachRow(db) { column in
-                        let hour = column(0)
-                        while hours[bucket + 1] <= hour { bucket += 1 }
+                        let unit = column(0)
+                        while bounds[bucket + 1] <= unit { bucket += 1 }
                         values[bucket] += column(1)
                     }
                     counts[id] = values
