@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import Testing
 @testable import TroveCore
@@ -58,5 +59,25 @@ import Testing
                 try db.execute(sql: "INSERT INTO profiles (account_id, uid, created_at, updated_at) VALUES (1, 'u', 0, 0)")  // uid unique per account
             }
         }
+    }
+
+    /// A file made before 0021 gets its daily counts from its hourly ones as 0021 applies (floor division:
+    /// hours before 1970 fall on the day before).
+    @Test func anEarlierFileGetsItsDailyCountsFromItsHourlyOnes() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("trove-tests-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        do {
+            let earlier = try DatabaseQueue(path: path)
+            try AppDatabase.migrator.migrate(earlier, upTo: "0020_report_step_profiles")
+            // Two hours of one day and one of the next for one name; two hours before 1970 for another.
+            try await earlier.write { db in
+                try db.execute(sql: "INSERT INTO event_counts (name_id, hour, count) VALUES (1, 24, 2), (1, 47, 3), (1, 48, 5), (2, -1, 7), (2, -24, 1)")
+            }
+        }
+        let upgraded = try AppDatabase(path: path)
+        let daily = try await upgraded.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT name_id || ':' || day || ':' || count FROM event_counts_daily ORDER BY name_id, day")
+        }
+        #expect(daily == ["1:1:5", "1:2:5", "2:-1:8"])
     }
 }
