@@ -4,8 +4,8 @@ import TroveCore
 /// `trove bench scale --factor F`: the reference data set scaled F times, loaded once, then the workloads that
 /// matter at scale on that one database — first those that need the data as loaded (reports, export), then
 /// those that add to it (segments, whose freshness probe ingests; a person's timeline and erasure) — and
-/// `trove backup`'s copy; then DuckDB on the same files (`PeerBenchmarks`). Each run's figures are saved beside the data sets; with the 1× run's there, every
-/// figure's growth from 1× is printed next to the data's.
+/// `trove backup`'s copy; then DuckDB on the same files (`PeerBenchmarks`). Each run's figures are saved
+/// beside the data sets; with the 1× run's there, every figure's growth from 1× is printed next to the data's.
 public enum ScaleBenchmarks {
     public struct Options: Sendable {
         public var factor: Int

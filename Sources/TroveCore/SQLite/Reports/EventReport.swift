@@ -2,9 +2,10 @@ import Foundation
 import GRDB
 
 /// `GET /v1/reports/events?from&to&names&interval=day|hour&tz=` (contract §11): events per name per bucket,
-/// from `event_counts` (or `event_counts_daily` for whole UTC days) plus the tail of the log the rollup has not reached (one read snapshot, so exact
-/// under concurrent ingest). Buckets are UTC unless `tz` names an IANA zone; counts are kept per UTC hour,
-/// so a zone whose offset is not a whole number of hours is refused rather than answered approximately.
+/// from `event_counts` (or `event_counts_daily` for whole UTC days) plus the tail of the log the rollup has
+/// not reached (one read snapshot, so exact under concurrent ingest). Buckets are UTC unless `tz` names an
+/// IANA zone; counts are kept per UTC hour, so a zone whose offset is not a whole number of hours is refused
+/// rather than answered approximately.
 public struct EventReport: Sendable {
     public let database: AppDatabase
     public let clock: TroveClock
