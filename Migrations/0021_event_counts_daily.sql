@@ -1,6 +1,6 @@
 -- Events per name per UTC day: each day's 24 hours of event_counts summed. A report whose buckets are whole
--- UTC days (interval=day, UTC) reads it: 90 days of 34 names are 3k rows here against 73k hours there, whose
--- stepping alone took ~7 ms at any scale. Triggers on event_counts keep it, so every writer of the hourly
+-- UTC days (interval=day, UTC) reads it: 90 days of the reference set's names are 2.8k rows here against 67k
+-- hours there, whose stepping alone took 6–7 ms at any scale. Triggers on event_counts keep it, so every writer of the hourly
 -- counts (the counts rollup, anonymous events as they are stored, merged or deleted, deletions, copies into
 -- SQLite) keeps the daily ones without knowing of them. `day` is floor(hour / 24).
 CREATE TABLE event_counts_daily (
