@@ -23,5 +23,6 @@ public enum TroveMigrations {
         ("0019_write_keys", String(decoding: PackageResources._019_write_keys_sql, as: UTF8.self)),
         ("0020_report_step_profiles", String(decoding: PackageResources._020_report_step_profiles_sql, as: UTF8.self)),
         ("0021_event_counts_daily", String(decoding: PackageResources._021_event_counts_daily_sql, as: UTF8.self)),
+        ("0022_event_recency", String(decoding: PackageResources._022_event_recency_sql, as: UTF8.self)),
     ]
 }

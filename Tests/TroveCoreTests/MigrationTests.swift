@@ -9,12 +9,12 @@ import Testing
     }
 
     static func expectMigrated(_ db: AppDatabase) throws {
-        #expect(AppDatabase.migrationNames == ["0001_initial", "0002_event_rollups", "0003_segments", "0004_event_name_indexes", "0005_exports", "0006_anonymous_events", "0007_integrations", "0008_webhooks", "0009_customerio_destination", "0010_event_counts", "0011_report_indexes", "0012_admin_sessions", "0013_report_steps", "0014_event_counts_watermark", "0015_report_step_builds", "0016_anonymous_event_counts", "0017_person_chain", "0018_deletions", "0019_write_keys", "0020_report_step_profiles", "0021_event_counts_daily"])
+        #expect(AppDatabase.migrationNames == ["0001_initial", "0002_event_rollups", "0003_segments", "0004_event_name_indexes", "0005_exports", "0006_anonymous_events", "0007_integrations", "0008_webhooks", "0009_customerio_destination", "0010_event_counts", "0011_report_indexes", "0012_admin_sessions", "0013_report_steps", "0014_event_counts_watermark", "0015_report_step_builds", "0016_anonymous_event_counts", "0017_person_chain", "0018_deletions", "0019_write_keys", "0020_report_step_profiles", "0021_event_counts_daily", "0022_event_recency"])
         #expect(try db.appliedMigrations() == AppDatabase.migrationNames)
         let tables = try db.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb%' AND name NOT LIKE 'sqlite%' ORDER BY name")
         }
-        #expect(tables == ["accounts", "admin_sessions", "anonymous_events", "companies", "customerio_deliveries", "deletions", "event_counts", "event_counts_daily", "event_names", "event_rollups", "events", "exports", "idempotency_keys", "integrations", "membership_dirty", "profile_activity", "profiles", "properties", "report_step_profiles", "report_step_values", "report_steps", "segment_changes", "segment_members", "segments", "server_keys", "warnings", "webhook_deliveries", "webhook_endpoints"])
+        #expect(tables == ["accounts", "admin_sessions", "anonymous_events", "companies", "customerio_deliveries", "deletions", "event_counts", "event_counts_daily", "event_names", "event_recency", "event_recency_names", "event_rollups", "events", "exports", "idempotency_keys", "integrations", "membership_dirty", "profile_activity", "profiles", "properties", "report_step_profiles", "report_step_values", "report_steps", "segment_changes", "segment_members", "segments", "server_keys", "warnings", "webhook_deliveries", "webhook_endpoints"])
         let journal = try db.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
         let foreignKeys = try db.pool.read { db in try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") }

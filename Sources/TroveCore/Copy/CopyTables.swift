@@ -37,11 +37,13 @@ public struct CopyTable: Sendable, Hashable, CustomStringConvertible {
     /// Tables that hold no data of their own, only what an engine derives and rebuilds (not copied):
     /// SQLite's rollup watermarks (PostgreSQL counts in each write and reads activity from the events) and
     /// daily counts (`event_counts_daily`, which triggers keep as the hourly ones are copied in), the
-    /// funnel step lists (built again on first use) and PostgreSQL's ingest rows of count deltas and marks
+    /// funnel step lists (built again on first use), the latest times per event name (`event_recency`, built
+    /// with the names' indexes) and PostgreSQL's ingest rows of count deltas and marks
     /// (folded into `event_counts` by the ingest store's catch-up and into `membership_dirty` by the
     /// evaluator's, both before a copy reads them).
     public static let derived: Set<String> = [
         "event_rollups", "event_counts_daily", "report_steps", "report_step_profiles", "report_step_values", "report_step_events", "membership_marks", "event_count_deltas",
+        "event_recency", "event_recency_names",
     ]
 
     public static let all: [CopyTable] = [

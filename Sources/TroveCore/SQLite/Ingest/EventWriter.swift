@@ -41,6 +41,7 @@ extension WriteSession {
         try db.execute(sql: "DELETE FROM events WHERE \(condition)", arguments: arguments)
         try EventCounts.lowerWatermarks(db)
         try ReportSteps.lowerWatermarks(db)
+        try EventRecency.lowerWatermarks(db)
         deletedEvents = true
         forgetHeads()
     }

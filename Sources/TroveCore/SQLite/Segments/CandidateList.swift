@@ -29,8 +29,8 @@ enum CandidateList {
     static let maxIDs = 2_000_000
 
     /// The candidates' ids in ascending order: the rows of `staged.candidates` whose company passes every
-    /// company condition (a profile without a company passes none). Nil past `staged.limit` or `maxIDs`:
-    /// reading stops there.
+    /// company condition (a profile without a company passes none) and who are among the profiles of every
+    /// `staged.required` query. Nil past `staged.limit` or `maxIDs`: reading stops there.
     static func ids(_ staged: SegmentCompiler.Staged, _ db: Database) throws -> [Int64]? {
         var companies: IDSet?
         for query in staged.companies {
@@ -49,7 +49,19 @@ enum CandidateList {
             if companies?.contains(sqlite3_column_int64(handle, 1)) ?? true { ids.append(sqlite3_column_int64(handle, 0)) }
             return ids.count <= limit
         }
-        return ids.count <= limit ? IDSet(ids).sorted : nil
+        guard ids.count <= limit else { return nil }
+        // Only those among the profiles each event condition can pass for (`CandidatesFirst.required`).
+        var passing = IDSet(ids)
+        for query in staged.required {
+            var kept: [Int64] = []
+            try rows(query, db) { handle in
+                let id = sqlite3_column_int64(handle, 0)
+                if passing.contains(id) { kept.append(id) }
+                return true
+            }
+            passing = IDSet(kept)
+        }
+        return passing.sorted
     }
 
     /// Steps through `query`'s rows, handing `body` the statement to read each one's columns from, while it

@@ -17,7 +17,10 @@ extension SegmentCompiler {
                 else { return nil }
                 let id: Int64 = row[0]
                 let indexed = try createsIndexes || SegmentIndex.exists(.eventName(id), db)
-                return EventName(id: id, indexed: indexed, events: row[1])
+                // Latest times come with the index (`SegmentIndex.ensure`), and serve while the tail is short.
+                let recency = try indexed && (createsIndexes || EventRecency.isKept(name: id, db)) && EventRecency.isTailReadable(db)
+                return EventName(id: id, indexed: indexed, events: row[1],
+                                 profilesDoing: recency ? { k, after in EventRecency.profilesSQL(name: id, atLeast: k, after: after) } : nil)
             },
             candidates: checkingOnly ? nil : { condition, limit, index in
                 guard try SegmentIndex.exists(index, db) else { return nil }

@@ -51,6 +51,9 @@ public struct SegmentCompiler {
         public var companies: [SQLFragment]
         /// The event counts, over a candidate `p` (only `p.id` is read).
         public var events: SQLFragment
+        /// Queries of profile ids a candidate must be among to pass `events` (a superset of those that do:
+        /// `EventName.profilesDoing`), one per event condition that has them; each id may come more than once.
+        public var required: [SQLFragment] = []
     }
 
     /// What the filter selects: profiles (`profiles p`), or companies (`companies c`, property items only).
@@ -88,11 +91,15 @@ public struct SegmentCompiler {
         var indexed: Bool
         /// How many events have the name (`event_names.count`): what the set form reads.
         var events: Int64 = 0
+        /// Where the engine keeps each profile's latest times of the name: the query of the profiles that can
+        /// have done it at least `k` times later than `after` (every one that did, perhaps others).
+        var profilesDoing: ((_ k: Int64, _ after: Int64) -> SQLFragment)?
 
-        public init(id: Int64, indexed: Bool, events: Int64) {
+        public init(id: Int64, indexed: Bool, events: Int64, profilesDoing: ((Int64, Int64) -> SQLFragment)? = nil) {
             self.id = id
             self.indexed = indexed
             self.events = events
+            self.profilesDoing = profilesDoing
         }
     }
 
@@ -202,7 +209,8 @@ public struct SegmentCompiler {
         let counts = try events.map { try compile($0, into: &output, visiting: &visiting, placement: placement) }
         if placement.narrowed, !perProfile, output.countsPerCandidate, !parts.isEmpty, !counts.isEmpty {
             output.candidatesFirst = CandidatesFirst(narrowing: narrowing.isEmpty ? dialect.true : .joined(narrowing, separator: " AND "),
-                                                     companies: companies, events: .joined(counts, separator: " AND "))
+                                                     companies: companies, events: .joined(counts, separator: " AND "),
+                                                     required: try events.compactMap(profilesDoing))
         }
         parts += counts
         output.condition = parts.isEmpty ? dialect.true : .joined(parts, separator: " AND ")
@@ -283,6 +291,8 @@ public struct SegmentCompiler {
         public var limit: Int64
         /// `CandidatesFirst.companies`.
         public var companies: [SQLFragment]
+        /// `CandidatesFirst.required`.
+        public var required: [SQLFragment]
         /// The statement selecting the members from a table `candidates(id)` of the candidates in id order,
         /// which the engine defines before it (`WITH candidates(id) AS (…) ` + this).
         public var members: SQLFragment
@@ -325,7 +335,7 @@ public struct SegmentCompiler {
             ? SQLFragment("SELECT \(columns) FROM candidates p WHERE ") + split.events
             : SQLFragment("SELECT \(columns) FROM profiles p WHERE p.id IN (SELECT p.id FROM candidates p WHERE ") + split.events + SQLFragment(")")
         let staged = Staged(candidates: SQLFragment("SELECT p.id, p.company_id FROM profiles p WHERE ") + scope + split.narrowing + SQLFragment(")"),
-                            limit: output.candidateLimit ?? .max, companies: split.companies, members: members)
+                            limit: output.candidateLimit ?? .max, companies: split.companies, required: split.required, members: members)
         return MembersQuery(select: select(otherwise), output: output, staged: staged)
     }
 
@@ -437,6 +447,22 @@ public struct SegmentCompiler {
             return SQLFragment("p.id NOT IN (") + matching + SQLFragment("NOT (count(*) \(op) ?))", [test.count.sqlValue])
         }
         return SQLFragment("p.id IN (") + matching + SQLFragment("count(*) \(op) ?)", [test.count.sqlValue])
+    }
+
+    /// The query of the profiles that can pass event condition `node` (`EventName.profilesDoing`), where the
+    /// engine keeps latest times and the condition asks for at least one event within the last days or ever:
+    /// at least k events later than the window's start means a k-th latest time after it. The events' own
+    /// filters only narrow the count further.
+    func profilesDoing(_ node: FilterNode) throws -> SQLFragment? {
+        guard case .condition(let c) = node, case .event(let test) = c.kind, !test.matchesZero,
+              let name = try eventName(test.name), let profilesDoing = name.profilesDoing else { return nil }
+        // A count of 1 passing, or else only counts of 2 and more (none below passes: 0 does not).
+        let k: Int64 = test.countOp.compare(Int64(1), test.count) ? 1 : 2
+        switch test.window {
+        case .ever: return profilesDoing(k, .min)
+        case .newerThan(let days): return profilesDoing(k, Self.daysAgo(days, from: now))
+        case .olderThan: return nil
+        }
     }
 
     /// The events a test counts: its name (spliced: the partial index's own term), window and filters.

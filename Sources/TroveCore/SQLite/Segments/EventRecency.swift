@@ -1,0 +1,143 @@
+import GRDB
+import GRDBSQLite
+
+/// Keeps `event_recency` (0022): for each event name a segment counts, every profile's two latest times of
+/// it. A staged members query reads the profiles that can pass "did X at least k times in the last D days"
+/// as one range of it (`SegmentCompiler.CandidatesFirst.required`) and seeks only the candidates among them.
+///
+/// The rows of a name kept (`event_recency_names`) reflect every event of it at or below the 'membership'
+/// watermark: the evaluator moves them forward with it (`catchUp`), and a reader adds the profiles with
+/// events of the name above it (`profilesSQL`). Times only move forward here: an event deleted or erased
+/// may leave a later time than the profile has (a candidate then counted and dropped), never an earlier one.
+enum EventRecency {
+    /// Past this many events above the watermark, a reader counts every candidate instead (reading the
+    /// tail's events would cost more than the seeks saved). The evaluator normally trails by a step or two.
+    static let readableTail: Int64 = 250_000
+
+    /// Where the rows are read: the profiles whose `k`-th latest event of name `id` is later than `after`
+    /// (k 1, or 2 for any count of 2 and more), and those with an event of the name the rows do not reflect
+    /// yet. Profile ids, in no order, possibly repeated.
+    static func profilesSQL(name id: Int64, atLeast k: Int64, after: Int64) -> SQLFragment {
+        let column = k >= 2 ? "second" : "latest"
+        return SQLFragment(
+            """
+            SELECT profile_id FROM event_recency WHERE name_id = \(id) AND \(column) > ?
+            UNION ALL SELECT profile_id FROM events
+            WHERE id > (SELECT through_event_id FROM event_rollups WHERE name = '\(MembershipEvaluator.watermarkName)') AND name_id = \(id)
+            """, [after.sqlValue])
+    }
+
+    /// Whether the events above the watermark are few enough for a reader to add them (`profilesSQL`).
+    static func isTailReadable(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db,
+            sql: """
+                SELECT (SELECT coalesce(max(id), 0) FROM events) - (SELECT through_event_id FROM event_rollups WHERE name = ?) <= ?
+                """, arguments: [MembershipEvaluator.watermarkName, readableTail]) ?? false
+    }
+
+    static func isKept(name id: Int64, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM event_recency_names WHERE name_id = ?)", arguments: [id]) ?? false
+    }
+
+    /// (Re)builds name `id`'s rows from every event of it, through its index (`SegmentIndex.eventName`, which
+    /// must exist): one pass in profile and time order, appending rows in key order. From now on the name's
+    /// rows are kept.
+    static func build(name id: Int64, _ db: Database) throws {
+        try db.execute(sql: "DELETE FROM event_recency WHERE name_id = ?", arguments: [id])
+        let insert = try RawStatement(db, sql: "INSERT INTO event_recency (name_id, profile_id, latest, second) VALUES (?1, ?2, ?3, ?4)")
+        try insert.bind(1, id)
+        var profile: Int64?
+        var latest = Int64.min
+        var second: Int64?
+        func flush() throws {
+            guard let profile else { return }
+            try insert.bind(2, profile)
+            try insert.bind(3, latest)
+            try insert.bind(4, second)
+            try insert.execute(db)
+        }
+        let index = SegmentIndex.eventName(id).name
+        try CandidateList.rows(SQLFragment("SELECT profile_id, timestamp FROM events INDEXED BY \"\(index)\" WHERE name_id = \(id) ORDER BY profile_id, timestamp"), db) { row in
+            let (p, t) = (sqlite3_column_int64(row, 0), sqlite3_column_int64(row, 1))
+            if p != profile {
+                try flush()
+                (profile, latest, second) = (p, t, nil)
+            } else {
+                (latest, second) = (t, latest)  // in time order: the newest so far, and the one before it
+            }
+            return true
+        }
+        try flush()
+        try db.execute(
+            sql: """
+                INSERT INTO event_recency_names (name_id, through_event_id) VALUES (?, (SELECT coalesce(max(id), 0) FROM events))
+                ON CONFLICT (name_id) DO UPDATE SET through_event_id = excluded.through_event_id
+                """, arguments: [id])
+    }
+
+    /// After events were deleted: a watermark above the log's new top comes down to it (SQLite may hand a
+    /// deleted top id out again, `EventCounts.lowerWatermarks`).
+    static func lowerWatermarks(_ db: Database) throws {
+        try db.execute(sql: "UPDATE event_recency_names SET through_event_id = min(through_event_id, (SELECT coalesce(max(id), 0) FROM events))")
+    }
+
+    /// Stops keeping name `id`'s rows (its index was dropped).
+    static func forget(name id: Int64, _ db: Database) throws {
+        try db.execute(sql: "DELETE FROM event_recency WHERE name_id = ?", arguments: [id])
+        try db.execute(sql: "DELETE FROM event_recency_names WHERE name_id = ?", arguments: [id])
+    }
+
+    /// Removes profile `id`'s rows (its erasure: nothing of the person stays).
+    static func erase(profile id: Int64, _ db: Database) throws {
+        try db.execute(sql: "DELETE FROM event_recency WHERE name_id IN (SELECT name_id FROM event_recency_names) AND profile_id = ?", arguments: [id])
+    }
+
+    /// Brings the kept names' rows from `from` to `through` (event ids; the 'membership' watermark is about to
+    /// move there), each from where its own watermark stands. Past `readableTail` events, each name is built again from its index instead: one pass in
+    /// order beats reading a bulk load's events by id.
+    static func catchUp(from: Int64, through: Int64, _ db: Database) throws {
+        guard through > from else { return }
+        let names = try Int64.fetchAll(db, sql: "SELECT name_id FROM event_recency_names ORDER BY name_id")
+        guard !names.isEmpty else { return }
+        if through - from > readableTail {
+            for name in names { try build(name: name, db) }
+            return
+        }
+        // The slice's two latest times per (name, profile), then one upsert each.
+        struct Key: Hashable { var name: Int64; var profile: Int64 }
+        var latest: [Key: (Int64, Int64?)] = [:]
+        let query = SQLFragment(
+            """
+            SELECT e.name_id, e.profile_id, e.timestamp FROM events e JOIN event_recency_names n ON n.name_id = e.name_id
+            WHERE e.id > ? AND e.id <= ? AND e.id > n.through_event_id
+            """, [from.sqlValue, through.sqlValue])
+        try CandidateList.rows(query, db) { row in
+            let key = Key(name: sqlite3_column_int64(row, 0), profile: sqlite3_column_int64(row, 1))
+            let t = sqlite3_column_int64(row, 2)
+            if let (a, b) = latest[key] {
+                latest[key] = t > a ? (t, a) : (a, max(b ?? .min, t))
+            } else {
+                latest[key] = (t, nil)
+            }
+            return true
+        }
+        // The second latest of both: the earlier of the two latest, or either second, whichever is later.
+        let upsert = try RawStatement(
+            db,
+            sql: """
+                INSERT INTO event_recency (name_id, profile_id, latest, second) VALUES (?1, ?2, ?3, ?4)
+                ON CONFLICT (name_id, profile_id) DO UPDATE SET latest = max(latest, excluded.latest),
+                    second = nullif(max(min(latest, excluded.latest), coalesce(second, ?5), coalesce(excluded.second, ?5)), ?5)
+                """)
+        try upsert.bind(5, Int64.min)
+        for (key, times) in latest.sorted(by: { ($0.key.name, $0.key.profile) < ($1.key.name, $1.key.profile) }) {
+            try upsert.bind(1, key.name)
+            try upsert.bind(2, key.profile)
+            try upsert.bind(3, times.0)
+            try upsert.bind(4, times.1)
+            try upsert.execute(db)
+        }
+        try db.execute(sql: "UPDATE event_recency_names SET through_event_id = ? WHERE through_event_id < ?", arguments: [through, through])
+    }
+}

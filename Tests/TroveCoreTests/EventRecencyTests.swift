@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+import Testing
+@testable import TroveCore
+
+/// Each profile's two latest times of a name a segment counts (`EventRecency`): equal to the events' own
+/// through builds, steps of the evaluator and erasure; a staged evaluation that reads them selects what the
+/// filter says, events past the watermark included; they go with the name's index.
+extension PeoplePageTests {
+    /// The kept rows next to the same figures read from the events.
+    static func recencyMatchesEvents(_ db: AppDatabase) async throws -> (kept: [[Int64?]], events: [[Int64?]]) {
+        try await db.pool.read { db in
+            let kept = try Row.fetchAll(db, sql: "SELECT name_id, profile_id, latest, second FROM event_recency ORDER BY 1, 2")
+                .map { [$0[0], $0[1], $0[2], $0[3]] as [Int64?] }
+            let events = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT e.name_id, e.profile_id, max(e.timestamp),
+                        (SELECT x.timestamp FROM events x WHERE x.name_id = e.name_id AND x.profile_id = e.profile_id ORDER BY x.timestamp DESC LIMIT 1 OFFSET 1)
+                    FROM events e WHERE e.name_id IN (SELECT name_id FROM event_recency_names) GROUP BY 1, 2 ORDER BY 1, 2
+                    """).map { [$0[0], $0[1], $0[2], $0[3]] as [Int64?] }
+            return (kept, events)
+        }
+    }
+
+    @Test func latestTimesFollowTheEventsAndNarrowTheCandidates() async throws {
+        let w = try await world()
+        func at(hoursAgo: Int) -> String { fixedNow.adding(milliseconds: -Int64(hoursAgo) * 3_600_000).iso8601 }
+        for i in 0..<30 {
+            try await send(w, .profile, #"{"uid":"p\#(i)","plan":"pro","upsell_readiness_score":\#(70 + i)}"#)
+            // 0–3 events, some outside the 30-day window, not in time order.
+            for e in 0..<(i % 4) {
+                try await send(w, .event, #"{"uid":"p\#(i)","name":"Completed Tour (Chameleon)","timestamp":"\#(at(hoursAgo: (i * 7 + e * 300) % 1000))"}"#)
+            }
+        }
+        // Many events of the name elsewhere, so that a seek per candidate beats a pass over them.
+        try await send(w, .profile, #"{"uid":"busy","plan":"free"}"#)
+        for _ in 0..<300 { try await send(w, .event, #"{"uid":"busy","name":"Completed Tour (Chameleon)"}"#) }
+        let segment = try await w.store.create(account: w.account, body: json(
+            #"{"name":"S","items":[{"prop":"upsell_readiness_score","op":"gte","value":80},{"prop":"plan","op":"eq","value":"pro"},{"kind":"event","value":"Completed Tour (Chameleon)","mod":"gte","range":2,"cond":"gt-d","int":30}]}"#))
+        try await w.evaluator.catchUp()
+        var sizes = try await expectConsistent(w, "after the build")
+        #expect((sizes[segment.id] ?? 0) > 0, "the segment has members, or the test proves little")
+        var recency = try await Self.recencyMatchesEvents(w.db)
+        #expect(recency.kept.count == 23 && recency.kept == recency.events, "built with the name's index")
+        let required = try await w.db.pool.read { db in
+            let filter = try #require(try Segment.fetch(db, account: w.account, id: segment.id)?.filter())
+            return try SegmentCompiler.over(db, account: w.account, now: fixedNow).membersQuery(filter, segment: segment.id, columns: "p.id").staged?.required
+        }
+        #expect(required?.count == 1 && required?.first?.sql.contains("event_recency") == true, "the staged query reads the latest times")
+
+        // Events the evaluator has not reached yet: a reader adds their profiles.
+        for i in [12, 16, 21] {
+            for _ in 0..<2 { try await send(w, .event, #"{"uid":"p\#(i)","name":"Completed Tour (Chameleon)","timestamp":"\#(at(hoursAgo: 1))"}"#) }
+        }
+        let counted = try await w.queries.evaluate(account: w.account, segment: segment.id)
+        let expected = try await w.db.pool.read { db in
+            let reference = try ReferenceEvaluator(db, account: w.account, now: fixedNow)
+            return try #require(reference.segments[segment.id].map { reference.members($0).count })
+        }
+        #expect(counted == Int64(expected) && expected > sizes[segment.id] ?? 0, "the tail's profiles count: \(counted) vs \(expected)")
+        try await w.evaluator.catchUp()
+        sizes = try await expectConsistent(w, "after the tail")
+        recency = try await Self.recencyMatchesEvents(w.db)
+        #expect(recency.kept == recency.events, "moved forward with the watermark")
+
+        // Erased: nothing of the person stays here either.
+        let erased = try await w.db.pool.read { db in try #require(try Int64.fetchOne(db, sql: "SELECT id FROM profiles WHERE uid = 'p16'")) }
+        let erasure = Erasure(store: WriteQueue(database: w.db, clock: w.clock.clock), reads: ErasureReader(database: w.db))
+        _ = try await erasure.forget(account: w.account, profile: erased, source: .api)
+        let left = try await w.db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM event_recency WHERE profile_id = ?", arguments: [erased])! }
+        #expect(left == 0)
+
+        // The segment gone, its name's index and latest times go with it.
+        try await w.store.delete(account: w.account, id: segment.id)
+        _ = try await w.evaluator.dropUnusedIndexes()
+        let rows = try await w.db.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT (SELECT count(*) FROM event_recency) + (SELECT count(*) FROM event_recency_names)")!
+        }
+        #expect(rows == 0)
+    }
+}
