@@ -38,8 +38,14 @@ extension PeoplePageTests {
         for _ in 0..<300 { try await send(w, .event, #"{"uid":"busy","name":"Completed Tour (Chameleon)"}"#) }
         let segment = try await w.store.create(account: w.account, body: json(
             #"{"name":"S","items":[{"prop":"upsell_readiness_score","op":"gte","value":80},{"prop":"plan","op":"eq","value":"pro"},{"kind":"event","value":"Completed Tour (Chameleon)","mod":"gte","range":2,"cond":"gt-d","int":30}]}"#))
+        // One candidate against every profile that ever did it: the latest times are many more than the
+        // candidates, so they are not read to the end and the candidate's events are counted as they are.
+        let few = try await w.store.create(account: w.account, body: json(
+            #"{"name":"Few","items":[{"prop":"upsell_readiness_score","op":"gte","value":99},{"prop":"plan","op":"eq","value":"pro"},{"kind":"event","value":"Completed Tour (Chameleon)"}]}"#))
         try await w.evaluator.catchUp()
         var sizes = try await expectConsistent(w, "after the build")
+        let fewCounted = try await w.queries.evaluate(account: w.account, segment: few.id)
+        #expect(sizes[few.id] == 1 && fewCounted == 1)
         #expect((sizes[segment.id] ?? 0) > 0, "the segment has members, or the test proves little")
         var recency = try await Self.recencyMatchesEvents(w.db)
         #expect(recency.kept.count == 23 && recency.kept == recency.events, "built with the name's index")
@@ -71,8 +77,9 @@ extension PeoplePageTests {
         let left = try await w.db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM event_recency WHERE profile_id = ?", arguments: [erased])! }
         #expect(left == 0)
 
-        // The segment gone, its name's index and latest times go with it.
+        // The segments gone, their name's index and latest times go with them.
         try await w.store.delete(account: w.account, id: segment.id)
+        try await w.store.delete(account: w.account, id: few.id)
         _ = try await w.evaluator.dropUnusedIndexes()
         let rows = try await w.db.pool.read { db in
             try Int.fetchOne(db, sql: "SELECT (SELECT count(*) FROM event_recency) + (SELECT count(*) FROM event_recency_names)")!
