@@ -1,14 +1,13 @@
 -- The two latest times each profile did each event name a segment counts (`EventRecency.swift`): "did X at
 -- least k times in the last D days" holds only where the k-th latest time is within D days, so the profiles
--- that can pass are one range of an index here instead of a seek per candidate into the name's events.
+-- that pass are one range of an index here instead of a seek per candidate into the name's events.
 -- Measured on the 10× reference set (sqlite3 shell, warm): the reference segment's 236,279 candidate seeks
 -- took ~175 ms; the 459,806 profiles whose second-latest "Completed Tour" is in the window read as one range
--- in ~30 ms, and seeking only the 10,719 candidates among them ~19 ms.
+-- in ~30 ms.
 --
--- A superset, never less: the rows of a name in `event_recency_names` reflect every event of it at or below
--- the 'membership' watermark (the evaluator rolls them forward as it moves it, from their own watermark);
--- readers add the profiles with events of the name above it, and count the survivors' events exactly. Deleted events may leave a time
--- here that no event has any more: a profile read as a candidate, then counted and dropped.
+-- Exact: the rows of a name in `event_recency_names` reflect every event of it at or below the name's own
+-- watermark (the evaluator rolls them forward as it moves its own; deleting events recomputes the rows of
+-- the profiles they belonged to). Readers add the profiles with events above it and count theirs.
 CREATE TABLE event_recency (
     name_id    INTEGER NOT NULL,
     profile_id INTEGER NOT NULL,
@@ -17,8 +16,8 @@ CREATE TABLE event_recency (
     PRIMARY KEY (name_id, profile_id)
 ) WITHOUT ROWID;
 
-CREATE INDEX event_recency_by_latest ON event_recency(name_id, latest, profile_id);
-CREATE INDEX event_recency_by_second ON event_recency(name_id, second, profile_id) WHERE second IS NOT NULL;
+-- Read by a partial index per name and time, `event_recency_latest_<id>` on (latest, profile_id) and
+-- `event_recency_second_<id>` on (second, profile_id), made once the name's rows are built.
 
 -- The names whose rows are kept (each has its `events_of_name_<id>` index; built with it, dropped with it),
 -- and the event id their rows reflect every event through: a build reads every event there is, so rolling

@@ -38,10 +38,12 @@ extension WriteSession {
         try EventCounts.subtract(eventsWhere: condition, arguments: arguments, db)
         try uncount(sql: "SELECT name_id, count(*) FROM events WHERE \(condition) GROUP BY name_id", arguments: arguments)
         try ReportSteps.forget(eventsWhere: condition, arguments: arguments, db)
+        let recency = try EventRecency.affected(eventsWhere: condition, arguments: arguments, db)
         try db.execute(sql: "DELETE FROM events WHERE \(condition)", arguments: arguments)
         try EventCounts.lowerWatermarks(db)
         try ReportSteps.lowerWatermarks(db)
         try EventRecency.lowerWatermarks(db)
+        try EventRecency.afterDeleting(recency, db)
         deletedEvents = true
         forgetHeads()
     }

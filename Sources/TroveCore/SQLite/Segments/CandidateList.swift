@@ -15,8 +15,9 @@ extension SegmentCompiler.MembersQuery {
         guard let staged else { return self }
         var query = self
         query.staged = nil
-        guard let ids = try CandidateList.ids(staged, db) else { return query }  // past the limit: `select`
-        query.select = SQLFragment("WITH candidates(id) AS (SELECT value FROM json_each(?)) ", [.text(JSONWriter.string(integers: ids))]) + staged.members
+        guard let (ids, narrowed) = try CandidateList.ids(staged, db) else { return query }  // past the limit: `select`
+        let members = narrowed ? staged.trustingMembers ?? staged.members : staged.members
+        query.select = SQLFragment("WITH candidates(id) AS (SELECT value FROM json_each(?)) ", [.text(JSONWriter.string(integers: ids))]) + members
         return query
     }
 }
@@ -30,8 +31,9 @@ enum CandidateList {
 
     /// The candidates' ids in ascending order: the rows of `staged.candidates` whose company passes every
     /// company condition (a profile without a company passes none) and who are among the profiles of every
-    /// `staged.required` query. Nil past `staged.limit` or `maxIDs`: reading stops there.
-    static func ids(_ staged: SegmentCompiler.Staged, _ db: Database) throws -> [Int64]? {
+    /// `staged.required` query; `narrowed`: by every one of them (none was left unread, below). Nil past
+    /// `staged.limit` or `maxIDs`: reading stops there.
+    static func ids(_ staged: SegmentCompiler.Staged, _ db: Database) throws -> (ids: [Int64], narrowed: Bool)? {
         var companies: IDSet?
         for query in staged.companies {
             var passing: [Int64] = []
@@ -55,6 +57,7 @@ enum CandidateList {
         // them costs more than the seeks they would save, and the candidates stay as they are.
         var passing = IDSet(ids)
         var count = ids.count
+        var narrowed = true
         for query in staged.required {
             var kept: [Int64] = []
             var read = 0
@@ -65,11 +68,14 @@ enum CandidateList {
                 read += 1
                 return read <= most
             }
-            guard read <= most else { continue }
+            guard read <= most else {
+                narrowed = false
+                continue
+            }
             passing = IDSet(kept)
             count = kept.count
         }
-        return passing.sorted
+        return (passing.sorted, narrowed)
     }
 
     /// How many profiles of a `required` query are read per candidate at most. Measured at 10× the reference

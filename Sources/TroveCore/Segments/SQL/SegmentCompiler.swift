@@ -54,6 +54,9 @@ public struct SegmentCompiler {
         /// Queries of profile ids a candidate must be among to pass `events` (a superset of those that do:
         /// `EventName.profilesDoing`), one per event condition that has them; each id may come more than once.
         public var required: [SQLFragment] = []
+        /// `events` for candidates already among every `required` query's profiles: the conditions those
+        /// answer exactly count only the tail's profiles (`EventName.tail`). Nil when none does.
+        public var trusting: SQLFragment?
     }
 
     /// What the filter selects: profiles (`profiles p`), or companies (`companies c`, property items only).
@@ -91,15 +94,18 @@ public struct SegmentCompiler {
         var indexed: Bool
         /// How many events have the name (`event_names.count`): what the set form reads.
         var events: Int64 = 0
-        /// Where the engine keeps each profile's latest times of the name: the query of the profiles that can
-        /// have done it at least `k` times later than `after` (every one that did, perhaps others).
+        /// Where the engine keeps each profile's two latest times of the name: the query of the profiles that
+        /// did it at least `k` (1 or 2) times later than `after`, or have events `tail` names.
         var profilesDoing: ((_ k: Int64, _ after: Int64) -> SQLFragment)?
+        /// The query of the profiles with events of the name the latest times do not reflect yet.
+        var tail: SQLFragment?
 
-        public init(id: Int64, indexed: Bool, events: Int64, profilesDoing: ((Int64, Int64) -> SQLFragment)? = nil) {
+        public init(id: Int64, indexed: Bool, events: Int64, profilesDoing: ((Int64, Int64) -> SQLFragment)? = nil, tail: SQLFragment? = nil) {
             self.id = id
             self.indexed = indexed
             self.events = events
             self.profilesDoing = profilesDoing
+            self.tail = tail
         }
     }
 
@@ -208,9 +214,14 @@ public struct SegmentCompiler {
         }
         let counts = try events.map { try compile($0, into: &output, visiting: &visiting, placement: placement) }
         if placement.narrowed, !perProfile, output.countsPerCandidate, !parts.isEmpty, !counts.isEmpty {
+            let doing = try events.map(profilesDoing)
+            let trusting = zip(counts, doing).map { count, doing in
+                doing?.exceptTail.map { SQLFragment("(p.id NOT IN (") + $0 + SQLFragment(") OR ") + count + SQLFragment(")") } ?? count
+            }
             output.candidatesFirst = CandidatesFirst(narrowing: narrowing.isEmpty ? dialect.true : .joined(narrowing, separator: " AND "),
                                                      companies: companies, events: .joined(counts, separator: " AND "),
-                                                     required: try events.compactMap(profilesDoing))
+                                                     required: doing.compactMap { $0?.profiles },
+                                                     trusting: doing.contains { $0?.exceptTail != nil } ? .joined(trusting, separator: " AND ") : nil)
         }
         parts += counts
         output.condition = parts.isEmpty ? dialect.true : .joined(parts, separator: " AND ")
@@ -296,6 +307,9 @@ public struct SegmentCompiler {
         /// The statement selecting the members from a table `candidates(id)` of the candidates in id order,
         /// which the engine defines before it (`WITH candidates(id) AS (…) ` + this).
         public var members: SQLFragment
+        /// `members` over candidates already among every `required` query's profiles
+        /// (`CandidatesFirst.trusting`).
+        public var trustingMembers: SQLFragment?
     }
 
     /// Selects `columns` from the members of `node` (enabled profiles of the account).
@@ -331,11 +345,14 @@ public struct SegmentCompiler {
         }
         // The candidates are named `p` again so the counts' `p.id` is theirs. Ids or a count need no profile
         // row: reading the members' rows cost a random page each, cold.
-        let members = Self.idColumns.contains(columns)
-            ? SQLFragment("SELECT \(columns) FROM candidates p WHERE ") + split.events
-            : SQLFragment("SELECT \(columns) FROM profiles p WHERE p.id IN (SELECT p.id FROM candidates p WHERE ") + split.events + SQLFragment(")")
+        func members(_ events: SQLFragment) -> SQLFragment {
+            Self.idColumns.contains(columns)
+                ? SQLFragment("SELECT \(columns) FROM candidates p WHERE ") + events
+                : SQLFragment("SELECT \(columns) FROM profiles p WHERE p.id IN (SELECT p.id FROM candidates p WHERE ") + events + SQLFragment(")")
+        }
         let staged = Staged(candidates: SQLFragment("SELECT p.id, p.company_id FROM profiles p WHERE ") + scope + split.narrowing + SQLFragment(")"),
-                            limit: output.candidateLimit ?? .max, companies: split.companies, required: split.required, members: members)
+                            limit: output.candidateLimit ?? .max, companies: split.companies, required: split.required, members: members(split.events),
+                            trustingMembers: split.trusting.map(members))
         return MembersQuery(select: select(otherwise), output: output, staged: staged)
     }
 
@@ -451,16 +468,18 @@ public struct SegmentCompiler {
 
     /// The query of the profiles that can pass event condition `node` (`EventName.profilesDoing`), where the
     /// engine keeps latest times and the condition asks for at least one event within the last days or ever:
-    /// at least k events later than the window's start means a k-th latest time after it. The events' own
-    /// filters only narrow the count further.
-    func profilesDoing(_ node: FilterNode) throws -> SQLFragment? {
+    /// at least k events later than the window's start means a k-th latest time after it. `exceptTail`: the
+    /// query's profiles pass, but for those of the tail (`EventName.tail`) — "at least 1 or 2 times" with no
+    /// filters on the events (these only narrow the count, and a third time is not kept).
+    func profilesDoing(_ node: FilterNode) throws -> (profiles: SQLFragment, exceptTail: SQLFragment?)? {
         guard case .condition(let c) = node, case .event(let test) = c.kind, !test.matchesZero,
               let name = try eventName(test.name), let profilesDoing = name.profilesDoing else { return nil }
         // A count of 1 passing, or else only counts of 2 and more (none below passes: 0 does not).
         let k: Int64 = test.countOp.compare(Int64(1), test.count) ? 1 : 2
+        let exact = test.filters.isEmpty && ((test.countOp == .gte && k == test.count) || (test.countOp == .gt && k == test.count + 1))
         switch test.window {
-        case .ever: return profilesDoing(k, .min)
-        case .newerThan(let days): return profilesDoing(k, Self.daysAgo(days, from: now))
+        case .ever: return (profilesDoing(k, .min), exact ? name.tail : nil)
+        case .newerThan(let days): return (profilesDoing(k, Self.daysAgo(days, from: now)), exact ? name.tail : nil)
         case .olderThan: return nil
         }
     }
