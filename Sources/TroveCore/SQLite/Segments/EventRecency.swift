@@ -42,9 +42,17 @@ enum EventRecency {
             arguments: [readableTail, id]) ?? false
     }
 
-    static func isKept(name id: Int64, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM event_recency_names WHERE name_id = ?)", arguments: [id]) ?? false
+    /// The names whose index is there (`SegmentIndex.eventName`) but whose rows are not kept yet: the
+    /// evaluator builds them, one name per step (`MembershipEvaluator.buildLatestTimes`).
+    static func unbuilt(_ db: Database) throws -> [Int64] {
+        try Int64.fetchAll(db, sql: """
+            SELECT id FROM (SELECT CAST(substr(name, \(prefix.count + 1)) AS INTEGER) AS id FROM sqlite_master
+                            WHERE type = 'index' AND name GLOB '\(prefix)*')
+            WHERE id NOT IN (SELECT name_id FROM event_recency_names) ORDER BY id
+            """)
     }
+
+    private static let prefix = "events_of_name_"
 
     /// (Re)builds name `id`'s rows from every event of it, through its index (`SegmentIndex.eventName`, which
     /// must exist): one pass in profile and time order appending rows in key order, then the two partial

@@ -69,17 +69,24 @@ public final class MembershipEvaluator: Sendable {
         let now = clock.now()
         let refreshBefore = now.milliseconds - Int64(windowRefresh.components.seconds * 1000)
         let looksForOutdated = !outdatedGone.load(ordering: .relaxed)
-        let (hasWork, building, outdated) = try await database.pool.read { db in
+        let (hasWork, building, outdated, unbuilt) = try await database.pool.read { db in
             (try Self.hasWork(db, refreshBefore: refreshBefore), try Row.fetchOne(db, sql: Self.pendingBuildSQL) != nil,
-             try looksForOutdated && !SegmentIndex.outdated(db).isEmpty)
+             try looksForOutdated && !SegmentIndex.outdated(db).isEmpty, try EventRecency.unbuilt(db).first)
         }
         if looksForOutdated && !outdated { outdatedGone.store(true, ordering: .relaxed) }
-        guard hasWork || outdated else { return StepResult() }
+        guard hasWork || outdated || unbuilt != nil else { return StepResult() }
         let started = TroveMetrics.now()
         if building || outdated, let index = try await makeMissingIndex(now: now) {
             TroveMetrics.segmentEvaluation(kind: "index", nanoseconds: TroveMetrics.now() - started)
             var result = StepResult()
             result.indexed = [index]
+            result.more = true
+            return result
+        }
+        if !building, let name = unbuilt, let built = try await buildLatestTimes(name: name) {
+            TroveMetrics.segmentEvaluation(kind: "index", nanoseconds: TroveMetrics.now() - started)
+            var result = StepResult()
+            result.indexed = [built]
             result.more = true
             return result
         }
@@ -265,6 +272,26 @@ public final class MembershipEvaluator: Sendable {
                     return .commit
                 }
                 return made
+            }
+        }
+    }
+
+    /// Builds name `name`'s latest times (`EventRecency.build`) in a write transaction of its own, with the
+    /// sort of their indexes in helper threads, once no build is pending: the membership is there first, and
+    /// evaluations use them from then on. At 10× the reference set, ~15 s for "Completed Tour"'s 3.6M
+    /// profiles. Returns what it built (nil: the name's index went, or its rows were built meanwhile).
+    func buildLatestTimes(name: Int64) async throws -> String? {
+        try await database.pool.writeWithoutTransaction { db in
+            try SegmentIndex.sortingInThreads(db) {
+                var built: String?
+                try db.inTransaction(.immediate) {
+                    if try EventRecency.unbuilt(db).contains(name) {
+                        try EventRecency.build(name: name, db)
+                        built = "event_recency of name \(name)"
+                    }
+                    return .commit
+                }
+                return built
             }
         }
     }

@@ -17,9 +17,9 @@ extension SegmentCompiler {
                 else { return nil }
                 let id: Int64 = row[0]
                 let indexed = try createsIndexes || SegmentIndex.exists(.eventName(id), db)
-                // Latest times come with the index (`SegmentIndex.ensure` builds them), and serve while the tail
-                // past them is short.
-                let recency = try indexed && (EventRecency.isReadable(name: id, db) || (createsIndexes && !EventRecency.isKept(name: id, db)))
+                // Latest times are built after the name's index, in a step of their own, and serve while the
+                // tail past them is short.
+                let recency = try indexed && EventRecency.isReadable(name: id, db)
                 return EventName(id: id, indexed: indexed, events: row[1],
                                  profilesDoing: recency ? { k, after in EventRecency.profilesSQL(name: id, atLeast: k, after: after) } : nil,
                                  tail: recency ? EventRecency.tailSQL(name: id) : nil)

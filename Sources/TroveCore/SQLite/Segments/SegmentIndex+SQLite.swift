@@ -5,20 +5,17 @@ extension SegmentIndex {
     var createSQL: String { SQLiteDialect().createSQL(self) }
 
     /// Creates the missing ones and gathers statistics for them, so the planner can tell a selective
-    /// property from a common one; an event name's index comes with its latest times (`EventRecency`), built
-    /// here when they are not kept yet. Returns how many indexes it created.
+    /// property from a common one. Returns how many it created.
     @discardableResult
     static func ensure(_ indexes: Set<SegmentIndex>, _ db: Database) throws -> Int {
         let existing = try currentNames(db)
         let missing = indexes.filter { !existing.contains($0.name) }.sorted { $0.name < $1.name }
+        guard !missing.isEmpty else { return 0 }
         for index in missing {
             try db.execute(sql: "DROP INDEX IF EXISTS \"\(index.name)\"")  // one of an earlier shape
             try db.execute(sql: index.createSQL)
             try db.execute(sql: "PRAGMA analysis_limit = 1000")
             try db.execute(sql: "ANALYZE \"\(index.name)\"")
-        }
-        for case .eventName(let id) in indexes.map(\.kind) where try !EventRecency.isKept(name: id, db) {
-            try EventRecency.build(name: id, db)
         }
         return missing.count
     }
