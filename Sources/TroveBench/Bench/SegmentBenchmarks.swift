@@ -31,8 +31,14 @@ public enum SegmentBenchmarks {
         let segment = try await SegmentDefinitions(store: engine.segmentStore, clock: clock).create(account: account, SegmentChange(
             name: reference["name"]?.stringValue, description: reference["description"]?.stringValue,
             definition: try ChameleonDefinition(items: reference["items"] ?? .null, op: reference["items_op"])))
-        try await engine.membershipWork.catchUp()
+        // Until the membership is built; what the evaluator does next (SQLite: the latest times of the name,
+        // `EventRecency`) is timed on its own.
+        var step: MembershipEvaluator.StepResult
+        repeat { step = try await engine.membershipWork.step() } while !step.built.contains(segment.id) && (step.more || step.didWork)
         let buildSeconds = Date().timeIntervalSince(started)
+        started = Date()
+        try await engine.membershipWork.catchUp()
+        let afterSeconds = Date().timeIntervalSince(started)
         let built = try await engine.segmentStore.segment(account: account, id: segment.id)
         try await workspace.checkpoint(engine)
         try await engine.close()
@@ -79,6 +85,7 @@ public enum SegmentBenchmarks {
         report.setup.append(("cold", dropped ? "OS page cache dropped, new connections" : "new connections (OS page cache kept: not allowed to drop it)"))
         report.figures = [
             .init("build (indexes + first membership)", buildSeconds, "s"),
+            .init("then the rest of the evaluator's work (latest times)", afterSeconds, "s"),
             .init("full evaluation, cold", cold, "ms", target: .atMost(300)),
             .init("full evaluation, warm (median of 7)", warm[warm.count / 2], "ms", target: .atMost(100)),
             .init("full evaluation, warm (best)", warm[0], "ms"),
