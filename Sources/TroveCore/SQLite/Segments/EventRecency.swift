@@ -8,9 +8,11 @@ import GRDBSQLite
 /// are not counted at all, but for the tail's.
 ///
 /// The rows of a name kept (`event_recency_names`) reflect exactly every event of it at or below the name's
-/// watermark: built from the name's index with it, moved forward as the evaluator moves its own
-/// (`catchUp`), and recomputed for the profiles whose events are deleted (`forget(eventsWhere:)`). A reader
-/// adds the profiles with events of the name above it (`tailSQL`).
+/// watermark: built from the name's index by the evaluator in a step after the index's (`build`), moved
+/// forward as the evaluator moves its own watermark (`catchUp`), and recomputed for the profiles whose events
+/// are deleted (`affected`, `afterDeleting`). A reader adds the profiles with events of the name above it
+/// (`tailSQL`). Measured at 10× the reference set: the reference segment's full evaluation 410 → 270 ms
+/// cold, 270 → 96 ms warm; building "Completed Tour"'s 3.6M rows ~11 s (README, 2026-12-06 evening).
 enum EventRecency {
     /// Past this many events above the watermark, a reader counts every candidate instead (reading the
     /// tail's events would cost more than the seeks saved). The evaluator normally trails by a step or two.
@@ -115,15 +117,15 @@ enum EventRecency {
         for (name, profile) in pairs {
             // Only the events the rows reflect: those past the watermark are the tail's.
             let times = try Int64.fetchAll(
-                db, sql: """
+                db.cachedStatement(sql: """
                     SELECT timestamp FROM events INDEXED BY "\(SegmentIndex.eventName(name).name)" WHERE name_id = \(name) AND profile_id = ?
                     AND id <= (SELECT through_event_id FROM event_recency_names WHERE name_id = \(name)) ORDER BY timestamp DESC LIMIT 2
-                    """, arguments: [profile])
+                    """), arguments: [profile])
             if let latest = times.first {
-                try db.execute(sql: "UPDATE event_recency SET latest = ?, second = ? WHERE name_id = ? AND profile_id = ?",
-                               arguments: [latest, times.count > 1 ? times[1] : nil, name, profile])
+                try db.cachedStatement(sql: "UPDATE event_recency SET latest = ?, second = ? WHERE name_id = ? AND profile_id = ?")
+                    .execute(arguments: [latest, times.count > 1 ? times[1] : nil, name, profile])
             } else {
-                try db.execute(sql: "DELETE FROM event_recency WHERE name_id = ? AND profile_id = ?", arguments: [name, profile])
+                try db.cachedStatement(sql: "DELETE FROM event_recency WHERE name_id = ? AND profile_id = ?").execute(arguments: [name, profile])
             }
         }
     }
