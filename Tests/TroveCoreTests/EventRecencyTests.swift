@@ -71,6 +71,22 @@ extension PeoplePageTests {
         recency = try await Self.recencyMatchesEvents(w.db)
         #expect(recency.kept == recency.events, "moved forward with the watermark")
 
+        // Far behind the watermark, a name's rows are built again from its index; a name already there (built
+        // since a bulk load, as the first segment after it is) is left alone. A row set wrong shows which.
+        func wrongRowAfterCatchUp(behind: Int64) async throws -> Bool {
+            try await w.db.pool.write { db in
+                let top = try #require(try Int64.fetchOne(db, sql: "SELECT max(id) FROM events"))
+                try db.execute(sql: "UPDATE event_recency SET latest = 1 WHERE profile_id = (SELECT min(profile_id) FROM event_recency)")
+                try db.execute(sql: "UPDATE event_recency_names SET through_event_id = ?", arguments: [top - behind])
+                try EventRecency.catchUp(through: top, db, readableTail: 2)
+                return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM event_recency WHERE latest = 1)")!
+            }
+        }
+        #expect(try await wrongRowAfterCatchUp(behind: 0), "a name not behind is not built again")
+        #expect(try await !wrongRowAfterCatchUp(behind: 3), "a name far behind is built again")
+        recency = try await Self.recencyMatchesEvents(w.db)
+        #expect(recency.kept == recency.events, "built again")
+
         // Events deleted by retention: the rows of their profiles are recomputed from what is left.
         let queue = WriteQueue(database: w.db, clock: w.clock.clock)
         let cutoff = Timestamp(milliseconds: fixedNow.milliseconds - 20 * 86_400_000)

@@ -150,17 +150,14 @@ enum EventRecency {
     }
 
     /// Brings the kept names' rows to `through` (an event id: the 'membership' watermark is about to move
-    /// there from `from`), each from where its own watermark stands. Past `readableTail` events, each name is
-    /// built again from its index instead: one pass in order beats reading a bulk load's events by id.
-    static func catchUp(from: Int64, through: Int64, _ db: Database) throws {
-        let names = try Int64.fetchAll(db, sql: "SELECT name_id FROM event_recency_names ORDER BY name_id")
-        guard !names.isEmpty else { return }
-        let from = min(from, try Int64.fetchOne(db, sql: "SELECT min(through_event_id) FROM event_recency_names") ?? from)
-        guard through > from else { return }
-        if through - from > readableTail {
-            for name in names { try build(name: name, db) }
-            return
-        }
+    /// there), each from where its own watermark stands. A name more than `readableTail` events behind is
+    /// built again from its index instead: one pass in order beats reading a bulk load's events by id. (A
+    /// name built since the load, as the first segment after it is, is not behind at all.)
+    static func catchUp(through: Int64, _ db: Database, readableTail: Int64 = readableTail) throws {
+        let behind = try Row.fetchAll(db, sql: "SELECT name_id, through_event_id FROM event_recency_names WHERE through_event_id < ?", arguments: [through])
+            .map { (name: $0[0] as Int64, through: $0[1] as Int64) }
+        for name in behind where through - name.through > readableTail { try build(name: name.name, db) }
+        guard let from = behind.filter({ through - $0.through <= readableTail }).map(\.through).min() else { return }
         // The slice's two latest times per (name, profile), then one upsert each.
         struct Key: Hashable { var name: Int64; var profile: Int64 }
         var latest: [Key: (Int64, Int64?)] = [:]

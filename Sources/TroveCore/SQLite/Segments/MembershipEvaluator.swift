@@ -169,13 +169,13 @@ public final class MembershipEvaluator: Sendable {
         if segments.isEmpty {
             // Nothing to keep current: a later build reads everything anyway.
             try db.execute(sql: "DELETE FROM membership_dirty")
-            try moveWatermark(from: watermark, to: lastEvent, db)
+            try moveWatermark(to: lastEvent, db)
             result.touchedProfiles = max(1, Int(lastEvent - watermark))
             return true
         }
         if lastEvent - watermark > fullRefreshThreshold || dirtyBacklog > fullRefreshThreshold {
             // A bulk import landed: one full pass per segment beats re-checking most profiles piecemeal.
-            try moveWatermark(from: watermark, to: lastEvent, db)
+            try moveWatermark(to: lastEvent, db)
             for s in segments {
                 let change = try Self.evaluateFully(segment: s.id, account: s.account, now: now, db: db, build: false)
                 result.refreshed.append(s.id)
@@ -203,7 +203,7 @@ public final class MembershipEvaluator: Sendable {
                 SELECT p.id FROM profiles p WHERE p.company_id IN (SELECT object_id FROM temp.membership_taken WHERE kind = 1);
             DELETE FROM membership_dirty WHERE (kind, object_id) IN (SELECT kind, object_id FROM temp.membership_taken);
             """)
-        try moveWatermark(from: watermark, to: upTo, db)
+        try moveWatermark(to: upTo, db)
         result.touchedProfiles = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.membership_touched") ?? 0
         if result.touchedProfiles == 0 { return true }
         for s in segments {
@@ -214,9 +214,9 @@ public final class MembershipEvaluator: Sendable {
         return true
     }
 
-    /// Moves the watermark forward over events (from, to], and the latest times of the names kept with it.
-    func moveWatermark(from: Int64, to: Int64, _ db: Database) throws {
-        try EventRecency.catchUp(from: from, through: to, db)
+    /// Moves the watermark forward to event `to`, and the latest times of the names kept with it.
+    func moveWatermark(to: Int64, _ db: Database) throws {
+        try EventRecency.catchUp(through: to, db)
         try setWatermark(to, db)
     }
 
