@@ -19,7 +19,7 @@ CREATE TABLE event_recency (
 -- Read by a partial index per name and time, `event_recency_latest_<id>` on (latest, profile_id) and
 -- `event_recency_second_<id>` on (second, profile_id), made once the name's rows are built.
 
--- The names whose rows are kept (each has its `events_of_name_<id>` index; built with it, dropped with it),
+-- The names whose rows are kept (each has its `events_of_name_<id>` index; built after it, dropped with it),
 -- and the event id their rows reflect every event through: a build reads every event there is, so rolling
 -- forward starts past it (applied twice, an event would pass for a second one).
 CREATE TABLE event_recency_names (

@@ -38,7 +38,7 @@ public struct CopyTable: Sendable, Hashable, CustomStringConvertible {
     /// SQLite's rollup watermarks (PostgreSQL counts in each write and reads activity from the events) and
     /// daily counts (`event_counts_daily`, which triggers keep as the hourly ones are copied in), the
     /// funnel step lists (built again on first use), the latest times per event name (`event_recency`, built
-    /// with the names' indexes) and PostgreSQL's ingest rows of count deltas and marks
+    /// by the evaluator after the names' indexes) and PostgreSQL's ingest rows of count deltas and marks
     /// (folded into `event_counts` by the ingest store's catch-up and into `membership_dirty` by the
     /// evaluator's, both before a copy reads them).
     public static let derived: Set<String> = [

@@ -115,7 +115,6 @@ extension WriteSession {
         let ledgerRows = Int64(db.changesCount) - memberships
         try run("DELETE FROM membership_dirty WHERE kind = ? AND object_id = ?", [MembershipDirtyKind.profile.rawValue, id])
         try run("DELETE FROM profile_activity WHERE profile_id = ?", [id])
-        try EventRecency.erase(profile: id, db)
         try run("DELETE FROM profiles WHERE id = ?", [id])
 
         try run(

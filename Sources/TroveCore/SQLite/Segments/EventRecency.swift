@@ -143,12 +143,6 @@ enum EventRecency {
         try db.execute(sql: "DELETE FROM event_recency_names WHERE name_id = ?", arguments: [id])
     }
 
-    /// Removes profile `id`'s rows (its erasure: deleting its events left none, and nothing of the person may
-    /// stay whatever way they went).
-    static func erase(profile id: Int64, _ db: Database) throws {
-        try db.execute(sql: "DELETE FROM event_recency WHERE name_id IN (SELECT name_id FROM event_recency_names) AND profile_id = ?", arguments: [id])
-    }
-
     /// Brings the kept names' rows to `through` (an event id: the 'membership' watermark is about to move
     /// there), each from where its own watermark stands. A name more than `readableTail` events behind is
     /// built again from its index instead: one pass in order beats reading a bulk load's events by id. (A

@@ -18,11 +18,11 @@ extension SegmentCompiler {
                 let id: Int64 = row[0]
                 let indexed = try createsIndexes || SegmentIndex.exists(.eventName(id), db)
                 // Latest times are built after the name's index, in a step of their own, and serve while the
-                // tail past them is short.
-                let recency = try indexed && EventRecency.isReadable(name: id, db)
-                return EventName(id: id, indexed: indexed, events: row[1],
-                                 profilesDoing: recency ? { k, after in EventRecency.profilesSQL(name: id, atLeast: k, after: after) } : nil,
-                                 tail: recency ? EventRecency.tailSQL(name: id) : nil)
+                // tail past them is short (looked up only when a staged query asks).
+                return EventName(id: id, indexed: indexed, events: row[1], profilesDoing: { k, after in
+                    guard indexed, try EventRecency.isReadable(name: id, db) else { return nil }
+                    return (EventRecency.profilesSQL(name: id, atLeast: k, after: after), EventRecency.tailSQL(name: id))
+                })
             },
             candidates: checkingOnly ? nil : { condition, limit, index in
                 guard try SegmentIndex.exists(index, db) else { return nil }

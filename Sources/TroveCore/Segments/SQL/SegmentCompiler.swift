@@ -56,7 +56,7 @@ public struct SegmentCompiler {
         /// `EventName.profilesDoing`), one per event condition that has them; each id may come more than once.
         public var required: [SQLFragment] = []
         /// `events` for candidates already among every `required` query's profiles: the conditions those
-        /// answer exactly count only the tail's profiles (`EventName.tail`). Nil when none does.
+        /// answer exactly count only the tail's profiles (`EventName.profilesDoing`). Nil when none does.
         public var trusting: SQLFragment?
     }
 
@@ -95,18 +95,17 @@ public struct SegmentCompiler {
         var indexed: Bool
         /// How many events have the name (`event_names.count`): what the set form reads.
         var events: Int64 = 0
-        /// Where the engine keeps each profile's two latest times of the name: the query of the profiles that
-        /// did it at least `k` (1 or 2) times later than `after`, or have events `tail` names.
-        var profilesDoing: ((_ k: Int64, _ after: Int64) -> SQLFragment)?
-        /// The query of the profiles with events of the name the latest times do not reflect yet.
-        var tail: SQLFragment?
+        /// Where the engine keeps each profile's two latest times of the name, and only while they can be read
+        /// now (nil otherwise; asked only for a staged members query): the query of the profiles that did it at
+        /// least `k` (1 or 2) times later than `after` or have events `tail` names, and the query of the
+        /// profiles with events of the name the latest times do not reflect yet.
+        var profilesDoing: ((_ k: Int64, _ after: Int64) throws -> (profiles: SQLFragment, tail: SQLFragment)?)?
 
-        public init(id: Int64, indexed: Bool, events: Int64, profilesDoing: ((Int64, Int64) -> SQLFragment)? = nil, tail: SQLFragment? = nil) {
+        public init(id: Int64, indexed: Bool, events: Int64, profilesDoing: ((Int64, Int64) throws -> (profiles: SQLFragment, tail: SQLFragment)?)? = nil) {
             self.id = id
             self.indexed = indexed
             self.events = events
             self.profilesDoing = profilesDoing
-            self.tail = tail
         }
     }
 
@@ -470,7 +469,7 @@ public struct SegmentCompiler {
     /// The query of the profiles that can pass event condition `node` (`EventName.profilesDoing`), where the
     /// engine keeps latest times and the condition asks for at least one event within the last days or ever:
     /// at least k events later than the window's start means a k-th latest time after it. `exceptTail`: the
-    /// query's profiles pass, but for those of the tail (`EventName.tail`) — "at least 1 or 2 times" with no
+    /// query's profiles pass, but for those of the tail — "at least 1 or 2 times" with no
     /// filters on the events (these only narrow the count, and a third time is not kept).
     func profilesDoing(_ node: FilterNode) throws -> (profiles: SQLFragment, exceptTail: SQLFragment?)? {
         guard case .condition(let c) = node, case .event(let test) = c.kind, !test.matchesZero,
@@ -478,11 +477,13 @@ public struct SegmentCompiler {
         // A count of 1 passing, or else only counts of 2 and more (none below passes: 0 does not).
         let k: Int64 = test.countOp.compare(Int64(1), test.count) ? 1 : 2
         let exact = test.filters.isEmpty && ((test.countOp == .gte && k == test.count) || (test.countOp == .gt && k == test.count + 1))
+        let after: Int64
         switch test.window {
-        case .ever: return (profilesDoing(k, .min), exact ? name.tail : nil)
-        case .newerThan(let days): return (profilesDoing(k, Self.daysAgo(days, from: now)), exact ? name.tail : nil)
+        case .ever: after = .min
+        case .newerThan(let days): after = Self.daysAgo(days, from: now)
         case .olderThan: return nil
         }
+        return try profilesDoing(k, after).map { ($0.profiles, exact ? $0.tail : nil) }
     }
 
     /// The events a test counts: its name (spliced: the partial index's own term), window and filters.
