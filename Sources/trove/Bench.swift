@@ -115,11 +115,15 @@ struct HTTPBenchOptions: ParsableArguments {
     @Option(help: "normal or full (see `serve`).")
     var durability: Durability = .normal
 
+    @Flag(help: "Create the reference segment before the load: the server keeps its membership (and, on SQLite, its event name's latest times) current while the events arrive.")
+    var segment = false
+
     /// Runs an HTTP workload with these settings (on PostgreSQL when `options` names it).
     func run(_ options: BenchOptions, events: Int, connections: Int, batchSize: Int? = nil,
              _ workload: (BenchWorkspace, IngestBenchmarks.HTTPOptions, (String) -> Void) async throws -> BenchReport) async throws {
         var settings = IngestBenchmarks.HTTPOptions(executable: currentExecutable, connections: connections, events: events)
         settings.durability = durability
+        settings.segment = segment
         if let batchSize { settings.batchSize = batchSize }
         try await options.run(.init(profiles: profiles, companies: max(1, profiles / 50), events: 0), postgresToo: true) {
             try await workload($0, settings, note)

@@ -90,6 +90,9 @@ public enum IngestBenchmarks {
         public var events: Int
         public var batchSize: Int = 500
         public var durability: Durability = .normal
+        /// The reference segment exists before the load, so the server keeps its membership (and, on SQLite,
+        /// its event name's latest times, `EventRecency`) current while the events arrive.
+        public var segment = false
 
         public init(executable: String, connections: Int, events: Int) {
             self.executable = executable
@@ -192,7 +195,8 @@ public enum IngestBenchmarks {
             workload: workload,
             setup: [
                 ("requests", "\(requests), \(options.connections) connections"),
-                ("server", "`trove serve` (\(buildKind)) on a fresh database with \(m.size.profiles) profiles: \(engineName(workspace))"),
+                ("server", "`trove serve` (\(buildKind)) on a fresh database with \(m.size.profiles) profiles"
+                    + (options.segment ? " and the reference segment" : "") + ": \(engineName(workspace))"),
                 ("client", "in-process closed-loop HTTP/1.1 client, blocking sockets, one thread per connection"),
             ])
     }
@@ -200,6 +204,7 @@ public enum IngestBenchmarks {
     struct ServedRun {
         var outcome: LoadGenerator.Outcome
         var serverFigures: [BenchReport.Figure]
+        var checks: [(String, Bool)] = []
     }
 
     /// Loads the profiles, starts `trove serve` on the database, runs the load, then kills the server with
@@ -210,6 +215,12 @@ public enum IngestBenchmarks {
     ) async throws -> ServedRun {
         let loaded = try await workspace.loadEngine([.company, .profile], durability: options.durability, log: log)
         let secret = loaded.accountSecret
+        if options.segment {
+            log("creating the reference segment")
+            let account = try await Accounts(store: loaded.engine.accountStore).accountID(named: Accounts.defaultName)
+            _ = try await SegmentBenchmarks.createReference(loaded.engine, account: account, clock: .fixed(workspace.now))
+            try await loaded.engine.membershipWork.catchUp()
+        }
         try await loaded.engine.close()
         log("starting \(options.executable) serve")
         let server = try ServerProcess.start(
@@ -221,6 +232,15 @@ public enum IngestBenchmarks {
         let cpu = server.cpuSeconds() - cpuBefore
         let rss = Double(server.peakRSS()) / mib
         server.kill(SIGKILL)
+        var checks: [(String, Bool)] = []
+        if options.segment, workspace.postgres == nil {
+            // The load reached the segment's event name: its latest times moved with the log.
+            let (through, top) = try await AppDatabase(path: workspace.databasePath, readOnly: true).pool.read { db in
+                (try Int64.fetchOne(db, sql: "SELECT max(through_event_id) FROM event_recency_names") ?? 0,
+                 try Int64.fetchOne(db, sql: "SELECT max(id) FROM events") ?? 0)
+            }
+            checks.append(("the segment's event name kept its latest times (through event \(through) of \(top))", through > 0))
+        }
         return ServedRun(
             outcome: outcome,
             serverFigures: [
@@ -228,7 +248,8 @@ public enum IngestBenchmarks {
                 .init("server CPU", cpu / outcome.seconds * 100, "% of one core"),
                 .init("error replies", Double(outcome.statuses.filter { !(200..<300).contains($0.key) }.values.reduce(0, +)), "replies"),
                 .init("transport errors", Double(outcome.transportErrors), "requests"),
-            ])
+            ],
+            checks: checks)
     }
 
     /// After the SIGKILL: every acknowledged event is in the database, once.
@@ -239,7 +260,7 @@ public enum IngestBenchmarks {
             ("all \(acknowledged.count) acknowledged events found after kill -9 and reopen (missing: \(missing))", missing == 0),
             ("each stored once (\(stored) rows, \(distinct) distinct message ids)", stored == distinct),
             ("every request answered", run.outcome.transportErrors == 0),
-        ]
+        ] + run.checks
     }
 
     /// Events stored, distinct message ids, and the numbers of the `e…` ones (on the run's engine).

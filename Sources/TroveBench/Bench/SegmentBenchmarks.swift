@@ -17,6 +17,15 @@ public enum SegmentBenchmarks {
         try await measure(workspace, try await workspace.loadEngine([.company, .profile, .event], log: log), options, log: log)
     }
 
+    /// Creates the reference segment (`ReferenceDataSet.referenceSegment`); its membership is built by the
+    /// evaluator's next steps.
+    static func createReference(_ engine: any TroveEngine, account: Int64, clock: TroveClock) async throws -> Segment {
+        let reference = ReferenceDataSet.referenceSegment
+        return try await SegmentDefinitions(store: engine.segmentStore, clock: clock).create(account: account, SegmentChange(
+            name: reference["name"]?.stringValue, description: reference["description"]?.stringValue,
+            definition: try ChameleonDefinition(items: reference["items"] ?? .null, op: reference["items_op"])))
+    }
+
     /// The figures on a database the data set was loaded into (closes `loaded.engine`).
     static func measure(_ workspace: BenchWorkspace, _ loaded: BenchWorkspace.LoadedEngine, _ options: Options, log: (String) -> Void) async throws -> BenchReport {
         let m = workspace.manifest
@@ -27,10 +36,7 @@ public enum SegmentBenchmarks {
 
         log("creating the reference segment and building its membership")
         var started = Date()
-        let reference = ReferenceDataSet.referenceSegment
-        let segment = try await SegmentDefinitions(store: engine.segmentStore, clock: clock).create(account: account, SegmentChange(
-            name: reference["name"]?.stringValue, description: reference["description"]?.stringValue,
-            definition: try ChameleonDefinition(items: reference["items"] ?? .null, op: reference["items_op"])))
+        let segment = try await createReference(engine, account: account, clock: clock)
         // Until the membership is built; what the evaluator does next (SQLite: the latest times of the name,
         // `EventRecency`) is timed on its own.
         var step: MembershipEvaluator.StepResult
