@@ -8,8 +8,10 @@
 /// condition is a set of company ids from the company index; its event conditions are counted per
 /// surviving profile with one seek each into the name's index (about 28k seeks, not a 260k-entry window
 /// grouped with a sort) — or, where the engine keeps each profile's latest times of the name, only the
-/// candidates among that index's range are kept, and "at least once or twice" is then not counted at all. Where no property narrows the profiles first (an event-only segment, a
-/// condition under OR or NOT), an event condition is the set of profiles grouped in index order instead.
+/// candidates among that index's range are kept, and "at least once or twice" is then counted only for the
+/// profiles with events past those times. Where no property narrows the profiles first (an event-only
+/// segment, a condition under OR or NOT), an event condition is the set of profiles grouped in index order
+/// instead.
 public struct SegmentCompiler {
     /// What a segment condition refers to.
     public enum Reference {
