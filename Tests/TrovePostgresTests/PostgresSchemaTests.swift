@@ -109,9 +109,14 @@ struct PostgresLocationTests {
         #expect(l == PostgresLocation(host: "db.example", port: 6543, user: "us@er", password: "p:ss", database: "trove", tls: .require))
         #expect(l.description == "postgres://us@er@db.example:6543/trove")
         #expect(try PostgresLocation(url: "postgresql://u@h/d") == PostgresLocation(host: "h", user: "u", password: nil, database: "d"))
+        let patient = try PostgresLocation(url: "postgres://u:p@h/d?sslmode=disable&connect_timeout=45")
+        #expect(patient.connectTimeout == .seconds(45) && patient.tls == .disable)
+        #expect(try PostgresLocation(url: patient.url) == patient)
+        #expect(l.connectTimeout == .seconds(10) && !l.url.contains("connect_timeout"))
         for (bad, says) in [
             ("postgres://u:secret@h:5432", "no database name"), ("postgres://h/d", "no user name"), ("postgres://u:secret@/d", "no host"),
             ("postgres://u@h/d?sslmode=maybe", "sslmode"), ("postgres://u@h/d?foo=1", "unknown parameter"),
+            ("postgres://u@h/d?connect_timeout=0", "connect_timeout"), ("postgres://u@h/d?connect_timeout=5s", "connect_timeout"),
         ] {
             do {
                 _ = try PostgresLocation(url: bad)

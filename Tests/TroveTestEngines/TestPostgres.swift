@@ -72,12 +72,25 @@ public enum TestPostgres {
         try await asAdmin { try await $0.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")) }
     }
 
+    /// Runs `body` on the one admin connection the whole test run shares (creating and dropping a database
+    /// for each test must not open two more connections per test: the suite's start opens hundreds at once).
     private static func asAdmin(_ body: (PostgresAppDatabase) async throws -> Void) async throws {
-        let admin = try await PostgresAppDatabase.connect(server, maxConnections: 1)
-        do { try await body(admin) } catch {
-            await admin.close()
-            throw error
+        try await body(admin.database())
+    }
+
+    private static let admin = Admin()
+
+    private actor Admin {
+        private var opening: Task<PostgresAppDatabase, any Error>?
+
+        /// The shared connection, opened on first use (again after a failed open).
+        func database() async throws -> PostgresAppDatabase {
+            let task = opening ?? Task { try await PostgresAppDatabase.connect(TestPostgres.server, maxConnections: 2) }
+            opening = task
+            do { return try await task.value } catch {
+                opening = nil
+                throw error
+            }
         }
-        await admin.close()
     }
 }

@@ -59,7 +59,7 @@ public final class PostgresAppDatabase: Sendable {
             host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
             tls: try clientTLS(location.tls))
         configuration.options.maximumConnections = maxConnections
-        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.connectTimeout = location.connectTimeout
         // The pool's own log: only errors (it warns about a lease that comes before its run loop started, a
         // race with no consequence: the lease waits for it).
         var poolLogger = logger
@@ -221,7 +221,7 @@ public final class PostgresAppDatabase: Sendable {
         var configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password, database: location.database,
             tls: tls)
-        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.connectTimeout = TimeAmount(location.connectTimeout)
         return configuration
     }
 
