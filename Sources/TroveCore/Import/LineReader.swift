@@ -13,6 +13,8 @@ public final class LineReader {
     private var eof = false
     public private(set) var bytesRead = 0
     public let fileSize: Int
+    /// The bytes of the lines returned so far (newlines included): `bytesRead` less what is buffered.
+    public var bytesConsumed: Int { bytesRead - (buffer.count - start) }
 
     public init(path: String) throws(ImportError) {
         fd = open(path, O_RDONLY)

@@ -33,6 +33,7 @@ public struct NDJSONImporter: Sendable {
         let started = ContinuousClock.now
         var summary = Summary()
         var lineNumber = 0
+        var prepared = false
         var inFlight: [(task: Task<[ItemOutcome], any Error>, lines: [Int])] = []
         let maxInFlight = model == .event ? max(1, eventChunksInFlight) : 1
 
@@ -75,6 +76,12 @@ public struct NDJSONImporter: Sendable {
             guard !items.isEmpty else {
                 while !inFlight.isEmpty { try await finish(inFlight.removeFirst()) }
                 break
+            }
+            if model == .event && !prepared {
+                // Before the first chunk is written: about how many events the file holds, by its lines so far.
+                prepared = true
+                let expected = Int(Double(reader.fileSize) * Double(lineNumber) / Double(max(1, reader.bytesConsumed)))
+                try await ingestor.store.prepareForEvents(account: account, expected: expected)
             }
             if inFlight.count >= maxInFlight { try await finish(inFlight.removeFirst()) }
             let chunk = items

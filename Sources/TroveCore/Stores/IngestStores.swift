@@ -14,9 +14,14 @@ public protocol IngestStore: Sendable {
     func settled() async
     /// Asks for the derived tables to be brought up to date soon (a tail left by a crash).
     func requestRollup()
+    /// Before an import of about `expected` events into `account`: the store may load at once what their
+    /// lookups will need (SQLite: every uid's profile id, into the writer's cache).
+    func prepareForEvents(account: Int64, expected: Int) async throws
 }
 
 extension IngestStore {
+    public func prepareForEvents(account: Int64, expected: Int) async throws {}
+
     public func write<T: Sendable>(_ work: @escaping @Sendable (any IngestWrites) throws -> T) async throws -> T {
         try await write(weight: 1, work)
     }

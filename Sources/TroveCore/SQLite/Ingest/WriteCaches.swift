@@ -50,6 +50,16 @@ final class WriteCaches: @unchecked Sendable {
         if profiles.count > limit { profiles = profiles.filter { $0.key.key.hashValue & 1 == 0 } }
     }
 
+    /// Profile ids read from a committed snapshot (`WriteQueue.prepareForEvents`), as many as fit.
+    func learn(profiles known: [Key: Int64]) {
+        guard profiles.count + known.count <= limit else { return }
+        if profiles.isEmpty {
+            profiles = known
+        } else {
+            profiles.merge(known) { current, _ in current }
+        }
+    }
+
     /// After a commit that linked events: the heads (moved in place) reflect the log up to `through`. Over
     /// the limit, half the heads the rollup has reached (`rolledUpThrough`, the activity watermark) go.
     func committedHeads(through: Int64?, rolledUpThrough watermark: Int64?) {

@@ -12,8 +12,24 @@ import Synchronization
 /// Measured with `trove bench http-batch` (2M events, 8 connections): rolling up inside the writer in one
 /// go, p99 173 ms; planned on a reader and applied in slices, 46-59 ms and ~25% less throughput than with
 /// no rollup at all; planned from the writer's own record, see the README.
+///
+/// A plan costs about one page write per page of `profile_activity` it touches, and once a table of ten
+/// million profiles meets plans of 200k events, nearly every plan touches nearly every page: importing 20M
+/// events onto 10M profiles (10× the reference set), runs whose plans kept pace (42 plans of 200–580k events)
+/// wrote 7–19 GB, runs where they fell behind and grew (6 plans, up to 9M events) 2.9 GB, and the runs that
+/// wrote most took up to twice as long, the writer waiting on the disk. So the next plan waits for
+/// `rollupEvery` events or, on a big table, for one event per `rowsPerTailEvent` rows of it, whichever is
+/// more: each page write then serves some twenty events. Ingest slower than half of `rollupEvery` events an
+/// interval (on average since the last plan) still gets a plan every `rollupInterval`, and so does a tail
+/// once no commit has come for half an interval (a burst has ended). Reads through the tail
+/// (`last_seen_at` of its profiles) scan at most what some seconds of full-rate ingest wrote. At the
+/// reference set's million profiles the bar is `rollupEvery`.
 struct RollupState {
     var eventsSince = 0
+    /// `profile_activity`'s rows as the last completed plan left them (its top profile id: no count needed).
+    var activityRows: Int64 = 0
+    /// When the last commit with events was made, on the queue clock's `elapsed`.
+    var lastCommit: Duration = .zero
     /// When the last plan was made, on the queue clock's `elapsed`.
     var last: Duration
     var planning = false
@@ -26,6 +42,21 @@ struct RollupState {
     /// Commits that deleted events; plans made before the latest are dropped (they may count deleted
     /// events).
     var generation = 0
+
+    /// While ingest runs at full rate, the next plan waits for one event in the tail per this many rows of
+    /// `profile_activity` (see above).
+    static let rowsPerTailEvent: Int64 = 8
+
+    /// Whether the next plan is due, `intervals` rollup intervals after the last and `quiet` intervals after
+    /// the last commit.
+    func due(rollupEvery: Int, intervals: Double, quiet: Double) -> Bool {
+        guard !planning, ready == nil, eventsSince > 0 else { return false }
+        if Int64(eventsSince) >= max(Int64(rollupEvery), activityRows / Self.rowsPerTailEvent) { return true }
+        // Below half of `rollupEvery` events an interval on average since the last plan, or no commit for
+        // half an interval: the interval is enough.
+        let slow = Double(eventsSince) < Double(rollupEvery) / 2 * max(1, intervals)
+        return intervals >= 1 && (slow || quiet >= 0.5)
+    }
 }
 
 /// Event ids (from, through] one writer committed one after another, with no gap: what its in-memory
@@ -97,13 +128,15 @@ extension WriteQueue {
         }
         if let plan = applying.value {
             do {
-                let (advanced, watermark) = try await database.pool.write { db in
+                let (advanced, watermark, activityRows) = try await database.pool.write { db in
                     var p = plan
                     let watermark = try ActivityRollup.apply(&p, rows: rows, db)
-                    return (p, watermark)
+                    let activityRows = watermark == nil ? nil : try Int64.fetchOne(db, sql: "SELECT max(profile_id) FROM profile_activity")
+                    return (p, watermark, activityRows)
                 }
                 applying.value = advanced.isComplete ? nil : advanced
                 if let watermark { memory.value.watermark = watermark }
+                if let activityRows { rollups.withLock { $0.activityRows = activityRows } }
             } catch {
                 logger.error("activity rollup failed, will plan again: \(error)")
                 applying.value = nil
@@ -116,9 +149,9 @@ extension WriteQueue {
     }
 
     func rollupDue() -> Bool {
-        rollups.withLock { r in
-            !r.planning && r.ready == nil
-                && (r.eventsSince >= rollupEvery || (r.eventsSince > 0 && clock.elapsed() - r.last >= rollupInterval))
+        let now = clock.elapsed()
+        return rollups.withLock { r in
+            r.due(rollupEvery: rollupEvery, intervals: (now - r.last) / rollupInterval, quiet: (now - r.lastCommit) / rollupInterval)
         }
     }
 

@@ -42,7 +42,7 @@ public final class WriteQueue: Sendable {
     }
 
     private let state = Mutex(State())
-    private let caches: WriteCaches
+    let caches: WriteCaches
     let rollups: Mutex<RollupState>
     /// The rollup plan being applied; touched only by the task holding `draining`.
     let applying = DrainOwned<ActivityRollup.Plan?>(nil)
@@ -236,7 +236,11 @@ public final class WriteQueue: Sendable {
             } else if events.count > 0 {
                 memory.value.record(events)
                 counts.value.record(events, now: clock.elapsed())
-                rollups.withLock { $0.eventsSince += events.count }
+                let now = clock.elapsed()
+                rollups.withLock { r in
+                    r.eventsSince += events.count
+                    r.lastCommit = now
+                }
             }
         } catch {
             // A row we cached may have been deleted by the failure's cause; start clean.

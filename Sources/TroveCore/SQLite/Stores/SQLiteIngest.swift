@@ -1,3 +1,5 @@
+import GRDB
+
 /// `IngestStore` on SQLite: the group-commit `WriteQueue`, its transactions' `WriteSession`s.
 extension WriteQueue: IngestStore {
     public func write<T: Sendable>(weight: Int, _ work: @escaping @Sendable (any IngestWrites) throws -> T) async throws -> T {
@@ -9,4 +11,39 @@ extension WriteSession: IngestWrites {
     public func profileID(_ customer: CustomerID, account: Int64) throws -> Int64? {
         try customer.profileID(db, account: account)
     }
+}
+
+extension WriteQueue {
+    /// Before a large import of events into profiles stored earlier (`trove import` in a process of its own):
+    /// the writer's uid cache starts empty, and each uid's first event would look its profile up in
+    /// `profiles_by_uid` on the writer, a B-tree descent that at ten million profiles mostly misses the
+    /// page cache. Reading every uid in one pass off the writer is far cheaper once the import will touch a
+    /// good part of them: measured importing 20M events onto 10M profiles (10× the reference set), 5 s to
+    /// read them, then 25% less CPU and about a third less time. Skipped when the profiles would not fit in
+    /// the cache, when the import is small beside them, or when the cache holds most of them already (the
+    /// profiles were imported by this process).
+    public func prepareForEvents(account: Int64, expected: Int) async throws {
+        let cached = try await perform { session in session.caches.profiles.count }
+        let known: [WriteCaches.Key: Int64]? = try await database.pool.read { [caches] db in
+            // The top id bounds the count (ids are shared by all accounts) and costs nothing.
+            guard let top = try Int.fetchOne(db, sql: "SELECT max(id) FROM profiles"), cached < top / 2 else { return nil }
+            let profiles = try Int.fetchOne(db, sql: "SELECT count(*) FROM profiles WHERE account_id = ?", arguments: [account]) ?? 0
+            guard profiles > 0, expected >= profiles / Self.warmingRatio, cached < profiles / 2, cached + profiles <= caches.limit else {
+                return nil
+            }
+            var known: [WriteCaches.Key: Int64] = [:]
+            known.reserveCapacity(profiles)
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT uid, id FROM profiles WHERE account_id = ? AND uid IS NOT NULL", arguments: [account])
+            while let row = try rows.next() { known[WriteCaches.Key(account: account, key: row[0])] = row[1] }
+            return known
+        }
+        guard let known else { return }
+        _ = try await perform(weight: max(1, known.count / 1000)) { session in session.caches.learn(profiles: known) }
+    }
+
+    /// An import of at least 1/4 as many events as the account has profiles reads every uid first: the
+    /// events then name at least a fifth of the profiles, each a lookup that costs some ten times its share
+    /// of the one pass (measured at 10×: ~0.5 µs a profile to read them all, ~5 µs a first event's lookup).
+    static let warmingRatio = 4
 }
