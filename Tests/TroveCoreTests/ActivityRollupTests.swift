@@ -93,14 +93,16 @@ import Testing
         #expect(rows == 5)
     }
 
-    /// When the next plan is due. On a table of 8,000 rows it waits for 1,000 events, unless ingest is slow
-    /// (under 50 events an interval here) or has stopped for half an interval; on a small table, for
-    /// `rollupEvery` events on the same terms.
-    @Test func aBigTableWaitsForALongerTailWhileIngestRunsFast() {
-        func due(events: Int, rows: Int64, intervals: Double, quiet: Double = 0) -> Bool {
+    /// When the next plan is due. During an import, on a table of 8,000 rows it waits for 1,000 events,
+    /// unless ingest is slow (under 50 events an interval here) or has stopped for half an interval; on a
+    /// small table, for `rollupEvery` events on the same terms. Outside an import, `rollupEvery` events or
+    /// the interval, whatever the table.
+    @Test func duringAnImportABigTableWaitsForALongerTail() {
+        func due(events: Int, rows: Int64, intervals: Double, quiet: Double = 0, importing: Bool = true) -> Bool {
             var state = RollupState(last: .zero)
             state.eventsSince = events
             state.activityRows = rows
+            state.importing = importing
             return state.due(rollupEvery: 100, intervals: intervals, quiet: quiet)
         }
         #expect(!due(events: 999, rows: 8_000, intervals: 5))
@@ -109,37 +111,46 @@ import Testing
         #expect(due(events: 999, rows: 8_000, intervals: 1, quiet: 0.5), "stopped")
         #expect(!due(events: 999, rows: 8_000, intervals: 0.9, quiet: 0.9))
         #expect(due(events: 100, rows: 400, intervals: 0))
-        #expect(!due(events: 99, rows: 400, intervals: 0.9))
         #expect(due(events: 49, rows: 400, intervals: 1))
         #expect(!due(events: 99, rows: 400, intervals: 1), "fast: waits for `rollupEvery`")
         #expect(due(events: 99, rows: 400, intervals: 1, quiet: 0.5))
         #expect(!due(events: 0, rows: 400, intervals: 5, quiet: 5))
+        // A server's ingest.
+        #expect(due(events: 100, rows: 8_000, intervals: 0, importing: false))
+        #expect(due(events: 1, rows: 8_000, intervals: 1, importing: false))
+        #expect(!due(events: 99, rows: 8_000, intervals: 0.9, importing: false))
     }
 
-    /// A tail left unplanned on a big table (a bar of 20 events) is rolled up once ingest has stopped for
-    /// half an interval.
+    /// During an import, a tail left unplanned on a big table (a bar of 20 events) is rolled up once ingest
+    /// has stopped for half an interval; the import's end brings back the plain rule.
     @Test func aTailLeftAtFullRateIsRolledUpOnceIngestStops() async throws {
         let time = ManualClock(fixedNow)
-        let (db, ingestor, _, account) = try await setUp(rollupEvery: 10, rollupInterval: .milliseconds(50), clock: time.clock)
+        let (db, ingestor, _, account) = try await setUp(rollupEvery: 10, rollupInterval: .seconds(3600), clock: time.clock)
         for i in 0..<160 { try await event(ingestor, account, uid: "u\(i)", at: "2026-02-01T00:00:00Z") }
-        time.advance(by: .seconds(1))
+        time.advance(by: .seconds(7200))
         await ingestor.store.settled()
         #expect(try await db.pool.read { db in try ActivityRollup.watermark(db) } == 160)
         let queue = try #require(ingestor.store as? WriteQueue)
         #expect(queue.rollups.withLock { $0.activityRows } == 160)
-        // 15 events (past `rollupEvery`, under the bar of 160 / 8), the clock still: no plan while they come.
+        try await queue.prepareForEvents(account: account, expected: 1)
+        // 15 events (past `rollupEvery`, under the bar of 160 / 8) within an interval of the last plan: no plan.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<15 { group.addTask { try await event(ingestor, account, uid: "u\(i)", at: "2026-02-02T00:00:00Z") } }
             try await group.waitForAll()
         }
         await ingestor.store.settled()
         #expect(try await db.pool.read { db in try ActivityRollup.watermark(db) } == 160)
-        time.advance(by: .seconds(1))
+        time.advance(by: .seconds(7200))
         await ingestor.store.settled()
         #expect(try await db.pool.read { db in try ActivityRollup.watermark(db) } == 175)
         let later = Timestamp.parseISO8601("2026-02-01T12:00:00Z")!.milliseconds
         let seen = try await db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM profile_activity WHERE last_seen_at > ?", arguments: [later]) }
         #expect(seen == 15)
+        // The import's end: 10 events are a plan again.
+        try await queue.catchUp()
+        for i in 0..<10 { try await event(ingestor, account, uid: "u\(i)", at: "2026-02-03T00:00:00Z") }
+        await ingestor.store.settled()
+        #expect(try await db.pool.read { db in try ActivityRollup.watermark(db) } == 185)
     }
 
     /// Rollups due every few events while the queue is busy: the first is read from the log, the later ones

@@ -17,13 +17,15 @@ import Synchronization
 /// million profiles meets plans of 200k events, nearly every plan touches nearly every page: importing 20M
 /// events onto 10M profiles (10× the reference set), runs whose plans kept pace (42 plans of 200–580k events)
 /// wrote 7–19 GB, runs where they fell behind and grew (6 plans, up to 9M events) 2.9 GB, and the runs that
-/// wrote most took up to twice as long, the writer waiting on the disk. So the next plan waits for
-/// `rollupEvery` events or, on a big table, for one event per `rowsPerTailEvent` rows of it, whichever is
-/// more: each page write then serves some twenty events. Ingest slower than half of `rollupEvery` events an
-/// interval (on average since the last plan) still gets a plan every `rollupInterval`, and so does a tail
-/// once no commit has come for half an interval (a burst has ended). Reads through the tail
-/// (`last_seen_at` of its profiles) scan at most what some seconds of full-rate ingest wrote. At the
-/// reference set's million profiles the bar is `rollupEvery`.
+/// wrote most took up to twice as long, the writer waiting on the disk. So during a bulk import of events
+/// (`trove import`, from `prepareForEvents` to `catchUp`) the next plan waits for `rollupEvery` events or, on
+/// a big table, for one event per `rowsPerTailEvent` rows of it, whichever is more: each page write then
+/// serves some twenty events. Ingest slower than half of `rollupEvery` events an interval (on average since
+/// the last plan) still gets a plan every `rollupInterval`, and so does a tail once no commit has come for
+/// half an interval. A server's ingest keeps the plain rule (`rollupEvery` events or `rollupInterval`):
+/// reads through the tail (`last_seen_at` of its profiles) scan it, and a tail of an eighth of ten million
+/// events would cost each such read some 50 ms. At the reference set's million profiles the bar is
+/// `rollupEvery` either way.
 struct RollupState {
     var eventsSince = 0
     /// `profile_activity`'s rows as the last completed plan left them (its top profile id: no count needed).
@@ -43,14 +45,17 @@ struct RollupState {
     /// events).
     var generation = 0
 
-    /// While ingest runs at full rate, the next plan waits for one event in the tail per this many rows of
+    /// During a bulk import of events, the next plan waits for one event in the tail per this many rows of
     /// `profile_activity` (see above).
     static let rowsPerTailEvent: Int64 = 8
+    /// A bulk import of events is running (`WriteQueue.prepareForEvents` until `catchUp`).
+    var importing = false
 
     /// Whether the next plan is due, `intervals` rollup intervals after the last and `quiet` intervals after
     /// the last commit.
     func due(rollupEvery: Int, intervals: Double, quiet: Double) -> Bool {
         guard !planning, ready == nil, eventsSince > 0 else { return false }
+        guard importing else { return eventsSince >= rollupEvery || intervals >= 1 }
         if Int64(eventsSince) >= max(Int64(rollupEvery), activityRows / Self.rowsPerTailEvent) { return true }
         // Below half of `rollupEvery` events an interval on average since the last plan, or no commit for
         // half an interval: the interval is enough.
@@ -279,6 +284,7 @@ extension WriteQueue {
 
     /// Brings the tables derived from the event log up to date now (`trove import` at its end).
     public func catchUp() async throws {
+        rollups.withLock { $0.importing = false }
         try await ActivityRollup.catchUp(database)
         try await CountsRollup.catchUp(database)
     }
