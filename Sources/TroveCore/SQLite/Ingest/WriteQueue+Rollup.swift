@@ -23,9 +23,9 @@ import Synchronization
 /// serves some twenty events. Ingest slower than half of `rollupEvery` events an interval (on average since
 /// the last plan) still gets a plan every `rollupInterval`, and so does a tail once no commit has come for
 /// half an interval. A server's ingest keeps the plain rule (`rollupEvery` events or `rollupInterval`):
-/// reads through the tail (`last_seen_at` of its profiles) scan it, and a tail of an eighth of ten million
-/// events would cost each such read some 50 ms. At the reference set's million profiles the bar is
-/// `rollupEvery` either way.
+/// reads through the tail (`last_seen_at` of its profiles) scan it, and at ten million profiles the import's
+/// tail may be six times as long. At the reference set's million profiles the bar is `rollupEvery` either
+/// way.
 struct RollupState {
     var eventsSince = 0
     /// `profile_activity`'s rows as the last completed plan left them (its top profile id: no count needed).
