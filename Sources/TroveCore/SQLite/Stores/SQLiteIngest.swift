@@ -41,7 +41,7 @@ extension WriteQueue {
             return known
         }
         guard let known else { return }
-        _ = try await perform(weight: max(1, known.count / 1000)) { session in session.caches.learn(profiles: known) }
+        _ = try await perform { session in session.caches.learn(profiles: known) }
     }
 
     /// An import of at least 1/4 as many events as the account has profiles reads every uid first: the
