@@ -45,6 +45,27 @@ import TroveTestEngines
         }
     }
 
+    /// Uids are bytes, as the unique index compares them: "é" and "e\u{301}" (the same text, canonically) are
+    /// two profiles, and each one's events stay on it once the writer has both ids cached.
+    @Test(arguments: TestEngine.available)
+    func canonicallyEquivalentUidsAreTwoProfiles(engine: TestEngine) async throws {
+        try await engine.withStores(clock: .fixed(Self.now)) { (stores: TestStores) async throws in
+            let account = try await account(stores)
+            let ingestor = Ingestor(store: stores.ingest)
+            let composed = try await ingestor.ingest(.profile, account: account, body: Array(#"{"uid":"\u00e9"}"#.utf8))
+            let decomposed = try await ingestor.ingest(.profile, account: account, body: Array(#"{"uid":"e\u0301"}"#.utf8))
+            #expect(composed != decomposed)
+            for day in 1...3 {
+                _ = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"\u00e9","name":"Paid","timestamp":"2026-02-0\#(day)T00:00:00Z"}"#.utf8))
+                _ = try await ingestor.ingest(.event, account: account, body: Array(#"{"uid":"e\u0301","name":"Paid","timestamp":"2026-01-0\#(day)T00:00:00Z"}"#.utf8))
+            }
+            let first = try await stores.objects.profile(account: account, .uid("\u{e9}"), expandCompany: false, expandSegments: false)
+            let second = try await stores.objects.profile(account: account, .uid("e\u{301}"), expandCompany: false, expandSegments: false)
+            #expect(first.profile.id == composed && first.profile.lastSeenAt == Timestamp.parseISO8601("2026-02-03T00:00:00Z"))
+            #expect(second.profile.id == decomposed && second.profile.lastSeenAt == Timestamp.parseISO8601("2026-01-03T00:00:00Z"))
+        }
+    }
+
     @Test(arguments: TestEngine.available)
     func conflictingIdentifiersAndDuplicatesLeaveNoTrace(engine: TestEngine) async throws {
         try await engine.withStores(clock: .fixed(Self.now)) { (stores: TestStores) async throws in

@@ -5,10 +5,8 @@ import TroveCore
 /// uid → profile id, event name → interned row. Entries learned in a transaction are merged only after it
 /// commits, so a rollback never leaves a dangling id behind; an erasure or a deletion clears them.
 final class PostgresWriteCaches: Sendable {
-    struct Key: Hashable, Sendable {
-        var account: Int64
-        var key: String
-    }
+    /// Compared as bytes, as PostgreSQL's unique indexes compare them (`AccountKey`).
+    typealias Key = AccountKey
 
     /// A profile's id, and the account's newest deletion id when the profile was last seen to exist under
     /// the erasure lock (`PostgresWriteSession.checkProfiles`; nil: never).

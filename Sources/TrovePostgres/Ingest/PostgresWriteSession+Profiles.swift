@@ -78,49 +78,48 @@ extension PostgresWriteSession {
     /// lag a bulk load, the planner hashed the whole table instead (60–120 ms a chunk at 100k rows).
     func prepare(_ items: [Ingestor.Item], account: Int64) throws {
         guard items.count > 1 else { return }
-        var uids = Set<String>(), emails = Set<String>(), eventUIDs = Set<String>(), companyUIDs = Set<String>()
-        var keys = Set<String>()
+        // Identifiers as `Key`s, compared as bytes (as the unique indexes compare them), never as `String`s.
+        func key(_ text: String) -> Key { Key(account: account, key: text) }
+        var uids = Set<Key>(), emails = Set<Key>(), eventUIDs = Set<Key>(), companyUIDs = Set<Key>()
+        var keys = Set<Key>()
         for item in items {
-            if case .event(let e) = item, let key = e.dedupeKey, dedupeKeys[Key(account: account, key: key)] == nil { keys.insert(key) }
+            if case .event(let e) = item, let dedupe = e.dedupeKey, dedupeKeys[key(dedupe)] == nil { keys.insert(key(dedupe)) }
             switch item {
             case .profile(let p):
-                if let uid = p.uid { uids.insert(uid) }
-                if let email = p.email { emails.insert(email) }
+                if let uid = p.uid { uids.insert(key(uid)) }
+                if let email = p.email { emails.insert(key(email)) }
                 switch p.company {
-                case .uid(let uid)?: companyUIDs.insert(uid)
-                case .upsert(let c)?: if let uid = c.uid { companyUIDs.insert(uid) }
+                case .uid(let uid)?: companyUIDs.insert(key(uid))
+                case .upsert(let c)?: if let uid = c.uid { companyUIDs.insert(key(uid)) }
                 default: break
                 }
-            case .company(let c): if let uid = c.uid { companyUIDs.insert(uid) }
+            case .company(let c): if let uid = c.uid { companyUIDs.insert(key(uid)) }
             case .event(let e):
                 if let uid = e.uid, e.email == nil, e.profileID == nil {
-                    let key = Key(account: account, key: uid)
-                    if learnedProfiles[key] == nil && caches.profile(key) == nil { eventUIDs.insert(uid) }
+                    if learnedProfiles[key(uid)] == nil && caches.profile(key(uid)) == nil { eventUIDs.insert(key(uid)) }
                 } else {
-                    if let uid = e.uid { uids.insert(uid) }
-                    if let email = e.email { emails.insert(email) }
+                    if let uid = e.uid { uids.insert(key(uid)) }
+                    if let email = e.email { emails.insert(key(email)) }
                 }
             }
         }
-        uids = uids.filter { memo.uids[Key(account: account, key: $0)] == nil && !memo.freeUIDs.contains(Key(account: account, key: $0)) }
-        emails = emails.filter { memo.emails[Key(account: account, key: $0)] == nil && !memo.freeEmails.contains(Key(account: account, key: $0)) }
+        uids = uids.filter { memo.uids[$0] == nil && !memo.freeUIDs.contains($0) }
+        emails = emails.filter { memo.emails[$0] == nil && !memo.freeEmails.contains($0) }
         if !uids.isEmpty || !emails.isEmpty {
             for row in try connection.query(
                 """
                 SELECT \(unescaped: Self.profileColumns) FROM profiles
-                WHERE account_id = \(account) AND (uid = ANY(\(Array(uids))::text[]) OR email = ANY(\(Array(emails))::text[]))
+                WHERE account_id = \(account) AND (uid = ANY(\(uids.map(\.key))::text[]) OR email = ANY(\(emails.map(\.key))::text[]))
                 ORDER BY id FOR UPDATE
                 """) {
                 memo.remember(try Self.storedProfile(row), account: account)
             }
-            for uid in uids where memo.uids[Key(account: account, key: uid)] == nil { memo.freeUIDs.insert(Key(account: account, key: uid)) }
-            for email in emails where memo.emails[Key(account: account, key: email)] == nil {
-                memo.freeEmails.insert(Key(account: account, key: email))
-            }
+            for uid in uids where memo.uids[uid] == nil { memo.freeUIDs.insert(uid) }
+            for email in emails where memo.emails[email] == nil { memo.freeEmails.insert(email) }
         }
         if !keys.isEmpty {
             let found = try ids(of: keys, in: "events", column: "dedupe_key", account: account)
-            for key in keys { dedupeKeys[Key(account: account, key: key)] = .some(found[key]) }
+            for key in keys { dedupeKeys[key] = .some(found[key]) }
         }
         try internEventNames(of: items, account: account)
         eventUIDs.subtract(uids)
@@ -128,50 +127,46 @@ extension PostgresWriteSession {
             // With the account's newest profile deletion as the same statement saw it (`checkProfiles`).
             let (found, newest) = try lookup(eventUIDs, in: "profiles", column: "uid", account: account, withNewestProfileDeletion: true)
             for (uid, id) in found {
-                learnedProfiles[Key(account: account, key: uid)] = id
+                learnedProfiles[uid] = id
                 profilesReadAt[AccountRow(account: account, id: id)] = newest
                 eventUIDs.remove(uid)
             }
-            for uid in eventUIDs { memo.freeUIDs.insert(Key(account: account, key: uid)) }
+            for uid in eventUIDs { memo.freeUIDs.insert(uid) }
         }
-        companyUIDs = companyUIDs.filter {
-            memo.companyUIDs[Key(account: account, key: $0)] == nil && !memo.freeCompanyUIDs.contains(Key(account: account, key: $0))
-        }
+        companyUIDs = companyUIDs.filter { memo.companyUIDs[$0] == nil && !memo.freeCompanyUIDs.contains($0) }
         if !companyUIDs.isEmpty {
             for row in try connection.query(
                 """
-                SELECT id, uid, created_at, properties::text FROM companies WHERE account_id = \(account) AND uid = ANY(\(Array(companyUIDs))::text[])
+                SELECT id, uid, created_at, properties::text FROM companies WHERE account_id = \(account) AND uid = ANY(\(companyUIDs.map(\.key))::text[])
                 ORDER BY id FOR UPDATE
                 """) {
                 memo.remember(try Self.storedCompany(row), account: account)
             }
-            for uid in companyUIDs where memo.companyUIDs[Key(account: account, key: uid)] == nil {
-                memo.freeCompanyUIDs.insert(Key(account: account, key: uid))
-            }
+            for uid in companyUIDs where memo.companyUIDs[uid] == nil { memo.freeCompanyUIDs.insert(uid) }
         }
     }
 
     /// The ids of the rows of `table` (of the account) whose unique `column` holds one of `keys`, unlocked: one
     /// index probe per key (see `prepare`).
-    private func ids(of keys: Set<String>, in table: String, column: String, account: Int64) throws -> [String: Int64] {
+    private func ids(of keys: Set<Key>, in table: String, column: String, account: Int64) throws -> [Key: Int64] {
         try lookup(keys, in: table, column: column, account: account, withNewestProfileDeletion: false).ids
     }
 
     /// `ids(of:…)`, and when asked the account's newest profile deletion id as the same statement saw it.
-    private func lookup(_ keys: Set<String>, in table: String, column: String, account: Int64,
-                        withNewestProfileDeletion: Bool) throws -> (ids: [String: Int64], newest: Int64?) {
+    private func lookup(_ keys: Set<Key>, in table: String, column: String, account: Int64,
+                        withNewestProfileDeletion: Bool) throws -> (ids: [Key: Int64], newest: Int64?) {
         var binds = PostgresBindings(capacity: 2)
-        binds.append(Array(keys))
+        binds.append(keys.map(\.key))
         binds.append(account)
         let newest = withNewestProfileDeletion ? "(\(Self.newestProfileDeletion(account: "$2")))" : "NULL::bigint"
-        var found: [String: Int64] = [:]
+        var found: [Key: Int64] = [:]
         var seen: Int64?
         for row in try connection.query(PostgresQuery(unsafeSQL: """
             SELECT k.key, t.id, \(newest) FROM unnest($1::text[]) AS k(key),
                 LATERAL (SELECT id FROM \(table) WHERE account_id = $2 AND \(column) = k.key LIMIT 1) t
             """, binds: binds)) {
             let (key, id, newest) = try row.decode((String, Int64, Int64?).self)
-            found[key] = id
+            found[Key(account: account, key: key)] = id
             seen = newest
         }
         return (found, seen)

@@ -10,10 +10,7 @@ import Foundation
 /// cache at a limit made every later event look its profile up again, and re-reading the heads from the
 /// log's tail on every commit stalled a 10M-profile import outright (issue 22).
 final class WriteCaches: @unchecked Sendable {
-    struct Key: Hashable {
-        var account: Int64
-        var key: String
-    }
+    typealias Key = AccountKey
 
     /// 1/32 of the machine's memory at about 64 bytes an entry (24 GiB: 12.5M entries, ~0.8 GiB each), at
     /// least a million.

@@ -65,8 +65,6 @@ public final class WriteSession: IngestRows {
     /// what the writer's heads reflect once it commits.
     var headsTop: Int64?
 
-    typealias AccountKey = WriteCaches.Key
-
     init(db: Database, now: Timestamp, caches: WriteCaches = WriteCaches()) {
         self.db = db
         self.now = now
