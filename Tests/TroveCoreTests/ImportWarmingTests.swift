@@ -64,7 +64,7 @@ import Testing
         let (base, file) = try await setUp(events: 60, uids: 30)
         let queue = try #require(base.ingestor.store as? WriteQueue)
         // Forget one, as a trim would: the cache still holds most, so nothing is read.
-        queue.caches.profiles.removeValue(forKey: WriteCaches.Key(account: base.account, key: "p99"))
+        queue.caches.profiles = queue.caches.profiles.filter { key, _ in key.key != "p99" }
         _ = try await NDJSONImporter(ingestor: base.ingestor).run(path: file, model: .event, account: base.account)
         #expect(queue.caches.profiles.count == 99)
         #expect(try await eventUIDs(base.db) == named(events: 60, uids: 30))

@@ -17,7 +17,7 @@ struct ProfileTable<Value: Sendable>: Sendable {
     init(filler: Value, capacity: Int = 16) {
         var size = 16
         while size * 3 < capacity * 4 { size *= 2 }
-        slots = Array(repeating: Slot(key: Self.empty, value: filler), count: size)
+        slots = HugePages.array(repeating: Slot(key: Self.empty, value: filler), count: size)
         self.filler = filler
     }
 

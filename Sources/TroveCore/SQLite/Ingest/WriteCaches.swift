@@ -17,7 +17,7 @@ final class WriteCaches: @unchecked Sendable {
     static let defaultLimit = max(1_000_000, Int(ProcessInfo.processInfo.physicalMemory / 32 / 64))
 
     let limit: Int
-    var profiles: [Key: Int64] = [:]
+    var profiles = UIDTable()
     var eventNames: [Key: EventNameRow] = [:]
     /// Customer.io destination settings parsed, by their stored text.
     var destinations: [String: CustomerIODestination] = [:]
@@ -42,18 +42,18 @@ final class WriteCaches: @unchecked Sendable {
     var headsOverLimit: Bool { heads.count > limit }
 
     func merge(profiles newProfiles: [Key: Int64], eventNames newNames: [Key: EventNameRow]) {
-        profiles.merge(newProfiles) { _, new in new }
+        profiles.merge(newProfiles)
         eventNames.merge(newNames) { _, new in new }
-        if profiles.count > limit { profiles = profiles.filter { $0.key.key.hashValue & 1 == 0 } }
+        if profiles.count > limit { profiles = profiles.half() }
     }
 
     /// Profile ids read from a committed snapshot (`WriteQueue.prepareForEvents`), as many as fit.
-    func learn(profiles known: [Key: Int64]) {
+    func learn(profiles known: UIDTable) {
         guard profiles.count + known.count <= limit else { return }
         if profiles.isEmpty {
             profiles = known
         } else {
-            profiles.merge(known) { current, _ in current }
+            profiles.merge(keepingCurrent: known)
         }
     }
 
@@ -70,7 +70,7 @@ final class WriteCaches: @unchecked Sendable {
 
     /// Forget everything (after a transaction failed, or when rows are deleted).
     func reset() {
-        profiles.removeAll()
+        profiles = UIDTable()
         eventNames.removeAll()
         heads.removeAll()
         headsThrough = nil

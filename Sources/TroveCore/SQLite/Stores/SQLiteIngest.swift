@@ -26,15 +26,14 @@ extension WriteQueue {
     public func prepareForEvents(account: Int64, expected: Int) async throws {
         rollups.withLock { $0.importing = true }
         let cached = try await perform { session in session.caches.profiles.count }
-        let known: [WriteCaches.Key: Int64]? = try await database.pool.read { [caches] db in
+        let known: UIDTable? = try await database.pool.read { [caches] db in
             // The top id bounds the count (ids are shared by all accounts) and costs nothing.
             guard let top = try Int.fetchOne(db, sql: "SELECT max(id) FROM profiles"), cached < top / 2 else { return nil }
             let profiles = try Int.fetchOne(db, sql: "SELECT count(*) FROM profiles WHERE account_id = ?", arguments: [account]) ?? 0
             guard profiles > 0, expected >= profiles / Self.warmingRatio, cached < profiles / 2, cached + profiles <= caches.limit else {
                 return nil
             }
-            var known: [WriteCaches.Key: Int64] = [:]
-            known.reserveCapacity(profiles)
+            var known = UIDTable(capacity: profiles)
             let rows = try Row.fetchCursor(
                 db, sql: "SELECT uid, id FROM profiles WHERE account_id = ? AND uid IS NOT NULL", arguments: [account])
             while let row = try rows.next() { known[WriteCaches.Key(account: account, key: row[0])] = row[1] }
