@@ -46,7 +46,8 @@ import TroveTestEngines
     }
 
     /// Uids are bytes, as the unique index compares them: "é" and "e\u{301}" (the same text, canonically) are
-    /// two profiles, and each one's events stay on it once the writer has both ids cached.
+    /// two profiles, each one's events stay on it once the writer has both ids cached, and a manual segment's
+    /// lookup finds each.
     @Test(arguments: TestEngine.available)
     func canonicallyEquivalentUidsAreTwoProfiles(engine: TestEngine) async throws {
         try await engine.withStores(clock: .fixed(Self.now)) { (stores: TestStores) async throws in
@@ -63,6 +64,9 @@ import TroveTestEngines
             let second = try await stores.objects.profile(account: account, .uid("e\u{301}"), expandCompany: false, expandSegments: false)
             #expect(first.profile.id == composed && first.profile.lastSeenAt == Timestamp.parseISO8601("2026-02-03T00:00:00Z"))
             #expect(second.profile.id == decomposed && second.profile.lastSeenAt == Timestamp.parseISO8601("2026-01-03T00:00:00Z"))
+            // A manual segment's lookup by uid tells them apart too.
+            let found = try await stores.manual.profileIDs(account: account, [(uid: "e\u{301}", email: nil), (uid: "\u{e9}", email: nil)])
+            #expect(found == [decomposed, composed])
         }
     }
 

@@ -66,7 +66,8 @@ public struct PostgresManualMembership: ManualMembershipStore {
             }
         }
         guard !(uids.isEmpty && emails.isEmpty && ids.isEmpty) else { return lookups.map { _ in nil } }
-        var byUID: [String: Int64] = [:], byEmail: [String: Int64] = [:], known: Set<Int64> = []
+        // Keyed as bytes (`AccountKey`), as the unique indexes compare uids and emails.
+        var byUID: [AccountKey: Int64] = [:], byEmail: [AccountKey: Int64] = [:], known: Set<Int64> = []
         for row in try await run(
             """
             SELECT p.id, p.uid, p.email FROM profiles p
@@ -74,14 +75,14 @@ public struct PostgresManualMembership: ManualMembershipStore {
             """)
         {
             let (id, uid, email) = try row.decode((Int64, String?, String?).self)
-            if let uid { byUID[uid] = id }
-            if let email { byEmail[email] = id }
+            if let uid { byUID[AccountKey(account: account, key: uid)] = id }
+            if let email { byEmail[AccountKey(account: account, key: email)] = id }
             known.insert(id)
         }
         return lookups.map { lookup in
             switch lookup {
-            case .uid(let u)?: byUID[u]
-            case .email(let e)?: byEmail[Identifiers.normalizeEmail(e)]
+            case .uid(let u)?: byUID[AccountKey(account: account, key: u)]
+            case .email(let e)?: byEmail[AccountKey(account: account, key: Identifiers.normalizeEmail(e))]
             case .id(let i)?: known.contains(i) ? i : nil
             case nil: nil
             }
