@@ -32,14 +32,8 @@ struct UIDTable: Sendable {
 
     subscript(key: AccountKey) -> Int64? {
         get {
-            let hash = Self.hash(key)
-            let mask = slots.count - 1
-            var slot = Int(truncatingIfNeeded: hash) & mask
-            while slots[slot].hash != 0 {
-                if slots[slot].hash == hash, slots[slot].account == key.account, AccountKey.sameBytes(slots[slot].uid, key.key) { return slots[slot].id }
-                slot = (slot + 1) & mask
-            }
-            return nil
+            let (slot, found) = probe(key, hash: Self.hash(key))
+            return found ? slots[slot].id : nil
         }
         set {
             guard let newValue else { preconditionFailure("a UIDTable drops entries only by filtering") }
@@ -47,9 +41,9 @@ struct UIDTable: Sendable {
         }
     }
 
-    /// Adds `other`'s entries; where a uid has an entry already, `replacing` says which id stays.
-    mutating func merge(_ other: [AccountKey: Int64], replacing: Bool = true) {
-        for (key, id) in other { insert(key, hash: Self.hash(key), id: id, replacing: replacing) }
+    /// Adds `other`'s entries, replacing the id held where a uid has one.
+    mutating func merge(_ other: [AccountKey: Int64]) {
+        for (key, id) in other { insert(key, hash: Self.hash(key), id: id, replacing: true) }
     }
 
     /// Adds `other`'s entries, keeping the id held already where a uid has one.
@@ -76,17 +70,24 @@ struct UIDTable: Sendable {
 
     private mutating func insert(_ key: AccountKey, hash: UInt64, id: Int64, replacing: Bool) {
         if (count + 1) * 4 > slots.count * 3 { grow() }
-        let mask = slots.count - 1
-        var slot = Int(truncatingIfNeeded: hash) & mask
-        while slots[slot].hash != 0 {
-            if slots[slot].hash == hash, slots[slot].account == key.account, AccountKey.sameBytes(slots[slot].uid, key.key) {
-                if replacing { slots[slot].id = id }
-                return
-            }
-            slot = (slot + 1) & mask
+        let (slot, found) = probe(key, hash: hash)
+        if found {
+            if replacing { slots[slot].id = id }
+            return
         }
         slots[slot] = Slot(hash: hash, account: key.account, uid: key.key, id: id)
         count += 1
+    }
+
+    /// The slot holding `key`, or the free slot where it would go.
+    private func probe(_ key: AccountKey, hash: UInt64) -> (slot: Int, found: Bool) {
+        let mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while slots[slot].hash != 0 {
+            if slots[slot].hash == hash, slots[slot].account == key.account, AccountKey.sameBytes(slots[slot].uid, key.key) { return (slot, true) }
+            slot = (slot + 1) & mask
+        }
+        return (slot, false)
     }
 
     private mutating func grow() {
