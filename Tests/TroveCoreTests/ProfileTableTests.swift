@@ -34,4 +34,24 @@ import Testing
         even.forEach { seen[$0] = $1 }
         #expect(seen == expected.filter { $0.key % 2 == 0 })
     }
+
+    /// `update` takes its initial value only for a new profile, returns what the change returns, and leaves
+    /// the table as it was when the initial value or the change throws.
+    @Test func updateTakesItsInitialValueOnlyWhenNeededAndUndoesNothingHalfDone() {
+        struct Refused: Error {}
+        var table = ProfileTable(filler: 0)
+        var asked = 0
+        func initial() -> Int {
+            asked += 1
+            return 10
+        }
+        #expect(table.update(1, initial: initial()) { value -> Int in value += 1; return value } == 11)
+        #expect(table.update(1, initial: initial()) { value -> Int in value += 1; return value } == 12)
+        #expect(asked == 1)
+
+        #expect(throws: Refused.self) { try table.update(2, initial: try { throw Refused() }()) { $0 += 1 } }
+        #expect(table[2] == nil && table.count == 1, "no entry for a profile whose initial value failed")
+        #expect(throws: Refused.self) { try table.update(1, initial: 0) { _ in throw Refused() } }
+        #expect(table[1] == 12)
+    }
 }

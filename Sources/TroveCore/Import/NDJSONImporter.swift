@@ -34,6 +34,7 @@ public struct NDJSONImporter: Sendable {
         var summary = Summary()
         var lineNumber = 0
         var prepared = false
+        var directory: (any ProfileDirectory)?
         var inFlight: [(task: Task<[ItemOutcome], any Error>, lines: [Int])] = []
         let maxInFlight = model == .event ? max(1, eventChunksInFlight) : 1
 
@@ -81,8 +82,10 @@ public struct NDJSONImporter: Sendable {
                 // Before the first chunk is written: about how many events the file holds, by its lines so far.
                 prepared = true
                 let expected = Int(Double(reader.fileSize) * Double(lineNumber) / Double(max(1, reader.bytesConsumed)))
-                try await ingestor.store.prepareForEvents(account: account, expected: expected)
+                directory = try await ingestor.store.prepareForEvents(account: account, expected: expected)
             }
+            // Off the writer, whose time bounds the import: it then skips the uid lookups.
+            directory?.stamp(&items, account: account)
             if inFlight.count >= maxInFlight { try await finish(inFlight.removeFirst()) }
             let chunk = items
             inFlight.append((Task { try await ingestor.ingest(items: chunk, account: account) }, lines))

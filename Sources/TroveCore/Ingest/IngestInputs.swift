@@ -117,6 +117,8 @@ public struct EventInput: Sendable {
     public var warnings: [IngestWarning]
     /// An unknown email creates the profile without a uid (the Track API).
     public var createsByEmail = false
+    /// The uid's profile id as the importer found it (`ProfileDirectory`); nil from every other source.
+    public var profileHint: ProfileHint?
 
     public static func parse(_ json: JSON, normalizer: ValueNormalizer, source: EventSource) throws(IngestError) -> EventInput {
         guard case .object(let members) = json else { throw .invalid("body: expected a JSON object, got \(json.typeName)") }

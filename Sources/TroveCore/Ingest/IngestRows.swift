@@ -16,6 +16,8 @@ public protocol IngestRows: AnyObject {
     func profile(account: Int64, id: Int64) throws -> StoredProfile?
     /// The id of the profile with this uid: the hot lookup of event ingest (engines cache it).
     func profileID(account: Int64, uid: String) throws -> Int64?
+    /// The hinted id if the engine handed the hint out and still vouches for it (`ProfileHint`), else nil.
+    func profileID(hinted hint: ProfileHint) -> Int64?
     func company(account: Int64, uid: String) throws -> StoredCompany?
     func company(account: Int64, id: Int64) throws -> StoredCompany?
 

@@ -168,6 +168,7 @@ extension IngestRows {
     /// unknown email) creates it, unless `onMissing` ignores it (nil).
     func eventProfile(_ e: EventInput, account: Int64, onMissing: OnModelMissing) throws -> Int64? {
         if let uid = e.uid, e.email == nil, e.profileID == nil {
+            if let hint = e.profileHint, let id = profileID(hinted: hint) { return id }
             if let id = try profileID(account: account, uid: uid) { return id }
         } else if let found = try resolveProfile(account: account, uid: e.uid, email: e.email, id: e.profileID) {
             return found.id

@@ -15,12 +15,15 @@ public protocol IngestStore: Sendable {
     /// Asks for the derived tables to be brought up to date soon (a tail left by a crash).
     func requestRollup()
     /// Before an import of about `expected` events into `account`: the store may load at once what their
-    /// lookups will need (SQLite: every uid's profile id, into the writer's cache).
-    func prepareForEvents(account: Int64, expected: Int) async throws
+    /// lookups will need, and hand the importer a directory of uids to stamp events with (SQLite: every
+    /// uid's profile id, read off the writer).
+    @discardableResult
+    func prepareForEvents(account: Int64, expected: Int) async throws -> (any ProfileDirectory)?
 }
 
 extension IngestStore {
-    public func prepareForEvents(account: Int64, expected: Int) async throws {}
+    @discardableResult
+    public func prepareForEvents(account: Int64, expected: Int) async throws -> (any ProfileDirectory)? { nil }
 
     public func write<T: Sendable>(_ work: @escaping @Sendable (any IngestWrites) throws -> T) async throws -> T {
         try await write(weight: 1, work)

@@ -251,6 +251,10 @@ extension PostgresWriteSession {
         return id
     }
 
+    /// PostgreSQL hands out no `ProfileDirectory` (its writers' caches are per process and chunk lookups
+    /// batched already), so it vouches for no hint.
+    func profileID(hinted hint: ProfileHint) -> Int64? { nil }
+
     /// Written with the others before commit; its id comes from the sequence in blocks. A profile created at
     /// the same moment by another transaction fails this one on the uid's unique index; the store runs the
     /// work again, and then the rules find that profile.

@@ -5,25 +5,25 @@ import GRDB
 extension WriteSession {
     /// Links the event into its profile's chain (`PersonChain`) and notes it for the rollups.
     public func insertEventRow(_ e: EventInput, account: Int64, profile profileID: Int64, name: EventNameRow) throws -> Int64? {
-        let head = try chainHead(profileID)
-        let link = head.link(at: e.timestamp.milliseconds)
-        let insert = try statement(.insertEvent)
-        try insert.bind(1, account)
-        try insert.bind(2, profileID)
-        try insert.bind(3, name.id)
-        try insert.bind(4, e.timestamp.milliseconds)
-        try insert.bind(5, now.milliseconds)
-        try insert.bind(6, Int64(e.source.rawValue))
-        try insert.bind(7, e.dedupeKey)
-        try insert.bind(8, name.name == e.name ? nil : e.name)
-        try insert.bind(9, text: e.propertiesJSON)
-        try insert.bind(10, link)
-        try insert.execute(db)
-        if db.changesCount == 0 { return nil }  // the dedupe key was taken
-        let eventID = db.lastInsertedRowID
-        linked(head, event: eventID, profile: profileID, at: e.timestamp.milliseconds, prev: link)
-        events.record(id: eventID, profile: profileID, name: name.id, at: e.timestamp.milliseconds, prev: link)
-        return eventID
+        let time = e.timestamp.milliseconds
+        return try linkEvent(profile: profileID, at: time) { prev in
+            let insert = try statement(.insertEvent)
+            try insert.bind(1, account)
+            try insert.bind(2, profileID)
+            try insert.bind(3, name.id)
+            try insert.bind(4, time)
+            try insert.bind(5, now.milliseconds)
+            try insert.bind(6, Int64(e.source.rawValue))
+            try insert.bind(7, e.dedupeKey)
+            try insert.bind(8, name.name == e.name ? nil : e.name)
+            try insert.bind(9, text: e.propertiesJSON)
+            try insert.bind(10, prev)
+            try insert.execute(db)
+            if db.changesCount == 0 { return nil }  // the dedupe key was taken
+            let eventID = db.lastInsertedRowID
+            events.record(id: eventID, profile: profileID, name: name.id, at: time, prev: prev)
+            return eventID
+        }
     }
 
     public func countName(_ name: Int64, account: Int64, at time: Int64) {
@@ -68,7 +68,7 @@ extension WriteSession {
 
     public func knownProfileAndName(_ e: EventInput, account: Int64) -> (profile: Int64, name: EventNameRow)? {
         guard let uid = e.uid, e.email == nil, e.profileID == nil,
-            let profile = cachedProfileID(AccountKey(account: account, key: uid))
+            let profile = e.profileHint.flatMap(profileID(hinted:)) ?? cachedProfileID(AccountKey(account: account, key: uid))
         else { return nil }
         let nameKey = AccountKey(account: account, key: e.nameUID)
         guard let name = caches.eventNames[nameKey] ?? eventNames[nameKey] else { return nil }

@@ -54,22 +54,22 @@ enum PersonChain {
 }
 
 extension WriteSession {
-    /// The heads a new event of `profile` links to (`Head.link`).
-    func chainHead(_ profile: Int64) throws -> PersonChain.Head {
+    /// Links a new event of `profile` at `time` into its chains: `store` writes it with the `prev_id` given
+    /// (`Head.link`) and returns its id, or nil when it stored nothing; the profile's heads then move to it.
+    /// One probe of the heads table per event: at ten million profiles each is a cache miss.
+    func linkEvent(profile: Int64, at time: Int64, _ store: (_ prev: Int64) throws -> Int64?) throws -> Int64? {
         try refreshHeads()
-        return try storedHead(profile)
+        return try caches.heads.update(profile, initial: try rolledUpHead(profile)) { head in
+            let prev = head.link(at: time)
+            guard let id = try store(prev) else { return nil }
+            head.add(event: id, at: time, prev: prev)
+            return id
+        }
     }
 
-    /// Records a stored event in its profile's heads (`head`: as `chainHead` gave them for it).
-    func linked(_ head: PersonChain.Head, event id: Int64, profile: Int64, at time: Int64, prev: Int64) {
-        var moved = head
-        moved.add(event: id, at: time, prev: prev)
-        caches.heads[profile] = moved
-    }
-
-    /// The cached heads, else the rolled-up ones (then cached: exact now, later links move them).
-    private func storedHead(_ profile: Int64) throws -> PersonChain.Head {
-        if let head = caches.heads[profile] { return head }
+    /// The heads of a profile absent from the cache: none if the cache was read from the log's start, else
+    /// the rolled-up ones (exact: the cache holds every profile with events past the watermark).
+    private func rolledUpHead(_ profile: Int64) throws -> PersonChain.Head {
         if caches.headsComplete { return .none }
         let s = try statement(.activityHead)
         try s.bind(1, profile)
@@ -78,7 +78,6 @@ extension WriteSession {
             head = PersonChain.Head(id: s.int64(0), time: s.int64(0) > 0 ? s.int64(1) : .min, late: s.int64(2))
             s.reset()
         }
-        caches.heads[profile] = head
         return head
     }
 
@@ -110,9 +109,7 @@ extension WriteSession {
             arguments: [from, top])
         while let row = try rows.next() {
             let profile: Int64 = row[1]
-            var head = try storedHead(profile)
-            head.add(event: row[0], at: row[2], prev: row[3])
-            caches.heads[profile] = head
+            try caches.heads.update(profile, initial: try rolledUpHead(profile)) { $0.add(event: row[0], at: row[2], prev: row[3]) }
         }
     }
 }

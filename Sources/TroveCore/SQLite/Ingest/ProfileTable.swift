@@ -23,13 +23,8 @@ struct ProfileTable<Value: Sendable>: Sendable {
 
     subscript(profile: Int64) -> Value? {
         get {
-            let mask = slots.count - 1
-            var slot = Self.slot(profile, mask: mask)
-            while slots[slot].key != Self.empty {
-                if slots[slot].key == profile { return slots[slot].value }
-                slot = (slot + 1) & mask
-            }
-            return nil
+            let (slot, found) = probe(profile)
+            return found ? slots[slot].value : nil
         }
         set {
             guard let newValue else { preconditionFailure("a ProfileTable drops entries only by filtering") }
@@ -37,11 +32,17 @@ struct ProfileTable<Value: Sendable>: Sendable {
         }
     }
 
-    /// Changes the profile's value in place, starting from `initial` when it has none.
-    mutating func update(_ profile: Int64, initial: Value, _ change: (inout Value) -> Void) {
-        let (slot, isNew) = insertionSlot(profile)
-        if isNew { slots[slot].value = initial }
-        change(&slots[slot].value)
+    /// Changes the profile's value in place, starting from `initial` when it has none (taken only then; if
+    /// it throws, the table is as it was), with one probe of the table; returns what `change` returns.
+    mutating func update<R>(_ profile: Int64, initial: @autoclosure () throws -> Value, _ change: (inout Value) throws -> R) rethrows -> R {
+        precondition(profile != Self.empty, "no profile has id Int64.min")
+        if (count + 1) * 4 > slots.count * 3 { grow() }
+        let (slot, found) = probe(profile)
+        if !found {
+            slots[slot] = Slot(key: profile, value: try initial())
+            count += 1
+        }
+        return try change(&slots[slot].value)
     }
 
     /// Adds `other`'s entries, `combine`d with the value held already where there is one.
@@ -72,15 +73,22 @@ struct ProfileTable<Value: Sendable>: Sendable {
     private mutating func insertionSlot(_ profile: Int64) -> (slot: Int, isNew: Bool) {
         precondition(profile != Self.empty, "no profile has id Int64.min")
         if (count + 1) * 4 > slots.count * 3 { grow() }
-        let mask = slots.count - 1
-        var slot = Self.slot(profile, mask: mask)
-        while slots[slot].key != Self.empty {
-            if slots[slot].key == profile { return (slot, false) }
-            slot = (slot + 1) & mask
-        }
+        let (slot, found) = probe(profile)
+        if found { return (slot, false) }
         slots[slot].key = profile
         count += 1
         return (slot, true)
+    }
+
+    /// The slot holding `profile`, or the free slot where it would go.
+    private func probe(_ profile: Int64) -> (slot: Int, found: Bool) {
+        let mask = slots.count - 1
+        var slot = Self.slot(profile, mask: mask)
+        while slots[slot].key != Self.empty {
+            if slots[slot].key == profile { return (slot, true) }
+            slot = (slot + 1) & mask
+        }
+        return (slot, false)
     }
 
     private static func slot(_ profile: Int64, mask: Int) -> Int {

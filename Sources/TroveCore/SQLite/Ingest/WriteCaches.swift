@@ -1,14 +1,16 @@
 import Foundation
+import Synchronization
 
 /// Identifiers the writer has already resolved (uid → profile id, event name → interned id), kept across
 /// transactions. Only the writer touches them, inside its serialized transactions; entries learned in a
 /// transaction are merged only after it commits, so a rollback never leaves a dangling id behind.
 ///
-/// `profiles` and `heads` hold up to `limit` entries each. Past it, half of what can be found again is
-/// dropped (uids from `profiles_by_uid`, heads the activity rollup has reached from `profile_activity`), so
-/// a set larger than the limit costs lookups in proportion to what does not fit, never a cliff: emptying a
-/// cache at a limit made every later event look its profile up again, and re-reading the heads from the
-/// log's tail on every commit stalled a 10M-profile import outright (issue 22).
+/// The uid caches (`profiles` and `known` together) and `heads` hold up to `limit` entries each. Past it,
+/// half of what can be found again is dropped (uids from `profiles_by_uid`, heads the activity rollup has
+/// reached from `profile_activity`), so a set larger than the limit costs lookups in proportion to what does
+/// not fit, never a cliff: emptying a cache at a limit made every later event look its profile up again,
+/// and re-reading the heads from the log's tail on every commit stalled a 10M-profile import outright
+/// (issue 22).
 final class WriteCaches: @unchecked Sendable {
     typealias Key = AccountKey
 
@@ -17,7 +19,14 @@ final class WriteCaches: @unchecked Sendable {
     static let defaultLimit = max(1_000_000, Int(ProcessInfo.processInfo.physicalMemory / 32 / 64))
 
     let limit: Int
+    /// Uids' profile ids this writer learned since it last handed its cache out (`directory`).
     var profiles = UIDTable()
+    /// The ones it handed out (`UIDSnapshot`), never changed in place: the importer's copy and this one share
+    /// their storage, where a change here would copy it whole (~670 MB at ten million profiles).
+    private(set) var known = UIDTable()
+    /// Drawn anew whenever something the caches said may no longer hold (`reset`); hints carry the epoch
+    /// they were found in (`ProfileHint`). From one process-wide counter, so no two writers share one.
+    private(set) var epoch = WriteCaches.nextEpoch()
     var eventNames: [Key: EventNameRow] = [:]
     /// Customer.io destination settings parsed, by their stored text.
     var destinations: [String: CustomerIODestination] = [:]
@@ -41,20 +50,32 @@ final class WriteCaches: @unchecked Sendable {
     /// The committing transaction should read the activity watermark for `committedHeads`.
     var headsOverLimit: Bool { heads.count > limit }
 
+    func profileID(_ key: Key) -> Int64? { profiles[key] ?? known[key] }
+
+    /// How many uids the caches hold.
+    var profileCount: Int { profiles.count + known.count }
+
     func merge(profiles newProfiles: [Key: Int64], eventNames newNames: [Key: EventNameRow]) {
         profiles.merge(newProfiles)
         eventNames.merge(newNames) { _, new in new }
-        if profiles.count > limit { profiles = profiles.half() }
+        guard profileCount > limit else { return }
+        if known.isEmpty { profiles = profiles.half() } else { known = UIDTable() }
     }
 
-    /// Profile ids read from a committed snapshot (`WriteQueue.prepareForEvents`), as many as fit.
-    func learn(profiles known: UIDTable) {
-        guard profiles.count + known.count <= limit else { return }
-        if profiles.isEmpty {
-            profiles = known
-        } else {
-            profiles.merge(keepingCurrent: known)
+    /// Everything the caches know of uids, handed to an importer (`WriteQueue.prepareForEvents`), with
+    /// `read` (every uid's profile id read from a committed snapshot when the epoch was `readAt`) adopted
+    /// first if it fits and is still current.
+    func directory(adopting read: UIDTable?, readAt: UInt64) -> UIDSnapshot {
+        if let read, readAt == epoch, profileCount + read.count <= limit {
+            known = read
         }
+        if known.isEmpty {
+            known = profiles
+        } else if !profiles.isEmpty {
+            known.merge(keepingCurrent: profiles)
+        }
+        profiles = UIDTable()
+        return UIDSnapshot(table: known, epoch: epoch)
     }
 
     /// After a commit that linked events: the heads (moved in place) reflect the log up to `through`. Over
@@ -70,13 +91,19 @@ final class WriteCaches: @unchecked Sendable {
 
     /// Forget everything (after a transaction failed, or when rows are deleted).
     func reset() {
+        epoch = Self.nextEpoch()
         profiles = UIDTable()
+        known = UIDTable()
         eventNames.removeAll()
         heads.removeAll()
         headsThrough = nil
         headsComplete = false
         lastTrim = (-1, 0)
     }
+
+    private static let epochs = Atomic<UInt64>(0)
+
+    private static func nextEpoch() -> UInt64 { epochs.add(1, ordering: .relaxed).newValue }
 
     /// Keeps about half the profile ids, the same half every time (Fibonacci hashing's top bit).
     private static func keeps(_ profile: Int64) -> Bool { UInt64(bitPattern: profile) &* 0x9E37_79B9_7F4A_7C15 >> 63 == 0 }

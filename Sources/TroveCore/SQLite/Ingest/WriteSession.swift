@@ -72,7 +72,11 @@ public final class WriteSession: IngestRows {
     }
 
     func cachedProfileID(_ key: AccountKey) -> Int64? {
-        caches.profiles[key] ?? profileIDs[key]
+        caches.profileID(key) ?? profileIDs[key]
+    }
+
+    public func profileID(hinted hint: ProfileHint) -> Int64? {
+        hint.epoch == caches.epoch ? hint.id : nil
     }
 
     /// Writes the per-transaction aggregates; called once, just before commit.

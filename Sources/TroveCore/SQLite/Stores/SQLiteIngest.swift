@@ -15,32 +15,35 @@ extension WriteSession: IngestWrites {
 
 extension WriteQueue {
     /// At the start of an import of events (`trove import`): the activity rollup waits for longer tails
-    /// until its end (`RollupState.importing`), and when the import will name a good part of the profiles
-    /// stored earlier, every uid's profile id is read first. In a process of its own the writer's uid cache
-    /// starts empty, and each uid's first event would look its profile up in `profiles_by_uid` on the
-    /// writer, a B-tree descent that at ten million profiles mostly misses the page cache; one pass off the
-    /// writer is far cheaper: importing 20M events onto 10M profiles (10× the reference set), 5 s to read
-    /// them, then 125–143 CPU-seconds for the import against 169–181 without (five runs each). Skipped when
-    /// the profiles would not fit in the cache, when the import is small beside them, or when the cache
-    /// holds most of them already (the profiles were imported by this process).
-    public func prepareForEvents(account: Int64, expected: Int) async throws {
+    /// until its end (`RollupState.importing`), and the importer gets the writer's uid cache to stamp each
+    /// event with its profile's id while parsing (`UIDSnapshot`), so the writer, whose time bounds the import,
+    /// does no lookup: at ten million profiles each was a cache miss, ~8% of the writer's time.
+    ///
+    /// When the import will name a good part of the profiles stored earlier and the cache holds few of them
+    /// (a process of its own), every uid's profile id is read first, off the writer: each uid's first event
+    /// would otherwise look its profile up in `profiles_by_uid` on the writer, a B-tree descent that at ten
+    /// million profiles mostly misses the page cache; one pass is far cheaper: importing 20M events onto 10M
+    /// profiles (10× the reference set), 5 s to read them, then 125–143 CPU-seconds for the import against
+    /// 169–181 without (five runs each). Not read when the profiles would not fit in the cache or the import
+    /// is small beside them.
+    @discardableResult
+    public func prepareForEvents(account: Int64, expected: Int) async throws -> (any ProfileDirectory)? {
         rollups.withLock { $0.importing = true }
-        let cached = try await perform { session in session.caches.profiles.count }
-        let known: UIDTable? = try await database.pool.read { [caches] db in
+        let (cached, epoch) = try await perform { session in (session.caches.profileCount, session.caches.epoch) }
+        let read: UIDTable? = try await database.pool.read { [caches] db in
             // The top id bounds the count (ids are shared by all accounts) and costs nothing.
             guard let top = try Int.fetchOne(db, sql: "SELECT max(id) FROM profiles"), cached < top / 2 else { return nil }
             let profiles = try Int.fetchOne(db, sql: "SELECT count(*) FROM profiles WHERE account_id = ?", arguments: [account]) ?? 0
             guard profiles > 0, expected >= profiles / Self.warmingRatio, cached < profiles / 2, cached + profiles <= caches.limit else {
                 return nil
             }
-            var known = UIDTable(capacity: profiles)
+            var read = UIDTable(capacity: profiles)
             let rows = try Row.fetchCursor(
                 db, sql: "SELECT uid, id FROM profiles WHERE account_id = ? AND uid IS NOT NULL", arguments: [account])
-            while let row = try rows.next() { known[WriteCaches.Key(account: account, key: row[0])] = row[1] }
-            return known
+            while let row = try rows.next() { read[WriteCaches.Key(account: account, key: row[0])] = row[1] }
+            return read
         }
-        guard let known else { return }
-        _ = try await perform { session in session.caches.learn(profiles: known) }
+        return try await perform { session in session.caches.directory(adopting: read, readAt: epoch) }
     }
 
     /// An import of at least 1/4 as many events as the account has profiles reads every uid first: the
