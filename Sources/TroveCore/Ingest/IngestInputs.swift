@@ -30,10 +30,10 @@ public struct CompanyInput: Sendable {
     public static func parse(_ json: JSON, normalizer: ValueNormalizer) throws(IngestError) -> CompanyInput {
         guard case .object(let members) = json else { throw .invalid("body: expected a JSON object, got \(json.typeName)") }
         var n = normalizer.normalizeTopLevel(members, model: .company)
-        let uid = try Identifiers.key(n.reserved["uid"], field: "uid")
-        let id = try Identifiers.objectID(n.reserved["id"], field: "id")
+        let uid = try Identifiers.key(n.reserved[.uid], field: "uid")
+        let id = try Identifiers.objectID(n.reserved[.id], field: "id")
         guard uid != nil || id != nil else { throw .invalid("uid: required to identify a company (or id)") }
-        let createdAt = normalizer.creationTime(n.reserved["created_at"], warnings: &n.warnings)
+        let createdAt = normalizer.creationTime(n.reserved[.createdAt], warnings: &n.warnings)
         return CompanyInput(uid: uid, id: id, createdAt: createdAt, properties: n.properties, warnings: n.warnings)
     }
 }
@@ -63,23 +63,23 @@ public struct ProfileInput: Sendable {
         guard case .object(let members) = json else { throw .invalid("body: expected a JSON object, got \(json.typeName)") }
         var n = normalizer.normalizeTopLevel(members, model: .profile)
         let r = n.reserved
-        let uid = try Identifiers.key(r["uid"], field: "uid")
-        let email = try Identifiers.email(r["email"])
-        let id = try Identifiers.objectID(r["id"], field: "id")
+        let uid = try Identifiers.key(r[.uid], field: "uid")
+        let email = try Identifiers.email(r[.email])
+        let id = try Identifiers.objectID(r[.id], field: "id")
         guard uid != nil || email != nil || id != nil else {
             throw .invalid("uid: required to identify a profile (or email, or id)")
         }
         var link: CompanyLink?
-        if let object = r["company"], object != .null {
+        if let object = r[.company], object != .null {
             guard case .object = object else { throw .invalid("company: must be an object with a uid, got \(object.typeName)") }
             do {
                 link = .upsert(try CompanyInput.parse(object, normalizer: normalizer))
             } catch {
                 throw error.at("company.")
             }
-        } else if let value = r["company_uid"] {
+        } else if let value = r[.companyUID] {
             link = try Identifiers.key(value, field: "company_uid").map(CompanyLink.uid) ?? .unlink
-        } else if let value = r["company_id"] {
+        } else if let value = r[.companyID] {
             // A Trove id (24-hex or integer) names an existing company; any other value is taken as a uid.
             if value == .null {
                 link = .unlink
@@ -91,9 +91,9 @@ public struct ProfileInput: Sendable {
                 link = .uid(try Identifiers.key(value, field: "company_id")!)
             }
         }
-        let disabled = try Identifiers.flag(r["disabled"], field: "disabled")
-        let admin = try Identifiers.flag(r["chameleon_admin"], field: "chameleon_admin")
-        let createdAt = normalizer.creationTime(r["created_at"], warnings: &n.warnings)
+        let disabled = try Identifiers.flag(r[.disabled], field: "disabled")
+        let admin = try Identifiers.flag(r[.chameleonAdmin], field: "chameleon_admin")
+        let createdAt = normalizer.creationTime(r[.createdAt], warnings: &n.warnings)
         return ProfileInput(
             uid: uid, email: email, id: id, company: link, disabled: disabled, admin: admin, createdAt: createdAt,
             properties: n.properties, warnings: n.warnings)
@@ -124,15 +124,15 @@ public struct EventInput: Sendable {
         guard case .object(let members) = json else { throw .invalid("body: expected a JSON object, got \(json.typeName)") }
         let n = normalizer.normalizeTopLevel(members, model: .event)
         let r = n.reserved
-        let (name, nameUID) = try eventName(r["name"], field: "name")
-        let uid = try Identifiers.key(r["uid"], field: "uid")
-        let email = try Identifiers.email(r["email"])
-        let id = try Identifiers.objectID(r["id"], field: "id")
+        let (name, nameUID) = try eventName(r[.name], field: "name")
+        let uid = try Identifiers.key(r[.uid], field: "uid")
+        let email = try Identifiers.email(r[.email])
+        let id = try Identifiers.objectID(r[.id], field: "id")
         guard uid != nil || email != nil || id != nil else {
             throw .invalid("uid: required to name the event's profile (or email, or id)")
         }
-        let timestamp = try eventTime(r["timestamp"], now: normalizer.now)
-        let dedupeKey = try Identifiers.key(r["message_id"], field: "message_id")
+        let timestamp = try eventTime(r[.timestamp], now: normalizer.now)
+        let dedupeKey = try Identifiers.key(r[.messageID], field: "message_id")
         let properties = n.properties.filter { $0.value != .null }
         try IngestMerge.checkPropertyCount(properties)
         return EventInput(
@@ -158,9 +158,9 @@ public struct EventInput: Sendable {
     /// properties inside `data`.
     mutating func setData(_ data: [JSONMember], normalizer: ValueNormalizer) throws(IngestError) {
         var n = normalizer.normalizeTopLevel(data, model: .event)
-        for (key, value) in n.reserved.sorted(by: { $0.key < $1.key }) {
-            if let coerced = normalizer.coerce(value, key: key, path: key, hashLevel: 0, warnings: &n.warnings) {
-                n.properties.append(JSONMember(key, coerced))
+        for (name, value) in n.reserved.present {
+            if let coerced = normalizer.coerce(value, key: name.text, path: name.text, hashLevel: 0, warnings: &n.warnings) {
+                n.properties.append(JSONMember(name.text, coerced))
             }
         }
         properties = n.properties.filter { $0.value != .null }

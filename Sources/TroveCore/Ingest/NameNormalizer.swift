@@ -54,7 +54,7 @@ public enum NameNormalizer {
     }
 
     /// Whether a word break belongs between positions i and i+1 (rule 1).
-    private static func splits(_ c: [Class], _ i: Int) -> Bool {
+    private static func splits<C: RandomAccessCollection<Class>>(_ c: C, _ i: Int) -> Bool where C.Index == Int {
         guard i + 1 < c.count else { return false }
         let a = c[i], b = c[i + 1]
         let after: Class? = i + 2 < c.count ? c[i + 2] : nil
@@ -65,23 +65,31 @@ public enum NameNormalizer {
         return false
     }
 
+    /// Event names (`Viewed Page`) land here on every event: classes go on the stack and the output straight
+    /// into the string's storage (at most one separator before each byte kept).
     private static func normalizeASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        let classes = bytes.map(classify(ascii:))
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + 4)
-        var pendingSeparator = false
-        for i in 0..<bytes.count {
-            if classes[i] == .separator {
-                pendingSeparator = true
-                continue
+        withUnsafeTemporaryAllocation(of: Class.self, capacity: bytes.count) { classes in
+            for i in 0..<bytes.count { classes.initializeElement(at: i, to: classify(ascii: bytes[i])) }
+            return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+                var n = 0
+                var pendingSeparator = false
+                for i in 0..<bytes.count {
+                    if classes[i] == .separator {
+                        pendingSeparator = true
+                        continue
+                    }
+                    if pendingSeparator, n > 0 {
+                        out[n] = UInt8(ascii: "_")
+                        n += 1
+                    }
+                    pendingSeparator = false
+                    out[n] = classes[i] == .upper ? bytes[i] + 32 : bytes[i]
+                    n += 1
+                    if splits(classes, i) { pendingSeparator = true }
+                }
+                return n
             }
-            if pendingSeparator, !out.isEmpty { out.append(UInt8(ascii: "_")) }
-            pendingSeparator = false
-            let b = bytes[i]
-            out.append(classes[i] == .upper ? b + 32 : b)
-            if splits(classes, i) { pendingSeparator = true }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     private static func normalizeUnicode(_ name: String) -> String {
