@@ -67,7 +67,7 @@ public struct NDJSONImporter: Sendable {
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
                 do {
                     guard line.count <= Ingestor.maxObjectBytes else { throw IngestError.tooLarge("line is over 1 MiB") }
-                    let json = try Ingestor.parseBody(Array(line))
+                    let json = try Ingestor.parseBody(line)
                     let item = try Ingestor.parseItem(json, model: model, normalizer: normalizer, source: .import)
                     summary.warnings += item.warningCount
                     items.append(item)

@@ -25,7 +25,7 @@ public struct Ingestor: Sendable {
         }
     }
 
-    public static func parseBody(_ body: [UInt8]) throws(IngestError) -> JSON {
+    public static func parseBody(_ body: some Collection<UInt8>) throws(IngestError) -> JSON {
         do {
             return try JSONParser.parse(body)
         } catch {

@@ -15,12 +15,16 @@ public struct JSONParser {
     public static let maxDepth = 64
 
     /// Parses one complete JSON document.
+    /// Bytes in contiguous storage (an array, a slice of one) are parsed in place.
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSON {
-        let array = (bytes as? [UInt8]) ?? Array(bytes)
-        return try array.withUnsafeBufferPointer { buffer throws(JSONParseError) in
-            var parser = JSONParser(buffer)
-            return try parser.parseDocument()
+        let parsed = bytes.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(JSONParseError) -> JSON in
+                var parser = JSONParser(buffer)
+                return try parser.parseDocument()
+            }
         }
+        guard let parsed else { return try parse(Array(bytes)) }
+        return try parsed.get()
     }
 
     /// Parses a batch body `{"<key>": [items...], ...}`, returning the other top-level members and each
