@@ -6,24 +6,74 @@ extension WriteSession {
     /// Links the event into its profile's chain (`PersonChain`) and notes it for the rollups.
     public func insertEventRow(_ e: EventInput, account: Int64, profile profileID: Int64, name: EventNameRow) throws -> Int64? {
         let time = e.timestamp.milliseconds
+        let displayName = name.name == e.name ? nil : e.name
         return try linkEvent(profile: profileID, at: time) { prev in
-            let insert = try statement(.insertEvent)
-            try insert.bind(1, account)
-            try insert.bind(2, profileID)
-            try insert.bind(3, name.id)
-            try insert.bind(4, time)
-            try insert.bind(5, now.milliseconds)
-            try insert.bind(6, Int64(e.source.rawValue))
-            try insert.bind(7, e.dedupeKey)
-            try insert.bind(8, name.name == e.name ? nil : e.name)
-            try insert.bind(9, text: e.propertiesJSON)
-            try insert.bind(10, prev)
-            try insert.execute(db)
-            if db.changesCount == 0 { return nil }  // the dedupe key was taken
-            let eventID = db.lastInsertedRowID
+            let eventID: Int64
+            if e.dedupeKey == nil, let id = heldEvents?.nextID {
+                heldEvents!.hold(
+                    HeldEvents.Row(id: id, account: account, profile: profileID, name: name.id, time: time, source: Int64(e.source.rawValue),
+                                   displayName: displayName, properties: e.propertiesJSON, prev: prev))
+                if heldEvents!.isFull { try writeHeldEvents() }
+                eventID = id
+            } else {
+                try writeHeldEvents()  // first: this insert takes the next id
+                let insert = try statement(.insertEvent)
+                try insert.bind(1, account)
+                try insert.bind(2, profileID)
+                try insert.bind(3, name.id)
+                try insert.bind(4, time)
+                try insert.bind(5, now.milliseconds)
+                try insert.bind(6, Int64(e.source.rawValue))
+                try insert.bind(7, e.dedupeKey)
+                try insert.bind(8, displayName)
+                try insert.bind(9, text: e.propertiesJSON)
+                try insert.bind(10, prev)
+                try insert.execute(db)
+                if db.changesCount == 0 { return nil }  // the dedupe key was taken
+                eventID = db.lastInsertedRowID
+                heldEvents?.nextID = eventID + 1
+            }
             events.record(id: eventID, profile: profileID, name: name.id, at: time, prev: prev)
             return eventID
         }
+    }
+
+    /// From here until `writeHeldEvents`, events without a dedupe key are held and inserted
+    /// `HeldEvents.perStatement` rows to a statement, with the ids the log would have given them.
+    func holdEvents() throws {
+        let top = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(id) FROM events")) ?? 0
+        heldEvents = HeldEvents(nextID: top + 1)
+    }
+
+    /// Inserts the events held so far; called before anything reads the log again.
+    func writeHeldEvents() throws {
+        guard let rows = heldEvents?.rows, !rows.isEmpty else { return }
+        heldEvents!.rows = []
+        heldEvents!.rows.reserveCapacity(HeldEvents.perStatement)
+        if rows.count == HeldEvents.perStatement {
+            let insert = try statement(.insertEventRows)
+            for (i, row) in rows.enumerated() { try bind(row, to: insert, from: Int32(i * HeldEvents.columns)) }
+            try insert.execute(db)
+        } else {
+            let insert = try statement(.insertEventRow)
+            for row in rows {
+                try bind(row, to: insert, from: 0)
+                try insert.execute(db)
+            }
+        }
+    }
+
+    private func bind(_ row: HeldEvents.Row, to insert: RawStatement, from base: Int32) throws {
+        try insert.bind(base + 1, row.id)
+        try insert.bind(base + 2, row.account)
+        try insert.bind(base + 3, row.profile)
+        try insert.bind(base + 4, row.name)
+        try insert.bind(base + 5, row.time)
+        try insert.bind(base + 6, now.milliseconds)
+        try insert.bind(base + 7, row.source)
+        try insert.bind(base + 8, row.displayName)
+        try insert.bind(base + 9, text: row.properties)
+        try insert.bind(base + 10, row.prev)
     }
 
     public func countName(_ name: Int64, account: Int64, at time: Int64) {

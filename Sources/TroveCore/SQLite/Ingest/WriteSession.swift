@@ -64,11 +64,22 @@ public final class WriteSession: IngestRows {
     /// The log's top id when this transaction first linked an event (`PersonChain`): with its own events,
     /// what the writer's heads reflect once it commits.
     var headsTop: Int64?
+    /// Events waiting for a multi-row insert while a chunk of items is applied (nil: each goes at once).
+    var heldEvents: HeldEvents?
 
     init(db: Database, now: Timestamp, caches: WriteCaches = WriteCaches()) {
         self.db = db
         self.now = now
         self.caches = caches
+    }
+
+    public func prepare(_ items: [Ingestor.Item], account: Int64) throws {
+        if items.count > 1, items.contains(where: { if case .event = $0 { true } else { false } }) { try holdEvents() }
+    }
+
+    public func finish(_ items: [Ingestor.Item], account: Int64) throws {
+        try writeHeldEvents()
+        heldEvents = nil
     }
 
     func cachedProfileID(_ key: AccountKey) -> Int64? {
@@ -81,6 +92,7 @@ public final class WriteSession: IngestRows {
 
     /// Writes the per-transaction aggregates; called once, just before commit.
     func flush() throws {
+        try writeHeldEvents()
         if !nameUsage.isEmpty {
             let update = try db.cachedStatement(
                 sql: "UPDATE event_names SET count = count + ?1, last_seen_at = max(coalesce(last_seen_at, ?2), ?2) WHERE id = ?3")
