@@ -114,10 +114,10 @@ public struct ReservedValues: Sendable {
 
     /// The names present, in the order of their text.
     public var present: [(name: ReservedName, value: JSON)] {
-        ReservedName.allCases.prefix(Self.slots).sorted { $0.text < $1.text }.compactMap { name in
-            values[name.rawValue].map { (name, $0) }
-        }
+        Self.inTextOrder.compactMap { name in values[name.rawValue].map { (name, $0) } }
     }
+
+    private static let inTextOrder = ReservedName.allCases.prefix(slots).sorted { $0.text < $1.text }
 }
 
 extension ValueNormalizer {

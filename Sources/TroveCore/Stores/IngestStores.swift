@@ -38,7 +38,7 @@ public protocol IngestWrites {
     func prepare(_ items: [Ingestor.Item], account: Int64) throws
     /// After the chunk, before anything else reads: an engine writes what it held back (SQLite: events,
     /// inserted many rows to a statement).
-    func finish(_ items: [Ingestor.Item], account: Int64) throws
+    func finishChunk() throws
     func upsertProfile(_ input: ProfileInput, account: Int64, onMissing: OnModelMissing) throws -> ItemOutcome
     func upsertCompany(_ input: CompanyInput, account: Int64, onMissing: OnModelMissing) throws -> ItemOutcome
     func insertEvent(_ input: EventInput, account: Int64, onMissing: OnModelMissing) throws -> ItemOutcome
@@ -74,7 +74,7 @@ public protocol IngestWrites {
 extension IngestWrites {
     /// Nothing to read ahead (SQLite: a lookup is a B-tree probe in process).
     public func prepare(_ items: [Ingestor.Item], account: Int64) throws {}
-    public func finish(_ items: [Ingestor.Item], account: Int64) throws {}
+    public func finishChunk() throws {}
 
     public func apply(_ item: Ingestor.Item, account: Int64, onMissing: OnModelMissing) throws -> ItemOutcome {
         switch item {
@@ -97,7 +97,7 @@ extension IngestWrites {
                 outcomes.append(.failed(error))
             }
         }
-        try finish(items, account: account)
+        try finishChunk()
         return outcomes
     }
 }

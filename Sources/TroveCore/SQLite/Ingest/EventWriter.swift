@@ -41,8 +41,12 @@ extension WriteSession {
     /// From here until `writeHeldEvents`, events without a dedupe key are held and inserted
     /// `HeldEvents.perStatement` rows to a statement, with the ids the log would have given them.
     func holdEvents() throws {
-        let top = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(id) FROM events")) ?? 0
-        heldEvents = HeldEvents(nextID: top + 1)
+        heldEvents = HeldEvents(nextID: try logTop() + 1)
+    }
+
+    /// The newest event's id as this transaction sees it (0: none).
+    func logTop() throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(id) FROM events")) ?? 0
     }
 
     /// Inserts the events held so far; called before anything reads the log again.
@@ -51,11 +55,11 @@ extension WriteSession {
         heldEvents!.rows = []
         heldEvents!.rows.reserveCapacity(HeldEvents.perStatement)
         if rows.count == HeldEvents.perStatement {
-            let insert = try statement(.insertEventRows)
+            let insert = try statement(.insertHeldEvents)
             for (i, row) in rows.enumerated() { try bind(row, to: insert, from: Int32(i * HeldEvents.columns)) }
             try insert.execute(db)
         } else {
-            let insert = try statement(.insertEventRow)
+            let insert = try statement(.insertHeldEvent)
             for row in rows {
                 try bind(row, to: insert, from: 0)
                 try insert.execute(db)

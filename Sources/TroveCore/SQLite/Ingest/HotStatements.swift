@@ -1,7 +1,7 @@
 /// The statements run once per ingested item, prepared once per transaction. Fetching them from GRDB's
 /// statement cache hashes the whole SQL text on every call, which showed up in `perf` on the writer.
 enum HotStatement: Int, CaseIterable {
-    case eventByDedupeKey, insertEvent, insertEventRow, insertEventRows, profileByUID, insertProfile, activityHead
+    case eventByDedupeKey, insertEvent, insertHeldEvent, insertHeldEvents, profileByUID, insertProfile, activityHead
 
     var sql: String {
         switch self {
@@ -13,9 +13,9 @@ enum HotStatement: Int, CaseIterable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT DO NOTHING
                 """
-        case .insertEventRow:
+        case .insertHeldEvent:
             return HeldEvents.insert(rows: 1)
-        case .insertEventRows:
+        case .insertHeldEvents:
             return HeldEvents.insert(rows: HeldEvents.perStatement)
         case .profileByUID:
             return "SELECT id FROM profiles WHERE account_id = ? AND uid = ?"

@@ -92,7 +92,7 @@ extension WriteSession {
     /// Brings the writer's cache of heads up to the log as this transaction found it (once per transaction).
     private func refreshHeads() throws {
         if headsTop != nil { return }
-        let top = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(id) FROM events")) ?? 0
+        let top = try logTop()
         headsTop = top
         let from: Int64
         if let through = caches.headsThrough, through <= top {

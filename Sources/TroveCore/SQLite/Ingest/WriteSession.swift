@@ -77,7 +77,7 @@ public final class WriteSession: IngestRows {
         if items.count > 1, items.contains(where: { if case .event = $0 { true } else { false } }) { try holdEvents() }
     }
 
-    public func finish(_ items: [Ingestor.Item], account: Int64) throws {
+    public func finishChunk() throws {
         try writeHeldEvents()
         heldEvents = nil
     }
