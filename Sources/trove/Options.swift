@@ -47,9 +47,9 @@ struct DatabaseOptions: ParsableArguments {
     /// The engine over the database `--database` names. PostgreSQL: unreachable, refused, missing or without
     /// Trove's schema → a clear error saying what to run; it is never migrated here (`trove migrate` does).
     func openEngine(clock: TroveClock = .system, durability: Durability = .normal, readLimits: ReadLimits = .forThisMachine(),
-                    logger: Logger = Logger(label: "trove")) async throws -> any TroveEngine {
+                    lease: Duration = .seconds(30), logger: Logger = Logger(label: "trove")) async throws -> any TroveEngine {
         if let location = try postgres {
-            let database = try await PostgresAppDatabase.connect(location, readLimits: readLimits, logger: logger)
+            let database = try await PostgresAppDatabase.connect(location, readLimits: readLimits, lease: lease, logger: logger)
             do { try await database.checkSchema() } catch {
                 await database.close()
                 throw error

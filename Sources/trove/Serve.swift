@@ -55,6 +55,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Let webhooks and Customer.io calls go to http URLs and loopback or private addresses (tests, local development).")
     var allowInsecureWebhooks = false
 
+    @Option(help: "api: answer the API, run no background work; worker: run the background work, answer only /health and /metrics; all: both. api and worker need PostgreSQL (several nodes on one database).")
+    var role: ServerRole = .all
+
+    @Option(help: "PostgreSQL, several nodes: seconds after a node's last heartbeat before the others take over its work.")
+    var leaseSeconds: Int = 30
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         let host = host ?? env["TROVE_HOST"] ?? "127.0.0.1"
@@ -78,6 +84,10 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--heavy-reads must be at least 1 and --heavy-read-queue at least 0")
         }
         guard readBudget > 0 else { throw ValidationError("--read-budget must be a positive number of seconds") }
+        guard leaseSeconds >= 3 else { throw ValidationError("--lease-seconds must be at least 3") }
+        if role != .all, try db.postgres == nil {
+            throw ValidationError("--role \(role.rawValue) needs PostgreSQL (--database postgres://…): a SQLite file has one process, which does everything")
+        }
         var limits = ReadLimits.forThisMachine()
         if let n = heavyReads {
             limits.concurrent = n
@@ -85,7 +95,8 @@ struct Serve: AsyncParsableCommand {
         }
         if let q = heavyReadQueue { limits.queued = q }
         limits.budget = .milliseconds(Int64(readBudget * 1000))
-        let engine = try await db.openEngine(clock: try clockOptions.clock(), durability: durability, readLimits: limits, logger: logger)
+        let engine = try await db.openEngine(clock: try clockOptions.clock(), durability: durability, readLimits: limits,
+                                             lease: .seconds(leaseSeconds), logger: logger)
         let exports = ExportSettings(
             directory: exportsDir ?? engine.defaultExportDirectory,
             publicURL: publicURL ?? env["TROVE_PUBLIC_URL"] ?? "http://\(host):\(port)",
@@ -98,7 +109,7 @@ struct Serve: AsyncParsableCommand {
             printJSON(credentials.json)
         }
         let path = engine.location
-        let app = buildApplication(services: services, options: ServerOptions(host: host, port: port), logger: logger) { bound in
+        let app = buildApplication(services: services, options: ServerOptions(host: host, port: port, role: role), logger: logger) { bound in
             // A stable line: `trove bench` and the crash test read the port from it (`--port 0`).
             FileHandle.standardError.write(Data("Trove serving \(path) on http://\(host):\(bound)\n".utf8))
         }
@@ -110,6 +121,8 @@ struct Serve: AsyncParsableCommand {
         logger.info("stopped")
     }
 }
+
+extension ServerRole: ExpressibleByArgument {}
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create or migrate the database, then exit.")

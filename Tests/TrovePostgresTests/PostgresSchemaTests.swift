@@ -6,8 +6,9 @@ import TroveTestEngines
 /// The schema as PostgreSQL's own catalog describes it: Citus-ready by construction (issue 19 §5).
 @Suite(.enabled(if: TestPostgres.available, "needs TROVE_TEST_POSTGRES (.ci/run starts a cluster)"))
 struct PostgresSchemaTests {
-    /// Installation-wide tables, replicated whole to every node under Citus (`create_reference_table`).
-    static let referenceTables: Set<String> = ["accounts", "server_keys", "trove_migrations"]
+    /// Installation-wide tables, replicated whole to every node under Citus (`create_reference_table`); the
+    /// Trove nodes and their claims are among them (small, read by every Trove node).
+    static let referenceTables: Set<String> = ["accounts", "server_keys", "trove_migrations", "trove_nodes", "work_claims"]
 
     /// The statement check every engine test ends with (`StatementRule`) sees what was sent, and tells a
     /// statement that reaches a distributed table without `account_id` from one that names it.

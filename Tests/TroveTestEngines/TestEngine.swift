@@ -74,6 +74,15 @@ public final class OpenedTestEngine: Sendable {
         Task { try? await Self.close(engine: engine, folder: folder, postgres: postgres) }
     }
 
+    /// Another node on this test's PostgreSQL database: an engine of its own (its own pool, writers and node
+    /// id), as a second `trove serve` would have. The caller closes it before `finish`.
+    public func anotherNode(clock: TroveClock, lease: Duration = .seconds(30)) async throws -> PostgresEngine {
+        guard let postgres else { throw TestEngineError("another node needs PostgreSQL") }
+        let database = try await PostgresAppDatabase.connect(postgres.location, maxConnections: 6, lease: lease)
+        return PostgresEngine(database: database, clock: clock, writers: 2, exportPageSize: 3,
+                              exportDirectory: folder?.appendingPathComponent("exports").path)
+    }
+
     /// Throws when a statement on a distributed table did not name `account_id` (PostgreSQL; nothing on SQLite).
     public func checkStatements() async throws {
         if let postgres { try await StatementRule.check(postgres) }
@@ -162,4 +171,9 @@ public struct TestStores: Sendable {
         erasure = engine.erasureStore
         exportWork = { engine.exportWork(settings: $0, logger: .init(label: "trove.exports")) }
     }
+}
+
+struct TestEngineError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

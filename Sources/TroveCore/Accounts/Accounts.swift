@@ -35,11 +35,12 @@ public struct AccountSummary: Sendable, Equatable {
 public struct Accounts: Sendable {
     public let store: any AccountStore
     public let clock: TroveClock
-    let cache = CredentialCache()
+    let cache: CredentialCache
 
     public init(store: any AccountStore, clock: TroveClock = .system) {
         self.store = store
         self.clock = clock
+        cache = CredentialCache(clock: clock)
     }
 
     public static let defaultName = "default"

@@ -43,14 +43,21 @@ public actor WebhookDeliverer {
         }
         settled.trust(read: read)
         var started = 0
-        for delivery in due where !settled.isStale(delivery.id, read: read) {
+        var left: [WebhookDue] = []
+        for delivery in due {
             var running = inFlight[delivery.endpoint] ?? []
-            guard !running.contains(delivery.id), running.count < Self.perEndpoint else { continue }
+            if running.contains(delivery.id) || settled.isStale(delivery.id, read: read) { continue }
+            guard running.count < Self.perEndpoint else {
+                left.append(delivery)
+                continue
+            }
             running.insert(delivery.id)
             inFlight[delivery.endpoint] = running
             started += 1
             Task { await self.attempt(delivery) }
         }
+        // Claimed for this process (an engine shared by several) but not sent now: the others may take them.
+        if !left.isEmpty { try await store.release(left) }
         return started
     }
 

@@ -39,9 +39,27 @@ public protocol TroveEngine: Sendable {
 
     /// The runner of export jobs, writing files as `settings` say.
     func exportWork(settings: ExportSettings, logger: Logger) -> any ExportWork
+    /// This process as one of several sharing the database (PostgreSQL); nil where one process owns it (SQLite).
+    var node: (any NodePresence)? { get }
     /// At a graceful stop, after the ingest writer settled: the database closed cleanly. Nothing may use
     /// the engine afterwards.
     func close() async throws
+}
+
+extension TroveEngine {
+    public var node: (any NodePresence)? { nil }
+}
+
+/// A process among several on one database: while it runs it says it is alive; the work it claimed (an
+/// account's membership evaluation, a delivery in flight, an export) is taken over by the others once it has
+/// not said so for `lease`. Its background work claims each unit before doing it, so no unit runs twice at once.
+public protocol NodePresence: Sendable {
+    /// How long after its last word a node counts as dead.
+    var lease: Duration { get }
+    /// Says this node is alive until `now` + `lease` (every third of the lease while the server runs).
+    func beat(now: Timestamp) async throws
+    /// A clean stop: the node and its claims are removed, so the others take its work at once.
+    func leave() async
 }
 
 /// An engine's error that may say the database is out of reach for now (a server restarting, a lost

@@ -27,11 +27,19 @@ public protocol WebhookStore: Sendable {
     // The sender's side (`WebhookDeliverer`), across accounts.
 
     /// Each enabled endpoint's earliest due deliveries, at most `room(endpoint)` of them (none when it is 0
-    /// or less), so a backlog at one endpoint never hides another's.
+    /// or less), so a backlog at one endpoint never hides another's. Where several processes share the
+    /// engine, each row returned is claimed for this one until its attempt is recorded or it is released.
     func due(now: Timestamp, room: @escaping @Sendable (Int64) -> Int) async throws -> [WebhookDue]
+    /// Hands back deliveries `due` returned that will not be sent now (their claims end).
+    func release(_ deliveries: [WebhookDue]) async throws
     /// Records an attempt on a pending delivery and on its endpoint: delivered when `failure` is nil, else
     /// retrying at `retryAt`, or failed when that is nil.
     func recordAttempt(_ delivery: WebhookDue, attempts: Int, status: Int?, failure: String?, retryAt: Timestamp?, now: Timestamp) async throws
+}
+
+extension WebhookStore {
+    /// One process owns the engine: nothing is claimed, nothing to hand back.
+    public func release(_ deliveries: [WebhookDue]) async throws {}
 }
 
 /// A delivery due to be sent, with what signing and sending it takes.

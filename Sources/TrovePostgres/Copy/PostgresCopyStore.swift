@@ -11,6 +11,9 @@ struct PostgresCopyStore: CopyStore {
     /// Tables of the neutral shape that are views here, derived from others (`profile_activity`, from the
     /// events): read like tables, and nothing to write.
     static let views: Set<String> = ["profile_activity"]
+    /// Not data: the migrations' bookkeeping, and what the running nodes hold (`PostgresNode`; with the rows'
+    /// `claimed_by`). A copy starts with nothing claimed.
+    static let nodeState = ["trove_migrations", "trove_nodes", "work_claims"]
 
     func accountIDs() async throws -> [Int64] {
         try await database.query("SELECT id FROM accounts ORDER BY id").map { try $0.decode(Int64.self) }
@@ -104,7 +107,7 @@ struct PostgresCopyStore: CopyStore {
             SELECT c.table_name::text, c.column_name::text FROM information_schema.columns c
             JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
             WHERE c.table_schema = current_schema() AND (t.table_type = 'BASE TABLE' OR t.table_name::text = ANY(\(Array(Self.views))::text[]))
-                AND c.table_name <> 'trove_migrations'
+                AND c.table_name <> ALL(\(Self.nodeState)::text[]) AND c.column_name <> 'claimed_by'
             ORDER BY c.table_name, c.ordinal_position
             """) {
             let (table, column) = try row.decode((String, String).self)

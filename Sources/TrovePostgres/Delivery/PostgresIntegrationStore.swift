@@ -141,8 +141,11 @@ public struct PostgresIntegrationStore: IntegrationStore {
             // One whose stored settings do not parse is left out: its rows wait (as on SQLite).
             if let parsed = try? CustomerIODestination.fromStored(text, account: account) { destinations[account] = parsed }
         }
+        // An account's calls go from one node at a time (several Trove nodes on this database): a profile's
+        // rows in order, and a 429's pause, are the account's.
+        let mine = try await database.claim("customerio", destinations.keys.sorted(), now: now)
         var due: [CustomerIOQueued] = []
-        for account in destinations.keys.sorted() where open(account) {
+        for account in destinations.keys.sorted() where mine.contains(account) && open(account) {
             for row in try await database.query(
                 """
                 SELECT d.id, d.account_id, d.profile_id, d.kind, d.identifier, d.target, d.body::text, d.attempts, d.created_at

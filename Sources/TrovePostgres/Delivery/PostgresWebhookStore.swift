@@ -138,24 +138,45 @@ public struct PostgresWebhookStore: WebhookStore {
         }
         guard !endpoints.isEmpty else { return [] }
         let byID = Dictionary(uniqueKeysWithValues: endpoints.map { ($0.id, $0) })
+        try await database.keepAlive(now: now)
+        let me = database.node.id
+        // Claimed for this node in the same statement: rows no node claimed, or one that is no longer alive;
+        // its own claims too (the deliverer skips those in flight), so a claim whose record failed is not stuck.
         return try await database.query(
             """
-            SELECT e.account_id, e.id, d.id, d.envelope_id, d.kind, d.data::text, d.attempts
-            FROM unnest(\(endpoints.map(\.account))::bigint[], \(endpoints.map(\.id))::bigint[], \(endpoints.map(\.limit))::bigint[]) AS e(account_id, id, room)
-            CROSS JOIN LATERAL (
-                SELECT id, envelope_id, kind, data, attempts FROM webhook_deliveries
-                WHERE account_id = e.account_id AND endpoint_id = e.id AND state = 'pending' AND next_attempt_at <= \(now.milliseconds)
-                ORDER BY next_attempt_at, id LIMIT e.room
-            ) d
-            ORDER BY e.id
+            WITH picked AS (
+                SELECT e.account_id, d.id FROM unnest(\(endpoints.map(\.account))::bigint[], \(endpoints.map(\.id))::bigint[],
+                                                      \(endpoints.map(\.limit))::bigint[]) AS e(account_id, id, room)
+                CROSS JOIN LATERAL (
+                    SELECT w.id FROM webhook_deliveries w
+                    WHERE w.account_id = e.account_id AND w.endpoint_id = e.id AND w.state = 'pending' AND w.next_attempt_at <= \(now.milliseconds)
+                      AND (w.claimed_by = \(me) OR \(unescaped: PostgresNode.notAlive("w.claimed_by", now: now)))
+                    ORDER BY w.next_attempt_at, w.id LIMIT e.room FOR UPDATE SKIP LOCKED
+                ) d
+            )
+            UPDATE webhook_deliveries w SET claimed_by = \(me) FROM picked p WHERE w.account_id = p.account_id AND w.id = p.id
+            RETURNING w.account_id, w.endpoint_id, w.id, w.envelope_id, w.kind, w.data::text, w.attempts, w.next_attempt_at
             """
-        ).map { row in
-            let (account, endpoint, id, envelope, kind, data, attempts) = try row.decode((Int64, Int64, Int64, String, String, String, Int64).self)
+        ).map { row -> (WebhookDue, Int64) in
+            let (account, endpoint, id, envelope, kind, data, attempts, next) =
+                try row.decode((Int64, Int64, Int64, String, String, String, Int64, Int64).self)
             let e = byID[endpoint]!
-            return WebhookDue(
+            return (WebhookDue(
                 id: id, account: account, endpoint: endpoint, url: e.url, secret: e.secret, envelopeID: envelope, kind: kind, storedData: data,
-                attempts: Int(attempts))
+                attempts: Int(attempts)), next)
         }
+        // An UPDATE returns rows in no set order: each endpoint's earliest first, as picked.
+        .sorted { ($0.0.endpoint, $0.1, $0.0.id) < ($1.0.endpoint, $1.1, $1.0.id) }.map(\.0)
+    }
+
+    public func release(_ deliveries: [WebhookDue]) async throws {
+        guard !deliveries.isEmpty else { return }
+        try await database.query(
+            """
+            UPDATE webhook_deliveries SET claimed_by = NULL
+            WHERE account_id = ANY(\(deliveries.map(\.account))::bigint[]) AND id = ANY(\(deliveries.map(\.id))::bigint[])
+              AND claimed_by = \(database.node.id)
+            """)
     }
 
     public func recordAttempt(_ d: WebhookDue, attempts: Int, status: Int?, failure: String?, retryAt next: Timestamp?, now: Timestamp) async throws {
@@ -165,7 +186,7 @@ public struct PostgresWebhookStore: WebhookStore {
                 try await connection.query(
                     """
                     UPDATE webhook_deliveries SET attempts = \(Int64(attempts)), last_status = \(status64), last_error = \(failure),
-                        state = \(next == nil ? "failed" : "pending"), next_attempt_at = coalesce(\(next?.milliseconds), next_attempt_at)
+                        state = \(next == nil ? "failed" : "pending"), next_attempt_at = coalesce(\(next?.milliseconds), next_attempt_at), claimed_by = NULL
                     WHERE account_id = \(d.account) AND id = \(d.id) AND state = 'pending'
                     """, logger: database.logger)
                 try await connection.query(
@@ -178,7 +199,7 @@ public struct PostgresWebhookStore: WebhookStore {
                 try await connection.query(
                     """
                     UPDATE webhook_deliveries SET attempts = \(Int64(attempts)), last_status = \(status64), last_error = NULL, state = 'delivered',
-                        delivered_at = \(now.milliseconds)
+                        delivered_at = \(now.milliseconds), claimed_by = NULL
                     WHERE account_id = \(d.account) AND id = \(d.id)
                     """, logger: database.logger)
                 try await connection.query(

@@ -3,8 +3,9 @@ import Logging
 import PostgresNIO
 import TroveCore
 
-/// Runs export jobs on PostgreSQL (contract §7) as `ExportRunner` does on SQLite: the oldest pending job,
-/// claimed with its attempt counted (`FOR UPDATE SKIP LOCKED`, so two runners never take one job), written
+/// Runs export jobs on PostgreSQL (contract §7) as `ExportRunner` does on SQLite: the oldest pending job no
+/// live node holds, claimed for this node with its attempt counted (`FOR UPDATE SKIP LOCKED`, then
+/// `claimed_by`: two runners never take one job; one whose node died is taken over), written
 /// from one snapshot into a `.partial` file renamed into place when complete, then marked done with its
 /// `export.finished` webhooks in the same transaction; a job that keeps dying fails after
 /// `ExportRunner.maxAttempts`. Files past their retention are removed; the rows stay.
@@ -42,11 +43,16 @@ public final class PostgresExportWork: ExportWork {
         let now = clock.now()
         let accounts = try await accounts()
         guard !accounts.isEmpty else { return nil }
+        try await database.keepAlive(now: now)
+        let me = database.node.id
         return try await database.transaction { connection in
             let run = connection.collecting(self.logger)
+            // Not one another node is writing: claimed by none, by a node no longer alive, or by this one (whose
+            // runner takes one job at a time, so a job it claimed and is not running was cut off).
             while let row = try await run(
                 """
                 SELECT \(unescaped: PostgresExportStore.columns) FROM exports WHERE account_id = ANY(\(accounts)) AND status = 'pending'
+                  AND (claimed_by = \(me) OR \(unescaped: PostgresNode.notAlive("claimed_by", now: now)))
                 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
                 """).first {
                 let export = try PostgresExportStore.export(row)
@@ -54,7 +60,8 @@ public final class PostgresExportWork: ExportWork {
                     try await Self.fail(export, ExportRunner.interrupted(export.attempts), now: now, run)
                     continue
                 }
-                _ = try await run("UPDATE exports SET attempts = attempts + 1 WHERE account_id = \(export.account) AND id = \(export.id)")
+                _ = try await run(
+                    "UPDATE exports SET attempts = attempts + 1, claimed_by = \(me) WHERE account_id = \(export.account) AND id = \(export.id)")
                 return export
             }
             return nil

@@ -164,7 +164,11 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
 
     static let idempotencyWindowMs: Int64 = 24 * 3_600_000
 
+    /// Under a lock on the key until this transaction ends, so the same key sent to two nodes at once is
+    /// ingested once: the second waits, then finds the first's reply (READ COMMITTED: each statement sees
+    /// what committed before it).
     func idempotentReply(account: Int64, key: String) throws -> BatchReply? {
+        try connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(key), \(account)))")
         guard let row = try connection.query(
             """
             SELECT status, response FROM idempotency_keys

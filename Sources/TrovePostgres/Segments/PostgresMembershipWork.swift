@@ -7,8 +7,8 @@ import TroveCore
 /// in the ingest transaction: no event watermark; folded into `membership_dirty` here), and re-evaluates
 /// time-window segments on a timer.
 ///
-/// Work goes account by account. Each unit is one transaction holding the account's ledger lock
-/// (`PostgresLedger.lock`), so ledger ids of one account are handed out in commit order — a reader
+/// Work goes account by account, each account's claimed by one node at a time (`PostgresNode`). Each unit
+/// is one transaction holding the account's ledger lock (`PostgresLedger.lock`), so ledger ids of one account are handed out in commit order — a reader
 /// following `changes?since=` never skips a row that commits later with a smaller id. Each evaluation is
 /// one statement: the members selected, membership inserted and deleted, and the ledger written, by
 /// data-modifying CTEs over one snapshot.
@@ -33,6 +33,9 @@ public final class PostgresMembershipWork: MembershipWork {
 
     var indexes: PostgresSegmentIndexes { PostgresSegmentIndexes(database: database) }
 
+    /// The claim (`work_claims.kind`) an account's membership work is done under.
+    static let claimKind = "membership"
+
     @discardableResult
     public func step() async throws -> MembershipEvaluator.StepResult {
         let now = clock.now()
@@ -48,9 +51,11 @@ public final class PostgresMembershipWork: MembershipWork {
                           OR (s.windowed AND (s.refreshed_at IS NULL OR s.refreshed_at <= \(refreshBefore)))))
             ORDER BY a.id
             """)
+        let pending = try accounts.map { try $0.decode((Int64, Bool).self) }
+        // An account's work is one node's at a time (several Trove nodes on this database): the others skip it.
+        let mine = try await database.claim(Self.claimKind, pending.map(\.0), now: now)
         var result = MembershipEvaluator.StepResult()
-        for row in accounts {
-            let (account, dynamic) = try row.decode((Int64, Bool).self)
+        for (account, dynamic) in pending where mine.contains(account) {
             let started = TroveMetrics.now()
             let done = try await step(account: account, dynamic: dynamic, now: now, refreshBefore: refreshBefore)
             if done.didWork {

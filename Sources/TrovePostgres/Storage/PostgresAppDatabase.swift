@@ -21,10 +21,14 @@ public final class PostgresAppDatabase: Sendable {
     let heavyClient: PostgresClient
     /// The server found gone: statements fail at once until a probe reconnects.
     let outage: PostgresOutage
+    /// This process as one node of several (`PostgresNode`).
+    public let node: PostgresNode
     private let runner: Task<Void, Never>
 
-    private init(location: PostgresLocation, client: PostgresClient, heavyClient: PostgresClient, readLimits: ReadLimits, logger: Logger) {
+    private init(location: PostgresLocation, client: PostgresClient, heavyClient: PostgresClient, readLimits: ReadLimits, lease: Duration,
+                 logger: Logger) {
         self.location = location
+        self.node = PostgresNode(lease: lease)
         self.client = client
         self.heavyClient = heavyClient
         self.readLimits = readLimits
@@ -42,9 +46,10 @@ public final class PostgresAppDatabase: Sendable {
     deinit { runner.cancel() }
 
     /// Opens one connection first, so that a server that is not there, a wrong password or a missing
-    /// database is a clear error at once (the pool would retry quietly), then starts the pool.
+    /// database is a clear error at once (the pool would retry quietly), then starts the pool. `lease`: how
+    /// long this process's claims on background work outlive its last word (`PostgresNode`).
     public static func connect(_ location: PostgresLocation, maxConnections: Int = 20, readLimits: ReadLimits = .forThisMachine(),
-                               logger: Logger = Logger(label: "trove.postgres"))
+                               lease: Duration = .seconds(30), logger: Logger = Logger(label: "trove.postgres"))
         async throws(PostgresStoreError) -> PostgresAppDatabase
     {
         do {
@@ -70,7 +75,8 @@ public final class PostgresAppDatabase: Sendable {
         heavy.options.additionalStartupParameters = [("statement_timeout", String(Self.milliseconds(readLimits.budget)))]
         return PostgresAppDatabase(
             location: location, client: PostgresClient(configuration: configuration, backgroundLogger: poolLogger),
-            heavyClient: PostgresClient(configuration: heavy, backgroundLogger: poolLogger), readLimits: readLimits, logger: logger)
+            heavyClient: PostgresClient(configuration: heavy, backgroundLogger: poolLogger), readLimits: readLimits, lease: lease,
+            logger: logger)
     }
 
     static func milliseconds(_ d: Duration) -> Int64 {

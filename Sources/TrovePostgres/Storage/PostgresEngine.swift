@@ -26,6 +26,8 @@ public final class PostgresEngine: TroveEngine {
         membershipWork = PostgresMembershipWork(database: database, clock: clock, logger: logger)
     }
 
+    public var node: (any NodePresence)? { database }
+
     /// The server, user and database, without the password.
     public var location: String { database.location.description }
 

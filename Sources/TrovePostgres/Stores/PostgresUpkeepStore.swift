@@ -56,6 +56,18 @@ public struct PostgresUpkeepStore: UpkeepStore {
             """)[0].decode(Int.self)
     }
 
+    /// One node at a time runs upkeep (`work_claims`, kind `upkeep`, scope 0); a node taking it over from one
+    /// that died keeps the pace its last round set.
+    public func claimUpkeep(now: Timestamp, every: Duration) async throws -> Bool {
+        guard try await database.claim("upkeep", [0], now: now).contains(0) else { return false }
+        guard let last = try await database.lastDone("upkeep", scope: 0) else { return true }
+        return now.milliseconds - last >= every.milliseconds
+    }
+
+    public func upkeepDone(now: Timestamp) async throws {
+        try await database.done("upkeep", scope: 0, now: now)
+    }
+
     /// No step lists on PostgreSQL: the funnel reads the log (`PostgresFunnelReportStore`).
     public func stepReportLists(now: Timestamp) async throws -> Bool { false }
 

@@ -1,0 +1,192 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import Testing
+import TroveBench
+import TroveCore
+import TroveTestEngines
+
+/// Issue 20: three `trove serve` processes on one PostgreSQL database, a client spreading its writes over
+/// them, a local webhook receiver. The segment's ledger must equal an independent evaluation of what was
+/// sent; each ledger row reaches the receiver exactly once while all three run; after one is killed with
+/// SIGKILL mid-delivery, the other two finish every pending delivery (at most the ones it had in flight
+/// sent twice); an export asked of one node is downloaded through another.
+@Suite(.enabled(if: TestPostgres.available, "needs TROVE_TEST_POSTGRES (.ci/run starts a cluster)"))
+struct MultiNodeTests {
+    final class Receiver: Sendable {
+        let deliveries = Mutex<[(id: String, body: [UInt8])]>([])
+        let delay = Mutex<Duration>(.milliseconds(2))
+
+        var router: Router<BasicRequestContext> {
+            let router = Router()
+            router.post("/hook") { request, _ -> Response in
+                let body = Array(try await request.body.collect(upTo: 1 << 20).readableBytesView)
+                try await Task.sleep(for: self.delay.withLock { $0 })
+                self.deliveries.withLock { $0.append((request.headers[HTTPField.Name("X-Chameleon-Id")!] ?? "", body)) }
+                return Response(status: .ok)
+            }
+            return router
+        }
+
+        /// (uid, entered) per distinct envelope, and how many arrived in all.
+        func received() -> (changes: [String: (uid: String, entered: Bool)], total: Int) {
+            let all = deliveries.withLock { $0 }
+            var changes: [String: (uid: String, entered: Bool)] = [:]
+            for d in all {
+                guard let json = try? JSONParser.parse(d.body), let uid = json.at("data.profile.uid")?.stringValue else { continue }
+                changes[d.id] = (uid, json["kind"] == "segment.entered")
+            }
+            return (changes, all.count)
+        }
+    }
+
+    /// Each uid's score in round `round` (the segment: score ≥ 80): a third of them cross the line each round.
+    static func score(_ i: Int, round: Int) -> Int64 { Int64((i * 37 + round * 53) % 160) }
+
+    @Test func threeNodesShareTheWorkAndFinishWhatAKilledOneLeft() async throws {
+        let receiver = Receiver()
+        let app = Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "receiver"))
+        try await app.test(.live) { receiverClient in
+            let receiverPort = try #require(receiverClient.port)
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let database = try await TestPostgres.createDatabase()
+            let name = database.location.database
+            await database.close()
+            defer { Task { try? await TestPostgres.drop(name) } }
+            let url = TestPostgres.url(of: name)
+            // Short leases, so a killed node's work moves within seconds; one exports folder, shared.
+            let arguments = ["--allow-insecure-webhooks", "--lease-seconds", "3", "--exports-dir", directory + "/exports"]
+            let executable = try troveExecutable()
+            let first = try await onOwnThread { try ServerProcess.start(executable: executable, database: url, arguments: arguments, logDirectory: directory) }
+            var started = [first]
+            for _ in 0..<2 {
+                started.append(try await onOwnThread { try ServerProcess.start(
+                    executable: executable, database: url, accountSecret: first.accountSecret, arguments: arguments, logDirectory: directory) })
+            }
+            let nodes = started
+            defer { for node in nodes { node.kill(SIGKILL) } }
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            defer { http.shutdown { _ in } }
+            func call(_ node: Int, _ method: HTTPMethod, _ path: String, _ body: JSON = [:]) async throws -> JSON {
+                try await callTrove(http, nodes[node], method, path, body)
+            }
+            func log(_ node: Int) -> String { (try? String(contentsOfFile: nodes[node].logPath, encoding: .utf8))?.suffix(2000).description ?? "" }
+
+            let hook = try await call(0, .POST, "/v3/edit/webhooks", [
+                "url": .string("http://127.0.0.1:\(receiverPort)/hook"), "topics": ["segment.entered", "segment.exited"],
+            ])
+            #expect(hook["webhook"] != nil, "\(hook)")
+            let segment = try await call(1, .POST, "/v3/edit/segments", [
+                "name": "Ready", "items": [["kind": "property", "prop": "score", "op": "gte", "value": 80]],
+            ])
+            let segmentID = try #require(segment.at("segment.id")?.stringValue, "\(segment)")
+
+            // The client: each round, every uid's score, the batches spread over the three nodes at once.
+            let people = 300
+            func send(round: Int) async throws {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for node in 0..<nodes.count where nodes[node].process.terminationStatus == nil {
+                        group.addTask {
+                            for chunk in stride(from: node * 20, to: people, by: 20 * nodes.count) {
+                                let profiles: [JSON] = (chunk..<min(chunk + 20, people)).map { i in
+                                    ["uid": .string("p\(i)"), "score": .int(Self.score(i, round: round))]
+                                }
+                                let reply = try await call(node, .POST, "/v3/observe/hooks/\(first.accountSecret)/profiles/batch", ["profiles": .array(profiles)])
+                                #expect(reply.at("batch.accepted") == .int(Int64(profiles.count)), "\(reply)")
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            /// The whole ledger, read through `node`.
+            func ledger(_ node: Int) async throws -> [(uid: String, entered: Bool)] {
+                var rows: [(uid: String, entered: Bool)] = []
+                var since = "0"
+                while true {
+                    let page = try await call(node, .GET, "/v3/edit/segments/\(segmentID)/changes?since=\(since)&limit=1000")
+                    let changes = page["changes"]?.arrayValue ?? []
+                    for c in changes { rows.append((c.at("profile.uid")?.stringValue ?? "", c["change"] == "entered")) }
+                    guard !changes.isEmpty, let next = page["next"]?.stringValue else { return rows }
+                    since = next
+                }
+            }
+            func members(_ rows: [(uid: String, entered: Bool)]) -> Set<String> {
+                var set = Set<String>()
+                for row in rows { if row.entered { set.insert(row.uid) } else { set.remove(row.uid) } }
+                return set
+            }
+            func expected(round: Int) -> Set<String> { Set((0..<people).filter { Self.score($0, round: round) >= 80 }.map { "p\($0)" }) }
+
+            // Steady state: three rounds, then the ledger settles on the independent evaluation, and each of
+            // its rows reaches the receiver exactly once.
+            for round in 0..<3 { try await send(round: round) }
+            do {
+                try await waitUntil("the ledger to match round 2 and every row delivered", giveUpAfter: 120) {
+                    let rows = try await ledger(2)
+                    return members(rows) == expected(round: 2) && receiver.received().changes.count == rows.count
+                }
+            } catch {
+                throw BenchError("\(error); node logs:\n\(log(0))\n\(log(1))\n\(log(2))")
+            }
+            let steady = try await ledger(0)
+            let heard = receiver.received()
+            #expect(heard.total == steady.count, "each ledger row delivered once: \(heard.total) deliveries for \(steady.count) rows")
+            #expect(heard.changes.values.filter(\.entered).count == steady.filter(\.entered).count)
+            #expect(Set(heard.changes.values.map { "\($0.uid) \($0.entered)" }).count == Set(steady.map { "\($0.uid) \($0.entered)" }).count)
+
+            // An export asked of one node, followed and downloaded through the others.
+            let stdout = (try? String(contentsOfFile: nodes[0].logPath.replacingOccurrences(of: ".log", with: ".stdout"), encoding: .utf8)) ?? ""
+            let appKey = try #require(stdout.split(separator: "\n").compactMap { try? JSONParser.parse(Array($0.utf8)) }.first?["app_api_key"]?.stringValue)
+            func v1(_ node: Int, _ method: HTTPMethod, _ path: String, _ body: JSON? = nil) async throws -> (status: UInt, body: [UInt8]) {
+                var request = HTTPClientRequest(url: path.hasPrefix("http") ? path : "http://127.0.0.1:\(nodes[node].port)\(path)")
+                request.method = method
+                request.headers.add(name: "Authorization", value: "Bearer \(appKey)")
+                if let body { request.body = .bytes(ByteBuffer(bytes: JSONWriter.bytes(body))) }
+                let response = try await http.execute(request, timeout: .seconds(30))
+                return (response.status.code, Array(try await response.body.collect(upTo: 1 << 24).readableBytesView))
+            }
+            let created = try JSONParser.parse(try await v1(0, .POST, "/v1/exports/customers", [:]).body)
+            let exportID = try #require(created.at("export.id")?.numberValue.map { Int64($0) }, "\(created)")
+            try await waitUntil("the export to finish", giveUpAfter: 120) {
+                try JSONParser.parse(try await v1(1, .GET, "/v1/exports/\(exportID)").body).at("export.status") == "done"
+            }
+            let link = try #require(try JSONParser.parse(try await v1(2, .GET, "/v1/exports/\(exportID)/download").body)["url"]?.stringValue)
+            // The link names the node that made it (its --public-url); any node serves the file.
+            let linkURL = try #require(URL(string: link))
+            let file = try await v1(2, .GET, linkURL.path + "?" + (linkURL.query ?? ""))
+            #expect(file.status == 200)
+            #expect(String(decoding: file.body, as: UTF8.self).split(separator: "\n").count == people + 1, "a header and a line per person")
+
+            // A node killed mid-delivery: a slow receiver keeps deliveries in flight on all three.
+            receiver.delay.withLock { $0 = .milliseconds(30) }
+            let before = receiver.received().total
+            try await send(round: 3)
+            try await send(round: 4)
+            try await waitUntil("deliveries under way after round 4", giveUpAfter: 120) { receiver.received().total >= before + 30 }
+            nodes[1].kill(SIGKILL)
+            receiver.delay.withLock { $0 = .milliseconds(2) }
+            do {
+                try await waitUntil("the other nodes to finish every delivery", giveUpAfter: 120) {
+                    let rows = try await ledger(0)
+                    return members(rows) == expected(round: 4) && receiver.received().changes.count == rows.count
+                }
+            } catch {
+                throw BenchError("\(error); received \(receiver.received().changes.count); node logs:\n\(log(0))\n\(log(2))")
+            }
+            let rows = try await ledger(2)
+            let final = receiver.received()
+            #expect(members(rows) == expected(round: 4), "the ledger equals an independent evaluation of what was sent")
+            #expect(final.changes.count == rows.count, "every ledger row delivered")
+            // Sent twice at most: what the killed node had in flight (4 per endpoint).
+            #expect(final.total - final.changes.count <= WebhookDeliverer.perEndpoint, "duplicates: \(final.total - final.changes.count)")
+        }
+    }
+}
