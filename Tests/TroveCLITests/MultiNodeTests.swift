@@ -6,6 +6,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import NIOHTTP1
+import PostgresNIO
 import Synchronization
 import Testing
 import TroveBench
@@ -188,5 +189,51 @@ struct MultiNodeTests {
             // Sent twice at most: what the killed node had in flight (4 per endpoint).
             #expect(final.total - final.changes.count <= WebhookDeliverer.perEndpoint, "duplicates: \(final.total - final.changes.count)")
         }
+    }
+
+    /// `--role api` answers the API and does no background work (it never joins the nodes); `--role worker`
+    /// does the work and answers only `/health` and `/metrics`; a SQLite file allows neither.
+    @Test func anAPINodeLeavesTheWorkToAWorkerNode() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let refused = try await runTrove(["serve", "--database", directory + "/one.sqlite", "--role", "api", "--port", "0"])
+        #expect(refused.status != 0 && refused.errors.contains("--role api needs PostgreSQL"), "\(refused.errors)")
+
+        let database = try await TestPostgres.createDatabase()
+        defer { Task { try? await TestPostgres.drop(database.location.database) } }
+        let url = TestPostgres.url(of: database.location.database)
+        let executable = try troveExecutable()
+        let api = try await onOwnThread { try ServerProcess.start(
+            executable: executable, database: url, arguments: ["--role", "api", "--exports-dir", directory + "/exports"], logDirectory: directory) }
+        defer { api.kill(SIGKILL) }
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { http.shutdown { _ in } }
+        let segment = try await callTrove(http, api, .POST, "/v3/edit/segments", [
+            "name": "Ready", "items": [["kind": "property", "prop": "score", "op": "gte", "value": 80]],
+        ])
+        let segmentID = try #require(segment.at("segment.id")?.stringValue, "\(segment)")
+        let profiles: [JSON] = (0..<10).map { ["uid": .string("p\($0)"), "score": .int(Int64($0 * 20))] }
+        let reply = try await callTrove(http, api, .POST, "/v3/observe/hooks/\(api.accountSecret)/profiles/batch", ["profiles": .array(profiles)])
+        #expect(reply.at("batch.accepted") == 10, "\(reply)")
+        func count(_ sql: String) async throws -> Int64 {
+            try await database.query(PostgresQuery(unsafeSQL: StatementRule.testMark + " " + sql)).first?.decode(Int64.self) ?? -1
+        }
+        #expect(try await count("SELECT count(*) FROM trove_nodes") == 0, "an api node is no node: it claims no work")
+        #expect(try await count("SELECT count(*) FROM segment_members") == 0)
+
+        let worker = try await onOwnThread { try ServerProcess.start(
+            executable: executable, database: url, accountSecret: api.accountSecret, arguments: ["--role", "worker"], logDirectory: directory) }
+        defer { worker.kill(SIGKILL) }
+        try await waitUntil("the worker to build the segment", giveUpAfter: 60) {
+            try await callTrove(http, api, .GET, "/v3/edit/segments/\(segmentID)", [:]).at("segment.member_count") == 6
+        }
+        #expect(try await count("SELECT count(*) FROM trove_nodes") == 1)
+        for (path, status) in [("/health", 200), ("/metrics", 200), ("/v3/edit/segments", 404), ("/openapi.json", 404)] {
+            let response = try await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(worker.port)\(path)"), timeout: .seconds(30))
+            #expect(Int(response.status.code) == status, "\(path) on a worker")
+        }
+        worker.kill(SIGTERM)
+        try await waitUntil("the worker to leave on a clean stop", giveUpAfter: 60) { try await count("SELECT count(*) FROM trove_nodes") == 0 }
+        await database.close()
     }
 }

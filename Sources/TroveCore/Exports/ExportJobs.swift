@@ -86,7 +86,10 @@ public struct ExportJobs: Sendable {
         let export = try await store.linkedExport(id: id)
         try Self.checkFile(export, now: now)
         let path = settings.file(id)
-        guard FileManager.default.fileExists(atPath: path) else { throw ExportError.notReady("export \(id)'s file is missing") }
+        guard FileManager.default.fileExists(atPath: path) else {
+            // Several nodes on one database write and serve files in one shared folder (`--exports-dir`).
+            throw ExportError.notReady("export \(id)'s file is missing from \(settings.directory) (nodes sharing a database must share --exports-dir)")
+        }
         try await store.countDownload(account: export.account, id: id)
         return (path, "export-\(id).csv")
     }
