@@ -118,12 +118,17 @@ struct HTTPBenchOptions: ParsableArguments {
     @Flag(help: "Create the reference segment before the load: the server keeps its membership (and, on SQLite, its event name's latest times) current while the events arrive.")
     var segment = false
 
+    @Option(help: "PostgreSQL: `trove serve` processes on the one database, the connections spread over them.")
+    var nodes = 1
+
     /// Runs an HTTP workload with these settings (on PostgreSQL when `options` names it).
     func run(_ options: BenchOptions, events: Int, connections: Int, batchSize: Int? = nil,
              _ workload: (BenchWorkspace, IngestBenchmarks.HTTPOptions, (String) -> Void) async throws -> BenchReport) async throws {
         var settings = IngestBenchmarks.HTTPOptions(executable: currentExecutable, connections: connections, events: events)
         settings.durability = durability
         settings.segment = segment
+        guard nodes >= 1 else { throw ValidationError("--nodes must be at least 1") }
+        settings.nodes = nodes
         if let batchSize { settings.batchSize = batchSize }
         try await options.run(.init(profiles: profiles, companies: max(1, profiles / 50), events: 0), postgresToo: true) {
             try await workload($0, settings, note)
@@ -197,12 +202,15 @@ struct SegmentsBench: AsyncParsableCommand {
     @Option(help: "Lookups of \"segments of user X\".") var lookups = 20_000
     @Option(help: "Background ingest rate while timing membership freshness (events/s).") var rate = 10_000
     @Option(help: "Membership changes to time.") var probes = 100
+    @Option(help: "PostgreSQL: `trove serve` processes on the one database for the lookups and probes.") var nodes = 1
 
     func run() async throws {
+        guard nodes >= 1 else { throw ValidationError("--nodes must be at least 1") }
         var settings = SegmentBenchmarks.Options(executable: currentExecutable)
         settings.lookups = lookups
         settings.ingestRate = rate
         settings.probes = probes
+        settings.nodes = nodes
         try await options.run(dataSet.size, postgresToo: true) { try await SegmentBenchmarks.segments($0, settings, log: note) }
     }
 }

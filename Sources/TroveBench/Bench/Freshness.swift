@@ -22,9 +22,12 @@ enum Freshness {
         }
     }
 
-    static func measure(port: Int, secret: String, appAPIKey: String, profiles: Int, rate: Int, probes: Int) async throws -> Result {
-        guard let control = HTTPConnection(port: port) else { throw BenchError("cannot connect to the server") }
-        defer { control.close() }
+    /// With several `ports` (nodes on one database) the stream goes round them, and each probe is sent to one
+    /// node and looked for on the next.
+    static func measure(ports: [Int], secret: String, appAPIKey: String, profiles: Int, rate: Int, probes: Int) async throws -> Result {
+        let controls = ports.compactMap { HTTPConnection(port: $0) }
+        guard controls.count == ports.count, let control = controls.first else { throw BenchError("cannot connect to the server") }
+        defer { for c in controls { c.close() } }
         // The segment the probes enter: anyone who did "Bench Probe".
         let segmentBody = #"{"name":"Freshness probe","items":[{"kind":"event","value":"Bench Probe"}]}"#
         guard let created = request(control, "POST", "/v3/edit/segments", headers: "X-Account-Secret: \(secret)\r\n", body: segmentBody),
@@ -39,8 +42,9 @@ enum Freshness {
         let stop = Atomic<Bool>(false)
         let sent = Atomic<Int>(0)
         let background = Thread {
-            guard let connection = HTTPConnection(port: port) else { return }
-            defer { connection.close() }
+            let connections = ports.compactMap { HTTPConnection(port: $0) }
+            guard connections.count == ports.count else { return }
+            defer { for c in connections { c.close() } }
             // Batches of 100 every 10 ms of schedule = `rate` events/s, catching up when behind.
             let batch = 100
             let interval = Double(batch) / Double(rate)
@@ -58,7 +62,7 @@ enum Freshness {
                     body += Array(#"{"uid":"user-\#(n)","name":"Viewed Page","path":"/bench"}"#.utf8)
                 }
                 body += Array("]}".utf8)
-                guard let reply = request(connection, "POST", "/v3/observe/hooks/\(secret)/events/batch", headers: "", bytes: body),
+                guard let reply = request(connections[batches % connections.count], "POST", "/v3/observe/hooks/\(secret)/events/batch", headers: "", bytes: body),
                       reply.status == 202 else { continue }
                 batches += 1
                 sent.add(batch, ordering: .relaxed)
@@ -73,12 +77,13 @@ enum Freshness {
         var unseen: [String] = []
         for k in 0..<probes {
             let uid = "probe-\(UUID().uuidString.prefix(8))-\(k)"
-            guard let reply = request(control, "POST", "/v3/observe/hooks/\(secret)/events", headers: "", body: #"{"uid":"\#(uid)","name":"Bench Probe"}"#),
+            let (sendTo, lookAt) = (controls[k % controls.count], controls[(k + 1) % controls.count])
+            guard let reply = request(sendTo, "POST", "/v3/observe/hooks/\(secret)/events", headers: "", body: #"{"uid":"\#(uid)","name":"Bench Probe"}"#),
                   reply.status == 200 else { continue }
             acknowledgedProbes += 1
             let acknowledged = Date()
             while Date().timeIntervalSince(acknowledged) < 10 {
-                let look = request(control, "GET", "/v1/customers/\(uid)/segments", headers: "Authorization: Bearer \(appAPIKey)\r\n")
+                let look = request(lookAt, "GET", "/v1/customers/\(uid)/segments", headers: "Authorization: Bearer \(appAPIKey)\r\n")
                 if look?.json?["segments"]?.arrayValue?.contains(where: { $0["id"] == .int(id) }) == true {
                     delays.append(Date().timeIntervalSince(acknowledged) * 1000)
                     break

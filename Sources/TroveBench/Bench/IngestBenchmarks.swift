@@ -93,6 +93,8 @@ public enum IngestBenchmarks {
         /// The reference segment exists before the load, so the server keeps its membership (and, on SQLite,
         /// its event name's latest times, `EventRecency`) current while the events arrive.
         public var segment = false
+        /// `trove serve` processes on the one database (PostgreSQL), the connections spread over them.
+        public var nodes = 1
 
         public init(executable: String, connections: Int, events: Int) {
             self.executable = executable
@@ -131,10 +133,10 @@ public enum IngestBenchmarks {
         let perRequest = options.batchSize
         let requests = (options.events + perRequest - 1) / perRequest
         let m = workspace.manifest
-        let run = try await serve(workspace, options, log: log) { credentials, port in
+        let run = try await serve(workspace, options, log: log) { credentials, ports in
             let (path, headers) = request(credentials)
             return LoadGenerator(
-                port: port, path: path, connections: options.connections, requests: requests,
+                ports: ports, path: path, connections: options.connections, requests: requests,
                 body: { index, body in
                     var random = SeededRandom(seed: UInt64(index))
                     body.append(contentsOf: open.utf8)
@@ -158,9 +160,9 @@ public enum IngestBenchmarks {
     /// `POST /v3/observe/hooks/:secret/events`, one event per request.
     public static func httpSingle(_ workspace: BenchWorkspace, _ options: HTTPOptions, log: (String) -> Void) async throws -> BenchReport {
         let m = workspace.manifest
-        let run = try await serve(workspace, options, log: log) { credentials, port in
+        let run = try await serve(workspace, options, log: log) { credentials, ports in
             LoadGenerator(
-                port: port, path: "/v3/observe/hooks/\(credentials.accountSecret)/events", connections: options.connections, requests: options.events,
+                ports: ports, path: "/v3/observe/hooks/\(credentials.accountSecret)/events", connections: options.connections, requests: options.events,
                 body: { index, body in
                     var random = SeededRandom(seed: UInt64(index))
                     event(&random, m).appendJSON(to: &body, messageID: ("e", index))
@@ -195,8 +197,9 @@ public enum IngestBenchmarks {
             workload: workload,
             setup: [
                 ("requests", "\(requests), \(options.connections) connections"),
-                ("server", "`trove serve` (\(buildKind)) on a fresh database with \(m.size.profiles) profiles"
-                    + (options.segment ? " and the reference segment" : "") + ": \(engineName(workspace))"),
+                ("server", (options.nodes > 1 ? "\(options.nodes) × " : "") + "`trove serve` (\(buildKind)) on a fresh database with \(m.size.profiles) profiles"
+                    + (options.segment ? " and the reference segment" : "") + ": \(engineName(workspace))"
+                    + (options.nodes > 1 ? "; the connections spread over the nodes" : "")),
                 ("client", "in-process closed-loop HTTP/1.1 client, blocking sockets, one thread per connection"),
             ])
     }
@@ -207,12 +210,13 @@ public enum IngestBenchmarks {
         var checks: [(String, Bool)] = []
     }
 
-    /// Loads the profiles, starts `trove serve` on the database, runs the load, then kills the server with
-    /// SIGKILL — so the check that follows proves every acknowledged write survived a crash.
+    /// Loads the profiles, starts `trove serve` on the database (`options.nodes` of them), runs the load, then
+    /// kills the servers with SIGKILL — so the check that follows proves every acknowledged write survived a crash.
     static func serve(
         _ workspace: BenchWorkspace, _ options: HTTPOptions, log: (String) -> Void,
-        load: (_ credentials: Credentials, _ port: Int) -> LoadGenerator
+        load: (_ credentials: Credentials, _ ports: [Int]) -> LoadGenerator
     ) async throws -> ServedRun {
+        guard options.nodes == 1 || workspace.postgres != nil else { throw BenchError("--nodes: several servers share a PostgreSQL database only") }
         let loaded = try await workspace.loadEngine([.company, .profile], durability: options.durability, log: log)
         let secret = loaded.accountSecret
         if options.segment {
@@ -222,16 +226,21 @@ public enum IngestBenchmarks {
             try await loaded.engine.membershipWork.catchUp()
         }
         try await loaded.engine.close()
-        log("starting \(options.executable) serve")
-        let server = try ServerProcess.start(
-            executable: options.executable, database: workspace.databaseArgument, accountSecret: secret,
-            arguments: ["--durability", options.durability.rawValue, "--now", workspace.now.iso8601], logDirectory: workspace.directory)
-        let cpuBefore = server.cpuSeconds()
+        log("starting \(options.nodes) × \(options.executable) serve")
+        var servers: [ServerProcess] = []
+        defer { for server in servers { server.kill(SIGKILL) } }
+        for _ in 0..<options.nodes {
+            servers.append(try ServerProcess.start(
+                executable: options.executable, database: workspace.databaseArgument, accountSecret: secret,
+                arguments: ["--durability", options.durability.rawValue, "--now", workspace.now.iso8601], logDirectory: workspace.directory))
+        }
+        let cpuBefore = servers.map { $0.cpuSeconds() }.reduce(0, +)
         log("sending load over \(options.connections) connections")
-        let outcome = await load(loaded.credentials, server.port).run()
-        let cpu = server.cpuSeconds() - cpuBefore
-        let rss = Double(server.peakRSS()) / mib
-        server.kill(SIGKILL)
+        let outcome = await load(loaded.credentials, servers.map(\.port)).run()
+        let cpu = servers.map { $0.cpuSeconds() }.reduce(0, +) - cpuBefore
+        let rss = Double(servers.map { $0.peakRSS() }.max() ?? 0) / mib
+        for server in servers { server.kill(SIGKILL) }
+        servers = []
         var checks: [(String, Bool)] = []
         if options.segment, workspace.postgres == nil {
             // The load reached the segment's event name: its latest times moved with the log.
@@ -244,8 +253,8 @@ public enum IngestBenchmarks {
         return ServedRun(
             outcome: outcome,
             serverFigures: [
-                .init("server peak RSS", rss, "MiB", target: .atMost(1024)),
-                .init("server CPU", cpu / outcome.seconds * 100, "% of one core"),
+                .init(options.nodes > 1 ? "server peak RSS (largest node)" : "server peak RSS", rss, "MiB", target: .atMost(1024)),
+                .init(options.nodes > 1 ? "servers' CPU (all nodes)" : "server CPU", cpu / outcome.seconds * 100, "% of one core"),
                 .init("error replies", Double(outcome.statuses.filter { !(200..<300).contains($0.key) }.values.reduce(0, +)), "replies"),
                 .init("transport errors", Double(outcome.transportErrors), "requests"),
             ],

@@ -44,7 +44,8 @@ public final class LoadGenerator: @unchecked Sendable {
     /// Writes request `index` whole: request line, headers and body.
     public typealias RequestBuilder = @Sendable (_ index: Int, _ request: inout [UInt8]) -> Void
 
-    let port: Int
+    /// The servers' ports: connection k goes to `ports[k % ports.count]` (several nodes on one database).
+    let ports: [Int]
     let connections: Int
     let requests: Int
     let build: RequestBuilder
@@ -59,9 +60,15 @@ public final class LoadGenerator: @unchecked Sendable {
     public convenience init(
         port: Int, path: String, connections: Int, requests: Int, body: @escaping BodyBuilder, accept: @escaping Acceptance, headers: String = ""
     ) {
+        self.init(ports: [port], path: path, connections: connections, requests: requests, body: body, accept: accept, headers: headers)
+    }
+
+    public convenience init(
+        ports: [Int], path: String, connections: Int, requests: Int, body: @escaping BodyBuilder, accept: @escaping Acceptance, headers: String = ""
+    ) {
         let head = Array("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(headers)Content-Type: application/json\r\nContent-Length: ".utf8)
         let lengthDigits = 10
-        self.init(port: port, connections: connections, requests: requests, request: { index, request in
+        self.init(ports: ports, connections: connections, requests: requests, request: { index, request in
             request += head
             let lengthAt = request.count
             for _ in 0..<lengthDigits { request.append(UInt8(ascii: " ")) }  // the length, once the body is written
@@ -81,8 +88,12 @@ public final class LoadGenerator: @unchecked Sendable {
         }, accept: accept)
     }
 
-    public init(port: Int, connections: Int, requests: Int, request: @escaping RequestBuilder, accept: @escaping Acceptance) {
-        self.port = port
+    public convenience init(port: Int, connections: Int, requests: Int, request: @escaping RequestBuilder, accept: @escaping Acceptance) {
+        self.init(ports: [port], connections: connections, requests: requests, request: request, accept: accept)
+    }
+
+    public init(ports: [Int], connections: Int, requests: Int, request: @escaping RequestBuilder, accept: @escaping Acceptance) {
+        self.ports = ports
         self.connections = connections
         self.requests = requests
         self.build = request
@@ -111,7 +122,7 @@ public final class LoadGenerator: @unchecked Sendable {
         for w in 0..<connections {
             group.enter()
             let thread = Thread { [self] in
-                results.slots[w] = work()
+                results.slots[w] = work(port: ports[w % ports.count])
                 group.leave()
             }
             thread.stackSize = 1 << 20
@@ -131,7 +142,7 @@ public final class LoadGenerator: @unchecked Sendable {
         return outcome
     }
 
-    private func work() -> Outcome {
+    private func work(port: Int) -> Outcome {
         var outcome = Outcome()
         var connection: HTTPConnection?
         var request: [UInt8] = []

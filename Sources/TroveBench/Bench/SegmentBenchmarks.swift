@@ -10,6 +10,8 @@ public enum SegmentBenchmarks {
         public var lookupConnections = 4
         public var ingestRate = 10_000
         public var probes = 100
+        /// `trove serve` processes on the one database (PostgreSQL) for the lookups and the freshness probes.
+        public var nodes = 1
         public init(executable: String) { self.executable = executable }
     }
 
@@ -72,22 +74,28 @@ public enum SegmentBenchmarks {
         } while before != nil
         try await fresh.close()
 
-        log("starting \(options.executable) serve")
-        let server = try ServerProcess.start(
-            executable: options.executable, database: workspace.databaseArgument, accountSecret: loaded.accountSecret,
-            arguments: ["--now", workspace.now.iso8601], logDirectory: workspace.directory)
-        defer { server.kill(SIGKILL) }
+        guard options.nodes == 1 || workspace.postgres != nil else { throw BenchError("--nodes: several servers share a PostgreSQL database only") }
+        log("starting \(options.nodes) × \(options.executable) serve")
+        var servers: [ServerProcess] = []
+        defer { for server in servers { server.kill(SIGKILL) } }
+        for _ in 0..<options.nodes {
+            servers.append(try ServerProcess.start(
+                executable: options.executable, database: workspace.databaseArgument, accountSecret: loaded.accountSecret,
+                arguments: ["--now", workspace.now.iso8601], logDirectory: workspace.directory))
+        }
+        let ports = servers.map(\.port)
         log("asking for the segments of \(options.lookups) users over \(options.lookupConnections) connections")
-        let lookups = segmentsOfUser(port: server.port, key: loaded.appAPIKey, members: members, profiles: m.size.profiles, options: options)
+        let lookups = segmentsOfUser(ports: ports, key: loaded.appAPIKey, members: members, profiles: m.size.profiles, options: options)
         let outcome = await lookups.run()
 
         log("streaming events at \(options.ingestRate)/s and timing \(options.probes) membership changes")
-        let freshness = try await Freshness.measure(port: server.port, secret: loaded.accountSecret, appAPIKey: loaded.appAPIKey,
+        let freshness = try await Freshness.measure(ports: ports, secret: loaded.accountSecret, appAPIKey: loaded.appAPIKey,
                                                     profiles: m.size.profiles, rate: options.ingestRate, probes: options.probes)
         for probe in freshness.unseen { log("probe never seen within 10 s: \(probe)") }
 
         report.setup.append(("reference segment", "score ≥ 80, plan pro, company.employees > 50, ≥ 2 Completed Tour in 30 d"))
         report.setup.append(("engine", workspace.postgres == nil ? "SQLite" : "PostgreSQL (cold keeps its shared buffers)"))
+        if options.nodes > 1 { report.setup.append(("nodes", "\(options.nodes) × `trove serve`; lookups spread over them, each probe sent to one and looked for on the next")) }
         report.setup.append(("cold", dropped ? "OS page cache dropped, new connections" : "new connections (OS page cache kept: not allowed to drop it)"))
         report.figures = [
             .init("build (indexes + first membership)", buildSeconds, "s"),
@@ -112,8 +120,8 @@ public enum SegmentBenchmarks {
     }
 
     /// `GET /v1/customers/:uid/segments`, half for members, half for random profiles.
-    static func segmentsOfUser(port: Int, key: String, members: [String], profiles: Int, options: Options) -> LoadGenerator {
-        LoadGenerator(port: port, connections: options.lookupConnections, requests: options.lookups, request: { index, request in
+    static func segmentsOfUser(ports: [Int], key: String, members: [String], profiles: Int, options: Options) -> LoadGenerator {
+        LoadGenerator(ports: ports, connections: options.lookupConnections, requests: options.lookups, request: { index, request in
             let uid = index % 2 == 0 && !members.isEmpty ? members[index / 2 % members.count] : "user-\((index &* 7919) % profiles + 1)"
             request += Array("GET /v1/customers/\(uid)/segments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\n\r\n".utf8)
         }, accept: { status, _ in status == 200 })

@@ -55,19 +55,22 @@ extension PostgresAppDatabase: NodePresence {
         try await beat(now: now)
     }
 
-    /// Of `scopes`, those whose `kind` of work this node holds now: claimed anew, already its own, or taken
-    /// over from a node no longer alive. One statement; a scope another live node holds is left out.
+    /// Of `scopes`, those whose `kind` of work this node holds now: claimed anew, taken over from a node no
+    /// longer alive, or already its own (those rows are not written again: a busy loop claims every pass).
+    /// One statement; a scope another live node holds is left out.
     func claim(_ kind: String, _ scopes: [Int64], now: Timestamp) async throws -> Set<Int64> {
         guard !scopes.isEmpty else { return [] }
         try await keepAlive(now: now)
         return Set(try await query(
             """
-            INSERT INTO work_claims AS w (kind, scope, node_id, claimed_at)
-            SELECT \(kind), s, \(node.id), \(now.milliseconds) FROM unnest(\(scopes)::bigint[]) AS s
-            ON CONFLICT (kind, scope) DO UPDATE
-                SET node_id = excluded.node_id, claimed_at = CASE WHEN w.node_id = excluded.node_id THEN w.claimed_at ELSE excluded.claimed_at END
-                WHERE w.node_id = excluded.node_id OR \(unescaped: PostgresNode.notAlive("w.node_id", now: now))
-            RETURNING scope
+            WITH taken AS (
+                INSERT INTO work_claims AS w (kind, scope, node_id, claimed_at)
+                SELECT \(kind), s, \(node.id), \(now.milliseconds) FROM unnest(\(scopes)::bigint[]) AS s
+                ON CONFLICT (kind, scope) DO UPDATE SET node_id = excluded.node_id, claimed_at = excluded.claimed_at
+                    WHERE w.node_id <> excluded.node_id AND \(unescaped: PostgresNode.notAlive("w.node_id", now: now))
+                RETURNING scope)
+            SELECT scope FROM taken
+            UNION SELECT scope FROM work_claims WHERE kind = \(kind) AND scope = ANY(\(scopes)::bigint[]) AND node_id = \(node.id)
             """
         ).map { try $0.decode(Int64.self) })
     }
