@@ -6,21 +6,26 @@ import Testing
 import TroveTestEngines
 
 /// Issue 20: several Trove nodes on one PostgreSQL database. Each test opens a second engine on the test's
-/// database (its own pool, writers and node id, as a second `trove serve` has) and moves a manual clock both
-/// share: a node "dies" by no longer saying it is alive while time passes its lease.
+/// database (its own pool, writers and node id, as a second `trove serve` has). A node "dies" as one that
+/// stopped saying it is alive: its lease ends (`alive_until` set to the past, as PostgreSQL's clock would
+/// pass it), without waiting the lease out.
 @Suite(.enabled(if: TestPostgres.available, "needs TROVE_TEST_POSTGRES (.ci/run starts a cluster)"))
 struct PostgresNodesTests {
     static let start = Timestamp.parseISO8601("2026-03-01T12:00:00Z")!
-    static let lease = Duration.seconds(30)
 
-    /// Runs `body` with two nodes on one fresh database and the clock they share.
+    /// `node`'s lease ends now, as if it had stopped saying it is alive a lease ago.
+    static func expire(_ node: PostgresEngine, _ opened: OpenedTestEngine) async throws {
+        try await opened.run("UPDATE trove_nodes SET alive_until = 0 WHERE id = '\(node.database.node.id)'")
+    }
+
+    /// Runs `body` with two nodes on one fresh database and the (manual) clock their engines share.
     func withTwoNodes(_ body: (_ a: PostgresEngine, _ b: PostgresEngine, _ time: ManualClock, _ opened: OpenedTestEngine) async throws -> Void)
         async throws
     {
         let time = ManualClock(Self.start)
         let opened = try await TestEngine.postgres.open(clock: time.clock)
         let a = try #require(opened.engine as? PostgresEngine)
-        let b = try await opened.anotherNode(clock: time.clock, lease: Self.lease)
+        let b = try await opened.anotherNode(clock: time.clock)
         do {
             try await body(a, b, time, opened)
         } catch {
@@ -33,21 +38,20 @@ struct PostgresNodesTests {
     }
 
     @Test func aClaimHoldsWhileItsNodeLivesAndPassesOnWhenItDiesOrLeaves() async throws {
-        try await withTwoNodes { a, b, time, _ async throws in
+        try await withTwoNodes { a, b, _, opened async throws in
             #expect(a.database.node.id != b.database.node.id)
-            #expect(try await a.database.claim("membership", [1, 2], now: time.clock.now()) == [1, 2])
-            #expect(try await a.database.claim("membership", [1, 2], now: time.clock.now()) == [1, 2], "its own claims are still its own")
-            #expect(try await b.database.claim("membership", [1, 2, 3], now: time.clock.now()) == [3], "a live node's claims are not taken")
-            // a says nothing for 29 s (b keeps saying it is alive as it claims): nothing moves.
-            time.advance(by: .seconds(29))
-            #expect(try await b.database.claim("membership", [1, 2], now: time.clock.now()) == [])
-            // Past a's lease: b takes a's work over; a, back, finds it b's.
-            time.advance(by: .seconds(2))
-            #expect(try await b.database.claim("membership", [1, 2], now: time.clock.now()) == [1, 2])
-            #expect(try await a.database.claim("membership", [1, 2, 3], now: time.clock.now()) == [])
+            #expect(try await a.database.claim("membership", [1, 2]) == [1, 2])
+            #expect(try await a.database.claim("membership", [1, 2]) == [1, 2], "its own claims are still its own")
+            #expect(try await b.database.claim("membership", [1, 2, 3]) == [3], "a live node's claims are not taken")
+            #expect(try await b.database.claim("membership", [1, 2]) == [])
+            // a's lease ends: b takes a's work over; a, back, finds it b's.
+            try await Self.expire(a, opened)
+            #expect(try await b.database.claim("membership", [1, 2]) == [1, 2])
+            #expect(try await a.database.claim("membership", [1, 2, 3]) == [])
             // A clean stop gives its claims back at once.
             await b.database.leave()
-            #expect(try await a.database.claim("membership", [1, 2, 3], now: time.clock.now()) == [1, 2, 3])
+            #expect(try await opened.number("SELECT count(*) FROM trove_nodes WHERE id = '\(b.database.node.id)'") == 0)
+            #expect(try await a.database.claim("membership", [1, 2, 3]) == [1, 2, 3])
         }
     }
 
@@ -75,10 +79,9 @@ struct PostgresNodesTests {
             #expect(try await opened.number("SELECT count(*) FROM webhook_deliveries WHERE claimed_by IS NULL AND state = 'delivered'") == 1)
 
             // a dies with two in flight: once its lease has passed they are due again, for b.
-            time.advance(by: .seconds(20))
-            #expect(try await b.webhookStore.due(now: time.clock.now()) { _ in 8 }.count == 3)
-            time.advance(by: .seconds(11))
-            let takenOver = try await b.webhookStore.due(now: time.clock.now()) { _ in 8 }
+            #expect(try await b.webhookStore.due(now: now) { _ in 8 }.count == 3)
+            try await Self.expire(a, opened)
+            let takenOver = try await b.webhookStore.due(now: now) { _ in 8 }
             #expect(Set(takenOver.map(\.id)) == Set(first[2...].map(\.id) + afterRelease.map(\.id)))
         }
     }
@@ -93,7 +96,7 @@ struct PostgresNodesTests {
             let onB = try #require(b.exportWork(settings: settings, logger: .init(label: "b")) as? PostgresExportWork)
             let job = try #require(try await onA.claim())
             #expect(try await onB.claim() == nil, "a job a live node writes is not taken")
-            time.advance(by: .seconds(31))
+            try await Self.expire(a, opened)
             let takenOver = try #require(try await onB.claim())
             #expect(takenOver.id == job.id && takenOver.attempts == 1, "the second attempt, by the node still alive")
             #expect(try await onA.claim() == nil)
@@ -104,18 +107,19 @@ struct PostgresNodesTests {
     }
 
     @Test func upkeepRunsOnOneNodeAtItsPaceAndMovesWhenThatNodeDies() async throws {
-        try await withTwoNodes { a, b, time, _ async throws in
+        try await withTwoNodes { a, b, _, opened async throws in
             let hour = Duration.seconds(3600)
-            #expect(try await a.upkeepStore.claimUpkeep(now: time.clock.now(), every: hour))
-            try await a.upkeepStore.upkeepDone(now: time.clock.now())
-            #expect(try await !b.upkeepStore.claimUpkeep(now: time.clock.now(), every: hour), "a holds it")
-            time.advance(by: .seconds(60))
-            #expect(try await !a.upkeepStore.claimUpkeep(now: time.clock.now(), every: hour), "its round is an hour apart")
+            #expect(try await a.upkeepStore.claimUpkeep(every: hour))
+            try await a.upkeepStore.upkeepDone()
+            #expect(try await !b.upkeepStore.claimUpkeep(every: hour), "a holds it")
+            #expect(try await !a.upkeepStore.claimUpkeep(every: hour), "its rounds are an hour apart")
             // a dies; b takes upkeep over at a's pace: the next round an hour after a's last.
-            time.advance(by: .seconds(600))
-            #expect(try await !b.upkeepStore.claimUpkeep(now: time.clock.now(), every: hour))
-            time.advance(by: .seconds(3000))
-            #expect(try await b.upkeepStore.claimUpkeep(now: time.clock.now(), every: hour))
+            try await Self.expire(a, opened)
+            #expect(try await !b.upkeepStore.claimUpkeep(every: hour))
+            try await opened.run("UPDATE work_claims SET done_at = done_at - 3600000 WHERE kind = 'upkeep'")
+            #expect(try await b.upkeepStore.claimUpkeep(every: hour))
+            try await b.upkeepStore.upkeepDone()
+            #expect(try await !b.upkeepStore.claimUpkeep(every: hour))
         }
     }
 
@@ -141,7 +145,7 @@ struct PostgresNodesTests {
             let onB = try await b.membershipWork.step()
             #expect(onB.touchedProfiles == 0 && onB.entered == 0)
             #expect(try await opened.number("SELECT count(*) FROM segment_members") == 0)
-            time.advance(by: .seconds(31))
+            try await Self.expire(a, opened)
             while try await b.membershipWork.step().more {}
             let members = try await stores.membership.members(account: account, segment: segment.id, asOf: nil, limit: 10, before: nil)
             #expect(members.page.items.compactMap(\.uid).sorted() == ["x", "y"])

@@ -76,9 +76,9 @@ public final class OpenedTestEngine: Sendable {
 
     /// Another node on this test's PostgreSQL database: an engine of its own (its own pool, writers and node
     /// id), as a second `trove serve` would have. The caller closes it before `finish`.
-    public func anotherNode(clock: TroveClock, lease: Duration = .seconds(30)) async throws -> PostgresEngine {
+    public func anotherNode(clock: TroveClock) async throws -> PostgresEngine {
         guard let postgres else { throw TestEngineError("another node needs PostgreSQL") }
-        let database = try await PostgresAppDatabase.connect(postgres.location, maxConnections: 6, lease: lease)
+        let database = try await PostgresAppDatabase.connect(postgres.location, maxConnections: 6)
         return PostgresEngine(database: database, clock: clock, writers: 2, exportPageSize: 3,
                               exportDirectory: folder?.appendingPathComponent("exports").path)
     }
@@ -96,6 +96,11 @@ public final class OpenedTestEngine: Sendable {
         }
         guard let sqlite = engine as? SQLiteEngine else { return nil }
         return try await sqlite.database.read { db in try Int64.fetchOne(db, sql: sql) }
+    }
+
+    /// A statement of the test's own (PostgreSQL): marked so that the statement check knows it is not Trove's.
+    public func run(_ sql: String) async throws {
+        if let postgres { try await postgres.query(PostgresQuery(unsafeSQL: StatementRule.testMark + " " + sql)) }
     }
 
     /// The first column of each row, as text (SQL that runs on both engines; the test's own look).

@@ -56,8 +56,8 @@ extension TroveEngine {
 public protocol NodePresence: Sendable {
     /// How long after its last word a node counts as dead.
     var lease: Duration { get }
-    /// Says this node is alive until `now` + `lease` (every third of the lease while the server runs).
-    func beat(now: Timestamp) async throws
+    /// Says this node is alive for another `lease` (every third of the lease while the server runs).
+    func beat() async throws
     /// A clean stop: the node and its claims are removed, so the others take its work at once.
     func leave() async
 }

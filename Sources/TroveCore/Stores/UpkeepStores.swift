@@ -14,17 +14,17 @@ public protocol UpkeepStore: Sendable {
     func stepReportLists(now: Timestamp) async throws -> Bool
     /// Drops step lists no report has read for 30 days; returns how many.
     func dropUnusedReportLists(now: Timestamp) async throws -> Int
-    /// Whether this process runs the upkeep round now: where several processes share the engine, the one
-    /// that holds upkeep (or takes it from one no longer alive), and only when its last round ended `every`
-    /// ago or more. A process that owns the engine alone keeps its own pace.
-    func claimUpkeep(now: Timestamp, every: Duration) async throws -> Bool
-    /// The round this process claimed ended at `now`.
-    func upkeepDone(now: Timestamp) async throws
+    /// Whether this process runs the upkeep round due now: where several processes share the engine, the
+    /// one that holds upkeep (or takes it from one no longer alive), and only when the last round ended
+    /// `every` ago or more. A process that owns the engine alone keeps its own pace.
+    func claimUpkeep(every: Duration) async throws -> Bool
+    /// The round this process claimed has ended.
+    func upkeepDone() async throws
 }
 
 extension UpkeepStore {
-    public func claimUpkeep(now: Timestamp, every: Duration) async throws -> Bool { true }
-    public func upkeepDone(now: Timestamp) async throws {}
+    public func claimUpkeep(every: Duration) async throws -> Bool { true }
+    public func upkeepDone() async throws {}
 }
 
 /// Keeps dynamic segments' membership current (contract §6).

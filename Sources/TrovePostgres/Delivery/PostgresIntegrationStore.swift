@@ -143,7 +143,7 @@ public struct PostgresIntegrationStore: IntegrationStore {
         }
         // An account's calls go from one node at a time (several Trove nodes on this database): a profile's
         // rows in order, and a 429's pause, are the account's.
-        let mine = try await database.claim("customerio", destinations.keys.sorted(), now: now)
+        let mine = try await database.claim("customerio", destinations.keys.sorted())
         var due: [CustomerIOQueued] = []
         for account in destinations.keys.sorted() where mine.contains(account) && open(account) {
             for row in try await database.query(

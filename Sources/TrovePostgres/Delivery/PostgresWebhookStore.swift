@@ -138,7 +138,7 @@ public struct PostgresWebhookStore: WebhookStore {
         }
         guard !endpoints.isEmpty else { return [] }
         let byID = Dictionary(uniqueKeysWithValues: endpoints.map { ($0.id, $0) })
-        try await database.keepAlive(now: now)
+        try await database.keepAlive()
         let me = database.node.id
         // Claimed for this node in the same statement: rows no node claimed, or one that is no longer alive;
         // its own claims too (the deliverer skips those in flight), so a claim whose record failed is not stuck.
@@ -150,7 +150,7 @@ public struct PostgresWebhookStore: WebhookStore {
                 CROSS JOIN LATERAL (
                     SELECT w.id FROM webhook_deliveries w
                     WHERE w.account_id = e.account_id AND w.endpoint_id = e.id AND w.state = 'pending' AND w.next_attempt_at <= \(now.milliseconds)
-                      AND (w.claimed_by = \(me) OR \(unescaped: PostgresNode.notAlive("w.claimed_by", now: now)))
+                      AND (w.claimed_by = \(me) OR \(unescaped: PostgresNode.notAlive("w.claimed_by")))
                     ORDER BY w.next_attempt_at, w.id LIMIT e.room FOR UPDATE SKIP LOCKED
                 ) d
             )

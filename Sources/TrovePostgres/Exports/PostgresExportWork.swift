@@ -43,7 +43,7 @@ public final class PostgresExportWork: ExportWork {
         let now = clock.now()
         let accounts = try await accounts()
         guard !accounts.isEmpty else { return nil }
-        try await database.keepAlive(now: now)
+        try await database.keepAlive()
         let me = database.node.id
         return try await database.transaction { connection in
             let run = connection.collecting(self.logger)
@@ -52,7 +52,7 @@ public final class PostgresExportWork: ExportWork {
             while let row = try await run(
                 """
                 SELECT \(unescaped: PostgresExportStore.columns) FROM exports WHERE account_id = ANY(\(accounts)) AND status = 'pending'
-                  AND (claimed_by = \(me) OR \(unescaped: PostgresNode.notAlive("claimed_by", now: now)))
+                  AND (claimed_by = \(me) OR \(unescaped: PostgresNode.notAlive("claimed_by")))
                 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
                 """).first {
                 let export = try PostgresExportStore.export(row)

@@ -215,7 +215,7 @@ public final class PostgresIngestStore: IngestStore {
 
     private func run<T>(_ work: (any IngestWrites) throws -> T, on connection: BlockingConnection) throws -> T {
         try connection.query("BEGIN")
-        let session = PostgresWriteSession(connection: connection, now: clock.now(), caches: caches)
+        let session = PostgresWriteSession(connection: connection, now: clock.now(), caches: caches) { [self] body in try borrow(body) }
         let result = try work(session)
         try session.flush()
         try connection.query("COMMIT")

@@ -62,10 +62,15 @@ final class PostgresWriteSession: IngestRows, IngestWrites {
         var properties: String?
     }
 
-    init(connection: BlockingConnection, now: Timestamp, caches: PostgresWriteCaches) {
+    /// Runs its body on another connection, outside this transaction: what it writes is committed at once.
+    typealias Outside = (_ body: (BlockingConnection) throws -> Void) throws -> Void
+    let outside: Outside
+
+    init(connection: BlockingConnection, now: Timestamp, caches: PostgresWriteCaches, outside: @escaping Outside) {
         self.connection = connection
         self.now = now
         self.caches = caches
+        self.outside = outside
     }
 
     // MARK: Events

@@ -53,7 +53,7 @@ public final class PostgresMembershipWork: MembershipWork {
             """)
         let pending = try accounts.map { try $0.decode((Int64, Bool).self) }
         // An account's work is one node's at a time (several Trove nodes on this database): the others skip it.
-        let mine = try await database.claim(Self.claimKind, pending.map(\.0), now: now)
+        let mine = try await database.claim(Self.claimKind, pending.map(\.0))
         var result = MembershipEvaluator.StepResult()
         for (account, dynamic) in pending where mine.contains(account) {
             let started = TroveMetrics.now()

@@ -56,9 +56,11 @@ public final class PostgresEngine: TroveEngine {
         PostgresExportWork(database: database, clock: clock, settings: settings, pageSize: exportPageSize, logger: logger)
     }
 
-    /// The writer threads stopped and their connections closed, then the pool.
+    /// The writer threads stopped and their connections closed; the node's claims given back (a process that
+    /// claimed work, the CLI's too); then the pool.
     public func close() async throws {
         await ingest.close()
+        await database.leave()
         await database.close()
     }
 }

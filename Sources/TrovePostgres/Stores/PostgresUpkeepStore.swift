@@ -56,16 +56,15 @@ public struct PostgresUpkeepStore: UpkeepStore {
             """)[0].decode(Int.self)
     }
 
-    /// One node at a time runs upkeep (`work_claims`, kind `upkeep`, scope 0); a node taking it over from one
-    /// that died keeps the pace its last round set.
-    public func claimUpkeep(now: Timestamp, every: Duration) async throws -> Bool {
-        guard try await database.claim("upkeep", [0], now: now).contains(0) else { return false }
-        guard let last = try await database.lastDone("upkeep", scope: 0) else { return true }
-        return now.milliseconds - last >= every.milliseconds
+    /// One node at a time runs upkeep (`work_claims`, kind `upkeep`, scope 0), when the last round of any node
+    /// ended `every` ago: a node taking it over from one that died keeps the pace that one set.
+    public func claimUpkeep(every: Duration) async throws -> Bool {
+        guard try await database.claim("upkeep", [0]).contains(0) else { return false }
+        return try await database.roundDue("upkeep", scope: 0, every: every)
     }
 
-    public func upkeepDone(now: Timestamp) async throws {
-        try await database.done("upkeep", scope: 0, now: now)
+    public func upkeepDone() async throws {
+        try await database.roundDone("upkeep", scope: 0)
     }
 
     /// No step lists on PostgreSQL: the funnel reads the log (`PostgresFunnelReportStore`).

@@ -14,7 +14,7 @@ struct NodeService: Service {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try await node.beat(now: clock.now())
+                    try await node.beat()
                 } catch where error.isStopping {
                     return
                 } catch {

@@ -15,15 +15,16 @@ struct UpkeepService: Service {
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
-            var lastRound: Timestamp?
+            // This process's own pace on the clock's elapsed time (it moves under `--now`, which fixes `now`).
+            var lastRound: Duration?
             while !Task.isCancelled {
                 do {
-                    let now = services.clock.now()
-                    if let last = lastRound, now.milliseconds - last.milliseconds < interval.milliseconds {
+                    if let last = lastRound, services.clock.elapsed() - last < interval {
                         try await services.clock.sleep(for: check)
                         continue
                     }
-                    guard try await services.upkeep.claimUpkeep(now: now, every: interval) else {
+                    let now = services.clock.now()
+                    guard try await services.upkeep.claimUpkeep(every: interval) else {
                         try await services.clock.sleep(for: check)
                         continue
                     }
@@ -36,8 +37,8 @@ struct UpkeepService: Service {
                         let removed = try await EventRetention.prune(services.ingestor.store, before: now.adding(milliseconds: -keep))
                         if removed > 0 { logger.info("deleted \(removed) events older than \(keep / 86_400_000) days") }
                     }
-                    lastRound = now
-                    try await services.upkeep.upkeepDone(now: services.clock.now())
+                    lastRound = services.clock.elapsed()
+                    try await services.upkeep.upkeepDone()
                     try await services.clock.sleep(for: check)
                 } catch where error.isStopping {
                     return
