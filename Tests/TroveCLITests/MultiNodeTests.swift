@@ -14,15 +14,21 @@ import TroveCore
 import TroveTestEngines
 
 /// Issue 20: three `trove serve` processes on one PostgreSQL database, a client spreading its writes over
-/// them, a local webhook receiver. The segment's ledger must equal an independent evaluation of what was
-/// sent; each ledger row reaches the receiver exactly once while all three run; after one is killed with
+/// them, a local receiver of webhooks and of Customer.io's Track API (checking its Basic auth). The segment's
+/// ledger must equal an independent evaluation of what was sent; each ledger row reaches the webhook receiver
+/// exactly once, and Customer.io's segment exactly once, while all three run; after one is killed with
 /// SIGKILL mid-delivery, the other two finish every pending delivery (at most the ones it had in flight
-/// sent twice); an export asked of one node is downloaded through another.
+/// sent twice); every event sent (some through two nodes) is stored once; an export asked of one node is
+/// downloaded through another.
 @Suite(.enabled(if: TestPostgres.available, "needs TROVE_TEST_POSTGRES (.ci/run starts a cluster)"))
 struct MultiNodeTests {
     final class Receiver: Sendable {
         let deliveries = Mutex<[(id: String, body: [UInt8])]>([])
+        /// Customer.io segment calls: (uid, added) per id, in arrival order; calls refused for their auth.
+        let customerIO = Mutex<[(uid: String, added: Bool)]>([])
+        let refused = Mutex(0)
         let delay = Mutex<Duration>(.milliseconds(2))
+        static let trackAuth = "Basic " + Data("site-1:key-1".utf8).base64EncodedString()
 
         var router: Router<BasicRequestContext> {
             let router = Router()
@@ -31,6 +37,19 @@ struct MultiNodeTests {
                 try await Task.sleep(for: self.delay.withLock { $0 })
                 self.deliveries.withLock { $0.append((request.headers[HTTPField.Name("X-Chameleon-Id")!] ?? "", body)) }
                 return Response(status: .ok)
+            }
+            for (action, added) in [("add_customers", true), ("remove_customers", false)] {
+                router.post("/api/v1/segments/42/\(action)") { request, _ -> Response in
+                    guard request.headers[.authorization] == Self.trackAuth else {
+                        self.refused.withLock { $0 += 1 }
+                        return Response(status: .unauthorized)
+                    }
+                    let body = try JSONParser.parse(Array(try await request.body.collect(upTo: 1 << 20).readableBytesView))
+                    try await Task.sleep(for: self.delay.withLock { $0 })
+                    let ids = body["ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                    self.customerIO.withLock { $0 += ids.map { ($0, added) } }
+                    return Response(status: .ok)
+                }
             }
             return router
         }
@@ -59,7 +78,6 @@ struct MultiNodeTests {
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let database = try await TestPostgres.createDatabase()
             let name = database.location.database
-            await database.close()
             defer { Task { try? await TestPostgres.drop(name) } }
             let url = TestPostgres.url(of: name)
             // Short leases, so a killed node's work moves within seconds; one exports folder, shared.
@@ -88,6 +106,11 @@ struct MultiNodeTests {
                 "name": "Ready", "items": [["kind": "property", "prop": "score", "op": "gte", "value": 80]],
             ])
             let segmentID = try #require(segment.at("segment.id")?.stringValue, "\(segment)")
+            let destination = try await call(2, .PUT, "/v3/edit/integrations/customerio", [
+                "site_id": "site-1", "api_key": "key-1", "track_url": .string("http://127.0.0.1:\(receiverPort)"), "sync_profiles": false,
+                "sync_segments": [["segment_id": .string(segmentID), "customerio_segment_id": "42"]],
+            ])
+            #expect(destination["integration"] != nil, "\(destination)")
 
             // The client: each round, every uid's score, the batches spread over the three nodes at once.
             let people = 300
@@ -101,6 +124,14 @@ struct MultiNodeTests {
                                 }
                                 let reply = try await call(node, .POST, "/v3/observe/hooks/\(first.accountSecret)/profiles/batch", ["profiles": .array(profiles)])
                                 #expect(reply.at("batch.accepted") == .int(Int64(profiles.count)), "\(reply)")
+                                // The round's events, each sent to this node and to the next: stored once.
+                                let events: [JSON] = (chunk..<min(chunk + 20, people)).map { i in
+                                    ["uid": .string("p\(i)"), "name": "Scored", "message_id": .string("r\(round)-\(i)"), "score": .int(Self.score(i, round: round))]
+                                }
+                                for target in [node, (node + 1) % nodes.count] where nodes[target].process.terminationStatus == nil {
+                                    let sent = try await call(target, .POST, "/v3/observe/hooks/\(first.accountSecret)/events/batch", ["events": .array(events)])
+                                    #expect(sent.at("batch.accepted") == .int(Int64(events.count)), "\(sent)")
+                                }
                             }
                         }
                     }
@@ -125,6 +156,12 @@ struct MultiNodeTests {
                 return set
             }
             func expected(round: Int) -> Set<String> { Set((0..<people).filter { Self.score($0, round: round) >= 80 }.map { "p\($0)" }) }
+            /// Customer.io's segment as its calls left it, replayed in arrival order.
+            func customerIOMembers() -> Set<String> {
+                var set = Set<String>()
+                for call in receiver.customerIO.withLock({ $0 }) { if call.added { set.insert(call.uid) } else { set.remove(call.uid) } }
+                return set
+            }
 
             // Steady state: three rounds, then the ledger settles on the independent evaluation, and each of
             // its rows reaches the receiver exactly once.
@@ -133,6 +170,7 @@ struct MultiNodeTests {
                 try await waitUntil("the ledger to match round 2 and every row delivered", giveUpAfter: 120) {
                     let rows = try await ledger(2)
                     return members(rows) == expected(round: 2) && receiver.received().changes.count == rows.count
+                        && receiver.customerIO.withLock({ $0.count }) == rows.count
                 }
             } catch {
                 throw BenchError("\(error); node logs:\n\(log(0))\n\(log(1))\n\(log(2))")
@@ -142,6 +180,9 @@ struct MultiNodeTests {
             #expect(heard.total == steady.count, "each ledger row delivered once: \(heard.total) deliveries for \(steady.count) rows")
             #expect(heard.changes.values.filter(\.entered).count == steady.filter(\.entered).count)
             #expect(Set(heard.changes.values.map { "\($0.uid) \($0.entered)" }).count == Set(steady.map { "\($0.uid) \($0.entered)" }).count)
+            #expect(customerIOMembers() == members(steady), "Customer.io's segment holds the ledger's members")
+            #expect(receiver.customerIO.withLock { $0.count } == steady.count, "each ledger row sent to Customer.io once")
+            #expect(receiver.refused.withLock { $0 } == 0, "every Track API call carried site_id:api_key")
 
             // An export asked of one node, followed and downloaded through the others.
             let stdout = (try? String(contentsOfFile: nodes[0].logPath.replacingOccurrences(of: ".log", with: ".stdout"), encoding: .utf8)) ?? ""
@@ -178,6 +219,7 @@ struct MultiNodeTests {
                 try await waitUntil("the other nodes to finish every delivery", giveUpAfter: 120) {
                     let rows = try await ledger(0)
                     return members(rows) == expected(round: 4) && receiver.received().changes.count == rows.count
+                        && customerIOMembers() == members(rows)
                 }
             } catch {
                 throw BenchError("\(error); received \(receiver.received().changes.count); node logs:\n\(log(0))\n\(log(2))")
@@ -188,6 +230,15 @@ struct MultiNodeTests {
             #expect(final.changes.count == rows.count, "every ledger row delivered")
             // Sent twice at most: what the killed node had in flight (4 per endpoint).
             #expect(final.total - final.changes.count <= WebhookDeliverer.perEndpoint, "duplicates: \(final.total - final.changes.count)")
+            #expect(customerIOMembers() == members(rows), "Customer.io's segment ends as the ledger does")
+            // Customer.io's calls of the killed node, if it held the account's, may go again (8 in flight at most).
+            let sentToCustomerIO = receiver.customerIO.withLock { $0.count }
+            #expect(sentToCustomerIO >= rows.count && sentToCustomerIO - rows.count <= CustomerIODeliverer.perAccount * CustomerIODeliverer.maxIDsPerCall)
+            // Every event sent, through two nodes each, stored once.
+            let stored = try await database.query(PostgresQuery(unsafeSQL: StatementRule.testMark + " SELECT count(*), count(DISTINCT dedupe_key) FROM events"))
+            let (count, distinct) = try stored[0].decode((Int64, Int64).self)
+            #expect(count == Int64(5 * people) && distinct == count, "5 rounds of \(people) events: \(count) stored, \(distinct) distinct")
+            await database.close()
         }
     }
 

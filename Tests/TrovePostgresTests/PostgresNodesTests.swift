@@ -174,6 +174,9 @@ struct PostgresNodesTests {
             #expect(try await opened.number("SELECT count(DISTINCT uid) FROM profiles WHERE uid LIKE 'p%'") == 40)
             #expect(try await opened.number("SELECT count(*) FROM profiles WHERE uid LIKE 'p%'") == 40, "one profile per uid")
             #expect(try await opened.number("SELECT count(*) FROM events") == 40, "a message_id sent to both nodes is stored once")
+            // Both nodes interned the name (each caches its id): one row, counting every event once.
+            #expect(try await opened.number("SELECT count(*) FROM event_names WHERE name = 'Opened'") == 1)
+            #expect(try await opened.number("SELECT count FROM event_names WHERE name = 'Opened'") == 40)
 
             // One Idempotency-Key sent to both nodes at once: ingested once, both answered with the first reply.
             let body = Array(#"{"events":[{"uid":"k","name":"Keyed"},{"uid":"k","name":"Keyed"}]}"#.utf8)
