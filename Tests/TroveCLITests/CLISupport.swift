@@ -1,6 +1,9 @@
 import AsyncHTTPClient
 import TroveTestEngines
 import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -42,4 +45,18 @@ func callTrove(_ http: HTTPClient, _ server: ServerProcess, _ method: HTTPMethod
     request.body = .bytes(ByteBuffer(bytes: JSONWriter.bytes(body)))
     let response = try await http.execute(request, timeout: .seconds(30))
     return try JSONParser.parse(Array(try await response.body.collect(upTo: 1 << 20).readableBytesView))
+}
+
+/// Runs `body` with `router` served live on a loopback port (a receiver of webhooks or Customer.io calls) and
+/// a temporary directory removed afterwards.
+func withLiveReceiver(_ router: Router<BasicRequestContext>, _ body: @escaping @Sendable (_ port: Int, _ directory: String) async throws -> Void)
+    async throws
+{
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "receiver"))
+    try await app.test(.live) { client in
+        let port = try #require(client.port)
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await body(port, directory)
+    }
 }

@@ -44,11 +44,7 @@ import TroveTestEngines
 
     @Test func queuedDeliveriesSurviveSIGKILL() async throws {
         let receivers = Receivers()
-        let app = Application(router: receivers.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "receivers"))
-        try await app.test(.live) { receiverClient in
-            let receiverPort = try #require(receiverClient.port)
-            let directory = try temporaryDirectory()
-            defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withLiveReceiver(receivers.router) { receiverPort, directory in
             let database = directory + "/trove.sqlite"
             let server = try await onOwnThread { try ServerProcess.start(
                 executable: try troveExecutable(), database: database, arguments: ["--allow-insecure-webhooks"], logDirectory: directory) }

@@ -75,11 +75,7 @@ import Glibc
 
     @Test func sigtermFinishesWhatIsInFlightAndLosesNothing() async throws {
         let receiver = Receiver()
-        let app = Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "receiver"))
-        try await app.test(.live) { receiverClient in
-            let receiverPort = try #require(receiverClient.port)
-            let directory = try temporaryDirectory()
-            defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withLiveReceiver(receiver.router) { receiverPort, directory in
             let database = directory + "/trove.sqlite"
             let server = try await onOwnThread { try ServerProcess.start(
                 executable: try troveExecutable(), database: database, arguments: ["--allow-insecure-webhooks"], logDirectory: directory) }

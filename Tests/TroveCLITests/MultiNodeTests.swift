@@ -71,11 +71,7 @@ struct MultiNodeTests {
 
     @Test func threeNodesShareTheWorkAndFinishWhatAKilledOneLeft() async throws {
         let receiver = Receiver()
-        let app = Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "receiver"))
-        try await app.test(.live) { receiverClient in
-            let receiverPort = try #require(receiverClient.port)
-            let directory = try temporaryDirectory()
-            defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withLiveReceiver(receiver.router) { receiverPort, directory in
             let database = try await TestPostgres.createDatabase()
             let name = database.location.database
             defer { Task { try? await TestPostgres.drop(name) } }
