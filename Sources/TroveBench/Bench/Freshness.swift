@@ -62,7 +62,8 @@ enum Freshness {
                     body += Array(#"{"uid":"user-\#(n)","name":"Viewed Page","path":"/bench"}"#.utf8)
                 }
                 body += Array("]}".utf8)
-                guard let reply = request(connections[batches % connections.count], "POST", "/v3/observe/hooks/\(secret)/events/batch", headers: "", bytes: body),
+                let node = connections[batches % connections.count]
+                guard let reply = request(node, "POST", "/v3/observe/hooks/\(secret)/events/batch", headers: "", bytes: body),
                       reply.status == 202 else { continue }
                 batches += 1
                 sent.add(batch, ordering: .relaxed)

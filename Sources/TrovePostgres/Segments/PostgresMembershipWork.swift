@@ -8,10 +8,10 @@ import TroveCore
 /// time-window segments on a timer.
 ///
 /// Work goes account by account, each account's claimed by one node at a time (`PostgresNode`). Each unit
-/// is one transaction holding the account's ledger lock (`PostgresLedger.lock`), so ledger ids of one account are handed out in commit order — a reader
-/// following `changes?since=` never skips a row that commits later with a smaller id. Each evaluation is
-/// one statement: the members selected, membership inserted and deleted, and the ledger written, by
-/// data-modifying CTEs over one snapshot.
+/// is one transaction holding the account's ledger lock (`PostgresLedger.lock`), so ledger ids of one
+/// account are handed out in commit order — a reader following `changes?since=` never skips a row that
+/// commits later with a smaller id. Each evaluation is one statement: the members selected, membership
+/// inserted and deleted, and the ledger written, by data-modifying CTEs over one snapshot.
 public final class PostgresMembershipWork: MembershipWork {
     public let database: PostgresAppDatabase
     public let clock: TroveClock
