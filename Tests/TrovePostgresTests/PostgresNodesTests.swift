@@ -120,6 +120,9 @@ struct PostgresNodesTests {
             #expect(try await b.upkeepStore.claimUpkeep(every: hour))
             try await b.upkeepStore.upkeepDone()
             #expect(try await !b.upkeepStore.claimUpkeep(every: hour))
+            // A round forgets nodes dead for a day (a's lease ended "at 0"), not the living.
+            #expect(try await opened.number("SELECT count(*) FROM trove_nodes") == 1)
+            #expect(try await opened.number("SELECT count(*) FROM trove_nodes WHERE id = '\(b.database.node.id)'") == 1)
         }
     }
 

@@ -100,6 +100,16 @@ extension PostgresAppDatabase: NodePresence {
         )[0].decode(Bool.self)
     }
 
+    /// Removes the nodes whose lease ended `after` ago or more, and their claims (rows' `claimed_by` naming
+    /// them count as free either way).
+    func forgetDeadNodes(after: Duration) async throws {
+        try await query(
+            """
+            WITH gone AS (DELETE FROM trove_nodes WHERE alive_until < \(unescaped: PostgresNode.databaseNow) - \(after.milliseconds) RETURNING id)
+            DELETE FROM work_claims WHERE node_id IN (SELECT id FROM gone)
+            """)
+    }
+
     /// Notes a round of `kind` for `scope` ended now, if this node still holds it.
     func roundDone(_ kind: String, scope: Int64) async throws {
         try await query(

@@ -63,8 +63,11 @@ public struct PostgresUpkeepStore: UpkeepStore {
         return try await database.roundDue("upkeep", scope: 0, every: every)
     }
 
+    /// Also forgets the nodes that stopped saying they are alive a day ago or more (killed, never back: a
+    /// restarted process is a new node), with what they still held.
     public func upkeepDone() async throws {
         try await database.roundDone("upkeep", scope: 0)
+        try await database.forgetDeadNodes(after: .seconds(86_400))
     }
 
     /// No step lists on PostgreSQL: the funnel reads the log (`PostgresFunnelReportStore`).
