@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "TrovePostgresMigrations",
             path: "Migrations/postgres",
-            resources: [.embedInCode("0001_initial.sql"), .embedInCode("0002_membership_marked_at.sql"), .embedInCode("0003_profile_activity_view.sql"), .embedInCode("0004_membership_marks.sql"), .embedInCode("0005_event_count_deltas.sql"), .embedInCode("0006_id_blocks.sql"), .embedInCode("0007_write_keys.sql"), .embedInCode("0008_nodes.sql")],
+            resources: [.embedInCode("0001_initial.sql"), .embedInCode("0002_membership_marked_at.sql"), .embedInCode("0003_profile_activity_view.sql"), .embedInCode("0004_membership_marks.sql"), .embedInCode("0005_event_count_deltas.sql"), .embedInCode("0006_id_blocks.sql"), .embedInCode("0007_write_keys.sql"), .embedInCode("0008_nodes.sql"), .embedInCode("0009_export_parts.sql")],
             swiftSettings: sourceSettings
         ),
         .target(

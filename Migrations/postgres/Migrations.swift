@@ -10,5 +10,6 @@ public enum TrovePostgresMigrations {
         ("0006_id_blocks", String(decoding: PackageResources._006_id_blocks_sql, as: UTF8.self)),
         ("0007_write_keys", String(decoding: PackageResources._007_write_keys_sql, as: UTF8.self)),
         ("0008_nodes", String(decoding: PackageResources._008_nodes_sql, as: UTF8.self)),
+        ("0009_export_parts", String(decoding: PackageResources._009_export_parts_sql, as: UTF8.self)),
     ]
 }

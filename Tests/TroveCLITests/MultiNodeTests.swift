@@ -76,14 +76,17 @@ struct MultiNodeTests {
             let name = database.location.database
             defer { Task { try? await TestPostgres.drop(name) } }
             let url = TestPostgres.url(of: name)
-            // Short leases, so a killed node's work moves within seconds; one exports folder, shared.
-            let arguments = ["--allow-insecure-webhooks", "--lease-seconds", "3", "--exports-dir", directory + "/exports"]
+            // Short leases, so a killed node's work moves within seconds; an exports folder each (nothing shared
+            // but the database: export files are kept there).
+            @Sendable func arguments(_ node: Int) -> [String] {
+                ["--allow-insecure-webhooks", "--lease-seconds", "3", "--exports-dir", directory + "/exports-\(node)"]
+            }
             let executable = try troveExecutable()
-            let first = try await onOwnThread { try ServerProcess.start(executable: executable, database: url, arguments: arguments, logDirectory: directory) }
+            let first = try await onOwnThread { try ServerProcess.start(executable: executable, database: url, arguments: arguments(0), logDirectory: directory) }
             var started = [first]
-            for _ in 0..<2 {
+            for node in 1..<3 {
                 started.append(try await onOwnThread { try ServerProcess.start(
-                    executable: executable, database: url, accountSecret: first.accountSecret, arguments: arguments, logDirectory: directory) })
+                    executable: executable, database: url, accountSecret: first.accountSecret, arguments: arguments(node), logDirectory: directory) })
             }
             let nodes = started
             defer { for node in nodes { node.kill(SIGKILL) } }
@@ -197,11 +200,15 @@ struct MultiNodeTests {
                 try JSONParser.parse(try await v1(1, .GET, "/v1/exports/\(exportID)").body).at("export.status") == "done"
             }
             let link = try #require(try JSONParser.parse(try await v1(2, .GET, "/v1/exports/\(exportID)/download").body)["url"]?.stringValue)
-            // The link names the node that made it (its --public-url); any node serves the file.
+            // The link names the node that made it (its --public-url); any node serves the file, from the database.
             let linkURL = try #require(URL(string: link))
             let file = try await v1(2, .GET, linkURL.path + "?" + (linkURL.query ?? ""))
             #expect(file.status == 200)
             #expect(String(decoding: file.body, as: UTF8.self).split(separator: "\n").count == people + 1, "a header and a line per person")
+            for node in 0..<3 {
+                let kept = ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/exports-\(node)")) ?? []).filter { $0.hasSuffix(".csv") }
+                #expect(kept.isEmpty, "no node keeps the file in its folder")
+            }
 
             // A node killed mid-delivery — the one evaluating the account's membership (its id names its process),
             // so that work moves too — while a slow receiver keeps deliveries in flight on all three.

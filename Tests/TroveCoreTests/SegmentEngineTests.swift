@@ -209,7 +209,13 @@ import TroveTestEngines
             try await stores.exportWork(settings).runUntilIdle()
             for job in [customers, everyone, deliveries] {
                 let done = try await jobs.get(account: account, id: job.id)
-                let file = (try? String(contentsOfFile: settings.file(job.id), encoding: .utf8)) ?? "(no file: \(done.error ?? ""))"
+                // Where the engine keeps it: PostgreSQL in the database, SQLite in the folder.
+                var file = (try? String(contentsOfFile: settings.file(job.id), encoding: .utf8)) ?? "(no file: \(done.error ?? ""))"
+                if case .stored(_, let parts, let read)? = try await stores.exports.storedFile(account: account, id: job.id) {
+                    var bytes: [UInt8] = []
+                    for part in 0..<parts { bytes += try await read(part) }
+                    file = String(decoding: bytes, as: UTF8.self)
+                }
                 reports.append("export \(job.type) \(done.status) \(done.total):\n" + file)
             }
             let overview = try await stores.upkeep.overview(account: account)

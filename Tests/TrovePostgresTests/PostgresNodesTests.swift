@@ -102,7 +102,14 @@ struct PostgresNodesTests {
             #expect(try await onA.claim() == nil)
             await onB.run(takenOver)
             #expect(try await opened.number("SELECT count(*) FROM exports WHERE status = 'done' AND attempts = 2") == 1)
-            #expect(FileManager.default.fileExists(atPath: settings.file(job.id)))
+            #expect(try await opened.number("SELECT count(*) FROM export_parts WHERE export_id = \(job.id)") == 1, "the file kept in the database")
+            #expect(!FileManager.default.fileExists(atPath: settings.file(job.id)), "not in the folder")
+            guard case .stored(let bytes, let parts, let read)? = try await a.exportStore.storedFile(account: account, id: job.id) else {
+                Issue.record("no stored file")
+                return
+            }
+            let first = String(decoding: try await read(0), as: UTF8.self)
+            #expect(parts == 1 && Int64(first.utf8.count) == bytes && first.hasPrefix("id,"), "\(first)")
         }
     }
 

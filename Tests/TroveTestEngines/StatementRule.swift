@@ -12,7 +12,7 @@ public enum StatementRule {
         "companies", "profiles", "event_names", "events", "anonymous_events", "event_counts", "event_rollups", "properties",
         "warnings", "idempotency_keys", "segments", "segment_members", "segment_changes", "membership_dirty", "membership_marks", "event_count_deltas", "exports", "integrations",
         "webhook_endpoints", "webhook_deliveries", "customerio_deliveries", "admin_sessions", "report_steps", "report_step_events",
-        "deletions",
+        "deletions", "export_parts",
     ]
 
     /// Statements that are not queries over rows: schema changes (Citus propagates them), transaction

@@ -79,19 +79,22 @@ public struct ExportJobs: Sendable {
 
     /// The file behind a download link, which carries no credentials: checks the signature and expiry,
     /// counts the download, and returns the path and a file name for it.
-    public func file(export id: Int64, expires: String?, signature: String?) async throws -> (path: String, name: String) {
+    public func file(export id: Int64, expires: String?, signature: String?) async throws -> (file: ExportFile, name: String) {
         let now = clock.now()
         guard let expires = expires.flatMap({ Int64($0) }), let signature else { throw ExportError.forbidden("this download link is not valid") }
         try DownloadLink(key: try await store.downloadLinkKey()).verify(export: id, expires: expires, signature: signature, now: now)
         let export = try await store.linkedExport(id: id)
         try Self.checkFile(export, now: now)
-        let path = settings.file(id)
-        guard FileManager.default.fileExists(atPath: path) else {
-            // Several nodes on one database write and serve files in one shared folder (`--exports-dir`).
-            throw ExportError.notReady("export \(id)'s file is missing from \(settings.directory) (nodes sharing a database must share --exports-dir)")
+        let file: ExportFile
+        if let stored = try await store.storedFile(account: export.account, id: id) {
+            file = stored
+        } else {
+            let path = settings.file(id)
+            guard FileManager.default.fileExists(atPath: path) else { throw ExportError.notReady("export \(id)'s file is missing") }
+            file = .path(path)
         }
         try await store.countDownload(account: export.account, id: id)
-        return (path, "export-\(id).csv")
+        return (file, "export-\(id).csv")
     }
 }
 

@@ -102,6 +102,21 @@ public protocol ExportStore: Sendable {
     /// A customers file written from one snapshot (`trove export`); rows and bytes.
     func writeCustomers(account: Int64, _ export: CustomerExport, now: Timestamp, to path: String, formulas: FormulaCells,
                         progress: CustomerExport.Progress?) async throws -> (rows: Int64, bytes: Int64)
+    /// A done job's file as the engine keeps it (PostgreSQL: in the database, for every node to serve); nil
+    /// when it is only in the exports folder (SQLite).
+    func storedFile(account: Int64, id: Int64) async throws -> ExportFile?
+}
+
+extension ExportStore {
+    public func storedFile(account: Int64, id: Int64) async throws -> ExportFile? { nil }
+}
+
+/// An export's file where a download finds it.
+public enum ExportFile: Sendable {
+    /// In the exports folder of this machine.
+    case path(String)
+    /// Kept by the engine in `parts` pieces, read one at a time in order; `bytes` in all.
+    case stored(bytes: Int64, parts: Int, read: @Sendable (Int) async throws -> [UInt8])
 }
 
 /// The integrations' settings per account (contract §9, §10) and the Customer.io outbox as its API shows

@@ -11,9 +11,9 @@ struct PostgresCopyStore: CopyStore {
     /// Tables of the neutral shape that are views here, derived from others (`profile_activity`, from the
     /// events): read like tables, and nothing to write.
     static let views: Set<String> = ["profile_activity"]
-    /// Not data: the migrations' bookkeeping, and what the running nodes hold (`PostgresNode`; with the rows'
-    /// `claimed_by`). A copy starts with nothing claimed.
-    static let nodeState = ["trove_migrations", "trove_nodes", "work_claims"]
+    /// Not copied: the migrations' bookkeeping, what the running nodes hold (`PostgresNode`; with the rows'
+    /// `claimed_by`: a copy starts with nothing claimed), and export files (SQLite's folder is not copied either).
+    static let nodeState = ["trove_migrations", "trove_nodes", "work_claims", "export_parts"]
 
     func accountIDs() async throws -> [Int64] {
         try await database.query("SELECT id FROM accounts ORDER BY id").map { try $0.decode(Int64.self) }

@@ -5,8 +5,8 @@ import NIOPosix
 import PostgresNIO
 import TroveCore
 
-/// `ExportStore` on PostgreSQL: `exports`, the link key in `server_keys` (a reference table), and the
-/// customers file written from one snapshot.
+/// `ExportStore` on PostgreSQL: `exports`, the link key in `server_keys` (a reference table), the customers
+/// file written from one snapshot, and the jobs' files kept in `export_parts` (any node serves them).
 public struct PostgresExportStore: ExportStore {
     public let database: PostgresAppDatabase
     public let clock: TroveClock
@@ -74,6 +74,36 @@ public struct PostgresExportStore: ExportStore {
             SELECT key FROM made UNION ALL SELECT key FROM server_keys WHERE name = \(DownloadLink.keyName)
             """)
         return SymmetricKey(data: Array(try rows[0].decode(ByteBuffer.self).readableBytesView))
+    }
+
+    public func storedFile(account: Int64, id: Int64) async throws -> ExportFile? {
+        let (parts, bytes) = try await database.query(
+            "SELECT count(*), coalesce(sum(length(bytes)), 0)::bigint FROM export_parts WHERE account_id = \(account) AND export_id = \(id)"
+        )[0].decode((Int64, Int64).self)
+        guard parts > 0 else { return nil }
+        let database = database
+        return .stored(bytes: bytes, parts: Int(parts)) { part in
+            guard let row = try await database.query(
+                "SELECT bytes FROM export_parts WHERE account_id = \(account) AND export_id = \(id) AND part = \(Int32(part))"
+            ).first else { throw ExportError.notReady("export \(id)'s file was removed while it was read") }
+            return Array(try row.decode(ByteBuffer.self).readableBytesView)
+        }
+    }
+
+    /// Keeps the file at `path` as export `id`'s, in parts of `partSize` bytes (a job written again replaces
+    /// what an earlier attempt left).
+    static func keep(_ path: String, account: Int64, id: Int64, partSize: Int = 1 << 20, _ database: PostgresAppDatabase) async throws {
+        try await database.query("DELETE FROM export_parts WHERE account_id = \(account) AND export_id = \(id)")
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ExportError.notReady("export \(id)'s file is missing") }
+        defer { try? handle.close() }
+        var part: Int32 = 0
+        repeat {
+            let chunk = try handle.read(upToCount: partSize) ?? Data()
+            if chunk.isEmpty && part > 0 { break }
+            try await database.query(
+                "INSERT INTO export_parts (account_id, export_id, part, bytes) VALUES (\(account), \(id), \(part), \(ByteBuffer(bytes: chunk)))")
+            part += 1
+        } while true
     }
 
     public func writeCustomers(account: Int64, _ export: CustomerExport, now: Timestamp, to path: String, formulas: FormulaCells,

@@ -6,7 +6,8 @@ import TroveCore
 /// Runs export jobs on PostgreSQL (contract §7) as `ExportRunner` does on SQLite: the oldest pending job no
 /// live node holds, claimed for this node with its attempt counted (`FOR UPDATE SKIP LOCKED`, then
 /// `claimed_by`: two runners never take one job; one whose node died is taken over), written
-/// from one snapshot into a `.partial` file renamed into place when complete, then marked done with its
+/// from one snapshot into a `.partial` file renamed into place when complete, kept in the database
+/// (`export_parts`: any node serves it; the folder's copy removed), then marked done with its
 /// `export.finished` webhooks in the same transaction; a job that keeps dying fails after
 /// `ExportRunner.maxAttempts`. Files past their retention are removed; the rows stay.
 public final class PostgresExportWork: ExportWork {
@@ -82,6 +83,9 @@ public final class PostgresExportWork: ExportWork {
             case .deliveries(let deliveries):
                 (total, bytes) = try await files.deliveries(account: export.account, deliveries, path: path, formulas: settings.formulas)
             }
+            // Kept in the database, so any node serves it; the folder's copy goes.
+            try await PostgresExportStore.keep(path, account: export.account, id: export.id, database)
+            try? FileManager.default.removeItem(atPath: path)
             let finished = clock.now()
             let retention = settings.retention
             try await database.transaction { connection in
@@ -145,6 +149,7 @@ public final class PostgresExportWork: ExportWork {
             """).map { try $0.decode((Int64, Int64).self) }
         for (account, id) in due {
             try? FileManager.default.removeItem(atPath: settings.file(id))
+            try await database.query("DELETE FROM export_parts WHERE account_id = \(account) AND export_id = \(id)")
             try await database.query("UPDATE exports SET removed_at = \(now.milliseconds) WHERE account_id = \(account) AND id = \(id)")
         }
         return due.count

@@ -31,7 +31,17 @@ struct ExportController<Context: AccountContext> {
         }
         router.get("/exports/:id/file") { request, context in
             let file = try await services.exports.file(export: try Self.id(context), expires: request.query("expires"), signature: request.query("signature"))
-            let body = try await FileIO().loadFile(path: file.path, context: context)
+            let body: ResponseBody
+            switch file.file {
+            case .path(let path):
+                body = try await FileIO().loadFile(path: path, context: context)
+            case .stored(let bytes, let parts, let read):
+                // Part by part from the engine (PostgreSQL), each written before the next is read.
+                body = ResponseBody(contentLength: Int(bytes)) { writer in
+                    for part in 0..<parts { try await writer.write(ByteBuffer(bytes: try await read(part))) }
+                    try await writer.finish(nil)
+                }
+            }
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(file.name)\""],
