@@ -70,21 +70,25 @@ extension PostgresAppDatabase: NodePresence {
     }
 
     /// Of `scopes`, those whose `kind` of work this node holds now: claimed anew, taken over from a node no
-    /// longer alive, or already its own (those rows are not written again: a busy loop claims every pass).
-    /// One statement; a scope another live node holds is left out.
+    /// longer alive, or already its own. One statement; a scope another live node holds is left out. Only the
+    /// scopes free or held by a dead node are written: a busy loop claims every pass, and a scope already
+    /// held (by this node or another live one) is neither rewritten nor locked.
     func claim(_ kind: String, _ scopes: [Int64]) async throws -> Set<Int64> {
         guard !scopes.isEmpty else { return [] }
         try await keepAlive()
         return Set(try await query(
             """
-            WITH taken AS (
+            WITH held AS (
+                SELECT scope, node_id FROM work_claims
+                WHERE kind = \(kind) AND scope = ANY(\(scopes)::bigint[]) AND NOT \(unescaped: PostgresNode.notAlive("node_id"))),
+            taken AS (
                 INSERT INTO work_claims AS w (kind, scope, node_id, claimed_at)
                 SELECT \(kind), s, \(node.id), \(unescaped: PostgresNode.databaseNow) FROM unnest(\(scopes)::bigint[]) AS s
+                WHERE s NOT IN (SELECT scope FROM held)
                 ON CONFLICT (kind, scope) DO UPDATE SET node_id = excluded.node_id, claimed_at = excluded.claimed_at
                     WHERE w.node_id <> excluded.node_id AND \(unescaped: PostgresNode.notAlive("w.node_id"))
                 RETURNING scope)
-            SELECT scope FROM taken
-            UNION SELECT scope FROM work_claims WHERE kind = \(kind) AND scope = ANY(\(scopes)::bigint[]) AND node_id = \(node.id)
+            SELECT scope FROM taken UNION SELECT scope FROM held WHERE node_id = \(node.id)
             """
         ).map { try $0.decode(Int64.self) })
     }
